@@ -63,16 +63,16 @@ func TestFormatMemorySize(t *testing.T) {
 
 func TestFormatMemorySizeHuman(t *testing.T) {
 	tests := map[int64]string{
-		0:                   "0 bytes",
-		1024:                "1024 bytes",
-		1088:                "1.063kb (1088 bytes)",
-		GiB:                 "1024.000mb (1073741824 bytes)",
-		math.MaxInt64:       "8388608.000tb (9223372036854775807 bytes)",
-		745060636:           "710.545mb (745060636 bytes)",
-		2112:                "2.063kb (2112 bytes)",
-		134217728:           "128.000mb (134217728 bytes)",
-		GiB + 1:             "1.000gb (1073741825 bytes)",
-		298024258:           "284.218mb (298024258 bytes)",
+		0:             "0 bytes",
+		1024:          "1024 bytes",
+		1088:          "1.063kb (1088 bytes)",
+		GiB:           "1024.000mb (1073741824 bytes)",
+		math.MaxInt64: "8388608.000tb (9223372036854775807 bytes)",
+		745060636:     "710.545mb (745060636 bytes)",
+		2112:          "2.063kb (2112 bytes)",
+		134217728:     "128.000mb (134217728 bytes)",
+		GiB + 1:       "1.000gb (1073741825 bytes)",
+		298024258:     "284.218mb (298024258 bytes)",
 	}
 	for in, want := range tests {
 		if got := FormatMemorySizeHuman(in); got != want {
@@ -126,18 +126,18 @@ func TestJavaFloat(t *testing.T) {
 		t.Errorf("-Infinity: %v %v", got, err)
 	}
 	bad := map[string]string{
-		"inf":  `NumberFormatException: For input string: "inf"`,
-		"Inf":  `NumberFormatException: For input string: "Inf"`,
-		"1_0":  `NumberFormatException: For input string: "1_0"`,
-		"50%":  `NumberFormatException: For input string: "50%"`,
-		"128m": `NumberFormatException: For input string: "128m"`,
-		"abc":  `NumberFormatException: For input string: "abc"`,
+		"inf":   `NumberFormatException: For input string: "inf"`,
+		"Inf":   `NumberFormatException: For input string: "Inf"`,
+		"1_0":   `NumberFormatException: For input string: "1_0"`,
+		"50%":   `NumberFormatException: For input string: "50%"`,
+		"128m":  `NumberFormatException: For input string: "128m"`,
+		"abc":   `NumberFormatException: For input string: "abc"`,
 		"1.2.3": "NumberFormatException: multiple points",
-		"  ":   "NumberFormatException: empty String",
-		".":    `NumberFormatException: For input string: "."`,
-		"1e":   `NumberFormatException: For input string: "1e"`,
-		"0x1":  `NumberFormatException: For input string: "0x1"`,
-		"1ff":  `NumberFormatException: For input string: "1ff"`,
+		"  ":    "NumberFormatException: empty String",
+		".":     `NumberFormatException: For input string: "."`,
+		"1e":    `NumberFormatException: For input string: "1e"`,
+		"0x1":   `NumberFormatException: For input string: "0x1"`,
+		"1ff":   `NumberFormatException: For input string: "1ff"`,
 	}
 	for in, want := range bad {
 		_, err := ParseJavaFloat(in)
@@ -171,21 +171,21 @@ func TestJavaIntBoolDouble(t *testing.T) {
 
 func TestJavaDoubleString(t *testing.T) {
 	tests := map[float64]string{
-		1:                          "1.0",
-		2.5:                        "2.5",
-		4:                          "4.0",
-		1e7:                        "1.0E7",
-		1e-4:                       "1.0E-4",
-		0.001:                      "0.001",
-		9999999:                    "9999999.0",
-		float64(float32(0.1)):      "0.10000000149011612",
-		float64(float32(0.4)):      "0.4000000059604645",
-		-float64(float32(0.1)):     "-0.10000000149011612",
-		0:                          "0.0",
-		123456789.5:                "1.234567895E8",
-		math.Inf(1):                "Infinity",
-		0.11111111295076065:        "0.11111111295076065",
-		1.0000000000000002:         "1.0000000000000002",
+		1:                      "1.0",
+		2.5:                    "2.5",
+		4:                      "4.0",
+		1e7:                    "1.0E7",
+		1e-4:                   "1.0E-4",
+		0.001:                  "0.001",
+		9999999:                "9999999.0",
+		float64(float32(0.1)):  "0.10000000149011612",
+		float64(float32(0.4)):  "0.4000000059604645",
+		-float64(float32(0.1)): "-0.10000000149011612",
+		0:                      "0.0",
+		123456789.5:            "1.234567895E8",
+		math.Inf(1):            "Infinity",
+		0.11111111295076065:    "0.11111111295076065",
+		1.0000000000000002:     "1.0000000000000002",
 	}
 	for in, want := range tests {
 		if got := JavaDoubleString(in); got != want {
@@ -209,10 +209,10 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"":        "IllegalArgumentException: argument is an empty- or whitespace-only string",
-		"s":       "NumberFormatException: text does not start with a number",
-		"5 weeks": "IllegalArgumentException: Time interval unit label 'weeks' does not match any of the recognized units",
-		"1.5s":    "IllegalArgumentException: Time interval unit label '.5s' does not match",
+		"":                      "IllegalArgumentException: argument is an empty- or whitespace-only string",
+		"s":                     "NumberFormatException: text does not start with a number",
+		"5 weeks":               "IllegalArgumentException: Time interval unit label 'weeks' does not match any of the recognized units",
+		"1.5s":                  "IllegalArgumentException: Time interval unit label '.5s' does not match",
 		"99999999999999999999d": "IllegalArgumentException: The value '99999999999999999999' cannot be represented as java.time.Duration (numeric overflow).",
 	}
 	for in, want := range bad {
