@@ -1,0 +1,116 @@
+// Package autoscaler holds what every scaling policy shares: the raw per-cycle snapshot of a
+// job as read from Flink's REST API, the policy interface, decisions and events. Policies live
+// in subpackages and never import the HTTP layer; the collector that fills a Snapshot from
+// Flink's REST API lives outside (package collect).
+package autoscaler
+
+import (
+	"math"
+	"time"
+)
+
+// Aggregate is one metric aggregated over subtasks or TaskManagers, as Flink's REST API
+// returns it. An aggregate Flink did not return is NaN.
+type Aggregate struct {
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+	Avg  float64 `json:"avg"`
+	Sum  float64 `json:"sum"`
+	Skew float64 `json:"skew"`
+}
+
+// Missing is an Aggregate with every field absent.
+func Missing() Aggregate {
+	n := math.NaN()
+	return Aggregate{Min: n, Max: n, Avg: n, Sum: n, Skew: n}
+}
+
+// Ship strategies as they appear in Flink's job plan (anything else maps to Unknown).
+const (
+	ShipForward   = "FORWARD"
+	ShipHash      = "HASH"
+	ShipRebalance = "REBALANCE"
+	ShipRescale   = "RESCALE"
+	ShipBroadcast = "BROADCAST"
+	ShipUnknown   = "UNKNOWN"
+)
+
+// Edge is one input of a vertex.
+type Edge struct {
+	From string `json:"from"` // upstream vertex id
+	Ship string `json:"ship"` // ship strategy, upper case
+}
+
+// Vertex is one job vertex (a chain of operators) with its cumulative I/O counters from
+// GET /jobs/{id} and the subtask-aggregated metrics from .../subtasks/metrics.
+type Vertex struct {
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	Parallelism      int    `json:"parallelism"`
+	MaxParallelism   int    `json:"maxParallelism"`
+	SlotSharingGroup string `json:"slotSharingGroup,omitempty"`
+	Finished         bool   `json:"finished,omitempty"`
+	Inputs           []Edge `json:"inputs,omitempty"`
+
+	// Cumulative counters since the tasks started (IOMetricsInfo).
+	ReadRecords         int64   `json:"readRecords"`
+	WriteRecords        int64   `json:"writeRecords"`
+	AccumulatedBusyTime float64 `json:"accumulatedBusyTime"`
+
+	// MetricNames is the names-only listing of the vertex's subtask metrics (discovery of
+	// source operator names, pendingRecords and Kafka/Pulsar partitions).
+	MetricNames []string `json:"metricNames,omitempty"`
+	// Metrics are the aggregated values of the names the collector queried.
+	Metrics map[string]Aggregate `json:"metrics,omitempty"`
+}
+
+// IsSource reports whether the vertex has no inputs.
+func (v *Vertex) IsSource() bool { return len(v.Inputs) == 0 }
+
+// Snapshot is everything one collection cycle read about one job. Time is the collector's
+// clock (the operator keys samples by it, not by Flink's timestamps).
+type Snapshot struct {
+	Time         time.Time `json:"time"`
+	Cluster      string    `json:"cluster,omitempty"` // REST endpoint the job runs on
+	JobID        string    `json:"jobId"`
+	JobName      string    `json:"jobName,omitempty"`
+	FlinkVersion string    `json:"flinkVersion,omitempty"`
+	// Status is the effective job status: RUNNING only if the job and all its tasks run
+	// (or finished), as the standalone autoscaler's JobStatusUtils decides.
+	Status string `json:"status"`
+	// RunningSince is timestamps.RUNNING: it moves on every restart and rescale.
+	RunningSince time.Time `json:"runningSince"`
+	Vertices     []Vertex  `json:"vertices"`
+
+	// TaskManagerMetrics are aggregates over all TaskManagers
+	// (Status.JVM.Memory.Heap.Used, ...Heap.Max, Status.Flink.Memory.Managed.Used,
+	// Status.JVM.Memory.Metaspace.Used, Status.JVM.GarbageCollector.All.TimeMsPerSecond).
+	TaskManagerMetrics map[string]Aggregate `json:"taskManagerMetrics,omitempty"`
+	// SlotsTotal and SlotsAvailable come from the JobManager's taskSlotsTotal and
+	// taskSlotsAvailable gauges; -1 when missing.
+	SlotsTotal      int `json:"slotsTotal"`
+	SlotsAvailable  int `json:"slotsAvailable"`
+	NumTaskManagers int `json:"numTaskManagers"`
+
+	// Config is the job's effective configuration (GET /jobs/{id}/jobmanager/config), where
+	// job.autoscaler.* options and jobmanager.scheduler come from.
+	Config map[string]string `json:"config,omitempty"`
+	// Requirements are the current per-vertex bounds (GET /jobs/{id}/resource-requirements).
+	Requirements map[string]Bounds `json:"requirements,omitempty"`
+}
+
+// Bounds is a vertex's parallelism range in the adaptive scheduler's resource requirements.
+type Bounds struct {
+	Lower int `json:"lowerBound"`
+	Upper int `json:"upperBound"`
+}
+
+// Vertex returns the vertex with the given id, or nil.
+func (s *Snapshot) Vertex(id string) *Vertex {
+	for i := range s.Vertices {
+		if s.Vertices[i].ID == id {
+			return &s.Vertices[i]
+		}
+	}
+	return nil
+}
