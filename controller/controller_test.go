@@ -113,8 +113,8 @@ func (p *doublingPolicy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, 
 	return d, nil
 }
 func (p *doublingPolicy) Applied(time.Time, map[string]int) {}
-func (p *doublingPolicy) MarshalState() ([]byte, error)    { return json.Marshal(p.State) }
-func (p *doublingPolicy) RestoreState(b []byte) error      { return json.Unmarshal(b, &p.State) }
+func (p *doublingPolicy) MarshalState() ([]byte, error)     { return json.Marshal(p.State) }
+func (p *doublingPolicy) RestoreState(b []byte) error       { return json.Unmarshal(b, &p.State) }
 
 func factory(name string, _ *flinkconf.Config) (autoscaler.Policy, error) {
 	if name != "doubling" {
