@@ -1,0 +1,163 @@
+package flinktune
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flinktune/flinktune/flinkconf"
+)
+
+// The flinktune policy reads the operator's job.autoscaler.* keys where they mean the same
+// thing, with its own defaults, plus a few flinktune.* keys of its own.
+
+func opt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
+	return flinkconf.Option{Key: key, Type: t, Default: def, HasDefault: def != "", Description: desc,
+		Fallbacks: []flinkconf.FallbackKey{{Key: "kubernetes.operator." + key, Deprecated: true}}}
+}
+
+// Options of the flinktune policy.
+var (
+	OptScalingEnabled = opt("job.autoscaler.scaling.enabled", flinkconf.TypeBool, "true",
+		"Apply decisions; false only records recommendations.")
+	OptTargetUtilization = opt("job.autoscaler.utilization.target", flinkconf.TypeDouble, "0.8",
+		"Busy fraction the hottest subtask of each vertex is sized for, against the forecast demand.")
+	OptUtilizationMax = opt("job.autoscaler.utilization.max", flinkconf.TypeDouble, "0.9",
+		"Scale up when the forecast utilization of any vertex exceeds this.")
+	OptUtilizationMin = opt("job.autoscaler.utilization.min", flinkconf.TypeDouble, "0.45",
+		"Scale down when the utilization at the peak of the recent demand stays below this for scale-down.interval.")
+	OptWindow = opt("job.autoscaler.metrics.window", flinkconf.TypeDuration, "5 min",
+		"Window over which rates, capacities and the demand trend are estimated.")
+	OptStabilization = opt("job.autoscaler.stabilization.interval", flinkconf.TypeDuration, "1 min",
+		"Samples right after a (re)start are ignored for this long (replay and warm-up distort rates).")
+	OptCatchUp = opt("job.autoscaler.catch-up.duration", flinkconf.TypeDuration, "10 min",
+		"Lag, including the input that arrives while a rescale restarts the job, is drained within this time.")
+	OptRestartTime = opt("job.autoscaler.restart.time", flinkconf.TypeDuration, "1 min",
+		"Initial estimate of a rescale's downtime; replaced by the downtimes observed on this job.")
+	OptScaleDownInterval = opt("job.autoscaler.scale-down.interval", flinkconf.TypeDuration, "20 min",
+		"How long the demand must stay low before parallelism goes down.")
+	OptMinParallelism = opt("job.autoscaler.vertex.min-parallelism", flinkconf.TypeInt, "1",
+		"Lowest parallelism flinktune sets for a vertex.")
+	OptMaxParallelism = opt("job.autoscaler.vertex.max-parallelism", flinkconf.TypeInt, "200",
+		"Highest parallelism flinktune sets for a vertex (never above its max parallelism or, for sources, its partitions).")
+	OptExcludeIDs = opt("job.autoscaler.vertex.exclude.ids", flinkconf.TypeString, "",
+		"Vertex ids (hex, ';' or ',' separated) never rescaled.")
+	OptForecastHorizon = opt("flinktune.forecast.horizon", flinkconf.TypeDuration, "30 min",
+		"How far ahead the demand trend is extrapolated (never further than the trend has lasted).")
+	OptSettle = opt("flinktune.settle", flinkconf.TypeDuration, "35 min",
+		"No change in the opposite direction of the previous one within this time (prevents oscillation).")
+	OptMaxLag = opt("flinktune.lag.max", flinkconf.TypeDuration, "30 s",
+		"Lag, in seconds of input, the policy keeps sources under; more triggers a scale-up.")
+)
+
+// AllOptions lists the policy's options (for help texts).
+var AllOptions = []flinkconf.Option{OptScalingEnabled, OptTargetUtilization, OptUtilizationMax, OptUtilizationMin,
+	OptWindow, OptStabilization, OptCatchUp, OptRestartTime, OptScaleDownInterval, OptMinParallelism,
+	OptMaxParallelism, OptExcludeIDs, OptForecastHorizon, OptSettle, OptMaxLag}
+
+// Options are the parsed settings of one job.
+type Options struct {
+	ScalingEnabled    bool
+	TargetUtilization float64
+	UtilizationMax    float64
+	UtilizationMin    float64
+	Window            time.Duration
+	Stabilization     time.Duration
+	CatchUp           time.Duration
+	RestartTime       time.Duration
+	ScaleDownInterval time.Duration
+	MinParallelism    int
+	MaxParallelism    int
+	Exclude           map[string]bool
+	ForecastHorizon   time.Duration
+	Settle            time.Duration
+	MaxLag            time.Duration
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	o, err := ParseOptions(flinkconf.New())
+	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// ParseOptions reads the options from a job's configuration, naming the key and value of any
+// bad setting.
+func ParseOptions(cfg *flinkconf.Config) (Options, error) {
+	var o Options
+	var errs []string
+	fail := func(opt flinkconf.Option, e *flinkconf.Exception) {
+		raw, _, _ := cfg.Lookup(opt)
+		errs = append(errs, fmt.Sprintf("%s: invalid value %q (%s)", opt.Key, raw, e.Message))
+	}
+	b := func(opt flinkconf.Option) bool {
+		v, _, e := cfg.Bool(opt)
+		if e != nil {
+			fail(opt, e)
+		}
+		return v
+	}
+	d := func(opt flinkconf.Option) float64 {
+		v, _, e := cfg.Double(opt)
+		if e != nil {
+			fail(opt, e)
+		}
+		return v
+	}
+	dur := func(opt flinkconf.Option) time.Duration {
+		v, _, e := cfg.Duration(opt)
+		if e != nil {
+			fail(opt, e)
+		}
+		return v
+	}
+	i := func(opt flinkconf.Option) int {
+		v, _, e := cfg.Int(opt)
+		if e != nil {
+			fail(opt, e)
+		}
+		return int(v)
+	}
+	o.ScalingEnabled = b(OptScalingEnabled)
+	o.TargetUtilization = d(OptTargetUtilization)
+	o.UtilizationMax = d(OptUtilizationMax)
+	o.UtilizationMin = d(OptUtilizationMin)
+	o.Window = dur(OptWindow)
+	o.Stabilization = dur(OptStabilization)
+	o.CatchUp = dur(OptCatchUp)
+	o.RestartTime = dur(OptRestartTime)
+	o.ScaleDownInterval = dur(OptScaleDownInterval)
+	o.MinParallelism = i(OptMinParallelism)
+	o.MaxParallelism = i(OptMaxParallelism)
+	o.ForecastHorizon = dur(OptForecastHorizon)
+	o.Settle = dur(OptSettle)
+	o.MaxLag = dur(OptMaxLag)
+	o.Exclude = map[string]bool{}
+	if raw, ok := cfg.String(OptExcludeIDs); ok {
+		for _, id := range strings.FieldsFunc(raw, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+			o.Exclude[strings.ToLower(id)] = true
+		}
+	}
+	check := func(ok bool, opt flinkconf.Option, rule string) {
+		if !ok {
+			raw, _ := cfg.String(opt)
+			errs = append(errs, fmt.Sprintf("%s: invalid value %q (%s)", opt.Key, raw, rule))
+		}
+	}
+	if len(errs) == 0 {
+		check(o.TargetUtilization > 0 && o.TargetUtilization <= 1, OptTargetUtilization, "must be in (0, 1]")
+		check(o.UtilizationMax >= o.TargetUtilization && o.UtilizationMax <= 1, OptUtilizationMax, "must be in [utilization.target, 1]")
+		check(o.UtilizationMin >= 0 && o.UtilizationMin <= o.TargetUtilization, OptUtilizationMin, "must be in [0, utilization.target]")
+		check(o.Window >= 10*time.Second, OptWindow, "must be at least 10 s")
+		check(o.MinParallelism >= 1, OptMinParallelism, "must be at least 1")
+		check(o.MaxParallelism >= o.MinParallelism, OptMaxParallelism, "must be at least vertex.min-parallelism")
+		check(o.CatchUp > 0, OptCatchUp, "must be positive")
+		check(o.MaxLag > 0, OptMaxLag, "must be positive")
+	}
+	if len(errs) > 0 {
+		return o, fmt.Errorf("invalid flinktune policy options: %s", strings.Join(errs, "; "))
+	}
+	return o, nil
+}

@@ -1,0 +1,570 @@
+package flinktune
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/flinkconf"
+)
+
+// Name is the policy's name.
+const Name = "flinktune"
+
+const stateVersion = 1
+
+// minBusySeconds is the busy time a vertex must accumulate in the window before its
+// per-subtask rate is trusted.
+const minBusySeconds = 2.0
+
+// Policy is the flinktune policy for one job.
+type Policy struct {
+	o  Options
+	st state
+}
+
+type state struct {
+	Version      int                `json:"version"`
+	RunningSince time.Time          `json:"runningSince"`
+	Base         *base              `json:"base,omitempty"`
+	Samples      []sample           `json:"samples,omitempty"`
+	Levels       map[string][]level   `json:"levels,omitempty"`
+	Shifts       map[string]time.Time `json:"shifts,omitempty"`
+	Sources      map[string]bool      `json:"sources,omitempty"`
+	Target       map[string]int     `json:"target,omitempty"`
+	LastChange   time.Time          `json:"lastChange"`
+	LastDir      int                `json:"lastDir"`
+	LowSince     time.Time          `json:"lowSince"`
+	AppliedAt    time.Time          `json:"appliedAt"`
+	Downtimes    []float64          `json:"downtimes,omitempty"`
+	Efficiency   map[string][]obsPt `json:"efficiency,omitempty"`
+	LastDecision string             `json:"lastDecision,omitempty"`
+}
+
+// obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
+type obsPt struct {
+	P    int     `json:"p"`
+	Rate float64 `json:"rate"`
+}
+
+// New returns a policy with the given options.
+func New(o Options) *Policy { return &Policy{o: o, st: state{Version: stateVersion}} }
+
+// NewFromConfig parses the job's options and returns a policy.
+func NewFromConfig(cfg *flinkconf.Config) (*Policy, error) {
+	o, err := ParseOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return New(o), nil
+}
+
+var _ autoscaler.Policy = (*Policy)(nil)
+
+// Name implements autoscaler.Policy.
+func (p *Policy) Name() string { return Name }
+
+// MarshalState implements autoscaler.Policy.
+func (p *Policy) MarshalState() ([]byte, error) { return json.Marshal(p.st) }
+
+// RestoreState implements autoscaler.Policy.
+func (p *Policy) RestoreState(data []byte) error {
+	var st state
+	if err := json.Unmarshal(data, &st); err != nil {
+		return err
+	}
+	if st.Version != stateVersion {
+		return fmt.Errorf("flinktune policy state version %d, want %d", st.Version, stateVersion)
+	}
+	p.st = st
+	return nil
+}
+
+// Applied implements autoscaler.Policy: it starts the clock that measures this rescale's downtime.
+func (p *Policy) Applied(t time.Time, _ map[string]int) { p.st.AppliedAt = t }
+
+// Cycle implements autoscaler.Policy.
+func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
+	d := autoscaler.Decision{Parallelism: p.st.Target}
+	if snap.Status != "RUNNING" {
+		p.st.Base = nil
+		d.Reason = "job is " + snap.Status
+		return d, nil
+	}
+	if !snap.RunningSince.Equal(p.st.RunningSince) {
+		p.restarted(snap)
+	}
+	infos := topology(snap)
+	if len(infos) != len(snap.Vertices) {
+		return d, fmt.Errorf("job graph of %d vertices has a cycle or dangling input", len(snap.Vertices))
+	}
+	p.dropStaleTarget(snap)
+	p.st.Sources = map[string]bool{}
+	for _, vi := range infos {
+		if vi.Source {
+			p.st.Sources[vi.ID] = true
+		}
+	}
+	d.Parallelism = p.st.Target
+	if !p.accept(snap) {
+		d.Reason = "waiting for fresh metrics"
+		return d, nil
+	}
+	if snap.Time.Sub(snap.RunningSince) < p.o.Stabilization {
+		d.Reason = "stabilizing after (re)start"
+		return d, nil
+	}
+	window := p.windowSamples(snap.Time)
+	if len(window) < 3 || window[len(window)-1].T.Sub(window[0].T) < time.Minute {
+		d.Reason = "collecting metrics"
+		return d, nil
+	}
+	ev := p.evaluate(snap, infos, window)
+	d.Evaluated = ev.metrics()
+	if !ev.ok {
+		d.Reason = ev.why
+		return d, nil
+	}
+	d.Ready = true
+	target, dir, reason := p.decide(snap, ev)
+	d.Reason = reason
+	if dir == 0 {
+		return d, nil
+	}
+	if p.st.Target == nil {
+		p.st.Target = map[string]int{}
+	}
+	for id, n := range target {
+		p.st.Target[id] = n
+	}
+	p.st.LastChange, p.st.LastDir, p.st.LowSince = snap.Time, dir, time.Time{}
+	p.st.LastDecision = reason
+	d.Parallelism = p.st.Target
+	d.Scaled = true
+	d.Events = []autoscaler.Event{{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventNormal,
+		Reason: "ScalingReport", Message: reason + ": " + describe(snap, target, ev)}}
+	if !p.o.ScalingEnabled {
+		d.Events[0].Message = "Scaling disabled by config, recommendation only: " + d.Events[0].Message
+	}
+	for id, n := range target {
+		d.Evaluated[id]["RECOMMENDED_PARALLELISM"] = float64(n)
+	}
+	return d, nil
+}
+
+// restarted resets what a (re)start invalidates and learns the downtime of a rescale.
+func (p *Policy) restarted(snap *autoscaler.Snapshot) {
+	if !p.st.AppliedAt.IsZero() && snap.RunningSince.After(p.st.AppliedAt) {
+		dt := snap.RunningSince.Sub(p.st.AppliedAt).Seconds()
+		p.st.Downtimes = append(p.st.Downtimes, dt)
+		if len(p.st.Downtimes) > 5 {
+			p.st.Downtimes = p.st.Downtimes[len(p.st.Downtimes)-5:]
+		}
+		p.st.AppliedAt = time.Time{}
+	}
+	p.st.RunningSince = snap.RunningSince
+	p.st.Base = nil
+	p.st.Samples = nil
+}
+
+// dropStaleTarget forgets overrides of vertices that are gone and targets a failure has
+// made unreachable only through the scheduler (the target stays as the desired state).
+func (p *Policy) dropStaleTarget(snap *autoscaler.Snapshot) {
+	for id := range p.st.Target {
+		if snap.Vertex(id) == nil {
+			delete(p.st.Target, id)
+		}
+	}
+}
+
+// accept turns the snapshot into a sample if its counters moved since the last accepted one.
+// Flink refreshes REST metrics every few seconds: an unchanged refresh is not a zero rate.
+func (p *Policy) accept(snap *autoscaler.Snapshot) bool {
+	cur := base{T: snap.Time, V: map[string]counters{}}
+	for i := range snap.Vertices {
+		cur.V[snap.Vertices[i].ID] = readCounters(&snap.Vertices[i])
+	}
+	prev := p.st.Base
+	if prev == nil || len(prev.V) != len(cur.V) {
+		p.st.Base = &cur
+		return false
+	}
+	dt := cur.T.Sub(prev.T).Seconds()
+	if dt <= 0 {
+		return false
+	}
+	moved := false
+	for id, c := range cur.V {
+		pc, ok := prev.V[id]
+		if !ok || c.In < pc.In || c.Out < pc.Out {
+			p.st.Base = &cur // counters reset: a restart the timestamps did not show yet
+			return false
+		}
+		if c.In != pc.In || c.Out != pc.Out || c.Lag != pc.Lag {
+			moved = true
+		}
+	}
+	if !moved {
+		return dt >= 120 && p.appendSample(prev, &cur, snap, dt) // a really idle job
+	}
+	return p.appendSample(prev, &cur, snap, dt)
+}
+
+func (p *Policy) appendSample(prev, cur *base, snap *autoscaler.Snapshot, dt float64) bool {
+	s := sample{T: cur.T, Dt: dt, V: map[string]vsample{}}
+	for i := range snap.Vertices {
+		v := &snap.Vertices[i]
+		c, pc := cur.V[v.ID], prev.V[v.ID]
+		vs := vsample{P: v.Parallelism, InRate: (c.In - pc.In) / dt, OutRate: (c.Out - pc.Out) / dt, Lag: c.Lag, Hot: hotFactor(v)}
+		if !math.IsNaN(c.Busy) && !math.IsNaN(pc.Busy) && c.Busy >= pc.Busy {
+			vs.BusySec = (c.Busy - pc.Busy) / 1000
+		} else if a, ok := v.Metrics["busyTimeMsPerSecond"]; ok && !math.IsNaN(a.Avg) {
+			vs.BusySec = a.Avg / 1000 * float64(v.Parallelism) * dt
+		} else {
+			vs.BusySec = math.NaN()
+		}
+		if v.IsSource() {
+			vs.Ingest = math.Max(0, vs.InRate+(c.Lag-pc.Lag)/dt)
+		}
+		s.V[v.ID] = vs
+	}
+	p.st.Base = cur
+	p.st.Samples = append(p.st.Samples, s)
+	p.recordLevels(s)
+	return true
+}
+
+// windowSamples drops samples older than the window and returns the rest.
+func (p *Policy) windowSamples(now time.Time) []sample {
+	cut := 0
+	for cut < len(p.st.Samples) && now.Sub(p.st.Samples[cut].T) > p.o.Window {
+		cut++
+	}
+	p.st.Samples = p.st.Samples[cut:]
+	return p.st.Samples
+}
+
+// evaluation is the policy's view of the job at one cycle.
+type evaluation struct {
+	ok       bool
+	why      string
+	order    []vertexInfo
+	models   map[string]*vertexModel
+	demand   map[string]float64 // records/s arriving at each vertex now
+	forecast map[string]float64 // ... at the forecast horizon
+	peak     map[string]float64 // highest demand seen in the window (for conservative scale-down)
+	catchUp  map[string]float64 // extra records/s to drain the current lag within catch-up
+	lag      float64            // total source lag in records
+	ingest   float64            // total source ingest now
+	horizon  time.Duration
+	slope    float64 // total source demand trend, records/s per second
+}
+
+func (e *evaluation) metrics() map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	for _, vi := range e.order {
+		m := e.models[vi.ID]
+		mm := map[string]float64{
+			"PARALLELISM":          float64(vi.P),
+			"TARGET_DATA_RATE":     e.demand[vi.ID],
+			"FORECAST_DATA_RATE":   e.forecast[vi.ID],
+			"CATCH_UP_DATA_RATE":   e.catchUp[vi.ID],
+			"TRUE_PROCESSING_RATE": m.capacity(vi.P),
+			"MAX_PARALLELISM":      float64(vi.MaxP),
+		}
+		if c := m.capacity(vi.P); c > 0 {
+			mm["LOAD"] = e.demand[vi.ID] / c
+		}
+		if vi.Source {
+			mm["NUM_SOURCE_PARTITIONS"] = float64(vi.Partitions)
+			mm["LAG"] = e.lag
+		}
+		out[vi.ID] = mm
+	}
+	return out
+}
+
+// evaluate estimates demand and capacity for every vertex from the window.
+func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window []sample) *evaluation {
+	e := &evaluation{order: order, models: map[string]*vertexModel{}, demand: map[string]float64{},
+		forecast: map[string]float64{}, peak: map[string]float64{}, catchUp: map[string]float64{}, ok: true}
+	last := window[len(window)-1]
+
+	// Sources: level and trend of ingest by least squares over the window.
+	sel := map[string]float64{}
+	for _, vi := range order {
+		var sumIn, sumOut, busy, rateSum float64
+		hots := []float64{}
+		for _, s := range window {
+			vs, ok := s.V[vi.ID]
+			if !ok || vs.P != vi.P {
+				continue
+			}
+			sumIn += vs.InRate * s.Dt
+			sumOut += vs.OutRate * s.Dt
+			rateSum += vs.InRate * s.Dt
+			if !math.IsNaN(vs.BusySec) {
+				busy += vs.BusySec
+			}
+			hots = append(hots, vs.Hot)
+		}
+		m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID)}
+		if m.hot < 1 || math.IsNaN(m.hot) {
+			m.hot = 1
+		}
+		if busy >= minBusySeconds && rateSum > 0 {
+			m.perSubtask = rateSum / busy
+			m.known = true
+			p.observeEfficiency(vi.ID, vi.P, m.perSubtask)
+		}
+		e.models[vi.ID] = m
+		sel[vi.ID] = 1
+		if sumIn > 0 {
+			sel[vi.ID] = sumOut / sumIn
+		}
+	}
+
+	for _, vi := range order {
+		if vi.Source {
+			est := p.estimateDemand(vi.ID, window, snap.Time)
+			if !est.Reliable {
+				e.ok, e.why = false, "demand of source "+short(vi.ID)+" is changing abruptly; waiting for a stable estimate"
+			}
+			e.demand[vi.ID] = est.Level
+			e.forecast[vi.ID] = est.forecast()
+			e.peak[vi.ID] = math.Max(est.Peak, est.Level)
+			e.horizon = max(e.horizon, est.Horizon)
+			lag := last.V[vi.ID].Lag
+			e.lag += lag
+			e.ingest += est.Level
+			e.slope += est.Slope
+			e.catchUp[vi.ID] = lag / p.o.CatchUp.Seconds()
+			continue
+		}
+		for _, in := range vi.Inputs {
+			f := sel[in]
+			e.demand[vi.ID] += e.demand[in] * f
+			e.forecast[vi.ID] += e.forecast[in] * f
+			e.peak[vi.ID] += e.peak[in] * f
+			e.catchUp[vi.ID] += e.catchUp[in] * f
+		}
+	}
+	for _, vi := range order {
+		if !e.models[vi.ID].known && e.demand[vi.ID] > 0 {
+			e.ok, e.why = false, "no busy-time measurement yet for vertex "+short(vi.ID)
+		}
+	}
+	return e
+}
+
+func (p *Policy) restartDowntime() float64 {
+	if len(p.st.Downtimes) == 0 {
+		return p.o.RestartTime.Seconds()
+	}
+	return slices.Max(p.st.Downtimes)
+}
+
+// decide returns the new target (only changed vertices), its direction and a reason.
+func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]int, int, string) {
+	u := p.o.TargetUtilization
+	down := p.restartDowntime()
+	catchUp := p.o.CatchUp.Seconds()
+	sinceChange := snap.Time.Sub(p.st.LastChange)
+
+	upWanted, upWhy := false, ""
+	upTarget, downTarget := map[string]int{}, map[string]int{}
+	allLow := true
+	for _, vi := range e.order {
+		if p.o.Exclude[strings.ToLower(vi.ID)] {
+			continue
+		}
+		m := e.models[vi.ID]
+		capNow := m.capacity(vi.P)
+		need := e.demand[vi.ID] + e.catchUp[vi.ID]
+		// A rescale stops the job for `down` seconds: what arrives meanwhile must drain too.
+		restartLoad := e.forecast[vi.ID] * down / catchUp
+		want := m.sizeFor(math.Max(e.forecast[vi.ID], e.demand[vi.ID])+e.catchUp[vi.ID]+restartLoad, u, p.o)
+		util := need / capNow
+		utilSoon := (e.demand[vi.ID] + (e.forecast[vi.ID]-e.demand[vi.ID])/2 + e.catchUp[vi.ID]) / capNow
+		if want > vi.P && (util > p.o.UtilizationMax || utilSoon > p.o.UtilizationMax) {
+			upWanted = true
+			if upWhy == "" {
+				upWhy = fmt.Sprintf("vertex %s at %.0f%% utilization (%.0f%% forecast)", short(vi.ID), 100*util, 100*utilSoon)
+			}
+		}
+		upTarget[vi.ID] = max(want, vi.P)
+		// Scale down against the highest demand of the window, never below the forecast.
+		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + e.catchUp[vi.ID] + restartLoad
+		low := m.sizeFor(conservative, u, p.o)
+		downTarget[vi.ID] = min(low, vi.P)
+		if conservative/capNow >= p.o.UtilizationMin || low >= vi.P {
+			allLow = false
+		}
+	}
+	// Lag that will not drain within the catch-up time at current capacity forces a scale-up.
+	if !upWanted && e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds() {
+		for _, vi := range e.order {
+			m := e.models[vi.ID]
+			spare := m.capacity(vi.P) - e.demand[vi.ID]
+			if spare <= 0 || e.lag > 0 && vi.Source && e.catchUp[vi.ID]*catchUp/spare > catchUp {
+				if upTarget[vi.ID] > vi.P {
+					upWanted, upWhy = true, fmt.Sprintf("lag %.0fs of input will not drain within %s", e.lag/e.ingest, p.o.CatchUp)
+				}
+			}
+		}
+	}
+	if upWanted {
+		if p.st.LastDir < 0 && sinceChange < p.o.Settle && !p.emergency(e) {
+			return nil, 0, "scale-up held: within settle time of the last scale-down"
+		}
+		return changed(e, upTarget), +1, "scale up: " + upWhy
+	}
+	if !allLow {
+		p.st.LowSince = time.Time{}
+		return nil, 0, "within target utilization"
+	}
+	if p.st.LowSince.IsZero() {
+		p.st.LowSince = snap.Time
+	}
+	if snap.Time.Sub(p.st.LowSince) < p.o.ScaleDownInterval {
+		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
+	}
+	if p.st.LastDir > 0 && sinceChange < p.o.Settle {
+		return nil, 0, "scale-down held: within settle time of the last scale-up"
+	}
+	if e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds()/2 {
+		return nil, 0, "scale-down held: lag not drained"
+	}
+	t := changed(e, downTarget)
+	if len(t) == 0 {
+		return nil, 0, "within target utilization"
+	}
+	return t, -1, "scale down: demand low for " + p.o.ScaleDownInterval.String()
+}
+
+// emergency is a lag so large that reversing a recent scale-down is justified.
+func (p *Policy) emergency(e *evaluation) bool {
+	return e.ingest > 0 && e.lag/e.ingest > 4*p.o.MaxLag.Seconds()
+}
+
+func changed(e *evaluation, target map[string]int) map[string]int {
+	out := map[string]int{}
+	for _, vi := range e.order {
+		if n, ok := target[vi.ID]; ok && n != vi.P {
+			out[vi.ID] = n
+		}
+	}
+	return out
+}
+
+// alpha fits per-subtask rate ∝ p^-alpha over the parallelisms observed for a vertex.
+func (p *Policy) alpha(id string) float64 {
+	pts := p.st.Efficiency[id]
+	if len(pts) < 2 {
+		return 0
+	}
+	var xs, ys []float64
+	for _, o := range pts {
+		if o.Rate > 0 && o.P > 0 {
+			xs = append(xs, math.Log(float64(o.P)))
+			ys = append(ys, math.Log(o.Rate))
+		}
+	}
+	_, slope := fitLine(xs, ys)
+	if math.IsNaN(slope) {
+		return 0
+	}
+	return math.Min(math.Max(-slope, 0), 0.5)
+}
+
+// observeEfficiency keeps the latest per-subtask rate for each parallelism seen.
+func (p *Policy) observeEfficiency(id string, par int, rate float64) {
+	if p.st.Efficiency == nil {
+		p.st.Efficiency = map[string][]obsPt{}
+	}
+	pts := p.st.Efficiency[id]
+	for i := range pts {
+		if pts[i].P == par {
+			pts[i].Rate = rate
+			return
+		}
+	}
+	pts = append(pts, obsPt{P: par, Rate: rate})
+	sort.Slice(pts, func(i, j int) bool { return pts[i].P < pts[j].P })
+	if len(pts) > 8 {
+		pts = pts[len(pts)-8:]
+	}
+	p.st.Efficiency[id] = pts
+}
+
+func describe(snap *autoscaler.Snapshot, target map[string]int, e *evaluation) string {
+	var parts []string
+	for _, id := range slices.Sorted(maps.Keys(target)) {
+		v := snap.Vertex(id)
+		name := short(id)
+		if v != nil && v.Name != "" {
+			name = v.Name
+		}
+		m := e.models[id]
+		parts = append(parts, fmt.Sprintf("{%s | parallelism %d -> %d | demand %.0f/s (forecast %.0f/s) | capacity %.0f/s -> %.0f/s}",
+			name, v.Parallelism, target[id], e.demand[id], e.forecast[id], m.capacity(v.Parallelism), m.capacity(target[id])))
+	}
+	return strings.Join(parts, " ")
+}
+
+func short(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+func sign(x float64) int {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// fitLine returns the least-squares line through (xs, ys) as its value at x = 0 and slope.
+func fitLine(xs, ys []float64) (intercept, slope float64) {
+	n := float64(len(xs))
+	if n == 0 {
+		return math.NaN(), math.NaN()
+	}
+	var sx, sy, sxx, sxy float64
+	for i := range xs {
+		sx += xs[i]
+		sy += ys[i]
+		sxx += xs[i] * xs[i]
+		sxy += xs[i] * ys[i]
+	}
+	den := n*sxx - sx*sx
+	if n < 2 || den == 0 {
+		return sy / n, 0
+	}
+	slope = (n*sxy - sx*sy) / den
+	return (sy - slope*sx) / n, slope
+}

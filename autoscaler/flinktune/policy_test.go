@@ -1,0 +1,390 @@
+package flinktune
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/flinkconf"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// toyJob is a linear pipeline integrated in one-second steps: just enough of a Flink job to
+// produce the counters and gauges the policy reads. Rescaling restarts it after a downtime.
+type toyJob struct {
+	now        time.Time
+	running    time.Time
+	down       time.Duration // remaining downtime
+	restart    time.Duration
+	rate       func(t time.Duration) float64
+	lag        float64
+	vertices   []*toyVertex
+	partitions int
+}
+
+type toyVertex struct {
+	id        string
+	p         int
+	capacity  float64 // per subtask, records/s at 100% busy
+	sel       float64
+	maxP      int
+	hash      bool
+	in, out   float64
+	busyMs    float64
+	lastBusy  float64 // busy fraction of the last step
+	lastRate  float64
+	skewFirst float64 // extra share of the first subtask's load (for skew tests)
+}
+
+func newToy(rate func(time.Duration) float64, vs ...*toyVertex) *toyJob {
+	j := &toyJob{now: t0, running: t0, rate: rate, vertices: vs, restart: 30 * time.Second}
+	return j
+}
+
+func (j *toyJob) step() {
+	j.now = j.now.Add(time.Second)
+	in := j.rate(j.now.Sub(t0))
+	if j.down > 0 {
+		j.down -= time.Second
+		j.lag += in
+		if j.down <= 0 {
+			j.running = j.now
+			for _, v := range j.vertices {
+				v.in, v.out, v.busyMs = 0, 0, 0
+			}
+		}
+		return
+	}
+	// The sustainable source emission: limited by every vertex along the chain.
+	avail := j.lag + in
+	emit := avail
+	gain := 1.0
+	for _, v := range j.vertices {
+		c := v.cap()
+		if gain > 0 {
+			emit = math.Min(emit, c/gain)
+		}
+		gain *= v.sel
+	}
+	j.lag = avail - emit
+	flow := emit
+	for _, v := range j.vertices {
+		v.in += flow
+		busy := flow / v.cap() * (1 + v.skewFirst)
+		v.lastBusy = math.Min(busy, 1)
+		v.busyMs += flow / (v.cap() / float64(v.p)) * 1000
+		v.lastRate = flow
+		flow *= v.sel
+		v.out += flow
+	}
+}
+
+func (v *toyVertex) cap() float64 {
+	c := v.capacity * float64(v.p)
+	if v.skewFirst > 0 {
+		c /= 1 + v.skewFirst
+	}
+	return c
+}
+
+func (j *toyJob) snapshot() *autoscaler.Snapshot {
+	s := &autoscaler.Snapshot{Time: j.now, JobID: "job", Status: "RUNNING", RunningSince: j.running}
+	if j.down > 0 {
+		s.Status = "RESTARTING"
+	}
+	for i, v := range j.vertices {
+		av := autoscaler.Vertex{ID: v.id, Name: v.id, Parallelism: v.p, MaxParallelism: v.maxP,
+			ReadRecords: int64(v.in), WriteRecords: int64(v.out), AccumulatedBusyTime: v.busyMs,
+			Metrics: map[string]autoscaler.Aggregate{
+				"busyTimeMsPerSecond": {Max: v.lastBusy * 1000, Avg: v.lastBusy * 1000 / (1 + v.skewFirst/float64(v.p))},
+			}}
+		if i == 0 {
+			av.ReadRecords = 0
+			av.Metrics["Source__src.numRecordsIn"] = autoscaler.Aggregate{Sum: v.in}
+			av.Metrics["Source__src.pendingRecords"] = autoscaler.Aggregate{Sum: j.lag}
+			for p := 0; p < j.partitions; p++ {
+				av.MetricNames = append(av.MetricNames, fmt.Sprintf("Source__src.KafkaSourceReader.topic.t.partition.%d.currentOffset", p))
+			}
+		} else {
+			ship := autoscaler.ShipRebalance
+			if v.hash {
+				ship = autoscaler.ShipHash
+			}
+			av.Inputs = []autoscaler.Edge{{From: j.vertices[i-1].id, Ship: ship}}
+		}
+		s.Vertices = append(s.Vertices, av)
+	}
+	return s
+}
+
+// apply rescales the toy job like the adaptive scheduler: a restart with downtime.
+func (j *toyJob) apply(target map[string]int) bool {
+	changed := false
+	for _, v := range j.vertices {
+		if n, ok := target[v.id]; ok && n != v.p {
+			v.p = n
+			changed = true
+		}
+	}
+	if changed {
+		j.down = j.restart
+	}
+	return changed
+}
+
+type runResult struct {
+	rescales  []time.Duration
+	dirs      []int
+	maxLagSec float64
+	final     map[string]int
+}
+
+// run drives the toy job and the policy with a 10-second control interval.
+func run(t *testing.T, p *Policy, j *toyJob, d time.Duration) runResult {
+	t.Helper()
+	var r runResult
+	prevTotal := total(j)
+	for el := time.Duration(0); el < d; el += time.Second {
+		j.step()
+		if in := j.rate(el); in > 0 {
+			r.maxLagSec = math.Max(r.maxLagSec, j.lag/in)
+		}
+		if j.now.Sub(t0)%(10*time.Second) != 0 {
+			continue
+		}
+		dec, err := p.Cycle(j.snapshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dec.Parallelism != nil && j.down <= 0 && j.apply(dec.Parallelism) {
+			p.Applied(j.now, dec.Parallelism)
+			r.rescales = append(r.rescales, j.now.Sub(t0))
+			r.dirs = append(r.dirs, sign(float64(total(j)-prevTotal)))
+			prevTotal = total(j)
+		}
+	}
+	r.final = map[string]int{}
+	for _, v := range j.vertices {
+		r.final[v.id] = v.p
+	}
+	return r
+}
+
+func total(j *toyJob) int {
+	n := 0
+	for _, v := range j.vertices {
+		n += v.p
+	}
+	return n
+}
+
+func constant(r float64) func(time.Duration) float64 { return func(time.Duration) float64 { return r } }
+
+func TestSteadyLoadNoChange(t *testing.T) {
+	j := newToy(constant(8000), &toyVertex{id: "src", p: 1, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 2, capacity: 5000, sel: 1, maxP: 128})
+	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
+	if len(r.rescales) != 0 {
+		t.Errorf("rescaled a job at 80%% utilization: %v -> %v", r.rescales, r.final)
+	}
+}
+
+func TestStepUpConvergesInOneStep(t *testing.T) {
+	rate := func(el time.Duration) float64 {
+		if el < 20*time.Minute {
+			return 4000
+		}
+		return 16000
+	}
+	j := newToy(rate, &toyVertex{id: "src", p: 1, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 2, maxP: 128, hash: true},
+		&toyVertex{id: "sink", p: 1, capacity: 50000, sel: 1})
+	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
+	if len(r.rescales) != 1 {
+		t.Fatalf("rescales at %v, want exactly one; final %v", r.rescales, r.final)
+	}
+	// map receives 16000/s at 5000 per subtask: 4 at 100%, 5 at the 0.8 target.
+	if m := r.final["map"]; m < 4 || m > 6 {
+		t.Errorf("map parallelism %d", m)
+	}
+	if r.final["src"] > 2 || r.final["sink"] != 1 {
+		t.Errorf("final %v", r.final)
+	}
+	if r.rescales[0] > 25*time.Minute {
+		t.Errorf("reacted at %v, load changed at 20m", r.rescales[0])
+	}
+}
+
+func TestScaleDownWaitsAndNeverOscillates(t *testing.T) {
+	rate := func(el time.Duration) float64 {
+		switch {
+		case el < 30*time.Minute:
+			return 16000
+		case el < 45*time.Minute:
+			return 3000
+		default:
+			return 16000
+		}
+	}
+	j := newToy(rate, &toyVertex{id: "src", p: 2, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 5, capacity: 5000, sel: 1, maxP: 128})
+	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
+	if len(r.rescales) != 0 {
+		t.Errorf("a 15-minute dip must not cause a scale-down (interval 20 min): %v", r.rescales)
+	}
+
+	rate2 := func(el time.Duration) float64 {
+		if el < 30*time.Minute {
+			return 16000
+		}
+		return 3000
+	}
+	j = newToy(rate2, &toyVertex{id: "src", p: 2, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 5, capacity: 5000, sel: 1, maxP: 128})
+	r = run(t, New(DefaultOptions()), j, 3*time.Hour)
+	if len(r.rescales) != 1 || r.dirs[0] != -1 {
+		t.Fatalf("want one scale-down, got %v dirs %v final %v", r.rescales, r.dirs, r.final)
+	}
+	if r.rescales[0] < 50*time.Minute {
+		t.Errorf("scaled down at %v, before the demand was low for 20 min", r.rescales[0])
+	}
+	if r.final["map"] != 1 {
+		t.Errorf("final %v", r.final)
+	}
+}
+
+func TestSourceNeverBeyondPartitions(t *testing.T) {
+	j := newToy(constant(100000), &toyVertex{id: "src", p: 1, capacity: 10000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 200000, sel: 1})
+	j.partitions = 6
+	r := run(t, New(DefaultOptions()), j, time.Hour)
+	if r.final["src"] > 6 {
+		t.Errorf("source got %d subtasks for 6 partitions", r.final["src"])
+	}
+	if r.final["src"] != 6 {
+		t.Errorf("source should use all 6 partitions, got %d", r.final["src"])
+	}
+}
+
+func TestImbalancePrefersEvenSplits(t *testing.T) {
+	m := &vertexModel{info: vertexInfo{P: 4, MaxP: 128, HashInput: true}, perSubtask: 1000, known: true, hot: 1}
+	// 128 key groups: 5 subtasks carry 26 groups at worst, as many as... 6 -> 22, 7 -> 19, 8 -> 16.
+	if got := m.capacity(8); math.Abs(got-8000) > 1e-9 {
+		t.Errorf("capacity(8) = %v", got)
+	}
+	if got, want := m.capacity(5), 1000*128.0/26; math.Abs(got-want) > 1e-9 {
+		t.Errorf("capacity(5) = %v, want %v", got, want)
+	}
+	src := &vertexModel{info: vertexInfo{P: 2, Source: true, Partitions: 24}, perSubtask: 1000, known: true, hot: 1}
+	// 24 partitions over 5 subtasks: one subtask reads 5, so the split is as slow as 24/5 subtasks.
+	if got, want := src.capacity(5), 1000*24.0/5; math.Abs(got-want) > 1e-9 {
+		t.Errorf("source capacity(5) = %v, want %v", got, want)
+	}
+	if got := src.sizeFor(4500, 1, DefaultOptions()); got != 5 {
+		t.Errorf("sizeFor(4500) = %d", got)
+	}
+	if got := src.sizeFor(5000, 1, DefaultOptions()); got != 6 {
+		t.Errorf("sizeFor(5000) = %d (5 subtasks give only 4800/s)", got)
+	}
+}
+
+func TestNoDecisionOnMissingOrStaleMetrics(t *testing.T) {
+	j := newToy(constant(20000), &toyVertex{id: "src", p: 1, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 1})
+	p := New(DefaultOptions())
+	for i := 0; i < 40*60; i++ {
+		j.step()
+		if i%10 != 0 {
+			continue
+		}
+		s := j.snapshot()
+		// Busy time is missing for map (a legacy vertex without the metric).
+		s.Vertices[1].AccumulatedBusyTime = math.NaN()
+		delete(s.Vertices[1].Metrics, "busyTimeMsPerSecond")
+		d, err := p.Cycle(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Scaled || d.Ready {
+			t.Fatalf("decided without busy time: %+v", d)
+		}
+	}
+	// Frozen counters (the REST metric store did not refresh) are not read as zero rates.
+	p = New(DefaultOptions())
+	j = newToy(constant(3000), &toyVertex{id: "src", p: 4, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 4, capacity: 5000, sel: 1})
+	for i := 0; i < 10*60; i++ {
+		j.step()
+	}
+	frozen := j.snapshot()
+	for i := 0; i < 60; i++ {
+		s := *frozen
+		s.Time = frozen.Time.Add(time.Duration(i*10) * time.Second)
+		d, _ := p.Cycle(&s)
+		if d.Scaled {
+			t.Fatalf("decided on frozen metrics at cycle %d: %s", i, d.Reason)
+		}
+	}
+}
+
+func TestStateRoundTripSameDecisions(t *testing.T) {
+	mk := func() *toyJob {
+		rate := func(el time.Duration) float64 { return 3000 + 40*el.Minutes()*60/60 }
+		return newToy(rate, &toyVertex{id: "src", p: 1, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 1, maxP: 128, hash: true})
+	}
+	ja, jb := mk(), mk()
+	pa, pb := New(DefaultOptions()), New(DefaultOptions())
+	for i := 0; i < 3*3600; i++ {
+		ja.step()
+		jb.step()
+		if i%10 != 0 {
+			continue
+		}
+		if i%600 == 0 { // restart policy b from its serialized state every 10 minutes
+			data, err := pb.MarshalState()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pb = New(DefaultOptions())
+			if err := pb.RestoreState(data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		da, _ := pa.Cycle(ja.snapshot())
+		db, _ := pb.Cycle(jb.snapshot())
+		if fmt.Sprint(da.Parallelism, da.Scaled, da.Reason) != fmt.Sprint(db.Parallelism, db.Scaled, db.Reason) {
+			t.Fatalf("t=%ds: %v/%v/%s vs %v/%v/%s", i, da.Parallelism, da.Scaled, da.Reason, db.Parallelism, db.Scaled, db.Reason)
+		}
+		if da.Parallelism != nil && ja.down <= 0 && ja.apply(da.Parallelism) {
+			pa.Applied(ja.now, da.Parallelism)
+		}
+		if db.Parallelism != nil && jb.down <= 0 && jb.apply(db.Parallelism) {
+			pb.Applied(jb.now, db.Parallelism)
+		}
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	o := DefaultOptions()
+	if o.TargetUtilization != 0.8 || o.Window != 5*time.Minute || !o.ScalingEnabled {
+		t.Errorf("defaults %+v", o)
+	}
+	cfg := flinkconf.FromMap(map[string]string{
+		"job.autoscaler.utilization.target":                 "0.6",
+		"kubernetes.operator.job.autoscaler.metrics.window": "10m",
+		"job.autoscaler.vertex.exclude.ids":                 "ABC;def",
+	})
+	o, err := ParseOptions(cfg)
+	if err != nil || o.TargetUtilization != 0.6 || o.Window != 10*time.Minute || !o.Exclude["abc"] || !o.Exclude["def"] {
+		t.Errorf("%+v %v", o, err)
+	}
+	for k, v := range map[string]string{
+		"job.autoscaler.utilization.target": "1.5",
+		"job.autoscaler.metrics.window":     "ten minutes",
+		"job.autoscaler.utilization.min":    "0.9",
+	} {
+		_, err := ParseOptions(flinkconf.FromMap(map[string]string{k: v}))
+		if err == nil || !contains(err.Error(), k) || !contains(err.Error(), v) {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
