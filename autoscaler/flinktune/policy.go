@@ -30,21 +30,21 @@ type Policy struct {
 }
 
 type state struct {
-	Version      int                `json:"version"`
-	RunningSince time.Time          `json:"runningSince"`
-	Base         *base              `json:"base,omitempty"`
-	Samples      []sample           `json:"samples,omitempty"`
+	Version      int                  `json:"version"`
+	RunningSince time.Time            `json:"runningSince"`
+	Base         *base                `json:"base,omitempty"`
+	Samples      []sample             `json:"samples,omitempty"`
 	Levels       map[string][]level   `json:"levels,omitempty"`
 	Shifts       map[string]time.Time `json:"shifts,omitempty"`
 	Sources      map[string]bool      `json:"sources,omitempty"`
-	Target       map[string]int     `json:"target,omitempty"`
-	LastChange   time.Time          `json:"lastChange"`
-	LastDir      int                `json:"lastDir"`
-	LowSince     time.Time          `json:"lowSince"`
-	AppliedAt    time.Time          `json:"appliedAt"`
-	Downtimes    []float64          `json:"downtimes,omitempty"`
-	Efficiency   map[string][]obsPt `json:"efficiency,omitempty"`
-	LastDecision string             `json:"lastDecision,omitempty"`
+	Target       map[string]int       `json:"target,omitempty"`
+	LastChange   time.Time            `json:"lastChange"`
+	LastDir      int                  `json:"lastDir"`
+	LowSince     time.Time            `json:"lowSince"`
+	AppliedAt    time.Time            `json:"appliedAt"`
+	Downtimes    []float64            `json:"downtimes,omitempty"`
+	Efficiency   map[string][]obsPt   `json:"efficiency,omitempty"`
+	LastDecision string               `json:"lastDecision,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
