@@ -1,0 +1,111 @@
+// Package realize applies decisions to Flink: parallelism in place through the adaptive
+// scheduler's resource requirements, and (for memory tuning) configuration changes rendered
+// for the platform that deploys the TaskManagers.
+package realize
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/flinkrest"
+)
+
+// RequirementsAPI is the part of Flink's REST API the in-place realizer uses.
+type RequirementsAPI interface {
+	ResourceRequirements(ctx context.Context, jobID string) (flinkrest.JobResourceRequirements, error)
+	SetResourceRequirements(ctx context.Context, jobID string, req flinkrest.JobResourceRequirements) error
+}
+
+// LowerBounds selects how the lower parallelism bound is set.
+type LowerBounds int
+
+const (
+	// LowerBoundOne sets lowerBound = 1 like the standalone autoscaler: the job keeps running
+	// with fewer slots if TaskManagers are lost.
+	LowerBoundOne LowerBounds = iota
+	// LowerBoundKeep sets lowerBound = min(p, previous lower bound) like the Kubernetes
+	// operator, preserving a lower bound the user raised.
+	LowerBoundKeep
+)
+
+// ErrNotAdaptive is returned for jobs that do not run on the adaptive scheduler.
+var ErrNotAdaptive = errors.New("in-place rescaling needs the adaptive scheduler (jobmanager.scheduler: adaptive)")
+
+// Rescale applies parallelism through PUT /jobs/{id}/resource-requirements.
+type Rescale struct {
+	API    RequirementsAPI
+	Lower  LowerBounds
+	Verify bool // re-read the requirements after the PUT and fail if Flink did not take them
+}
+
+// Realize implements controller.Realizer.
+func (r *Rescale) Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (bool, error) {
+	if s := snap.Config["jobmanager.scheduler"]; !strings.EqualFold(s, "adaptive") {
+		return false, ErrNotAdaptive
+	}
+	if snap.Status != "RUNNING" {
+		return false, fmt.Errorf("job is %s; rescaling waits until it runs", snap.Status)
+	}
+	current := flinkrest.JobResourceRequirements{}
+	if len(snap.Requirements) > 0 {
+		for id, b := range snap.Requirements {
+			current[id] = flinkrest.JobVertexResourceRequirements{Parallelism: flinkrest.ParallelismBounds{LowerBound: b.Lower, UpperBound: b.Upper}}
+		}
+	} else {
+		got, err := r.API.ResourceRequirements(ctx, snap.JobID)
+		if err != nil {
+			return false, fmt.Errorf("reading resource requirements: %w", err)
+		}
+		current = got
+	}
+	next, changed := Requirements(snap, current, target, r.Lower)
+	if !changed {
+		return false, nil
+	}
+	if err := r.API.SetResourceRequirements(ctx, snap.JobID, next); err != nil {
+		return false, fmt.Errorf("PUT resource requirements: %w", err)
+	}
+	if r.Verify {
+		got, err := r.API.ResourceRequirements(ctx, snap.JobID)
+		if err != nil {
+			return true, fmt.Errorf("verifying resource requirements: %w", err)
+		}
+		for id, want := range next {
+			if got[id].Parallelism != want.Parallelism {
+				return true, fmt.Errorf("vertex %s: Flink reports bounds %+v after PUT %+v", id, got[id].Parallelism, want.Parallelism)
+			}
+		}
+	}
+	return true, nil
+}
+
+// Requirements computes the full requirements body for target (Flink requires every vertex).
+// Vertices without a target keep their current bounds; a vertex missing from current (an
+// empty GET, FLINK-32341) gets [1, current parallelism].
+func Requirements(snap *autoscaler.Snapshot, current flinkrest.JobResourceRequirements, target map[string]int, lower LowerBounds) (flinkrest.JobResourceRequirements, bool) {
+	next := flinkrest.JobResourceRequirements{}
+	changed := false
+	for _, v := range snap.Vertices {
+		cur, ok := current[v.ID]
+		if !ok {
+			cur.Parallelism = flinkrest.ParallelismBounds{LowerBound: 1, UpperBound: v.Parallelism}
+			changed = true
+		}
+		b := cur.Parallelism
+		if p, ok := target[v.ID]; ok {
+			nb := flinkrest.ParallelismBounds{LowerBound: 1, UpperBound: p}
+			if lower == LowerBoundKeep && b.LowerBound > 0 {
+				nb.LowerBound = min(p, b.LowerBound)
+			}
+			if nb != b {
+				changed = true
+			}
+			b = nb
+		}
+		next[v.ID] = flinkrest.JobVertexResourceRequirements{Parallelism: b}
+	}
+	return next, changed
+}
