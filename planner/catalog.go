@@ -1,0 +1,155 @@
+package planner
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+)
+
+// catalogPlans evaluates every catalog shape alone for the whole job: Flink's first fit with
+// that shape, and the best packing (never worse than Flink's).
+func (p *planner) catalogPlans() []CatalogOut {
+	var out []CatalogOut
+	for _, s := range p.spec.Catalog {
+		sv := p.sp.vec(s.Total)
+		def := divSlots(sv, s.Slots)
+		runs := expandRuns(p.reqs, def)
+		c := CatalogOut{Shape: p.shapeOut(s), Fits: len(oversized(runs, sv)) == 0}
+		fo := flinkAllocate(p.sp, sv, s.Slots, p.reqs, nil, 0, p.spec.Options, p.job)
+		c.FlinkTaskManagers = fo.taskManagers()
+		if c.Fits {
+			pk := packBest(p.sp, runs, sv, nil)
+			bins, _ := addRequired(pk.bins, sv, s.Slots, p.spec.Options)
+			algo := pk.algo
+			if fo.fulfillable() && !anyFailed(fo.bins) && fo.taskManagers() <= len(bins) {
+				bins, algo = fo.bins, "Flink's first fit (no packing heuristic does better)"
+			}
+			cost := float64(len(bins)) * shapeCost(s, p.spec.TaskManager, p.useProc)
+			c.Plan = &RecommendedOut{
+				TaskManagers: len(bins), Algorithm: algo + " on " + s.Name, Cost: round4(cost),
+				Shapes:     []ShapeCount{{Shape: c.Shape, Count: len(bins)}},
+				Waste:      p.waste(bins),
+				Allocation: p.binsOut(bins, []Shape{s}),
+				Note:       "needs TaskManagers of this shape instead of the configured one",
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// mixedPlan builds a heterogeneous plan over the configured shape and the catalog: it
+// repeatedly opens the TaskManager whose first-fit-decreasing fill packs the most work per unit
+// of cost, then shrinks every TaskManager to the cheapest shape that still holds its slots.
+// Flink's active resource managers start identical TaskManagers only, so such a plan needs
+// TaskManager pools you run yourself (standalone, or several deployments).
+func (p *planner) mixedPlan() *RecommendedOut {
+	shapes := append([]Shape{p.spec.TaskManager}, p.spec.Catalog...)
+	type sh struct {
+		v, def vec
+		cost   float64
+	}
+	ss := make([]sh, len(shapes))
+	for i, s := range shapes {
+		v := p.sp.vec(s.Total)
+		ss[i] = sh{v, divSlots(v, s.Slots), shapeCost(s, p.spec.TaskManager, p.useProc)}
+	}
+	// Work of one slot: its size on the configured TaskManager, normalized and summed.
+	weight := make([]float64, len(p.reqs))
+	for i, rq := range p.reqs {
+		for _, x := range normalized(rq.effective(p.defSlot), p.total) {
+			weight[i] += x
+		}
+	}
+	remaining := make([]int, len(p.reqs))
+	left := 0
+	for i, rq := range p.reqs {
+		remaining[i] = rq.count
+		left += rq.count
+	}
+	fill := func(si int) *bin {
+		s := ss[si]
+		runs := expandRuns(p.reqs, s.def)
+		for i := range runs {
+			runs[i].count = remaining[runs[i].req]
+		}
+		runs = sortedRuns(runs, s.v, func(n []float64) float64 { return slices.Max(n) })
+		b := newBin(KindNew, si, s.v, nil)
+		for _, r := range runs {
+			b.add(r.req, r.v, fitCountFree(b, r.v, r.count))
+		}
+		return b
+	}
+	var bins []*bin
+	for left > 0 {
+		var best *bin
+		bestRatio := 0.0
+		for si := range ss {
+			b := fill(si)
+			value := 0.0
+			for _, a := range b.allocs {
+				value += float64(a.count) * weight[a.req]
+			}
+			if value == 0 && b.slots() > 0 {
+				value = 1e-12 // zero-size slots still need a home
+			}
+			if b.slots() == 0 {
+				continue
+			}
+			ratio := value / ss[si].cost
+			if best == nil || ratio > bestRatio*(1+1e-12) {
+				best, bestRatio = b, ratio
+			}
+		}
+		if best == nil {
+			return nil // some slot fits no shape
+		}
+		for _, a := range best.allocs {
+			remaining[a.req] -= a.count
+			left -= a.count
+		}
+		bins = append(bins, best)
+	}
+	// Shrink each TaskManager to the cheapest shape that holds its slots.
+	for bi, b := range bins {
+		for si := range ss {
+			if ss[si].cost >= ss[b.shape].cost {
+				continue
+			}
+			nb := newBin(KindNew, si, ss[si].v, nil)
+			ok := true
+			for _, a := range b.allocs {
+				eff := p.reqs[a.req].effective(ss[si].def)
+				if fitCountFree(nb, eff, a.count) < a.count {
+					ok = false
+					break
+				}
+				nb.add(a.req, eff, a.count)
+			}
+			if ok && ss[si].cost < ss[bins[bi].shape].cost {
+				bins[bi] = nb
+			}
+		}
+	}
+	slices.SortStableFunc(bins, func(a, b *bin) int { return cmp.Compare(a.shape, b.shape) })
+	counts := make([]int, len(shapes))
+	cost := 0.0
+	for _, b := range bins {
+		counts[b.shape]++
+		cost += ss[b.shape].cost
+	}
+	out := &RecommendedOut{TaskManagers: len(bins), Algorithm: "greedy cost-effectiveness over the catalog, then each TaskManager shrunk to its cheapest fitting shape",
+		Cost: round4(cost), Waste: p.waste(bins), Allocation: p.binsOut(bins, shapes),
+		Note: "mixes TaskManager shapes: Flink's active resource managers start identical TaskManagers, so run these pools yourself (standalone or separate deployments)"}
+	kinds := 0
+	for si, n := range counts {
+		if n > 0 {
+			out.Shapes = append(out.Shapes, ShapeCount{Shape: p.shapeOut(shapes[si]), Count: n})
+			kinds++
+		}
+	}
+	if kinds < 2 {
+		out.Note = fmt.Sprintf("uses one shape (%s) only", out.Shapes[0].Shape.Name)
+	}
+	return out
+}
