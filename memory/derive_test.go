@@ -108,8 +108,8 @@ func TestEdgeFailures(t *testing.T) {
 		causes []string
 	}{
 		{name: "segment-size parse error is not wrapped",
-			conf: "taskmanager.memory.flink.size: 1g\ntaskmanager.network.numberOfBuffers: 10\ntaskmanager.memory.segment-size: 32 kilo",
-			want: "IllegalArgumentException: Could not parse value '32 kilo' for key 'taskmanager.memory.segment-size'.",
+			conf:   "taskmanager.memory.flink.size: 1g\ntaskmanager.network.numberOfBuffers: 10\ntaskmanager.memory.segment-size: 32 kilo",
+			want:   "IllegalArgumentException: Could not parse value '32 kilo' for key 'taskmanager.memory.segment-size'.",
 			causes: []string{"IllegalArgumentException: Memory size unit 'kilo' does not match any of the recognized units: " + flinkconf.MemoryUnitsHelp}},
 		{name: "segment-size beyond int", conf: "taskmanager.memory.flink.size: 1g\ntaskmanager.network.numberOfBuffers: 1\ntaskmanager.memory.segment-size: 4g",
 			want: "IllegalArgumentException: Cannot downcast long value 4294967296 to integer."},
