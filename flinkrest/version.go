@@ -1,0 +1,87 @@
+package flinkrest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Version is a Flink release as /config reports it ("1.20.1", "2.0-SNAPSHOT").
+type Version struct {
+	Major, Minor, Patch int
+	Raw                 string
+}
+
+// ParseVersion parses "major.minor[.patch][-suffix]".
+func ParseVersion(s string) (Version, error) {
+	v := Version{Raw: s}
+	core, _, _ := strings.Cut(strings.TrimSpace(s), "-")
+	parts := strings.Split(core, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return v, fmt.Errorf("flink-version %q: want major.minor[.patch]", s)
+	}
+	nums := make([]int, 3)
+	for i, part := range parts {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 0 {
+			return v, fmt.Errorf("flink-version %q: want major.minor[.patch]", s)
+		}
+		nums[i] = n
+	}
+	v.Major, v.Minor, v.Patch = nums[0], nums[1], nums[2]
+	return v, nil
+}
+
+func (v Version) String() string {
+	if v.Raw != "" {
+		return v.Raw
+	}
+	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
+}
+
+// AtLeast reports whether v is major.minor or newer.
+func (v Version) AtLeast(major, minor int) bool {
+	return v.Major > major || v.Major == major && v.Minor >= minor
+}
+
+// HasResourceRequirements: GET/PUT /jobs/{id}/resource-requirements (1.18+, adaptive
+// scheduler only).
+func (v Version) HasResourceRequirements() bool { return v.AtLeast(1, 18) }
+
+// HasSlotSharingGroupID: vertices[].slotSharingGroupId in job details (1.19+).
+func (v Version) HasSlotSharingGroupID() bool { return v.AtLeast(1, 19) }
+
+// HasSkew: the skew aggregate and agg=skew (1.20+).
+func (v Version) HasSkew() bool { return v.AtLeast(1, 20) }
+
+// HasSubtaskHost: subtasks[].host in vertex details (removed in 2.0).
+func (v Version) HasSubtaskHost() bool { return !v.AtLeast(2, 0) }
+
+// HasMemorySegmentMetrics: metrics.memorySegmentsAvailable/Total in TaskManager details
+// (removed in 2.0).
+func (v Version) HasMemorySegmentMetrics() bool { return !v.AtLeast(2, 0) }
+
+// FlinkVersion returns the cluster's Flink version from GET /config. A successful answer
+// is cached for the client's lifetime.
+func (c *Client) FlinkVersion(ctx context.Context) (Version, error) {
+	c.mu.Lock()
+	if c.version != nil {
+		v := *c.version
+		c.mu.Unlock()
+		return v, nil
+	}
+	c.mu.Unlock()
+	cfg, err := c.Config(ctx)
+	if err != nil {
+		return Version{}, err
+	}
+	v, err := ParseVersion(cfg.FlinkVersion)
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	c.version = &v
+	c.mu.Unlock()
+	return v, nil
+}
