@@ -1,0 +1,321 @@
+package operator
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/memory"
+)
+
+// ConfigChanges are configuration overrides and removals (memory tuning's output).
+type ConfigChanges struct {
+	Overrides map[string]string `json:"overrides"`
+	Removals  []string          `json:"removals"`
+	// order of addOverride calls, for the operator's HashMap-ordered event text
+	overrideOrder []string
+}
+
+func newConfigChanges() *ConfigChanges { return &ConfigChanges{Overrides: map[string]string{}} }
+
+func (cc *ConfigChanges) override(key, value string) {
+	if _, ok := cc.Overrides[key]; !ok {
+		cc.overrideOrder = append(cc.overrideOrder, key)
+	}
+	cc.Overrides[key] = value
+}
+
+func (cc *ConfigChanges) remove(o flinkconf.Option) {
+	for _, k := range o.Keys() {
+		if !slices.Contains(cc.Removals, k) {
+			cc.Removals = append(cc.Removals, k)
+		}
+	}
+}
+
+// Empty reports whether there is nothing to change.
+func (cc *ConfigChanges) Empty() bool {
+	return cc == nil || (len(cc.Overrides) == 0 && len(cc.Removals) == 0)
+}
+
+// apply is newConfigWithOverrides: a copy of cfg without the removals, with the overrides.
+func (cc *ConfigChanges) apply(cfg *flinkconf.Config) *flinkconf.Config {
+	out := flinkconf.New()
+	if cfg != nil {
+		out = cfg.Clone()
+	}
+	if cc == nil {
+		return out
+	}
+	for _, k := range cc.Removals {
+		out.Delete(k)
+	}
+	for k, v := range cc.Overrides {
+		out.Set(k, v)
+	}
+	return out
+}
+
+// format renders the changes as the operator's recommendation text (its HashMap/HashSet
+// iteration order, newline after each override).
+func (cc *ConfigChanges) format() string {
+	var b strings.Builder
+	order := cc.overrideOrder
+	if len(order) != len(cc.Overrides) {
+		order = nil
+		for k := range cc.Overrides {
+			order = append(order, k)
+		}
+		slices.Sort(order)
+	}
+	for _, k := range javaHashOrder(order) {
+		b.WriteString(k + ": " + cc.Overrides[k] + "\n")
+	}
+	if len(cc.Removals) > 0 {
+		b.WriteString("Remove the following config entries if present: [" + strings.Join(javaHashOrder(cc.Removals), ", ") + "]")
+	}
+	return b.String()
+}
+
+// TuningInput is what MemoryTuning#tuneTaskManagerMemory reads.
+type TuningInput struct {
+	Options *Options
+	// Conf is the job's original configuration (network buffers, segment size, slots).
+	Conf *flinkconf.Config
+	// Spec is the TaskManager memory derived from Conf; nil means the derivation failed and
+	// tuning is abandoned.
+	Spec *memory.TaskManager
+	// MaxMemory is the TaskManager process size of the deployment; <= 0 abandons tuning.
+	MaxMemory int64
+	Global    *EvaluatedSet
+	Vertices  map[string]*EvaluatedSet
+	Topology  *Topology
+	Summaries map[string]ScalingSummary
+}
+
+// TuningResult is the tuning outcome.
+type TuningResult struct {
+	// Changes are the overrides to apply; nil when abandoned or when tuning is disabled.
+	Changes *ConfigChanges
+	// Recommended are the computed changes, also when tuning is disabled (nil when abandoned).
+	Recommended *ConfigChanges
+	// Message is the "Configuration recommendation" event text ("" when abandoned).
+	Message string
+}
+
+// memoryBudget hands out memory until the budget is spent.
+type memoryBudget struct{ remaining int64 }
+
+func (b *memoryBudget) budget(amount int64) (int64, error) {
+	if amount < 0 {
+		return 0, errors.New("java.lang.IllegalArgumentException")
+	}
+	g := min(amount, b.remaining)
+	b.remaining -= g
+	return g, nil
+}
+
+// TuneTaskManagerMemory is MemoryTuning#tuneTaskManagerMemory: it re-divides the TaskManager
+// memory from observed usage (network first, then metaspace, heap, managed memory), adds heap
+// when the rescale removes TaskManagers, and never exceeds the original process size.
+func TuneTaskManagerMemory(in TuningInput) (TuningResult, error) {
+	o := in.Options
+	spec := in.Spec
+	if spec == nil || in.MaxMemory <= 0 {
+		return TuningResult{}, nil
+	}
+	specHeap := spec.FrameworkHeap + spec.TaskHeap
+	b := &memoryBudget{remaining: in.MaxMemory}
+	var err error
+	grant := func(x int64) int64 {
+		g, e := b.budget(x)
+		if e != nil && err == nil {
+			err = e
+		}
+		return g
+	}
+	grant(spec.FrameworkOffHeap)
+	grant(spec.TaskOffHeap)
+	grant(spec.JVMOverhead)
+
+	newP := computeNewParallelisms(in.Summaries, in.Vertices)
+	network, nerr := networkMemory(in.Topology, newP, in.Conf)
+	if nerr != nil {
+		return TuningResult{}, nerr
+	}
+	network = grant(network)
+	overhead := 1 + o.MemoryTuningOverhead
+	usage := func(m Metric) int64 { return javaLong(in.Global.Average(m)) }
+	metaspace := grant(javaLong(float64(usage(MetricMetaspaceMemoryUsed)) * overhead))
+	heap := grant(javaLong(float64(usage(MetricHeapMemoryUsed)) * overhead))
+	var managed int64
+	switch {
+	case usage(MetricManagedMemoryUsed) <= 0:
+		managed = 0
+	case o.MaximizeManagedMemory:
+		managed = grant(math.MaxInt64)
+	default:
+		managed = grant(spec.Managed)
+	}
+	if o.MemoryScaling {
+		factor, ferr := memoryScalingFactor(in)
+		if ferr != nil {
+			return TuningResult{}, ferr
+		}
+		heap += grant(javaLong(factor*float64(heap)) - heap)
+	}
+	if err != nil {
+		return TuningResult{}, err
+	}
+	total := in.MaxMemory - b.remaining
+	if total <= 0 {
+		return TuningResult{}, nil
+	}
+	flinkMemory := spec.TotalFlink + (heap - specHeap) + (managed - spec.Managed) + (network - spec.Network)
+
+	cc := newConfigChanges()
+	cc.override(flinkconf.TMProcessSize.Key, flinkconf.FormatMemorySize(total))
+	cc.remove(flinkconf.TMFlinkSize)
+	cc.remove(flinkconf.TMTaskHeap)
+	cc.override(flinkconf.TMFrameworkHeap.Key, flinkconf.FormatMemorySize(0))
+	mf, err := fraction(managed, flinkMemory)
+	if err != nil {
+		return TuningResult{}, err
+	}
+	cc.override(flinkconf.TMManagedFraction.Key, flinkconf.JavaFloatString(mf))
+	cc.remove(flinkconf.TMManagedSize)
+	cc.override(flinkconf.TMNetworkMin.Key, flinkconf.FormatMemorySize(network))
+	cc.override(flinkconf.TMNetworkMax.Key, flinkconf.FormatMemorySize(network))
+	of, err := fraction(spec.JVMOverhead, total)
+	if err != nil {
+		return TuningResult{}, err
+	}
+	cc.override(flinkconf.TMOverheadFraction.Key, flinkconf.JavaFloatString(of))
+	cc.override(flinkconf.TMMetaspace.Key, flinkconf.FormatMemorySize(metaspace))
+
+	state := "disabled"
+	if o.MemoryTuning {
+		state = "enabled"
+	}
+	res := TuningResult{Recommended: cc,
+		Message: fmt.Sprintf("Memory tuning recommends the following configuration (automatic tuning is %s):\n%s", state, cc.format())}
+	if o.MemoryTuning {
+		res.Changes = cc
+	}
+	return res, nil
+}
+
+// fraction is MemoryTuning#getFraction: the ratio rounded up to three decimals as a float.
+func fraction(num, den int64) (float32, error) {
+	r := float64(num) / float64(den)
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return 0, errors.New("Infinite or NaN")
+	}
+	return ceil3Float(r), nil
+}
+
+// memoryScalingFactor is max(1, TMs before / TMs after): memory is added when TaskManagers
+// go away, never removed.
+func memoryScalingFactor(in TuningInput) (float64, error) {
+	used := javaInt(in.Global.Current(MetricNumTaskSlotsUsed))
+	after := estimateNumTaskSlotsAfterRescale(in.Vertices, in.Summaries, used)
+	perTM, err := slotsPerTaskManager(in.Conf)
+	if err != nil {
+		return 0, err
+	}
+	before := javaInt(math.Ceil(float64(used) / float64(perTM)))
+	afterTMs := javaInt(math.Ceil(float64(after) / float64(perTM)))
+	return math.Max(1, float64(before)/float64(afterTMs)), nil
+}
+
+// networkMemory is the network memory every slot needs if it hosts one subtask of every
+// vertex: one gate per input and output edge.
+func networkMemory(top *Topology, newP map[string]int, cfg *flinkconf.Config) (int64, error) {
+	if cfg == nil {
+		cfg = flinkconf.New()
+	}
+	bpc, _, err := cfg.Int(flinkconf.TMBuffersPerChannel)
+	if err != nil {
+		return 0, err
+	}
+	floating, _, err := cfg.Int(flinkconf.TMFloatingPerGate)
+	if err != nil {
+		return 0, err
+	}
+	seg, _, err := cfg.MemorySize(flinkconf.TMSegmentSize)
+	if err != nil {
+		return 0, err
+	}
+	slots, serr := slotsPerTaskManager(cfg)
+	if serr != nil {
+		return 0, serr
+	}
+	var total int64
+	for _, id := range top.Order {
+		v := top.Get(id)
+		for _, e := range v.Inputs {
+			total += int64(calculateNetworkSegmentNumber(newP[id], newP[e.Vertex], e.Ship, int(bpc), int(floating))) * seg
+		}
+		for _, e := range v.Outputs {
+			total += int64(calculateNetworkSegmentNumber(newP[id], newP[e.Vertex], e.Ship, int(bpc), int(floating))) * seg
+		}
+	}
+	return total * int64(slots), nil
+}
+
+// calculateNetworkSegmentNumber: FORWARD between equal parallelisms needs bpc + floating;
+// FORWARD/RESCALE otherwise ceil(other/own) channels; all-to-all edges one channel per
+// connected subtask.
+func calculateNetworkSegmentNumber(own, other int, ship string, bpc, floating int) int {
+	if own == other && ship == ShipForward {
+		return bpc + floating
+	}
+	if ship == ShipForward || ship == ShipRescale {
+		return javaInt(math.Ceil(float64(other)/float64(own)))*bpc + floating
+	}
+	return other*bpc + floating
+}
+
+// deriveSpec derives the TaskManager memory spec of cfg for tuning; nil on failure.
+func deriveSpec(o *Options, cfg *flinkconf.Config) *memory.TaskManager {
+	derive := o.DeriveTaskManager
+	if derive == nil {
+		derive = func(c *flinkconf.Config) (*memory.TaskManager, error) {
+			return memory.DeriveTaskManager(c, nil, memory.Flink1)
+		}
+	}
+	if cfg == nil {
+		cfg = flinkconf.New()
+	}
+	spec, err := derive(cfg)
+	if err != nil {
+		return nil
+	}
+	return spec
+}
+
+// tuneMemory runs memory tuning inside scaleResource and emits the recommendation event.
+func (c *cycle) tuneMemory(in *executorInput, summaries map[string]ScalingSummary) (*ConfigChanges, error) {
+	maxMem, err := c.contextTaskManagerMemory()
+	if err != nil {
+		return nil, err
+	}
+	spec := deriveSpec(c.o, c.o.Conf)
+	res, err := TuneTaskManagerMemory(TuningInput{
+		Options: c.o, Conf: c.o.Conf, Spec: spec, MaxMemory: maxMem,
+		Global: in.evaluated.Global, Vertices: in.evaluated.Vertices, Topology: in.topology, Summaries: summaries,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Message != "" {
+		c.event("Normal", ReasonConfigRecommendation, res.Message, "MemoryTuning", c.o.ScalingEventInterval)
+	}
+	if res.Changes == nil {
+		return newConfigChanges(), nil
+	}
+	return res.Changes, nil
+}
