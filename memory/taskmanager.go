@@ -117,10 +117,10 @@ func (f *tmFlink) fromFineGrained(d *deriver) (int64, *exception) {
 			return 0, errSumWithTaskHeapExceeds(f.fwH, f.fwO, f.tH, f.tO, f.m, total)
 		}
 		f.n = total - exceptNetwork
+		d.record(PoolNetwork, f.n, remainder(slices.Concat([]string{PoolTotalFlink}, poolsExceptNetwork)...))
 		if err := d.checkNetwork(f.n); err != nil {
 			return 0, err
 		}
-		d.record(PoolNetwork, f.n, remainder(slices.Concat([]string{PoolTotalFlink}, poolsExceptNetwork)...))
 		return total, nil
 	}
 	var src Source
@@ -165,11 +165,8 @@ func (f *tmFlink) fromTotalFlink(d *deriver, total int64) *exception {
 			return errSumWithTaskHeapExceeds(f.fwH, f.fwO, f.tH, f.tO, f.m, total)
 		}
 		f.n = total - exceptNetwork
-		if err := d.checkNetwork(f.n); err != nil {
-			return err
-		}
 		d.record(PoolNetwork, f.n, remainder(slices.Concat([]string{PoolTotalFlink}, poolsExceptNetwork)...))
-		return nil
+		return d.checkNetwork(f.n)
 	}
 	if err = f.managed(d, total); err != nil {
 		return err

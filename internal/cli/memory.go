@@ -82,7 +82,12 @@ Exit status: 0 on success, 1 when Flink rejects the configuration, 2 for bad fla
 
   # batch mode: one JSON result line per JSON input line
   echo '{"config": {"taskmanager.memory.flink.size": "1g"}}' | flinktune memory --batch --mode tm`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("accepts at most 1 arg (the configuration FILE or -), received %d", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error { return runMemory(cmd, args, o) },
 	}
 	f := cmd.Flags()
@@ -439,7 +444,7 @@ func writeComponentText(w io.Writer, c *component, label string, explain bool) {
 			fmt.Fprintf(w, "%3d. %s\n", i+1, s)
 		}
 		if c.err != nil {
-			fmt.Fprintf(w, "     ✗ Flink fails here.\n")
+			fmt.Fprintf(w, "     ✗ Flink fails here (see below).\n")
 		}
 	}
 	if c.err != nil {
