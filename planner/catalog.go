@@ -17,12 +17,13 @@ func (p *planner) catalogPlans() []CatalogOut {
 		c := CatalogOut{Shape: p.shapeOut(s), Fits: len(oversized(runs, sv)) == 0}
 		fo := flinkAllocate(p.sp, sv, s.Slots, p.reqs, nil, 0, p.spec.Options, p.job)
 		c.FlinkTaskManagers = fo.taskManagers()
+		c.FlinkFulfillable = fo.fulfillable() && !anyFailed(fo.bins)
 		if c.Fits {
 			pk := packBest(p.sp, runs, sv, nil)
 			bins, _ := addRequired(pk.bins, sv, s.Slots, p.spec.Options)
 			algo := pk.algo
 			if fo.fulfillable() && !anyFailed(fo.bins) && fo.taskManagers() <= len(bins) {
-				bins, algo = fo.bins, "Flink's first fit (no packing heuristic does better)"
+				bins, algo = fo.bins, "Flink's own first fit: no packing heuristic does better"
 			}
 			cost := float64(len(bins)) * shapeCost(s, p.spec.TaskManager, p.useProc)
 			c.Plan = &RecommendedOut{

@@ -268,7 +268,7 @@ func flinkAllocate(sp *space, total vec, numSlots int, reqs []request, registere
 			if n > 0 {
 				out.unfulfilled = append(out.unfulfilled, unfulfilled{m.req, n, fmt.Sprintf(
 					"a slot of %q (%s) is larger than a whole TaskManager (%s) in %s",
-					rq.name, sp.profile(eff), sp.profile(total), exceededDims(sp, total, eff))})
+					rq.name, sp.profile(eff).Human(), sp.profile(total).Human(), exceededDims(sp, total, eff))})
 			}
 			continue
 		}

@@ -133,8 +133,8 @@ func TestFlinkWorkedExamples(t *testing.T) {
 			wantTMs: 2, wantNew: 1, wantSlots: []int{4, 2},
 		},
 		{
-			name: "max slots refuses the third TaskManager",
-			spec: Spec{TaskManager: b4096(t), Groups: unknownGroups(10), Options: SlotManagerOptions{MaxSlots: 8}},
+			name:    "max slots refuses the third TaskManager",
+			spec:    Spec{TaskManager: b4096(t), Groups: unknownGroups(10), Options: SlotManagerOptions{MaxSlots: 8}},
 			wantTMs: 2, wantNew: 2, wantSlots: []int{4, 4, 2}, unfulfilled: true,
 			wantMsg: "Max total resource limitation <8, ",
 		},

@@ -154,7 +154,7 @@ func (p *planner) run() (*Result, error) {
 		algo := pk.algo
 		if fo.fulfillable() && fo.taskManagers() <= len(bins) && !anyFailed(fo.bins) {
 			// Flink's own first fit is as good: keep its placement.
-			bins, algo = fo.bins, "Flink's first fit (no packing heuristic does better)"
+			bins, algo = fo.bins, "Flink's own first fit: no packing heuristic does better"
 		}
 		cost := float64(len(bins)) * shapeCost(s.TaskManager, s.TaskManager, p.useProc)
 		rec = &RecommendedOut{
@@ -175,14 +175,23 @@ func (p *planner) run() (*Result, error) {
 			}
 		}
 	}
-	r.Recommended = p.choose(rec, r)
-	if r.Recommended != nil && r.LowerBound > 0 {
-		r.Recommended.GapToLowerBound = r.Recommended.TaskManagers - r.LowerBound
+	r.Recommended = rec
+	if rec != nil {
+		rec.GapToLowerBound = rec.TaskManagers - r.LowerBound
+		rec.Savings = p.savings(r.FlinkDefault, rec.TaskManagers, rec.Cost)
 	}
-
+	for i := range r.Catalog {
+		if c := r.Catalog[i].Plan; c != nil {
+			c.Savings = p.savings(r.FlinkDefault, c.TaskManagers, c.Cost)
+		}
+	}
+	if r.CatalogMix != nil {
+		r.CatalogMix.Savings = p.savings(r.FlinkDefault, r.CatalogMix.TaskManagers, r.CatalogMix.Cost)
+	}
 	if !s.Search.Disabled {
 		r.BestShape = p.bestShape(fo)
 	}
+	r.Cheapest = cheapest(r)
 	r.Warnings = p.warnings()
 	return r, nil
 }
@@ -290,37 +299,46 @@ func anyFailed(bins []*bin) bool {
 	return false
 }
 
-// choose picks the recommended plan: the cheapest of the same-shape packing and the catalog
-// plans, never with more TaskManagers than Flink's default when Flink can run the job.
-func (p *planner) choose(same *RecommendedOut, r *Result) *RecommendedOut {
-	best := same
-	limit := -1
-	if r.FlinkDefault.Fulfillable {
-		limit = r.FlinkDefault.TaskManagers
+// savings compares a plan with Flink's default outcome; nil when Flink cannot run the job.
+func (p *planner) savings(f FlinkOut, tms int, cost float64) *Savings {
+	if !f.Fulfillable {
+		return nil
 	}
-	consider := func(c *RecommendedOut) {
-		if c == nil || (limit >= 0 && c.TaskManagers > limit) {
+	sv := &Savings{TaskManagers: f.TaskManagers - tms, Cost: round4(f.Cost - cost)}
+	if f.Cost > 0 {
+		sv.Percent = round4(100 * (f.Cost - cost) / f.Cost)
+	}
+	return sv
+}
+
+// cheapest names the lowest-cost way to run the job among Flink's default, the better packing
+// on the same shape, each catalog shape, the mixed catalog plan and the single best shape.
+func cheapest(r *Result) *CheapestOut {
+	var best *CheapestOut
+	consider := func(option string, tms int, cost float64, sv *Savings) {
+		if tms <= 0 {
 			return
 		}
-		if best == nil || c.Cost < best.Cost-1e-9 || (c.Cost <= best.Cost+1e-9 && c.TaskManagers < best.TaskManagers) {
-			best = c
+		if best == nil || cost < best.Cost-1e-9 || (cost <= best.Cost+1e-9 && tms < best.TaskManagers) {
+			best = &CheapestOut{Option: option, TaskManagers: tms, Cost: cost, Savings: sv}
 		}
 	}
-	for i := range r.Catalog {
-		consider(r.Catalog[i].Plan)
+	if r.FlinkDefault.Fulfillable {
+		consider("Flink's default", r.FlinkDefault.TaskManagers, r.FlinkDefault.Cost, nil)
 	}
-	consider(r.CatalogMix)
-	if best != nil {
-		flinkCost := float64(r.FlinkDefault.TaskManagers) * shapeCost(p.spec.TaskManager, p.spec.TaskManager, p.useProc)
-		if r.FlinkDefault.Fulfillable {
-			best.Savings = &Savings{
-				TaskManagers: r.FlinkDefault.TaskManagers - best.TaskManagers,
-				Cost:         round4(flinkCost - best.Cost),
-			}
-			if flinkCost > 0 {
-				best.Savings.Percent = round4(100 * (flinkCost - best.Cost) / flinkCost)
-			}
+	if c := r.Recommended; c != nil {
+		consider("recommended packing on "+r.TaskManager.Name, c.TaskManagers, c.Cost, c.Savings)
+	}
+	for _, c := range r.Catalog {
+		if c.Plan != nil {
+			consider("catalog shape "+c.Shape.Name, c.Plan.TaskManagers, c.Plan.Cost, c.Plan.Savings)
 		}
+	}
+	if c := r.CatalogMix; c != nil {
+		consider("mixed catalog shapes", c.TaskManagers, c.Cost, c.Savings)
+	}
+	if b := r.BestShape; b != nil && b.TaskManagers > 0 {
+		consider("single best shape", b.TaskManagers, b.Cost, b.Savings)
 	}
 	return best
 }

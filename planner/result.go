@@ -19,7 +19,9 @@ type Result struct {
 	Catalog      []CatalogOut    `json:"catalog,omitempty"`
 	CatalogMix   *RecommendedOut `json:"catalogMix,omitempty"`
 	BestShape    *BestShapeOut   `json:"bestShape,omitempty"`
-	Warnings     []string        `json:"warnings,omitempty"`
+	// Cheapest names the lowest-cost option among all of the above.
+	Cheapest *CheapestOut `json:"cheapest,omitempty"`
+	Warnings []string     `json:"warnings,omitempty"`
 }
 
 // ShapeOut describes a TaskManager shape.
@@ -59,6 +61,8 @@ type CoarseOut struct {
 
 // FlinkOut is Flink's own outcome.
 type FlinkOut struct {
+	// Strategy names the matching over registered TaskManagers (cluster.evenly-spread-out-slots).
+	Strategy     string           `json:"strategy"`
 	TaskManagers int              `json:"taskManagers"`
 	Registered   int              `json:"registered"`
 	Pending      int              `json:"pending"`
@@ -138,6 +142,23 @@ type RecommendedOut struct {
 	Note            string       `json:"note,omitempty"`
 }
 
+// ShapeOption is a candidate shape with its outcome.
+type ShapeOption struct {
+	TaskManagers  int     `json:"taskManagers"`
+	Cost          float64 `json:"cost"`
+	Slots         int     `json:"slots"`
+	Resources     Profile `json:"resources"`
+	ProcessMemory int64   `json:"processMemory,omitempty"`
+}
+
+// CheapestOut is the lowest-cost option found.
+type CheapestOut struct {
+	Option       string   `json:"option"`
+	TaskManagers int      `json:"taskManagers"`
+	Cost         float64  `json:"cost"`
+	Savings      *Savings `json:"savings,omitempty"`
+}
+
 // Savings compares a plan with Flink's default.
 type Savings struct {
 	TaskManagers int     `json:"taskManagers"`
@@ -150,8 +171,10 @@ type CatalogOut struct {
 	Shape ShapeOut `json:"shape"`
 	// Fits is false when some slot is larger than the shape.
 	Fits bool `json:"fits"`
-	// FlinkTaskManagers is what Flink's first fit starts with this shape.
+	// FlinkTaskManagers is what Flink's first fit starts with this shape; FlinkFulfillable is
+	// false when Flink could not give the job its slots on it.
 	FlinkTaskManagers int             `json:"flinkTaskManagers"`
+	FlinkFulfillable  bool            `json:"flinkFulfillable"`
 	Plan              *RecommendedOut `json:"plan,omitempty"`
 }
 
@@ -167,10 +190,13 @@ type BestShapeOut struct {
 	Cost         float64    `json:"cost"`
 	Savings      *Savings   `json:"savings,omitempty"`
 	Waste        []WasteOut `json:"waste"`
-	Derived      bool       `json:"derived"`
-	Evaluated    int        `json:"candidatesEvaluated"`
-	Truncated    bool       `json:"searchTruncated,omitempty"`
-	Note         string     `json:"note,omitempty"`
+	// Others are the cheapest candidates with other TaskManager counts (up to 3), for
+	// when one large TaskManager is not wanted.
+	Others    []ShapeOption `json:"others,omitempty"`
+	Derived   bool          `json:"derived"`
+	Evaluated int           `json:"candidatesEvaluated"`
+	Truncated bool          `json:"searchTruncated,omitempty"`
+	Note      string        `json:"note,omitempty"`
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
@@ -188,7 +214,10 @@ func (p *planner) shapeOut(s Shape) ShapeOut {
 }
 
 func (p *planner) flinkOut(fo *flinkOutcome) FlinkOut {
-	o := FlinkOut{TaskManagers: fo.taskManagers(), Fulfillable: fo.fulfillable(), Messages: fo.messages}
+	o := FlinkOut{Strategy: "first fit", TaskManagers: fo.taskManagers(), Fulfillable: fo.fulfillable(), Messages: fo.messages}
+	if p.spec.Options.EvenlySpread {
+		o.Strategy = "least utilization over registered TaskManagers, first fit over pending ones"
+	}
 	var live []*bin
 	for _, b := range fo.bins {
 		if b.failed {

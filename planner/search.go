@@ -1,8 +1,10 @@
 package planner
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,11 +45,12 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 		derive = DefaultDerive
 	}
 	ref := p.spec.TaskManager
-	hasUnknown := false
+	hasUnknown, allUnknown := false, true
 	sizes := make([]vec, len(p.reqs))
 	for i, rq := range p.reqs {
 		sizes[i] = rq.effective(p.defSlot)
 		hasUnknown = hasUnknown || rq.unknown
+		allUnknown = allUnknown && rq.unknown
 	}
 	flinkCost := float64(fo.taskManagers()) * shapeCost(ref, ref, ref.ProcessMemory > 0)
 
@@ -60,6 +63,11 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 		derived bool
 	}
 	var best *cand
+	perCount := map[int]*cand{} // the cheapest candidate for each TaskManager count
+	better := func(c, than *cand) bool {
+		return than == nil || c.cost < than.cost-1e-9 ||
+			(math.Abs(c.cost-than.cost) <= 1e-9 && (c.tms < than.tms || (c.tms == than.tms && c.waste < than.waste)))
+	}
 	evaluated, truncated := 0, false
 	pattern := make([]int, len(p.reqs))
 	sum := make(vec, p.sp.dims())
@@ -70,7 +78,10 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 			k += c
 		}
 		total := roundUpShape(sum)
-		if hasUnknown && !fits(divSlots(total, k), p.defSlot) {
+		// A coarse-grained job's candidates are whole multiples of today's default slot; in a
+		// mixed job unspecified slots get the candidate's default slot (total/slots), whatever
+		// its size, exactly as Flink would cut them.
+		if allUnknown && !fits(divSlots(total, k), p.defSlot) {
 			return
 		}
 		shape, derived, err := p.candidateShape(total, k, derive)
@@ -91,9 +102,11 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 		for _, w := range p.waste(out.bins) {
 			c.waste += w.Percent
 		}
-		if best == nil || c.cost < best.cost-1e-9 ||
-			(math.Abs(c.cost-best.cost) <= 1e-9 && (c.tms < best.tms || (c.tms == best.tms && c.waste < best.waste))) {
+		if better(c, best) {
 			best = c
+		}
+		if better(c, perCount[c.tms]) {
+			perCount[c.tms] = c
 		}
 	}
 	// Depth-first over patterns, each count from 1 up; a branch stops as soon as the
@@ -155,6 +168,22 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 	if fo.fulfillable() && flinkCost > 0 {
 		o.Savings = &Savings{TaskManagers: fo.taskManagers() - best.tms, Cost: round4(flinkCost - best.cost),
 			Percent: round4(100 * (flinkCost - best.cost) / flinkCost)}
+	}
+	var others []*cand
+	for n, c := range perCount {
+		if n != best.tms {
+			others = append(others, c)
+		}
+	}
+	slices.SortFunc(others, func(a, b *cand) int {
+		if c := cmp.Compare(a.cost, b.cost); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.tms, b.tms)
+	})
+	for _, c := range others[:min(len(others), 3)] {
+		o.Others = append(o.Others, ShapeOption{TaskManagers: c.tms, Cost: round4(c.cost), Slots: c.shape.Slots,
+			Resources: c.shape.Total, ProcessMemory: c.shape.ProcessMemory})
 	}
 	if !best.derived {
 		o.Note = "memory model unavailable: sizes are the slot manager's totals; the process size was not derived"
