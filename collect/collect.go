@@ -1,0 +1,503 @@
+// Package collect reads one Flink job per cycle through the REST API and fills an
+// autoscaler.Snapshot with what the autoscaler policies need (flink-rest-api.md §3,
+// autoscaler.md §3): job details and topology, per-vertex metric names and aggregated
+// subtask metrics, TaskManager memory and GC aggregates, JobManager slot gauges, the job's
+// configuration and its resource requirements.
+//
+// A collection either succeeds completely or fails with an error naming the call that
+// failed: policies never see partial data. Optional metrics Flink does not report are simply
+// absent (names missing from an answer) or NaN (aggregates missing from an entry).
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/flinkrest"
+)
+
+// API is the subset of *flinkrest.Client the collector calls.
+type API interface {
+	FlinkVersion(ctx context.Context) (flinkrest.Version, error)
+	JobsOverview(ctx context.Context) (*flinkrest.MultipleJobsDetails, error)
+	JobDetails(ctx context.Context, jobID string) (*flinkrest.JobDetailsInfo, error)
+	VertexMetricNames(ctx context.Context, jobID, vertexID string) ([]string, error)
+	VertexMetrics(ctx context.Context, jobID, vertexID string, names, aggs []string) ([]flinkrest.AggregatedMetric, error)
+	TaskManagers(ctx context.Context) (*flinkrest.TaskManagersInfo, error)
+	TaskManagerMetrics(ctx context.Context, names, aggs []string) ([]flinkrest.AggregatedMetric, error)
+	JobManagerMetrics(ctx context.Context, names []string) ([]flinkrest.Metric, error)
+	JobManagerConfigForJob(ctx context.Context, jobID string) (flinkrest.ConfigurationInfo, error)
+	ResourceRequirements(ctx context.Context, jobID string) (flinkrest.JobResourceRequirements, error)
+}
+
+var _ API = (*flinkrest.Client)(nil)
+
+// Names of the metrics the collector reads outside the per-vertex selection.
+const (
+	MetricBusyTime       = "busyTimeMsPerSecond"
+	MetricBackPressured  = "backPressuredTimeMsPerSecond"
+	MetricIdleTime       = "idleTimeMsPerSecond"
+	MetricRecordsInRate  = "numRecordsInPerSecond"
+	MetricRecordsOutRate = "numRecordsOutPerSecond"
+	MetricSlotsTotal     = "taskSlotsTotal"
+	MetricSlotsAvailable = "taskSlotsAvailable"
+	TMHeapUsed           = "Status.JVM.Memory.Heap.Used"
+	TMHeapMax            = "Status.JVM.Memory.Heap.Max"
+	TMManagedUsed        = "Status.Flink.Memory.Managed.Used"
+	TMManagedTotal       = "Status.Flink.Memory.Managed.Total"
+	TMMetaspaceUsed      = "Status.JVM.Memory.Metaspace.Used"
+	TMMetaspaceMax       = "Status.JVM.Memory.Metaspace.Max"
+	TMGCTimePerSecond    = "Status.JVM.GarbageCollector.All.TimeMsPerSecond"
+	sourcePrefix         = "Source__"
+	pendingRecordsSuffix = ".pendingRecords"
+	schedulerKey         = "jobmanager.scheduler"
+	schedulerModeKey     = "scheduler-mode"
+	defaultCallTimeout   = 10 * time.Second
+)
+
+// TaskManagerMetricNames are the TaskManager metrics collected (aggregated over all
+// TaskManagers with min, max and avg), GC time first dropped when the cluster lacks it.
+var taskManagerMetricNames = []string{TMHeapMax, TMHeapUsed, TMManagedUsed, TMManagedTotal,
+	TMMetaspaceUsed, TMMetaspaceMax, TMGCTimePerSecond}
+
+// TaskManagerMetricNames returns the TaskManager metrics the collector queries.
+func TaskManagerMetricNames() []string { return slices.Clone(taskManagerMetricNames) }
+
+// SelectVertexMetrics returns the names, out of a vertex's names-only listing, whose
+// aggregated values the collector queries (sorted, without duplicates):
+//
+//   - the task metrics busyTimeMsPerSecond, backPressuredTimeMsPerSecond,
+//     idleTimeMsPerSecond, numRecordsInPerSecond, numRecordsOutPerSecond;
+//   - the source operator metrics Source__<op>.numRecordsIn, .numRecordsOut,
+//     .numRecordsInPerSecond, .numRecordsOutPerSecond;
+//   - every name ending in .pendingRecords (source lag, FLIP-33).
+//
+// Policies and docs rely on this selection: a metric outside it is never in
+// Snapshot.Vertices[].Metrics.
+func SelectVertexMetrics(available []string) []string {
+	var out []string
+	for _, n := range available {
+		if IsSelectedVertexMetric(n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// IsSelectedVertexMetric reports whether SelectVertexMetrics keeps the name.
+func IsSelectedVertexMetric(name string) bool {
+	switch name {
+	case MetricBusyTime, MetricBackPressured, MetricIdleTime, MetricRecordsInRate, MetricRecordsOutRate:
+		return true
+	}
+	if strings.HasSuffix(name, pendingRecordsSuffix) {
+		return true
+	}
+	if strings.HasPrefix(name, sourcePrefix) {
+		for _, s := range []string{".numRecordsIn", ".numRecordsOut", ".numRecordsInPerSecond", ".numRecordsOutPerSecond"} {
+			if strings.HasSuffix(name, s) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Options configure a Collector.
+type Options struct {
+	// Cluster names the REST endpoint in snapshots.
+	Cluster string
+	// CallTimeout is the deadline of each REST call (default 10s).
+	CallTimeout time.Duration
+}
+
+// Collector fills snapshots for the jobs of one cluster. It caches per job the metric-name
+// listings of non-source vertices (until the vertex set changes or the job restarts) and
+// whether the cluster reports GC time; it is safe for concurrent use on different jobs.
+type Collector struct {
+	api  API
+	opts Options
+
+	mu   sync.Mutex
+	jobs map[string]*jobCache
+}
+
+type jobCache struct {
+	mu           sync.Mutex // one collection of a job at a time
+	vertexSet    string
+	runningSince int64
+	names        map[string][]string // non-source vertex id -> listing
+	gcSupported  *bool
+}
+
+// New returns a collector reading through api.
+func New(api API, opts Options) *Collector {
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = defaultCallTimeout
+	}
+	return &Collector{api: api, opts: opts, jobs: map[string]*jobCache{}}
+}
+
+// CallError is a failed collection: which call failed, for which job (and vertex).
+type CallError struct {
+	JobID    string
+	VertexID string // empty for job- and cluster-level calls
+	Call     string // e.g. "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics?get=..."
+	Err      error
+}
+
+func (e *CallError) Error() string {
+	where := "job " + e.JobID
+	if e.JobID == "" {
+		where = "cluster"
+	}
+	if e.VertexID != "" {
+		where += " vertex " + e.VertexID
+	}
+	return fmt.Sprintf("collecting %s: %s: %v", where, e.Call, e.Err)
+}
+
+func (e *CallError) Unwrap() error { return e.Err }
+
+// Job is a job found on the cluster.
+type Job struct {
+	ID        string
+	Name      string
+	State     string
+	StartTime time.Time
+}
+
+// terminal job states (globally terminal: the job will not run again).
+var terminal = map[string]bool{flinkrest.JobFailed: true, flinkrest.JobCanceled: true, flinkrest.JobFinished: true}
+
+// ListJobs returns the cluster's jobs that are not globally terminal (RUNNING,
+// RESTARTING, CREATED, ...), from GET /jobs/overview, sorted by id.
+func (c *Collector) ListJobs(ctx context.Context) ([]Job, error) {
+	cctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	defer cancel()
+	ov, err := c.api.JobsOverview(cctx)
+	if err != nil {
+		return nil, &CallError{Call: "GET /jobs/overview", Err: err}
+	}
+	var out []Job
+	for _, j := range ov.Jobs {
+		if terminal[j.State] {
+			continue
+		}
+		out = append(out, Job{ID: j.JID, Name: j.Name, State: j.State, StartTime: time.UnixMilli(j.StartTime)})
+	}
+	slices.SortFunc(out, func(a, b Job) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Forget drops what the collector cached about a job (call it when the job disappears).
+func (c *Collector) Forget(jobID string) {
+	c.mu.Lock()
+	delete(c.jobs, jobID)
+	c.mu.Unlock()
+}
+
+func (c *Collector) cache(jobID string) *jobCache {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	jc, ok := c.jobs[jobID]
+	if !ok {
+		jc = &jobCache{}
+		c.jobs[jobID] = jc
+	}
+	return jc
+}
+
+// call runs one REST call under the per-call deadline.
+func call[T any](ctx context.Context, c *Collector, f func(context.Context) (T, error)) (T, error) {
+	cctx, cancel := context.WithTimeout(ctx, c.opts.CallTimeout)
+	defer cancel()
+	return f(cctx)
+}
+
+// Collect reads one job and returns its complete snapshot at time now, or an error naming
+// the failed call. For a job that is not effectively RUNNING only the job details and
+// configuration are read: no policy decides on a job that does not run.
+func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*autoscaler.Snapshot, error) {
+	jc := c.cache(jobID)
+	jc.mu.Lock()
+	defer jc.mu.Unlock()
+
+	fail := func(vertex, what string, err error) (*autoscaler.Snapshot, error) {
+		return nil, &CallError{JobID: jobID, VertexID: vertex, Call: what, Err: err}
+	}
+	version, err := call(ctx, c, c.api.FlinkVersion)
+	if err != nil {
+		return fail("", "GET /config (Flink version)", err)
+	}
+	details, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobDetailsInfo, error) { return c.api.JobDetails(ctx, jobID) })
+	if err != nil {
+		return fail("", "GET /jobs/{jobid}", err)
+	}
+	snap, sources, err := fromDetails(details, now)
+	if err != nil {
+		return fail("", "GET /jobs/{jobid}", err)
+	}
+	snap.Cluster = c.opts.Cluster
+	snap.FlinkVersion = version.String()
+
+	conf, err := call(ctx, c, func(ctx context.Context) (flinkrest.ConfigurationInfo, error) {
+		return c.api.JobManagerConfigForJob(ctx, jobID)
+	})
+	if err != nil {
+		return fail("", "GET /jobs/{jobid}/jobmanager/config", err)
+	}
+	snap.Config = conf.Map()
+
+	if snap.Status != flinkrest.JobRunning {
+		return snap, nil
+	}
+
+	// A restart or a new vertex set invalidates the cached listings and the GC probe.
+	running := details.Timestamps[flinkrest.JobRunning]
+	vset := vertexSet(details)
+	if jc.vertexSet != vset || jc.runningSince != running {
+		jc.vertexSet, jc.runningSince = vset, running
+		jc.names = map[string][]string{}
+		jc.gcSupported = nil
+	}
+
+	for i := range snap.Vertices {
+		v := &snap.Vertices[i]
+		v.Metrics = map[string]autoscaler.Aggregate{}
+		if v.Finished {
+			continue
+		}
+		names, cached := jc.names[v.ID]
+		if !cached || sources[v.ID] {
+			names, err = call(ctx, c, func(ctx context.Context) ([]string, error) { return c.api.VertexMetricNames(ctx, jobID, v.ID) })
+			if err != nil {
+				return fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics (names of "+v.Name+")", err)
+			}
+			// Cache a non-source listing only once it is complete enough to be used: right
+			// after a (re)start subtasks may not have registered their metrics yet.
+			if !sources[v.ID] && slices.Contains(names, MetricBusyTime) {
+				jc.names[v.ID] = names
+			}
+		}
+		v.MetricNames = names
+		selected := SelectVertexMetrics(names)
+		if len(selected) == 0 {
+			continue
+		}
+		aggs, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.AggregatedMetric, error) {
+			return c.api.VertexMetrics(ctx, jobID, v.ID, selected, nil)
+		})
+		if err != nil {
+			return fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics?get=... ("+v.Name+")", err)
+		}
+		for _, a := range aggs {
+			v.Metrics[a.ID] = toAggregate(a)
+		}
+	}
+
+	tm, err := c.taskManagerMetrics(ctx, jc)
+	if err != nil {
+		return fail("", "GET /taskmanagers/metrics", err)
+	}
+	snap.TaskManagerMetrics = tm
+
+	jm, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
+		return c.api.JobManagerMetrics(ctx, []string{MetricSlotsTotal, MetricSlotsAvailable})
+	})
+	if err != nil {
+		return fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable", err)
+	}
+	snap.SlotsTotal, snap.SlotsAvailable = gaugeInt(jm, MetricSlotsTotal), gaugeInt(jm, MetricSlotsAvailable)
+
+	tms, err := call(ctx, c, c.api.TaskManagers)
+	if err != nil {
+		return fail("", "GET /taskmanagers", err)
+	}
+	snap.NumTaskManagers = len(tms.TaskManagers)
+
+	if adaptiveScheduler(snap.Config) && version.HasResourceRequirements() {
+		req, err := call(ctx, c, func(ctx context.Context) (flinkrest.JobResourceRequirements, error) {
+			return c.api.ResourceRequirements(ctx, jobID)
+		})
+		if err != nil {
+			return fail("", "GET /jobs/{jobid}/resource-requirements", err)
+		}
+		// nil: FLINK-32341's empty body; the requirements are unknown, not empty.
+		if req != nil {
+			snap.Requirements = make(map[string]autoscaler.Bounds, len(req))
+			for id, r := range req {
+				snap.Requirements[id] = autoscaler.Bounds{Lower: r.Parallelism.LowerBound, Upper: r.Parallelism.UpperBound}
+			}
+		}
+	}
+	return snap, nil
+}
+
+// taskManagerMetrics queries the TaskManager aggregates. The first query of a job (after a
+// restart) includes the GC time; if that answer is empty the cluster is taken to lack it
+// (older Flink) and the names without it are queried instead.
+func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache) (map[string]autoscaler.Aggregate, error) {
+	aggs := []string{flinkrest.AggMin, flinkrest.AggMax, flinkrest.AggAvg}
+	query := func(names []string) ([]flinkrest.AggregatedMetric, error) {
+		return call(ctx, c, func(ctx context.Context) ([]flinkrest.AggregatedMetric, error) {
+			return c.api.TaskManagerMetrics(ctx, names, aggs)
+		})
+	}
+	withoutGC := taskManagerMetricNames[:len(taskManagerMetricNames)-1]
+	var res []flinkrest.AggregatedMetric
+	var err error
+	if jc.gcSupported == nil || *jc.gcSupported {
+		if res, err = query(taskManagerMetricNames); err != nil {
+			return nil, err
+		}
+		if jc.gcSupported == nil {
+			ok := len(res) > 0
+			jc.gcSupported = &ok
+		}
+	}
+	if !*jc.gcSupported {
+		if res, err = query(withoutGC); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]autoscaler.Aggregate, len(res))
+	for _, a := range res {
+		out[a.ID] = toAggregate(a)
+	}
+	return out, nil
+}
+
+// fromDetails builds the job part of a snapshot from GET /jobs/{jobid}; it also returns
+// which vertices are sources (no inputs in the plan).
+func fromDetails(d *flinkrest.JobDetailsInfo, now time.Time) (*autoscaler.Snapshot, map[string]bool, error) {
+	snap := &autoscaler.Snapshot{
+		Time:           now,
+		JobID:          d.JID,
+		JobName:        d.Name,
+		Status:         EffectiveStatus(d),
+		SlotsTotal:     -1,
+		SlotsAvailable: -1,
+	}
+	if ts := d.Timestamps[flinkrest.JobRunning]; ts > 0 {
+		snap.RunningSince = time.UnixMilli(ts)
+	}
+	nodes := make(map[string]*flinkrest.PlanNode, len(d.Plan.Nodes))
+	for i := range d.Plan.Nodes {
+		nodes[d.Plan.Nodes[i].ID] = &d.Plan.Nodes[i]
+	}
+	sources := map[string]bool{}
+	for _, dv := range d.Vertices {
+		node, ok := nodes[dv.ID]
+		if !ok {
+			return nil, nil, fmt.Errorf("the plan has no node for vertex %s (%s)", dv.ID, dv.Name)
+		}
+		v := autoscaler.Vertex{
+			ID:                  dv.ID,
+			Name:                dv.Name,
+			Parallelism:         dv.Parallelism,
+			MaxParallelism:      dv.MaxParallelism,
+			SlotSharingGroup:    dv.SlotSharingGroupID,
+			Finished:            dv.Status == flinkrest.TaskFinished,
+			ReadRecords:         dv.Metrics.ReadRecords,
+			WriteRecords:        dv.Metrics.WriteRecords,
+			AccumulatedBusyTime: float64(dv.Metrics.AccumulatedBusyTime),
+		}
+		for _, in := range node.Inputs {
+			if _, ok := nodes[in.ID]; !ok {
+				return nil, nil, fmt.Errorf("vertex %s has an input from %s, which is not in the plan", dv.ID, in.ID)
+			}
+			v.Inputs = append(v.Inputs, autoscaler.Edge{From: in.ID, Ship: ShipStrategy(in.ShipStrategy)})
+		}
+		sources[dv.ID] = len(v.Inputs) == 0
+		snap.Vertices = append(snap.Vertices, v)
+	}
+	if len(snap.Vertices) == 0 && snap.Status == flinkrest.JobRunning {
+		return nil, nil, errors.New("a RUNNING job without vertices")
+	}
+	return snap, sources, nil
+}
+
+// EffectiveStatus is the standalone autoscaler's JobStatusUtils rule: a RUNNING job counts
+// as RUNNING only when every task is RUNNING or FINISHED; otherwise it is CREATED (still
+// deploying or recovering).
+func EffectiveStatus(d *flinkrest.JobDetailsInfo) string {
+	if d.State != flinkrest.JobRunning {
+		return d.State
+	}
+	for _, v := range d.Vertices {
+		if v.Tasks == nil {
+			if v.Status != flinkrest.TaskRunning && v.Status != flinkrest.TaskFinished {
+				return flinkrest.JobCreated
+			}
+			continue
+		}
+		for state, n := range v.Tasks {
+			if n > 0 && state != flinkrest.TaskRunning && state != flinkrest.TaskFinished {
+				return flinkrest.JobCreated
+			}
+		}
+	}
+	return flinkrest.JobRunning
+}
+
+// knownShip are the partitioner names Flink writes as ship_strategy.
+var knownShip = map[string]bool{"FORWARD": true, "HASH": true, "REBALANCE": true, "RESCALE": true,
+	"BROADCAST": true, "GLOBAL": true, "SHUFFLE": true, "CUSTOM": true}
+
+// ShipStrategy normalizes a plan ship_strategy: upper case, anything unknown is UNKNOWN.
+func ShipStrategy(s string) string {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	if knownShip[u] {
+		return u
+	}
+	return autoscaler.ShipUnknown
+}
+
+func vertexSet(d *flinkrest.JobDetailsInfo) string {
+	ids := make([]string, len(d.Vertices))
+	for i, v := range d.Vertices {
+		ids[i] = v.ID
+	}
+	slices.Sort(ids)
+	return strings.Join(ids, ",")
+}
+
+// adaptiveScheduler reports whether the job runs on the adaptive scheduler (explicitly or
+// through reactive mode), the only one with resource requirements.
+func adaptiveScheduler(cfg map[string]string) bool {
+	return strings.EqualFold(strings.TrimSpace(cfg[schedulerKey]), "adaptive") ||
+		strings.EqualFold(strings.TrimSpace(cfg[schedulerModeKey]), "reactive")
+}
+
+func toAggregate(a flinkrest.AggregatedMetric) autoscaler.Aggregate {
+	return autoscaler.Aggregate{Min: a.Min.Float(), Max: a.Max.Float(), Avg: a.Avg.Float(), Sum: a.Sum.Float(), Skew: a.Skew.Float()}
+}
+
+// gaugeInt reads an integer gauge from string values ("4", "4.0"); -1 when missing or not
+// a finite number.
+func gaugeInt(ms []flinkrest.Metric, id string) int {
+	for _, m := range ms {
+		if m.ID != id {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(m.Value)); err == nil {
+			return n
+		}
+		f, err := m.Float()
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return -1
+		}
+		return int(f)
+	}
+	return -1
+}
