@@ -235,8 +235,10 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	fail := func(vertex, what string, err error) (*autoscaler.Snapshot, error) {
 		return nil, &CallError{JobID: jobID, VertexID: vertex, Call: what, Err: err}
 	}
+	// An unparsable version (a development build) is no reason to stop: features are
+	// then probed rather than assumed.
 	version, err := call(ctx, c, c.api.FlinkVersion)
-	if err != nil {
+	if err != nil && !errors.Is(err, flinkrest.ErrUnknownVersion) {
 		return fail("", "GET /config (Flink version)", err)
 	}
 	details, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobDetailsInfo, error) { return c.api.JobDetails(ctx, jobID) })
@@ -325,7 +327,7 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	}
 	snap.NumTaskManagers = len(tms.TaskManagers)
 
-	if adaptiveScheduler(snap.Config) && version.HasResourceRequirements() {
+	if adaptiveScheduler(snap.Config) && (version.HasResourceRequirements() || !version.Known()) {
 		req, err := call(ctx, c, func(ctx context.Context) (flinkrest.JobResourceRequirements, error) {
 			return c.api.ResourceRequirements(ctx, jobID)
 		})

@@ -514,6 +514,12 @@ func TestRequirementsOnlyForAdaptive(t *testing.T) {
 	if snap, err = c.Collect(context.Background(), jobID, now); err != nil || snap.Requirements != nil {
 		t.Errorf("empty body: %v %v", snap.Requirements, err)
 	}
+	// A development build without a version still gets its requirements read.
+	f3, c3 := setup(t)
+	f3.edit(func(f *fakeFlink) { f.config.FlinkVersion = "<unknown>" })
+	if snap, err = c3.Collect(context.Background(), jobID, now); err != nil || len(snap.Requirements) != 3 || snap.FlinkVersion != "<unknown>" {
+		t.Errorf("unknown version: %v %v", snap, err)
+	}
 	// Flink before 1.18 has no resource requirements.
 	f2, c2 := setup(t)
 	f2.edit(func(f *fakeFlink) { f.config.FlinkVersion = "1.17.2" })

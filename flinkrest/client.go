@@ -45,8 +45,9 @@ type Client struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 
-	mu      sync.Mutex
-	version *Version
+	mu         sync.Mutex
+	version    *Version
+	versionErr error
 }
 
 type options struct {
@@ -131,8 +132,8 @@ func WithHeader(key, value string) Option {
 	}
 }
 
-// WithCAFile trusts the PEM certificates in path (in addition to nothing else: the file
-// replaces the system roots) for https endpoints.
+// WithCAFile trusts the PEM certificates in path for https endpoints. They replace the
+// system roots (or extend the roots of a WithTLSConfig config).
 func WithCAFile(path string) Option {
 	return func(o *options) error {
 		o.caFile = path

@@ -578,6 +578,18 @@ func TestFlinkVersion(t *testing.T) {
 	if rec.count() != 1 {
 		t.Errorf("version not cached: %d requests", rec.count())
 	}
+	// A development build's "<unknown>" is reported (and cached) as an unknown version.
+	srv2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"flink-version":"<unknown>"}`))
+	}))
+	defer srv2.Close()
+	c2 := newClient(t, srv2.URL)
+	for range 2 {
+		v, err := c2.FlinkVersion(context.Background())
+		if !errors.Is(err, ErrUnknownVersion) || v.Raw != "<unknown>" || v.Known() {
+			t.Errorf("unknown version: %+v %v", v, err)
+		}
+	}
 }
 
 func TestParseVersion(t *testing.T) {
@@ -594,15 +606,19 @@ func TestParseVersion(t *testing.T) {
 		{"2.0-SNAPSHOT", 2, 0, 0, true, true, true, true, false, false},
 		{"2.1.0-rc1", 2, 1, 0, true, true, true, true, false, false},
 		{"<unknown>", 0, 0, 0, false, false, false, false, false, false},
+		{"", 0, 0, 0, false, false, false, false, false, false},
 		{"1", 0, 0, 0, false, false, false, false, false, false},
 		{"1.x.0", 0, 0, 0, false, false, false, false, false, false},
 	} {
 		v, err := ParseVersion(tc.in)
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: err %v", tc.in, err)
+		if (err == nil) != tc.ok || v.Known() != tc.ok || v.Raw != tc.in {
+			t.Errorf("%s: %+v err %v", tc.in, v, err)
 			continue
 		}
 		if !tc.ok {
+			if !errors.Is(err, ErrUnknownVersion) {
+				t.Errorf("%s: error %v does not wrap ErrUnknownVersion", tc.in, err)
+			}
 			continue
 		}
 		if v.Major != tc.major || v.Minor != tc.minor || v.Patch != tc.patch {

@@ -2,6 +2,7 @@ package flinkrest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,19 +14,24 @@ type Version struct {
 	Raw                 string
 }
 
-// ParseVersion parses "major.minor[.patch][-suffix]".
+// ErrUnknownVersion is wrapped by version errors for a flink-version that is not
+// major.minor[.patch] (development builds report "<unknown>").
+var ErrUnknownVersion = errors.New("unknown Flink version")
+
+// ParseVersion parses "major.minor[.patch][-suffix]"; other text yields a Version holding
+// only Raw and an error wrapping ErrUnknownVersion.
 func ParseVersion(s string) (Version, error) {
 	v := Version{Raw: s}
 	core, _, _ := strings.Cut(strings.TrimSpace(s), "-")
 	parts := strings.Split(core, ".")
 	if len(parts) < 2 || len(parts) > 3 {
-		return v, fmt.Errorf("flink-version %q: want major.minor[.patch]", s)
+		return v, fmt.Errorf("flink-version %q: want major.minor[.patch]: %w", s, ErrUnknownVersion)
 	}
 	nums := make([]int, 3)
 	for i, part := range parts {
 		n, err := strconv.Atoi(part)
 		if err != nil || n < 0 {
-			return v, fmt.Errorf("flink-version %q: want major.minor[.patch]", s)
+			return v, fmt.Errorf("flink-version %q: want major.minor[.patch]: %w", s, ErrUnknownVersion)
 		}
 		nums[i] = n
 	}
@@ -62,14 +68,18 @@ func (v Version) HasSubtaskHost() bool { return !v.AtLeast(2, 0) }
 // (removed in 2.0).
 func (v Version) HasMemorySegmentMetrics() bool { return !v.AtLeast(2, 0) }
 
-// FlinkVersion returns the cluster's Flink version from GET /config. A successful answer
-// is cached for the client's lifetime.
+// Known reports whether the version was parsed (false for "<unknown>" builds).
+func (v Version) Known() bool { return v.Major > 0 }
+
+// FlinkVersion returns the cluster's Flink version from GET /config. An answer is cached
+// for the client's lifetime; an unparsable flink-version is returned as a Version with only
+// Raw set and an error wrapping ErrUnknownVersion (also cached).
 func (c *Client) FlinkVersion(ctx context.Context) (Version, error) {
 	c.mu.Lock()
 	if c.version != nil {
-		v := *c.version
+		v, err := *c.version, c.versionErr
 		c.mu.Unlock()
-		return v, nil
+		return v, err
 	}
 	c.mu.Unlock()
 	cfg, err := c.Config(ctx)
@@ -77,11 +87,8 @@ func (c *Client) FlinkVersion(ctx context.Context) (Version, error) {
 		return Version{}, err
 	}
 	v, err := ParseVersion(cfg.FlinkVersion)
-	if err != nil {
-		return v, err
-	}
 	c.mu.Lock()
-	c.version = &v
+	c.version, c.versionErr = &v, err
 	c.mu.Unlock()
-	return v, nil
+	return v, err
 }
