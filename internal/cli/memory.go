@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -390,16 +392,16 @@ func parseBatchLine(text []byte, source string) (*flinkconf.Config, map[string]s
 		}
 	}
 	raw := make(map[string]string, len(in.Config))
-	for k, v := range in.Config {
-		s, err := scalarText(v)
+	for _, k := range slices.Sorted(maps.Keys(in.Config)) {
+		s, err := scalarText(in.Config[k])
 		if err != nil {
 			return nil, nil, fmt.Errorf("config key %q: %v", k, err)
 		}
 		raw[k] = s
 	}
 	var env map[string]string
-	for k, v := range in.Env {
-		s, err := scalarText(v)
+	for _, k := range slices.Sorted(maps.Keys(in.Env)) {
+		s, err := scalarText(in.Env[k])
 		if err != nil {
 			return nil, nil, fmt.Errorf("env %q: %v", k, err)
 		}

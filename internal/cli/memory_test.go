@@ -255,3 +255,37 @@ func expectDiff(got, want map[string]any) string {
 	}
 	return ""
 }
+
+// FuzzMemoryBatchLine feeds arbitrary input lines to the batch parser and the derivations: a
+// line is either rejected with an error or answered with a JSON record, never a panic.
+func FuzzMemoryBatchLine(f *testing.F) {
+	f.Add(`{"config": {"taskmanager.memory.process.size": "1728m"}}`)
+	f.Add(`{"config": {"jobmanager.memory.heap.size": 1073741824, "jobmanager.memory.enable-jvm-direct-memory-limit": true}, "env": {"FLINK_JM_HEAP": "1g"}}`)
+	f.Add(`{"config": {"taskmanager.memory.flink.size": "  "}, "id": "x"}`)
+	f.Add(`{"config": null, "env": {"FLINK_TM_HEAP": "2g"}}`)
+	f.Add(`[1, 2]`)
+	f.Fuzz(func(t *testing.T, line string) {
+		text := bytes.TrimSpace([]byte(line))
+		if len(text) == 0 || bytes.ContainsAny(text, "\n\r") {
+			return // batch input is split into lines first
+		}
+		if _, _, err := parseBatchLine(text, "fuzz:1"); err != nil {
+			return
+		}
+		for _, mode := range []string{"tm", "jm"} {
+			var out bytes.Buffer
+			cmd := newMemoryCmd()
+			cmd.SetArgs([]string{"--batch", "--mode", mode})
+			cmd.SetIn(strings.NewReader(string(text) + "\n"))
+			cmd.SetOut(&out)
+			cmd.SetErr(&out)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("line accepted by parseBatchLine but batch failed: %v", err)
+			}
+			var rec map[string]any
+			if err := json.Unmarshal(out.Bytes(), &rec); err != nil {
+				t.Fatalf("output is not one JSON object: %q", out.String())
+			}
+		}
+	})
+}
