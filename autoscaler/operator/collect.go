@@ -394,15 +394,34 @@ func globalMetrics(snap *autoscaler.Snapshot, tm map[string]autoscaler.Aggregate
 // excluded is true when the busy time is not finite (the vertex is excluded this cycle).
 func vertexScalingMetrics(id string, fm map[flinkMetric]autoscaler.Aggregate, top *Topology, o *Options, history History) (*Values, bool) {
 	v := &Values{}
-	info := top.Get(id)
-	source := top.IsSource(id)
-	if source {
-		if p, ok := fm[fmPendingRecords]; ok {
-			v.Set(MetricLag, p.Sum)
-		} else {
-			v.Set(MetricLag, 0)
+	if top.IsSource(id) {
+		computeLagMetrics(fm, v)
+	}
+	excluded := computeLoadMetrics(fm, top.Get(id), o, v)
+	computeDataRateMetrics(id, fm, v, top, o, func() float64 {
+		return history.vertex(id).average(MetricObservedTPR, o.ObservedTPRMinObs)
+	})
+	for m := Metric(0); m < numMetrics; m++ {
+		if x, ok := v.Get(m); ok {
+			v.Set(m, roundMetric(x))
 		}
 	}
+	return v, excluded
+}
+
+// computeLagMetrics sets LAG: the summed pendingRecords, 0 when the source reports none.
+func computeLagMetrics(fm map[flinkMetric]autoscaler.Aggregate, v *Values) {
+	if p, ok := fm[fmPendingRecords]; ok {
+		v.Set(MetricLag, p.Sum)
+	} else {
+		v.Set(MetricLag, 0)
+	}
+}
+
+// computeLoadMetrics sets LOAD (the aggregated busyTimeMsPerSecond / 1000, negative → 0) and
+// ACCUMULATED_BUSY_TIME. It reports true when the busy time is not finite: LOAD is then NaN
+// and the vertex is excluded from scaling for this cycle.
+func computeLoadMetrics(fm map[flinkMetric]autoscaler.Aggregate, info *VertexInfo, o *Options, v *Values) bool {
 	busy := math.NaN()
 	if a, ok := fm[fmBusyTimePerSec]; ok {
 		switch o.BusyTimeAggregator {
@@ -423,7 +442,15 @@ func vertexScalingMetrics(id string, fm map[flinkMetric]autoscaler.Aggregate, to
 	}
 	v.Set(MetricLoad, busy/1000)
 	v.Set(MetricAccumulatedBusyTime, info.AccumulatedBusyTime)
+	return excluded
+}
 
+// computeDataRateMetrics sets NUM_RECORDS_IN/OUT, OBSERVED_TPR for sources (observedAvg is the
+// fallback window average) and NUM_RECORDS_IN_PER_SECOND for other vertices. Values are not
+// rounded here.
+func computeDataRateMetrics(id string, fm map[flinkMetric]autoscaler.Aggregate, v *Values, top *Topology, o *Options, observedAvg func() float64) {
+	info := top.Get(id)
+	source := top.IsSource(id)
 	v.Set(MetricNumRecordsIn, numRecordsIn(fm, info, source, false))
 	v.Set(MetricNumRecordsOut, float64(info.NumRecordsOut))
 	if source {
@@ -431,19 +458,13 @@ func vertexScalingMetrics(id string, fm map[flinkMetric]autoscaler.Aggregate, to
 		if !math.IsNaN(perSec) {
 			tpr, ok := observedTPR(fm, v, perSec, o)
 			if !ok {
-				tpr = history.vertex(id).average(MetricObservedTPR, o.ObservedTPRMinObs)
+				tpr = observedAvg()
 			}
 			v.Set(MetricObservedTPR, tpr)
 		}
 	} else if a, ok := fm[fmInPerSec]; ok && o.Variant != Variant115 {
 		v.Set(MetricNumRecordsInPerSecond, a.Sum)
 	}
-	for m := Metric(0); m < numMetrics; m++ {
-		if x, ok := v.Get(m); ok {
-			v.Set(m, roundMetric(x))
-		}
-	}
-	return v, excluded
 }
 
 // numRecordsIn is getNumRecordsInInternal: the cumulative read-records counter (or, per

@@ -223,17 +223,31 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	return dec, nil
 }
 
-// runScalingLogic is collect → evaluate → execute.
-func (p *Policy) runScalingLogic(c *cycle, snap *autoscaler.Snapshot, dec *autoscaler.Decision) error {
+// collected is the outcome of the collection step of a cycle.
+type collected struct {
+	top            *Topology
+	hist           History
+	full           bool
+	stabilizing    bool
+	stable         time.Time
+	windowFull     time.Time
+	scalingHistory map[string][]SummaryEntry
+	restart        time.Duration
+}
+
+// collect is ScalingMetricCollector#collect: it stores the snapshot's sample in the window
+// (resetting it after a restart), trims the window once full and records restart durations.
+func (p *Policy) collect(c *cycle, snap *autoscaler.Snapshot) (*collected, error) {
 	o, now := c.o, c.now
 	top, err := TopologyFromSnapshot(snap)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hist := p.st.Metrics
 	if len(hist) > 0 && snap.RunningSince.After(hist[0].Time) {
 		// The job restarted or was rescaled: the window starts over.
 		hist = nil
+		p.st.Metrics = nil
 		p.collector.Reset()
 	}
 	// Vertices no longer in the job leave the scaling history.
@@ -260,37 +274,48 @@ func (p *Policy) runScalingLogic(c *cycle, snap *autoscaler.Snapshot, dec *autos
 	for id := range top.Finished {
 		c.excluded[id] = true
 	}
-	stable := snap.RunningSince.Add(o.StabilizationInterval)
-	stabilizing := now.Before(stable)
-	windowFull := now.Add(o.MetricsWindow)
-	if i := hist.firstAtOrAfter(stable); i < len(hist) {
-		windowFull = hist[i].Time.Add(o.MetricsWindow)
+	col := &collected{top: top}
+	col.stable = snap.RunningSince.Add(o.StabilizationInterval)
+	col.stabilizing = now.Before(col.stable)
+	col.windowFull = now.Add(o.MetricsWindow)
+	if i := hist.firstAtOrAfter(col.stable); i < len(hist) {
+		col.windowFull = hist[i].Time.Add(o.MetricsWindow)
 	}
-	res, err := p.collector.Collect(snap, top, o, hist, stabilizing)
+	res, err := p.collector.Collect(snap, top, o, hist, col.stabilizing)
 	if err != nil {
-		if isNotReady(err) {
-			p.st.Metrics = hist
-		}
-		return err
+		return nil, err
 	}
 	for _, id := range res.Excluded {
 		c.excluded[id] = true
 	}
 	hist = hist.put(res.Sample)
-	full := !now.Before(windowFull)
-	if full {
+	col.full = !now.Before(col.windowFull)
+	if col.full {
 		hist = hist.dropBefore(now.Add(-o.MetricsWindow))
 	}
 	p.st.Metrics = hist
+	col.hist = hist
 
 	p.st.Tracking.removeOldRecords(now, o.HistoryMaxAge, o.HistoryMaxCount)
-	scalingHistory := trimScalingHistory(now, o, p.st.ScalingHistory)
-	p.st.Tracking.recordRestartDuration(snap.RunningSince, top, scalingHistory)
+	col.scalingHistory = trimScalingHistory(now, o, p.st.ScalingHistory)
+	p.st.Tracking.recordRestartDuration(snap.RunningSince, top, col.scalingHistory)
+	col.restart = p.st.Tracking.maxRestartTimeOrDefault(o)
+	return col, nil
+}
+
+// runScalingLogic is collect → evaluate → execute.
+func (p *Policy) runScalingLogic(c *cycle, snap *autoscaler.Snapshot, dec *autoscaler.Decision) error {
+	o, now := c.o, c.now
+	col, err := p.collect(c, snap)
+	if err != nil {
+		return err
+	}
+	top, hist, full, stabilizing, stable, windowFull, scalingHistory, restart :=
+		col.top, col.hist, col.full, col.stabilizing, col.stable, col.windowFull, col.scalingHistory, col.restart
 	if len(hist) < 2 {
 		dec.Reason = fmt.Sprintf("collecting metrics: %d sample(s), need 2", len(hist))
 		return nil
 	}
-	restart := p.st.Tracking.maxRestartTimeOrDefault(o)
 
 	e := &evaluator{o: o, top: top, h: hist, restart: restart, jobID: snap.JobID}
 	em, err := e.run()

@@ -186,6 +186,11 @@ func (c *cycle) applyScaleDownInterval(dsd *DelayedScaleDown, vertex string, new
 	if err != nil {
 		return ParallelismChange{}, err
 	}
+	if best.Parallelism == current {
+		// The window maximum is the current parallelism: no change (the outside flag of a
+		// no-change is irrelevant, as in the operator's ParallelismChange#equals).
+		return noChange(current)
+	}
 	return buildChange(best.Parallelism, current, best.OutsideUtilizationBound)
 }
 

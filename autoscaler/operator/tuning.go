@@ -160,14 +160,10 @@ func TuneTaskManagerMemory(in TuningInput) (TuningResult, error) {
 	default:
 		managed = grant(spec.Managed)
 	}
-	if o.MemoryScaling {
-		factor, ferr := memoryScalingFactor(in)
-		if ferr != nil {
-			return TuningResult{}, ferr
-		}
-		heap += grant(javaLong(factor*float64(heap)) - heap)
-	}
 	if err != nil {
+		return TuningResult{}, err
+	}
+	if heap, err = applyMemoryScaling(heap, b, in); err != nil {
 		return TuningResult{}, err
 	}
 	total := in.MaxMemory - b.remaining
@@ -215,6 +211,23 @@ func fraction(num, den int64) (float32, error) {
 		return 0, errors.New("Infinite or NaN")
 	}
 	return ceil3Float(r), nil
+}
+
+// applyMemoryScaling is MemoryScaling#applyMemoryScaling: heap grows by the scaling factor
+// within the remaining budget (when scale-down compensation is enabled).
+func applyMemoryScaling(heap int64, b *memoryBudget, in TuningInput) (int64, error) {
+	if !in.Options.MemoryScaling {
+		return heap, nil
+	}
+	factor, err := memoryScalingFactor(in)
+	if err != nil {
+		return 0, err
+	}
+	add, err := b.budget(javaLong(factor*float64(heap)) - heap)
+	if err != nil {
+		return 0, err
+	}
+	return heap + add, nil
 }
 
 // memoryScalingFactor is max(1, TMs before / TMs after): memory is added when TaskManagers
