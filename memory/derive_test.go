@@ -275,3 +275,25 @@ func TestConfigFromStrings(t *testing.T) {
 		t.Errorf("a = %q", v)
 	}
 }
+
+// Map and the JSON encoding of the records must agree, so that programs see the same names.
+func TestRecordMapsMatchJSON(t *testing.T) {
+	tm, err := DeriveTaskManager(flat(t, "taskmanager.memory.process.size: 1728m"), nil, Flink1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jm, err := DeriveJobManager(flat(t, "jobmanager.memory.process.size: 1600m"), nil, Flink1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ferr := DeriveJobManager(flat(t, "jobmanager.memory.process.size: 1m"), nil, Flink1)
+	for _, pair := range [][2]any{
+		{tm.Record(), tm.Record().Map()},
+		{jm.Record(), jm.Record().Map()},
+		{ErrorRecordOf(ferr), ErrorRecordOf(ferr).Map()},
+	} {
+		if a, b := normalize(t, pair[0]), normalize(t, pair[1]); !reflect.DeepEqual(a, b) {
+			t.Errorf("record JSON %v\n  differs from Map %v", a, b)
+		}
+	}
+}

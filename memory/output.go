@@ -195,45 +195,48 @@ func ErrorRecordOf(err error) ErrorRecord {
 // success, the error fields on failure.
 func ExpectTaskManager(tm *TaskManager, err error) map[string]any {
 	if err != nil {
-		return toMap(ErrorRecordOf(err))
+		return ErrorRecordOf(err).Map()
 	}
-	return toMap(tm.Record())
+	return tm.Record().Map()
 }
 
 // ExpectJobManager renders a JobManager derivation result as a vector "expect" map.
 func ExpectJobManager(jm *JobManager, err error) map[string]any {
 	if err != nil {
-		return toMap(ErrorRecordOf(err))
+		return ErrorRecordOf(err).Map()
 	}
-	return toMap(jm.Record())
+	return jm.Record().Map()
 }
 
-func toMap(r any) map[string]any {
-	switch v := r.(type) {
-	case TaskManagerRecord:
-		return map[string]any{
-			"framework_heap": v.FrameworkHeap, "framework_off_heap": v.FrameworkOffHeap,
-			"task_heap": v.TaskHeap, "task_off_heap": v.TaskOffHeap,
-			"network": v.Network, "managed": v.Managed,
-			"jvm_metaspace": v.JVMMetaspace, "jvm_overhead": v.JVMOverhead,
-			"total_flink": v.TotalFlink, "total_process": v.TotalProcess,
-			"jvm_heap": v.JVMHeap, "jvm_direct": v.JVMDirect,
-			"cpu_cores": v.CPUCores, "num_slots": v.NumSlots,
-			"jvm_args": v.JVMArgs, "dynamic_configs": v.DynamicConfigs,
-		}
-	case JobManagerRecord:
-		return map[string]any{
-			"jvm_heap": v.JVMHeap, "off_heap": v.OffHeap,
-			"jvm_metaspace": v.JVMMetaspace, "jvm_overhead": v.JVMOverhead,
-			"total_flink": v.TotalFlink, "total_process": v.TotalProcess,
-			"jvm_direct": v.JVMDirect, "jvm_args": v.JVMArgs, "dynamic_configs": v.DynamicConfigs,
-		}
-	case ErrorRecord:
-		causes := make([]any, len(v.Causes))
-		for i, c := range v.Causes {
-			causes[i] = c
-		}
-		return map[string]any{"error": v.Error, "error_class": v.ErrorClass, "error_message": v.ErrorMessage, "causes": causes}
+// Map returns the record's fields by their JSON names.
+func (r TaskManagerRecord) Map() map[string]any {
+	return map[string]any{
+		"framework_heap": r.FrameworkHeap, "framework_off_heap": r.FrameworkOffHeap,
+		"task_heap": r.TaskHeap, "task_off_heap": r.TaskOffHeap,
+		"network": r.Network, "managed": r.Managed,
+		"jvm_metaspace": r.JVMMetaspace, "jvm_overhead": r.JVMOverhead,
+		"total_flink": r.TotalFlink, "total_process": r.TotalProcess,
+		"jvm_heap": r.JVMHeap, "jvm_direct": r.JVMDirect,
+		"cpu_cores": r.CPUCores, "num_slots": r.NumSlots,
+		"jvm_args": r.JVMArgs, "dynamic_configs": r.DynamicConfigs,
 	}
-	return nil
+}
+
+// Map returns the record's fields by their JSON names.
+func (r JobManagerRecord) Map() map[string]any {
+	return map[string]any{
+		"jvm_heap": r.JVMHeap, "off_heap": r.OffHeap,
+		"jvm_metaspace": r.JVMMetaspace, "jvm_overhead": r.JVMOverhead,
+		"total_flink": r.TotalFlink, "total_process": r.TotalProcess,
+		"jvm_direct": r.JVMDirect, "jvm_args": r.JVMArgs, "dynamic_configs": r.DynamicConfigs,
+	}
+}
+
+// Map returns the record's fields by their JSON names.
+func (r ErrorRecord) Map() map[string]any {
+	causes := make([]any, len(r.Causes))
+	for i, c := range r.Causes {
+		causes[i] = c
+	}
+	return map[string]any{"error": r.Error, "error_class": r.ErrorClass, "error_message": r.ErrorMessage, "causes": causes}
 }

@@ -164,7 +164,7 @@ func (s Step) String() string {
 	case StepMode, StepCheck, StepNote:
 		return s.Text
 	}
-	return PoolTitle(s.Pool) + " = " + HumanBytes(s.Bytes) + " (" + strconv.FormatInt(s.Bytes, 10) + " bytes): " + s.Source.Detail(s.Bytes)
+	return PoolTitle(s.Pool) + " = " + HumanBytes(s.Bytes) + " (" + strconv.FormatInt(s.Bytes, 10) + " bytes): " + s.Source.Detail()
 }
 
 // HumanBytes renders n for people: exact in the largest binary unit that divides it ("1728 MiB",
@@ -175,6 +175,9 @@ func HumanBytes(n int64) string {
 		return "unbounded"
 	}
 	if n < 0 {
+		if n == math.MinInt64 {
+			return strconv.FormatInt(n, 10) + " B"
+		}
 		return "-" + HumanBytes(-n)
 	}
 	units := []struct {
@@ -297,8 +300,8 @@ func boundText(v int64, src Source) string {
 	return t
 }
 
-// Detail renders the source with every number, for --explain; bytes is the resulting value.
-func (s Source) Detail(bytes int64) string {
+// Detail renders the source with every number, for explanations.
+func (s Source) Detail() string {
 	switch s.Kind {
 	case SourceDefault:
 		return "default of " + s.Option + " (" + s.Raw + ")"
