@@ -202,7 +202,7 @@ func TestSources(t *testing.T) {
 	if net.MinSrc.Key != "taskmanager.network.memory.min" || net.MinSrc.Option != "taskmanager.memory.network.min" {
 		t.Errorf("network min should name the deprecated key it was read from: %+v", net.MinSrc)
 	}
-	if got := tm.Sources[PoolJVMOverhead].Short(); got != "0.1 of Total Process Memory, raised to min" {
+	if got := tm.Sources[PoolJVMOverhead].Short(); got != "0.1 of Total Process Memory, raised to min 192 MiB" {
 		t.Errorf("overhead short source %q", got)
 	}
 	// Every pool value appears as a step, in Flink's order: process size first, task heap last.

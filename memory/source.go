@@ -206,7 +206,7 @@ func partsText(parts []string, op string) string {
 	return strings.Join(titles, op)
 }
 
-// origin renders " (file:line)" or "".
+// originText renders " (file:line)" or "".
 func originText(o flinkconf.Origin) string {
 	if o.Source == "" {
 		return ""
@@ -232,9 +232,9 @@ func (s Source) Short() string {
 		b.WriteString(flinkconf.JavaFloatString(float32(f.Fraction)) + " of " + PoolTitle(f.Of))
 		switch f.Capped {
 		case CapMin:
-			b.WriteString(", raised to min")
+			b.WriteString(", raised to min " + HumanBytes(f.Min))
 		case CapMax:
-			b.WriteString(", capped at max")
+			b.WriteString(", capped at max " + HumanBytes(f.Max))
 		}
 		if f.FractionSource.Kind == SourceConfig {
 			b.WriteString(" (" + f.FractionSource.keyName() + ")")
