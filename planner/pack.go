@@ -109,25 +109,37 @@ func sortedRuns(runs []run, capacity vec, key func([]float64) float64) []run {
 }
 
 // firstFit places each run into the first open bin with room, opening new bins of capacity as
-// needed.
+// needed. A fitTree finds the first fitting bin without scanning full ones.
 func firstFit(runs []run, capacity vec, registered []vec) []*bin {
 	bins := openRegistered(capacity, registered)
+	total := len(bins)
+	for _, r := range runs {
+		total += r.count
+	}
+	tree := newFitTree(len(capacity), min(total, 1<<16))
+	free := make(vec, len(capacity))
+	setFree := func(i int) {
+		b := bins[i]
+		for d := range free {
+			free[d] = b.cap[d] - b.used[d]
+		}
+		tree.set(i, free)
+	}
+	for i := range bins {
+		setFree(i)
+	}
 	for _, r := range runs {
 		n := r.count
-		for _, b := range bins {
-			if n == 0 {
-				break
-			}
-			k := fitCountFree(b, r.v, n)
-			b.add(r.req, r.v, k)
-			n -= k
-		}
 		for n > 0 {
-			b := newBin(KindNew, 0, capacity, nil)
-			bins = append(bins, b)
-			k := fitCount(capacity, r.v, n)
-			b.add(r.req, r.v, k)
+			i := tree.first(r.v)
+			if i < 0 {
+				bins = append(bins, newBin(KindNew, 0, capacity, nil))
+				i = len(bins) - 1
+			}
+			k := fitCountFree(bins[i], r.v, n)
+			bins[i].add(r.req, r.v, k)
 			n -= k
+			setFree(i)
 		}
 	}
 	return bins
@@ -137,41 +149,51 @@ func firstFit(runs []run, capacity vec, registered []vec) []*bin {
 // (Σ over dimensions of free/capacity after placement); ties go to the earliest bin.
 func bestFit(runs []run, capacity vec, registered []vec) []*bin {
 	bins := openRegistered(capacity, registered)
+	total := len(bins)
+	for _, r := range runs {
+		total += r.count
+	}
+	tree := newFitTree(len(capacity), min(total, 1<<16))
+	free := make(vec, len(capacity))
+	setFree := func(i int) {
+		b := bins[i]
+		for d := range free {
+			free[d] = b.cap[d] - b.used[d]
+		}
+		tree.set(i, free)
+	}
+	for i := range bins {
+		setFree(i)
+	}
 	inv := make([]float64, len(capacity))
 	for d, c := range capacity {
 		if c > 0 {
 			inv[d] = 1 / float64(c)
 		}
 	}
-	slack := func(b *bin, v vec) float64 {
-		s := 0.0
-		for d := range v {
-			s += float64(b.cap[d]-b.used[d]-v[d]) * inv[d]
-		}
-		return s
-	}
 	for _, r := range runs {
 		n := r.count
 		for n > 0 {
 			best, bestSlack := -1, math.Inf(1)
-			for i, b := range bins {
-				if fitsFree(b, r.v) {
-					if s := slack(b, r.v); s < bestSlack {
-						best, bestSlack = i, s
-					}
+			tree.each(r.v, func(i int) {
+				b := bins[i]
+				s := 0.0
+				for d, x := range r.v {
+					s += float64(b.cap[d]-b.used[d]-x) * inv[d]
 				}
-			}
-			var b *bin
+				if s < bestSlack {
+					best, bestSlack = i, s
+				}
+			})
 			if best < 0 {
-				b = newBin(KindNew, 0, capacity, nil)
-				bins = append(bins, b)
-			} else {
-				b = bins[best]
+				bins = append(bins, newBin(KindNew, 0, capacity, nil))
+				best = len(bins) - 1
 			}
 			// The chosen bin stays the best fit for the next identical slot while it has room.
-			k := fitCountFree(b, r.v, n)
-			b.add(r.req, r.v, k)
+			k := fitCountFree(bins[best], r.v, n)
+			bins[best].add(r.req, r.v, k)
 			n -= k
+			setFree(best)
 		}
 	}
 	return bins
@@ -214,7 +236,7 @@ func openRegistered(capacity vec, registered []vec) []*bin {
 // improve tries to empty new bins, least filled first, by moving their slots into the other
 // bins first fit; it repeats while a bin can be closed. Cheap and never makes a plan worse.
 func improve(bins []*bin, capacity vec) []*bin {
-	for changed := true; changed; {
+	for round, changed := 0, true; changed && round < maxImproveRounds; round++ {
 		changed = false
 		order := make([]int, 0, len(bins))
 		for i, b := range bins {
@@ -224,7 +246,7 @@ func improve(bins []*bin, capacity vec) []*bin {
 		}
 		fill := func(b *bin) float64 { return slices.Max(normalized(sub(b.used, b.pre), capacity)) }
 		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(fill(bins[a]), fill(bins[b])) })
-		for _, victim := range order {
+		for _, victim := range order[:min(len(order), maxImproveVictims)] {
 			if tryEmpty(bins, victim) {
 				bins = append(bins[:victim], bins[victim+1:]...)
 				changed = true
@@ -234,6 +256,12 @@ func improve(bins []*bin, capacity vec) []*bin {
 	}
 	return bins
 }
+
+// Bounds on improve's effort: it is a cheap polish, not a search.
+const (
+	maxImproveRounds  = 64
+	maxImproveVictims = 16
+)
 
 // tryEmpty moves every slot of bins[victim] into other bins (largest slots first, first fit),
 // or changes nothing.
