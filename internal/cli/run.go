@@ -1,16 +1,313 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
+	"github.com/flinktune/flinktune/autoscaler/policies"
+	"github.com/flinktune/flinktune/controller"
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/flinkrest"
+	"github.com/flinktune/flinktune/store"
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 )
 
-// Placeholder until the run command lands; it must be replaced before release.
-func newRunCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "run",
-		Short: "(not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("run: not built yet") },
+// runConfig is the --config file of flinktune run.
+type runConfig struct {
+	DataDir     string            `yaml:"dataDir"`
+	Interval    string            `yaml:"interval"`
+	Policy      string            `yaml:"policy"`
+	DryRun      bool              `yaml:"dryRun"`
+	AllJobs     bool              `yaml:"allJobs"`
+	Listen      string            `yaml:"listen"`
+	Parallelism int               `yaml:"parallelism"`
+	Config      map[string]string `yaml:"config"`
+	Clusters    []clusterConfig   `yaml:"clusters"`
+}
+
+type clusterConfig struct {
+	URL            string            `yaml:"url"`
+	Name           string            `yaml:"name"`
+	Timeout        string            `yaml:"timeout"`
+	CAFile         string            `yaml:"caFile"`
+	Username       string            `yaml:"username"`
+	PasswordEnv    string            `yaml:"passwordEnv"`
+	BearerTokenEnv string            `yaml:"bearerTokenEnv"`
+	Headers        map[string]string `yaml:"headers"`
+}
+
+func loadRunConfig(path string) (*runConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
+	var rc runConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&rc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i, c := range rc.Clusters {
+		if c.URL == "" {
+			return nil, fmt.Errorf("%s: clusters[%d]: url is required", path, i)
+		}
+	}
+	return &rc, nil
+}
+
+func newRunCmd() *cobra.Command {
+	var (
+		flinks, sets, headers                         []string
+		configFile, dataDir, policy, listen, interval string
+		caFile, token, user, timeout                  string
+		dryRun, allJobs                               bool
+		parallelism                                   int
+		logFormat                                     string
+	)
+	cmd := &cobra.Command{
+		Use:   "run (--flink URL [--flink URL...] | --config FILE)",
+		Short: "Autoscale the jobs of one or more Flink clusters in place",
+		Long: `Watch one or more Flink clusters through their REST API, find their jobs, and scale
+each job's vertices in place through PUT /jobs/<id>/resource-requirements (Flink 1.18+,
+jobmanager.scheduler: adaptive).
+
+Each job is managed when its configuration (GET /jobs/<id>/jobmanager/config) has
+job.autoscaler.enabled: true, or for every job with --all-jobs. Its job.autoscaler.*
+options apply to it; flinktune.policy picks its policy (default: --policy).
+With --dry-run, or job.autoscaler.scaling.enabled: false, decisions are only recorded
+as events ("flinktune events").
+
+State (metric windows, scaling history, events) lives in --data-dir and survives
+restarts and kill -9: a decision is written before it is sent to Flink, so a restarted
+flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight work.
+
+--listen serves /metrics (Prometheus), /healthz and /api/v1/events.`,
+		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
+  flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
+  flinktune run --config flinktune.yaml --dry-run --listen :9249
+  flinktune run --flink http://localhost:8081 --policy operator --set job.autoscaler.metrics.window=10m`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rc := &runConfig{}
+			if configFile != "" {
+				var err error
+				if rc, err = loadRunConfig(configFile); err != nil {
+					return usageError{err}
+				}
+			}
+			// Flags override the file.
+			if cmd.Flags().Changed("data-dir") || rc.DataDir == "" {
+				rc.DataDir = dataDir
+			}
+			if cmd.Flags().Changed("policy") || rc.Policy == "" {
+				rc.Policy = policy
+			}
+			if cmd.Flags().Changed("interval") || rc.Interval == "" {
+				rc.Interval = interval
+			}
+			if cmd.Flags().Changed("listen") || rc.Listen == "" {
+				rc.Listen = listen
+			}
+			if cmd.Flags().Changed("parallelism") || rc.Parallelism == 0 {
+				rc.Parallelism = parallelism
+			}
+			rc.DryRun = rc.DryRun || dryRun
+			rc.AllJobs = rc.AllJobs || allJobs
+			for _, u := range flinks {
+				rc.Clusters = append(rc.Clusters, clusterConfig{URL: u, Timeout: timeout, CAFile: caFile, Username: user,
+					PasswordEnv: "FLINK_PASSWORD", BearerTokenEnv: token})
+			}
+			if len(rc.Clusters) == 0 {
+				return usagef("no cluster: pass --flink URL (repeatable) or --config FILE")
+			}
+			if !policies.Valid(rc.Policy) {
+				return usagef("--policy %q: want one of %s", rc.Policy, strings.Join(policies.Names(), ", "))
+			}
+			every, perr := flinkconf.ParseDuration(rc.Interval)
+			if perr != nil || every <= 0 {
+				return usagef("--interval %q: want a duration such as 10s", rc.Interval)
+			}
+			base := flinkconf.FromMap(rc.Config)
+			if err := base.ApplyOverrides(sets); err != nil {
+				return usageError{err}
+			}
+			var extra []flinkrest.Option
+			for _, h := range headers {
+				k, v, ok := strings.Cut(h, "=")
+				if !ok || k == "" {
+					return usagef("--header %q: want Name=value", h)
+				}
+				extra = append(extra, flinkrest.WithHeader(k, v))
+			}
+
+			log := newLogger(cmd, logFormat)
+			clusters, err := buildClusters(rc.Clusters, extra)
+			if err != nil {
+				return usageError{err}
+			}
+			st, err := store.Open(rc.DataDir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			metrics := controller.NewMetrics()
+			ctl := controller.New(st, clusters, policies.New, controller.Options{
+				Interval: every, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
+				Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
+			})
+
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if rc.Listen != "" {
+				srv, addr, err := serveRun(rc.Listen, metrics, st)
+				if err != nil {
+					return err
+				}
+				defer srv.Shutdown(context.Background())
+				log.Info("serving", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
+			}
+			names := make([]string, len(clusters))
+			for i, c := range clusters {
+				names[i] = c.Name
+			}
+			log.Info("flinktune run started", "clusters", names, "policy", rc.Policy, "interval", every.String(),
+				"dryRun", rc.DryRun, "allJobs", rc.AllJobs, "dataDir", rc.DataDir)
+			err = ctl.Run(ctx)
+			log.Info("flinktune run stopped")
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&flinks, "flink", nil, "REST endpoint of a Flink cluster (repeatable)")
+	f.StringVar(&configFile, "config", "", "YAML file with clusters and settings (see --help)")
+	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory of the persistent state")
+	f.StringVar(&policy, "policy", "flinktune", "default policy: "+strings.Join(policies.Names(), " or "))
+	f.StringVar(&interval, "interval", "10s", "time between cycles")
+	f.StringVar(&listen, "listen", "", "address for /metrics, /healthz and /api/v1/events (e.g. 127.0.0.1:9249)")
+	f.BoolVar(&dryRun, "dry-run", false, "record recommendations, apply nothing")
+	f.BoolVar(&allJobs, "all-jobs", false, "manage every job, not only those with job.autoscaler.enabled: true")
+	f.IntVar(&parallelism, "parallelism", 16, "jobs cycled concurrently")
+	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration, e.g. job.autoscaler.utilization.target=0.7")
+	f.StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed the clusters' TLS certificates")
+	f.StringVar(&token, "token-env", "", "environment variable holding a bearer token")
+	f.StringVar(&user, "user", "", "basic-auth user (password from $FLINK_PASSWORD)")
+	f.StringArrayVar(&headers, "header", nil, "extra HTTP header Name=value (repeatable)")
+	f.StringVar(&timeout, "timeout", "5s", "deadline of each REST call")
+	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller.Cluster, error) {
+	var out []controller.Cluster
+	seen := map[string]bool{}
+	for _, c := range cfgs {
+		opts := append([]flinkrest.Option(nil), extra...)
+		perCall := 5 * time.Second
+		if c.Timeout != "" {
+			d, perr := flinkconf.ParseDuration(c.Timeout)
+			if perr != nil || d <= 0 {
+				return nil, fmt.Errorf("cluster %s: timeout %q: want a duration such as 5s", c.URL, c.Timeout)
+			}
+			perCall = d
+		}
+		opts = append(opts, flinkrest.WithTimeout(perCall))
+		if c.CAFile != "" {
+			opts = append(opts, flinkrest.WithCAFile(c.CAFile))
+		}
+		if c.Username != "" {
+			opts = append(opts, flinkrest.WithBasicAuth(c.Username, os.Getenv(c.PasswordEnv)))
+		}
+		if c.BearerTokenEnv != "" {
+			tok := os.Getenv(c.BearerTokenEnv)
+			if tok == "" {
+				return nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is empty", c.URL, c.BearerTokenEnv)
+			}
+			opts = append(opts, flinkrest.WithBearerToken(tok))
+		}
+		for k, v := range c.Headers {
+			opts = append(opts, flinkrest.WithHeader(k, v))
+		}
+		client, err := flinkrest.New(c.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.URL, err)
+		}
+		name := c.Name
+		if name == "" {
+			name = client.BaseURL()
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("cluster %s listed twice", name)
+		}
+		seen[name] = true
+		// The collector's per-call budget covers the client's retries.
+		out = append(out, controller.FlinkCluster(name, client, 3*perCall))
+	}
+	return out, nil
+}
+
+func newLogger(cmd *cobra.Command, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	}
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+}
+
+// serveRun serves /metrics, /healthz and /api/v1/events.
+func serveRun(addr string, m *controller.Metrics, st *store.Store) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("--listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/api/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		q := store.EventQuery{JobID: r.URL.Query().Get("job")}
+		if s := r.URL.Query().Get("since"); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				http.Error(w, "since: want RFC 3339, e.g. 2026-01-01T00:00:00Z", http.StatusBadRequest)
+				return
+			}
+			q.Since = t
+		}
+		if s := r.URL.Query().Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				http.Error(w, "limit: want a non-negative integer", http.StatusBadRequest)
+				return
+			}
+			q.Limit = n
+		}
+		evs, err := st.Events(q)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		if evs == nil {
+			evs = []store.Event{}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(evs)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("metrics server", "err", err)
+		}
+	}()
+	return srv, ln.Addr().String(), nil
 }
