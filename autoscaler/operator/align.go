@@ -166,9 +166,15 @@ func (c *cycle) align(vertex string, current, newP, numSourcePartitions, maxPara
 	ctx := &AlignmentContext{
 		Vertex: vertex, Current: current, New: newP, NumSourcePartitions: numSourcePartitions,
 		MaxParallelism: maxParallelism, LowerLimit: lower, UpperLimit: upper, InputShips: inputShips,
-		Metrics: metrics, Conf: pluginConf(c.o.Conf, "scaling.parallelism-alignment.mode.", modeName),
+		Metrics: metrics,
 	}
 	mode := resolveAlignmentMode(c.o)
+	switch mode.(type) {
+	case builtinMode, legacyMode:
+		// Built-in modes read no parameters; skip building the per-mode configuration.
+	default:
+		ctx.Conf = pluginConf(c.o.Conf, "scaling.parallelism-alignment.mode.", modeName)
+	}
 	if !mode.IsApplicable(ctx) {
 		return ctx.New
 	}

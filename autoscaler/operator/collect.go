@@ -128,8 +128,14 @@ func javaHashOrder(names []string) []string {
 // javaStringHash is String#hashCode over UTF-16 code units.
 func javaStringHash(s string) int32 {
 	var h int32
-	for _, u := range utf16.Encode([]rune(s)) {
-		h = 31*h + int32(u)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			for _, u := range utf16.Encode([]rune(s[i:])) {
+				h = 31*h + int32(u)
+			}
+			return h
+		}
+		h = 31*h + int32(s[i])
 	}
 	return h
 }
@@ -168,13 +174,56 @@ func NumSourcePartitions(metricNames []string) int {
 
 // Collector is the operator's ScalingMetricCollector minus the REST calls: it turns
 // snapshots into samples. It caches the filtered metric names of non-source vertices until
-// the vertex set changes, as the operator does (a volatile cache, not persisted).
+// the vertex set changes, as the operator does (a volatile cache, not persisted), and
+// memoizes the parsing of unchanged metric listings.
 type Collector struct {
-	names map[string]map[string]flinkMetric
+	names    map[string]*filtered
+	listings map[string]*listing
+}
+
+// filtered are a vertex's queried metric names and the order they are merged in.
+type filtered struct {
+	m     map[string]flinkMetric
+	order []string
+}
+
+// listing memoizes what is derived from one vertex's metric-name listing.
+type listing struct {
+	names      []string
+	source     bool
+	variant    Variant
+	f          *filtered
+	err        error
+	partitions int
 }
 
 // Reset drops the cached metric names (the operator's cleanup on restart).
 func (c *Collector) Reset() { c.names = nil }
+
+func (c *Collector) listing(id string, names []string, source bool, o *Options) *listing {
+	if c.listings == nil {
+		c.listings = map[string]*listing{}
+	}
+	if l := c.listings[id]; l != nil && l.source == source && l.variant == o.Variant && slices.Equal(l.names, names) {
+		return l
+	}
+	l := &listing{names: slices.Clone(names), source: source, variant: o.Variant, partitions: -1}
+	l.f, l.err = filterVertexMetricNames(id, names, source, o)
+	if len(c.listings) > 4*1024 {
+		c.listings = map[string]*listing{} // bound the memo for jobs whose vertices churn
+	}
+	c.listings[id] = l
+	return l
+}
+
+// numSourcePartitions is NumSourcePartitions, memoized per unchanged listing.
+func (c *Collector) numSourcePartitions(id string, names []string, o *Options) int {
+	l := c.listing(id, names, true, o)
+	if l.partitions < 0 {
+		l.partitions = NumSourcePartitions(names)
+	}
+	return l.partitions
+}
 
 // CollectResult is one converted snapshot.
 type CollectResult struct {
@@ -209,7 +258,7 @@ func (c *Collector) Collect(snap *autoscaler.Snapshot, top *Topology, o *Options
 	if err != nil {
 		return nil, err
 	}
-	res := &CollectResult{Sample: &Sample{Time: snap.Time, Vertices: map[string]*Values{}}}
+	res := &CollectResult{Sample: &Sample{Time: snap.Time, Vertices: make(map[string]*Values, len(top.Order))}}
 	for _, id := range top.Order {
 		fm, ok := flink[id]
 		if !ok {
@@ -240,7 +289,7 @@ func finishedMetrics() map[flinkMetric]autoscaler.Aggregate {
 
 // filteredNames is queryFilteredMetricNames: all vertices when the vertex set changed, only
 // the sources otherwise; finished vertices are left out.
-func (c *Collector) filteredNames(snap *autoscaler.Snapshot, top *Topology, o *Options) (map[string]map[string]flinkMetric, error) {
+func (c *Collector) filteredNames(snap *autoscaler.Snapshot, top *Topology, o *Options) (map[string]*filtered, error) {
 	same := c.names != nil && len(c.names) == len(top.Vertices)
 	if same {
 		for id := range c.names {
@@ -250,7 +299,7 @@ func (c *Collector) filteredNames(snap *autoscaler.Snapshot, top *Topology, o *O
 			}
 		}
 	}
-	next := map[string]map[string]flinkMetric{}
+	next := make(map[string]*filtered, len(top.Vertices))
 	if same {
 		for k, v := range c.names {
 			next[k] = v
@@ -264,11 +313,11 @@ func (c *Collector) filteredNames(snap *autoscaler.Snapshot, top *Topology, o *O
 		if sv := snap.Vertex(id); sv != nil {
 			names = sv.MetricNames
 		}
-		f, err := filterVertexMetricNames(id, names, top.IsSource(id), o)
-		if err != nil {
-			return nil, err
+		l := c.listing(id, names, top.IsSource(id), o)
+		if l.err != nil {
+			return nil, l.err
 		}
-		next[id] = f
+		next[id] = l.f
 	}
 	for id := range top.Finished {
 		delete(next, id)
@@ -278,23 +327,30 @@ func (c *Collector) filteredNames(snap *autoscaler.Snapshot, top *Topology, o *O
 }
 
 // filterVertexMetricNames is getFilteredVertexMetricNames.
-func filterVertexMetricNames(id string, allNames []string, source bool, o *Options) (map[string]flinkMetric, error) {
+func filterVertexMetricNames(id string, allNames []string, source bool, o *Options) (*filtered, error) {
 	all := javaHashOrder(allNames)
 	out := map[string]flinkMetric{}
+	var inserted []string
+	put := func(n string, f flinkMetric) {
+		if _, ok := out[n]; !ok {
+			inserted = append(inserted, n)
+		}
+		out[n] = f
+	}
 	required := []flinkMetric{fmBusyTimePerSec}
 	if source {
 		required = append(required, fmBackpressurePerSec, fmSourceInPerSec, fmSourceIn)
 		for _, n := range all {
 			if fmPendingRecords.matches(n) {
-				out[n] = fmPendingRecords
+				put(n, fmPendingRecords)
 			}
 		}
 		if n, ok := fmSourceOut.findAny(all); ok {
-			out[n] = fmSourceOut
+			put(n, fmSourceOut)
 		}
 	} else if o.Variant != Variant115 {
 		if n, ok := fmInPerSec.findAny(all); ok {
-			out[n] = fmInPerSec
+			put(n, fmInPerSec)
 		}
 	}
 	for _, f := range required {
@@ -302,34 +358,30 @@ func filterVertexMetricNames(id string, allNames []string, source bool, o *Optio
 		if !ok {
 			return nil, &metricNotFoundError{f, id}
 		}
-		out[n] = f
+		put(n, f)
 	}
-	return out, nil
+	// The values are requested in the iteration order of the operator's HashMap of names.
+	return &filtered{m: out, order: javaHashOrder(inserted)}, nil
 }
 
 // queryVertexMetrics reads the values of the filtered names from the snapshot and merges
 // several names of one logical metric: min of mins, max of maxes, sum of sums, max skew, no
 // average.
-func queryVertexMetrics(sv *autoscaler.Vertex, filtered map[string]flinkMetric) map[flinkMetric]autoscaler.Aggregate {
-	out := map[flinkMetric]autoscaler.Aggregate{}
+func queryVertexMetrics(sv *autoscaler.Vertex, f *filtered) map[flinkMetric]autoscaler.Aggregate {
+	out := make(map[flinkMetric]autoscaler.Aggregate, len(f.order))
 	if sv == nil {
 		return out
 	}
-	keys := make([]string, 0, len(filtered))
-	for k := range filtered {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, name := range javaHashOrder(keys) {
+	for _, name := range f.order {
 		a, ok := sv.Metrics[name]
 		if !ok {
 			continue
 		}
-		f := filtered[name]
-		if prev, ok := out[f]; ok {
-			out[f] = mergeAggregates(prev, a)
+		fm := f.m[name]
+		if prev, ok := out[fm]; ok {
+			out[fm] = mergeAggregates(prev, a)
 		} else {
-			out[f] = a
+			out[fm] = a
 		}
 	}
 	return out

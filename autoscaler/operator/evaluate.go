@@ -21,6 +21,25 @@ type evaluator struct {
 	jobID    string
 	plugin   EvaluatorPlugin
 	pluginCf *EvaluatorContext
+	series   seriesCache
+}
+
+// seriesCache builds each vertex's series once per evaluation.
+type seriesCache struct {
+	h History
+	m map[string]series
+}
+
+func (c *seriesCache) of(id string) series {
+	if s, ok := c.m[id]; ok {
+		return s
+	}
+	if c.m == nil {
+		c.m = map[string]series{}
+	}
+	s := c.h.vertex(id)
+	c.m[id] = s
+	return s
 }
 
 // Evaluate computes the evaluated metrics of every vertex in topological order and the
@@ -36,7 +55,8 @@ func Evaluate(o *Options, top *Topology, h History, restart time.Duration, jobID
 
 func (e *evaluator) run() (*EvaluatedMetrics, error) {
 	out := &EvaluatedMetrics{Vertices: make(map[string]*EvaluatedSet, len(e.top.Order))}
-	backlog := isProcessingBacklog(e.top, e.h, e.o)
+	e.series = seriesCache{h: e.h}
+	backlog := isProcessingBacklog(e.top, e.h, e.o, &e.series)
 	e.customEvaluator(out, backlog)
 	for _, id := range e.top.Order {
 		m, err := e.vertex(id, out, backlog)
@@ -76,7 +96,7 @@ func (e *evaluator) customEvaluator(out *EvaluatedMetrics, backlog bool) {
 }
 
 func (e *evaluator) vertex(id string, done *EvaluatedMetrics, backlog bool) (*EvaluatedSet, error) {
-	s := e.h.vertex(id)
+	s := e.series.of(id)
 	latest := s.latest()
 	info := e.top.Get(id)
 	inputRate := s.rate(MetricNumRecordsIn)
@@ -151,7 +171,7 @@ func (e *evaluator) targetDataRate(id string, inputRate float64, s series, lates
 	sumTarget, sumCatchUp := 0.0, 0.0
 	for _, in := range e.top.Get(id).Inputs {
 		up := done.Vertices[in.Vertex]
-		ratio := computeEdgeOutputRatio(in.Vertex, id, e.top, e.h)
+		ratio := edgeOutputRatio(in.Vertex, id, e.top, &e.series)
 		sumTarget += up.Average(MetricTargetDataRate) * ratio
 		sumCatchUp += up.Current(MetricCatchUpDataRate) * ratio
 	}
@@ -162,7 +182,10 @@ func (e *evaluator) targetDataRate(id string, inputRate float64, s series, lates
 
 // isProcessingBacklog is true when any source's lag exceeds backlog-processing.lag-threshold
 // seconds of its input rate.
-func isProcessingBacklog(top *Topology, h History, o *Options) bool {
+func isProcessingBacklog(top *Topology, h History, o *Options, sc *seriesCache) bool {
+	if sc == nil {
+		sc = &seriesCache{h: h}
+	}
 	latest := h[len(h)-1]
 	threshold := float64(durationSeconds(int64(o.BacklogLagThreshold)))
 	for _, id := range top.Order {
@@ -170,7 +193,7 @@ func isProcessingBacklog(top *Topology, h History, o *Options) bool {
 			continue
 		}
 		lag := latest.Vertices[id].Or(MetricLag, 0)
-		rate := h.vertex(id).rate(MetricNumRecordsIn)
+		rate := sc.of(id).rate(MetricNumRecordsIn)
 		if math.IsNaN(rate) {
 			continue
 		}
@@ -270,10 +293,14 @@ func targetProcessingCapacity(m *EvaluatedSet, o *Options, utilization float64, 
 
 // computeEdgeOutputRatio is the number of records sent to `to` per record received by `from`.
 func computeEdgeOutputRatio(from, to string, top *Topology, h History) float64 {
-	inputRate := h.vertex(from).rate(MetricNumRecordsIn)
+	return edgeOutputRatio(from, to, top, &seriesCache{h: h})
+}
+
+func edgeOutputRatio(from, to string, top *Topology, sc *seriesCache) float64 {
+	inputRate := sc.of(from).rate(MetricNumRecordsIn)
 	ratio := 0.0
 	if inputRate > 0 {
-		out := computeEdgeDataRate(top, h, from, to)
+		out := edgeDataRate(top, sc, from, to)
 		if out > 0 {
 			ratio = out / inputRate
 		}
@@ -281,11 +308,13 @@ func computeEdgeOutputRatio(from, to string, top *Topology, h History) float64 {
 	return ratio
 }
 
-// computeEdgeDataRate estimates the records per second on the edge from → to.
-func computeEdgeDataRate(top *Topology, h History, from, to string) float64 {
+// edgeDataRate estimates the records per second on the edge from → to: the downstream input
+// rate when it has one input, minus the other inputs' output rates when each of those has a
+// single output, else the upstream output rate.
+func edgeDataRate(top *Topology, sc *seriesCache, from, to string) float64 {
 	inputs := top.Get(to).Inputs
 	if len(inputs) == 1 {
-		return h.vertex(to).rate(MetricNumRecordsIn)
+		return sc.of(to).rate(MetricNumRecordsIn)
 	}
 	others := 0.0
 	for _, in := range inputs {
@@ -293,16 +322,16 @@ func computeEdgeDataRate(top *Topology, h History, from, to string) float64 {
 			continue
 		}
 		if len(top.Get(in.Vertex).Outputs) == 1 {
-			others += h.vertex(in.Vertex).rate(MetricNumRecordsOut)
+			others += sc.of(in.Vertex).rate(MetricNumRecordsOut)
 		} else {
 			others = math.NaN()
 			break
 		}
 	}
 	if !math.IsNaN(others) {
-		return h.vertex(to).rate(MetricNumRecordsIn) - others
+		return sc.of(to).rate(MetricNumRecordsIn) - others
 	}
-	return h.vertex(from).rate(MetricNumRecordsOut)
+	return sc.of(from).rate(MetricNumRecordsOut)
 }
 
 // evaluateGlobalMetrics evaluates the job-wide metrics: latest GC pressure and slots, latest

@@ -101,10 +101,68 @@ func precisionRound(x float64, scale int) float64 {
 	return v
 }
 
+// round3 is precisionRound(x, 3) without allocations for the common case: the shortest
+// digits are rounded half-up into an integer n < 2^53, and n/1000 is then the correctly
+// rounded double of the decimal result (both operands are exact).
+func round3(x float64) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 {
+		return x
+	}
+	if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+		return x // an integer is its own rounding
+	}
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], math.Abs(x), 'e', -1, 64) // d.ddde±xx
+	e := 0
+	i := len(b) - 1
+	for b[i] != 'e' {
+		i--
+	}
+	exp := b[i+1:]
+	neg := exp[0] == '-'
+	for _, c := range exp[1:] {
+		e = e*10 + int(c-'0')
+	}
+	if neg {
+		e = -e
+	}
+	var digits [24]byte
+	nd := 0
+	for _, c := range b[:i] {
+		if c != '.' {
+			digits[nd] = c
+			nd++
+		}
+	}
+	k := e + 1 + 3 // digits before the rounding position
+	if k > 16 {
+		return precisionRound(x, 3)
+	}
+	var n uint64
+	for j := 0; j < k; j++ {
+		d := uint64(0)
+		if j < nd && j >= 0 {
+			d = uint64(digits[j] - '0')
+		}
+		n = n*10 + d
+	}
+	if k >= 0 && k < nd && digits[k] >= '5' {
+		n++
+	}
+	if k < 0 {
+		n = 0 // |x| < 0.0001: rounds to zero
+	}
+	r := float64(n) / 1000
+	if math.Signbit(x) {
+		r = -r
+	}
+	return r
+}
+
 // roundMetric is ScalingMetrics.roundMetric: three decimals, but a non-zero value never
 // becomes zero by rounding.
 func roundMetric(x float64) float64 {
-	r := precisionRound(x, 3)
+	r := round3(x)
 	if r == 0 {
 		return x
 	}

@@ -265,7 +265,7 @@ func (p *Policy) collect(c *cycle, snap *autoscaler.Snapshot) (*collected, error
 	for _, id := range top.Order {
 		if top.IsSource(id) {
 			if sv := snap.Vertex(id); sv != nil {
-				if n := NumSourcePartitions(sv.MetricNames); n > 0 {
+				if n := p.collector.numSourcePartitions(id, sv.MetricNames, o); n > 0 {
 					top.Get(id).NumSourcePartitions = n
 				}
 			}
@@ -323,7 +323,7 @@ func (p *Policy) runScalingLogic(c *cycle, snap *autoscaler.Snapshot, dec *autos
 		return err
 	}
 	p.last = em
-	dec.Evaluated = reportEvaluated(em)
+	defer func() { dec.Evaluated = reportEvaluated(em) }()
 	for _, m := range em.Vertices {
 		if par, ok := m.Get(MetricParallelism); ok {
 			m.Set(MetricRecommendedParallelism, par)
@@ -343,7 +343,6 @@ func (p *Policy) runScalingLogic(c *cycle, snap *autoscaler.Snapshot, dec *autos
 	dec.Ready = true
 	in := &executorInput{evaluated: em, history: scalingHistory, tracking: &p.st.Tracking, topology: top, dsd: p.st.DelayedScaleDown}
 	out, err := c.scaleResource(in)
-	dec.Evaluated = reportEvaluated(em)
 	if err != nil {
 		return err
 	}

@@ -564,7 +564,7 @@ func vecIsProcessingBacklog(t *testing.T, v vector) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := isProcessingBacklog(top, h, o), v.Expect["processingBacklog"].(bool); got != want {
+	if got, want := isProcessingBacklog(top, h, o, nil), v.Expect["processingBacklog"].(bool); got != want {
 		t.Errorf("processingBacklog = %v, want %v", got, want)
 	}
 }
