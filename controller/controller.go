@@ -47,11 +47,20 @@ type Realizer interface {
 	Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (sent bool, err error)
 }
 
+// ConfigRealizer applies configuration changes (memory tuning) to whatever deploys the job's
+// TaskManagers. It must be idempotent: changes already in place send nothing.
+type ConfigRealizer interface {
+	RealizeConfig(ctx context.Context, snap *autoscaler.Snapshot, overrides map[string]string, removals []string) (sent bool, err error)
+}
+
 // Cluster is one Flink cluster the controller watches.
 type Cluster struct {
 	Name      string // the REST endpoint, used in job keys and events
 	Collector Collector
 	Realizer  Realizer
+	// Config applies memory-tuning changes; nil where the platform cannot (a standalone
+	// cluster), in which case they are only recorded as recommendations.
+	Config ConfigRealizer
 }
 
 // PolicyFactory builds a policy for one job from the job's effective configuration.
@@ -337,6 +346,30 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	if err != nil {
 		return res, fmt.Errorf("persist cycle: %w", err)
 	}
+	if cfgApply := c.shouldApplyConfig(cfg, decision); cfgApply && cl.Config != nil {
+		// Configuration goes first so that, where the platform restarts TaskManagers for it,
+		// the rescale below lands in the same restart.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RealizeTimeout)
+		sent, err := cl.Config.RealizeConfig(rctx, snap, decision.ConfigOverrides, decision.ConfigRemovals)
+		rcancel()
+		if err != nil {
+			c.recordError(key, job, now, fmt.Errorf("applying configuration %v: %w", decision.ConfigOverrides, err))
+			return res, err
+		}
+		if sent {
+			res.realized = true
+			_, err := c.store.CommitCycle(store.Cycle{
+				Info: store.JobInfo{Key: key, LastSeen: now},
+				Events: []store.Event{{Cluster: cl.Name, Event: autoscaler.Event{
+					Time: now, JobID: job.ID, Type: autoscaler.EventNormal, Reason: "ConfigurationApplied",
+					Message: "TaskManager configuration applied: " + formatConfig(decision.ConfigOverrides, decision.ConfigRemovals),
+				}}},
+			})
+			if err != nil {
+				return res, err
+			}
+		}
+	}
 	if !apply || cl.Realizer == nil {
 		return res, nil
 	}
@@ -381,6 +414,26 @@ func (c *Controller) shouldApply(cfg *flinkconf.Config, d autoscaler.Decision, c
 		}
 	}
 	return false
+}
+
+// shouldApplyConfig decides whether a decision's configuration changes may be applied.
+func (c *Controller) shouldApplyConfig(cfg *flinkconf.Config, d autoscaler.Decision) bool {
+	if c.opts.DryRun || len(d.ConfigOverrides) == 0 && len(d.ConfigRemovals) == 0 {
+		return false
+	}
+	v, ok := cfg.Get(KeyScalingEnabled)
+	return !ok || !strings.EqualFold(v, "false")
+}
+
+func formatConfig(overrides map[string]string, removals []string) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(overrides)) {
+		parts = append(parts, k+"="+overrides[k])
+	}
+	for _, k := range removals {
+		parts = append(parts, "-"+k)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (c *Controller) eventInterval(cfg *flinkconf.Config) time.Duration {

@@ -288,3 +288,70 @@ func TestCrashBetweenCommitAndRealize(t *testing.T) {
 		t.Errorf("history %+v", h)
 	}
 }
+
+type configPolicy struct{ doublingPolicy }
+
+func (p *configPolicy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
+	d, err := p.doublingPolicy.Cycle(snap)
+	if d.Scaled {
+		d.ConfigOverrides = map[string]string{"taskmanager.memory.process.size": "2g"}
+		d.ConfigRemovals = []string{"taskmanager.memory.flink.size"}
+	}
+	return d, err
+}
+
+type fakeConfig struct {
+	applied []map[string]string
+	order   *[]string
+}
+
+func (f *fakeConfig) RealizeConfig(_ context.Context, _ *autoscaler.Snapshot, o map[string]string, _ []string) (bool, error) {
+	f.applied = append(f.applied, o)
+	*f.order = append(*f.order, "config")
+	return true, nil
+}
+
+type orderRealizer struct {
+	*fakeCluster
+	order *[]string
+}
+
+func (o orderRealizer) Realize(ctx context.Context, s *autoscaler.Snapshot, t map[string]int) (bool, error) {
+	*o.order = append(*o.order, "parallelism")
+	return o.fakeCluster.Realize(ctx, s, t)
+}
+
+func TestConfigRealizedBeforeRescale(t *testing.T) {
+	st, _ := store.Open(t.TempDir())
+	defer st.Close()
+	f := newFake()
+	delete(f.jobs, "b")
+	var order []string
+	fc := &fakeConfig{order: &order}
+	fac := func(string, *flinkconf.Config) (autoscaler.Policy, error) { return &configPolicy{}, nil }
+	c := New(st, []Cluster{{Name: "x", Collector: f, Realizer: orderRealizer{f, &order}, Config: fc}}, fac, Options{AllJobs: true})
+	c.RunOnce(context.Background(), t0)
+	if strings.Join(order, ",") != "config,parallelism" || fc.applied[0]["taskmanager.memory.process.size"] != "2g" {
+		t.Fatalf("order %v applied %v", order, fc.applied)
+	}
+	evs, _ := st.Events(store.EventQuery{})
+	found := false
+	for _, e := range evs {
+		if e.Reason == "ConfigurationApplied" && strings.Contains(e.Message, "taskmanager.memory.process.size=2g, -taskmanager.memory.flink.size") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("events %+v", evs)
+	}
+	// Dry run: nothing applied.
+	st2, _ := store.Open(t.TempDir())
+	defer st2.Close()
+	order = nil
+	fc2 := &fakeConfig{order: &order}
+	c = New(st2, []Cluster{{Name: "x", Collector: newFake(), Realizer: newFake(), Config: fc2}}, fac, Options{AllJobs: true, DryRun: true})
+	c.RunOnce(context.Background(), t0)
+	if len(fc2.applied) != 0 {
+		t.Errorf("dry run applied config %v", fc2.applied)
+	}
+}
