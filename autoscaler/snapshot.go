@@ -92,6 +92,16 @@ type Snapshot struct {
 	SlotsAvailable  int `json:"slotsAvailable"`
 	NumTaskManagers int `json:"numTaskManagers"`
 
+	// JobManagerMetrics are JobManager gauges (Status.JVM.Memory.Heap.Used/Max,
+	// Status.JVM.Memory.Metaspace.Used/Max, Status.JVM.GarbageCollector.All.TimeMsPerSecond), NaN or
+	// absent when not collected.
+	JobManagerMetrics map[string]float64 `json:"jobManagerMetrics,omitempty"`
+	// NumRestarts is the job's numRestarts gauge; -1 when missing.
+	NumRestarts int `json:"numRestarts"`
+	// Exceptions are the most recent entries of the job's exception history, newest first
+	// (collected when the job restarted since the previous cycle).
+	Exceptions []JobException `json:"exceptions,omitempty"`
+
 	// Config is the job's effective configuration (GET /jobs/{id}/jobmanager/config), where
 	// job.autoscaler.* options and jobmanager.scheduler come from.
 	Config map[string]string `json:"config,omitempty"`
@@ -113,4 +123,12 @@ func (s *Snapshot) Vertex(id string) *Vertex {
 		}
 	}
 	return nil
+}
+
+// JobException is one entry of a job's exception history (GET /jobs/{id}/exceptions).
+type JobException struct {
+	Time        time.Time `json:"time"`
+	Name        string    `json:"name"` // exception class, e.g. java.lang.OutOfMemoryError
+	Message     string    `json:"message,omitempty"`
+	TaskManager string    `json:"taskManager,omitempty"`
 }
