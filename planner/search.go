@@ -168,6 +168,9 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 	if fo.fulfillable() && flinkCost > 0 {
 		o.Savings = &Savings{TaskManagers: fo.taskManagers() - best.tms, Cost: round4(flinkCost - best.cost),
 			Percent: round4(100 * (flinkCost - best.cost) / flinkCost)}
+		if o.Savings.Cost <= 0 {
+			o.Note = "no candidate beats the configured TaskManager: keep it"
+		}
 	}
 	var others []*cand
 	for n, c := range perCount {
@@ -186,7 +189,7 @@ func (p *planner) bestShape(fo *flinkOutcome) *BestShapeOut {
 			Resources: c.shape.Total, ProcessMemory: c.shape.ProcessMemory})
 	}
 	if !best.derived {
-		o.Note = "memory model unavailable: sizes are the slot manager's totals; the process size was not derived"
+		o.Note = strings.TrimSpace(o.Note + " memory model unavailable: sizes are the slot manager's totals; the process size was not derived")
 		if lastErr != nil {
 			o.Note += " (" + lastErr.Error() + ")"
 		}

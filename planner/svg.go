@@ -16,7 +16,7 @@ const (
 	svgBarW    = 520
 	svgDimH    = 9
 	svgLabelW  = 170
-	svgWidth   = svgLabelW + svgBarW + 40
+	svgWidth   = svgLabelW + svgBarW + 80
 	svgRowGap  = 8
 	svgSection = 34
 )

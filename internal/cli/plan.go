@@ -48,7 +48,7 @@ See also: flinktune plan batch (adaptive batch scheduler parallelism).`,
 		Example: `  flinktune plan examples/plan/fragmentation.yaml
   flinktune plan examples/plan/coarse-4096m.yaml --svg occupancy.svg
   flinktune plan examples/plan/gpu-catalog.yaml --output json | jq .recommended.taskManagers`,
-		Args: cobra.ExactArgs(1),
+		Args: oneInputFile("plan"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
 				return usagef("--output %q: want table or json", output)
@@ -114,7 +114,7 @@ of partitions), subpartitions, and the bytes as totalBytes, subpartitionBytes
 Set legacyPow2: true to use the 1.15/1.16 power-of-two decider instead.`,
 		Example: `  flinktune plan batch examples/plan/batch.yaml
   flinktune plan batch examples/plan/batch.yaml --output json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneInputFile("plan batch"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "table" && output != "json" {
 				return usagef("--output %q: want table or json", output)
@@ -135,6 +135,16 @@ Set legacyPow2: true to use the 1.15/1.16 power-of-two decider instead.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
+}
+
+// oneInputFile accepts exactly one argument, the input file ("-" for stdin).
+func oneInputFile(name string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("%s accepts 1 arg (the input file, or - for stdin), received %d; see flinktune %s --help", name, len(args), name)
+		}
+		return nil
+	}
 }
 
 func writePlanOutput[T any](w io.Writer, output string, res T, text func(io.Writer, T) error) error {
