@@ -46,14 +46,10 @@ func (p *planner) catalogPlans() []CatalogOut {
 // TaskManager pools you run yourself (standalone, or several deployments).
 func (p *planner) mixedPlan() *RecommendedOut {
 	shapes := append([]Shape{p.spec.TaskManager}, p.spec.Catalog...)
-	type sh struct {
-		v, def vec
-		cost   float64
-	}
-	ss := make([]sh, len(shapes))
+	ss := make([]mixShape, len(shapes))
 	for i, s := range shapes {
 		v := p.sp.vec(s.Total)
-		ss[i] = sh{v, divSlots(v, s.Slots), shapeCost(s, p.spec.TaskManager, p.useProc)}
+		ss[i] = mixShape{v, divSlots(v, s.Slots), shapeCost(s, p.spec.TaskManager, p.useProc)}
 	}
 	// Work of one slot: its size on the configured TaskManager, normalized and summed.
 	weight := make([]float64, len(p.reqs))
@@ -132,6 +128,30 @@ func (p *planner) mixedPlan() *RecommendedOut {
 			}
 		}
 	}
+	// Then close TaskManagers whose slots fit into the others' free resources, the least work
+	// per unit of cost first.
+	density := func(b *bin) float64 {
+		v := 0.0
+		for _, a := range b.allocs {
+			v += float64(a.count) * weight[a.req]
+		}
+		return v / ss[b.shape].cost
+	}
+	for round, changed := 0, true; changed && round < maxImproveRounds; round++ {
+		changed = false
+		order := make([]int, len(bins))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(density(bins[a]), density(bins[b])) })
+		for _, victim := range order[:min(len(order), maxImproveVictims)] {
+			if p.tryEmptyMixed(bins, victim, ss2defs(ss)) {
+				bins = append(bins[:victim], bins[victim+1:]...)
+				changed = true
+				break
+			}
+		}
+	}
 	slices.SortStableFunc(bins, func(a, b *bin) int { return cmp.Compare(a.shape, b.shape) })
 	counts := make([]int, len(shapes))
 	cost := 0.0
@@ -153,4 +173,59 @@ func (p *planner) mixedPlan() *RecommendedOut {
 		out.Note = fmt.Sprintf("uses one shape (%s) only", out.Shapes[0].Shape.Name)
 	}
 	return out
+}
+
+type mixShape struct {
+	v, def vec
+	cost   float64
+}
+
+func ss2defs(ss []mixShape) []vec {
+	out := make([]vec, len(ss))
+	for i, s := range ss {
+		out[i] = s.def
+	}
+	return out
+}
+
+// tryEmptyMixed moves every slot of bins[victim] into the other bins, each slot resized to
+// the target's shape (an unspecified slot takes that shape's default slot), or changes nothing.
+func (p *planner) tryEmptyMixed(bins []*bin, victim int, defs []vec) bool {
+	v := bins[victim]
+	free := make([]vec, len(bins))
+	for i, b := range bins {
+		free[i] = sub(b.cap, b.used)
+	}
+	type move struct {
+		to, req, count int
+		eff            vec
+	}
+	var moves []move
+	allocs := slices.Clone(v.allocs)
+	slices.SortStableFunc(allocs, func(a, b binAlloc) int {
+		return cmp.Compare(slices.Max(normalized(b.eff, v.cap)), slices.Max(normalized(a.eff, v.cap)))
+	})
+	for _, a := range allocs {
+		n := a.count
+		for i := range bins {
+			if i == victim || n == 0 {
+				continue
+			}
+			eff := p.reqs[a.req].effective(defs[bins[i].shape])
+			if k := fitCount(free[i], eff, n); k > 0 {
+				for d := range eff {
+					free[i][d] -= eff[d] * int64(k)
+				}
+				moves = append(moves, move{i, a.req, k, eff})
+				n -= k
+			}
+		}
+		if n > 0 {
+			return false
+		}
+	}
+	for _, m := range moves {
+		bins[m.to].add(m.req, m.eff, m.count)
+	}
+	return true
 }
