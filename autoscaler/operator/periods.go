@@ -610,8 +610,12 @@ func (ce *cronExpr) add(val, end, incr, typ int) {
 	if start == -1 || start == cronAllSpec {
 		start = lo
 	}
+	if typ == cronYear {
+		// Quartz gives up beyond year 2999; bounding the loop keeps absurd ranges cheap.
+		stop = min(stop, 2999)
+	}
 	wrap := -1
-	if stop < start {
+	if stop < start && typ != cronYear {
 		switch typ {
 		case cronSecond, cronMinute:
 			wrap = 60
@@ -623,10 +627,10 @@ func (ce *cronExpr) add(val, end, incr, typ int) {
 			wrap = 7
 		case cronDayOfMonth:
 			wrap = 31
-		default:
-			panic(cronErr{"Start year must be less than stop year"})
 		}
 		stop += wrap
+	} else if stop < start && end != -1 && end < val {
+		panic(cronErr{"Start year must be less than stop year"})
 	}
 	for i := start; i <= stop; i += incr {
 		if wrap == -1 {
