@@ -10,7 +10,6 @@ package planner
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/flinktune/flinktune/scheduler"
 )
@@ -89,15 +88,15 @@ func Plan(spec Spec) (*Result, error) {
 }
 
 type planner struct {
-	spec     Spec
-	sp       *space
-	job      string
-	reqs     []request
-	reqNames []string
-	total    vec
-	defSlot  vec
-	reg      []vec // registered use, then zero vectors for pending TaskManagers (packing)
-	useProc  bool
+	spec      Spec
+	sp        *space
+	job       string
+	reqs      []request
+	reqGroups [][]string // the slot-sharing groups merged into each request
+	total     vec
+	defSlot   vec
+	reg       []vec // registered use, then zero vectors for pending TaskManagers (packing)
+	useProc   bool
 }
 
 func (p *planner) run() (*Result, error) {
@@ -125,7 +124,7 @@ func (p *planner) run() (*Result, error) {
 	r.TaskManager = p.shapeOut(s.TaskManager)
 	r.DefaultSlot = p.sp.profile(p.defSlot)
 	for i, rq := range p.reqs {
-		ro := RequestOut{Name: rq.name, Groups: strings.Split(p.reqNames[i], ", "), Slots: rq.count, Unknown: rq.unknown, Effective: p.sp.profile(rq.effective(p.defSlot))}
+		ro := RequestOut{Name: rq.name, Groups: p.reqGroups[i], Slots: rq.count, Unknown: rq.unknown, Effective: p.sp.profile(rq.effective(p.defSlot))}
 		if !rq.unknown {
 			pr := p.sp.profile(rq.v)
 			ro.Profile = &pr
@@ -210,14 +209,14 @@ func (p *planner) buildRequests() {
 			if p.reqs[i].unknown == unknown && (unknown || equalVec(p.reqs[i].v, v)) {
 				p.reqs[i].count += g.Slots
 				p.reqs[i].name += "+" + g.Name
-				p.reqNames[i] += ", " + g.Name
+				p.reqGroups[i] = append(p.reqGroups[i], g.Name)
 				merged = true
 				break
 			}
 		}
 		if !merged {
 			p.reqs = append(p.reqs, request{name: g.Name, unknown: unknown, v: v, count: g.Slots})
-			p.reqNames = append(p.reqNames, g.Name)
+			p.reqGroups = append(p.reqGroups, []string{g.Name})
 		}
 	}
 }
