@@ -2,7 +2,7 @@
 // Operator's autoscaler (flink-autoscaler, main branch 1.16, with the 1.15.0 behaviour behind
 // Options.Variant): metric collection from snapshots, evaluation, per-vertex decisions,
 // parallelism alignment, delayed scale-down, the executor's gates, events, persistent state and
-// TaskManager memory tuning. The spec is docs reference/autoscaler.md.
+// TaskManager memory tuning, as specified in reference/autoscaler.md (shared material).
 //
 // The policy is a deterministic core: all time comes from the snapshots, it performs no I/O,
 // and its state round-trips through MarshalState/RestoreState.
