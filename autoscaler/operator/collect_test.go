@@ -222,3 +222,22 @@ func TestCustomEvaluatorPlugin(t *testing.T) {
 		t.Error("description")
 	}
 }
+
+// The memory model used by Cycle derives the spec the tuning vectors give.
+func TestMemoryModelMatchesTuningSpec(t *testing.T) {
+	cfg := flinkconf.FromMap(map[string]string{"taskmanager.memory.process.size": "30 gb", "taskmanager.numberOfTaskSlots": "5"})
+	o := DefaultOptions()
+	spec := deriveSpec(&o, cfg)
+	if spec == nil {
+		t.Skip("memory.DeriveTaskManager is not available")
+	}
+	want := [...]int64{32212254720, 1073741824, 268435456, 30870077440, 12348031160, 3087007790, 134217728, 134217728, 0, 15166603034}
+	got := [...]int64{spec.TotalProcess, spec.JVMOverhead, spec.JVMMetaspace, spec.TotalFlink, spec.Managed, spec.Network,
+		spec.FrameworkHeap, spec.FrameworkOffHeap, spec.TaskOffHeap, spec.TaskHeap}
+	if got != want {
+		t.Errorf("derived %v, want %v", got, want)
+	}
+	if d := deriveSpec(&o, flinkconf.New()); d != nil {
+		t.Error("no memory size configured: derivation fails and tuning is abandoned")
+	}
+}
