@@ -298,6 +298,8 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		// Recommendation-only: the policy reports and records, and nothing is applied.
 		cfg.Set(KeyScalingEnabled, "false")
 	}
+	// Policies read the job's configuration from the snapshot too: give them the effective one.
+	snap.Config = cfg.Map()
 	runner, err := c.runner(key, job, cfg)
 	if err != nil {
 		c.recordError(key, job, now, err)
