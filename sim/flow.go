@@ -57,8 +57,8 @@ type subtask struct {
 	ringPos              int
 	bpAtView, bpWindow   float64
 	idleAtView, idleWind float64
-	running                   bool
-	startedAt                 int64 // epoch ms
+	running              bool
+	startedAt            int64 // epoch ms
 }
 
 // source is a source vertex's input: partitions with end offsets (arrived records) and

@@ -33,11 +33,13 @@ func (s *Sim) FlinkVersion() string {
 func (s *Sim) Version() scenario.Version { return s.sc.FlinkVersion }
 
 // FlinkRevision is the commit id the cluster reports.
-func (s *Sim) FlinkRevision() string { return "flinktune-sim @ " + s.start.Format("2006-01-02T15:04:05Z") }
+func (s *Sim) FlinkRevision() string {
+	return "flinktune-sim @ " + s.start.Format("2006-01-02T15:04:05Z")
+}
 
 // ClusterView is GET /overview.
 type ClusterView struct {
-	TaskManagers, SlotsTotal, SlotsAvailable                 int
+	TaskManagers, SlotsTotal, SlotsAvailable             int
 	JobsRunning, JobsFinished, JobsCancelled, JobsFailed int
 }
 

@@ -339,5 +339,3 @@ func TestDeterministicResponses(t *testing.T) {
 		t.Error("two identical runs served different bytes")
 	}
 }
-
-
