@@ -191,6 +191,7 @@ func New(sc *scenario.Scenario, opts Options) (*Sim, error) {
 		j.submit(s.now)
 	}
 	s.allocateSlots()
+	s.manageResources()
 	s.nextView = s.start.Add(viewInterval)
 	s.nextFetch = s.start
 	s.publish()
