@@ -86,6 +86,7 @@ func (s *Sim) SetRequirements(jobID string, req map[string]scheduler.Bounds) (ma
 		}
 		j.req[i].Lower, j.req[i].Upper = b.Lower, b.Upper
 	}
+	j.desired = scheduler.RequiredSlots(j.req)
 	if changed {
 		s.logf("requirements", j, "new resource requirements: %s", formatBounds(j))
 		if j.sched != nil {

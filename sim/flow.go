@@ -72,6 +72,7 @@ type source struct {
 	carryArr  float64
 	rr        int
 	owner     []int     // partition → subtask at the current parallelism
+	owns      []bool    // subtask → owns at least one partition
 	carry     []float64 // per-partition consumption carry
 	want      []float64 // per-subtask records wanted this tick
 	trueRate  float64   // noise-free rate of the last tick
@@ -299,11 +300,18 @@ func (v *vtx) startRunning() {
 func (src *source) assign(p int) {
 	src.owner = make([]int, len(src.end))
 	src.want = make([]float64, p)
+	src.owns = make([]bool, p)
 	for k := range src.owner {
 		if src.kafka {
 			src.owner[k] = kafkaSplitOwner(src.topic, k, p)
+			src.owns[src.owner[k]] = true
 		} else {
 			src.owner[k] = -1 // the single virtual partition is shared by all readers
+		}
+	}
+	if !src.kafka {
+		for i := range src.owns {
+			src.owns[i] = true
 		}
 	}
 }
@@ -387,7 +395,7 @@ func (j *job) arrive(dt float64Duration) {
 		if noise > 0 {
 			r *= 1 + noise*j.s.rng.NormFloat64()
 		}
-		r = math.Max(0, r)
+		r = max(0, r)
 		src.rate = r
 		x := r*dt.s + src.carryArr
 		n := math.Floor(x)
@@ -434,7 +442,7 @@ func (j *job) flow(dt float64Duration) {
 		total := 0.0
 		for i := range src.want {
 			c := v.subCap * secs * place[vi][i].gcFactor
-			src.want[i] = math.Min(src.want[i], c)
+			src.want[i] = min(src.want[i], c)
 			total += src.want[i]
 		}
 		v.inRecs = total
@@ -493,7 +501,7 @@ func (j *job) flow(dt float64Duration) {
 			}
 			if v.share[i] > 0 {
 				c := v.subCap * secs * place[v.idx][i].gcFactor / v.share[i]
-				capRecs = math.Min(capRecs, c)
+				capRecs = min(capRecs, c)
 			}
 		}
 		v.capRecs = capRecs
@@ -541,15 +549,15 @@ func (j *job) flow(dt float64Duration) {
 				if n > lag {
 					n = lag
 				}
-				src.carry[k] = math.Min(x-n, 0.999999)
+				src.carry[k] = min(x-n, 0.999999)
 				src.pos[k] += int64(n)
 				consumed += int64(n)
 			}
 		} else {
 			x := v.inRecs*f + src.carry[0]
 			lag := float64(src.end[0] - src.pos[0])
-			n := math.Min(math.Floor(x), lag)
-			src.carry[0] = math.Min(x-n, 0.999999)
+			n := min(math.Floor(x), lag)
+			src.carry[0] = min(x-n, 0.999999)
 			src.pos[0] += int64(n)
 			consumed = int64(n)
 		}
@@ -591,12 +599,12 @@ func (j *job) flow(dt float64Duration) {
 			g := place[v.idx][i].gcFactor
 			busy := 0.0
 			if c := v.subCap * secs * g; c > 0 {
-				busy = math.Min(1, recs/c)
+				busy = min(1, recs/c)
 			}
 			st.busyNow = busy
 			st.bpNow, st.idleNow = 0, 1-busy
 			// A reader without splits is idle, never back-pressured.
-			if bp && (v.src == nil || !v.src.kafka || ownsPartition(v.src, i)) {
+			if bp && (v.src == nil || v.src.owns[i]) {
 				st.bpNow, st.idleNow = 1-busy, 0
 			}
 			ms := secs * 1000
@@ -608,15 +616,6 @@ func (j *job) flow(dt float64Duration) {
 			st.rateIn = recs / secs
 		}
 	}
-}
-
-func ownsPartition(src *source, i int) bool {
-	for _, o := range src.owner {
-		if o == i {
-			return true
-		}
-	}
-	return false
 }
 
 // pointwise maps an upstream share vector onto len(out) consumers as Flink's POINTWISE
@@ -705,7 +704,7 @@ func (c *capTable) capacity(p int) float64 {
 				}
 				m := 0.0
 				for _, s := range hs {
-					m = math.Max(m, s)
+					m = max(m, s)
 				}
 				maxShare += c.w[i] * m
 			default:
@@ -727,7 +726,7 @@ func (c *capTable) minParallelism(rate float64) int {
 	for len(c.pm) < c.v.maxP && (len(c.pm) == 0 || c.pm[len(c.pm)-1] < rate) {
 		x := c.capacity(len(c.pm) + 1)
 		if len(c.pm) > 0 {
-			x = math.Max(x, c.pm[len(c.pm)-1])
+			x = max(x, c.pm[len(c.pm)-1])
 		}
 		c.pm = append(c.pm, x)
 	}

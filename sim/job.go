@@ -63,6 +63,9 @@ type job struct {
 	byID  map[string]int
 	srcs  []int
 	req   []scheduler.VertexRequirement // in vs order
+	// desired caches scheduler.RequiredSlots(req): Σ over slot sharing groups of the max
+	// upper bound.
+	desired int
 	rocks bool
 	cpInt time.Duration
 	cpTO  time.Duration
@@ -207,6 +210,7 @@ func (j *job) resetRequirements() {
 		}
 		j.req[i] = scheduler.VertexRequirement{ID: v.sv.ID, SlotSharingGroup: v.sv.SlotSharingGroup, Lower: lower, Upper: upper}
 	}
+	j.desired = scheduler.RequiredSlots(j.req)
 }
 
 // Slots implements adaptive.Env.
@@ -232,7 +236,7 @@ func (j *job) declaredSlots() int {
 	if j.sched == nil || j.sched.State() == adaptive.Finished {
 		return 0
 	}
-	return scheduler.RequiredSlots(j.req)
+	return j.desired
 }
 
 func (j *job) terminal() bool { return j.status == StatusFailed || j.status == StatusCanceled }

@@ -149,25 +149,25 @@ func (s *Sim) updateMemory(dt float64Duration) {
 		tm.liveHeap = live
 		tm.allocRate = alloc
 		u := live / heapMax
-		free := math.Max(heapMax-live, 0)
-		young := math.Max(float64(minYoung), 0.4*free)
+		free := max(heapMax-live, 0)
+		young := max(float64(minYoung), 0.4*free)
 		gcPerSec := alloc / young
 		pause := 3 + 30*u*u // ms per young collection
 		full := 0.0
 		if u > 0.85 {
-			x := math.Min(1, (u-0.85)/0.15)
+			x := min(1, (u-0.85)/0.15)
 			full = 1000 * x * x * x
 		}
-		tm.gcMsPerSec = math.Min(1000, gcPerSec*pause+full)
+		tm.gcMsPerSec = min(1000, gcPerSec*pause+full)
 		tm.gcCount += gcPerSec*dt.s + full/500*dt.s
 		tm.gcTimeMs += tm.gcMsPerSec * dt.s
 		tm.gcPhase += alloc * dt.s / young
 		tm.gcPhase -= math.Floor(tm.gcPhase)
-		tm.heapUsed = math.Min(heapMax, live+young*tm.gcPhase)
-		tm.gcFactor = math.Max(0.02, 1-tm.gcMsPerSec/1000)
+		tm.heapUsed = min(heapMax, live+young*tm.gcPhase)
+		tm.gcFactor = max(0.02, 1-tm.gcMsPerSec/1000)
 
 		managed := float64(tm.mem.Managed)
-		tm.managedUsed = math.Min(managed, stateOnManaged)
+		tm.managedUsed = min(managed, stateOnManaged)
 		meta := float64(frameworkMetaspace)
 		for ji, j := range s.jobs {
 			if jobs[ji] {

@@ -315,3 +315,23 @@ func BenchmarkSimulateDay(b *testing.B) {
 		s.Run()
 	}
 }
+
+// BenchmarkSimulateDayHighParallelism is a day of kafka-diurnal with every vertex at
+// parallelism 24 (what an autoscaler reaches at the daily peak).
+func BenchmarkSimulateDayHighParallelism(b *testing.B) {
+	sc, err := scenario.Load("../scenarios/kafka-diurnal.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc.Duration = 24 * time.Hour
+	for i := range sc.Jobs[0].Vertices {
+		sc.Jobs[0].Vertices[i].Parallelism = 24
+	}
+	for b.Loop() {
+		s, err := New(sc, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Run()
+	}
+}

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"slices"
 	"time"
 )
@@ -86,18 +85,21 @@ type stats struct {
 	lagViol, maxLag                        float64
 	changes                                []ParallelismChange
 	series                                 []TickSample
-	ssgMin                                 map[string]int
-	ssgs                                   []string
+	ssgOf                                  []int // vertex → slot sharing group index
+	ssgMin                                 []int // per group, this tick
 }
 
 func (st *stats) init(j *job) {
-	st.ssgMin = map[string]int{}
+	var groups []string
 	for _, v := range j.vs {
-		if !slices.Contains(st.ssgs, v.sv.SlotSharingGroup) {
-			st.ssgs = append(st.ssgs, v.sv.SlotSharingGroup)
+		if !slices.Contains(groups, v.sv.SlotSharingGroup) {
+			groups = append(groups, v.sv.SlotSharingGroup)
 		}
 	}
-	slices.Sort(st.ssgs)
+	for _, v := range j.vs {
+		st.ssgOf = append(st.ssgOf, slices.Index(groups, v.sv.SlotSharingGroup))
+	}
+	st.ssgMin = make([]int, len(groups))
 }
 
 // account integrates this tick into the statistics.
@@ -122,26 +124,22 @@ func (s *Sim) account(dt float64Duration) {
 			st.parSec += float64(par) * dt.s
 		}
 		// Minimal slots for the true load.
-		for k := range st.ssgMin {
-			delete(st.ssgMin, k)
-		}
-		for _, v := range j.vs {
+		clear(st.ssgMin)
+		for vi, v := range j.vs {
 			rate := 0.0
-			for si, vi := range j.srcs {
-				rate += v.trueCoef[si] * j.vs[vi].src.trueRate
+			for si, sv := range j.srcs {
+				rate += v.trueCoef[si] * j.vs[sv].src.trueRate
 			}
-			p := v.minCap.minParallelism(rate)
-			if p > st.ssgMin[v.sv.SlotSharingGroup] {
-				st.ssgMin[v.sv.SlotSharingGroup] = p
-			}
+			g := st.ssgOf[vi]
+			st.ssgMin[g] = max(st.ssgMin[g], v.minCap.minParallelism(rate))
 		}
 		minSlots := 0
-		for _, g := range st.ssgs {
-			minSlots += st.ssgMin[g]
+		for _, n := range st.ssgMin {
+			minSlots += n
 		}
 		st.minSec += float64(minSlots) * dt.s
 		lag := j.lagSeconds()
-		st.maxLag = math.Max(st.maxLag, lag)
+		st.maxLag = max(st.maxLag, lag)
 		if lag > s.sc.SLO.MaxLag.Seconds() {
 			st.lagViol += dt.s
 		}
@@ -156,7 +154,7 @@ func (j *job) lagSeconds() float64 {
 	m := 0.0
 	for _, vi := range j.srcs {
 		src := j.vs[vi].src
-		m = math.Max(m, float64(src.lag())/math.Max(src.trueRate, 1))
+		m = max(m, float64(src.lag())/max(src.trueRate, 1))
 	}
 	return m
 }
