@@ -76,9 +76,14 @@ func (srv *Server) Do(f func(s *sim.Sim)) {
 }
 
 // RunRealtime advances the simulation with the wall clock, speed simulated seconds per wall
-// second, until ctx is done or until (if until > 0) that much simulated time has passed.
-// onTick, if set, runs under the lock after each advance (status lines).
-func (srv *Server) RunRealtime(ctx context.Context, speed float64, until time.Duration, onTick func(*sim.Sim)) error {
+// second, until ctx is done.
+func (srv *Server) RunRealtime(ctx context.Context, speed float64) error {
+	return srv.RunRealtimeUntil(ctx, speed, 0, nil)
+}
+
+// RunRealtimeUntil is RunRealtime that also stops once until (> 0) of simulated time has
+// passed. onTick, if set, runs under the lock after each advance (status lines).
+func (srv *Server) RunRealtimeUntil(ctx context.Context, speed float64, until time.Duration, onTick func(*sim.Sim)) error {
 	if speed <= 0 {
 		return fmt.Errorf("speed must be positive, got %v", speed)
 	}

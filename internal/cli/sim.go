@@ -185,7 +185,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			fmt.Fprintln(errOut, statusLine(s))
 		}
 	}
-	runErr := srv.RunRealtime(ctx, o.speed, dur, onTick)
+	runErr := srv.RunRealtimeUntil(ctx, o.speed, dur, onTick)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	hs.Shutdown(shutdownCtx)
