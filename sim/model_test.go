@@ -429,3 +429,69 @@ func TestMinimalSlots(t *testing.T) {
 		t.Errorf("minimal slot-seconds %v, want 180", st.MinimalSlotSeconds)
 	}
 }
+
+// TestJobManagerFailover: REST is unavailable while the JobManager is down; the job restores
+// from its latest checkpoint on the new JobManager and its resource requirements survive.
+func TestJobManagerFailover(t *testing.T) {
+	y := strings.Replace(strings.Replace(flowYAML, "%s", "0", 1), "%s", "2000", 1) + "faults: [{at: 10m, kill: jobmanager, for: 20s}]\n"
+	s := newSim(t, y)
+	id := s.JobIDs()[0]
+	s.AdvanceTo(s.Start().Add(time.Minute))
+	req, _ := s.Requirements(id)
+	for vid, b := range req {
+		b.Upper = 2
+		req[vid] = b
+	}
+	if _, err := s.SetRequirements(id, req); err != nil {
+		t.Fatal(err)
+	}
+	s.AdvanceTo(s.Start().Add(10*time.Minute + 10*time.Second))
+	if !s.JobManagerDown() {
+		t.Fatal("JobManager up during the fault")
+	}
+	if mode, rate, _ := s.RESTFault(); mode != "unavailable" || rate != 1 {
+		t.Errorf("REST during the outage: %s %v", mode, rate)
+	}
+	if _, err := s.SetRequirements(id, req); err != ErrJobManagerDown {
+		t.Errorf("PUT while down: %v", err)
+	}
+	s.AdvanceTo(s.Start().Add(12 * time.Minute))
+	j, _ := s.Job(id)
+	if s.JobManagerDown() || j.Status != StatusRunning || j.TaskState != TaskRunning {
+		t.Fatalf("after recovery: down %v, %s/%s", s.JobManagerDown(), j.Status, j.TaskState)
+	}
+	after, _ := s.Requirements(id)
+	for vid, b := range after {
+		if b.Upper != 2 {
+			t.Errorf("requirements of %s did not survive: %+v", vid, b)
+		}
+	}
+	for _, v := range j.Vertices {
+		if v.Parallelism != 2 {
+			t.Errorf("%s parallelism %d after failover, want 2", v.ScenarioID, v.Parallelism)
+		}
+	}
+	cp, _ := s.Checkpoints(id)
+	st, _ := s.Stats(id)
+	if !cp.HasRestored || st.ReplayedRecords == 0 || st.InputRecords != st.ProcessedRecords+st.FinalLagRecords {
+		t.Errorf("restore: %+v %+v", cp, st)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	s := newSim(t, strings.Replace(strings.Replace(flowYAML, "%s", "0", 1), "%s", "2000", 1))
+	id := s.JobIDs()[0]
+	s.AdvanceTo(s.Start().Add(time.Minute))
+	if err := s.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	s.AdvanceTo(s.Start().Add(3 * time.Minute))
+	j, _ := s.Job(id)
+	c := s.Cluster()
+	if j.Status != StatusCanceled || j.EndTime <= 0 || c.SlotsAvailable != c.SlotsTotal || c.JobsCancelled != 1 {
+		t.Errorf("after cancel: %s end %d, cluster %+v", j.Status, j.EndTime, c)
+	}
+	if err := s.Cancel("nope"); err != ErrJobNotFound {
+		t.Errorf("unknown job: %v", err)
+	}
+}

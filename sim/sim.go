@@ -56,6 +56,9 @@ const (
 	checkpointBase = time.Second
 	// rocksDBIncrementalFraction of the state is uploaded by an incremental RocksDB checkpoint.
 	rocksDBIncrementalFraction = 0.1
+	// maxSlotsPerTM bounds taskmanager.numberOfTaskSlots (Flink has no limit; the simulator
+	// allocates per slot).
+	maxSlotsPerTM = 4096
 	// historySize is web.checkpoints.history (checkpoints) and the exception history length.
 	historySize = 10
 )
@@ -227,8 +230,8 @@ func (s *Sim) setTMConfig(cfg *flinkconf.Config) error {
 	if err != nil {
 		return fmt.Errorf("TaskManager configuration: %w", err)
 	}
-	if tm.NumSlots < 1 {
-		return fmt.Errorf("%s: want ≥ 1, got %d", flinkconf.TMNumberOfTaskSlots.Key, tm.NumSlots)
+	if tm.NumSlots < 1 || tm.NumSlots > maxSlotsPerTM {
+		return fmt.Errorf("%s: the simulator supports 1 to %d slots per TaskManager, got %d", flinkconf.TMNumberOfTaskSlots.Key, maxSlotsPerTM, tm.NumSlots)
 	}
 	s.tmCfg, s.tmMem = cfg, tm
 	s.tmGen++
