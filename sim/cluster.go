@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/memory"
 )
 
@@ -91,7 +92,7 @@ func (s *Sim) registerTM() *taskManager {
 }
 
 func (s *Sim) segmentSize() int64 {
-	b, _, err := s.tmCfg.MemorySize(optSegmentSize)
+	b, _, err := s.tmCfg.MemorySize(flinkconf.TMSegmentSize)
 	if err != nil || b <= 0 {
 		return 32 << 10
 	}

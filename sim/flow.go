@@ -147,7 +147,7 @@ func (j *job) buildGraph() error {
 		}
 	}
 	// Sources.
-	for si, vi := range j.srcs {
+	for _, vi := range j.srcs {
 		v := j.vs[vi]
 		src := &source{topic: v.sv.Topic, kafka: v.sv.Partitions > 0}
 		parts := max(v.sv.Partitions, 1)
@@ -166,7 +166,6 @@ func (j *job) buildGraph() error {
 		}
 		src.curve = newLoadCurve(segs)
 		v.src = src
-		_ = si
 	}
 	// Key-group weights: Zipf(keySkew) over key groups, ranks dealt by a seeded permutation
 	// so that hot keys land wherever their hash puts them.

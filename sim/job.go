@@ -48,8 +48,6 @@ const (
 	causeSubmission   = "submission"
 )
 
-var optSegmentSize = flinkconf.TMSegmentSize
-
 type job struct {
 	s     *Sim
 	sj    *scenario.Job
@@ -66,11 +64,11 @@ type job struct {
 	// desired caches scheduler.RequiredSlots(req): Σ over slot sharing groups of the max
 	// upper bound.
 	desired int
-	rocks bool
-	cpInt time.Duration
-	cpTO  time.Duration
-	cpMin time.Duration
-	rs    restartPolicy
+	rocks   bool
+	cpInt   time.Duration
+	cpTO    time.Duration
+	cpMin   time.Duration
+	rs      restartPolicy
 
 	status     string
 	timestamps map[string]int64
@@ -276,13 +274,12 @@ func (j *job) Deploy(now time.Time, p map[string]int) {
 	j.attempt++
 	ex := &execution{attempt: j.attempt, deployed: now, placement: make([][]*taskManager, len(j.vs))}
 	changes := map[string]VertexChange{}
-	for i, v := range j.vs {
+	for _, v := range j.vs {
 		np := p[v.sv.ID]
 		if old, ok := j.lastP[v.sv.ID]; ok && old != np {
 			changes[v.sv.ID] = VertexChange{Old: old, New: np}
 		}
 		v.deploy(np)
-		_ = i
 	}
 	if len(changes) > 0 {
 		j.st.changes = append(j.st.changes, ParallelismChange{Time: now, Vertices: changes, Cause: j.cause})

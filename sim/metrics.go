@@ -165,14 +165,14 @@ func (s *Sim) publish() {
 	}
 	// TaskManagers: drop the gone, refresh the present.
 	alive := map[string]bool{}
-	for ti, tm := range s.tms {
+	for _, tm := range s.tms {
 		alive[tm.id] = true
 		m := p.tms[tm.id]
 		if m == nil {
 			m = &TaskManagerMetrics{}
 			p.tms[tm.id] = m
 		}
-		s.publishTM(tm, ti, m)
+		s.publishTM(tm, m)
 	}
 	for id := range p.tms {
 		if !alive[id] {
@@ -234,7 +234,7 @@ func (s *Sim) publishSubtask(j *job, ji int, v *vtx, vi, i int, wm int64, out *S
 	out.Watermark = wm
 }
 
-func (s *Sim) publishTM(tm *taskManager, ti int, m *TaskManagerMetrics) {
+func (s *Sim) publishTM(tm *taskManager, m *TaskManagerMetrics) {
 	heapMax := float64(tm.mem.JVMHeap())
 	key := func(kind uint64) uint64 { return noiseKey(kind, uint64(tm.n), 0xffff, 0) }
 	*m = TaskManagerMetrics{
@@ -254,7 +254,6 @@ func (s *Sim) publishTM(tm *taskManager, ti int, m *TaskManagerMetrics) {
 	m.NonHeapUsed = m.MetaspaceUsed + 48<<20
 	m.NonHeapCommitted = m.NonHeapUsed + 8<<20
 	m.NonHeapMax = -1
-	_ = ti
 }
 
 func cpuLoad(tm *taskManager) float64 {

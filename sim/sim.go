@@ -259,9 +259,8 @@ func (s *Sim) Done() bool { return !s.now.Before(s.end) }
 // Elapsed is the simulated time since the start.
 func (s *Sim) Elapsed() time.Duration { return s.now.Sub(s.start) }
 
-// AdvanceTo steps until Now() ≥ t (it never goes past t by more than one tick, and stops at
-// the scenario's end only if t is beyond it... it does not: the cluster keeps running past
-// the scenario's duration when asked to, with the last load segment in force).
+// AdvanceTo steps until Now() ≥ t (at most one tick past t). It may run past the scenario's
+// duration: the cluster keeps running with the last load segments in force.
 func (s *Sim) AdvanceTo(t time.Time) {
 	for s.now.Before(t) {
 		s.Step()
@@ -373,9 +372,9 @@ func (s *Sim) JobIDs() []string {
 	return out
 }
 
-// cleanOperatorName reproduces how Flink's metric scope cleans operator names for metric
-// identifiers: characters other than letters, digits, '-', '_' become '_' ... Flink replaces
-// ' ', '.', ':' and ',' (flink-rest-api.md §6.1), and cuts names to 80 characters.
+// cleanOperatorName is the operator-scope prefix of a vertex's metrics: the chain's first
+// operator, with ' ', '.', ':' and ',' replaced by '_' and cut to 80 characters
+// (flink-rest-api.md §6.1: "Source: kafka-orders" → "Source__kafka-orders").
 func cleanOperatorName(name string) string {
 	// A chain's first operator names the metric group.
 	if i := strings.Index(name, " -> "); i >= 0 {

@@ -310,18 +310,20 @@ func (s *Sim) SubtaskMetricList(jobID, vertexID string, subtask int) ([]Metric, 
 	}
 	op := v.opName
 	in, out := m.RecordsIn, m.RecordsOut
-	taskIn := in
+	// A source task reads no network input: its task-scope input counters stay 0, the source
+	// operator's count what it reads.
+	taskIn, taskInRate := in, m.RecordsInRate
 	if v.src != nil {
-		taskIn = 0 // a source task reads no network input
+		taskIn, taskInRate = 0, 0
 	}
 	ms := []Metric{
 		longMetric("numRecordsIn", taskIn),
 		longMetric("numRecordsOut", out),
-		doubleMetric("numRecordsInPerSecond", map[bool]float64{true: 0, false: m.RecordsInRate}[v.src != nil]),
+		doubleMetric("numRecordsInPerSecond", taskInRate),
 		doubleMetric("numRecordsOutPerSecond", m.RecordsOutRate),
 		longMetric("numBytesIn", taskIn*recordBytes),
 		longMetric("numBytesOut", out*recordBytes),
-		doubleMetric("numBytesInPerSecond", map[bool]float64{true: 0, false: m.RecordsInRate * recordBytes}[v.src != nil]),
+		doubleMetric("numBytesInPerSecond", taskInRate*recordBytes),
 		doubleMetric("numBytesOutPerSecond", m.RecordsOutRate*recordBytes),
 		doubleMetric("busyTimeMsPerSecond", m.BusyMsPerSec),
 		longMetric("idleTimeMsPerSecond", m.IdleMsPerSec),
