@@ -68,6 +68,7 @@ type job struct {
 	cpInt   time.Duration
 	cpTO    time.Duration
 	cpMin   time.Duration
+	cpTol   int // execution.checkpointing.tolerable-failed-checkpoints
 	rs      restartPolicy
 
 	status     string
@@ -88,6 +89,7 @@ type job struct {
 	cpTotal    int64
 	cpDone     int64
 	cpFailed   int64
+	cpFailRun  int // consecutive expired checkpoints
 	cpRestored int64
 	latest     *checkpoint // latest completed (restore point); survives JobManager failover
 	latestFail *checkpoint
@@ -171,6 +173,11 @@ func newJob(s *Sim, idx int) (*job, error) {
 	}
 	if j.cpMin, _, err = durOpt(j.cfg, flinkconf.CheckpointingMinPause); err != nil {
 		return nil, err
+	}
+	if tol, _, ferr := j.cfg.Int(flinkconf.CheckpointingTolerableFail); ferr != nil {
+		return nil, ferr
+	} else {
+		j.cpTol = int(tol)
 	}
 	if j.rs, err = newRestartPolicy(j.cfg, j.cpInt > 0, s.version); err != nil {
 		return nil, err
@@ -518,11 +525,20 @@ func (j *job) checkpoints(now time.Time) {
 				copy(j.vs[vi].src.committed, cp.positions[si])
 			}
 			j.nextCp = maxT(cp.trigger.Add(j.cpInt), cp.completeAt.Add(j.cpMin))
+			j.cpFailRun = 0
 			j.sched.OnCheckpoint(now, true)
 		} else if j.cpTO > 0 && !now.Before(cp.trigger.Add(j.cpTO)) {
-			j.failCheckpoint(now, "Checkpoint expired before completing.")
-			j.nextCp = now.Add(j.cpMin)
+			const msg = "Checkpoint expired before completing."
+			j.failCheckpoint(now, msg)
+			j.nextCp = maxT(cp.trigger.Add(j.cpInt), now.Add(j.cpMin))
+			j.cpFailRun++
 			j.sched.OnCheckpoint(now, false)
+			// CheckpointFailureManager: expired checkpoints beyond the tolerated count fail
+			// the job over.
+			if j.cpFailRun > j.cpTol {
+				j.cpFailRun = 0
+				j.fail(now, "org.apache.flink.util.FlinkRuntimeException: Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to "+msg, nil, causeFailure)
+			}
 		}
 		return
 	}

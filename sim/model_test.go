@@ -495,3 +495,32 @@ func TestCancel(t *testing.T) {
 		t.Errorf("unknown job: %v", err)
 	}
 }
+
+// TestCheckpointExpiryFailsOver: a checkpoint that outlives execution.checkpointing.timeout
+// fails; beyond tolerable-failed-checkpoints (default 0) the job fails over.
+func TestCheckpointExpiryFailsOver(t *testing.T) {
+	y := `
+duration: 1h
+cluster:
+  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 2}
+  taskManagers: {initial: 1}
+jobs:
+  - config: {execution.checkpointing.interval: 10s, execution.checkpointing.timeout: 2s}
+    restart: {base: 1s, restoreRate: 1g}
+    vertices:
+      - {id: s, capacity: 1000, state: {bytes: 1g}}
+    load: [{source: s, at: 0s, rate: 10}]
+`
+	s := newSim(t, y)
+	id := s.JobIDs()[0]
+	s.AdvanceTo(s.Start().Add(15 * time.Second))
+	cp, _ := s.Checkpoints(id)
+	if cp.Failed != 1 || cp.LatestFailed == nil || cp.LatestFailed.FailureMessage != "Checkpoint expired before completing." {
+		t.Fatalf("checkpoints %+v", cp)
+	}
+	ex, _ := s.Exceptions(id)
+	st, _ := s.Stats(id)
+	if len(ex) != 1 || !strings.Contains(ex[0].Exception, "Exceeded checkpoint tolerable failure threshold") || st.Failures != 1 {
+		t.Errorf("exceptions %+v, failures %d", ex, st.Failures)
+	}
+}

@@ -151,8 +151,9 @@ jobs:
       - {source: src, at: 0s, rate: 4000}
       - {source: rules, at: 0s, rate: 5}
   - name: other
+    config: {execution.checkpointing.interval: 10s, execution.checkpointing.timeout: 500ms, execution.checkpointing.tolerable-failed-checkpoints: 1000}
     vertices:
-      - {id: s, capacity: 1000}
+      - {id: s, capacity: 1000, state: {bytes: 1g}}
       - {id: k, capacity: 1000, inputs: [{from: s, ship: REBALANCE}]}
     load:
       - {source: s, at: 0s, rate: 100}
@@ -273,6 +274,31 @@ func exerciseAll(t *testing.T, c *client, srv *Server) {
 			t.Errorf("savepoint: %d %s", code, b)
 		}
 		c.getJSON(base+"/savepoints/"+trig.RequestID, nil)
+	}
+	// A checkpoint in progress and a failed one (the TaskManager loss) in the history.
+	jid := jobs.Jobs[0].ID
+	var cps struct {
+		Counts  map[string]int64
+		History []struct{ ClassName string }
+	}
+	for range 120 {
+		var inProgress bool
+		srv.Do(func(s *sim.Sim) {
+			cp, _ := s.Checkpoints(jid)
+			inProgress = cp.InProgress > 0
+		})
+		if inProgress {
+			break
+		}
+		srv.Advance(500 * time.Millisecond)
+	}
+	c.getJSON("/jobs/"+jid+"/checkpoints", &cps)
+	classes := map[string]bool{}
+	for _, h := range cps.History {
+		classes[h.ClassName] = true
+	}
+	if cps.Counts["in_progress"] == 1 && !classes["in_progress"] {
+		t.Errorf("in-progress checkpoint missing from the history: %+v", cps)
 	}
 	// Errors: unknown job, vertex, TaskManager, path.
 	for _, p := range []string{"/jobs/00000000000000000000000000000000", "/jobs/" + jobs.Jobs[0].ID + "/vertices/00000000000000000000000000000000",

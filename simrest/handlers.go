@@ -298,8 +298,8 @@ func ioMetrics(m sim.SubtaskMetrics, source bool) flinkrest.IOMetricsInfo {
 		read = 0
 	}
 	return flinkrest.IOMetricsInfo{
-		ReadBytes: read * 100, ReadBytesComplete: true,
-		WriteBytes: int64(m.RecordsOut) * 100, WriteBytesComplete: true,
+		ReadBytes: read * sim.RecordBytes, ReadBytesComplete: true,
+		WriteBytes: int64(m.RecordsOut) * sim.RecordBytes, WriteBytesComplete: true,
 		ReadRecords: read, ReadRecordsComplete: true,
 		WriteRecords: int64(m.RecordsOut), WriteRecordsComplete: true,
 		AccumulatedBackpressuredTime: int64(m.AccBackPressMs), AccumulatedIdleTime: int64(m.AccIdleMs),
