@@ -13,11 +13,12 @@ var (
 	CheckpointingTimeout       = opt("execution.checkpointing.timeout", TypeDuration, "10 min", "A checkpoint not completed within this is declared failed.")
 	CheckpointingMinPause      = opt("execution.checkpointing.min-pause", TypeDuration, "0 ms", "Minimal pause between the end of a checkpoint and the start of the next.")
 	CheckpointingTolerableFail = opt("execution.checkpointing.tolerable-failed-checkpoints", TypeInt, "0", "Consecutive checkpoint failures tolerated before the job fails over.")
+	StateBackendIncremental    = opt("state.backend.incremental", TypeBool, "false", "RocksDB uploads only new SST files per checkpoint.")
 )
 
 // SimOptions lists the options above.
 var SimOptions = []Option{
 	MetricFetcherInterval, FixedDelayAttempts, FixedDelayDelay, ExponentialInitialBackoff,
 	ExponentialMaxBackoff, ExponentialMultiplier, ExponentialResetThreshold, CheckpointingTimeout,
-	CheckpointingMinPause, CheckpointingTolerableFail,
+	CheckpointingMinPause, CheckpointingTolerableFail, StateBackendIncremental,
 }

@@ -65,6 +65,7 @@ type job struct {
 	// upper bound.
 	desired int
 	rocks   bool
+	incr    bool // RocksDB incremental checkpoints
 	cpInt   time.Duration
 	cpTO    time.Duration
 	cpMin   time.Duration
@@ -165,6 +166,11 @@ func newJob(s *Sim, idx int) (*job, error) {
 	j.opts = opts
 	backend, _ := j.cfg.String(flinkconf.StateBackend)
 	j.rocks = strings.EqualFold(strings.TrimSpace(backend), "rocksdb")
+	if incr, _, ferr := j.cfg.Bool(flinkconf.StateBackendIncremental); ferr != nil {
+		return nil, ferr
+	} else {
+		j.incr = j.rocks && incr
+	}
 	if j.cpInt, _, err = durOpt(j.cfg, flinkconf.CheckpointingInterval); err != nil {
 		return nil, err
 	}
@@ -550,7 +556,7 @@ func (j *job) checkpoints(now time.Time) {
 	cp := &checkpoint{id: j.cpCounter, trigger: now, status: "IN_PROGRESS"}
 	cp.stateSize = j.stateBytes()
 	cp.checkpointed = cp.stateSize
-	if j.rocks {
+	if j.incr {
 		cp.checkpointed = int64(float64(cp.stateSize) * rocksDBIncrementalFraction)
 	}
 	for _, vi := range j.srcs {

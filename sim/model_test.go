@@ -502,11 +502,11 @@ func TestCheckpointExpiryFailsOver(t *testing.T) {
 	y := `
 duration: 1h
 cluster:
-  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 2}
+  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 2, state.backend.type: rocksdb}
   taskManagers: {initial: 1}
 jobs:
   - config: {execution.checkpointing.interval: 10s, execution.checkpointing.timeout: 2s}
-    restart: {base: 1s, restoreRate: 1g}
+    restart: {base: 1s, restoreRate: 500m}
     vertices:
       - {id: s, capacity: 1000, state: {bytes: 1g}}
     load: [{source: s, at: 0s, rate: 10}]
