@@ -1,20 +1,3 @@
-// Package sim is a deterministic model of a Flink cluster running streaming jobs: TaskManagers
-// sized by the memory model and provisioned on demand, the adaptive scheduler's states and
-// timers per Flink version (package sim/adaptive), restarts with state restore and replay from
-// the last completed checkpoint, record flow through the job graph with backpressure, key skew
-// and source partitions, Flink's metrics with seeded noise, TaskManager heap/GC/OOM behaviour,
-// faults, and the accounting flinktune bench scores.
-//
-// A Sim is a pure struct ticked by its caller: Step advances one scenario tick, AdvanceTo
-// many. Time starts at a fixed epoch, every random draw comes from the scenario seed, and maps
-// are iterated in sorted order, so two runs of the same scenario are identical bit for bit.
-// The REST server (package simrest) reads the Sim through the view methods in views.go.
-//
-// Records are integers at the sources: each partition has an end offset (records that
-// arrived) and a position (records the job has read). Input = Σ end, processed = Σ position,
-// lag = Σ (end − position), so input = processed + lag holds exactly at every tick. A restart
-// moves positions back to the offsets of the latest completed checkpoint (replay): processed
-// goes down and lag up by the same amount.
 package sim
 
 import (
