@@ -4,7 +4,21 @@
 // Loading is strict: an unknown field, a duplicate field or a bad value is an error of the form
 // "<file>:<line>: ..." naming the field, so a typo never passes silently. A loaded Scenario is
 // typed (durations as time.Duration, sizes in bytes), has every default applied and is
-// validated (vertex references, cycles, load segments on sources only, ...).
+// validated (vertex references, cycles, load segments on sources only, forward edges between
+// equal parallelism, ...). Flink options the simulator reads are parsed at load time too, so a
+// bad value in a config block fails with its line and Flink's own message.
+//
+// Fields beyond FORMAT.md (the format allows additions):
+//   - vertices[].topic: the Kafka topic name in a source's partition metrics (default: the
+//     vertex id);
+//   - faults[] with rest: slow take delay: <duration> (default 5s);
+//   - faults[] with kill: jobmanager take for: <duration>, how long the JobManager and its REST
+//     endpoint are down (default 15s);
+//   - faults[] names accept '*' globs (e.g. "*.pendingRecords").
+//
+// A segment's sine starts at its rate going up; a ramp goes linearly from the rate the previous
+// segment of that source had at the ramp's start. Heap perRecordPerSecond accepts a plain number
+// of bytes (fractions allowed) or a memory size.
 package scenario
 
 import (

@@ -646,6 +646,9 @@ func pointwise(up []float64, out []float64) {
 
 // capTable answers "the smallest parallelism whose capacity sustains rate r" for the
 // minimal-slots accounting: capacity(p) = per-subtask capacity / the hottest subtask's share.
+// Inputs are weighted by their records at unit source rates; pointwise and broadcast inputs
+// count as evenly spread (a broadcast consumer's need is understated: more subtasks do not
+// relieve it).
 // It is filled lazily; pm is the running maximum, so a binary search finds the first p whose
 // capacity reaches r.
 type capTable struct {
