@@ -34,6 +34,8 @@ type API interface {
 	TaskManagers(ctx context.Context) (*flinkrest.TaskManagersInfo, error)
 	TaskManagerMetrics(ctx context.Context, names, aggs []string) ([]flinkrest.AggregatedMetric, error)
 	JobManagerMetrics(ctx context.Context, names []string) ([]flinkrest.Metric, error)
+	JobMetrics(ctx context.Context, jobID string, names []string) ([]flinkrest.Metric, error)
+	Exceptions(ctx context.Context, jobID string, maxExceptions int) (*flinkrest.JobExceptionsInfoWithHistory, error)
 	JobManagerConfigForJob(ctx context.Context, jobID string) (flinkrest.ConfigurationInfo, error)
 	ResourceRequirements(ctx context.Context, jobID string) (flinkrest.JobResourceRequirements, error)
 }
@@ -51,11 +53,17 @@ const (
 	MetricSlotsAvailable = "taskSlotsAvailable"
 	TMHeapUsed           = "Status.JVM.Memory.Heap.Used"
 	TMHeapMax            = "Status.JVM.Memory.Heap.Max"
+	TMHeapCommitted      = "Status.JVM.Memory.Heap.Committed"
 	TMManagedUsed        = "Status.Flink.Memory.Managed.Used"
 	TMManagedTotal       = "Status.Flink.Memory.Managed.Total"
 	TMMetaspaceUsed      = "Status.JVM.Memory.Metaspace.Used"
 	TMMetaspaceMax       = "Status.JVM.Memory.Metaspace.Max"
 	TMGCTimePerSecond    = "Status.JVM.GarbageCollector.All.TimeMsPerSecond"
+	TMNetworkUsedSegs    = "Status.Shuffle.Netty.UsedMemorySegments"
+	TMNetworkTotalSegs   = "Status.Shuffle.Netty.TotalMemorySegments"
+	MetricNumRestarts    = "numRestarts"
+	// MaxExceptions is how many entries of the exception history a restart fetches.
+	MaxExceptions        = 10
 	sourcePrefix         = "Source__"
 	pendingRecordsSuffix = ".pendingRecords"
 	schedulerKey         = "jobmanager.scheduler"
@@ -64,9 +72,14 @@ const (
 )
 
 // TaskManagerMetricNames are the TaskManager metrics collected (aggregated over all
-// TaskManagers with min, max and avg), GC time first dropped when the cluster lacks it.
-var taskManagerMetricNames = []string{TMHeapMax, TMHeapUsed, TMManagedUsed, TMManagedTotal,
-	TMMetaspaceUsed, TMMetaspaceMax, TMGCTimePerSecond}
+// TaskManagers with min, max and avg), GC time first dropped when the cluster lacks it. Names
+// a cluster lacks are simply absent from the answer.
+var taskManagerMetricNames = []string{TMHeapMax, TMHeapUsed, TMHeapCommitted, TMManagedUsed, TMManagedTotal,
+	TMMetaspaceUsed, TMMetaspaceMax, TMNetworkUsedSegs, TMNetworkTotalSegs, TMGCTimePerSecond}
+
+// jobManagerMemoryMetrics are the JobManager gauges read into Snapshot.JobManagerMetrics (with
+// the slot gauges, in one query).
+var jobManagerMemoryMetrics = []string{TMHeapUsed, TMHeapMax, TMHeapCommitted, TMMetaspaceUsed, TMMetaspaceMax, TMGCTimePerSecond}
 
 // TaskManagerMetricNames returns the TaskManager metrics the collector queries.
 func TaskManagerMetricNames() []string { return slices.Clone(taskManagerMetricNames) }
@@ -137,6 +150,8 @@ type jobCache struct {
 	runningSince int64
 	names        map[string][]string // non-source vertex id -> listing
 	gcSupported  *bool
+	restarts     int  // numRestarts of the last successful cycle
+	restartsSeen bool // restarts is known
 }
 
 // New returns a collector reading through api.
@@ -314,12 +329,32 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	snap.TaskManagerMetrics = tm
 
 	jm, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
-		return c.api.JobManagerMetrics(ctx, []string{MetricSlotsTotal, MetricSlotsAvailable})
+		return c.api.JobManagerMetrics(ctx, append([]string{MetricSlotsTotal, MetricSlotsAvailable}, jobManagerMemoryMetrics...))
 	})
 	if err != nil {
-		return fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable", err)
+		return fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable,...", err)
 	}
 	snap.SlotsTotal, snap.SlotsAvailable = gaugeInt(jm, MetricSlotsTotal), gaugeInt(jm, MetricSlotsAvailable)
+	snap.JobManagerMetrics = gauges(jm, jobManagerMemoryMetrics)
+
+	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
+		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts})
+	})
+	if err != nil {
+		return fail("", "GET /jobs/{jobid}/metrics?get=numRestarts", err)
+	}
+	snap.NumRestarts = gaugeInt(jobMetrics, MetricNumRestarts)
+	// The exception history is read only when the job restarted since the last cycle (or, on
+	// first sight, when it ever restarted): that is when it has something new.
+	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
+		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
+			return c.api.Exceptions(ctx, jobID, MaxExceptions)
+		})
+		if err != nil {
+			return fail("", "GET /jobs/{jobid}/exceptions?maxExceptions="+strconv.Itoa(MaxExceptions), err)
+		}
+		snap.Exceptions = Exceptions(exc)
+	}
 
 	tms, err := call(ctx, c, c.api.TaskManagers)
 	if err != nil {
@@ -342,7 +377,60 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 			}
 		}
 	}
+	// Only a complete collection moves the restart mark, so a failed cycle is retried.
+	if snap.NumRestarts >= 0 {
+		jc.restarts, jc.restartsSeen = snap.NumRestarts, true
+	}
 	return snap, nil
+}
+
+// Exceptions converts the exception history (newest first) into snapshot entries: each root
+// failure followed by the failures that happened concurrently with it.
+func Exceptions(info *flinkrest.JobExceptionsInfoWithHistory) []autoscaler.JobException {
+	if info == nil {
+		return nil
+	}
+	var out []autoscaler.JobException
+	for _, root := range info.ExceptionHistory.Entries {
+		out = append(out, jobException(root.ExceptionInfo))
+		for _, c := range root.ConcurrentExceptions {
+			out = append(out, jobException(c))
+		}
+	}
+	return out
+}
+
+func jobException(e flinkrest.ExceptionInfo) autoscaler.JobException {
+	msg := e.Stacktrace
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(msg, e.ExceptionName), ":"))
+	tm := e.TaskManagerID
+	if tm == "" {
+		tm = e.Endpoint
+	}
+	if tm == "" {
+		tm = e.Location
+	}
+	return autoscaler.JobException{Time: time.UnixMilli(e.Timestamp).UTC(), Name: e.ExceptionName, Message: msg, TaskManager: tm}
+}
+
+// gauges reads the named gauges that are present and numeric.
+func gauges(ms []flinkrest.Metric, names []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, m := range ms {
+		if !slices.Contains(names, m.ID) {
+			continue
+		}
+		if f, err := m.Float(); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			out[m.ID] = f
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // taskManagerMetrics queries the TaskManager aggregates. The first query of a job (after a
@@ -389,6 +477,7 @@ func fromDetails(d *flinkrest.JobDetailsInfo, now time.Time) (*autoscaler.Snapsh
 		Status:         EffectiveStatus(d),
 		SlotsTotal:     -1,
 		SlotsAvailable: -1,
+		NumRestarts:    -1,
 	}
 	if ts := d.Timestamps[flinkrest.JobRunning]; ts > 0 {
 		snap.RunningSince = time.UnixMilli(ts)

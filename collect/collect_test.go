@@ -50,6 +50,8 @@ type fakeFlink struct {
 	vertexAgg []flinkrest.AggregatedMetric // aggregates of every vertex
 	tmAgg     []flinkrest.AggregatedMetric
 	jmMetrics []flinkrest.Metric
+	jobMetric []flinkrest.Metric
+	exc       string // exceptions body
 	tms       flinkrest.TaskManagersInfo
 	jobConfig flinkrest.ConfigurationInfo
 	reqs      string // resource-requirements body
@@ -71,6 +73,12 @@ func newFakeFlink(t testing.TB) *fakeFlink {
 	decodeFixture(t, "vertex_subtasks_metrics_agg.json", &f.vertexAgg)
 	decodeFixture(t, "taskmanagers_metrics_agg.json", &f.tmAgg)
 	decodeFixture(t, "jobmanager_metrics.json", &f.jmMetrics)
+	decodeFixture(t, "job_metrics.json", &f.jobMetric)
+	eb, err := os.ReadFile(filepath.Join(fixtureDir, "job_exceptions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.exc = string(eb)
 	decodeFixture(t, "taskmanagers.json", &f.tms)
 	decodeFixture(t, "jobmanager_config.json", &f.jobConfig)
 	b, err := os.ReadFile(filepath.Join(fixtureDir, "resource_requirements.json"))
@@ -106,6 +114,17 @@ func (f *fakeFlink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/jobs/"+jobID+"/resource-requirements":
 		w.Write([]byte(f.reqs))
 		return
+	case p == "/jobs/"+jobID+"/exceptions":
+		w.Write([]byte(f.exc))
+		return
+	case p == "/jobs/"+jobID+"/metrics":
+		var ms []flinkrest.Metric
+		for _, m := range f.jobMetric {
+			if slices.Contains(get, m.ID) {
+				ms = append(ms, m)
+			}
+		}
+		out = ms
 	case strings.HasPrefix(p, "/jobs/"+jobID+"/vertices/") && strings.HasSuffix(p, "/subtasks/metrics"):
 		if len(get) == 0 {
 			ids := make([]flinkrest.MetricName, len(f.names))
@@ -281,14 +300,22 @@ func TestCollectFromFixtures(t *testing.T) {
 	if !slices.Contains(reqs, "GET /jobs/"+jobID+"/vertices/"+sourceID+"/subtasks/metrics?"+wantGet) {
 		t.Errorf("vertex metric query missing; requests:\n%s", strings.Join(reqs, "\n"))
 	}
-	tmq := "GET /taskmanagers/metrics?get=Status.JVM.Memory.Heap.Max,Status.JVM.Memory.Heap.Used,Status.Flink.Memory.Managed.Used," +
-		"Status.Flink.Memory.Managed.Total,Status.JVM.Memory.Metaspace.Used,Status.JVM.Memory.Metaspace.Max," +
+	tmq := "GET /taskmanagers/metrics?get=Status.JVM.Memory.Heap.Max,Status.JVM.Memory.Heap.Used,Status.JVM.Memory.Heap.Committed," +
+		"Status.Flink.Memory.Managed.Used,Status.Flink.Memory.Managed.Total,Status.JVM.Memory.Metaspace.Used,Status.JVM.Memory.Metaspace.Max," +
+		"Status.Shuffle.Netty.UsedMemorySegments,Status.Shuffle.Netty.TotalMemorySegments," +
 		"Status.JVM.GarbageCollector.All.TimeMsPerSecond&agg=min,max,avg"
-	if !slices.Contains(reqs, tmq) || !slices.Contains(reqs, "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable") {
+	jmq := "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable,Status.JVM.Memory.Heap.Used,Status.JVM.Memory.Heap.Max," +
+		"Status.JVM.Memory.Heap.Committed,Status.JVM.Memory.Metaspace.Used,Status.JVM.Memory.Metaspace.Max," +
+		"Status.JVM.GarbageCollector.All.TimeMsPerSecond"
+	if !slices.Contains(reqs, tmq) || !slices.Contains(reqs, jmq) {
 		t.Errorf("cluster queries missing; requests:\n%s", strings.Join(reqs, "\n"))
 	}
-	// 1 version + details + config + 3×(names + metrics) + TM + JM + TMs + requirements.
-	if len(reqs) != 13 {
+	// The job restarted once (numRestarts 1): its exception history is read on first sight.
+	if !slices.Contains(reqs, "GET /jobs/"+jobID+"/metrics?get=numRestarts") || !slices.Contains(reqs, "GET /jobs/"+jobID+"/exceptions?maxExceptions=10") {
+		t.Errorf("restart queries missing; requests:\n%s", strings.Join(reqs, "\n"))
+	}
+	// 1 version + details + config + 3×(names + metrics) + TM + JM + restarts + exceptions + TMs + requirements.
+	if len(reqs) != 15 {
 		t.Errorf("%d requests:\n%s", len(reqs), strings.Join(reqs, "\n"))
 	}
 }
@@ -381,7 +408,7 @@ func TestGCFallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs = f.take()
-	if countPrefix(reqs, "GET /taskmanagers/metrics") != 1 || countPrefix(reqs, "GET /taskmanagers/metrics?get=Status.JVM.Memory.Heap.Max,Status.JVM.Memory.Heap.Used,Status.Flink.Memory.Managed.Used,Status.Flink.Memory.Managed.Total,Status.JVM.Memory.Metaspace.Used,Status.JVM.Memory.Metaspace.Max&") != 1 {
+	if countPrefix(reqs, "GET /taskmanagers/metrics") != 1 || countPrefix(reqs, "GET /taskmanagers/metrics?get=Status.JVM.Memory.Heap.Max,Status.JVM.Memory.Heap.Used,Status.JVM.Memory.Heap.Committed,Status.Flink.Memory.Managed.Used,Status.Flink.Memory.Managed.Total,Status.JVM.Memory.Metaspace.Used,Status.JVM.Memory.Metaspace.Max,Status.Shuffle.Netty.UsedMemorySegments,Status.Shuffle.Netty.TotalMemorySegments&") != 1 {
 		t.Errorf("after probe:\n%s", strings.Join(reqs, "\n"))
 	}
 	// No TaskManager metrics at all is not a collection error (policies decide).
@@ -404,6 +431,8 @@ func TestFaultsNameTheCall(t *testing.T) {
 		{"/jobs/" + jobID + "/vertices/" + keyedID + "/subtasks/metrics", 503, "vertex " + keyedID},
 		{"/taskmanagers/metrics", 500, "GET /taskmanagers/metrics"},
 		{"/jobmanager/metrics", 500, "GET /jobmanager/metrics"},
+		{"/jobs/" + jobID + "/metrics", 503, "GET /jobs/{jobid}/metrics?get=numRestarts"},
+		{"/jobs/" + jobID + "/exceptions", 500, "GET /jobs/{jobid}/exceptions"},
 		{"/taskmanagers", 502, "GET /taskmanagers"},
 		{"/jobs/" + jobID + "/resource-requirements", 500, "GET /jobs/{jobid}/resource-requirements"},
 	} {
@@ -642,5 +671,86 @@ func BenchmarkCollect(b *testing.B) {
 			b.Fatal(err)
 		}
 		f.take()
+	}
+}
+
+func TestRestartsExceptionsAndJobManagerMetrics(t *testing.T) {
+	f, c := setup(t)
+	ctx := context.Background()
+	snap, err := c.Collect(ctx, jobID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.NumRestarts != 1 {
+		t.Errorf("NumRestarts %d", snap.NumRestarts)
+	}
+	if snap.JobManagerMetrics[TMHeapUsed] != 201326592 || snap.JobManagerMetrics[TMHeapMax] != 469762048 || len(snap.JobManagerMetrics) != 2 {
+		t.Errorf("JobManagerMetrics %v", snap.JobManagerMetrics)
+	}
+	want := autoscaler.JobException{Time: time.UnixMilli(1767221995210).UTC(),
+		Name:        "org.apache.flink.runtime.io.network.netty.exception.RemoteTransportException",
+		Message:     "Connection unexpectedly closed by remote task manager '10.42.2.9:6121 [orders-enricher-taskmanager-1-2]'.",
+		TaskManager: "orders-enricher-taskmanager-1-1"}
+	if len(snap.Exceptions) != 1 || snap.Exceptions[0] != want {
+		t.Errorf("exceptions %+v", snap.Exceptions)
+	}
+	f.take()
+
+	// Same restart count: the history is not read again.
+	snap, err = c.Collect(ctx, jobID, now.Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reqs := f.take(); countPrefix(reqs, "GET /jobs/"+jobID+"/exceptions") != 0 || snap.Exceptions != nil {
+		t.Errorf("history read without a restart: %v", reqs)
+	}
+
+	// A new restart (an OOM with a concurrent failure): read, newest first, concurrent after its root.
+	f.edit(func(f *fakeFlink) {
+		f.jobMetric = []flinkrest.Metric{{ID: "numRestarts", Value: "2"}}
+		f.exc = `{"root-exception": null, "timestamp": null, "all-exceptions": [], "truncated": false,
+		  "exceptionHistory": {"truncated": false, "entries": [
+		    {"exceptionName": "java.lang.OutOfMemoryError", "stacktrace": "java.lang.OutOfMemoryError: Java heap space\n\tat x.y(Z.java:1)\n",
+		     "timestamp": 1767222100000, "taskName": "KeyedProcess (1/4)#1", "endpoint": "10.0.0.1:6121", "failureLabels": {},
+		     "concurrentExceptions": [{"exceptionName": "java.lang.OutOfMemoryError", "stacktrace": "java.lang.OutOfMemoryError: Metaspace\n",
+		       "timestamp": 1767222100001, "taskManagerId": "tm-2", "failureLabels": {}}]},
+		    {"exceptionName": "java.lang.Exception", "stacktrace": "java.lang.Exception: older\n", "timestamp": 1767221000000,
+		     "failureLabels": {}, "concurrentExceptions": []}]}}`
+	})
+	// The exception history fails first: the collection fails and the next one retries it.
+	f.edit(func(f *fakeFlink) { f.fail["/jobs/"+jobID+"/exceptions"] = 500 })
+	if _, err := c.Collect(ctx, jobID, now.Add(2*time.Minute)); err == nil || !strings.Contains(err.Error(), "GET /jobs/{jobid}/exceptions") {
+		t.Fatalf("want the exceptions call named, got %v", err)
+	}
+	f.edit(func(f *fakeFlink) { delete(f.fail, "/jobs/"+jobID+"/exceptions") })
+	snap, err = c.Collect(ctx, jobID, now.Add(3*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.NumRestarts != 2 || len(snap.Exceptions) != 3 {
+		t.Fatalf("restarts %d exceptions %+v", snap.NumRestarts, snap.Exceptions)
+	}
+	if e := snap.Exceptions[0]; e.Message != "Java heap space" || e.TaskManager != "10.0.0.1:6121" || !e.Time.Equal(time.UnixMilli(1767222100000)) {
+		t.Errorf("root %+v", e)
+	}
+	if e := snap.Exceptions[1]; e.Message != "Metaspace" || e.TaskManager != "tm-2" {
+		t.Errorf("concurrent %+v", e)
+	}
+
+	// No numRestarts gauge: -1, no history.
+	f.edit(func(f *fakeFlink) { f.jobMetric = nil })
+	f.take()
+	snap, err = c.Collect(ctx, jobID, now.Add(4*time.Minute))
+	if err != nil || snap.NumRestarts != -1 || snap.Exceptions != nil {
+		t.Errorf("missing gauge: %v %d %v", err, snap.NumRestarts, snap.Exceptions)
+	}
+	if countPrefix(f.take(), "GET /jobs/"+jobID+"/exceptions") != 0 {
+		t.Error("history read without a restart count")
+	}
+}
+
+func TestExceptionsNil(t *testing.T) {
+	if Exceptions(nil) != nil {
+		t.Error("nil history")
 	}
 }
