@@ -339,3 +339,51 @@ func TestDeterministicResponses(t *testing.T) {
 		t.Error("two identical runs served different bytes")
 	}
 }
+
+// TestTaskManagerResources: /taskmanagers reports the memory model's pools in bytes and the
+// resource profile in MiB (rounded down), as the 4096m fixture shows.
+func TestTaskManagerResources(t *testing.T) {
+	y := `
+duration: 1h
+cluster:
+  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 2, taskmanager.memory.process.size: 4096m}
+  taskManagers: {initial: 1}
+jobs:
+  - vertices: [{id: s, capacity: 100}]
+    load: [{source: s, at: 0s, rate: 10}]
+`
+	sc, err := scenario.Parse([]byte(y), "tm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := startServer(t, sc, time.Minute)
+	resp, err := hs.Client().Get(hs.URL + "/taskmanagers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info flinkrest.TaskManagersInfo
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if len(info.TaskManagers) != 1 {
+		t.Fatalf("%+v", info)
+	}
+	tm := info.TaskManagers[0]
+	want := flinkrest.TaskExecutorMemoryConfiguration{FrameworkHeap: 134217728, TaskHeap: 1530082070, FrameworkOffHeap: 134217728,
+		NetworkMemory: 359703515, ManagedMemory: 1438814063, JVMMetaspace: 268435456, JVMOverhead: 429496736,
+		TotalFlinkMemory: 3597035104, TotalProcessMemory: 4294967296}
+	if tm.MemoryConfiguration != want {
+		t.Errorf("memoryConfiguration %+v", tm.MemoryConfiguration)
+	}
+	tr := tm.TotalResource
+	if tr.CPUCores != 2 || tr.TaskHeapMemory != 1459 || tr.ManagedMemory != 1372 || tr.NetworkMemory != 343 || tr.TaskOffHeapMemory != 0 {
+		t.Errorf("totalResource %+v", tr)
+	}
+	// One slot is allocated to the job: half of each dimension is free.
+	fr := tm.FreeResource
+	if tm.SlotsNumber != 2 || tm.FreeSlots != 1 || fr.CPUCores != 1 || fr.TaskHeapMemory != 729 || fr.ManagedMemory != 686 || fr.NetworkMemory != 171 {
+		t.Errorf("slots %d free %d freeResource %+v", tm.SlotsNumber, tm.FreeSlots, fr)
+	}
+	if !strings.HasPrefix(tm.Path, "pekko.tcp://flink@10.0.") || tm.JmxPort != -1 {
+		t.Errorf("path %s jmx %d", tm.Path, tm.JmxPort)
+	}
+}
