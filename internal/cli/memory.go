@@ -101,6 +101,7 @@ Exit status: 0 on success, 1 when Flink rejects the configuration, 2 for bad fla
 	f.StringVar(&o.format, "format", "auto", "configuration file syntax: auto, flat (flink-conf.yaml) or yaml (config.yaml)")
 	f.BoolVar(&o.explain, "explain", false, "walk through the derivation step by step")
 	f.BoolVar(&o.batch, "batch", false, "read JSON lines {config, env} and write one JSON result line each (needs --mode tm or jm)")
+	cmd.AddCommand(newMemoryTinyCmd())
 	return cmd
 }
 

@@ -1,0 +1,407 @@
+package tiny
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/flinktune/flinktune/flinkconf"
+)
+
+// Component names, in the order estimates list them.
+const (
+	CompHeap      = "heap"
+	CompMetaspace = "metaspace"
+	CompThreads   = "threads"
+	CompDirect    = "direct"
+	CompGC        = "gc"
+	CompCode      = "code"
+	CompOther     = "other"
+)
+
+// Component is one part of the process's memory.
+type Component struct {
+	Name  string `json:"name" yaml:"name"`
+	Title string `json:"title" yaml:"title"`
+	// Resident is the estimated resident size (RSS) in bytes.
+	Resident int64 `json:"resident" yaml:"resident"`
+	// Committed is what JDK 17's Native Memory Tracking reports as committed; it differs from
+	// Resident for G1's structures, which are committed up front but mostly never touched.
+	Committed int64 `json:"committed" yaml:"committed"`
+	// Detail says how the figure was obtained.
+	Detail string `json:"detail" yaml:"detail"`
+}
+
+// Failure is a setup that does not do the job: the JVM does not start, or it cannot keep up.
+type Failure struct {
+	// Phase is "startup" (the process dies while starting) or "load" (it fails or falls behind
+	// under the requested throughput).
+	Phase string `json:"phase" yaml:"phase"`
+	// Exception is the Java exception the process dies with, nil when it merely falls behind.
+	Exception *flinkconf.Exception `json:"-" yaml:"-"`
+	// Message is the exception as Java prints it ("java.lang.OutOfMemoryError: ..."), or what
+	// happens when there is no exception.
+	Message string `json:"message" yaml:"message"`
+	// Why explains the failure in the model's terms; Fix says what to change.
+	Why string `json:"why" yaml:"why"`
+	Fix string `json:"fix" yaml:"fix"`
+}
+
+// Estimate is the model's verdict on a setup.
+type Estimate struct {
+	// Setup is the setup with every default resolved.
+	Setup Setup `json:"-" yaml:"-"`
+	// HeapCommitted is -Xmx rounded up to the heap alignment.
+	HeapCommitted int64 `json:"heap_committed" yaml:"heap_committed"`
+	// DirectLimit is the JVM's direct memory limit; DirectLimitSource says where it comes from.
+	DirectLimit       int64  `json:"direct_limit" yaml:"direct_limit"`
+	DirectLimitSource string `json:"direct_limit_source" yaml:"direct_limit_source"`
+	// DirectNeed is the direct memory the process allocates.
+	DirectNeed int64 `json:"direct_need" yaml:"direct_need"`
+	// Metaspace is the class metadata the process loads.
+	Metaspace  int64         `json:"-" yaml:"-"`
+	Components []Component   `json:"components" yaml:"components"`
+	Threads    []ThreadGroup `json:"threads" yaml:"threads"`
+	// ThreadCount is the number of threads.
+	ThreadCount int `json:"thread_count" yaml:"thread_count"`
+	// Resident is the estimated process size (RSS); Committed the NMT total.
+	Resident  int64 `json:"resident" yaml:"resident"`
+	Committed int64 `json:"committed" yaml:"committed"`
+	// HeapFloor is the heap the workload needs before it processes anything.
+	HeapFloor int64 `json:"heap_floor" yaml:"heap_floor"`
+	// ThroughputPerHeap is the sustainable rate per byte of heap above the floor (bytes/s per
+	// byte); MemoryBound and CPUBound are the two limits, Capacity the smaller one.
+	ThroughputPerHeap float64 `json:"-" yaml:"-"`
+	MemoryBound       Rate    `json:"memory_bound" yaml:"memory_bound"`
+	CPUBound          Rate    `json:"cpu_bound" yaml:"cpu_bound"`
+	Capacity          Rate    `json:"capacity" yaml:"capacity"`
+	// Failure is set when the setup does not do the job.
+	Failure  *Failure `json:"failure,omitempty" yaml:"failure,omitempty"`
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
+}
+
+// Component returns the named component (zero if absent).
+func (e *Estimate) Component(name string) Component {
+	for _, c := range e.Components {
+		if c.Name == name {
+			return c
+		}
+	}
+	return Component{}
+}
+
+// Evaluate estimates a setup: its resident size by component, its threads, the throughput it
+// sustains, and whether it starts at all. It is a pure function of the setup.
+func Evaluate(s Setup) (*Estimate, error) {
+	s, err := s.resolved()
+	if err != nil {
+		return nil, err
+	}
+	plat := s.Machine.Platform
+	j := s.JVM
+	e := &Estimate{Setup: s}
+	e.HeapCommitted = plat.EffectiveHeap(j.GC, j.Heap)
+	heap := e.HeapCommitted
+	job := s.running()
+	kafka := s.Workload.Connector == ConnectorKafka
+	tm := s.Mode == TaskManager
+	slots := s.Flink.Slots
+
+	// Heap: committed in full (-Xms defaults to a 64th of the machine's memory, more than these
+	// heaps) and touched in full once the young generation has cycled through it.
+	e.add(CompHeap, "Java heap", heap, heap, heapDetail(s, heap))
+
+	// Metaspace.
+	meta := metaspaceEmpty
+	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(metaspaceEmpty, 1))
+	if job {
+		meta += metaspaceJob
+		detail += fmt.Sprintf(" + job runtime %s MiB", trimFloat(metaspaceJob, 1))
+	}
+	if kafka {
+		meta += metaspaceKafka
+		detail += fmt.Sprintf(" + Kafka connector %s MiB", trimFloat(metaspaceKafka, 1))
+	}
+	if tm {
+		meta -= metaspaceTaskManagerSaving
+		detail += fmt.Sprintf(" - JobManager and REST %s MiB", trimFloat(metaspaceTaskManagerSaving, 1))
+	}
+	e.Metaspace = mib(meta)
+	e.add(CompMetaspace, "Metaspace", e.Metaspace, e.Metaspace, detail+" of class metadata")
+
+	// Threads.
+	e.Threads = inventory(&s, heap)
+	var threadBytes int64
+	for _, g := range e.Threads {
+		e.ThreadCount += g.Count
+		threadBytes += int64(g.Count) * g.PerThread
+	}
+	e.add(CompThreads, "Thread stacks", threadBytes, threadBytes, fmt.Sprintf("%d threads: touched stack (at most -Xss %s minus guard pages) + %s native each",
+		e.ThreadCount, JVMSize(j.ThreadStack), HumanSize(threadNative)))
+
+	// Direct memory: the network buffer pool is allocated and zeroed at start-up.
+	network := s.Flink.Network
+	kafkaClients := 0
+	if kafka {
+		kafkaClients = 2 * slots // split fetcher and producer per slot
+		if !tm {
+			kafkaClients++ // the enumerator's admin client runs in the JobManager
+		}
+	}
+	direct := network + int64(preNetworkDirect) + int64(kafkaClients)*kafkaClientDirect
+	e.DirectNeed = direct
+	dd := fmt.Sprintf("network buffers %s + Flink/JDK start-up %s", HumanSize(network), HumanSize(int64(preNetworkDirect)))
+	if kafkaClients > 0 {
+		dd += fmt.Sprintf(" + %d Kafka client NIO buffers × %s", kafkaClients, HumanSize(kafkaClientDirect))
+	}
+	e.add(CompDirect, "Direct buffers", direct, direct, dd)
+
+	// GC structures.
+	gcRes, gcCom, gcDetail := gcStructures(j.GC, heap, ParallelGCThreads(j.ActiveProcessors))
+	e.add(CompGC, "GC structures", gcRes, gcCom, gcDetail)
+
+	// Code cache and compiler arenas.
+	code := codeIdle
+	if job {
+		code = codeJob
+	}
+	cd := "JIT code and compiler arenas, tiered C1+C2"
+	if j.JIT == JITC1 {
+		code *= codeC1Factor
+		cd = "JIT code and compiler arenas, C1 only (-XX:TieredStopAtLevel=1)"
+	}
+	if job {
+		cd += ", job running"
+	} else {
+		cd += ", idle"
+	}
+	e.add(CompCode, "Code cache", mib(code), mib(code), cd)
+	if j.CodeCache > 0 && j.CodeCache < mib(code) {
+		e.Warnings = append(e.Warnings, fmt.Sprintf("-XX:ReservedCodeCacheSize=%s is below the ~%s of code this workload compiles: the JVM stops compiling once it is full (\"CodeCache is full. Compiler has been disabled.\") and the job slows down",
+			JVMSize(j.CodeCache), HumanSize(mib(code))))
+	}
+
+	other := otherIdle
+	if job {
+		other = otherJob
+	}
+	e.add(CompOther, "Other JVM native", mib(other), mib(other), "symbol and string tables, class loader data, arenas, malloc overhead")
+
+	for _, c := range e.Components {
+		e.Resident += c.Resident
+		e.Committed += c.Committed
+	}
+
+	// Throughput: memory-bound by the heap above the floor, CPU-bound by the slots.
+	e.HeapFloor = heapFloor(&s)
+	e.ThroughputPerHeap = throughputPerHeap(j.GC, ParallelGCThreads(j.ActiveProcessors))
+	if job {
+		free := max(heap-e.HeapFloor, 0)
+		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
+		e.CPUBound = mibps(float64(slots) * slotThroughput(j.JIT))
+		e.Capacity = min(e.MemoryBound, e.CPUBound)
+	}
+
+	e.Failure = e.failure()
+	return e, nil
+}
+
+func (e *Estimate) add(name, title string, resident, committed int64, detail string) {
+	e.Components = append(e.Components, Component{Name: name, Title: title, Resident: resident, Committed: committed, Detail: detail})
+}
+
+func heapDetail(s Setup, heap int64) string {
+	d := "-Xmx" + JVMSize(s.JVM.Heap)
+	if heap != s.JVM.Heap {
+		d += fmt.Sprintf(" rounded up to %s (%s heap alignment on %s)", HumanSize(heap),
+			HumanSize(s.Machine.Platform.HeapAlignment(s.JVM.GC, s.JVM.Heap)), s.Machine.Platform.Name)
+	}
+	return d + ", committed and touched in full"
+}
+
+// heapFloor is the heap a workload needs before it processes anything.
+func heapFloor(s *Setup) int64 {
+	var f int64
+	if s.running() {
+		f = mib(jobHeapFloorMiB) + int64(s.Flink.Slots-1)*slotHeap
+	} else {
+		f = emptyHeapFloor
+	}
+	if s.Mode == TaskManager {
+		f -= taskManagerHeapSaving
+	}
+	return f
+}
+
+// throughputPerHeap is the sustainable rate per byte of heap above the floor. Young collections
+// copy the live young objects; their frequency is the allocation rate over the free heap, so the
+// rate a collector keeps up with grows with the free heap and with its parallel workers. The
+// seed fixes G1 with 9 workers; one worker (Serial, or any collector on one CPU) is
+// serialThroughputFactor of that, and workers in between interpolate in 1 - 1/workers.
+func throughputPerHeap(gc GC, workers int) float64 {
+	single := g1ThroughputPerHeap * serialThroughputFactor
+	if gc == GCSerial || workers <= 1 {
+		return single
+	}
+	w := min(workers, seedGCWorkers)
+	share := (1 - 1/float64(w)) / (1 - 1/float64(seedGCWorkers))
+	return single + (g1ThroughputPerHeap-single)*share
+}
+
+// slotThroughput is one slot's CPU-bound rate in MiB/s.
+func slotThroughput(j JIT) float64 {
+	if j == JITC1 {
+		return slotCPUThroughput * c1ThroughputFactor
+	}
+	return slotCPUThroughput
+}
+
+// gcStructures estimates the collector's native memory: resident, NMT-committed, explanation.
+func gcStructures(gc GC, heap int64, workers int) (resident, committed int64, detail string) {
+	cards := heap / cardSize
+	old := heap - heap/3
+	switch gc {
+	case GCSerial:
+		// Card table and the old generation's block offset table, plus fixed bookkeeping.
+		c := cards + old/cardSize + serialGCFixed
+		return c, c, "Serial: card table + block offset table (no worker threads, no marking structures)"
+	case GCParallel:
+		// Card table, block offset table and the compaction's mark bitmap and block table, plus
+		// two task queues per worker.
+		tables := cards + old/cardSize + cards
+		bitmap := heap / 32
+		queues := int64(workers) * 2 * g1TaskQueue
+		committed = tables + bitmap + queues + g1Misc/2
+		resident = tables + bitmap/4 + int64(workers)*2*g1QueueTouched + g1Misc/2
+		return resident, committed, fmt.Sprintf("Parallel: card and offset tables, mark bitmap, %d task queues of 1 MiB", 2*workers)
+	}
+	// G1 (JDK 17): a 32 MiB marking stack and two task queues per worker, committed up front but
+	// hardly touched; two mark bitmaps (1/64 of the heap each); card table, block offset table and
+	// card counts (1/512 each).
+	queues := int64(2 * workers)
+	tables := 3 * cards
+	bitmaps := heap / 32
+	committed = g1MarkStack + queues*g1TaskQueue + bitmaps + tables + g1Misc
+	resident = tables + bitmaps/4 + queues*g1QueueTouched + g1Misc
+	return resident, committed, fmt.Sprintf("G1: marking stack %s and %d task queues of %s (committed, mostly untouched), mark bitmaps, card and offset tables",
+		HumanSize(g1MarkStack), queues, HumanSize(g1TaskQueue))
+}
+
+// directLimit is the JVM's direct memory limit and where it comes from.
+func (e *Estimate) directLimit() (int64, string) {
+	j := e.Setup.JVM
+	if j.MaxDirect > 0 {
+		return j.MaxDirect, "-XX:MaxDirectMemorySize=" + JVMSize(j.MaxDirect)
+	}
+	return MaxMemory(j.GC, e.HeapCommitted), "Runtime.maxMemory(), because -XX:MaxDirectMemorySize is unset"
+}
+
+// failure checks, in the order the process would hit them, whether the setup does the job.
+func (e *Estimate) failure() *Failure {
+	s := e.Setup
+	j := s.JVM
+	limit, source := e.directLimit()
+	e.DirectLimit, e.DirectLimitSource = limit, source
+	pre := int64(preNetworkDirect)
+	network := s.Flink.Network
+
+	// 1. The network buffer pool allocates all its segments while the TaskManager starts.
+	if pre+network > limit {
+		segments := network / segmentSize
+		got := max((limit-pre)/segmentSize, 0)
+		ex := NetworkBufferPoolOOM(network, got*segmentSize)
+		return &Failure{
+			Phase:     "startup",
+			Exception: ex,
+			Message:   javaForm(ex),
+			Why: fmt.Sprintf("the direct memory limit is %s (%s); %s are in use before the network buffer pool allocates its %d segments of 32 KiB (%s), so only %d fit",
+				HumanSize(limit), source, HumanSize(pre), segments, HumanSize(network), got),
+			Fix: fmt.Sprintf("lower taskmanager.memory.network.min/max (the Tiny Flink talk runs with 8m), or set -XX:MaxDirectMemorySize to at least %s, or raise -Xmx to at least %s",
+				JVMSize(ceilMiB(e.DirectNeed)), JVMSize(e.minHeapForDirect())),
+		}
+	}
+	// 2. Class loading.
+	if j.MaxMetaspace > 0 && j.MaxMetaspace < e.Metaspace {
+		ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Metaspace", nil)
+		return &Failure{Phase: "startup", Exception: ex, Message: javaForm(ex),
+			Why: fmt.Sprintf("the workload loads ~%s of class metadata but -XX:MaxMetaspaceSize is %s", HumanSize(e.Metaspace), JVMSize(j.MaxMetaspace)),
+			Fix: fmt.Sprintf("set -XX:MaxMetaspaceSize to at least %s", JVMSize(ceilMiB(e.Metaspace)))}
+	}
+	// 3. The heap must hold the workload's live set before any record flows.
+	if e.HeapCommitted < e.HeapFloor {
+		ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Java heap space", nil)
+		what := "the empty cluster"
+		if s.running() {
+			what = "the job"
+		}
+		return &Failure{Phase: "startup", Exception: ex, Message: javaForm(ex),
+			Why: fmt.Sprintf("%s needs ~%s of heap before it processes anything; -Xmx%s gives %s", what, HumanSize(e.HeapFloor), JVMSize(j.Heap), HumanSize(e.HeapCommitted)),
+			Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(e.HeapFloor)))}
+	}
+	// 4. Connector buffers on top of the network pool.
+	if e.DirectNeed > limit {
+		reserved := pre + network
+		ex := flinkconf.NewException("java.lang.OutOfMemoryError", fmt.Sprintf("Cannot reserve %d bytes of direct buffer memory (allocated: %d, limit: %d)",
+			kafkaClientDirect, reserved, limit), nil)
+		return &Failure{Phase: "load", Exception: ex, Message: javaForm(ex),
+			Why: fmt.Sprintf("the Kafka clients' NIO buffers need %s of direct memory beyond the network pool, and the limit (%s) leaves %s",
+				HumanSize(e.DirectNeed-reserved), source, HumanSize(max(limit-reserved, 0))),
+			Fix: fmt.Sprintf("set -XX:MaxDirectMemorySize to at least %s", JVMSize(ceilMiB(e.DirectNeed)))}
+	}
+	// 5. The requested throughput.
+	target := s.Workload.Throughput
+	if target > 0 && target > e.Capacity {
+		if e.MemoryBound <= e.CPUBound {
+			ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Java heap space", nil)
+			need := e.HeapFloor + int64(math.Ceil(float64(target)/e.ThroughputPerHeap))
+			return &Failure{Phase: "load", Exception: ex, Message: javaForm(ex),
+				Why: fmt.Sprintf("at %s the collector cannot keep up: %s of heap sustain ~%s (%s per MiB above the %s the job needs)",
+					target, HumanSize(e.HeapCommitted), e.MemoryBound, Rate(e.ThroughputPerHeap*float64(MiB)), HumanSize(e.HeapFloor)),
+				Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
+		}
+		slots := int(math.Ceil(target.MiBps() / slotThroughput(j.JIT)))
+		return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
+			Why: fmt.Sprintf("%d slot(s) process ~%s when memory is not the limit; %s needs %d", s.Flink.Slots, e.CPUBound, target, slots),
+			Fix: fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)}
+	}
+	return nil
+}
+
+// minHeapForDirect is the smallest -Xmx (whole MiB) whose default direct memory limit,
+// Runtime.maxMemory(), holds everything the process allocates directly.
+func (e *Estimate) minHeapForDirect() int64 {
+	j, plat := e.Setup.JVM, e.Setup.Machine.Platform
+	h := ceilMiB(j.Heap)
+	for MaxMemory(j.GC, plat.EffectiveHeap(j.GC, h)) < e.DirectNeed {
+		h += MiB
+	}
+	return h
+}
+
+// javaForm renders an exception as a JVM prints an uncaught one.
+func javaForm(ex *flinkconf.Exception) string {
+	return ex.Class + ": " + ex.Message
+}
+
+// tmDirectOOM is Flink's TaskManagerExceptionUtils message that replaces the JDK's direct
+// out-of-memory message inside a TaskManager.
+const tmDirectOOM = "Direct buffer memory. The direct out-of-memory error has occurred. This can mean two things: either job(s) require(s) " +
+	"a larger size of JVM direct memory or there is a direct memory leak. The direct memory can be " +
+	"allocated by user code or some of its dependencies. In this case 'taskmanager.memory.task.off-heap.size' configuration option should be " +
+	"increased. Flink framework and its dependencies also consume the direct memory, mostly for network " +
+	"communication. The most of network memory is managed by Flink and should not result in out-of-memory " +
+	"error. In certain special cases, in particular for jobs with high parallelism, the framework may " +
+	"require more direct memory which is not managed by Flink. In this case 'taskmanager.memory.framework.off-heap.size' configuration option " +
+	"should be increased. If the error persists then there is probably a direct memory leak in user code or " +
+	"some of its dependencies which has to be investigated and fixed. The task executor has to be shutdown..."
+
+// NetworkBufferPoolOOM is the error Flink's NetworkBufferPool throws when its segments do not fit
+// into direct memory: required and allocated sizes are floored to MB, the cause is the JDK's
+// direct out-of-memory error as Flink enriches it.
+func NetworkBufferPoolOOM(required, allocated int64) *flinkconf.Exception {
+	reqMB, allocMB := required>>20, allocated>>20
+	return flinkconf.NewException("java.lang.OutOfMemoryError",
+		"Could not allocate enough memory segments for NetworkBufferPool (required (MB): "+strconv.FormatInt(reqMB, 10)+
+			", allocated (MB): "+strconv.FormatInt(allocMB, 10)+", missing (MB): "+strconv.FormatInt(reqMB-allocMB, 10)+
+			"). Cause: "+tmDirectOOM, nil)
+}
