@@ -198,7 +198,8 @@ func Evaluate(s Setup) (*Estimate, error) {
 	if job {
 		free := max(heap-e.HeapFloor, 0)
 		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
-		e.CPUBound = mibps(float64(slots) * slotThroughput(j.JIT))
+		// Each slot's chained pipeline keeps about one CPU busy at full speed.
+		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(j.JIT))
 		e.Capacity = min(e.MemoryBound, e.CPUBound)
 	}
 
@@ -360,9 +361,14 @@ func (e *Estimate) failure() *Failure {
 				Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
 		}
 		slots := int(math.Ceil(target.MiBps() / slotThroughput(j.JIT)))
+		fix := fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)
+		if slots > s.Machine.CPUs {
+			fix = fmt.Sprintf("run %d slots on at least %d CPUs, or split the job over several processes", slots, slots)
+		}
 		return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
-			Why: fmt.Sprintf("%d slot(s) process ~%s when memory is not the limit; %s needs %d", s.Flink.Slots, e.CPUBound, target, slots),
-			Fix: fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)}
+			Why: fmt.Sprintf("%d slot(s) on %d CPU(s) process ~%s when memory is not the limit (~%s per slot and CPU); %s needs %d",
+				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(j.JIT)), target, slots),
+			Fix: fix}
 	}
 	return nil
 }

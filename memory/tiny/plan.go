@@ -323,8 +323,8 @@ func NewPlan(r Request) (*Plan, error) {
 			got, err = r.mostWithin(c)
 		} else {
 			slots := slotsFor(target, c.jit)
-			if slots > maxSlots {
-				return nil, fmt.Errorf("%s needs more than %d slots in one process; split the job over several TaskManagers", target, maxSlots)
+			if slots > r.Machine.CPUs {
+				continue // each slot needs a CPU at full speed
 			}
 			got, err = r.size(c, r.minimalHeap(c, slots, target), slots)
 		}
@@ -341,6 +341,11 @@ func NewPlan(r Request) (*Plan, error) {
 		if better(got, best) {
 			best = got
 		}
+	}
+	if best == nil && len(considered) == 0 && target > 0 {
+		need := slotsFor(target, JITTiered)
+		return nil, fmt.Errorf("%s needs %d slots, one CPU each at ~%s (%s with C1 only), but the machine has %d CPU(s); give --cpus %d or split the job over several processes",
+			target, need, mibps(slotThroughput(JITTiered)), mibps(slotThroughput(JITC1)), r.Machine.CPUs, need)
 	}
 	if best == nil && r.Budget > 0 {
 		smallest, err := r.smallest()
@@ -379,7 +384,7 @@ func NewPlan(r Request) (*Plan, error) {
 func (r *Request) mostWithin(c candidate) (*sized, error) {
 	align := r.Machine.Platform.HeapAlignment(c.gc, 64*MiB)
 	var best *sized
-	for slots := 1; slots <= maxSlots; slots++ {
+	for slots := 1; slots <= min(maxSlots, r.Machine.CPUs); slots++ {
 		// Even within a budget a job has to keep up with light load (1 MiB/s).
 		lo := r.minimalHeap(c, slots, mibps(1))
 		first, err := r.size(c, lo, slots)

@@ -40,8 +40,8 @@ func HumanSize(n int64) string {
 	switch {
 	case n < 0:
 		return "-" + HumanSize(-n)
-	case n >= GiB && n%(GiB/10) == 0:
-		return trimFloat(float64(n)/float64(GiB), 1) + " GiB"
+	case n >= GiB:
+		return trimFloat(float64(n)/float64(GiB), 2) + " GiB"
 	case n >= MiB:
 		return trimFloat(float64(n)/float64(MiB), 1) + " MiB"
 	case n >= KiB:
