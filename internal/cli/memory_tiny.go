@@ -86,7 +86,12 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
   #   the Kafka job with -Xmx100m: ~97 MB/s, ~260 MB
   flinktune memory tiny --platform macos-arm64 --cpus 10 --submit rest --jvm "-Xmx100m" \
       --set taskmanager.memory.network.min=8m --set taskmanager.memory.network.max=8m`,
-		Args: cobra.NoArgs,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("memory tiny takes no arguments, got %q; describe the workload with flags (see --help)", args)
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error { return runMemoryTiny(cmd, o) },
 	}
 	f := cmd.Flags()

@@ -98,6 +98,14 @@ func (r Rate) String() string {
 	return "0 MiB/s"
 }
 
+// MarshalJSON writes a rate as whole bytes per second.
+func (r Rate) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, int64(math.Round(float64(r))), 10), nil
+}
+
+// MarshalYAML writes a rate as whole bytes per second.
+func (r Rate) MarshalYAML() (any, error) { return int64(math.Round(float64(r))), nil }
+
 // mibps converts MiB/s to a Rate.
 func mibps(x float64) Rate { return Rate(x * float64(MiB)) }
 
