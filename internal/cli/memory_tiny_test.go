@@ -254,7 +254,7 @@ func TestTinyOutputsParse(t *testing.T) {
 		var doc struct {
 			Kind        string
 			Goal        string
-			JVMFlags    []string `json:"jvm_flags" yaml:"jvm_flags"`
+			JVMFlags    []string                      `json:"jvm_flags" yaml:"jvm_flags"`
 			FlinkConfig []struct{ Key, Value string } `json:"flink_config" yaml:"flink_config"`
 			Estimate    struct {
 				Resident   float64
