@@ -52,7 +52,8 @@ setup that would not start prints the exception the process dies with (Flink's o
 why, and what to change; exit status 1.
 
 The model (resident size = heap + metaspace + threads × touched stack + direct buffers + GC
-structures + code cache + other native memory) is calibrated against every figure of the talk,
+structures + code cache + other native memory; JDK 17, Flink 1.17 to 2.x) is calibrated against
+every figure of the talk,
 measured on an Apple M1 Max (--platform macos-arm64 --cpus 10): its 16 KiB pages make the JVM
 round -Xmx up to 8 MiB, which is why -Xmx60m gives a 64 MiB direct memory limit there. The
 talk's job is a Kafka source, a filter and a Kafka sink (--connector kafka) submitted through
@@ -404,8 +405,12 @@ func writeTinyPlan(w io.Writer, in *tinyInput, p *tiny.Plan) {
 		fmt.Fprintf(w, "  %s\n", p.TaskManager.JVMArgs())
 	}
 	writeTinyEstimate(w, p.Estimate)
+	sizeTitle := "Resident"
+	if p.TaskManager != nil {
+		sizeTitle = "Process" // Flink's total process memory
+	}
 	fmt.Fprintln(w, "\nConsidered (the chosen one is marked *)")
-	rows := [][]string{{"", "GC", "JIT", "CPUs", "Slots", "Heap", "Size", "Throughput"}}
+	rows := [][]string{{"", "GC", "JIT", "CPUs", "Slots", "Heap", sizeTitle, "Throughput"}}
 	for _, c := range p.Considered {
 		mark := ""
 		if c.Chosen {

@@ -139,6 +139,16 @@ func TestTinyRejectedTaskManager(t *testing.T) {
 	}
 }
 
+func TestTinyEvaluateBudget(t *testing.T) {
+	out, _, code := runTiny(t, "--jvm", "-Xmx100m", "--set", "taskmanager.memory.network.max=8m", "--budget", "200m")
+	if code != ExitFailure || !strings.Contains(out, "exceeds the budget of 200 MiB") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	if _, _, code := runTiny(t, "--jvm", "-Xmx100m", "--set", "taskmanager.memory.network.max=8m", "--budget", "300m"); code != 0 {
+		t.Errorf("within the budget: exit %d", code)
+	}
+}
+
 func TestTinyWarnings(t *testing.T) {
 	_, errOut, code := runTiny(t, "--jvm", "-Xmx128m -XX:+AlwaysPreTouch", "--set", "taskmanager.memory.network.mx=8m")
 	if code != 0 || !strings.Contains(errOut, "-XX:+AlwaysPreTouch is not part of the model") || !strings.Contains(errOut, "taskmanager.memory.network.max") {

@@ -217,7 +217,11 @@ func heapDetail(s Setup, heap int64) string {
 		d += fmt.Sprintf(" rounded up to %s (%s heap alignment on %s)", HumanSize(heap),
 			HumanSize(s.Machine.Platform.HeapAlignment(s.JVM.GC, s.JVM.Heap)), s.Machine.Platform.Name)
 	}
-	return d + ", committed and touched in full"
+	d += ", committed and touched in full"
+	if heap >= 256*MiB {
+		d += " (an upper bound when a large heap sees little load)"
+	}
+	return d
 }
 
 // heapFloor is the heap a workload needs before it processes anything.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -532,6 +531,9 @@ func (r *Request) notes(b *sized) []string {
 	if r.Mode == MiniCluster && r.Connector != ConnectorNone && r.Submit == SubmitLocal {
 		n = append(n, "Submit the job to the MiniCluster directly (MiniCluster#submitJob or a local StreamExecutionEnvironment): a RemoteStreamEnvironment, as in the Tiny Flink talk, adds a REST client (6 threads) and starts 2 × CPUs REST worker threads.")
 	}
+	if r.Mode == MiniCluster {
+		n = append(n, "In a MiniCluster the JVM flags are the memory configuration: local execution reads network and managed memory, and ignores (with a warning) the process, Flink, framework, metaspace and overhead sizes.")
+	}
 	if r.Mode == TaskManager {
 		n = append(n, "The memory options are Flink's own: Flink derives -Xmx, -Xms, -XX:MaxDirectMemorySize and -XX:MaxMetaspaceSize from them; the other JVM flags go to env.java.opts.taskmanager.",
 			"The JobManager is a separate process; size it with `flinktune memory --mode jm`.")
@@ -559,6 +561,3 @@ func (r *Request) notes(b *sized) []string {
 
 // SortedComponentNames is the order of components in estimates.
 var SortedComponentNames = []string{CompHeap, CompMetaspace, CompThreads, CompDirect, CompGC, CompCode, CompOther}
-
-// HasComponent reports whether name is a component name.
-func HasComponent(name string) bool { return slices.Contains(SortedComponentNames, name) }
