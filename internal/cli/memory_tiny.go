@@ -53,11 +53,11 @@ why, and what to change; exit status 1.
 
 The model (resident size = heap + metaspace + threads × touched stack + direct buffers + GC
 structures + code cache + other native memory; JDK 17, Flink 1.17 to 2.x) is calibrated against
-every figure of the talk,
-measured on an Apple M1 Max (--platform macos-arm64 --cpus 10): its 16 KiB pages make the JVM
-round -Xmx up to 8 MiB, which is why -Xmx60m gives a 64 MiB direct memory limit there. The
-talk's job is a Kafka source, a filter and a Kafka sink (--connector kafka) submitted through
-REST (--submit rest); --connector none is an empty cluster. The estimates hold within ~15%.
+every figure of the talk, measured on an Apple M1 Max (--platform macos-arm64 --cpus 10): its
+16 KiB pages make the JVM round -Xmx up to 8 MiB, which is why -Xmx60m gives a 64 MiB direct
+memory limit there. The talk's job is a Kafka source, a filter and a Kafka sink (--connector
+kafka) submitted through REST (--submit rest); --connector none is an empty cluster. The
+estimates hold within ~15%.
 
 --mode taskmanager sizes one TaskManager of a small distributed deployment: the memory goes
 into taskmanager.memory.* options and Flink's own derivation (as 'flinktune memory') checks them
