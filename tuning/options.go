@@ -1,0 +1,174 @@
+package tuning
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flinktune/flinktune/flinkconf"
+)
+
+// The tuner reads the operator's three job.autoscaler.memory.tuning.* keys (same meaning,
+// same legacy kubernetes.operator.* fallback) and its own flinktune.memory.tuning.* keys.
+
+func asOpt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
+	return flinkconf.Option{Key: "job.autoscaler." + key, Type: t, Default: def, HasDefault: def != "", Description: desc,
+		Fallbacks: []flinkconf.FallbackKey{{Key: "kubernetes.operator.job.autoscaler." + key}}}
+}
+
+func ftOpt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
+	return flinkconf.Option{Key: "flinktune.memory.tuning." + key, Type: t, Default: def, HasDefault: def != "", Description: desc}
+}
+
+// Options of the memory tuner.
+var (
+	OptEnabled = asOpt("memory.tuning.enabled", flinkconf.TypeBool, "false",
+		"Automatic mode: hand worthwhile memory changes to the realizer. false (dry run) only recommends them.")
+	// The margin defaults to the operator's 20 %, but flinktune applies it to a high percentile
+	// of per-interval peaks (rounded up to the histogram bucket end) rather than to window
+	// averages. Heap peaks include garbage waiting for collection, so with 20 % on top the live
+	// set settles near 70 % of the heap: low GC cost, and room for a spike the history missed.
+	OptMargin = asOpt("memory.tuning.overhead", flinkconf.TypeDouble, "0.2",
+		"Safety margin added to the observed heap and metaspace peaks (0.2 = 20 %).")
+	OptMaximizeManaged = asOpt("memory.tuning.maximize-managed-memory", flinkconf.TypeBool, "false",
+		"When managed memory is in use (RocksDB), give it everything the other pools no longer need, up to the initial limit.")
+	OptPercentile = ftOpt("percentile", flinkconf.TypeDouble, "0.98",
+		"Percentile of the decaying histogram of per-interval peaks that heap sizing starts from.")
+	OptHalfLife = ftOpt("half-life", flinkconf.TypeDuration, "24 h",
+		"Half-life of a peak's weight in the histogram (the Kubernetes VPA's memory half-life).")
+	OptPeakInterval = ftOpt("peak-interval", flinkconf.TypeDuration, "1 min",
+		"Samples within one interval contribute one peak to the histogram.")
+	OptLiveFactor = ftOpt("heap.live-factor", flinkconf.TypeDouble, "1.5",
+		"The heap is at most this multiple of the live set (the lowest heap use of each interval, after collections): more only defers collections. 0 disables the cap.")
+	OptNetworkHeadroom = ftOpt("network.headroom", flinkconf.TypeDouble, "2.0",
+		"Network memory covers every vertex at up to this multiple of its target parallelism (within its max parallelism), so a rescale within it needs no memory change. 1 sizes for the target exactly.")
+	OptMinObservation = ftOpt("min-observation", flinkconf.TypeDuration, "10 min",
+		"Observed running time before heap or metaspace may shrink.")
+	OptMinSaving = ftOpt("min-saving", flinkconf.TypeDouble, "0.1",
+		"Fraction of the running TaskManager process memory a recommendation must save to be worth a restart (safety increases always are).")
+	OptMinSavingRescale = ftOpt("min-saving.with-rescale", flinkconf.TypeDouble, "0.02",
+		"The same threshold when the change rides along with a rescale that restarts the job anyway.")
+	OptGCThreshold = ftOpt("gc-pressure.threshold", flinkconf.TypeDouble, "0.1",
+		"Fraction of time in garbage collection (worst TaskManager, averaged over gc-pressure.window) above which the heap counts as too small.")
+	OptGCWindow = ftOpt("gc-pressure.window", flinkconf.TypeDuration, "5 min",
+		"Window over which GC time must stay above the threshold.")
+	OptRollbackWindow = ftOpt("rollback.window", flinkconf.TypeDuration, "1 h",
+		"An out-of-memory failure or GC pressure within this long after a change that shrank the pool rolls the pool back.")
+	OptBumpHold = ftOpt("bump.hold", flinkconf.TypeDuration, "24 h",
+		"How long an out-of-memory bump or rollback keeps a pool from shrinking below it.")
+	OptJobManager = ftOpt("jobmanager.enabled", flinkconf.TypeBool, "true",
+		"Also tune JobManager heap and metaspace (jobmanager.memory.* keys) from the JobManager's gauges.")
+)
+
+// AllOptions lists the tuner's options (for help texts and docs).
+var AllOptions = []flinkconf.Option{OptEnabled, OptMargin, OptMaximizeManaged, OptPercentile, OptHalfLife,
+	OptPeakInterval, OptLiveFactor, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptGCThreshold, OptGCWindow, OptRollbackWindow,
+	OptBumpHold, OptJobManager}
+
+// Options are the tuner's parsed settings.
+type Options struct {
+	// Apply is job.autoscaler.memory.tuning.enabled: automatic mode rather than recommendations.
+	Apply            bool
+	Margin           float64
+	MaximizeManaged  bool
+	Percentile       float64
+	HalfLife         time.Duration
+	PeakInterval     time.Duration
+	LiveFactor       float64
+	NetworkHeadroom  float64
+	MinObservation   time.Duration
+	MinSaving        float64
+	MinSavingRescale float64
+	GCThreshold      float64
+	GCWindow         time.Duration
+	RollbackWindow   time.Duration
+	BumpHold         time.Duration
+	JobManager       bool
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	o, err := ParseOptions(flinkconf.New())
+	if err != nil {
+		panic(err)
+	}
+	return o
+}
+
+// ParseOptions reads the tuner's options from a job's configuration (nil: defaults), naming
+// the key and value of every bad setting and what is accepted.
+func ParseOptions(cfg *flinkconf.Config) (Options, error) {
+	if cfg == nil {
+		cfg = flinkconf.New()
+	}
+	var o Options
+	var errs []string
+	bad := func(opt flinkconf.Option, why string) {
+		raw, key, _ := cfg.Lookup(opt)
+		if key == "" {
+			key = opt.Key
+		}
+		errs = append(errs, fmt.Sprintf("%s: invalid value %q (%s)", key, raw, why))
+	}
+	b := func(opt flinkconf.Option) bool {
+		v, _, e := cfg.Bool(opt)
+		if e != nil {
+			bad(opt, "want true or false")
+		}
+		return v
+	}
+	d := func(opt flinkconf.Option) float64 {
+		v, _, e := cfg.Double(opt)
+		if e != nil {
+			bad(opt, "want a number")
+		}
+		return v
+	}
+	dur := func(opt flinkconf.Option) time.Duration {
+		v, _, e := cfg.Duration(opt)
+		if e != nil {
+			bad(opt, "want a duration such as 30 s, 5 min or 24 h")
+		}
+		return v
+	}
+	o.Apply = b(OptEnabled)
+	o.Margin = d(OptMargin)
+	o.MaximizeManaged = b(OptMaximizeManaged)
+	o.Percentile = d(OptPercentile)
+	o.HalfLife = dur(OptHalfLife)
+	o.PeakInterval = dur(OptPeakInterval)
+	o.LiveFactor = d(OptLiveFactor)
+	o.NetworkHeadroom = d(OptNetworkHeadroom)
+	o.MinObservation = dur(OptMinObservation)
+	o.MinSaving = d(OptMinSaving)
+	o.MinSavingRescale = d(OptMinSavingRescale)
+	o.GCThreshold = d(OptGCThreshold)
+	o.GCWindow = dur(OptGCWindow)
+	o.RollbackWindow = dur(OptRollbackWindow)
+	o.BumpHold = dur(OptBumpHold)
+	o.JobManager = b(OptJobManager)
+	if len(errs) == 0 {
+		check := func(ok bool, opt flinkconf.Option, rule string) {
+			if !ok {
+				bad(opt, rule)
+			}
+		}
+		check(o.Margin >= 0 && o.Margin <= 10, OptMargin, "must be in [0, 10]")
+		check(o.Percentile > 0 && o.Percentile <= 1, OptPercentile, "must be in (0, 1]")
+		check(o.HalfLife >= time.Minute, OptHalfLife, "must be at least 1 min")
+		check(o.PeakInterval >= time.Second, OptPeakInterval, "must be at least 1 s")
+		check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
+		check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
+		check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
+		check(o.MinSaving >= 0 && o.MinSaving < 1, OptMinSaving, "must be in [0, 1)")
+		check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
+		check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
+		check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
+		check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")
+		check(o.BumpHold >= 0, OptBumpHold, "must not be negative")
+	}
+	if len(errs) > 0 {
+		return o, fmt.Errorf("invalid memory tuning options: %s", strings.Join(errs, "; "))
+	}
+	return o, nil
+}

@@ -1,0 +1,705 @@
+package tuning
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/memory"
+)
+
+// Recommendation is the tuner's answer for one job.
+type Recommendation struct {
+	Time  time.Time `json:"time"`
+	JobID string    `json:"jobId"`
+	// Apply is job.autoscaler.memory.tuning.enabled: hand worthwhile changes to the realizer.
+	Apply bool `json:"apply"`
+	// Overrides and Removals are the configuration changes: keys Flink accepts, which derive
+	// (on the job's original configuration) to Proposed. Empty when nothing can be proposed.
+	Overrides map[string]string `json:"overrides"`
+	Removals  []string          `json:"removals"`
+	// Original is the TaskManager of the job's first-seen configuration (the limits), Current
+	// the one running (original + applied changes), Proposed the recommendation.
+	Original *memory.TaskManager `json:"-"`
+	Current  *memory.TaskManager `json:"-"`
+	Proposed *memory.TaskManager `json:"-"`
+	// Pools compares the pools: limit (original), current and proposed, with the basis.
+	Pools      []PoolChange              `json:"pools"`
+	JobManager *JobManagerRecommendation `json:"jobManager,omitempty"`
+	// SlotsPerTaskManager is the recommended taskmanager.numberOfTaskSlots (advice only: it is
+	// not among the overrides); Slots explains it.
+	SlotsPerTaskManager int          `json:"slotsPerTaskManager"`
+	Slots               SlotsAdvice  `json:"slots"`
+	Network             *NetworkPlan `json:"network,omitempty"`
+	// Target is the parallelism the recommendation is for.
+	Target   map[string]int `json:"target"`
+	Observed Observations   `json:"observed"`
+	Evidence []Evidence     `json:"evidence"`
+	// Worthwhile says applying the TaskManager change is worth a restart: it saves at least
+	// min-saving of the running process memory, or it is a safety increase (Safety).
+	Worthwhile bool `json:"worthwhile"`
+	// Safety: a pool must grow (out-of-memory bump, rollback, GC pressure, missing network
+	// buffers, metaspace near its limit, or the heap a rescale to Target needs).
+	Safety bool   `json:"safety"`
+	Reason string `json:"reason"`
+}
+
+// PoolChange is one pool in the comparison.
+type PoolChange struct {
+	Pool     string `json:"pool"`
+	Limit    int64  `json:"limit"`
+	Current  int64  `json:"current"`
+	Proposed int64  `json:"proposed"`
+	Basis    string `json:"basis"`
+}
+
+// Evidence is one fact behind the recommendation.
+type Evidence struct {
+	Pool string `json:"pool"`
+	Text string `json:"text"`
+}
+
+// Observations summarize what the tuner saw.
+type Observations struct {
+	Span             time.Duration  `json:"span"`
+	HeapSamples      int            `json:"heapSamples"`
+	HeapPeak         float64        `json:"heapPeak"`       // largest peak at the observed layout
+	HeapPercentile   float64        `json:"heapPercentile"` // bucket end of the percentile
+	HeapLive         float64        `json:"heapLiveSet"`    // percentile of the lowest use per interval
+	HeapMax          float64        `json:"heapMax"`        // the running JVM's max heap
+	LayoutFactor     float64        `json:"layoutFactor"`
+	MetaspacePeak    float64        `json:"metaspacePeak"`
+	ManagedPeak      float64        `json:"managedPeak"`
+	NetworkUsedPeak  float64        `json:"networkUsedSegmentsPeak"`
+	GCFraction       float64        `json:"gcFraction"`
+	GCPressure       bool           `json:"gcPressure"`
+	JMHeapPeak       float64        `json:"jobManagerHeapPeak"`
+	JMHeapPercentile float64        `json:"jobManagerHeapPercentile"`
+	JMMetaspacePeak  float64        `json:"jobManagerMetaspacePeak"`
+	Events           []MemoryEvent  `json:"events,omitempty"`
+	ObservedLayout   map[string]int `json:"observedLayout,omitempty"`
+}
+
+// Managed-memory floor and heap minimum.
+const minTaskHeap = 32 << 20
+
+// Recommend computes the recommendation for the job of snap at parallelism target (vertex id
+// → parallelism; nil or missing vertices: as running). It does not change the tuner's state.
+func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Recommendation, error) {
+	if snap == nil {
+		return nil, errors.New("no snapshot")
+	}
+	origMap := t.st.Original
+	if origMap == nil {
+		origMap = snap.Config
+	}
+	if len(origMap) == 0 {
+		return nil, errors.New("the job's configuration is unknown (GET /jobs/{id}/jobmanager/config returned nothing): no limits to tune within")
+	}
+	profile := profileFor(snap.FlinkVersion)
+	origCfg := flinkconf.FromMap(origMap)
+	orig, err := memory.DeriveTaskManager(origCfg, nil, profile)
+	if err != nil {
+		return nil, fmt.Errorf("the job's TaskManager memory configuration does not derive, nothing to tune: %w", err)
+	}
+	cur := orig
+	curMap := origMap
+	if t.st.Original != nil {
+		if tm, err := memory.DeriveTaskManager(flinkconf.FromMap(t.expected()), nil, profile); err == nil {
+			cur, curMap = tm, t.expected()
+		}
+	}
+	np, err := networkParams(origCfg)
+	if err != nil {
+		return nil, fmt.Errorf("network options: %w", err)
+	}
+	n := max(1, orig.NumSlots)
+
+	running := parallelismOf(snap)
+	if len(running) == 0 {
+		running = maps.Clone(t.st.Layout)
+	}
+	tgt := maps.Clone(running)
+	for id, p := range target {
+		if _, ok := tgt[id]; ok && p > 0 {
+			tgt[id] = p
+		}
+	}
+	rescale := !maps.Equal(tgt, running)
+
+	rec := &Recommendation{Time: snap.Time, JobID: snap.JobID, Apply: t.o.Apply, Overrides: map[string]string{},
+		Removals: []string{}, Original: orig, Current: cur, Target: tgt}
+	ev := func(pool, format string, a ...any) {
+		rec.Evidence = append(rec.Evidence, Evidence{Pool: pool, Text: fmt.Sprintf(format, a...)})
+	}
+	floorOf := func(pool string) (floor, bool) {
+		f, ok := t.st.Floors[pool]
+		if !ok || snap.Time.After(f.Until) {
+			return floor{}, false
+		}
+		return f, true
+	}
+	curP := PoolsOf(cur)
+	margin := 1 + t.o.Margin
+	span := t.observedSpan()
+	obs := &rec.Observed
+	obs.Span, obs.HeapMax = span, t.st.HeapMax
+	obs.MetaspacePeak, obs.ManagedPeak, obs.NetworkUsedPeak = t.st.MetaspacePeak, t.st.ManagedPeak, t.st.NetworkUsedPeak
+	obs.GCFraction, obs.GCPressure = t.st.GCFraction, t.st.GCPressure
+	obs.JMHeapPeak, obs.JMMetaspacePeak = t.st.JMHeap.Max, t.st.JMMetaspacePeak
+	obs.Events = slices.Clone(t.st.Events)
+	obs.ObservedLayout = maps.Clone(t.st.Layout)
+
+	ev("limits", "initial limits: TaskManager process %s, Flink memory %s (%d slots); running: process %s",
+		hb(orig.TotalProcess), hb(orig.TotalFlink), orig.NumSlots, hb(cur.TotalProcess))
+
+	// Network: exact buffers of the worst TaskManager at the target parallelism.
+	plan := planNetwork(snap.Vertices, tgt, np, n)
+	ev(PoolNetwork, "worst TaskManager (%d slots) needs %d buffers (Flink's minimum, %s) and at most %d with floating buffers + %d overdraft = %s; the operator's formula gives %s",
+		n, plan.Required, hb(plan.RequiredOnly), plan.Max, plan.Overdraft, hb(plan.Bytes), hb(plan.OperatorBytes))
+	plan.withHeadroom(snap.Vertices, tgt, t.o.NetworkHeadroom)
+	if plan.HeadroomBytes > 0 {
+		ev(PoolNetwork, "with headroom for a rescale up to %.3g× the target parallelism: %s", t.o.NetworkHeadroom, hb(plan.HeadroomBytes))
+	}
+	rec.Network = plan
+	network := plan.Bytes
+	if t.st.NetworkUsedPeak > 0 {
+		ev(PoolNetwork, "observed peak: %.0f segments in use", t.st.NetworkUsedPeak)
+	}
+	networkSafety := cur.Network < plan.RequiredOnly
+	if networkSafety {
+		ev(PoolNetwork, "the running %s is below Flink's minimum %s for this layout: tasks would fail with \"Insufficient number of network buffers\"", hb(cur.Network), hb(plan.RequiredOnly))
+	}
+	if f, ok := floorOf(PoolNetwork); ok && f.Bytes > network {
+		network = roundUpMiB(f.Bytes)
+		ev(PoolNetwork, "held at %s: %s", hb(network), f.Reason)
+	}
+
+	// Heap: the percentile of per-interval peaks at the layout the job will run, plus margin.
+	// A layout without its own evidence is extrapolated from one with, by the layout factor,
+	// but extrapolation alone never asks for more than the larger of the initial and the
+	// running heap: only evidence (peaks, GC pressure, failures) goes beyond.
+	minHeap := orig.FrameworkHeap + minTaskHeap
+	heapCap := max(orig.JVMHeap(), curP.Heap)
+	heap := curP.Heap
+	heapBasis := "kept"
+	q := t.o.Percentile
+	pt := pctText(q)
+	runningHeap := t.heapOf(running)
+	targetHeap := t.heapOf(tgt)
+	if runningHeap != nil {
+		obs.HeapSamples, obs.HeapPeak = runningHeap.Peaks.Samples, runningHeap.Peaks.Max
+	}
+	// needAt is the heap a layout's history asks for: the peak percentile plus margin, at most
+	// live-factor times the live-set percentile.
+	needAt := func(h *layoutHeap) (int64, bool) {
+		pPeak, ok := h.Peaks.evidence(q, t.o.MinObservation)
+		if !ok {
+			return 0, false
+		}
+		need := int64(math.Ceil(pPeak * margin))
+		text := fmt.Sprintf("P%s of %d samples' interval peaks (largest TaskManager) = %s (bucket end), largest %s, over %s at layout %s: × %.2f = %s",
+			pt, h.Peaks.Samples, hb(int64(pPeak)), hb(int64(h.Peaks.Max)), h.Peaks.span().Round(time.Second), layoutText(h.Layout), margin, hb(need))
+		obs.HeapPercentile = pPeak
+		if pLow, ok := h.Low.percentile(q); ok && t.o.LiveFactor > 0 {
+			obs.HeapLive = pLow
+			live := int64(math.Ceil(pLow * t.o.LiveFactor))
+			text += fmt.Sprintf("; live set (lowest use per interval) P%s = %s × %.2f = %s", pt, hb(int64(pLow)), t.o.LiveFactor, hb(live))
+			need = min(need, live)
+		}
+		ev(PoolHeap, "%s", text)
+		return need, true
+	}
+	extrapolate := func(from *layoutHeap, need int64) int64 {
+		f := layoutFactor(from.Layout, tgt, n)
+		obs.LayoutFactor = f
+		if f > 1 {
+			bound := min(int64(math.Ceil(float64(need)*f)), heapCap)
+			ev(PoolHeap, "the target layout can put up to %.2f× the heap on the busiest TaskManager (more subtasks per TaskManager, or keyed state over fewer subtasks): %s, capped at %s until observed",
+				f, hb(int64(math.Ceil(float64(need)*f))), hb(heapCap))
+			need = max(need, bound)
+		}
+		return need
+	}
+	var needRun int64
+	okRun := false
+	if runningHeap != nil {
+		needRun, okRun = needAt(runningHeap)
+	}
+	switch {
+	case rescale && targetHeap != nil && hasEvidence(targetHeap, q, t.o.MinObservation):
+		ev(PoolHeap, "the target layout ran before:")
+		heap, _ = needAt(targetHeap)
+		heapBasis = "seen at the target layout"
+	case okRun:
+		heap = extrapolate(runningHeap, needRun)
+		heapBasis = fmt.Sprintf("P%s of peaks", pt)
+		if obs.HeapLive > 0 && heap == int64(math.Ceil(obs.HeapLive*t.o.LiveFactor)) {
+			heapBasis = fmt.Sprintf("P%s of the live set × %.2f", pt, t.o.LiveFactor)
+		}
+	default:
+		span := time.Duration(0)
+		if runningHeap != nil {
+			span = runningHeap.Peaks.span()
+		}
+		ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
+			span.Round(time.Second), t.o.MinObservation, hb(curP.Heap))
+		if prev := t.latestEvidence(running, q); prev != nil {
+			if need, ok := needAt(prev); ok {
+				heap = max(heap, extrapolate(prev, need))
+				heapBasis = "kept (new layout)"
+			}
+		}
+	}
+	if t.st.GCPressure {
+		heap = max(heap, curP.Heap)
+		ev(PoolHeap, "GC pressure: %.1f%% of the time in GC (threshold %.1f%%): the heap does not shrink", t.st.GCFraction*100, t.o.GCThreshold*100)
+	} else if !math.IsNaN(t.st.GCFraction) && len(t.st.GC) > 0 {
+		ev("gc", "GC time %.1f%% (threshold %.1f%%)", t.st.GCFraction*100, t.o.GCThreshold*100)
+	}
+	heapSafety := false
+	if f, ok := floorOf(PoolHeap); ok && f.Bytes > heap {
+		heap = f.Bytes
+		heapBasis = "floor: " + f.Reason
+		ev(PoolHeap, "held at %s: %s", hb(f.Bytes), f.Reason)
+	}
+	if f, ok := floorOf(PoolHeap); ok && f.Bytes > curP.Heap {
+		heapSafety = true
+	}
+	if heap != curP.Heap {
+		heap = roundUpMiB(max(heap, minHeap))
+	}
+	if rescale && heap > curP.Heap {
+		heapSafety = true
+	}
+
+	// Metaspace: never below the observed peak plus margin.
+	meta := curP.Metaspace
+	metaBasis := "kept"
+	metaSafety := false
+	if t.st.MetaspacePeak > 0 && span >= t.o.MinObservation {
+		meta = roundUpMiB(int64(math.Ceil(t.st.MetaspacePeak * margin)))
+		metaBasis = fmt.Sprintf("peak × %.2f", margin)
+		ev(PoolMetaspace, "peak %s used (largest TaskManager) × %.2f", hb(int64(t.st.MetaspacePeak)), margin)
+		if meta > curP.Metaspace {
+			metaSafety = true
+			ev(PoolMetaspace, "the running limit %s leaves less than the margin above the peak", hb(curP.Metaspace))
+		}
+	} else {
+		ev(PoolMetaspace, "not enough observation yet: metaspace kept at %s", hb(meta))
+	}
+	if f, ok := floorOf(PoolMetaspace); ok && f.Bytes > meta {
+		meta = roundUpMiB(f.Bytes)
+		metaBasis = "floor: " + f.Reason
+		metaSafety = metaSafety || meta > curP.Metaspace
+		ev(PoolMetaspace, "held at %s: %s", hb(meta), f.Reason)
+	}
+
+	// Managed memory by state backend.
+	backend, rocksManaged, rocksFloor, err := stateBackend(origCfg, n)
+	if err != nil {
+		return nil, err
+	}
+	managed := orig.Managed
+	managedInUse := true
+	var managedBasis string
+	switch {
+	case rocksManaged:
+		managedBasis = "kept for RocksDB"
+		ev(PoolManaged, "state backend %s takes its memory from managed memory, whose use cannot be measured: kept at the configured %s", backend, hb(orig.Managed))
+		if rocksFloor > managed {
+			managed = rocksFloor
+		}
+	case t.st.ManagedSeen && t.st.ManagedPeak == 0:
+		// With heap state nothing in a streaming job takes managed memory but Python workers
+		// and batch operators, which reserve it when they open: unused from the start is unused.
+		managed, managedInUse = 0, false
+		managedBasis = "unused"
+		ev(PoolManaged, "state backend %s and no managed memory used in %s: 0", backend, span.Round(time.Second))
+	case t.st.ManagedPeak > 0:
+		managedBasis = "in use"
+		ev(PoolManaged, "%s of managed memory in use (batch operators or Python): kept at %s", hb(int64(t.st.ManagedPeak)), hb(orig.Managed))
+	default:
+		managedBasis = "kept"
+		ev(PoolManaged, "managed memory use not observed yet: kept at %s", hb(orig.Managed))
+	}
+
+	// Task off-heap and JVM overhead: as configured unless a failure bumped them.
+	taskOff := orig.TaskOffHeap
+	if f, ok := floorOf(PoolTaskOffHeap); ok && f.Bytes > taskOff {
+		taskOff = roundUpMiB(f.Bytes)
+		ev(PoolTaskOffHeap, "held at %s: %s", hb(taskOff), f.Reason)
+	}
+	overheadMin := int64(0)
+	if f, ok := floorOf(PoolOverhead); ok {
+		overheadMin = roundUpMiB(f.Bytes)
+		ev(PoolOverhead, "at least %s: %s", hb(overheadMin), f.Reason)
+	}
+
+	b := &builder{orig: origCfg, origTM: orig, profile: profile}
+	pl := plannedPools{heap: heap, taskOff: taskOff, network: network, managed: managed, meta: meta, overheadMin: overheadMin}
+	tm, err := b.derive(pl)
+	if err != nil {
+		return nil, err
+	}
+	limit := orig.TotalProcess
+	flinkLimit := int64(math.MaxInt64)
+	if origCfg.IsConfigured(flinkconf.TMFlinkSize) && !origCfg.IsConfigured(flinkconf.TMProcessSize) {
+		flinkLimit = orig.TotalFlink
+	}
+	over := func(tm *memory.TaskManager) int64 {
+		return max(tm.TotalProcess-limit, tm.TotalFlink-flinkLimit, 0)
+	}
+	process := int64(0) // 0: Flink's rule decides the process size from the pools
+	if t.o.MaximizeManaged && managedInUse && over(tm) == 0 {
+		// Everything the other pools no longer need goes to managed memory: with the process
+		// size stated, the JVM overhead stays what Flink's rule gave and managed memory takes
+		// the rest of the limit.
+		spare := min(limit-tm.TotalProcess, flinkLimit-tm.TotalFlink)
+		if spare > 0 {
+			pl.managed += spare
+			process = tm.TotalProcess + spare
+		}
+		managedBasis = "maximized"
+		ev(PoolManaged, "maximize-managed-memory: managed memory takes the rest of the initial limit: %s", hb(pl.managed))
+	}
+	capped := false
+	// Over the limit: managed memory gives way first (down to RocksDB's fixed need), then heap,
+	// metaspace (never below the peak), and network (never below Flink's minimum).
+	for pass := 0; pass < 8 && over(tm) > 0; pass++ {
+		o := over(tm)
+		capped = true
+		switch {
+		case pl.managed > rocksFloor:
+			pl.managed = max(rocksFloor, pl.managed-o)
+		case pl.heap > minHeap:
+			pl.heap = max(minHeap, pl.heap-roundUpMiB(o))
+		case pl.meta > roundUpMiB(int64(t.st.MetaspacePeak)):
+			pl.meta = max(roundUpMiB(int64(t.st.MetaspacePeak)), pl.meta-roundUpMiB(o))
+		case pl.network > roundUpMiB(plan.RequiredOnly):
+			pl.network = max(roundUpMiB(plan.RequiredOnly), pl.network-roundUpMiB(o))
+		default:
+			pass = 8
+			continue
+		}
+		if tm, err = b.derive(pl); err != nil {
+			return nil, err
+		}
+	}
+	if o := over(tm); o > 0 {
+		rec.Proposed = cur
+		rec.Reason = fmt.Sprintf("the pools this job needs at the target parallelism exceed the initial limit (%s) by %s: nothing proposed", hb(limit), hb(o))
+		ev("limits", "%s", rec.Reason)
+		rec.Pools = poolChanges(orig, cur, cur, nil)
+		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur))
+		return rec, nil
+	}
+	if capped {
+		ev("limits", "capped by the initial limit %s: heap %s, managed %s", hb(limit), hb(pl.heap), hb(pl.managed))
+	}
+
+	// The final configuration states the process size too, and must derive to the planned pools.
+	if process == 0 {
+		process = tm.TotalProcess
+	}
+	final, overrides, removals, err := b.final(pl, process)
+	if err != nil {
+		return nil, err
+	}
+	if fp := PoolsOf(final); fp.Heap != pl.heap || fp.Managed != pl.managed || fp.Network != pl.network || fp.Metaspace != pl.meta ||
+		fp.TaskOffHeap != pl.taskOff || fp.Process != process {
+		return nil, fmt.Errorf("internal error: the overrides derive to %+v, planned %+v (process %d)", fp, pl, process)
+	}
+	if final.TotalProcess > limit || final.TotalFlink > flinkLimit {
+		return nil, fmt.Errorf("internal error: proposal %s above the limit %s", hb(final.TotalProcess), hb(limit))
+	}
+	rec.Proposed = final
+	rec.Overrides, rec.Removals = overrides, removals
+	propP := PoolsOf(final)
+	ev(PoolOverhead, "JVM overhead %s: Flink's rule (%s) on the new process size",
+		hb(propP.Overhead), overheadRule(origCfg))
+
+	bases := map[string]string{PoolHeap: heapBasis, PoolMetaspace: metaBasis, PoolManaged: managedBasis,
+		PoolNetwork: "worst TaskManager's buffers", PoolTaskOffHeap: "kept", PoolOverhead: "Flink's rule"}
+	rec.Pools = poolChanges(orig, cur, final, bases)
+
+	// JobManager.
+	if t.o.JobManager {
+		if jr := t.recommendJobManager(snap, flinkconf.FromMap(origMap), flinkconf.FromMap(curMap), profile); jr != nil {
+			rec.JobManager = jr
+			rec.Evidence = append(rec.Evidence, jr.Evidence...)
+			if jr.Changed {
+				maps.Copy(rec.Overrides, jr.Overrides)
+				for _, k := range jr.Removals {
+					if !slices.Contains(rec.Removals, k) {
+						rec.Removals = append(rec.Removals, k)
+					}
+				}
+			}
+		}
+	}
+	t.adviseSlots(rec, snap, tgt, orig, propP)
+
+	// Worthwhile?
+	// A safety change grows a pool by more than rounding (1 MiB or 1 %).
+	grows := func(pool string) bool {
+		c, p := curP.get(pool), propP.get(pool)
+		return p > c+max(mib, c/100)
+	}
+	rec.Safety = (heapSafety && grows(PoolHeap)) || (metaSafety && grows(PoolMetaspace)) ||
+		(networkSafety && propP.Network > curP.Network)
+	for _, pool := range []string{PoolHeap, PoolMetaspace, PoolNetwork, PoolTaskOffHeap, PoolOverhead} {
+		if _, ok := floorOf(pool); ok && grows(pool) {
+			rec.Safety = true // a failure asked for it
+		}
+	}
+	// A change that rides along with a rescale costs no extra restart: a smaller saving is
+	// worth it then. Alone it must wait for the observation to cover heap and metaspace, so
+	// that one restart brings all of the saving.
+	saving := float64(curP.Process-propP.Process) / float64(curP.Process)
+	threshold, thresholdKey := t.o.MinSaving, "min-saving"
+	if rescale {
+		threshold, thresholdKey = t.o.MinSavingRescale, "min-saving.with-rescale"
+	}
+	switch {
+	case sameTM(cur, final):
+		rec.Reason = "the running configuration is already what the tuner recommends"
+	case rec.Safety:
+		rec.Worthwhile = true
+		rec.Reason = "safety: " + strings.Join(safetyPools(curP, propP), ", ") + " must grow"
+	case !rescale && span < t.o.MinObservation:
+		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", span.Round(time.Second), t.o.MinObservation)
+	case saving >= threshold:
+		rec.Worthwhile = true
+		rec.Reason = fmt.Sprintf("saves %.1f%% of the TaskManager process memory (%s → %s)", saving*100, hb(curP.Process), hb(propP.Process))
+		if rescale {
+			rec.Reason += " with the rescale"
+		}
+	default:
+		rec.Reason = fmt.Sprintf("saves only %.1f%% (%s → %s), below %s %.0f%%", saving*100, hb(curP.Process), hb(propP.Process), thresholdKey, threshold*100)
+	}
+	return rec, nil
+}
+
+// observedSpan is how long the job has been seen running.
+func (t *Tuner) observedSpan() time.Duration {
+	if t.st.FirstRunning.IsZero() {
+		return 0
+	}
+	return t.st.LastRunning.Sub(t.st.FirstRunning)
+}
+
+func safetyPools(cur, prop Pools) []string {
+	var out []string
+	add := func(name string, c, p int64) {
+		if p > c {
+			out = append(out, fmt.Sprintf("%s %s → %s", name, hb(c), hb(p)))
+		}
+	}
+	add(PoolHeap, cur.Heap, prop.Heap)
+	add(PoolMetaspace, cur.Metaspace, prop.Metaspace)
+	add(PoolNetwork, cur.Network, prop.Network)
+	add(PoolTaskOffHeap, cur.TaskOffHeap, prop.TaskOffHeap)
+	add(PoolOverhead, cur.Overhead, prop.Overhead)
+	return out
+}
+
+func sameTM(a, b *memory.TaskManager) bool {
+	return PoolsOf(a) == PoolsOf(b) && a.FrameworkHeap == b.FrameworkHeap && a.FrameworkOffHeap == b.FrameworkOffHeap &&
+		a.TotalFlink == b.TotalFlink
+}
+
+func poolChanges(orig, cur, prop *memory.TaskManager, bases map[string]string) []PoolChange {
+	o, c, p := PoolsOf(orig), PoolsOf(cur), PoolsOf(prop)
+	var out []PoolChange
+	for _, name := range []string{PoolHeap, PoolManaged, PoolNetwork, PoolMetaspace, PoolTaskOffHeap, PoolOverhead} {
+		out = append(out, PoolChange{Pool: name, Limit: o.get(name), Current: c.get(name), Proposed: p.get(name), Basis: bases[name]})
+	}
+	out = append(out, PoolChange{Pool: "process", Limit: o.Process, Current: c.Process, Proposed: p.Process, Basis: "sum"})
+	return out
+}
+
+// stateBackend reads the job's state backend: whether its state takes managed memory (RocksDB
+// with state.backend.rocksdb.memory.managed, or a fixed per-slot or per-TaskManager size) and
+// the least managed memory it must keep.
+func stateBackend(cfg *flinkconf.Config, slots int) (backend string, managed bool, floorBytes int64, err error) {
+	backend, _ = cfg.String(flinkconf.StateBackend)
+	backend = strings.ToLower(strings.TrimSpace(backend))
+	if backend != "rocksdb" && backend != "forst" {
+		return backend, false, 0, nil
+	}
+	m, _, e := cfg.Bool(flinkconf.RocksDBMemoryManaged)
+	if e != nil {
+		return "", false, 0, e
+	}
+	perSlot, okSlot, e := cfg.MemorySize(flinkconf.RocksDBFixedPerSlot)
+	if e != nil {
+		return "", false, 0, e
+	}
+	perTM, okTM, e := cfg.MemorySize(flinkconf.RocksDBFixedPerTM)
+	if e != nil {
+		return "", false, 0, e
+	}
+	switch {
+	case okSlot:
+		return backend, true, perSlot * int64(slots), nil
+	case okTM:
+		return backend, true, perTM, nil
+	}
+	return backend, m, 0, nil
+}
+
+func overheadRule(cfg *flinkconf.Config) string {
+	f, _, _ := cfg.Float(flinkconf.TMOverheadFraction)
+	lo, _, _ := cfg.MemorySize(flinkconf.TMOverheadMin)
+	hi, _, _ := cfg.MemorySize(flinkconf.TMOverheadMax)
+	return fmt.Sprintf("%.3g of the process within [%s, %s]", f, hb(lo), hb(hi))
+}
+
+func pctText(q float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", q*100), "0"), ".")
+}
+
+// hb renders bytes for humans: "1.50 GiB", "120 MiB".
+func hb(n int64) string {
+	switch {
+	case n < 0:
+		return "-" + hb(-n)
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		v := float64(n) / (1 << 20)
+		if v == math.Trunc(v) {
+			return fmt.Sprintf("%.0f MiB", v)
+		}
+		return fmt.Sprintf("%.1f MiB", v)
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// plannedPools are the sizes the builder turns into configuration.
+type plannedPools struct {
+	heap, taskOff, network, managed, meta int64
+	overheadMin                           int64 // 0: Flink's rule from the original options
+}
+
+// builder turns planned pools into overrides on the original configuration.
+type builder struct {
+	orig    *flinkconf.Config
+	origTM  *memory.TaskManager
+	profile memory.Profile
+}
+
+// removable are the keys a tuned configuration drops when the original has them: the total
+// Flink size (the tuned pools fix it), the legacy heap keys and deprecated pool keys.
+var removable = []string{flinkconf.TMFlinkSize.Key, flinkconf.TMLegacyHeapSize.Key, flinkconf.TMLegacyHeapMB.Key,
+	"taskmanager.memory.size", "taskmanager.network.memory.min", "taskmanager.network.memory.max",
+	"taskmanager.network.memory.fraction", "taskmanager.network.numberOfBuffers"}
+
+func (b *builder) overrides(pl plannedPools) (map[string]string, []string) {
+	ov := map[string]string{
+		flinkconf.TMTaskHeap.Key:    flinkconf.FormatMemorySize(pl.heap - b.origTM.FrameworkHeap),
+		flinkconf.TMManagedSize.Key: flinkconf.FormatMemorySize(pl.managed),
+		flinkconf.TMNetworkMin.Key:  flinkconf.FormatMemorySize(pl.network),
+		flinkconf.TMNetworkMax.Key:  flinkconf.FormatMemorySize(pl.network),
+		flinkconf.TMMetaspace.Key:   flinkconf.FormatMemorySize(pl.meta),
+	}
+	if pl.taskOff != b.origTM.TaskOffHeap {
+		ov[flinkconf.TMTaskOffHeap.Key] = flinkconf.FormatMemorySize(pl.taskOff)
+	}
+	if pl.overheadMin > 0 {
+		ov[flinkconf.TMOverheadMin.Key] = flinkconf.FormatMemorySize(pl.overheadMin)
+		hi, _, _ := b.orig.MemorySize(flinkconf.TMOverheadMax)
+		ov[flinkconf.TMOverheadMax.Key] = flinkconf.FormatMemorySize(max(hi, pl.overheadMin))
+	}
+	var rm []string
+	for _, k := range removable {
+		if b.orig.Has(k) {
+			rm = append(rm, k)
+		}
+	}
+	return ov, rm
+}
+
+func (b *builder) apply(ov map[string]string, rm []string) *flinkconf.Config {
+	cfg := b.orig.Clone()
+	for _, k := range rm {
+		cfg.Delete(k)
+	}
+	for _, k := range slices.Sorted(maps.Keys(ov)) {
+		cfg.Set(k, ov[k])
+	}
+	return cfg
+}
+
+// derive derives the TaskManager of the planned pools with Flink's rule for the JVM overhead
+// (no process size given), which yields the process size.
+func (b *builder) derive(pl plannedPools) (*memory.TaskManager, error) {
+	ov, rm := b.overrides(pl)
+	cfg := b.apply(ov, rm)
+	cfg.Delete(flinkconf.TMProcessSize.Key)
+	tm, err := memory.DeriveTaskManager(cfg, nil, b.profile)
+	if err != nil {
+		return nil, fmt.Errorf("the tuned TaskManager configuration does not derive (heap %s, managed %s, network %s, metaspace %s): %w",
+			hb(pl.heap), hb(pl.managed), hb(pl.network), hb(pl.meta), err)
+	}
+	return tm, nil
+}
+
+// final adds the process size and derives the final configuration.
+func (b *builder) final(pl plannedPools, process int64) (*memory.TaskManager, map[string]string, []string, error) {
+	ov, rm := b.overrides(pl)
+	ov[flinkconf.TMProcessSize.Key] = flinkconf.FormatMemorySize(process)
+	tm, err := memory.DeriveTaskManager(b.apply(ov, rm), nil, b.profile)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("internal error: the tuned TaskManager configuration does not derive: %w", err)
+	}
+	return tm, ov, rm, nil
+}
+
+func evidenceOf(h *layoutHeap, q float64, min time.Duration) (float64, bool) {
+	if h == nil {
+		return 0, false
+	}
+	return h.Peaks.evidence(q, min)
+}
+
+func hasEvidence(h *layoutHeap, q float64, min time.Duration) bool {
+	_, ok := evidenceOf(h, q, min)
+	return ok
+}
+
+// latestEvidence is the most recently seen layout other than except with enough evidence.
+func (t *Tuner) latestEvidence(except map[string]int, q float64) *layoutHeap {
+	var best *layoutHeap
+	for _, h := range t.st.Heaps {
+		if maps.Equal(h.Layout, except) || !hasEvidence(h, q, t.o.MinObservation) {
+			continue
+		}
+		if best == nil || h.LastSeen.After(best.LastSeen) {
+			best = h
+		}
+	}
+	return best
+}
+
+// layoutText renders a parallelism layout compactly: "a8f3…=4 b9c1…=8".
+func layoutText(l map[string]int) string {
+	var parts []string
+	for _, id := range slices.Sorted(maps.Keys(l)) {
+		short := id
+		if len(short) > 6 {
+			short = short[:6]
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", short, l[id]))
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,90 @@
+package tuning
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/memory"
+)
+
+// SlotsAdvice explains the recommended slots per TaskManager.
+type SlotsAdvice struct {
+	Current     int     `json:"current"`
+	Recommended int     `json:"recommended"`
+	CPUCores    float64 `json:"cpuCores"`
+	// CPUPerSlot is the busiest slot's demand in cores at the target parallelism: the busy
+	// fractions of the subtasks it hosts (slot sharing puts one subtask of every vertex of a
+	// group in a slot).
+	CPUPerSlot float64 `json:"cpuPerSlot"`
+	ByCPU      int     `json:"byCpu"`
+	ByMemory   int     `json:"byMemory"`
+	JobSlots   int     `json:"jobSlots"`
+	Basis      string  `json:"basis"`
+}
+
+const busyMetric = "busyTimeMsPerSecond"
+
+// adviseSlots recommends taskmanager.numberOfTaskSlots: as many slots as the TaskManager's
+// cores can keep busy (a slot needs the CPU of everything it hosts), no more than the memory
+// limit allows at the proposed per-slot memory, and no more than the job uses.
+func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt map[string]int, orig *memory.TaskManager, prop Pools) {
+	n := max(1, orig.NumSlots)
+	a := SlotsAdvice{Current: n, Recommended: n, CPUCores: orig.CPUCores}
+	defer func() {
+		rec.Slots, rec.SlotsPerTaskManager = a, a.Recommended
+		rec.Evidence = append(rec.Evidence, Evidence{Pool: "slots", Text: a.Basis})
+	}()
+	groups := map[string]int{} // group -> slots (max parallelism)
+	cpu := map[string]float64{}
+	known := false
+	for _, v := range snap.Vertices {
+		if v.Finished {
+			continue
+		}
+		p := tgt[v.ID]
+		if p <= 0 {
+			continue
+		}
+		groups[v.SlotSharingGroup] = max(groups[v.SlotSharingGroup], p)
+		busy, ok := v.Metrics[busyMetric]
+		if !ok || math.IsNaN(busy.Avg) || v.Parallelism <= 0 {
+			continue
+		}
+		known = true
+		// The same work spread over the target parallelism.
+		cpu[v.SlotSharingGroup] += math.Min(1, busy.Avg/1000*float64(v.Parallelism)/float64(p))
+	}
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
+		a.JobSlots += groups[g]
+		a.CPUPerSlot = max(a.CPUPerSlot, cpu[g])
+	}
+	if !known || a.JobSlots == 0 {
+		a.Basis = fmt.Sprintf("no busy-time metrics: keep %d slots per TaskManager", n)
+		return
+	}
+	a.ByCPU = math.MaxInt32
+	if a.CPUPerSlot > 0.01 {
+		a.ByCPU = max(1, int(math.Floor(a.CPUCores/a.CPUPerSlot)))
+	}
+	// Per-slot memory is what the proposal gives the slots beyond the per-TaskManager fixed
+	// parts (framework memory, metaspace, JVM overhead).
+	fixed := orig.FrameworkHeap + orig.FrameworkOffHeap + prop.Metaspace + prop.Overhead
+	perSlot := float64(prop.Process-fixed) / float64(n)
+	a.ByMemory = math.MaxInt32
+	if perSlot > 0 {
+		a.ByMemory = max(1, int(math.Floor(float64(orig.TotalProcess-fixed)/perSlot)))
+	}
+	a.Recommended = max(1, min(a.ByCPU, a.ByMemory, a.JobSlots))
+	a.Basis = fmt.Sprintf("busiest slot needs %.2f of %.3g cores → %s slots by CPU; %s per slot within the %s limit → %s by memory; the job uses %d slots: recommend %d (now %d)",
+		a.CPUPerSlot, a.CPUCores, capText(a.ByCPU), hb(int64(perSlot)), hb(orig.TotalProcess), capText(a.ByMemory), a.JobSlots, a.Recommended, n)
+}
+
+func capText(n int) string {
+	if n == math.MaxInt32 {
+		return "any"
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,659 @@
+// Package tuning is flinktune's memory tuner: it sizes a job's TaskManager pools (heap,
+// metaspace, network, managed memory, JVM overhead), its JobManager heap and metaspace, and
+// recommends the slots per TaskManager, from what the job really uses.
+//
+// Where the Kubernetes operator's tuner (autoscaler.md §13) sizes from window averages, this
+// one follows the Kubernetes VPA recommender (prior-art.md §4): per-interval peaks go into a
+// decaying histogram, a high percentile (bucket end) plus a margin is the need, an
+// out-of-memory failure bumps the pool (max(+100 MiB, ×1.2)) and rolls back a change that
+// caused it, and sustained GC pressure forbids shrinking the heap. Network memory is computed
+// exactly from the topology and Flink's buffer rules; managed memory is zero for heap state
+// and kept (or maximized) for RocksDB; metaspace never goes below its observed peak; and the
+// total never exceeds the job's initial limits.
+//
+// The Tuner is a deterministic core: time comes from the snapshots only and its state
+// round-trips through MarshalState/RestoreState.
+package tuning
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/memory"
+)
+
+// StateVersion is the version of the persisted state.
+const StateVersion = 1
+
+// Metric names the tuner reads from a snapshot.
+const (
+	MetricHeapUsed         = "Status.JVM.Memory.Heap.Used"
+	MetricHeapMax          = "Status.JVM.Memory.Heap.Max"
+	MetricHeapCommitted    = "Status.JVM.Memory.Heap.Committed"
+	MetricMetaspaceUsed    = "Status.JVM.Memory.Metaspace.Used"
+	MetricMetaspaceMax     = "Status.JVM.Memory.Metaspace.Max"
+	MetricManagedUsed      = "Status.Flink.Memory.Managed.Used"
+	MetricManagedTotal     = "Status.Flink.Memory.Managed.Total"
+	MetricGCTimePerSecond  = "Status.JVM.GarbageCollector.All.TimeMsPerSecond"
+	MetricNetworkUsedSegs  = "Status.Shuffle.Netty.UsedMemorySegments"
+	MetricNetworkTotalSegs = "Status.Shuffle.Netty.TotalMemorySegments"
+)
+
+// Pool names used in evidence, floors and changes.
+const (
+	PoolHeap        = "heap"
+	PoolMetaspace   = "metaspace"
+	PoolManaged     = "managed"
+	PoolNetwork     = "network"
+	PoolOverhead    = "jvm-overhead"
+	PoolTaskOffHeap = "task-off-heap"
+	PoolJMHeap      = "jobmanager-heap"
+	PoolJMMetaspace = "jobmanager-metaspace"
+)
+
+// VPA's out-of-memory bump (prior-art.md §4).
+const (
+	oomBumpRatio = 1.2
+	oomMinBump   = 100 << 20
+)
+
+// Tuner tunes the memory of one job.
+type Tuner struct {
+	o  Options
+	st state
+}
+
+// New returns a tuner with the given options.
+func New(o Options) *Tuner { return &Tuner{o: o, st: newState()} }
+
+// Options returns the tuner's options.
+func (t *Tuner) Options() Options { return t.o }
+
+func newState() state {
+	return state{Version: StateVersion, Floors: map[string]floor{}}
+}
+
+type state struct {
+	Version int `json:"version"`
+	// Original is the job's configuration as first seen: the initial limits. It moves only
+	// when the user redeploys with different memory settings, so tuning never ratchets.
+	Original   map[string]string `json:"original,omitempty"`
+	OriginalAt time.Time         `json:"originalAt"`
+	// Applied are the overrides and removals believed to be running (see Applied).
+	Applied         map[string]string `json:"applied,omitempty"`
+	AppliedRemovals []string          `json:"appliedRemovals,omitempty"`
+	AppliedAt       time.Time         `json:"appliedAt"`
+	LastChange      *change           `json:"lastChange,omitempty"`
+
+	// Layout is the running parallelism; Heaps holds a heap-peak histogram per parallelism
+	// layout seen (the most recent maxLayouts), since a rescale changes what the busiest
+	// TaskManager hosts and a layout seen before brings its history back.
+	Layout map[string]int `json:"layout,omitempty"`
+	Heaps  []*layoutHeap  `json:"heaps,omitempty"`
+	JMHeap peakTracker    `json:"jmHeap"`
+
+	MetaspacePeak   float64 `json:"metaspacePeak"`
+	JMMetaspacePeak float64 `json:"jmMetaspacePeak"`
+	ManagedPeak     float64 `json:"managedPeak"`
+	ManagedSeen     bool    `json:"managedSeen"`
+	NetworkUsedPeak float64 `json:"networkUsedSegmentsPeak"`
+	HeapMax         float64 `json:"heapMax"` // latest Heap.Max of the largest TaskManager
+
+	GC            []gcSample `json:"gc,omitempty"`
+	GCPressure    bool       `json:"gcPressure"`
+	GCFraction    float64    `json:"gcFraction"`
+	FirstRunning  time.Time  `json:"firstRunning"`
+	LastRunning   time.Time  `json:"lastRunning"`
+	LastException time.Time  `json:"lastException"`
+
+	Floors map[string]floor `json:"floors"`
+	Events []MemoryEvent    `json:"events,omitempty"`
+}
+
+// peakTracker feeds one peak per interval into a decaying histogram; a higher sample in the
+// same interval replaces the interval's peak (VPA's container memory aggregation). Each closed
+// interval's lowest sample goes to a second histogram (Low, kept by the caller): for a JVM heap
+// that is close to the live set, what remains after a collection.
+type peakTracker struct {
+	Hist        histogram `json:"hist"`
+	IntervalEnd time.Time `json:"intervalEnd"`
+	Peak        float64   `json:"peak"`
+	IntervalMin float64   `json:"intervalMin"`
+	Samples     int       `json:"samples"`
+	Max         float64   `json:"max"`
+	Since       time.Time `json:"since"`
+	Last        time.Time `json:"last"`
+}
+
+func (p *peakTracker) observe(t time.Time, v float64, o Options, low *histogram) {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return
+	}
+	if p.Since.IsZero() {
+		p.Since = t
+	}
+	p.Last = t
+	p.Samples++
+	p.Max = max(p.Max, v)
+	if p.IntervalEnd.IsZero() || !t.Before(p.IntervalEnd) {
+		if p.IntervalMin > 0 && low != nil {
+			low.add(p.IntervalMin, 1, p.IntervalEnd, o.HalfLife)
+		}
+		p.IntervalEnd = t.Truncate(o.PeakInterval).Add(o.PeakInterval)
+		p.Peak, p.IntervalMin = v, v
+		p.Hist.add(v, 1, p.IntervalEnd, o.HalfLife)
+		return
+	}
+	p.IntervalMin = min(p.IntervalMin, v)
+	if v > p.Peak {
+		p.Hist.subtract(p.Peak, 1, p.IntervalEnd, o.HalfLife)
+		p.Hist.add(v, 1, p.IntervalEnd, o.HalfLife)
+		p.Peak = v
+	}
+}
+
+// span is how long the tracker's samples cover.
+func (p *peakTracker) span() time.Duration {
+	if p.Since.IsZero() {
+		return 0
+	}
+	return p.Last.Sub(p.Since)
+}
+
+// evidence returns the percentile when the tracker covers at least min.
+func (p *peakTracker) evidence(q float64, min time.Duration) (float64, bool) {
+	if p.span() < min {
+		return 0, false
+	}
+	return p.Hist.percentile(q)
+}
+
+// layoutHeap is the heap history of one parallelism layout. Heap peaks include garbage
+// waiting for collection, and garbage fills whatever heap there is: peaks taken under another
+// JVM heap size say little about this one, so Peaks restarts when the heap size changes. The
+// live-set histogram (Low) does not depend on the heap size and keeps its history.
+type layoutHeap struct {
+	Layout   map[string]int `json:"layout"`
+	Peaks    peakTracker    `json:"peaks"`
+	Low      histogram      `json:"low"`
+	HeapMax  float64        `json:"heapMax"` // the JVM max heap the peaks were taken under
+	LastSeen time.Time      `json:"lastSeen"`
+}
+
+func (h *layoutHeap) observe(t time.Time, used, heapMax float64, o Options) {
+	if heapMax > 0 && h.HeapMax > 0 && math.Abs(heapMax-h.HeapMax) > 0.01*h.HeapMax {
+		h.Peaks = peakTracker{}
+	}
+	if heapMax > 0 {
+		h.HeapMax = heapMax
+	}
+	h.Peaks.observe(t, used, o, &h.Low)
+}
+
+const maxLayouts = 8
+
+// heapOf returns the heap history of a layout, or nil.
+func (t *Tuner) heapOf(layout map[string]int) *layoutHeap {
+	for _, h := range t.st.Heaps {
+		if maps.Equal(h.Layout, layout) {
+			return h
+		}
+	}
+	return nil
+}
+
+// heapFor returns the heap history of a layout, creating it (and forgetting the least
+// recently seen layout beyond maxLayouts).
+func (t *Tuner) heapFor(layout map[string]int, now time.Time) *layoutHeap {
+	h := t.heapOf(layout)
+	if h == nil {
+		h = &layoutHeap{Layout: maps.Clone(layout)}
+		t.st.Heaps = append(t.st.Heaps, h)
+		if len(t.st.Heaps) > maxLayouts {
+			oldest := 0
+			for i, x := range t.st.Heaps {
+				if x.LastSeen.Before(t.st.Heaps[oldest].LastSeen) {
+					oldest = i
+				}
+			}
+			t.st.Heaps = slices.Delete(t.st.Heaps, oldest, oldest+1)
+		}
+	}
+	h.LastSeen = now
+	return h
+}
+
+type gcSample struct {
+	T time.Time `json:"t"`
+	V float64   `json:"v"` // fraction of time in GC
+}
+
+// floor keeps a pool from going below Bytes until Until.
+type floor struct {
+	Bytes  int64     `json:"bytes"`
+	Until  time.Time `json:"until"`
+	Reason string    `json:"reason"`
+}
+
+// Pools are a TaskManager's tunable pools in bytes.
+type Pools struct {
+	Heap        int64 `json:"heap"` // JVM heap: framework + task heap
+	TaskOffHeap int64 `json:"taskOffHeap"`
+	Network     int64 `json:"network"`
+	Managed     int64 `json:"managed"`
+	Metaspace   int64 `json:"metaspace"`
+	Overhead    int64 `json:"jvmOverhead"`
+	Process     int64 `json:"process"`
+}
+
+// PoolsOf extracts the tunable pools of a derived TaskManager.
+func PoolsOf(tm *memory.TaskManager) Pools {
+	if tm == nil {
+		return Pools{}
+	}
+	return Pools{Heap: tm.JVMHeap(), TaskOffHeap: tm.TaskOffHeap, Network: tm.Network, Managed: tm.Managed,
+		Metaspace: tm.JVMMetaspace, Overhead: tm.JVMOverhead, Process: tm.TotalProcess}
+}
+
+func (p Pools) get(pool string) int64 {
+	switch pool {
+	case PoolHeap:
+		return p.Heap
+	case PoolTaskOffHeap:
+		return p.TaskOffHeap
+	case PoolNetwork:
+		return p.Network
+	case PoolManaged:
+		return p.Managed
+	case PoolMetaspace:
+		return p.Metaspace
+	case PoolOverhead:
+		return p.Overhead
+	}
+	return 0
+}
+
+type change struct {
+	Time   time.Time `json:"time"`
+	Before Pools     `json:"before"`
+	After  Pools     `json:"after"`
+}
+
+// MemoryEvent is an out-of-memory failure, GC pressure episode or rollback the tuner reacted to.
+type MemoryEvent struct {
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"` // oom-heap, oom-metaspace, oom-direct, network-buffers, container-kill, gc-pressure
+	Pool     string    `json:"pool"`
+	Detail   string    `json:"detail"`
+	Bump     int64     `json:"bump"` // the floor set for the pool
+	Rollback bool      `json:"rollback,omitempty"`
+}
+
+const maxEvents = 20
+
+// MarshalState returns the tuner's state as versioned JSON.
+func (t *Tuner) MarshalState() ([]byte, error) { return json.Marshal(t.st) }
+
+// RestoreState loads state written by MarshalState. An unknown version is an error and
+// leaves the tuner unchanged.
+func (t *Tuner) RestoreState(data []byte) error {
+	var st state
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("memory tuner state: %w", err)
+	}
+	if st.Version != StateVersion {
+		return fmt.Errorf("memory tuner state: version %d, want %d", st.Version, StateVersion)
+	}
+	if st.Floors == nil {
+		st.Floors = map[string]floor{}
+	}
+	t.st = st
+	return nil
+}
+
+// Applied tells the tuner that rec's overrides and removals now run (the realizer sent them
+// at time at). The next out-of-memory failure or GC pressure within the rollback window rolls
+// back the pools the change shrank.
+func (t *Tuner) Applied(at time.Time, rec *Recommendation) {
+	if rec == nil {
+		return
+	}
+	t.st.Applied = maps.Clone(rec.Overrides)
+	t.st.AppliedRemovals = slices.Clone(rec.Removals)
+	t.st.AppliedAt = at
+	t.st.LastChange = &change{Time: at, Before: PoolsOf(rec.Current), After: PoolsOf(rec.Proposed)}
+}
+
+// memoryKey reports whether a configuration key is one the tuner writes or one that decides
+// TaskManager or JobManager memory.
+func memoryKey(k string) bool {
+	return strings.HasPrefix(k, "taskmanager.memory.") || strings.HasPrefix(k, "jobmanager.memory.") ||
+		strings.HasPrefix(k, "taskmanager.heap.") || strings.HasPrefix(k, "jobmanager.heap.") ||
+		k == flinkconf.TMNumberOfTaskSlots.Key
+}
+
+// expected is the original configuration with the applied changes.
+func (t *Tuner) expected() map[string]string {
+	m := maps.Clone(t.st.Original)
+	if m == nil {
+		m = map[string]string{}
+	}
+	for _, k := range t.st.AppliedRemovals {
+		delete(m, k)
+	}
+	maps.Copy(m, t.st.Applied)
+	return m
+}
+
+// observeConfig remembers the first configuration seen and notices a redeploy with other
+// memory settings: a memory key whose value is neither the original nor the tuned one.
+func (t *Tuner) observeConfig(snap *autoscaler.Snapshot) {
+	if len(snap.Config) == 0 {
+		return
+	}
+	if t.st.Original == nil {
+		t.st.Original = maps.Clone(snap.Config)
+		t.st.OriginalAt = snap.Time
+		return
+	}
+	exp := t.expected()
+	keys := map[string]bool{}
+	for k := range t.st.Original {
+		keys[k] = true
+	}
+	for k := range t.st.Applied {
+		keys[k] = true
+	}
+	for _, k := range t.st.AppliedRemovals {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if !memoryKey(k) {
+			continue
+		}
+		got, gok := snap.Config[k]
+		o, ook := t.st.Original[k]
+		e, eok := exp[k]
+		if (gok == ook && got == o) || (gok == eok && got == e) {
+			continue
+		}
+		// A redeploy with new memory settings: they are the new limits.
+		t.st.Original = maps.Clone(snap.Config)
+		t.st.OriginalAt = snap.Time
+		t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange = nil, nil, time.Time{}, nil
+		return
+	}
+}
+
+// profileFor picks the memory-model profile from the Flink version ("2.0.1" → Flink2).
+func profileFor(version string) memory.Profile {
+	if strings.HasPrefix(strings.TrimSpace(version), "2.") {
+		return memory.Flink2
+	}
+	return memory.Flink1
+}
+
+// running derives the TaskManager that runs now (original + applied), or the original when
+// the applied changes do not derive.
+func (t *Tuner) running(p memory.Profile) (*memory.TaskManager, error) {
+	if t.st.Original == nil {
+		return nil, fmt.Errorf("no job configuration seen yet")
+	}
+	if tm, err := memory.DeriveTaskManager(flinkconf.FromMap(t.expected()), nil, p); err == nil {
+		return tm, nil
+	}
+	return memory.DeriveTaskManager(flinkconf.FromMap(t.st.Original), nil, p)
+}
+
+func (t *Tuner) slotsPerTM() int {
+	cfg := flinkconf.FromMap(t.expected())
+	n, _, err := cfg.Int(flinkconf.TMNumberOfTaskSlots)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return int(n)
+}
+
+// parallelismOf is the running parallelism of the job's unfinished vertices.
+func parallelismOf(snap *autoscaler.Snapshot) map[string]int {
+	out := make(map[string]int, len(snap.Vertices))
+	for _, v := range snap.Vertices {
+		if !v.Finished && v.Parallelism > 0 {
+			out[v.ID] = v.Parallelism
+		}
+	}
+	return out
+}
+
+// layoutFactor bounds how much the heap of the busiest TaskManager can grow when the job goes
+// from parallelism from to parallelism to, with n slots per TaskManager. The busiest
+// TaskManager hosts min(p, n) subtasks of each vertex (slot sharing), and a subtask's heap is a
+// constant part plus keyed state divided over p subtasks; per vertex its share grows at most by
+// min(p', n)/min(p, n) × max(1, p/p'), so the TaskManager grows at most by the largest of these.
+func layoutFactor(from, to map[string]int, n int) float64 {
+	f := 1.0
+	for _, id := range slices.Sorted(maps.Keys(from)) {
+		pf, pt := from[id], to[id]
+		if pf <= 0 || pt <= 0 {
+			continue
+		}
+		g := float64(min(pt, n)) / float64(min(pf, n))
+		r := max(1, float64(pf)/float64(pt))
+		f = max(f, g*r)
+	}
+	return f
+}
+
+// Observe ingests one snapshot: configuration, failures, memory gauges and GC time.
+func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
+	if snap == nil {
+		return
+	}
+	now := snap.Time
+	t.observeConfig(snap)
+	t.observeExceptions(snap)
+	t.expireFloors(now)
+	if snap.Status != "RUNNING" {
+		return
+	}
+	if t.st.FirstRunning.IsZero() {
+		t.st.FirstRunning = now
+	}
+	t.st.LastRunning = now
+
+	layout := parallelismOf(snap)
+	t.st.Layout = layout
+
+	tm := snap.TaskManagerMetrics
+	heapMax, _ := aggMax(tm, MetricHeapMax)
+	if heapMax > 0 {
+		t.st.HeapMax = heapMax
+	}
+	if v, ok := aggMax(tm, MetricHeapUsed); ok && len(layout) > 0 {
+		t.heapFor(layout, now).observe(now, v, heapMax, t.o)
+	}
+	if v, ok := aggMax(tm, MetricMetaspaceUsed); ok {
+		t.st.MetaspacePeak = max(t.st.MetaspacePeak, v)
+	}
+	if v, ok := aggMax(tm, MetricManagedUsed); ok {
+		t.st.ManagedSeen = true
+		t.st.ManagedPeak = max(t.st.ManagedPeak, v)
+	}
+	if v, ok := aggMax(tm, MetricNetworkUsedSegs); ok {
+		t.st.NetworkUsedPeak = max(t.st.NetworkUsedPeak, v)
+	}
+	if v, ok := aggMax(tm, MetricGCTimePerSecond); ok {
+		t.observeGC(snap, now, v/1000)
+	}
+	jm := snap.JobManagerMetrics
+	if v, ok := gauge(jm, MetricHeapUsed); ok {
+		t.st.JMHeap.observe(now, v, t.o, nil)
+	}
+	if v, ok := gauge(jm, MetricMetaspaceUsed); ok {
+		t.st.JMMetaspacePeak = max(t.st.JMMetaspacePeak, v)
+	}
+}
+
+func aggMax(m map[string]autoscaler.Aggregate, name string) (float64, bool) {
+	a, ok := m[name]
+	if !ok {
+		return 0, false
+	}
+	v := a.Max
+	if math.IsNaN(v) {
+		v = a.Avg
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+func gauge(m map[string]float64, name string) (float64, bool) {
+	v, ok := m[name]
+	if !ok || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return 0, false
+	}
+	return v, true
+}
+
+// observeGC keeps the GC fractions of the window and notices sustained pressure.
+func (t *Tuner) observeGC(snap *autoscaler.Snapshot, now time.Time, frac float64) {
+	t.st.GC = append(t.st.GC, gcSample{T: now, V: frac})
+	cut := 0
+	for cut < len(t.st.GC) && now.Sub(t.st.GC[cut].T) > t.o.GCWindow {
+		cut++
+	}
+	t.st.GC = t.st.GC[cut:]
+	sum := 0.0
+	for _, s := range t.st.GC {
+		sum += s.V
+	}
+	t.st.GCFraction = sum / float64(len(t.st.GC))
+	covered := now.Sub(t.st.GC[0].T) >= t.o.GCWindow/2
+	pressure := covered && t.st.GCFraction >= t.o.GCThreshold
+	if pressure {
+		heapMax := int64(t.st.HeapMax)
+		t.react(snap, now, "gc-pressure", PoolHeap,
+			fmt.Sprintf("%.0f%% of the time in GC over the last %s (threshold %.0f%%)", t.st.GCFraction*100, t.o.GCWindow, t.o.GCThreshold*100),
+			heapMax, !t.st.GCPressure)
+	}
+	t.st.GCPressure = pressure
+}
+
+// observeExceptions reacts to failures newer than the last one seen.
+func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
+	latest := t.st.LastException
+	exs := slices.Clone(snap.Exceptions)
+	slices.SortStableFunc(exs, func(a, b autoscaler.JobException) int { return a.Time.Compare(b.Time) })
+	for _, e := range exs {
+		if !e.Time.After(t.st.LastException) {
+			continue
+		}
+		latest = maxTime(latest, e.Time)
+		if t.o.BumpHold > 0 && snap.Time.Sub(e.Time) > t.o.BumpHold {
+			continue // too old to say anything about the configuration running now
+		}
+		kind, pool := Classify(e)
+		if kind == "" {
+			continue
+		}
+		detail := e.Name
+		if e.Message != "" {
+			detail += ": " + firstLine(e.Message)
+		}
+		observed := int64(0)
+		if pool == PoolHeap {
+			observed = int64(t.st.HeapMax)
+		}
+		t.react(snap, e.Time, kind, pool, detail, observed, true)
+	}
+	t.st.LastException = latest
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 300 {
+		s = s[:300]
+	}
+	return s
+}
+
+// Classify maps a job exception to a memory failure kind and the pool to grow; "" when the
+// exception is not about memory.
+func Classify(e autoscaler.JobException) (kind, pool string) {
+	text := e.Name + ": " + e.Message
+	switch {
+	case strings.Contains(text, "OutOfMemoryError") && strings.Contains(text, "Metaspace"):
+		return "oom-metaspace", PoolMetaspace
+	case strings.Contains(text, "OutOfMemoryError") && strings.Contains(text, "Direct buffer memory"):
+		return "oom-direct", PoolTaskOffHeap
+	case strings.Contains(text, "OutOfMemoryError"):
+		return "oom-heap", PoolHeap
+	case strings.Contains(text, "Insufficient number of network buffers"):
+		return "network-buffers", PoolNetwork
+	case strings.Contains(text, "code 137"), strings.Contains(text, "OOMKilled"),
+		strings.Contains(text, "memory limit exceeded"), strings.Contains(text, "beyond physical memory limits"):
+		return "container-kill", PoolOverhead
+	}
+	return "", ""
+}
+
+// react bumps a pool after a memory failure: VPA's max(used + 100 MiB, used × 1.2) of the
+// larger of the running size and what was observed, held for bump.hold; a failure soon after a
+// change that shrank the pool also rolls the pool back to its size before the change.
+func (t *Tuner) react(snap *autoscaler.Snapshot, at time.Time, kind, pool, detail string, observed int64, record bool) {
+	cur, err := t.running(profileFor(snap.FlinkVersion))
+	if err != nil {
+		return
+	}
+	used := max(PoolsOf(cur).get(pool), observed)
+	bump := max(used+oomMinBump, int64(float64(used)*oomBumpRatio))
+	ev := MemoryEvent{Time: at, Kind: kind, Pool: pool, Detail: detail}
+	reason := kind + " at " + at.UTC().Format(time.RFC3339)
+	if lc := t.st.LastChange; lc != nil && !at.Before(lc.Time) && at.Sub(lc.Time) <= t.o.RollbackWindow &&
+		lc.After.get(pool) < lc.Before.get(pool) {
+		bump = max(bump, lc.Before.get(pool))
+		ev.Rollback = true
+		reason += " within " + at.Sub(lc.Time).String() + " of the change that shrank it: rolled back"
+	}
+	ev.Bump = bump
+	if f, ok := t.st.Floors[pool]; !ok || f.Bytes < bump || f.Until.Before(at.Add(t.o.BumpHold)) {
+		nf := floor{Bytes: max(bump, f.Bytes), Until: at.Add(t.o.BumpHold), Reason: reason}
+		t.st.Floors[pool] = nf
+	}
+	if pool == PoolHeap && record && len(t.st.Layout) > 0 {
+		// Like VPA, the bump is also a peak of the histogram (of the layout that ran).
+		t.heapFor(t.st.Layout, at).Peaks.Hist.add(float64(bump), 1, at, t.o.HalfLife)
+	}
+	if record {
+		t.st.Events = append(t.st.Events, ev)
+		if len(t.st.Events) > maxEvents {
+			t.st.Events = t.st.Events[len(t.st.Events)-maxEvents:]
+		}
+	}
+}
+
+func (t *Tuner) expireFloors(now time.Time) {
+	for k, f := range t.st.Floors {
+		if now.After(f.Until) {
+			delete(t.st.Floors, k)
+		}
+	}
+}
