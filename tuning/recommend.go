@@ -68,6 +68,7 @@ type Evidence struct {
 // Observations summarize what the tuner saw.
 type Observations struct {
 	Span             time.Duration  `json:"span"`
+	Percentile       float64        `json:"percentile"` // the percentile option
 	HeapSamples      int            `json:"heapSamples"`
 	HeapPeak         float64        `json:"heapPeak"`       // largest peak at the observed layout
 	HeapPercentile   float64        `json:"heapPercentile"` // bucket end of the percentile
@@ -149,7 +150,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	margin := 1 + t.o.Margin
 	span := t.observedSpan()
 	obs := &rec.Observed
-	obs.Span, obs.HeapMax = span, t.st.HeapMax
+	obs.Span, obs.HeapMax, obs.Percentile = span, t.st.HeapMax, t.o.Percentile
 	obs.MetaspacePeak, obs.ManagedPeak, obs.NetworkUsedPeak = t.st.MetaspacePeak, t.st.ManagedPeak, t.st.NetworkUsedPeak
 	obs.GCFraction, obs.GCPressure = t.st.GCFraction, t.st.GCPressure
 	obs.JMHeapPeak, obs.JMMetaspacePeak = t.st.JMHeap.Max, t.st.JMMetaspacePeak
@@ -411,6 +412,13 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	final, overrides, removals, err := b.final(pl, process)
 	if err != nil {
 		return nil, err
+	}
+	// A whole number of MiB reads better ("1390 mb", not "1457520640 bytes") and gives the
+	// JVM overhead the few extra bytes, when that stays within its range and the limit.
+	if r := roundUpMiB(process); r != process && r <= limit {
+		if f2, ov2, rm2, err := b.final(pl, r); err == nil && f2.TotalFlink == final.TotalFlink && f2.TotalFlink <= flinkLimit {
+			final, overrides, removals, process = f2, ov2, rm2, r
+		}
 	}
 	if fp := PoolsOf(final); fp.Heap != pl.heap || fp.Managed != pl.managed || fp.Network != pl.network || fp.Metaspace != pl.meta ||
 		fp.TaskOffHeap != pl.taskOff || fp.Process != process {

@@ -1,0 +1,191 @@
+package tuning_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/autoscaler/policies"
+	"github.com/flinktune/flinktune/controller"
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/flinkrest"
+	"github.com/flinktune/flinktune/realize"
+	"github.com/flinktune/flinktune/scenarios"
+	"github.com/flinktune/flinktune/sim"
+	"github.com/flinktune/flinktune/simrest"
+	"github.com/flinktune/flinktune/store"
+	"github.com/flinktune/flinktune/tuning"
+)
+
+// tunedPolicy wraps a scaling policy with the memory tuner the way the flinktune policy is
+// meant to: observe every snapshot, recommend for the decided parallelism, and hand a
+// worthwhile change to the realizer with the rescale (or alone when it is a safety increase
+// or, with memoryOnly, when it saves enough).
+type tunedPolicy struct {
+	autoscaler.Policy
+	tu         *tuning.Tuner
+	memoryOnly bool
+	applied    int
+	log        *strings.Builder
+}
+
+func (p *tunedPolicy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
+	p.tu.Observe(snap)
+	d, err := p.Policy.Cycle(snap)
+	if err != nil || snap.Status != "RUNNING" {
+		return d, err
+	}
+	var target map[string]int
+	rescale := false
+	if d.Scaled && len(d.Parallelism) > 0 {
+		target = d.Parallelism
+		for _, v := range snap.Vertices {
+			if p, ok := target[v.ID]; ok && p != v.Parallelism {
+				rescale = true
+			}
+		}
+	}
+	rec, err := p.tu.Recommend(snap, target)
+	if err != nil {
+		return d, err
+	}
+	if rescale && p.log != nil {
+		fmt.Fprintf(p.log, "%s rescale %v: worthwhile=%v safety=%v %s\n", snap.Time.Format("15:04:05"), target, rec.Worthwhile, rec.Safety, rec.Reason)
+		for _, pc := range rec.Pools {
+			fmt.Fprintf(p.log, "    %-14s limit %6d cur %6d prop %6d  %s\n", pc.Pool, pc.Limit>>20, pc.Current>>20, pc.Proposed>>20, pc.Basis)
+		}
+	}
+	if rec.Apply && rec.Worthwhile && (rescale || rec.Safety || p.memoryOnly) {
+		d.ConfigOverrides, d.ConfigRemovals = rec.Overrides, rec.Removals
+		p.tu.Applied(snap.Time, rec)
+		p.applied++
+		if p.log != nil {
+			fmt.Fprintf(p.log, "%s apply (rescale=%v safety=%v): %s\n", snap.Time.Format("15:04:05"), rescale, rec.Safety, rec.Reason)
+		}
+	}
+	return d, nil
+}
+
+type simResult struct {
+	stats   sim.Stats
+	applied int
+	log     string
+}
+
+func runScenarioSpy(t testing.TB, name string) simResult {
+	return runScenarioWith(t, name, "flinktune", false, func(p autoscaler.Policy) autoscaler.Policy { return &spy{Policy: p} }, false, false)
+}
+
+func runScenario(t testing.TB, name, policy string, enabled, tuned, memoryOnly bool) simResult {
+	return runScenarioWith(t, name, policy, enabled, nil, tuned, memoryOnly)
+}
+
+func runScenarioWith(t testing.TB, name, policy string, enabled bool, wrap func(autoscaler.Policy) autoscaler.Policy, tuned, memoryOnly bool) simResult {
+	sc, err := scenarios.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sc, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simrest.New(s, simrest.Options{})
+	hc := &http.Client{Transport: simrest.RoundTripper(srv)}
+	client, err := flinkrest.New("http://simulator", flinkrest.WithHTTPClient(hc), flinkrest.WithTimeout(5*time.Second), flinkrest.WithRetries(0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.(interface{ TempDir() string }).TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := flinkconf.New()
+	base.Set("job.autoscaler.memory.tuning.enabled", fmt.Sprint(enabled))
+	var wrapped []*tunedPolicy
+	var logb strings.Builder
+	factory := func(n string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
+		p, err := policies.New(n, cfg)
+		if err == nil && wrap != nil {
+			return wrap(p), nil
+		}
+		if err != nil || !tuned {
+			return p, err
+		}
+		o, err := tuning.ParseOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		tp := &tunedPolicy{Policy: p, tu: tuning.New(o), memoryOnly: memoryOnly, log: &logb}
+		wrapped = append(wrapped, tp)
+		return tp, nil
+	}
+	cl := controller.FlinkCluster("simulator", client, 15*time.Second)
+	cl.Config = &realize.SimConfig{BaseURL: "http://simulator", Client: hc}
+	ctl := controller.New(st, []controller.Cluster{cl}, factory,
+		controller.Options{Policy: policy, AllJobs: true, Base: base, Interval: 10 * time.Second, Parallelism: 1})
+	ctx := context.Background()
+	for !s.Done() {
+		srv.Advance(10 * time.Second)
+		ctl.RunOnce(ctx, s.Now())
+	}
+	ids := s.JobIDs()
+	stats, _ := s.Stats(ids[0])
+	res := simResult{stats: stats, log: logb.String()}
+	for _, w := range wrapped {
+		res.applied += w.applied
+	}
+	return res
+}
+
+// TestSimulatorScenarios runs the example scenarios with memory tuning enabled for the
+// operator's policy (its own tuner) and the flinktune policy with this tuner. It takes minutes:
+// set FLINKTUNE_TUNING_SIM=1 (and optionally FLINKTUNE_TUNING_SCENARIOS=a,b).
+func TestSimulatorScenarios(t *testing.T) {
+	if os.Getenv("FLINKTUNE_TUNING_SIM") == "" {
+		t.Skip("set FLINKTUNE_TUNING_SIM=1 to run the scenarios (minutes)")
+	}
+	names := scenarios.Names()
+	if v := os.Getenv("FLINKTUNE_TUNING_SCENARIOS"); v != "" {
+		names = strings.Split(v, ",")
+	}
+	memOnly := os.Getenv("FLINKTUNE_TUNING_MEMORY_ONLY") != ""
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			ft := runScenario(t, name, "flinktune", true, true, memOnly)
+			if os.Getenv("FLINKTUNE_TUNING_ONLY") != "" {
+				row := ft.stats
+				t.Logf("flinktune + tuner: avg TM process %.0f MiB OOM %d container %d\n%s", row.TaskManagerProcessBytesAvg/(1<<20), row.OOMKills, row.ContainerKills, ft.log)
+				return
+			}
+			base := runScenario(t, name, "flinktune", false, false, false)
+			opBase := runScenario(t, name, "operator", false, false, false)
+			op := runScenario(t, name, "operator", true, false, false)
+			t.Logf("4 runs in %s", time.Since(start).Round(time.Millisecond))
+			row := func(label string, r simResult) {
+				st := r.stats
+				t.Logf("%-22s avg TM process %7.0f MiB  OOM %d  container %d  restarts %d  tm-config %d  rescales %d  lag-viol %.0fs applied %d",
+					label, st.TaskManagerProcessBytesAvg/(1<<20), st.OOMKills, st.ContainerKills, st.Restarts, st.TaskManagerConfigChanges, st.Rescales, st.LagViolationSeconds, r.applied)
+			}
+			row("flinktune untuned", base)
+			row("operator untuned", opBase)
+			row("operator (tuning)", op)
+			row("flinktune + tuner", ft)
+			if testing.Verbose() {
+				t.Log("\n" + ft.log)
+			}
+			cut := 1 - ft.stats.TaskManagerProcessBytesAvg/base.stats.TaskManagerProcessBytesAvg
+			opCut := 1 - op.stats.TaskManagerProcessBytesAvg/opBase.stats.TaskManagerProcessBytesAvg
+			t.Logf("flinktune tuner cut: %.1f%%; operator tuner cut: %.1f%%", cut*100, opCut*100)
+			if ft.stats.OOMKills+ft.stats.ContainerKills > 0 {
+				t.Errorf("%d OOM and %d container kills with the tuner", ft.stats.OOMKills, ft.stats.ContainerKills)
+			}
+		})
+	}
+}
