@@ -77,10 +77,6 @@ type simResult struct {
 	log     string
 }
 
-func runScenarioSpy(t testing.TB, name string) simResult {
-	return runScenarioWith(t, name, "flinktune", false, func(p autoscaler.Policy) autoscaler.Policy { return &spy{Policy: p} }, false, false)
-}
-
 func runScenario(t testing.TB, name, policy string, enabled, tuned, memoryOnly bool) simResult {
 	return runScenarioWith(t, name, policy, enabled, nil, tuned, memoryOnly)
 }
