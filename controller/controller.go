@@ -318,7 +318,8 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		return res, fmt.Errorf("policy state: %w", err)
 	}
 	current := currentParallelism(snap)
-	apply := c.shouldApply(cfg, decision, current)
+	// A job that is restarting is not rescaled: its requirements are applied once it runs.
+	apply := snap.Status == "RUNNING" && c.shouldApply(cfg, decision, current)
 	cycle := store.Cycle{
 		Info:         store.JobInfo{Key: key, Name: job.Name, Policy: runner.policyName, FirstSeen: now, LastSeen: now},
 		PolicyState:  state,

@@ -53,11 +53,30 @@ func (c *loadCurve) at(t time.Duration) (rate, noise float64) {
 	return math.Max(0, c.segValue(k, t)), c.segs[k].Noise
 }
 
-// changes lists the times at which a segment starts.
-func (c *loadCurve) changes() []time.Duration {
+// changes lists the times at which the load changes before end: every segment start, the end
+// of a spike, and every turning point (peak and trough) of a sine, so that each monotone phase
+// of a periodic load is scored as a load change of its own.
+func (c *loadCurve) changes(end time.Duration) []time.Duration {
 	out := make([]time.Duration, 0, len(c.segs))
-	for _, s := range c.segs {
+	for k, s := range c.segs {
 		out = append(out, s.At)
+		until := end
+		if k+1 < len(c.segs) {
+			until = c.segs[k+1].At
+		}
+		switch s.Shape {
+		case scenario.ShapeSpike:
+			if t := s.At + s.SpikeFor; t < until {
+				out = append(out, t)
+			}
+		case scenario.ShapeSine:
+			if s.SinePeriod <= 0 || s.SineAmplitude == 0 {
+				continue
+			}
+			for t := s.At + s.SinePeriod/4; t < until; t += s.SinePeriod / 2 {
+				out = append(out, t)
+			}
+		}
 	}
 	return out
 }

@@ -199,8 +199,8 @@ func (s *Sim) Stats(jobID string) (Stats, bool) {
 	return out, true
 }
 
-// LoadChanges returns the times at which the job's load segments start, sorted, without
-// duplicates.
+// LoadChanges returns the times at which the job's load changes (segment starts, spike ends
+// and the turning points of sine loads), sorted, without duplicates.
 func (s *Sim) LoadChanges(jobID string) []time.Time {
 	j := s.job(jobID)
 	if j == nil {
@@ -208,7 +208,7 @@ func (s *Sim) LoadChanges(jobID string) []time.Time {
 	}
 	var out []time.Time
 	for _, vi := range j.srcs {
-		for _, at := range j.vs[vi].src.curve.changes() {
+		for _, at := range j.vs[vi].src.curve.changes(s.end.Sub(s.start)) {
 			out = append(out, s.start.Add(at))
 		}
 	}

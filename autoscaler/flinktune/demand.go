@@ -7,12 +7,18 @@ import (
 
 // level is one minute of a source's demand, kept for hours to estimate long trends.
 type level struct {
-	T   time.Time `json:"t"`
-	Sum float64   `json:"sum"`
+	T   time.Time `json:"t"`   // the minute
+	Sum float64   `json:"sum"` // of the samples' demand
 	N   int       `json:"n"`
+	// Off is the samples' mean offset from T in seconds: a minute in progress is centred
+	// earlier than a complete one, and a trend fit must place it where it was measured.
+	Off float64 `json:"off"`
 }
 
 func (l level) mean() float64 { return l.Sum / float64(l.N) }
+
+// at is when the level was measured: the mean time of its samples.
+func (l level) at() time.Time { return l.T.Add(time.Duration(l.Off * float64(time.Second))) }
 
 const (
 	// shortFit is the span of the most recent samples that must agree before the policy
@@ -49,11 +55,14 @@ func (p *Policy) recordLevels(s sample) {
 			continue
 		}
 		lv := p.st.Levels[id]
+		off := s.T.Sub(minute).Seconds()
 		if n := len(lv); n > 0 && lv[n-1].T.Equal(minute) {
-			lv[n-1].Sum += v.Ingest
-			lv[n-1].N++
+			l := &lv[n-1]
+			l.Off = (l.Off*float64(l.N) + off) / float64(l.N+1)
+			l.Sum += v.Ingest
+			l.N++
 		} else {
-			lv = append(lv, level{T: minute, Sum: v.Ingest, N: 1})
+			lv = append(lv, level{T: minute, Sum: v.Ingest, N: 1, Off: off})
 		}
 		cut := 0
 		for cut < len(lv) && s.T.Sub(lv[cut].T) > longTrend+time.Minute {
@@ -112,27 +121,92 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	d.Level = math.Max(lvl, 0)
 	d.Slope = slope
 
+	// The long trend: the longest recent span of per-minute levels that a straight line
+	// fits. A flat hour gives a long span with no slope; a ramp that began five minutes ago
+	// gives five minutes and the ramp's slope, not an hour-long average that dilutes it.
 	start := p.st.Shifts[id]
-	var lx, ly []float64
-	var first time.Time
+	var lv []level
 	for _, l := range p.st.Levels[id] {
-		if l.T.Before(start) || now.Sub(l.T) > longTrend {
-			continue
+		if !l.T.Before(start) && now.Sub(l.T) <= longTrend {
+			lv = append(lv, l)
 		}
-		if first.IsZero() {
-			first = l.T
+	}
+	span := shortFit
+	for _, w := range trendWindows {
+		var lx, ly []float64
+		var first time.Time
+		for _, l := range lv {
+			if now.Sub(l.at()) > w {
+				continue
+			}
+			if first.IsZero() {
+				first = l.at()
+			}
+			lx = append(lx, l.at().Sub(now).Seconds())
+			ly = append(ly, l.mean())
 		}
-		lx = append(lx, l.T.Sub(now).Seconds())
-		ly = append(ly, l.mean())
-	}
-	if first.IsZero() || first.Before(start) {
-		first = start
-	}
-	span := now.Sub(first)
-	if len(lx) >= 5 {
+		if len(lx) < 3 || now.Sub(first) < w-time.Minute {
+			break // not enough history for this window
+		}
+		if relFitError(lx, ly) > maxTrendError {
+			break // the trend changed within this window
+		}
 		_, d.Slope = fitLine(lx, ly)
+		span = now.Sub(first)
 	}
-	// Extrapolate no further than the trend has lasted (at least the short fit's span).
-	d.Horizon = min(p.o.ForecastHorizon, max(span, shortFit))
+	// A trend that has just stopped still fits the per-minute levels; the newest samples tell.
+	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
+		d.Slope, span = slope, shortFit
+	}
+	// Extrapolate a trend up to twice as long as it has lasted: a rescale should hold while the
+	// trend continues, and a trend is likely to last about as long again as it already has.
+	d.Horizon = min(p.o.ForecastHorizon, 2*span)
 	return d
+}
+
+// slopeBreaks reports whether the recent samples' slope differs from the long trend's by more
+// than three standard errors.
+func slopeBreaks(xs, ys []float64, long float64) bool {
+	lvl, slope := fitLine(xs, ys)
+	n := float64(len(xs))
+	if n < 4 {
+		return false
+	}
+	mx, sxx, rss := 0.0, 0.0, 0.0
+	for _, x := range xs {
+		mx += x
+	}
+	mx /= n
+	for i, x := range xs {
+		sxx += (x - mx) * (x - mx)
+		r := ys[i] - (lvl + slope*x)
+		rss += r * r
+	}
+	if sxx == 0 {
+		return false
+	}
+	se := math.Sqrt(rss/(n-2)) / math.Sqrt(sxx)
+	return math.Abs(slope-long) > 3*se+1e-9
+}
+
+// trendWindows are the spans tried for the long trend, shortest first.
+var trendWindows = []time.Duration{3 * time.Minute, 4 * time.Minute, 5 * time.Minute, 7 * time.Minute, 10 * time.Minute, 15 * time.Minute, 20 * time.Minute,
+	30 * time.Minute, 45 * time.Minute, 60 * time.Minute}
+
+// maxTrendError is the relative RMS error of a line through per-minute levels up to which
+// they count as one trend.
+const maxTrendError = 0.05
+
+// relFitError is the RMS error of the least-squares line through the points, relative to
+// their mean.
+func relFitError(xs, ys []float64) float64 {
+	lvl, slope := fitLine(xs, ys)
+	mean, rss := 0.0, 0.0
+	for i := range xs {
+		mean += ys[i]
+		r := ys[i] - (lvl + slope*xs[i])
+		rss += r * r
+	}
+	mean /= float64(len(xs))
+	return math.Sqrt(rss/float64(len(xs))) / math.Max(mean, 1)
 }

@@ -59,13 +59,16 @@ type sample struct {
 
 // vertexInfo is the static part of a vertex the policy needs.
 type vertexInfo struct {
-	ID          string
-	P           int
-	MaxP        int
-	Partitions  int // sources: distinct Kafka/Pulsar partitions, 0 if unknown
-	Source      bool
-	HashInput   bool
-	Inputs      []string
+	ID         string
+	P          int
+	MaxP       int
+	Partitions int // sources: distinct Kafka/Pulsar partitions, 0 if unknown
+	Source     bool
+	HashInput  bool
+	Inputs     []string
+	// Pointwise are inputs connected FORWARD or RESCALE: each subtask reads a subset of the
+	// upstream subtasks, so differing parallelisms split the load unevenly.
+	Pointwise   []string
 	Outputs     []string
 	SlotSharing string
 }
@@ -134,6 +137,9 @@ func topology(snap *autoscaler.Snapshot) []vertexInfo {
 			Outputs: out[v.ID], SlotSharing: v.SlotSharingGroup}
 		for _, e := range v.Inputs {
 			vi.Inputs = append(vi.Inputs, e.From)
+			if e.Ship == autoscaler.ShipForward || e.Ship == autoscaler.ShipRescale {
+				vi.Pointwise = append(vi.Pointwise, e.From)
+			}
 			if e.Ship == autoscaler.ShipHash {
 				vi.HashInput = true
 			}

@@ -12,11 +12,54 @@ type vertexModel struct {
 	hot float64
 	// alpha is the scaling-efficiency exponent: per-subtask rate ∝ p^-alpha.
 	alpha float64
+	// upCur and upPlan are the current and planned parallelism of the pointwise inputs.
+	upCur, upPlan map[string]int
+}
+
+// planned returns the model with the upstream vertices at the planned parallelism.
+func (m *vertexModel) planned(plan map[string]int) *vertexModel {
+	if len(m.info.Pointwise) == 0 {
+		return m
+	}
+	c := *m
+	c.upPlan = plan
+	return &c
+}
+
+// pointwiseImbalance is the busiest subtask's share over the average when a vertex of
+// parallelism p reads a pointwise input of parallelism q: subtasks read ceil or floor of q/p
+// upstream subtasks (q >= p), or share an upstream subtask with floor or ceil of p/q others.
+func pointwiseImbalance(p, q int) float64 {
+	if p <= 0 || q <= 0 || p == q {
+		return 1
+	}
+	if q >= p {
+		return float64((q+p-1)/p) * float64(p) / float64(q)
+	}
+	return float64(p) / float64(q*(p/q))
 }
 
 // imbalance is how much more work the busiest subtask gets than the average one, from the
 // discrete split of key groups (HASH inputs) or partitions (sources) over p subtasks.
 func (m *vertexModel) imbalance(p int) float64 {
+	return m.unitImbalance(p) * m.upImbalance(p, m.upPlan)
+}
+
+// upImbalance is the worst pointwise imbalance at parallelism p with upstream parallelism
+// from plan (current where plan has none).
+func (m *vertexModel) upImbalance(p int, plan map[string]int) float64 {
+	worst := 1.0
+	for _, id := range m.info.Pointwise {
+		q, ok := plan[id]
+		if !ok {
+			q = m.upCur[id]
+		}
+		worst = math.Max(worst, pointwiseImbalance(p, q))
+	}
+	return worst
+}
+
+func (m *vertexModel) unitImbalance(p int) float64 {
 	units := 0
 	switch {
 	case m.info.Source && m.info.Partitions > 0:
@@ -44,10 +87,28 @@ func (m *vertexModel) capacity(p int) float64 {
 		active = min(p, m.info.Partitions) // subtasks beyond the partition count idle
 	}
 	per := m.perSubtask * math.Pow(float64(p)/float64(cur), -m.alpha)
-	// The measured hot factor already contains the current split's imbalance; rescale it.
-	skew := m.hot / m.imbalance(cur) * m.imbalance(p)
-	skew = math.Max(skew, 1)
-	return per * float64(active) / skew
+	return per * float64(active) / m.skewAt(p)
+}
+
+// skewAt predicts the hottest subtask's load over the average at parallelism p. The measured
+// factor holds the current split's integer imbalance (replaced by p's) and a key skew: with
+// Flink's contiguous key-group ranges, fewer key groups per subtask leave the hottest one
+// relatively hotter. The skew part is scaled linearly in p when growing (conservative) and
+// by its square root when shrinking (so scale-downs do not count on the skew vanishing).
+func (m *vertexModel) skewAt(p int) float64 {
+	cur := m.info.P
+	base := m.hot / (m.unitImbalance(cur) * m.upImbalance(cur, nil))
+	if base < 1 {
+		base = 1
+	}
+	if m.info.HashInput && base > 1 && p != cur {
+		r := float64(p) / float64(cur)
+		if r < 1 {
+			r = math.Sqrt(r)
+		}
+		base = 1 + (base-1)*r
+	}
+	return math.Max(base*m.imbalance(p), 1)
 }
 
 // upperBound is the highest parallelism the policy may give the vertex.

@@ -46,8 +46,8 @@ var (
 		"How far ahead the demand trend is extrapolated (never further than the trend has lasted).")
 	OptSettle = opt("flinktune.settle", flinkconf.TypeDuration, "35 min",
 		"No change in the opposite direction of the previous one within this time (prevents oscillation).")
-	OptMaxLag = opt("flinktune.lag.max", flinkconf.TypeDuration, "30 s",
-		"Lag, in seconds of input, the policy keeps sources under; more triggers a scale-up.")
+	OptMaxLag = opt("flinktune.lag.max", flinkconf.TypeDuration, "1 min",
+		"Lag, in seconds of input, the policy keeps sources under: a scale-up is due when the lag would exceed it before a rescale could help.")
 )
 
 // AllOptions lists the policy's options (for help texts).

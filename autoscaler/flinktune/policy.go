@@ -45,6 +45,10 @@ type state struct {
 	Downtimes    []float64            `json:"downtimes,omitempty"`
 	Efficiency   map[string][]obsPt   `json:"efficiency,omitempty"`
 	LastDecision string               `json:"lastDecision,omitempty"`
+	// Resuming is set from our own rescale until records flow again.
+	Resuming bool `json:"resuming,omitempty"`
+	// LagKnown records sources that expose pendingRecords.
+	LagKnown map[string]bool `json:"lagKnown,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -112,6 +116,11 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		}
 	}
 	d.Parallelism = p.st.Target
+	p.noteLagMetrics(snap)
+	if p.inFlight(snap) {
+		d.Reason = "waiting for the last rescale to take effect"
+		return d, nil
+	}
 	if !p.accept(snap) {
 		d.Reason = "waiting for fresh metrics"
 		return d, nil
@@ -160,17 +169,47 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 
 // restarted resets what a (re)start invalidates and learns the downtime of a rescale.
 func (p *Policy) restarted(snap *autoscaler.Snapshot) {
-	if !p.st.AppliedAt.IsZero() && snap.RunningSince.After(p.st.AppliedAt) {
-		dt := snap.RunningSince.Sub(p.st.AppliedAt).Seconds()
-		p.st.Downtimes = append(p.st.Downtimes, dt)
-		if len(p.st.Downtimes) > 5 {
-			p.st.Downtimes = p.st.Downtimes[len(p.st.Downtimes)-5:]
-		}
-		p.st.AppliedAt = time.Time{}
-	}
+	// The downtime of our own rescale is measured when records flow again (appendSample):
+	// RUNNING comes before state is restored.
+	p.st.Resuming = !p.st.AppliedAt.IsZero() && snap.RunningSince.After(p.st.AppliedAt)
 	p.st.RunningSince = snap.RunningSince
 	p.st.Base = nil
 	p.st.Samples = nil
+}
+
+// pendingTimeout bounds how long a decided rescale may take to show; after it the target is
+// taken as unreachable for now (e.g. too few slots) and the policy decides from what runs.
+const pendingTimeout = 5 * time.Minute
+
+// inFlight reports whether the last decided parallelism is not running yet.
+func (p *Policy) inFlight(snap *autoscaler.Snapshot) bool {
+	if snap.Time.Sub(p.st.LastChange) > pendingTimeout {
+		return false
+	}
+	for id, n := range p.st.Target {
+		if v := snap.Vertex(id); v != nil && v.Parallelism != n {
+			return true
+		}
+	}
+	return false
+}
+
+// noteLagMetrics remembers which sources expose pendingRecords.
+func (p *Policy) noteLagMetrics(snap *autoscaler.Snapshot) {
+	for i := range snap.Vertices {
+		v := &snap.Vertices[i]
+		if !v.IsSource() {
+			continue
+		}
+		for name := range v.Metrics {
+			if strings.HasSuffix(name, ".pendingRecords") {
+				if p.st.LagKnown == nil {
+					p.st.LagKnown = map[string]bool{}
+				}
+				p.st.LagKnown[v.ID] = true
+			}
+		}
+	}
 }
 
 // dropStaleTarget forgets overrides of vertices that are gone and targets a failure has
@@ -237,6 +276,19 @@ func (p *Policy) appendSample(prev, cur *base, snap *autoscaler.Snapshot, dt flo
 	p.st.Base = cur
 	p.st.Samples = append(p.st.Samples, s)
 	p.recordLevels(s)
+	if p.st.Resuming {
+		for id, v := range s.V {
+			if p.st.Sources[id] && v.InRate > 0 {
+				// Records flow since some time within this sample's interval: count it whole.
+				p.st.Downtimes = append(p.st.Downtimes, s.T.Sub(p.st.AppliedAt).Seconds()-dt/2)
+				if len(p.st.Downtimes) > 5 {
+					p.st.Downtimes = p.st.Downtimes[len(p.st.Downtimes)-5:]
+				}
+				p.st.Resuming, p.st.AppliedAt = false, time.Time{}
+				break
+			}
+		}
+	}
 	return true
 }
 
@@ -261,6 +313,7 @@ type evaluation struct {
 	peak     map[string]float64 // highest demand seen in the window (for conservative scale-down)
 	catchUp  map[string]float64 // extra records/s to drain the current lag within catch-up
 	lag      float64            // total source lag in records
+	lagKnown bool               // some source reports pendingRecords
 	ingest   float64            // total source ingest now
 	horizon  time.Duration
 	slope    float64 // total source demand trend, records/s per second
@@ -284,6 +337,7 @@ func (e *evaluation) metrics() map[string]map[string]float64 {
 		if vi.Source {
 			mm["NUM_SOURCE_PARTITIONS"] = float64(vi.Partitions)
 			mm["LAG"] = e.lag
+			mm["FORECAST_HORIZON_SECONDS"] = e.horizon.Seconds()
 		}
 		out[vi.ID] = mm
 	}
@@ -314,7 +368,12 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			}
 			hots = append(hots, vs.Hot)
 		}
-		m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID)}
+		m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID), upCur: map[string]int{}}
+		for _, id := range vi.Pointwise {
+			if u := snap.Vertex(id); u != nil {
+				m.upCur[id] = u.Parallelism
+			}
+		}
 		if m.hot < 1 || math.IsNaN(m.hot) {
 			m.hot = 1
 		}
@@ -342,6 +401,9 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			e.horizon = max(e.horizon, est.Horizon)
 			lag := last.V[vi.ID].Lag
 			e.lag += lag
+			if p.st.LagKnown[vi.ID] {
+				e.lagKnown = true
+			}
 			e.ingest += est.Level
 			e.slope += est.Slope
 			e.catchUp[vi.ID] = lag / p.o.CatchUp.Seconds()
@@ -370,60 +432,117 @@ func (p *Policy) restartDowntime() float64 {
 	return slices.Max(p.st.Downtimes)
 }
 
+// catchUpUtilization is the utilization the temporary catch-up of lag is sized for.
+const catchUpUtilization = 0.95
+
+// srcCapacity is the source rate the job sustains with the given parallelism (current where
+// target has no entry).
+func srcCapacity(e *evaluation, target map[string]int) float64 {
+	c := math.Inf(1)
+	for _, vi := range e.order {
+		p, ok := target[vi.ID]
+		if !ok {
+			p = vi.P
+		}
+		if d := e.demand[vi.ID]; d > 0 && e.ingest > 0 {
+			c = math.Min(c, e.models[vi.ID].capacity(p)*e.ingest/d)
+		}
+	}
+	return c
+}
+
+// reactionTime is how long a scale-up takes to help, beyond the restart itself: a control
+// cycle, the PUT, and the adaptive scheduler waiting for its rescale trigger.
+const reactionTime = 40 * time.Second
+
 // decide returns the new target (only changed vertices), its direction and a reason.
+//
+// Scale-ups are driven by the lag objective, not by a utilization threshold: the job may run
+// hot as long as its sources will not fall more than flinktune.lag.max behind before a
+// rescale could help. Waiting until then costs nothing the user cares about and shows more of
+// the trend, so the one rescale that follows is sized for where the demand is going. Only a
+// job whose sources report no lag falls back to utilization.max.
 func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]int, int, string) {
 	u := p.o.TargetUtilization
 	down := p.restartDowntime()
 	catchUp := p.o.CatchUp.Seconds()
 	sinceChange := snap.Time.Sub(p.st.LastChange)
 
-	upWanted, upWhy := false, ""
 	upTarget, downTarget := map[string]int{}, map[string]int{}
 	allLow := true
+	srcCap := srcCapacity(e, nil) // the job's sustainable source rate at current parallelism
+	// The lag a rescale decided now must drain: what is there, what accrues until the
+	// restart, and what arrives while the job is down.
+	lagAtResume := e.lag + math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*down
+	hottest, hotUtil := "", 0.0
 	for _, vi := range e.order {
+		m := e.models[vi.ID]
+		capNow := m.capacity(vi.P)
+		util := (e.demand[vi.ID] + e.catchUp[vi.ID]) / capNow
+		if util > hotUtil {
+			hottest, hotUtil = vi.ID, util
+		}
 		if p.o.Exclude[strings.ToLower(vi.ID)] {
 			continue
 		}
-		m := e.models[vi.ID]
-		capNow := m.capacity(vi.P)
-		need := e.demand[vi.ID] + e.catchUp[vi.ID]
-		// A rescale stops the job for `down` seconds: what arrives meanwhile must drain too.
-		restartLoad := e.forecast[vi.ID] * down / catchUp
-		want := m.sizeFor(math.Max(e.forecast[vi.ID], e.demand[vi.ID])+e.catchUp[vi.ID]+restartLoad, u, p.o)
-		util := need / capNow
-		utilSoon := (e.demand[vi.ID] + (e.forecast[vi.ID]-e.demand[vi.ID])/2 + e.catchUp[vi.ID]) / capNow
-		if want > vi.P && (util > p.o.UtilizationMax || utilSoon > p.o.UtilizationMax) {
-			upWanted = true
-			if upWhy == "" {
-				upWhy = fmt.Sprintf("vertex %s at %.0f%% utilization (%.0f%% forecast)", short(vi.ID), 100*util, 100*utilSoon)
-			}
+		gain := 0.0 // records at this vertex per source record
+		if e.ingest > 0 {
+			gain = e.demand[vi.ID] / e.ingest
 		}
+		// Draining lag is temporary, so it is sized at full utilization, the lasting demand
+		// at the target utilization.
+		lasting := math.Max(e.forecast[vi.ID], e.demand[vi.ID])
+		drain := lagAtResume / catchUp * gain
+		mu := m.planned(upTarget) // vertices come in topological order: upstream is planned
+		want := max(mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o))
 		upTarget[vi.ID] = max(want, vi.P)
 		// Scale down against the highest demand of the window, never below the forecast.
-		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + e.catchUp[vi.ID] + restartLoad
-		low := m.sizeFor(conservative, u, p.o)
+		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
+		low := m.planned(downTarget).sizeFor(conservative, u, p.o)
 		downTarget[vi.ID] = min(low, vi.P)
 		if conservative/capNow >= p.o.UtilizationMin || low >= vi.P {
 			allLow = false
 		}
 	}
-	// Lag that will not drain within the catch-up time at current capacity forces a scale-up.
-	if !upWanted && e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds() {
-		for _, vi := range e.order {
-			m := e.models[vi.ID]
-			spare := m.capacity(vi.P) - e.demand[vi.ID]
-			if spare <= 0 || e.lag > 0 && vi.Source && e.catchUp[vi.ID]*catchUp/spare > catchUp {
-				if upTarget[vi.ID] > vi.P {
-					upWanted, upWhy = true, fmt.Sprintf("lag %.0fs of input will not drain within %s", e.lag/e.ingest, p.o.CatchUp)
+
+	upWhy := ""
+	if e.lagKnown && e.ingest > 0 {
+		ahead := down + reactionTime.Seconds()
+		drain := srcCap - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
+		switch {
+		case drain <= 0:
+			// Lag grows: act before it would exceed the limit by the time a rescale helps.
+			projected := (e.lag - drain*ahead) / e.ingest
+			if projected > p.o.MaxLag.Seconds() {
+				upWhy = fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
+					e.lag/e.ingest, projected, p.o.MaxLag, short(hottest), 100*hotUtil)
+			}
+		case e.lag/e.ingest > p.o.MaxLag.Seconds():
+			// Lag drains, but slowly: a rescale must beat waiting, counting the lag its own
+			// restart adds (restarting a lagging job again is how lag spirals).
+			wait := e.lag / drain
+			if wait > catchUp {
+				newCap := srcCapacity(e, upTarget)
+				if gain := newCap - e.ingest; gain > 0 {
+					withRescale := down + (e.lag+e.ingest*down)/gain
+					if withRescale < 0.7*wait {
+						upWhy = fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", e.lag/e.ingest, wait, withRescale)
+					}
 				}
 			}
 		}
+	} else if hotUtil > p.o.UtilizationMax {
+		upWhy = fmt.Sprintf("vertex %s at %.0f%% utilization (sources report no lag)", short(hottest), 100*hotUtil)
 	}
-	if upWanted {
+	if upWhy != "" {
+		t := changed(e, upTarget)
+		if len(t) == 0 {
+			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
+		}
 		if p.st.LastDir < 0 && sinceChange < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
-		return changed(e, upTarget), +1, "scale up: " + upWhy
+		return t, +1, "scale up: " + upWhy
 	}
 	if !allLow {
 		p.st.LowSince = time.Time{}

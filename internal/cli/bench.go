@@ -1,16 +1,136 @@
 package cli
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
 
+	"github.com/flinktune/flinktune/autoscaler/policies"
+	"github.com/flinktune/flinktune/bench"
+	"github.com/flinktune/flinktune/scenarios"
 	"github.com/spf13/cobra"
 )
 
-// Placeholder until the bench command lands; it must be replaced before release.
 func newBenchCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "bench",
-		Short: "(not built yet)",
-		RunE:  func(*cobra.Command, []string) error { return errors.New("bench: not built yet") },
+	var (
+		scenarioArgs, policyArgs, sets []string
+		output, interval               string
+	)
+	cmd := &cobra.Command{
+		Use:   "bench --scenario FILE|NAME [--policy NAME]...",
+		Short: "Score scaling policies side by side on the simulator",
+		Long: `Run each policy against a scenario on the embedded simulator, in lockstep and
+deterministically: the control loop talks Flink's REST API to the simulated cluster
+every --interval of simulated time, exactly as flinktune run talks to a real one.
+
+Reported per policy (scenarios/FORMAT.md): rescales, restarts, downtime, slot-,
+TaskManager- and parallelism-seconds against the minimal slot-seconds, lag-violation
+seconds and worst lag, conservation of records, oscillations (reversals within
+slo.settle), convergence per load change, and TaskManager memory.
+
+With both the operator and flinktune policies, the table ends with a verdict on
+flinktune's targets: at most half the rescales, no more lag violations, no more
+parallelism-seconds, no oscillation, at most two steps per load change.
+Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
+		Example: `  flinktune bench --scenario wordcount-ramp
+  flinktune bench --scenario kafka-diurnal --policy operator --policy flinktune --output json
+  flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(scenarioArgs) == 0 {
+				return usagef("--scenario is required (a file or one of %s)", strings.Join(scenarios.Names(), ", "))
+			}
+			if len(policyArgs) == 0 {
+				policyArgs = []string{"operator", "flinktune"}
+			}
+			for _, p := range policyArgs {
+				if !policies.Valid(p) {
+					return usagef("--policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
+				}
+			}
+			if output != "table" && output != "json" {
+				return usagef("--output %q: want table or json", output)
+			}
+			every, err := time.ParseDuration(interval)
+			if err != nil || every <= 0 {
+				return usagef("--interval %q: want a duration such as 10s", interval)
+			}
+			var all [][]*bench.Result
+			for _, arg := range scenarioArgs {
+				sc, err := scenarios.Load(arg)
+				if err != nil {
+					return usageError{err}
+				}
+				var results []*bench.Result
+				for _, p := range policyArgs {
+					fmt.Fprintf(cmd.ErrOrStderr(), "running %s with policy %s ...\n", sc.Name, p)
+					r, err := bench.Run(cmd.Context(), sc, p, bench.Options{Interval: every, Set: sets})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "  done in %.1fs\n", r.WallSeconds)
+					results = append(results, r)
+				}
+				all = append(all, results)
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				for _, results := range all {
+					var v any = results
+					if len(results) == 1 {
+						v = results[0]
+					}
+					if err := enc.Encode(v); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			for i, results := range all {
+				if i > 0 {
+					fmt.Fprintln(out)
+				}
+				if err := bench.Table(out, results); err != nil {
+					return err
+				}
+				printVerdict(cmd, results)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&scenarioArgs, "scenario", nil, "scenario file or built-in name (repeatable)")
+	f.StringArrayVar(&policyArgs, "policy", nil, "policy to run (repeatable; default: operator and flinktune)")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
+	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
+	return cmd
+}
+
+// printVerdict checks flinktune's targets against the operator baseline when both ran.
+func printVerdict(cmd *cobra.Command, results []*bench.Result) {
+	var base, cand *bench.Result
+	for _, r := range results {
+		switch r.Policy {
+		case "operator":
+			base = r
+		case "flinktune":
+			cand = r
+		}
+	}
+	if base == nil || cand == nil {
+		return
+	}
+	lines, pass := bench.Verdict(cand, base)
+	fmt.Fprintln(cmd.OutOrStdout())
+	fmt.Fprintln(cmd.OutOrStdout(), "flinktune vs operator:")
+	for _, l := range lines {
+		fmt.Fprintln(cmd.OutOrStdout(), "  "+l)
+	}
+	if pass {
+		fmt.Fprintln(cmd.OutOrStdout(), "  all targets met")
 	}
 }

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler/policies"
+	"github.com/flinktune/flinktune/controller"
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/flinkrest"
+	"github.com/flinktune/flinktune/scenario"
+	"github.com/flinktune/flinktune/sim"
+	"github.com/flinktune/flinktune/simrest"
+	"github.com/flinktune/flinktune/store"
+)
+
+// Options tune a benchmark run.
+type Options struct {
+	// Interval between control-loop cycles, in simulated time (default 10 s, the standalone
+	// autoscaler's loop interval).
+	Interval time.Duration
+	// Set are key=value settings under every job's configuration (like run --set).
+	Set []string
+	// Progress, if set, is called after every cycle with the simulator (for live displays).
+	Progress func(s *sim.Sim, policy string)
+	// Transport overrides the in-process HTTP transport (e.g. to go through loopback).
+	Transport func(h http.Handler) (baseURL string, client *http.Client, stop func())
+	// DataDir for the controller's store; a temporary directory when empty.
+	DataDir string
+}
+
+// Run simulates the scenario with one policy managing every job, the control loop talking
+// Flink's REST API to the simulator, and scores the outcome.
+func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options) (*Result, error) {
+	if !policies.Valid(policy) {
+		return nil, fmt.Errorf("unknown policy %q", policy)
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 10 * time.Second
+	}
+	wall := time.Now()
+	s, err := sim.New(sc, sim.Options{})
+	if err != nil {
+		return nil, err
+	}
+	srv := simrest.New(s, simrest.Options{})
+	base, httpClient, stop := "http://simulator", &http.Client{Transport: simrest.RoundTripper(srv)}, func() {}
+	if opts.Transport != nil {
+		base, httpClient, stop = opts.Transport(srv)
+	}
+	defer stop()
+	client, err := flinkrest.New(base, flinkrest.WithHTTPClient(httpClient), flinkrest.WithTimeout(5*time.Second),
+		flinkrest.WithRetries(0, 0, 0))
+	if err != nil {
+		return nil, err
+	}
+	dir := opts.DataDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "flinktune-bench-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	cfg := flinkconf.New()
+	if err := cfg.ApplyOverrides(opts.Set); err != nil {
+		return nil, err
+	}
+	ctl := controller.New(st, []controller.Cluster{controller.FlinkCluster("simulator", client, 15*time.Second)},
+		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4})
+
+	for !s.Done() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		srv.Advance(opts.Interval)
+		ctl.RunOnce(ctx, s.Now())
+		if opts.Progress != nil {
+			opts.Progress(s, policy)
+		}
+	}
+	res := score(s, policy)
+	res.WallSeconds = time.Since(wall).Seconds()
+	return res, nil
+}
+
+// score sums the simulator's accounting over the scenario's jobs.
+func score(s *sim.Sim, policy string) *Result {
+	sc := s.Scenario()
+	r := &Result{Scenario: sc.Name, Policy: policy, Seed: sc.Seed, Convergence: []Convergence{}}
+	for _, id := range s.JobIDs() {
+		st, _ := s.Stats(id)
+		r.SimulatedSeconds = st.SimulatedSeconds
+		r.Rescales += st.Rescales
+		r.Restarts += st.Restarts
+		r.DowntimeSeconds += st.DowntimeSeconds
+		r.SlotSeconds += st.SlotSeconds
+		r.TaskManagerSeconds = st.TaskManagerSeconds // cluster-wide
+		r.ParallelismSeconds += st.ParallelismSeconds
+		r.MinimalSlotSeconds += st.MinimalSlotSeconds
+		r.LagViolationSeconds += st.LagViolationSeconds
+		r.MaxLagSeconds = max(r.MaxLagSeconds, st.MaxLagSeconds)
+		r.InputRecords += st.InputRecords
+		r.ProcessedRecords += st.ProcessedRecords
+		r.FinalLagRecords += st.FinalLagRecords
+		r.MemoryConfigChanges = st.TaskManagerConfigChanges
+		r.Memory = Memory{OOMKills: st.OOMKills, ContainerKills: st.ContainerKills,
+			TaskManagerProcessBytesAvg: st.TaskManagerProcessBytesAvg, HeapUsedMaxRatio: st.HeapUsedMaxRatio}
+		changes := policyChanges(st)
+		r.Oscillations += oscillations(changes, sc.SLO.Settle)
+		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
+	}
+	return r
+}
