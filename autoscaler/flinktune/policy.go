@@ -582,11 +582,16 @@ func changed(e *evaluation, target map[string]int) map[string]int {
 	return out
 }
 
+// alphaPrior is the scaling-efficiency exponent assumed before a vertex has been seen at
+// two parallelisms: about 7% less per subtask for every doubling, between linear jobs and
+// the ~10% that Nexmark-like jobs lose (prior-art.md, ContTune's measurements).
+const alphaPrior = 0.1
+
 // alpha fits per-subtask rate ∝ p^-alpha over the parallelisms observed for a vertex.
 func (p *Policy) alpha(id string) float64 {
 	pts := p.st.Efficiency[id]
 	if len(pts) < 2 {
-		return 0
+		return alphaPrior
 	}
 	var xs, ys []float64
 	for _, o := range pts {
