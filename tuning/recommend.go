@@ -217,10 +217,12 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		ev(PoolHeap, "%s", text)
 		return need, true
 	}
+	extrapolated := false
 	extrapolate := func(from *layoutHeap, need int64) int64 {
 		f := layoutFactor(from.Layout, tgt, n)
 		obs.LayoutFactor = f
 		if f > 1 {
+			extrapolated = true
 			bound := min(int64(math.Ceil(float64(need)*f)), heapCap)
 			ev(PoolHeap, "the target layout can put up to %.2f× the heap on the busiest TaskManager (more subtasks per TaskManager, or keyed state over fewer subtasks): %s, capped at %s until observed",
 				f, hb(int64(math.Ceil(float64(need)*f))), hb(heapCap))
@@ -276,7 +278,9 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	if heap != curP.Heap {
 		heap = roundUpMiB(max(heap, minHeap))
 	}
-	if rescale && heap > curP.Heap {
+	// A rescale that the bound says may need more heap must bring it; evidence that the target
+	// layout peaks a little higher (within 5 %, the garbage in the peaks) is no emergency.
+	if rescale && (extrapolated && heap > curP.Heap || heap > curP.Heap+curP.Heap/20) {
 		heapSafety = true
 	}
 

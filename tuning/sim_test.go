@@ -117,6 +117,7 @@ func runScenarioWith(t testing.TB, name, policy string, enabled bool, wrap func(
 		if err != nil {
 			return nil, err
 		}
+		o.Apply = true // the operator's own tuning may be off in this run; ours is on
 		tp := &tunedPolicy{Policy: p, tu: tuning.New(o), memoryOnly: memoryOnly, log: &logb}
 		wrapped = append(wrapped, tp)
 		return tp, nil
@@ -169,16 +170,22 @@ func TestSimulatorScenarios(t *testing.T) {
 				t.Logf("%-22s avg TM process %7.0f MiB  OOM %d  container %d  restarts %d  tm-config %d  rescales %d  lag-viol %.0fs applied %d",
 					label, st.TaskManagerProcessBytesAvg/(1<<20), st.OOMKills, st.ContainerKills, st.Restarts, st.TaskManagerConfigChanges, st.Rescales, st.LagViolationSeconds, r.applied)
 			}
+			opFt := runScenario(t, name, "operator", false, true, memOnly)
 			row("flinktune untuned", base)
 			row("operator untuned", opBase)
 			row("operator (tuning)", op)
+			row("operator + our tuner", opFt)
 			row("flinktune + tuner", ft)
 			if testing.Verbose() {
 				t.Log("\n" + ft.log)
 			}
 			cut := 1 - ft.stats.TaskManagerProcessBytesAvg/base.stats.TaskManagerProcessBytesAvg
 			opCut := 1 - op.stats.TaskManagerProcessBytesAvg/opBase.stats.TaskManagerProcessBytesAvg
-			t.Logf("flinktune tuner cut: %.1f%%; operator tuner cut: %.1f%%", cut*100, opCut*100)
+			opFtCut := 1 - opFt.stats.TaskManagerProcessBytesAvg/opBase.stats.TaskManagerProcessBytesAvg
+			t.Logf("flinktune tuner cut: %.1f%% (flinktune policy), %.1f%% (operator policy); operator tuner cut: %.1f%%", cut*100, opFtCut*100, opCut*100)
+			if opFt.stats.OOMKills+opFt.stats.ContainerKills > 0 {
+				t.Errorf("%d OOM and %d container kills with our tuner under the operator's scaling", opFt.stats.OOMKills, opFt.stats.ContainerKills)
+			}
 			if ft.stats.OOMKills+ft.stats.ContainerKills > 0 {
 				t.Errorf("%d OOM and %d container kills with the tuner", ft.stats.OOMKills, ft.stats.ContainerKills)
 			}

@@ -91,6 +91,9 @@ type state struct {
 	AppliedRemovals []string          `json:"appliedRemovals,omitempty"`
 	AppliedAt       time.Time         `json:"appliedAt"`
 	LastChange      *change           `json:"lastChange,omitempty"`
+	// Written are the values the tuner ever applied per key (absentValue for a removal), so
+	// that a platform still reporting an earlier tuned value is not taken for a redeploy.
+	Written map[string][]string `json:"written,omitempty"`
 
 	// Layout is the running parallelism; Heaps holds a heap-peak histogram per parallelism
 	// layout seen (the most recent maxLayouts), since a rescale changes what the busiest
@@ -298,6 +301,12 @@ type MemoryEvent struct {
 
 const maxEvents = 20
 
+// maxWritten bounds the tuned values remembered per key; absentValue stands for a removal.
+const (
+	maxWritten  = 16
+	absentValue = "\x00absent"
+)
+
 // MarshalState returns the tuner's state as versioned JSON.
 func (t *Tuner) MarshalState() ([]byte, error) { return json.Marshal(t.st) }
 
@@ -314,6 +323,7 @@ func (t *Tuner) RestoreState(data []byte) error {
 	if st.Floors == nil {
 		st.Floors = map[string]floor{}
 	}
+	st.Heaps = slices.DeleteFunc(st.Heaps, func(h *layoutHeap) bool { return h == nil || len(h.Layout) == 0 })
 	t.st = st
 	return nil
 }
@@ -328,6 +338,26 @@ func (t *Tuner) Applied(at time.Time, rec *Recommendation) {
 	t.st.Applied = maps.Clone(rec.Overrides)
 	t.st.AppliedRemovals = slices.Clone(rec.Removals)
 	t.st.AppliedAt = at
+	if t.st.Written == nil {
+		t.st.Written = map[string][]string{}
+	}
+	remember := func(k, v string) {
+		vs := t.st.Written[k]
+		if slices.Contains(vs, v) {
+			return
+		}
+		vs = append(vs, v)
+		if len(vs) > maxWritten {
+			vs = vs[len(vs)-maxWritten:]
+		}
+		t.st.Written[k] = vs
+	}
+	for _, k := range slices.Sorted(maps.Keys(rec.Overrides)) {
+		remember(k, rec.Overrides[k])
+	}
+	for _, k := range rec.Removals {
+		remember(k, absentValue)
+	}
 	t.st.LastChange = &change{Time: at, Before: PoolsOf(rec.Current), After: PoolsOf(rec.Proposed)}
 }
 
@@ -368,10 +398,10 @@ func (t *Tuner) observeConfig(snap *autoscaler.Snapshot) {
 	for k := range t.st.Original {
 		keys[k] = true
 	}
-	for k := range t.st.Applied {
+	for k := range t.st.Written {
 		keys[k] = true
 	}
-	for _, k := range t.st.AppliedRemovals {
+	for k := range exp {
 		keys[k] = true
 	}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
@@ -384,10 +414,13 @@ func (t *Tuner) observeConfig(snap *autoscaler.Snapshot) {
 		if (gok == ook && got == o) || (gok == eok && got == e) {
 			continue
 		}
+		if w := t.st.Written[k]; (gok && slices.Contains(w, got)) || (!gok && slices.Contains(w, absentValue)) {
+			continue // an earlier tuned value the platform still reports
+		}
 		// A redeploy with new memory settings: they are the new limits.
 		t.st.Original = maps.Clone(snap.Config)
 		t.st.OriginalAt = snap.Time
-		t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange = nil, nil, time.Time{}, nil
+		t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange, t.st.Written = nil, nil, time.Time{}, nil, nil
 		return
 	}
 }

@@ -151,12 +151,13 @@ func TestRecommendHashmapJob(t *testing.T) {
 	if tm.Managed != 0 {
 		t.Errorf("hashmap job keeps %d managed", tm.Managed)
 	}
-	// Heap: P98 of interval peaks (900 MiB, bucket end ≈ 0.92-0.96 GiB) × 1.2, at most the
+	// Heap: P98 of interval peaks (900 MiB, bucket end ≈ 0.92-0.96 GiB) × 1.15, at most the
 	// live set (the lowest sample per interval, 600 MiB) × 1.5.
-	if tm.JVMHeap() < 900*mib || tm.JVMHeap() > 1.2*960*mib+mib {
+	if tm.JVMHeap() < 900*mib || tm.JVMHeap() > 1.15*960*mib+mib {
 		t.Errorf("heap %d MiB", tm.JVMHeap()>>20)
 	}
-	if tm.JVMMetaspace != roundUpMiB(int64(math.Ceil(120*mib*1.2))) {
+	margin := 1 + DefaultOptions().Margin
+	if tm.JVMMetaspace != roundUpMiB(int64(math.Ceil(120*mib*margin))) {
 		t.Errorf("metaspace %d", tm.JVMMetaspace)
 	}
 	if tm.Network != rec.Network.Bytes || tm.Network > 64*mib {
@@ -186,7 +187,7 @@ func TestRecommendHashmapJob(t *testing.T) {
 	if jr == nil || !jr.Changed || jr.Proposed.JVMHeap < minJMHeap || jr.Proposed.TotalProcess > jr.Original.TotalProcess {
 		t.Fatalf("JobManager %+v", jr)
 	}
-	if jr.Proposed.JVMHeap != roundUpMiB(int64(math.Ceil(bucketEnd(200*mib)*1.2))) {
+	if jr.Proposed.JVMHeap != roundUpMiB(int64(math.Ceil(bucketEnd(200*mib)*margin))) {
 		t.Errorf("JobManager heap %d", jr.Proposed.JVMHeap)
 	}
 	// The report renders.
@@ -650,7 +651,7 @@ func TestSlotsAdvice(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	o := DefaultOptions()
-	if o.Apply || o.Margin != 0.2 || o.Percentile != 0.98 || o.HalfLife != 24*time.Hour || o.MinSaving != 0.1 || !o.JobManager {
+	if o.Apply || o.Margin != 0.15 || o.Percentile != 0.98 || o.HalfLife != 24*time.Hour || o.MinSaving != 0.1 || !o.JobManager {
 		t.Errorf("defaults %+v", o)
 	}
 	cfg := flinkconf.FromMap(map[string]string{

@@ -76,7 +76,8 @@ keeps the heap from shrinking.
 
 Options come from the job's configuration (job.autoscaler.memory.tuning.*, and flinktune's own
 flinktune.memory.tuning.*), overridable with --set. Heap and metaspace shrink only when the
-sampling covers flinktune.memory.tuning.min-observation, which here defaults to --duration.
+sampling covers flinktune.memory.tuning.min-observation, which here defaults to --duration
+(at most 10 minutes; a single sample, --duration 0, never shrinks them).
 
 Output formats: table (the report), json (the full recommendation), and the change as
 flink-conf (diff of a legacy flink-conf.yaml), config-yaml (diff of a Flink 1.19+ config.yaml),
@@ -248,7 +249,7 @@ func (r *tuneRun) sample(ctx context.Context, jobID string, dur, every time.Dura
 		if tu == nil {
 			cfg := flinkconf.FromMap(snap.Config)
 			cfg.Merge(r.overrides)
-			if !r.explicitMinObs {
+			if !r.explicitMinObs && dur > 0 { // a single sample is no evidence for shrinking
 				cfg.Set(tuning.OptMinObservation.Key, flinkconf.FormatDuration(min(dur, tuning.DefaultOptions().MinObservation)))
 			}
 			o, err := tuning.ParseOptions(cfg)
