@@ -90,6 +90,9 @@ type state struct {
 	Applied         map[string]string `json:"applied,omitempty"`
 	AppliedRemovals []string          `json:"appliedRemovals,omitempty"`
 	AppliedAt       time.Time         `json:"appliedAt"`
+	// Pending is a change reported by Applied whose heap the TaskManagers do not show yet;
+	// if they never do, the change did not land and the previous one is restored.
+	Pending *pending `json:"pending,omitempty"`
 	LastChange      *change           `json:"lastChange,omitempty"`
 	// Written are the values the tuner ever applied per key (absentValue for a removal), so
 	// that a platform still reporting an earlier tuned value is not taken for a redeploy.
@@ -283,6 +286,53 @@ func (p Pools) get(pool string) int64 {
 	return 0
 }
 
+// pending remembers what ran before an applied change until the change shows.
+type pending struct {
+	Heap       int64             `json:"heap"`
+	Applied    map[string]string `json:"applied,omitempty"`
+	Removals   []string          `json:"removals,omitempty"`
+	AppliedAt  time.Time         `json:"appliedAt"`
+	LastChange *change           `json:"lastChange,omitempty"`
+}
+
+// pendingTimeout is how long a reported change may take to show on the TaskManagers (a
+// redeploy with new containers) before it is taken as not applied.
+const pendingTimeout = 15 * time.Minute
+
+// within reports whether two heap sizes agree to 5 % (the JVM reports a max heap close to,
+// not always equal to, -Xmx).
+func within(a, b int64) bool {
+	d := a - b
+	if d < 0 {
+		d = -d
+	}
+	return float64(d) <= 0.05*float64(max(a, b))
+}
+
+// checkPending confirms a reported change once the TaskManagers run its heap, or restores the
+// previous state when they still do not after pendingTimeout.
+func (t *Tuner) checkPending(now time.Time, heapMax float64) {
+	p := t.st.Pending
+	if p == nil || heapMax <= 0 {
+		return
+	}
+	if within(int64(heapMax), p.Heap) {
+		t.st.Pending = nil
+		return
+	}
+	if now.Sub(t.st.AppliedAt) < pendingTimeout {
+		return
+	}
+	t.st.Events = append(t.st.Events, MemoryEvent{Time: now, Kind: "not-applied", Pool: PoolHeap,
+		Detail: fmt.Sprintf("the TaskManagers still run a %s heap %s after the change to %s was reported applied: taken as not applied",
+			hb(int64(heapMax)), now.Sub(t.st.AppliedAt).Round(time.Second), hb(p.Heap))})
+	if len(t.st.Events) > maxEvents {
+		t.st.Events = t.st.Events[len(t.st.Events)-maxEvents:]
+	}
+	t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange = p.Applied, p.Removals, p.AppliedAt, p.LastChange
+	t.st.Pending = nil
+}
+
 type change struct {
 	Time   time.Time `json:"time"`
 	Before Pools     `json:"before"`
@@ -330,10 +380,17 @@ func (t *Tuner) RestoreState(data []byte) error {
 
 // Applied tells the tuner that rec's overrides and removals now run (the realizer sent them
 // at time at). The next out-of-memory failure or GC pressure within the rollback window rolls
-// back the pools the change shrank.
+// back the pools the change shrank. A change whose heap the TaskManagers never show (within
+// 15 minutes) is taken as not applied, so calling Applied when handing the change over is safe.
 func (t *Tuner) Applied(at time.Time, rec *Recommendation) {
 	if rec == nil {
 		return
+	}
+	if rec.Proposed != nil && rec.Current != nil && !within(rec.Proposed.JVMHeap(), rec.Current.JVMHeap()) {
+		t.st.Pending = &pending{Heap: rec.Proposed.JVMHeap(), Applied: t.st.Applied, Removals: t.st.AppliedRemovals,
+			AppliedAt: t.st.AppliedAt, LastChange: t.st.LastChange}
+	} else {
+		t.st.Pending = nil
 	}
 	t.st.Applied = maps.Clone(rec.Overrides)
 	t.st.AppliedRemovals = slices.Clone(rec.Removals)
@@ -420,7 +477,7 @@ func (t *Tuner) observeConfig(snap *autoscaler.Snapshot) {
 		// A redeploy with new memory settings: they are the new limits.
 		t.st.Original = maps.Clone(snap.Config)
 		t.st.OriginalAt = snap.Time
-		t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange, t.st.Written = nil, nil, time.Time{}, nil, nil
+		t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange, t.st.Written, t.st.Pending = nil, nil, time.Time{}, nil, nil, nil
 		return
 	}
 }
@@ -509,6 +566,7 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 	if heapMax > 0 {
 		t.st.HeapMax = heapMax
 	}
+	t.checkPending(now, heapMax)
 	if v, ok := aggMax(tm, MetricHeapUsed); ok && len(layout) > 0 {
 		t.heapFor(layout, now).observe(now, v, heapMax, t.o)
 	}

@@ -534,7 +534,7 @@ func TestOriginalConfigDoesNotRatchet(t *testing.T) {
 	for _, k := range rec.Removals {
 		delete(tuned.cfg, k)
 	}
-	snap = tuned.observe(tu, snap.Time.Add(10*time.Second), 200, 500*mib, usage{managed: 0})
+	snap = tuned.observe(tu, snap.Time.Add(10*time.Second), 200, 500*mib, usage{managed: 0, heapMax: float64(rec.Proposed.JVMHeap())})
 	rec2, err := tu.Recommend(snap, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -705,5 +705,37 @@ func TestObserveIgnoresNonRunningAndBadValues(t *testing.T) {
 	}
 	if !slices.Equal(slices.Sorted(maps.Keys(tu.st.Layout)), []string{"agg", "sink", "src"}) {
 		t.Errorf("layout %v", tu.st.Layout)
+	}
+}
+
+func TestChangeThatNeverShowsIsNotApplied(t *testing.T) {
+	j := newJob(nil, 8)
+	tu := New(DefaultOptions())
+	snap := j.observe(tu, t0, 200, 500*mib, usage{managed: 0, heapMax: 1.5 * gib})
+	rec, _ := tu.Recommend(snap, nil)
+	if rec.Proposed.JVMHeap() == rec.Current.JVMHeap() {
+		t.Fatal("no heap change to watch")
+	}
+	tu.Applied(snap.Time, rec)
+	// Ten minutes later the TaskManagers still run the old heap: still pending.
+	snap = j.observe(tu, snap.Time.Add(10*time.Second), 60, 500*mib, usage{managed: 0, heapMax: 1.5 * gib})
+	if r, _ := tu.Recommend(snap, nil); r.Current.TotalProcess == 4*gib {
+		t.Fatal("reverted too early")
+	}
+	// Twenty minutes: not applied; the original runs again and the change is recommended again.
+	snap = j.observe(tu, snap.Time.Add(10*time.Second), 60, 500*mib, usage{managed: 0, heapMax: 1.5 * gib})
+	r, _ := tu.Recommend(snap, nil)
+	if r.Current.TotalProcess != 4*gib || !r.Worthwhile {
+		t.Errorf("current %d worthwhile %v", r.Current.TotalProcess, r.Worthwhile)
+	}
+	last := r.Observed.Events[len(r.Observed.Events)-1]
+	if last.Kind != "not-applied" {
+		t.Errorf("events %+v", r.Observed.Events)
+	}
+	// A change that shows is confirmed.
+	tu.Applied(snap.Time, r)
+	j.observe(tu, snap.Time.Add(10*time.Second), 3, 500*mib, usage{managed: 0, heapMax: float64(r.Proposed.JVMHeap())})
+	if tu.st.Pending != nil {
+		t.Error("a change that shows stays pending")
 	}
 }
