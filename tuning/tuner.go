@@ -92,8 +92,8 @@ type state struct {
 	AppliedAt       time.Time         `json:"appliedAt"`
 	// Pending is a change reported by Applied whose heap the TaskManagers do not show yet;
 	// if they never do, the change did not land and the previous one is restored.
-	Pending *pending `json:"pending,omitempty"`
-	LastChange      *change           `json:"lastChange,omitempty"`
+	Pending    *pending `json:"pending,omitempty"`
+	LastChange *change  `json:"lastChange,omitempty"`
 	// Written are the values the tuner ever applied per key (absentValue for a removal), so
 	// that a platform still reporting an earlier tuned value is not taken for a redeploy.
 	Written map[string][]string `json:"written,omitempty"`
