@@ -87,7 +87,7 @@ type Observations struct {
 	ObservedLayout   map[string]int `json:"observedLayout,omitempty"`
 }
 
-// Managed-memory floor and heap minimum.
+// minTaskHeap is the least task heap the tuner proposes.
 const minTaskHeap = 32 << 20
 
 // Recommend computes the recommendation for the job of snap at parallelism target (vertex id
