@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler/policies"
@@ -64,7 +66,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 		}
 		defer os.RemoveAll(dir)
 	}
-	st, err := store.Open(dir)
+	st, err := store.OpenWith(dir, store.Options{NoSync: opts.DataDir == ""})
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +91,23 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	res := score(s, policy)
 	res.WallSeconds = time.Since(wall).Seconds()
 	return res, nil
+}
+
+// RunAll runs every policy on the scenario, concurrently (each run has its own simulator),
+// and returns the results in the order of policies.
+func RunAll(ctx context.Context, sc *scenario.Scenario, policyNames []string, opts Options) ([]*Result, error) {
+	results := make([]*Result, len(policyNames))
+	errs := make([]error, len(policyNames))
+	var wg sync.WaitGroup
+	for i, name := range policyNames {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i], errs[i] = Run(ctx, sc, name, opts)
+		}()
+	}
+	wg.Wait()
+	return results, errors.Join(errs...)
 }
 
 // score sums the simulator's accounting over the scenario's jobs.

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 	"time"
@@ -12,6 +13,45 @@ type Sample struct {
 	Time     time.Time          `json:"time"`
 	Vertices map[string]*Values `json:"vertexMetrics"`
 	Global   *Values            `json:"globalMetrics,omitempty"`
+
+	// enc caches the sample's JSON: samples are never changed once collected, and the whole
+	// window is saved after every cycle.
+	enc []byte
+}
+
+// MarshalJSON encodes the window sample by sample, each sample's bytes computed once.
+func (h History) MarshalJSON() ([]byte, error) {
+	if h == nil {
+		return []byte("null"), nil
+	}
+	n := 2
+	for _, s := range h {
+		if s.enc == nil {
+			enc, err := json.Marshal(sampleJSON(*s))
+			if err != nil {
+				return nil, err
+			}
+			s.enc = enc
+		}
+		n += len(s.enc) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range h {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s.enc...)
+	}
+	return append(b, ']'), nil
+}
+
+// sampleJSON is Sample without MarshalJSON recursion concerns (same fields and tags).
+type sampleJSON struct {
+	Time     time.Time          `json:"time"`
+	Vertices map[string]*Values `json:"vertexMetrics"`
+	Global   *Values            `json:"globalMetrics,omitempty"`
+	enc      []byte
 }
 
 // History is the metric window: samples in ascending time order (the operator's

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // Metric is the operator's ScalingMetric: a high-level metric computed from Flink's raw metrics.
@@ -174,11 +176,41 @@ func (x *Values) Clone() *Values {
 	return &c
 }
 
-// MarshalJSON encodes {"LOAD": 0.5, "LAG": "NaN"}; non-finite numbers as strings.
+// MarshalJSON encodes {"LAG": "NaN", "LOAD": 0.5} (keys sorted, non-finite numbers as
+// strings). It writes the bytes directly: the state holds thousands of these and is saved
+// every cycle.
 func (x Values) MarshalJSON() ([]byte, error) {
-	m := map[string]jsonFloat{}
-	x.Each(func(k Metric, v float64) { m[k.String()] = jsonFloat(v) })
-	return json.Marshal(m)
+	type kv struct {
+		k string
+		v float64
+	}
+	var kvs []kv
+	x.Each(func(k Metric, v float64) { kvs = append(kvs, kv{k.String(), v}) })
+	slices.SortFunc(kvs, func(a, b kv) int { return strings.Compare(a.k, b.k) })
+	b := make([]byte, 0, 2+len(kvs)*32)
+	b = append(b, '{')
+	for i, e := range kvs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, e.k)
+		b = append(b, ':')
+		b = appendJSONFloat(b, e.v)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSONFloat appends x as jsonFloat encodes it.
+func appendJSONFloat(b []byte, x float64) []byte {
+	switch {
+	case math.IsNaN(x):
+		return append(b, `"NaN"`...)
+	case math.IsInf(x, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(x, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	return strconv.AppendFloat(b, x, 'g', -1, 64)
 }
 
 // UnmarshalJSON is the inverse of MarshalJSON.
@@ -218,7 +250,12 @@ func EvalAvg(average float64) Evaluated { return NewEvaluated(math.NaN(), averag
 
 // MarshalJSON encodes [current, average].
 func (e Evaluated) MarshalJSON() ([]byte, error) {
-	return json.Marshal([2]jsonFloat{jsonFloat(e.Current), jsonFloat(e.Average)})
+	b := make([]byte, 0, 48)
+	b = append(b, '[')
+	b = appendJSONFloat(b, e.Current)
+	b = append(b, ',')
+	b = appendJSONFloat(b, e.Average)
+	return append(b, ']'), nil
 }
 
 // UnmarshalJSON decodes [current, average].
@@ -299,16 +336,7 @@ func (x *EvaluatedSet) UnmarshalJSON(b []byte) error {
 type jsonFloat float64
 
 func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	x := float64(f)
-	switch {
-	case math.IsNaN(x):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(x, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(x, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return strconv.AppendFloat(nil, x, 'g', -1, 64), nil
+	return appendJSONFloat(nil, float64(f)), nil
 }
 
 func (f *jsonFloat) UnmarshalJSON(b []byte) error {

@@ -9,6 +9,7 @@
 package operator
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -102,7 +103,30 @@ func (p *Policy) Applied(time.Time, map[string]int) {}
 func (p *Policy) LastEvaluated() *EvaluatedMetrics { return p.last }
 
 // MarshalState returns the persistent state as versioned JSON.
-func (p *Policy) MarshalState() ([]byte, error) { return json.Marshal(p.st) }
+//
+// The metric window is spliced in from its per-sample cache rather than re-encoded (and
+// re-validated) by encoding/json on every cycle.
+func (p *Policy) MarshalState() ([]byte, error) {
+	rest := *p.st
+	rest.Metrics = nil
+	head, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := p.st.Metrics.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	const key = `"collectedMetrics":null`
+	i := bytes.Index(head, []byte(key))
+	if i < 0 {
+		return nil, fmt.Errorf("operator state: %s not found", key)
+	}
+	out := make([]byte, 0, len(head)+len(hist))
+	out = append(out, head[:i+len(key)-len("null")]...)
+	out = append(out, hist...)
+	return append(out, head[i+len(key):]...), nil
+}
 
 // RestoreState loads state written by MarshalState. Volatile caches (metric names, the last
 // evaluation, counters) start empty, as after an operator restart.

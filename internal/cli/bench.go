@@ -62,15 +62,13 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 				if err != nil {
 					return usageError{err}
 				}
-				var results []*bench.Result
-				for _, p := range policyArgs {
-					fmt.Fprintf(cmd.ErrOrStderr(), "running %s with policy %s ...\n", sc.Name, p)
-					r, err := bench.Run(cmd.Context(), sc, p, bench.Options{Interval: every, Set: sets})
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "  done in %.1fs\n", r.WallSeconds)
-					results = append(results, r)
+				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
+				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets})
+				if err != nil {
+					return err
+				}
+				for _, r := range results {
+					fmt.Fprintf(cmd.ErrOrStderr(), "  %s: %.1fs\n", r.Policy, r.WallSeconds)
 				}
 				all = append(all, results)
 			}

@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/scenario"
+	"github.com/flinktune/flinktune/scenarios"
+	"github.com/flinktune/flinktune/sim"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func change(at time.Duration, oldNew ...int) sim.ParallelismChange {
+	c := sim.ParallelismChange{Time: t0.Add(at), Cause: "requirements", Vertices: map[string]sim.VertexChange{}}
+	for i := 0; i+1 < len(oldNew); i += 2 {
+		c.Vertices[string(rune('a'+i/2))] = sim.VertexChange{Old: oldNew[i], New: oldNew[i+1]}
+	}
+	return c
+}
+
+func TestOscillations(t *testing.T) {
+	settle := 30 * time.Minute
+	tests := []struct {
+		name    string
+		changes []sim.ParallelismChange
+		want    int
+	}{
+		{"none", nil, 0},
+		{"up then up", []sim.ParallelismChange{change(0, 1, 2), change(10*time.Minute, 2, 4)}, 0},
+		{"up then down soon", []sim.ParallelismChange{change(0, 1, 2), change(10*time.Minute, 2, 1)}, 1},
+		{"up then down late", []sim.ParallelismChange{change(0, 1, 2), change(40*time.Minute, 2, 1)}, 0},
+		{"zig zag", []sim.ParallelismChange{change(0, 1, 2), change(5*time.Minute, 2, 1), change(10*time.Minute, 1, 3)}, 2},
+		{"mixed change counts by total", []sim.ParallelismChange{change(0, 1, 3, 4, 3), change(5*time.Minute, 3, 2)}, 1},
+		{"neutral change is skipped", []sim.ParallelismChange{change(0, 1, 2), change(time.Minute, 2, 3, 3, 2), change(2*time.Minute, 2, 1)}, 1},
+	}
+	for _, tc := range tests {
+		if got := oscillations(tc.changes, settle); got != tc.want {
+			t.Errorf("%s: %d oscillations, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestConvergence(t *testing.T) {
+	series := func(lag func(sec int) float32) []sim.TickSample {
+		var s []sim.TickSample
+		for i := 0; i < 7200; i++ {
+			s = append(s, sim.TickSample{T: float32(i), LagSeconds: lag(i), Running: true})
+		}
+		return s
+	}
+	// Load changes at 10 min and 60 min; two rescales after the first, lag back under 60 s at 30 min.
+	lag := func(sec int) float32 {
+		if sec >= 600 && sec < 1800 {
+			return 200
+		}
+		return 0
+	}
+	changes := []sim.ParallelismChange{change(12*time.Minute, 1, 2), change(20*time.Minute, 2, 4)}
+	got := convergence(t0, []time.Time{t0.Add(10 * time.Minute), t0.Add(60 * time.Minute)}, t0.Add(2*time.Hour),
+		changes, series(lag), time.Minute)
+	want := []Convergence{{At: 600, Steps: 2, Seconds: 1200, Settled: true}, {At: 3600, Steps: 0, Seconds: 0, Settled: true}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("convergence = %+v, want %+v", got, want)
+	}
+	// Lag never recovers: unsettled.
+	got = convergence(t0, []time.Time{t0}, t0.Add(2*time.Hour), nil, series(func(int) float32 { return 500 }), time.Minute)
+	if got[0].Settled || got[0].Seconds != -1 {
+		t.Errorf("unsettled: %+v", got[0])
+	}
+}
+
+const stepScenario = `
+name: step
+seed: 5
+duration: 90m
+cluster:
+  config:
+    jobmanager.scheduler: adaptive
+    taskmanager.numberOfTaskSlots: 2
+    taskmanager.memory.process.size: 2g
+  taskManagers: {initial: 1, min: 1, max: 10, startupDelay: 10s}
+jobs:
+  - name: etl
+    config: {pipeline.max-parallelism: 120, execution.checkpointing.interval: 30s}
+    vertices:
+      - {id: src, name: "Source: events", parallelism: 1, capacity: 30000, partitions: 12}
+      - {id: map, name: "Map: parse", parallelism: 1, capacity: 8000, inputs: [{from: src, ship: HASH}]}
+    load:
+      - {source: src, at: 0s, rate: 5000}
+      - {source: src, at: 20m, rate: 20000}
+`
+
+func TestRunDeterministicAndConserving(t *testing.T) {
+	sc, err := scenario.Parse([]byte(stepScenario), "step.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for i := 0; i < 2; i++ {
+		results, err := RunAll(context.Background(), sc, []string{"operator", "flinktune"}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			if r.InputRecords != r.ProcessedRecords+r.FinalLagRecords {
+				t.Errorf("%s: %d in != %d processed + %d lag", r.Policy, r.InputRecords, r.ProcessedRecords, r.FinalLagRecords)
+			}
+			if r.SimulatedSeconds != 5400 || r.Rescales < 1 {
+				t.Errorf("%s: simulated %v s, %d rescales", r.Policy, r.SimulatedSeconds, r.Rescales)
+			}
+			r.WallSeconds = 0
+		}
+		data, _ := json.Marshal(results)
+		if i == 0 {
+			first = string(data)
+		} else if string(data) != first {
+			t.Errorf("runs differ:\n%s\n%s", first, data)
+		}
+	}
+	if !strings.Contains(first, `"policy":"flinktune"`) || !strings.Contains(first, `"convergence":[`) {
+		t.Errorf("result JSON lacks fields: %s", first)
+	}
+}
+
+// TestTargetsOnExampleScenarios is flinktune's acceptance benchmark: on each example scenario,
+// with default options, flinktune must make at most half the operator's rescales, with no
+// more lag-violation time and parallelism-seconds, no oscillation, and at most two steps per
+// load change.
+func TestTargetsOnExampleScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three scenarios for two policies (about a minute)")
+	}
+	for _, name := range scenarios.Names() {
+		t.Run(name, func(t *testing.T) {
+			sc, err := scenarios.Open(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			results, err := RunAll(context.Background(), sc, []string{"operator", "flinktune"}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines, pass := Verdict(results[1], results[0])
+			var b strings.Builder
+			Table(&b, results)
+			t.Logf("\n%s\n%s", b.String(), strings.Join(lines, "\n"))
+			if !pass {
+				t.Errorf("flinktune misses its targets on %s", name)
+			}
+		})
+	}
+}
