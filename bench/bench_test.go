@@ -154,3 +154,45 @@ func TestTargetsOnExampleScenarios(t *testing.T) {
 		})
 	}
 }
+
+// A right-sized job under REST errors, an outage and vanishing metrics: a policy must not
+// take any decision on the bad data (no rescale at all here).
+const faultyScenario = `
+name: faulty
+seed: 9
+duration: 2h
+cluster:
+  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 4, taskmanager.memory.process.size: 2g}
+  taskManagers: {initial: 2, min: 2, max: 2}
+jobs:
+  - name: steady
+    config: {pipeline.max-parallelism: 120, execution.checkpointing.interval: 30s}
+    vertices:
+      - {id: src, name: "Source: in", parallelism: 2, capacity: 30000, partitions: 8}
+      - {id: agg, name: "Window: agg", parallelism: 4, capacity: 5000, inputs: [{from: src, ship: HASH}]}
+    load:
+      - {source: src, at: 0s, rate: 14000, noise: 0.03}
+faults:
+  - {at: 20m, for: 15m, rest: errors, rate: 0.5}
+  - {at: 40m, for: 5m, rest: unavailable}
+  - {at: 50m, for: 10m, metrics: missing, names: ["*.pendingRecords"]}
+  - {at: 65m, for: 10m, metrics: missing, names: [busyTimeMsPerSecond]}
+  - {at: 80m, for: 10m, metrics: missing, names: ["Source__*.numRecordsIn", "numRecordsInPerSecond"]}
+`
+
+func TestNoDecisionOnBadData(t *testing.T) {
+	sc, err := scenario.Parse([]byte(faultyScenario), "faulty.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(context.Background(), sc, "flinktune", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rescales != 0 || r.Restarts != 0 {
+		t.Errorf("flinktune rescaled a right-sized job under REST and metric faults: %d rescales, %d restarts", r.Rescales, r.Restarts)
+	}
+	if r.InputRecords != r.ProcessedRecords+r.FinalLagRecords {
+		t.Errorf("conservation: %+v", r)
+	}
+}

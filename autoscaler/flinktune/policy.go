@@ -45,6 +45,10 @@ type state struct {
 	Downtimes    []float64            `json:"downtimes,omitempty"`
 	Efficiency   map[string][]obsPt   `json:"efficiency,omitempty"`
 	LastDecision string               `json:"lastDecision,omitempty"`
+	// BusyKnown records vertices that report busyTimeMsPerSecond.
+	BusyKnown map[string]bool `json:"busyKnown,omitempty"`
+	// Incomplete names what the last snapshot lacked.
+	Incomplete string `json:"incomplete,omitempty"`
 	// Resuming is set from our own rescale until records flow again.
 	Resuming bool `json:"resuming,omitempty"`
 	// LagKnown records sources that expose pendingRecords.
@@ -123,6 +127,9 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	}
 	if !p.accept(snap) {
 		d.Reason = "waiting for fresh metrics"
+		if p.st.Incomplete != "" {
+			d.Reason = "incomplete metrics (" + p.st.Incomplete + " missing); no decision"
+		}
 		return d, nil
 	}
 	if snap.Time.Sub(snap.RunningSince) < p.o.Stabilization {
@@ -194,6 +201,45 @@ func (p *Policy) inFlight(snap *autoscaler.Snapshot) bool {
 	return false
 }
 
+// incomplete names a metric that a vertex reported before and lacks now (a metric reporter
+// hiccup, a REST fault): such a snapshot would read as zero lag or unknown load, so it is not
+// used at all.
+func (p *Policy) incomplete(snap *autoscaler.Snapshot) string {
+	for i := range snap.Vertices {
+		v := &snap.Vertices[i]
+		if p.st.LagKnown[v.ID] && math.IsNaN(sumSuffixOrNaN(v.Metrics, ".pendingRecords")) {
+			return short(v.ID) + " pendingRecords"
+		}
+		if a, ok := v.Metrics["busyTimeMsPerSecond"]; !ok || math.IsNaN(a.Max) {
+			if p.st.BusyKnown[v.ID] {
+				return short(v.ID) + " busyTimeMsPerSecond"
+			}
+		} else {
+			if p.st.BusyKnown == nil {
+				p.st.BusyKnown = map[string]bool{}
+			}
+			p.st.BusyKnown[v.ID] = true
+		}
+	}
+	return ""
+}
+
+// sumSuffixOrNaN sums the aggregates ending in suffix; NaN if there is none.
+func sumSuffixOrNaN(m map[string]autoscaler.Aggregate, suffix string) float64 {
+	found := false
+	s := 0.0
+	for name, a := range m {
+		if strings.HasSuffix(name, suffix) && !math.IsNaN(a.Sum) {
+			s += a.Sum
+			found = true
+		}
+	}
+	if !found {
+		return math.NaN()
+	}
+	return s
+}
+
 // noteLagMetrics remembers which sources expose pendingRecords.
 func (p *Policy) noteLagMetrics(snap *autoscaler.Snapshot) {
 	for i := range snap.Vertices {
@@ -225,6 +271,12 @@ func (p *Policy) dropStaleTarget(snap *autoscaler.Snapshot) {
 // accept turns the snapshot into a sample if its counters moved since the last accepted one.
 // Flink refreshes REST metrics every few seconds: an unchanged refresh is not a zero rate.
 func (p *Policy) accept(snap *autoscaler.Snapshot) bool {
+	if missing := p.incomplete(snap); missing != "" {
+		// Keep the base: the next complete snapshot spans the gap.
+		p.st.Incomplete = missing
+		return false
+	}
+	p.st.Incomplete = ""
 	cur := base{T: snap.Time, V: map[string]counters{}}
 	for i := range snap.Vertices {
 		cur.V[snap.Vertices[i].ID] = readCounters(&snap.Vertices[i])

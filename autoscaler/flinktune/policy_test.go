@@ -388,3 +388,41 @@ func TestParseOptions(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestIncompleteSnapshotIsNotUsed(t *testing.T) {
+	j := newToy(constant(20000), &toyVertex{id: "src", p: 1, capacity: 30000, sel: 1}, &toyVertex{id: "map", p: 5, capacity: 5000, sel: 1})
+	p := New(DefaultOptions())
+	for i := 0; i < 120; i++ {
+		j.step()
+		if i%10 == 0 {
+			p.Cycle(j.snapshot())
+		}
+	}
+	base := p.st.Base.T
+	samples := len(p.st.Samples)
+	for _, drop := range []string{"Source__src.pendingRecords", "busyTimeMsPerSecond"} {
+		for i := 0; i < 10; i++ {
+			j.step()
+		}
+		s := j.snapshot()
+		for k := range s.Vertices {
+			delete(s.Vertices[k].Metrics, drop)
+		}
+		d, err := p.Cycle(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Ready || d.Scaled || !strings.Contains(d.Reason, "incomplete metrics") {
+			t.Errorf("without %s: ready=%v scaled=%v reason %q", drop, d.Ready, d.Scaled, d.Reason)
+		}
+		if !p.st.Base.T.Equal(base) || len(p.st.Samples) != samples {
+			t.Errorf("without %s the snapshot changed the base or the samples", drop)
+		}
+	}
+	// The next complete snapshot is used, its rates spanning the gap.
+	j.step()
+	p.Cycle(j.snapshot())
+	if len(p.st.Samples) != samples+1 || p.st.Samples[len(p.st.Samples)-1].Dt < 20 {
+		t.Errorf("complete snapshot after the gap: %d samples, last dt %v", len(p.st.Samples), p.st.Samples[len(p.st.Samples)-1].Dt)
+	}
+}
