@@ -140,9 +140,12 @@ func runScenarioWith(t testing.TB, name, policy string, enabled bool, wrap func(
 	return res
 }
 
-// TestSimulatorScenarios runs the example scenarios with memory tuning enabled for the
-// operator's policy (its own tuner) and the flinktune policy with this tuner. It takes minutes:
-// set FLINKTUNE_TUNING_SIM=1 (and optionally FLINKTUNE_TUNING_SCENARIOS=a,b).
+// TestSimulatorScenarios runs the example scenarios with memory tuning enabled: the operator's
+// policy with its own tuner, the operator's policy with this tuner (same scaling, other tuner)
+// and the flinktune policy with this tuner, against untuned baselines. It takes minutes:
+// FLINKTUNE_TUNING_SIM=1 runs it; FLINKTUNE_TUNING_SCENARIOS=a,b picks scenarios;
+// FLINKTUNE_TUNING_MEMORY_ONLY=1 also applies worthwhile changes without a rescale (a memory-only
+// restart, needed where a job never rescales); FLINKTUNE_TUNING_ONLY=1 runs only the last.
 func TestSimulatorScenarios(t *testing.T) {
 	if os.Getenv("FLINKTUNE_TUNING_SIM") == "" {
 		t.Skip("set FLINKTUNE_TUNING_SIM=1 to run the scenarios (minutes)")
