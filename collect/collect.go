@@ -1,7 +1,8 @@
 // Package collect reads one Flink job per cycle through the REST API and fills an
 // autoscaler.Snapshot with what the autoscaler policies need (flink-rest-api.md §3,
 // autoscaler.md §3): job details and topology, per-vertex metric names and aggregated
-// subtask metrics, TaskManager memory and GC aggregates, JobManager slot gauges, the job's
+// subtask metrics, TaskManager memory, network and GC aggregates, JobManager slot and memory
+// gauges, the job's restart count (and its exception history when it restarted), the job's
 // configuration and its resource requirements.
 //
 // A collection either succeeds completely or fails with an error naming the call that
