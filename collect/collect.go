@@ -276,7 +276,13 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	}
 	snap.Config = conf.Map()
 
+	// Restarts and the exception history are read for a job that does not run too: that is
+	// when they tell most (a job failing over after an out-of-memory error).
+	if err := c.restarts(ctx, jc, jobID, snap); err != nil {
+		return nil, err
+	}
 	if snap.Status != flinkrest.JobRunning {
+		c.markRestarts(jc, snap)
 		return snap, nil
 	}
 
@@ -338,25 +344,6 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	snap.SlotsTotal, snap.SlotsAvailable = gaugeInt(jm, MetricSlotsTotal), gaugeInt(jm, MetricSlotsAvailable)
 	snap.JobManagerMetrics = gauges(jm, jobManagerMemoryMetrics)
 
-	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
-		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts})
-	})
-	if err != nil {
-		return fail("", "GET /jobs/{jobid}/metrics?get=numRestarts", err)
-	}
-	snap.NumRestarts = gaugeInt(jobMetrics, MetricNumRestarts)
-	// The exception history is read only when the job restarted since the last cycle (or, on
-	// first sight, when it ever restarted): that is when it has something new.
-	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
-		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
-			return c.api.Exceptions(ctx, jobID, MaxExceptions)
-		})
-		if err != nil {
-			return fail("", "GET /jobs/{jobid}/exceptions?maxExceptions="+strconv.Itoa(MaxExceptions), err)
-		}
-		snap.Exceptions = Exceptions(exc)
-	}
-
 	tms, err := call(ctx, c, c.api.TaskManagers)
 	if err != nil {
 		return fail("", "GET /taskmanagers", err)
@@ -378,11 +365,38 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 			}
 		}
 	}
-	// Only a complete collection moves the restart mark, so a failed cycle is retried.
+	c.markRestarts(jc, snap)
+	return snap, nil
+}
+
+// restarts reads numRestarts and, when it changed since the last complete collection (or, on
+// first sight, when the job ever restarted), the exception history.
+func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot) error {
+	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
+		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts})
+	})
+	if err != nil {
+		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts", Err: err}
+	}
+	snap.NumRestarts = gaugeInt(jobMetrics, MetricNumRestarts)
+	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
+		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
+			return c.api.Exceptions(ctx, jobID, MaxExceptions)
+		})
+		if err != nil {
+			return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/exceptions?maxExceptions=" + strconv.Itoa(MaxExceptions), Err: err}
+		}
+		snap.Exceptions = Exceptions(exc)
+	}
+	return nil
+}
+
+// markRestarts moves the restart mark; only a complete collection does, so a failed cycle
+// reads the history again.
+func (c *Collector) markRestarts(jc *jobCache, snap *autoscaler.Snapshot) {
 	if snap.NumRestarts >= 0 {
 		jc.restarts, jc.restartsSeen = snap.NumRestarts, true
 	}
-	return snap, nil
 }
 
 // Exceptions converts the exception history (newest first) into snapshot entries: each root

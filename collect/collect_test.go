@@ -496,6 +496,10 @@ func TestNotRunningSkipsMetrics(t *testing.T) {
 			if snap.SlotsTotal != -1 || snap.SlotsAvailable != -1 {
 				t.Errorf("slots %d/%d, want -1", snap.SlotsTotal, snap.SlotsAvailable)
 			}
+			// Restarts and the failure behind them are read even then.
+			if snap.NumRestarts != 1 || len(snap.Exceptions) != 1 {
+				t.Errorf("restarts %d exceptions %v", snap.NumRestarts, snap.Exceptions)
+			}
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/flinktune/flinktune/autoscaler"
 	"github.com/flinktune/flinktune/autoscaler/policies"
+	"github.com/flinktune/flinktune/collect"
 	"github.com/flinktune/flinktune/controller"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/flinkrest"
+	"github.com/flinktune/flinktune/memory"
 	"github.com/flinktune/flinktune/realize"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/flinktune/flinktune/sim"
@@ -193,5 +196,86 @@ func TestSimulatorScenarios(t *testing.T) {
 				t.Errorf("%d OOM and %d container kills with the tuner", ft.stats.OOMKills, ft.stats.ContainerKills)
 			}
 		})
+	}
+}
+
+// TestOOMFeedbackThroughTheSimulator: a change that starves the heap is applied to the
+// simulator; the TaskManagers die with java.lang.OutOfMemoryError, the collector reads the
+// exception history over loopback HTTP, and the tuner rolls the heap back as a safety change.
+func TestOOMFeedbackThroughTheSimulator(t *testing.T) {
+	sc, err := scenarios.Open("wordcount-ramp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sc, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simrest.New(s, simrest.Options{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	client, err := flinkrest.New(hs.URL, flinkrest.WithRetries(0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := collect.New(client, collect.Options{})
+	ctx := context.Background()
+	tu := tuning.New(tuning.DefaultOptions())
+	jobID := s.JobIDs()[0]
+	step := func(n int) *autoscaler.Snapshot {
+		var snap *autoscaler.Snapshot
+		for range n {
+			srv.Advance(10 * time.Second)
+			sn, err := col.Collect(ctx, jobID, s.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tu.Observe(sn)
+			snap = sn
+		}
+		return snap
+	}
+	snap := step(72) // 12 minutes
+	before, err := tu.Recommend(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A starving heap: 200 MiB of task heap where the job keeps ~1.1 GiB live.
+	starved := &tuning.Recommendation{
+		Overrides: map[string]string{"taskmanager.memory.task.heap.size": "200m", "taskmanager.memory.managed.size": "0"},
+		Removals:  []string{"taskmanager.memory.process.size"},
+		Current:   before.Current,
+	}
+	cfg := flinkconf.FromMap(snap.Config)
+	cfg.Delete("taskmanager.memory.process.size")
+	cfg.Set("taskmanager.memory.task.heap.size", "200m")
+	cfg.Set("taskmanager.memory.managed.size", "0")
+	if starved.Proposed, err = memory.DeriveTaskManager(cfg, nil, memory.Flink1); err != nil {
+		t.Fatal(err)
+	}
+	rz := &realize.SimConfig{BaseURL: hs.URL}
+	if sent, err := rz.RealizeConfig(ctx, snap, starved.Overrides, starved.Removals); err != nil || !sent {
+		t.Fatalf("sent %v err %v", sent, err)
+	}
+	tu.Applied(snap.Time, starved)
+	snap = step(30)
+	st, _ := s.Stats(jobID)
+	if st.OOMKills == 0 {
+		t.Fatal("the starved heap did not fail: the test proves nothing")
+	}
+	rec, err := tu.Recommend(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rolledBack bool
+	for _, e := range rec.Observed.Events {
+		rolledBack = rolledBack || (e.Kind == "oom-heap" && e.Rollback)
+	}
+	if !rolledBack || !rec.Safety || !rec.Worthwhile || rec.Proposed.JVMHeap() < before.Current.JVMHeap() {
+		t.Errorf("after %d OOM kills: rollback %v safety %v heap %d (before the change %d): %s\n%+v",
+			st.OOMKills, rolledBack, rec.Safety, rec.Proposed.JVMHeap(), before.Current.JVMHeap(), rec.Reason, rec.Observed.Events)
+	}
+	if rec.Proposed.TotalProcess > rec.Original.TotalProcess {
+		t.Errorf("rollback above the limit: %d", rec.Proposed.TotalProcess)
 	}
 }
