@@ -48,7 +48,7 @@ var (
 	OptMinObservation = ftOpt("min-observation", flinkconf.TypeDuration, "10 min",
 		"Observed running time before heap or metaspace may shrink.")
 	OptMinSaving = ftOpt("min-saving", flinkconf.TypeDouble, "0.1",
-		"Fraction of the running TaskManager process memory a recommendation must save to be worth a restart (safety increases always are).")
+		"Fraction of the running TaskManager process memory a recommendation must save to be worth a restart of its own (safety increases always are); 1 never restarts for savings alone.")
 	OptMinSavingRescale = ftOpt("min-saving.with-rescale", flinkconf.TypeDouble, "0.02",
 		"The same threshold when the change rides along with a rescale that restarts the job anyway.")
 	OptGCThreshold = ftOpt("gc-pressure.threshold", flinkconf.TypeDouble, "0.1",
@@ -163,7 +163,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 		check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
 		check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
 		check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
-		check(o.MinSaving >= 0 && o.MinSaving < 1, OptMinSaving, "must be in [0, 1)")
+		check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
 		check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
 		check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
 		check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")

@@ -25,53 +25,31 @@ import (
 	"github.com/flinktune/flinktune/tuning"
 )
 
-// tunedPolicy wraps a scaling policy with the memory tuner the way the flinktune policy is
-// meant to: observe every snapshot, recommend for the decided parallelism, and hand a
-// worthwhile change to the realizer with the rescale (or alone when it is a safety increase
-// or, with memoryOnly, when it saves enough).
-type tunedPolicy struct {
+// counting counts the configuration changes a policy hands to the realizer.
+type counting struct {
 	autoscaler.Policy
-	tu         *tuning.Tuner
-	memoryOnly bool
-	applied    int
-	log        *strings.Builder
+	applied int
+	log     *strings.Builder
 }
 
-func (p *tunedPolicy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
-	p.tu.Observe(snap)
-	d, err := p.Policy.Cycle(snap)
-	if err != nil || snap.Status != "RUNNING" {
-		return d, err
-	}
-	var target map[string]int
-	rescale := false
-	if d.Scaled && len(d.Parallelism) > 0 {
-		target = d.Parallelism
-		for _, v := range snap.Vertices {
-			if p, ok := target[v.ID]; ok && p != v.Parallelism {
-				rescale = true
+func (c *counting) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
+	d, err := c.Policy.Cycle(snap)
+	if len(d.ConfigOverrides) > 0 {
+		c.applied++
+		for _, e := range d.Events {
+			if e.Reason == tuning.ReasonRecommendation {
+				fmt.Fprintf(c.log, "%s %s\n", snap.Time.Format("15:04:05"), firstLine(e.Message))
 			}
 		}
 	}
-	rec, err := p.tu.Recommend(snap, target)
-	if err != nil {
-		return d, err
+	return d, err
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
 	}
-	if rescale && p.log != nil {
-		fmt.Fprintf(p.log, "%s rescale %v: worthwhile=%v safety=%v %s\n", snap.Time.Format("15:04:05"), target, rec.Worthwhile, rec.Safety, rec.Reason)
-		for _, pc := range rec.Pools {
-			fmt.Fprintf(p.log, "    %-14s limit %6d cur %6d prop %6d  %s\n", pc.Pool, pc.Limit>>20, pc.Current>>20, pc.Proposed>>20, pc.Basis)
-		}
-	}
-	if rec.Apply && rec.Worthwhile && (rescale || rec.Safety || p.memoryOnly) {
-		d.ConfigOverrides, d.ConfigRemovals = rec.Overrides, rec.Removals
-		p.tu.Applied(snap.Time, rec)
-		p.applied++
-		if p.log != nil {
-			fmt.Fprintf(p.log, "%s apply (rescale=%v safety=%v): %s\n", snap.Time.Format("15:04:05"), rescale, rec.Safety, rec.Reason)
-		}
-	}
-	return d, nil
+	return s
 }
 
 type simResult struct {
@@ -106,7 +84,7 @@ func runScenarioWith(t testing.TB, name, policy string, enabled bool, wrap func(
 	defer st.Close()
 	base := flinkconf.New()
 	base.Set("job.autoscaler.memory.tuning.enabled", fmt.Sprint(enabled))
-	var wrapped []*tunedPolicy
+	var wrapped []*counting
 	var logb strings.Builder
 	factory := func(n string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
 		p, err := policies.New(n, cfg)
@@ -121,9 +99,12 @@ func runScenarioWith(t testing.TB, name, policy string, enabled bool, wrap func(
 			return nil, err
 		}
 		o.Apply = true // the operator's own tuning may be off in this run; ours is on
-		tp := &tunedPolicy{Policy: p, tu: tuning.New(o), memoryOnly: memoryOnly, log: &logb}
-		wrapped = append(wrapped, tp)
-		return tp, nil
+		if !memoryOnly {
+			o.MinSaving = 1 // only with a rescale, or for safety
+		}
+		cp := &counting{Policy: tuning.WithTuner(p, o), log: &logb}
+		wrapped = append(wrapped, cp)
+		return cp, nil
 	}
 	cl := controller.FlinkCluster("simulator", client, 15*time.Second)
 	cl.Config = &realize.SimConfig{BaseURL: "http://simulator", Client: hc}
