@@ -24,7 +24,7 @@ func (s *stubPolicy) Cycle(*autoscaler.Snapshot) (autoscaler.Decision, error) {
 }
 func (s *stubPolicy) Applied(time.Time, map[string]int) { s.applied++ }
 func (s *stubPolicy) MarshalState() ([]byte, error)     { return json.Marshal(s.state) }
-func (s *stubPolicy) RestoreState(b []byte) error        { return json.Unmarshal(b, &s.state) }
+func (s *stubPolicy) RestoreState(b []byte) error       { return json.Unmarshal(b, &s.state) }
 
 func TestPolicyHandsWorthwhileChangesToTheRealizer(t *testing.T) {
 	j := newJob(nil, 8)
