@@ -83,7 +83,12 @@ Output formats: table (the report), json (the full recommendation), and the chan
 flink-conf (diff of a legacy flink-conf.yaml), config-yaml (diff of a Flink 1.19+ config.yaml),
 dynamic (-D properties) or k8s-patch (a FlinkDeployment merge patch for the Kubernetes operator,
 with --target as parallelism overrides).`,
-		Example: `  # ten minutes of evidence, then the report
+		Example: `  # try it on the built-in simulator (60× real time): ten simulated minutes in ten seconds
+  flinktune sim --scenario wordcount-ramp --speed 60 &
+  flinktune tune --flink http://127.0.0.1:8081 --duration 10s --interval 1s \
+      --set flinktune.memory.tuning.min-observation=10s
+
+  # ten minutes of evidence, then the report
   flinktune tune --flink http://localhost:8081 --job 8f3d0b6c1e2a4f5b9c7d6e5f4a3b2c1d --duration 10m
 
   # the change as a FlinkDeployment patch, for the parallelism you plan to rescale to
