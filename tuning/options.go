@@ -51,6 +51,8 @@ var (
 		"Fraction of the running TaskManager process memory a recommendation must save to be worth a restart of its own (safety increases always are); 1 never restarts for savings alone.")
 	OptMinSavingRescale = ftOpt("min-saving.with-rescale", flinkconf.TypeDouble, "0.02",
 		"The same threshold when the change rides along with a rescale that restarts the job anyway.")
+	OptSettle = ftOpt("settle", flinkconf.TypeDuration, "30 min",
+		"After an applied change, changes that only save memory wait this long (safety increases do not), bounding the restarts tuning causes.")
 	OptGCThreshold = ftOpt("gc-pressure.threshold", flinkconf.TypeDouble, "0.1",
 		"Fraction of time in garbage collection (worst TaskManager, averaged over gc-pressure.window) above which the heap counts as too small.")
 	OptGCWindow = ftOpt("gc-pressure.window", flinkconf.TypeDuration, "5 min",
@@ -65,7 +67,7 @@ var (
 
 // AllOptions lists the tuner's options (for help texts and docs).
 var AllOptions = []flinkconf.Option{OptEnabled, OptMargin, OptMaximizeManaged, OptPercentile, OptHalfLife,
-	OptPeakInterval, OptLiveFactor, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptGCThreshold, OptGCWindow, OptRollbackWindow,
+	OptPeakInterval, OptLiveFactor, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptGCThreshold, OptGCWindow, OptRollbackWindow,
 	OptBumpHold, OptJobManager}
 
 // Options are the tuner's parsed settings.
@@ -82,6 +84,7 @@ type Options struct {
 	MinObservation   time.Duration
 	MinSaving        float64
 	MinSavingRescale float64
+	Settle           time.Duration
 	GCThreshold      float64
 	GCWindow         time.Duration
 	RollbackWindow   time.Duration
@@ -145,6 +148,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	o.MinObservation = dur(OptMinObservation)
 	o.MinSaving = d(OptMinSaving)
 	o.MinSavingRescale = d(OptMinSavingRescale)
+	o.Settle = dur(OptSettle)
 	o.GCThreshold = d(OptGCThreshold)
 	o.GCWindow = dur(OptGCWindow)
 	o.RollbackWindow = dur(OptRollbackWindow)
@@ -165,6 +169,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 		check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
 		check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
 		check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
+		check(o.Settle >= 0, OptSettle, "must not be negative")
 		check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
 		check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
 		check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")

@@ -214,6 +214,12 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 			text += fmt.Sprintf("; live set (lowest use per interval) P%s = %s × %.2f = %s", pt, hb(int64(pLow)), t.o.LiveFactor, hb(live))
 			need = min(need, live)
 		}
+		// Garbage fills whatever heap there is: peaks taken under a larger heap than the
+		// running one can show that less is enough, never that more is needed.
+		if h.HeapMax > 1.05*float64(curP.Heap) && need > curP.Heap {
+			need = curP.Heap
+			text += fmt.Sprintf("; taken under a %s heap, it asks for no more than the running %s", hb(int64(h.HeapMax)), hb(curP.Heap))
+		}
 		ev(PoolHeap, "%s", text)
 		return need, true
 	}
@@ -253,7 +259,8 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		}
 		ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
 			span.Round(time.Second), t.o.MinObservation, hb(curP.Heap))
-		if prev := t.latestEvidence(running, q); prev != nil {
+		// Another layout's evidence only matters where the target may need more than it did.
+		if prev := t.latestEvidence(running, q); prev != nil && layoutFactor(prev.Layout, tgt, n) > 1 {
 			if need, ok := needAt(prev); ok {
 				heap = max(heap, extrapolate(prev, need))
 				heapBasis = "kept (new layout)"
@@ -433,6 +440,9 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	}
 	rec.Proposed = final
 	rec.Overrides, rec.Removals = overrides, removals
+	if rec.Removals == nil {
+		rec.Removals = []string{}
+	}
 	propP := PoolsOf(final)
 	ev(PoolOverhead, "JVM overhead %s: Flink's rule (%s) on the new process size",
 		hb(propP.Overhead), overheadRule(origCfg))
@@ -487,6 +497,9 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		rec.Reason = "safety: " + strings.Join(safetyPools(curP, propP), ", ") + " must grow"
 	case !rescale && span < t.o.MinObservation:
 		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", span.Round(time.Second), t.o.MinObservation)
+	case !t.st.AppliedAt.IsZero() && snap.Time.Sub(t.st.AppliedAt) < t.o.Settle:
+		rec.Reason = fmt.Sprintf("saves %.1f%%, but the last change was applied %s ago (settle %s)", saving*100,
+			snap.Time.Sub(t.st.AppliedAt).Round(time.Second), t.o.Settle)
 	case saving >= threshold:
 		rec.Worthwhile = true
 		rec.Reason = fmt.Sprintf("saves %.1f%% of the TaskManager process memory (%s → %s)", saving*100, hb(curP.Process), hb(propP.Process))

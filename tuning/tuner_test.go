@@ -739,3 +739,34 @@ func TestChangeThatNeverShowsIsNotApplied(t *testing.T) {
 		t.Error("a change that shows stays pending")
 	}
 }
+
+func TestSettleAfterAChange(t *testing.T) {
+	j := newJob(nil, 8)
+	tu := New(DefaultOptions())
+	snap := j.observe(tu, t0, 120, 500*mib, usage{managed: 0})
+	rec, _ := tu.Recommend(snap, nil)
+	if !rec.Worthwhile {
+		t.Fatalf("nothing to settle: %s", rec.Reason)
+	}
+	// Something (a no-op change) was applied five minutes ago: savings wait, safety does not.
+	noop := &Recommendation{Overrides: map[string]string{"taskmanager.memory.process.size": "4g"}, Current: rec.Current, Proposed: rec.Current}
+	tu.Applied(snap.Time.Add(-5*time.Minute), noop)
+	rec, _ = tu.Recommend(snap, nil)
+	if rec.Worthwhile || !strings.Contains(rec.Reason, "settle") {
+		t.Errorf("within settle: worthwhile %v: %s", rec.Worthwhile, rec.Reason)
+	}
+	e := autoscaler.JobException{Time: snap.Time.Add(time.Second), Name: "java.lang.OutOfMemoryError", Message: "Metaspace"}
+	snap = j.snap(snap.Time.Add(10*time.Second), usage{heap: 600 * mib, heapMax: 1.5 * gib, meta: 120 * mib, exceptions: []autoscaler.JobException{e}})
+	tu.Observe(snap)
+	rec, _ = tu.Recommend(snap, nil)
+	if !rec.Worthwhile || !rec.Safety {
+		t.Errorf("a safety change waits for settle: %s", rec.Reason)
+	}
+	// Thirty minutes later savings go again.
+	snap = j.observe(tu, snap.Time.Add(26*time.Minute), 3, 500*mib, usage{managed: 0})
+	tu.st.Floors = map[string]floor{}
+	rec, _ = tu.Recommend(snap, nil)
+	if !rec.Worthwhile {
+		t.Errorf("after settle: %s", rec.Reason)
+	}
+}

@@ -36,12 +36,13 @@ const (
 // fakeFlinkForTune serves the fixtures of one running job; the TaskManager heap follows a
 // sawtooth over the samples so the histogram has something to chew on.
 type fakeFlinkForTune struct {
-	t        *testing.T
-	mu       sync.Mutex
-	tmCalls  int
-	files    map[string][]byte
-	restarts string
-	exc      string
+	t           *testing.T
+	mu          sync.Mutex
+	tmCalls     int
+	detailCalls int
+	files       map[string][]byte
+	restarts    string
+	exc         string
 }
 
 func newFakeFlinkForTune(t *testing.T) *fakeFlinkForTune {
@@ -69,7 +70,15 @@ func (f *fakeFlinkForTune) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/jobs/overview":
 		file = "jobs_overview.json"
 	case p == "/jobs/"+tuneJobID:
-		file = "job_details.json"
+		// The JobManager's clock ("now") advances one interval per sample, like the fake clock.
+		var d map[string]any
+		if err := json.Unmarshal(f.files["job_details.json"], &d); err != nil {
+			f.t.Error(err)
+		}
+		d["now"] = tuneStart.Add(time.Duration(f.detailCalls) * 10 * time.Second).UnixMilli()
+		f.detailCalls++
+		json.NewEncoder(w).Encode(d)
+		return
 	case p == "/jobs/"+tuneJobID+"/jobmanager/config":
 		file = "jobmanager_config.json"
 	case p == "/jobs/"+tuneJobID+"/resource-requirements":
@@ -209,10 +218,6 @@ func tuneGolden(t *testing.T, name, got string) {
 var tuneStart = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
 func TestTuneGolden(t *testing.T) {
-	f := newFakeFlinkForTune(t)
-	f.exc = `{"root-exception": null, "timestamp": null, "all-exceptions": [], "truncated": false, "exceptionHistory": {"truncated": false, "entries": []}}`
-	srv := httptest.NewServer(f)
-	defer srv.Close()
 	cases := []struct {
 		name string
 		args []string
@@ -227,6 +232,8 @@ func TestTuneGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			srv := httptest.NewServer(newFakeFlinkForTune(t)) // every case sees the same job history
+			defer srv.Close()
 			args := append([]string{"tune", "--flink", srv.URL, "--duration", "12m", "--interval", "10s"}, c.args...)
 			out, errOut, code := runTune(t, fakeClock(tuneStart), args...)
 			if code != 0 {
