@@ -33,25 +33,9 @@ type counting struct {
 }
 
 func (c *counting) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
-	var before *tuning.Recommendation
-	if tp, ok := c.Policy.(*tuning.Policy); ok && os.Getenv("FLINKTUNE_TUNING_EVIDENCE") != "" && snap.Status == "RUNNING" {
-		tp.Tuner().Observe(snap)
-		var target map[string]int
-		before, _ = tp.Tuner().Recommend(snap, target)
-	}
 	d, err := c.Policy.Cycle(snap)
 	if len(d.ConfigOverrides) > 0 {
 		c.applied++
-		if tp, ok := c.Policy.(*tuning.Policy); ok && before != nil {
-			rec, _ := tp.Tuner().Recommend(snap, d.Parallelism)
-			_ = rec
-			for _, e := range before.Evidence {
-				if e.Pool == tuning.PoolHeap {
-					fmt.Fprintf(c.log, "    (no target) %s\n", e.Text)
-				}
-			}
-			fmt.Fprintf(c.log, "    running %v target %v\n", before.Observed.ObservedLayout, d.Parallelism)
-		}
 		for _, e := range d.Events {
 			if e.Reason == tuning.ReasonRecommendation {
 				fmt.Fprintf(c.log, "%s %s\n", snap.Time.Format("15:04:05"), firstLine(e.Message))
