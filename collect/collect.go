@@ -240,8 +240,10 @@ func call[T any](ctx context.Context, c *Collector, f func(context.Context) (T, 
 	return f(cctx)
 }
 
-// Collect reads one job and returns its complete snapshot at time now, or an error naming
-// the failed call. For a job that is not effectively RUNNING only the job details and
+// Collect reads one job and returns its complete snapshot, or an error naming the failed
+// call. The snapshot is timed by the JobManager's clock (the job details' "now") when Flink
+// reports it, else by now: rates must be measured on the clock the counters advance with,
+// which differs from the caller's under clock skew or against an accelerated simulator. For a job that is not effectively RUNNING only the job details and
 // configuration are read: no policy decides on a job that does not run.
 func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*autoscaler.Snapshot, error) {
 	jc := c.cache(jobID)
@@ -485,6 +487,9 @@ func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache) (map[s
 // fromDetails builds the job part of a snapshot from GET /jobs/{jobid}; it also returns
 // which vertices are sources (no inputs in the plan).
 func fromDetails(d *flinkrest.JobDetailsInfo, now time.Time) (*autoscaler.Snapshot, map[string]bool, error) {
+	if d.Now > 0 {
+		now = time.UnixMilli(d.Now).UTC()
+	}
 	snap := &autoscaler.Snapshot{
 		Time:           now,
 		JobID:          d.JID,

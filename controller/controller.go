@@ -312,6 +312,8 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		return res, err
 	}
 	c.opts.Metrics.observe(key, runner.policyName, snap, decision)
+	c.log.Debug("job cycle", "cluster", key.Cluster, "job", key.JobID, "policy", runner.policyName,
+		"ready", decision.Ready, "scaled", decision.Scaled, "reason", decision.Reason)
 
 	state, err := runner.policy.MarshalState()
 	if err != nil {
@@ -329,9 +331,9 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		if e.JobID == "" {
 			e.JobID = job.ID
 		}
-		if e.Time.IsZero() {
-			e.Time = now
-		}
+		// Events are stamped with the controller's clock, like everything it records
+		// (policies run on the cluster's clock, which may differ).
+		e.Time = now
 		cycle.Events = append(cycle.Events, store.Event{Event: e, Cluster: cl.Name})
 	}
 	if decision.Scaled {
@@ -387,7 +389,7 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	}
 	if sent {
 		res.realized = true
-		runner.policy.Applied(now, decision.Parallelism)
+		runner.policy.Applied(snap.Time, decision.Parallelism) // the cluster's clock, as the snapshots
 		if err := c.store.MarkApplied(key, intentID, now); err != nil {
 			return res, err
 		}

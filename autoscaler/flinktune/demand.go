@@ -28,7 +28,7 @@ const (
 	// the demand is considered to be changing abruptly (Flink's rates are far less noisy).
 	maxFitError = 0.08
 	// longTrend is the span of per-minute levels the long trend is fitted on.
-	longTrend = 60 * time.Minute
+	longTrend = 3 * time.Hour
 )
 
 // demandEstimate describes the input arriving at one source.
@@ -191,7 +191,7 @@ func slopeBreaks(xs, ys []float64, long float64) bool {
 
 // trendWindows are the spans tried for the long trend, shortest first.
 var trendWindows = []time.Duration{3 * time.Minute, 4 * time.Minute, 5 * time.Minute, 7 * time.Minute, 10 * time.Minute, 15 * time.Minute, 20 * time.Minute,
-	30 * time.Minute, 45 * time.Minute, 60 * time.Minute}
+	30 * time.Minute, 45 * time.Minute, 60 * time.Minute, 90 * time.Minute, 2 * time.Hour, 3 * time.Hour}
 
 // maxTrendError is the relative RMS error of a line through per-minute levels up to which
 // they count as one trend.

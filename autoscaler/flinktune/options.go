@@ -24,7 +24,7 @@ var (
 		"Busy fraction the hottest subtask of each vertex is sized for, against the forecast demand.")
 	OptUtilizationMax = opt("job.autoscaler.utilization.max", flinkconf.TypeDouble, "0.9",
 		"Scale up when the forecast utilization of any vertex exceeds this.")
-	OptUtilizationMin = opt("job.autoscaler.utilization.min", flinkconf.TypeDouble, "0.45",
+	OptUtilizationMin = opt("job.autoscaler.utilization.min", flinkconf.TypeDouble, "0.35",
 		"Scale down when the utilization at the peak of the recent demand stays below this for scale-down.interval.")
 	OptWindow = opt("job.autoscaler.metrics.window", flinkconf.TypeDuration, "5 min",
 		"Window over which rates, capacities and the demand trend are estimated.")
@@ -42,7 +42,7 @@ var (
 		"Highest parallelism flinktune sets for a vertex (never above its max parallelism or, for sources, its partitions).")
 	OptExcludeIDs = opt("job.autoscaler.vertex.exclude.ids", flinkconf.TypeString, "",
 		"Vertex ids (hex, ';' or ',' separated) never rescaled.")
-	OptForecastHorizon = opt("flinktune.forecast.horizon", flinkconf.TypeDuration, "30 min",
+	OptForecastHorizon = opt("flinktune.forecast.horizon", flinkconf.TypeDuration, "3 h",
 		"How far ahead the demand trend is extrapolated (never further than the trend has lasted).")
 	OptSettle = opt("flinktune.settle", flinkconf.TypeDuration, "35 min",
 		"No change in the opposite direction of the previous one within this time (prevents oscillation).")

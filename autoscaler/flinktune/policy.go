@@ -484,6 +484,24 @@ func (p *Policy) restartDowntime() float64 {
 	return slices.Max(p.st.Downtimes)
 }
 
+// jobSlots is the number of slots the job needs with the given parallelism (current where
+// target has no entry): the sum over slot sharing groups of their largest parallelism.
+func jobSlots(e *evaluation, target map[string]int) int {
+	groups := map[string]int{}
+	for _, vi := range e.order {
+		p, ok := target[vi.ID]
+		if !ok {
+			p = vi.P
+		}
+		groups[vi.SlotSharing] = max(groups[vi.SlotSharing], p)
+	}
+	n := 0
+	for _, p := range groups {
+		n += p
+	}
+	return n
+}
+
 // catchUpUtilization is the utilization the temporary catch-up of lag is sized for.
 const catchUpUtilization = 0.95
 
@@ -521,7 +539,9 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	sinceChange := snap.Time.Sub(p.st.LastChange)
 
 	upTarget, downTarget := map[string]int{}, map[string]int{}
-	allLow := true
+	// Vertices that run below utilization.min and could do with fewer subtasks. Vertices
+	// that are busier keep their parallelism; one already at its floor is no reason to wait.
+	lowVertices := 0
 	srcCap := srcCapacity(e, nil) // the job's sustainable source rate at current parallelism
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what arrives while the job is down.
@@ -551,9 +571,11 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		// Scale down against the highest demand of the window, never below the forecast.
 		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
 		low := m.planned(downTarget).sizeFor(conservative, u, p.o)
-		downTarget[vi.ID] = min(low, vi.P)
-		if conservative/capNow >= p.o.UtilizationMin || low >= vi.P {
-			allLow = false
+		if conservative/capNow < p.o.UtilizationMin && low < vi.P {
+			downTarget[vi.ID] = low
+			lowVertices++
+		} else {
+			downTarget[vi.ID] = vi.P
 		}
 	}
 
@@ -596,7 +618,15 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		}
 		return t, +1, "scale up: " + upWhy
 	}
-	if !allLow {
+	// A scale-down is worth a restart only if the job then holds fewer slots: parallelism
+	// below a slot sharing group's largest vertex frees nothing.
+	if lowVertices > 0 {
+		now, after := jobSlots(e, nil), jobSlots(e, downTarget)
+		if now-after < max(1, now/10) {
+			lowVertices = 0
+		}
+	}
+	if lowVertices == 0 {
 		p.st.LowSince = time.Time{}
 		return nil, 0, "within target utilization"
 	}

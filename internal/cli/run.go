@@ -75,7 +75,7 @@ func newRunCmd() *cobra.Command {
 		caFile, token, user, timeout                  string
 		dryRun, allJobs                               bool
 		parallelism                                   int
-		logFormat                                     string
+		logFormat, logLevel                           string
 	)
 	cmd := &cobra.Command{
 		Use:   "run (--flink URL [--flink URL...] | --config FILE)",
@@ -153,7 +153,10 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 				extra = append(extra, flinkrest.WithHeader(k, v))
 			}
 
-			log := newLogger(cmd, logFormat)
+			log, err := newLogger(cmd, logFormat, logLevel)
+			if err != nil {
+				return err
+			}
 			clusters, err := buildClusters(rc.Clusters, extra)
 			if err != nil {
 				return usageError{err}
@@ -207,6 +210,7 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 	f.StringArrayVar(&headers, "header", nil, "extra HTTP header Name=value (repeatable)")
 	f.StringVar(&timeout, "timeout", "5s", "deadline of each REST call")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
+	f.StringVar(&logLevel, "log-level", "info", "debug (every job cycle and its reason), info, warn or error")
 	return cmd
 }
 
@@ -258,11 +262,19 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 	return out, nil
 }
 
-func newLogger(cmd *cobra.Command, format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), opts)), nil
+	}
+	return nil, usagef("--log-format %q: want text or json", format)
 }
 
 // serveRun serves /metrics, /healthz and /api/v1/events.
