@@ -28,8 +28,8 @@ type SlotsAdvice struct {
 const busyMetric = "busyTimeMsPerSecond"
 
 // adviseSlots recommends taskmanager.numberOfTaskSlots: as many slots as the TaskManager's
-// cores can keep busy (a slot needs the CPU of everything it hosts), no more than the memory
-// limit allows at the proposed per-slot memory, and no more than the job uses.
+// cores can keep busy (a slot needs the CPU of everything it hosts) and the memory limit
+// allows at the proposed per-slot memory; more than now only as far as the job uses them.
 func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt map[string]int, orig *memory.TaskManager, prop Pools) {
 	n := max(1, orig.NumSlots)
 	a := SlotsAdvice{Current: n, Recommended: n, CPUCores: orig.CPUCores}
@@ -77,7 +77,11 @@ func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt 
 	if perSlot > 0 {
 		a.ByMemory = max(1, int(math.Floor(float64(orig.TotalProcess-fixed)/perSlot)))
 	}
-	a.Recommended = max(1, min(a.ByCPU, a.ByMemory, a.JobSlots))
+	// Fewer slots only for lack of CPU or memory; more only as far as the job uses them.
+	a.Recommended = max(1, min(a.ByCPU, a.ByMemory))
+	if a.Recommended > n {
+		a.Recommended = min(a.Recommended, max(n, a.JobSlots))
+	}
 	a.Basis = fmt.Sprintf("busiest slot needs %.2f of %.3g cores → %s slots by CPU; %s per slot within the %s limit → %s by memory; the job uses %d slots: recommend %d (now %d)",
 		a.CPUPerSlot, a.CPUCores, capText(a.ByCPU), hb(int64(perSlot)), hb(orig.TotalProcess), capText(a.ByMemory), a.JobSlots, a.Recommended, n)
 }

@@ -639,6 +639,12 @@ func TestSlotsAdvice(t *testing.T) {
 	if rec.Slots.CPUPerSlot != 0.375 || rec.Slots.ByCPU != 10 || rec.Slots.JobSlots != 16 {
 		t.Errorf("slots %+v", rec.Slots)
 	}
+	// A small job is no reason for smaller TaskManagers: p = 1 keeps the 4 slots.
+	small := newJob(nil, 1)
+	tuSmall := New(DefaultOptions())
+	if r, _ := tuSmall.Recommend(small.observe(tuSmall, t0, 10, 500*mib, usage{managed: 0}), nil); r.SlotsPerTaskManager != 4 || r.Slots.JobSlots != 1 {
+		t.Errorf("small job slots %+v", r.Slots)
+	}
 	// Without busy metrics the current count is kept.
 	for i := range snap.Vertices {
 		snap.Vertices[i].Metrics = nil
