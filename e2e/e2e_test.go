@@ -47,7 +47,7 @@ type proc struct {
 	log   *strings.Builder
 }
 
-func start(t *testing.T, args ...string) *proc {
+func start(t testing.TB, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	out, err := cmd.StdoutPipe()
@@ -74,7 +74,7 @@ func start(t *testing.T, args ...string) *proc {
 }
 
 // waitLine returns the first submatch of re in the process output.
-func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
+func (p *proc) waitLine(t testing.TB, re *regexp.Regexp, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
