@@ -42,6 +42,8 @@ func Table(w io.Writer, results []*Result) error {
 	})
 	row("TaskManager-seconds", func(r *Result) string { return fmt.Sprintf("%.0f", r.TaskManagerSeconds) })
 	row("avg TM process memory", func(r *Result) string { return mib(r.Memory.TaskManagerProcessBytesAvg) })
+	row("TM memory GiB-hours", func(r *Result) string { return fmt.Sprintf("%.1f", r.TaskManagerMemoryGiBHours) })
+	row("memory roll-outs", func(r *Result) string { return fmt.Sprint(r.MemoryConfigChanges) })
 	row("OOM kills", func(r *Result) string { return fmt.Sprint(r.Memory.OOMKills) })
 	row("records in / processed / lag", func(r *Result) string {
 		return fmt.Sprintf("%d / %d / %d", r.InputRecords, r.ProcessedRecords, r.FinalLagRecords)

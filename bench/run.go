@@ -13,6 +13,7 @@ import (
 	"github.com/flinktune/flinktune/controller"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/flinkrest"
+	"github.com/flinktune/flinktune/realize"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/simrest"
@@ -75,7 +76,11 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	if err := cfg.ApplyOverrides(opts.Set); err != nil {
 		return nil, err
 	}
-	ctl := controller.New(st, []controller.Cluster{controller.FlinkCluster("simulator", client, 15*time.Second)},
+	cluster := controller.FlinkCluster("simulator", client, 15*time.Second)
+	// The simulator can roll TaskManagers onto a new memory configuration, as a platform
+	// that deploys them would (memory tuning with job.autoscaler.memory.tuning.enabled).
+	cluster.Config = &realize.SimConfig{BaseURL: base, Client: httpClient}
+	ctl := controller.New(st, []controller.Cluster{cluster},
 		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4})
 
 	for !s.Done() {
@@ -117,7 +122,9 @@ func score(s *sim.Sim, policy string) *Result {
 	for _, id := range s.JobIDs() {
 		st, _ := s.Stats(id)
 		r.SimulatedSeconds = st.SimulatedSeconds
-		r.Rescales += st.Rescales
+		// A reconfiguration is a restart the policy caused: new requirements, or a TaskManager
+		// memory roll-out (which also carries any parallelism change of the same cycle).
+		r.Rescales += st.Rescales + st.TaskManagerConfigChanges
 		r.Restarts += st.Restarts
 		r.DowntimeSeconds += st.DowntimeSeconds
 		r.SlotSeconds += st.SlotSeconds
@@ -129,12 +136,13 @@ func score(s *sim.Sim, policy string) *Result {
 		r.InputRecords += st.InputRecords
 		r.ProcessedRecords += st.ProcessedRecords
 		r.FinalLagRecords += st.FinalLagRecords
-		r.MemoryConfigChanges = st.TaskManagerConfigChanges
+		r.MemoryConfigChanges += st.TaskManagerConfigChanges
 		r.Memory = Memory{OOMKills: st.OOMKills, ContainerKills: st.ContainerKills,
 			TaskManagerProcessBytesAvg: st.TaskManagerProcessBytesAvg, HeapUsedMaxRatio: st.HeapUsedMaxRatio}
 		changes := policyChanges(st)
 		r.Oscillations += oscillations(changes, sc.SLO.Settle)
 		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
 	}
+	r.TaskManagerMemoryGiBHours = r.TaskManagerSeconds * r.Memory.TaskManagerProcessBytesAvg / (1 << 30) / 3600
 	return r
 }

@@ -51,8 +51,12 @@ type Result struct {
 	Oscillations        int           `json:"oscillations"`
 	Convergence         []Convergence `json:"convergence"`
 	Memory              Memory        `json:"memory"`
-	// MemoryConfigChanges are TaskManager memory roll-outs applied by memory tuning.
+	// MemoryConfigChanges are TaskManager memory roll-outs applied by memory tuning (each a
+	// restart, counted in rescales too).
 	MemoryConfigChanges int `json:"memoryConfigChanges"`
+	// TaskManagerMemoryGiBHours integrates the TaskManagers' process memory over time: what
+	// the cluster's memory costs.
+	TaskManagerMemoryGiBHours float64 `json:"taskManagerMemoryGiBHours"`
 	// WallSeconds is how long the run took (not deterministic; omitted from comparisons).
 	WallSeconds float64 `json:"wallSeconds"`
 }

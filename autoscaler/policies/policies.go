@@ -1,15 +1,18 @@
 // Package policies names the scaling policies flinktune ships and builds them from a job's
-// configuration.
+// configuration, each with its memory tuner.
 package policies
 
 import (
 	"fmt"
+	"maps"
 	"strings"
+	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
 	"github.com/flinktune/flinktune/autoscaler/flinktune"
 	"github.com/flinktune/flinktune/autoscaler/operator"
 	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/tuning"
 )
 
 // Names lists the policies, the default first.
@@ -21,20 +24,71 @@ var Describe = map[string]string{
 	"operator":     "a faithful port of the Flink Kubernetes Operator's autoscaler (the baseline)",
 }
 
+// OptTuner selects the memory tuner of a job: "native" is the policy's own (the operator's
+// MemoryTuning for the operator policy, flinktune's tuner for the flinktune policy);
+// "flinktune" puts flinktune's tuner under any policy (the operator's own is then off), so
+// tuners can be compared on the same scaling decisions.
+var OptTuner = flinkconf.Option{Key: "flinktune.memory.tuner", Type: flinkconf.TypeString, Default: "native", HasDefault: true,
+	Description: "Memory tuner: native (the policy's own) or flinktune (flinktune's tuner under any policy)."}
+
 // New builds the named policy for one job from its effective configuration.
 func New(name string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
+	tuner, _ := cfg.String(OptTuner)
+	tuner = strings.ToLower(tuner)
+	if tuner != "native" && tuner != "flinktune" {
+		return nil, fmt.Errorf("%s: invalid value %q (want native or flinktune)", OptTuner.Key, tuner)
+	}
+	var p autoscaler.Policy
 	switch strings.ToLower(name) {
 	case flinktune.Name:
-		return flinktune.NewFromConfig(cfg)
+		fp, err := flinktune.NewFromConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		p, tuner = fp, "flinktune" // flinktune's own tuner is flinktune's
 	case "operator":
 		o, err := operator.ParseOptions(cfg)
 		if err != nil {
 			return nil, err
 		}
-		return operator.New(o), nil
+		p = operator.New(o)
+		if tuner == "flinktune" {
+			p = withoutOwnTuning{p}
+		}
+	default:
+		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names(), ", "))
 	}
-	return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names(), ", "))
+	if tuner != "flinktune" {
+		return p, nil
+	}
+	// flinktune's memory tuner rides along: it recommends (events) unless
+	// job.autoscaler.memory.tuning.enabled, and then hands changes to the realizer.
+	o, err := tuning.ParseOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return tuning.WithTuner(p, o), nil
 }
+
+// withoutOwnTuning runs a policy with its own memory tuning switched off (it re-reads its
+// options from every snapshot's configuration).
+type withoutOwnTuning struct{ autoscaler.Policy }
+
+func (w withoutOwnTuning) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
+	if snap != nil {
+		c := *snap
+		c.Config = maps.Clone(snap.Config)
+		for _, k := range []string{"job.autoscaler.memory.tuning.enabled", "kubernetes.operator.job.autoscaler.memory.tuning.enabled"} {
+			delete(c.Config, k)
+		}
+		snap = &c
+	}
+	d, err := w.Policy.Cycle(snap)
+	d.ConfigOverrides, d.ConfigRemovals = nil, nil
+	return d, err
+}
+
+func (w withoutOwnTuning) Applied(t time.Time, p map[string]int) { w.Policy.Applied(t, p) }
 
 // Valid reports whether name is a policy.
 func Valid(name string) bool {
