@@ -38,7 +38,7 @@ func TestNew(t *testing.T) {
 	if _, err := New("operator", flinkconf.FromMap(map[string]string{OptTuner.Key: "vpa"})); err == nil || !strings.Contains(err.Error(), `"vpa"`) {
 		t.Errorf("bad tuner: %v", err)
 	}
-	if _, err := New("operator", flinkconf.FromMap(map[string]string{"job.autoscaler.utilization.target": "2"})); err == nil {
+	if _, err := New("operator", flinkconf.FromMap(map[string]string{"job.autoscaler.enabled": "true", "job.autoscaler.utilization.target": "2"})); err == nil {
 		t.Error("invalid operator options must fail")
 	}
 	if !Valid("Operator") || Valid("none") {
