@@ -168,30 +168,15 @@ func javaSuffix(in string, j int) (string, *Exception) {
 
 // ParseJavaInt parses s as java.lang.Integer.parseInt does (no whitespace, optional sign, 32-bit).
 func ParseJavaInt(s string) (int32, *Exception) {
-	if s == "" {
-		return 0, NewException(ClassNumberFormat, `For input string: ""`, nil)
-	}
-	body := s
-	if s[0] == '+' || s[0] == '-' {
-		body = s[1:]
-	}
-	if body == "" {
-		return 0, forInputString(s)
-	}
-	for i := 0; i < len(body); i++ {
-		if body[i] < '0' || body[i] > '9' {
-			return 0, forInputString(s)
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 32)
-	if err != nil {
-		return 0, forInputString(s)
-	}
-	return int32(v), nil
+	v, err := parseJavaInteger(s, 32)
+	return int32(v), err
 }
 
 // ParseJavaLong parses s as java.lang.Long.parseLong does.
-func ParseJavaLong(s string) (int64, *Exception) {
+func ParseJavaLong(s string) (int64, *Exception) { return parseJavaInteger(s, 64) }
+
+// parseJavaInteger accepts an optional sign and decimal digits only, within the bit size.
+func parseJavaInteger(s string, bits int) (int64, *Exception) {
 	body := s
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		body = s[1:]
@@ -204,7 +189,7 @@ func ParseJavaLong(s string) (int64, *Exception) {
 			return 0, forInputString(s)
 		}
 	}
-	v, err := strconv.ParseInt(s, 10, 64)
+	v, err := strconv.ParseInt(s, 10, bits)
 	if err != nil {
 		return 0, forInputString(s)
 	}

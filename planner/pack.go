@@ -108,63 +108,65 @@ func sortedRuns(runs []run, capacity vec, key func([]float64) float64) []run {
 	return out
 }
 
-// firstFit places each run into the first open bin with room, opening new bins of capacity as
-// needed. A fitTree finds the first fitting bin without scanning full ones.
-func firstFit(runs []run, capacity vec, registered []vec) []*bin {
-	bins := openRegistered(capacity, registered)
-	total := len(bins)
+// packing is the state both greedy packers share: the open bins and a fitTree over their
+// free resources.
+type packing struct {
+	bins     []*bin
+	capacity vec
+	tree     *fitTree
+	free     vec
+}
+
+func newPacking(runs []run, capacity vec, registered []vec) *packing {
+	p := &packing{bins: openRegistered(capacity, registered), capacity: capacity, free: make(vec, len(capacity))}
+	total := len(p.bins)
 	for _, r := range runs {
 		total += r.count
 	}
-	tree := newFitTree(len(capacity), min(total, 1<<16))
-	free := make(vec, len(capacity))
-	setFree := func(i int) {
-		b := bins[i]
-		for d := range free {
-			free[d] = b.cap[d] - b.used[d]
-		}
-		tree.set(i, free)
+	p.tree = newFitTree(len(capacity), min(total, 1<<16))
+	for i := range p.bins {
+		p.update(i)
 	}
-	for i := range bins {
-		setFree(i)
+	return p
+}
+
+// update refreshes bin i's free resources in the tree.
+func (p *packing) update(i int) {
+	b := p.bins[i]
+	for d := range p.free {
+		p.free[d] = b.cap[d] - b.used[d]
 	}
+	p.tree.set(i, p.free)
+}
+
+// place puts up to n slots of r into bin i (a new bin when i < 0) and returns how many fit.
+func (p *packing) place(i int, r run, n int) int {
+	if i < 0 {
+		p.bins = append(p.bins, newBin(KindNew, 0, p.capacity, nil))
+		i = len(p.bins) - 1
+	}
+	k := fitCountFree(p.bins[i], r.v, n)
+	p.bins[i].add(r.req, r.v, k)
+	p.update(i)
+	return k
+}
+
+// firstFit places each run into the first open bin with room, opening new bins of capacity as
+// needed. A fitTree finds the first fitting bin without scanning full ones.
+func firstFit(runs []run, capacity vec, registered []vec) []*bin {
+	p := newPacking(runs, capacity, registered)
 	for _, r := range runs {
-		n := r.count
-		for n > 0 {
-			i := tree.first(r.v)
-			if i < 0 {
-				bins = append(bins, newBin(KindNew, 0, capacity, nil))
-				i = len(bins) - 1
-			}
-			k := fitCountFree(bins[i], r.v, n)
-			bins[i].add(r.req, r.v, k)
-			n -= k
-			setFree(i)
+		for n := r.count; n > 0; {
+			n -= p.place(p.tree.first(r.v), r, n)
 		}
 	}
-	return bins
+	return p.bins
 }
 
 // bestFit places each slot into the open bin it leaves with the least normalized slack
 // (Σ over dimensions of free/capacity after placement); ties go to the earliest bin.
 func bestFit(runs []run, capacity vec, registered []vec) []*bin {
-	bins := openRegistered(capacity, registered)
-	total := len(bins)
-	for _, r := range runs {
-		total += r.count
-	}
-	tree := newFitTree(len(capacity), min(total, 1<<16))
-	free := make(vec, len(capacity))
-	setFree := func(i int) {
-		b := bins[i]
-		for d := range free {
-			free[d] = b.cap[d] - b.used[d]
-		}
-		tree.set(i, free)
-	}
-	for i := range bins {
-		setFree(i)
-	}
+	p := newPacking(runs, capacity, registered)
 	inv := make([]float64, len(capacity))
 	for d, c := range capacity {
 		if c > 0 {
@@ -172,11 +174,10 @@ func bestFit(runs []run, capacity vec, registered []vec) []*bin {
 		}
 	}
 	for _, r := range runs {
-		n := r.count
-		for n > 0 {
+		for n := r.count; n > 0; {
 			best, bestSlack := -1, math.Inf(1)
-			tree.each(r.v, func(i int) {
-				b := bins[i]
+			p.tree.each(r.v, func(i int) {
+				b := p.bins[i]
 				s := 0.0
 				for d, x := range r.v {
 					s += float64(b.cap[d]-b.used[d]-x) * inv[d]
@@ -185,18 +186,11 @@ func bestFit(runs []run, capacity vec, registered []vec) []*bin {
 					best, bestSlack = i, s
 				}
 			})
-			if best < 0 {
-				bins = append(bins, newBin(KindNew, 0, capacity, nil))
-				best = len(bins) - 1
-			}
 			// The chosen bin stays the best fit for the next identical slot while it has room.
-			k := fitCountFree(bins[best], r.v, n)
-			bins[best].add(r.req, r.v, k)
-			n -= k
-			setFree(best)
+			n -= p.place(best, r, n)
 		}
 	}
-	return bins
+	return p.bins
 }
 
 // fitCountFree is fitCount on the free resources of b, without allocating.
