@@ -2,7 +2,6 @@ package flinkconf
 
 import (
 	"math/big"
-	"strings"
 	"time"
 )
 
@@ -27,18 +26,9 @@ var durationUnits = map[string]time.Duration{
 // ParseDuration parses text as Flink's TimeUtils.parseDuration: leading digits, then an
 // optional unit label; a bare number is milliseconds ("30 s", "5min", "1d", "500").
 func ParseDuration(text string) (time.Duration, *Exception) {
-	trimmed := javaTrim(text)
-	if trimmed == "" {
-		return 0, IllegalArgument("argument is an empty- or whitespace-only string", nil)
-	}
-	pos := 0
-	for pos < len(trimmed) && trimmed[pos] >= '0' && trimmed[pos] <= '9' {
-		pos++
-	}
-	number := trimmed[:pos]
-	label := strings.ToLower(javaTrim(trimmed[pos:]))
-	if number == "" {
-		return 0, NewException(ClassNumberFormat, "text does not start with a number", nil)
+	number, label, perr := splitNumberUnit(text)
+	if perr != nil {
+		return 0, perr
 	}
 	unit := time.Millisecond
 	if label != "" {

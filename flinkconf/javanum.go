@@ -104,17 +104,22 @@ func javaFloatingLiteral(s string) (string, *Exception) {
 		return "", forInputString(in)
 	}
 	if j < len(in) && (in[j] == 'e' || in[j] == 'E') {
+		return javaExponent(in, j+1)
+	}
+	return javaSuffix(in, j)
+}
+
+// javaExponent validates a signed decimal exponent at j, then the suffix.
+func javaExponent(in string, j int) (string, *Exception) {
+	if j < len(in) && (in[j] == '+' || in[j] == '-') {
 		j++
-		if j < len(in) && (in[j] == '+' || in[j] == '-') {
-			j++
-		}
-		expAt := j
-		for j < len(in) && in[j] >= '0' && in[j] <= '9' {
-			j++
-		}
-		if j == expAt {
-			return "", forInputString(in)
-		}
+	}
+	expAt := j
+	for j < len(in) && in[j] >= '0' && in[j] <= '9' {
+		j++
+	}
+	if j == expAt {
+		return "", forInputString(in)
 	}
 	return javaSuffix(in, j)
 }
@@ -140,18 +145,7 @@ func javaHexLiteral(in string, i int) (string, *Exception) {
 	if digits == 0 || j >= len(in) || (in[j] != 'p' && in[j] != 'P') {
 		return "", forInputString(in)
 	}
-	j++
-	if j < len(in) && (in[j] == '+' || in[j] == '-') {
-		j++
-	}
-	expAt := j
-	for j < len(in) && in[j] >= '0' && in[j] <= '9' {
-		j++
-	}
-	if j == expAt {
-		return "", forInputString(in)
-	}
-	return javaSuffix(in, j)
+	return javaExponent(in, j+1)
 }
 
 // javaSuffix accepts nothing or exactly one trailing f/F/d/D at position j.

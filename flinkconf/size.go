@@ -29,18 +29,9 @@ var memoryUnits = map[string]int64{
 // ParseMemorySize parses text as Flink's MemorySize.parse: leading decimal digits, then an
 // optional unit. "1.5g", "-1m" and "0x400" are rejected exactly as Flink rejects them.
 func ParseMemorySize(text string) (int64, *Exception) {
-	trimmed := javaTrim(text)
-	if trimmed == "" {
-		return 0, IllegalArgument("argument is an empty- or whitespace-only string", nil)
-	}
-	pos := 0
-	for pos < len(trimmed) && trimmed[pos] >= '0' && trimmed[pos] <= '9' {
-		pos++
-	}
-	number := trimmed[:pos]
-	unit := strings.ToLower(javaTrim(trimmed[pos:]))
-	if number == "" {
-		return 0, NewException(ClassNumberFormat, "text does not start with a number", nil)
+	number, unit, perr := splitNumberUnit(text)
+	if perr != nil {
+		return 0, perr
 	}
 	value, err := strconv.ParseInt(number, 10, 64)
 	if err != nil {
@@ -55,6 +46,23 @@ func ParseMemorySize(text string) (int64, *Exception) {
 		return 0, IllegalArgument("The value '"+text+"' cannot be re represented as 64bit number of bytes (numeric overflow).", nil)
 	}
 	return result, nil
+}
+
+// splitNumberUnit splits Flink's "<digits><unit>" syntax (sizes and durations) into the
+// digits and the trimmed, lower-cased unit, with Flink's errors for blank or unnumbered text.
+func splitNumberUnit(text string) (number, unit string, err *Exception) {
+	trimmed := javaTrim(text)
+	if trimmed == "" {
+		return "", "", IllegalArgument("argument is an empty- or whitespace-only string", nil)
+	}
+	pos := 0
+	for pos < len(trimmed) && trimmed[pos] >= '0' && trimmed[pos] <= '9' {
+		pos++
+	}
+	if pos == 0 {
+		return "", "", NewException(ClassNumberFormat, "text does not start with a number", nil)
+	}
+	return trimmed[:pos], strings.ToLower(javaTrim(trimmed[pos:])), nil
 }
 
 // MustMemorySize parses a size known to be valid (defaults in code); it panics otherwise.
