@@ -178,7 +178,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 // when its load steps up, and exposes what it did through /metrics and /api/v1/events.
 func TestRunRescalesOverHTTP(t *testing.T) {
 	flink, job := startSim(t)
-	_, listen := startRun(t, flink, t.TempDir())
+	run, listen := startRun(t, flink, t.TempDir())
 	waitFor(t, "a rescale", 90*time.Second, func() bool { return simStats(t, flink, job).Rescales >= 1 })
 	st := simStats(t, flink, job)
 	up := false
@@ -209,6 +209,12 @@ func TestRunRescalesOverHTTP(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// SIGTERM: in-flight work finishes, the process exits cleanly.
+	run.cmd.Process.Signal(syscall.SIGTERM)
+	run.waitLine(t, regexp.MustCompile(`flinktune run stopped`), 30*time.Second)
+	if err := run.cmd.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v", err)
 	}
 }
 
