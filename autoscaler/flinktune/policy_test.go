@@ -3,6 +3,7 @@ package flinktune
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -424,5 +425,40 @@ func TestIncompleteSnapshotIsNotUsed(t *testing.T) {
 	p.Cycle(j.snapshot())
 	if len(p.st.Samples) != samples+1 || p.st.Samples[len(p.st.Samples)-1].Dt < 20 {
 		t.Errorf("complete snapshot after the gap: %d samples, last dt %v", len(p.st.Samples), p.st.Samples[len(p.st.Samples)-1].Dt)
+	}
+}
+
+// TestSizingProperties: whatever the demand, a size never exceeds the vertex's max
+// parallelism, vertex.max-parallelism or (sources) the partition count, and for HASH inputs it
+// is the smallest parallelism with its largest key-group share (aligned, as BALANCED).
+func TestSizingProperties(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	o := DefaultOptions()
+	for i := 0; i < 2000; i++ {
+		info := vertexInfo{P: 1 + r.IntN(40), MaxP: []int{0, 64, 120, 128, 360, 720}[r.IntN(6)]}
+		switch r.IntN(3) {
+		case 0:
+			info.Source, info.Partitions = true, r.IntN(50)
+		case 1:
+			info.HashInput = true
+		}
+		m := &vertexModel{info: info, perSubtask: 100 + r.Float64()*10000, known: true, hot: 1 + r.Float64()*0.5, alpha: r.Float64() * 0.3}
+		rate := r.Float64() * 1e6
+		p := m.sizeFor(rate, 0.8, o)
+		if info.MaxP > 0 && p > max(info.MaxP, 1) && p > info.P {
+			t.Fatalf("%+v: size %d above max parallelism", info, p)
+		}
+		if info.Source && info.Partitions > 0 && p > info.Partitions && p > info.P {
+			t.Fatalf("%+v: size %d above %d partitions", info, p, info.Partitions)
+		}
+		if p > max(o.MaxParallelism, info.P) {
+			t.Fatalf("%+v: size %d above vertex.max-parallelism", info, p)
+		}
+		if info.HashInput && info.MaxP > 0 && p > 1 && p < m.upperBound(o) {
+			share := (info.MaxP + p - 1) / p
+			if prev := (info.MaxP + p - 2) / (p - 1); prev == share {
+				t.Fatalf("%+v: size %d has the same largest share (%d key groups) as %d", info, p, share, p-1)
+			}
+		}
 	}
 }
