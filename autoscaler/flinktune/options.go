@@ -2,6 +2,7 @@ package flinktune
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -140,6 +141,13 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 			o.Exclude[strings.ToLower(id)] = true
 		}
 	}
+	// The band follows a target set outside the defaults' range unless set itself.
+	if !cfg.IsConfigured(OptUtilizationMax) {
+		o.UtilizationMax = math.Max(o.UtilizationMax, o.TargetUtilization)
+	}
+	if !cfg.IsConfigured(OptUtilizationMin) {
+		o.UtilizationMin = math.Min(o.UtilizationMin, o.TargetUtilization)
+	}
 	check := func(ok bool, opt flinkconf.Option, rule string) {
 		if !ok {
 			raw, _ := cfg.String(opt)
@@ -148,8 +156,10 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	}
 	if len(errs) == 0 {
 		check(o.TargetUtilization > 0 && o.TargetUtilization <= 1, OptTargetUtilization, "must be in (0, 1]")
-		check(o.UtilizationMax >= o.TargetUtilization && o.UtilizationMax <= 1, OptUtilizationMax, "must be in [utilization.target, 1]")
-		check(o.UtilizationMin >= 0 && o.UtilizationMin <= o.TargetUtilization, OptUtilizationMin, "must be in [0, utilization.target]")
+		check(o.UtilizationMax >= o.TargetUtilization && o.UtilizationMax <= 1, OptUtilizationMax,
+			fmt.Sprintf("must be in [utilization.target = %g, 1]", o.TargetUtilization))
+		check(o.UtilizationMin >= 0 && o.UtilizationMin <= o.TargetUtilization, OptUtilizationMin,
+			fmt.Sprintf("must be in [0, utilization.target = %g]", o.TargetUtilization))
 		check(o.Window >= 10*time.Second, OptWindow, "must be at least 10 s")
 		check(o.MinParallelism >= 1, OptMinParallelism, "must be at least 1")
 		check(o.MaxParallelism >= o.MinParallelism, OptMaxParallelism, "must be at least vertex.min-parallelism")

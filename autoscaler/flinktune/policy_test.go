@@ -462,3 +462,22 @@ func TestSizingProperties(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParseOptions(f *testing.F) {
+	f.Add("job.autoscaler.utilization.target", "0.7")
+	f.Add("flinktune.lag.max", "2 min")
+	f.Add("job.autoscaler.metrics.window", "0")
+	f.Add("job.autoscaler.vertex.exclude.ids", "a;b,,c")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		o, err := ParseOptions(flinkconf.FromMap(map[string]string{key: value}))
+		if err != nil {
+			if !strings.Contains(err.Error(), key) {
+				t.Fatalf("error %q does not name the key %q", err, key)
+			}
+			return
+		}
+		if o.TargetUtilization <= 0 || o.TargetUtilization > 1 || o.Window < 10*time.Second || o.MinParallelism < 1 {
+			t.Fatalf("accepted invalid options %+v from %s=%q", o, key, value)
+		}
+	})
+}

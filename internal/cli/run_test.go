@@ -29,3 +29,24 @@ func TestRunUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func FuzzLoadRunConfig(f *testing.F) {
+	f.Add([]byte("clusters:\n  - url: http://x:8081\n    headers: {A: b}\ninterval: 10s\n"))
+	f.Add([]byte("dataDir: /tmp\nconfig: {job.autoscaler.enabled: 'true'}\n"))
+	f.Add([]byte("clusters: [{}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "run.yaml")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rc, err := loadRunConfig(path)
+		if err != nil {
+			return
+		}
+		for _, c := range rc.Clusters {
+			if c.URL == "" {
+				t.Fatalf("accepted a cluster without url: %+v", rc)
+			}
+		}
+	})
+}
