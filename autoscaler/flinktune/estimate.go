@@ -1,18 +1,29 @@
 // Package flinktune is flinktune's own scaling policy. Like DS2 it sizes every vertex from
-// its true processing rate (records per busy second, from Flink's cumulative counters), but
-// it differs from the operator's autoscaler where the operator is known to be weak:
+// its true processing rate (records per busy second, from Flink's cumulative counters), and it
+// differs from the operator's autoscaler where the operator is known to be weak:
 //
-//   - rates come from counter deltas between snapshots, not from window endpoints, and stale
-//     metric refreshes are skipped instead of being read as zero rates;
-//   - demand is a fitted level plus a trend, extrapolated no further than the trend has
-//     lasted, so a rising load is met in one step instead of a staircase;
-//   - capacity accounts for key-group and partition imbalance at the candidate parallelism,
-//     learned scaling efficiency and the hottest subtask, so it never gives a source more
-//     subtasks than partitions and prefers parallelisms that split work evenly;
-//   - a rescale is sized to also drain the lag the restart itself creates;
-//   - it never reverses direction within the settle time and scales down only after the
-//     demand has stayed low, so it does not oscillate;
-//   - it does nothing on incomplete or stale metrics.
+//   - Rates come from counter deltas between snapshots timed by the JobManager's clock;
+//     a metric refresh that did not move, or a snapshot missing a metric it had before, is
+//     skipped instead of being read as a zero rate or zero lag.
+//   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
+//     fits (minutes for a ramp, hours for a daily curve), extrapolated up to twice as long as
+//     it has lasted (at most flinktune.forecast.horizon); a step change is waited out until
+//     the recent samples agree, and a trend that just stopped is recognised from them.
+//   - Scale-ups are driven by the lag objective (flinktune.lag.max), not by a utilization
+//     threshold: the job may run hot until its sources would fall behind the limit before a
+//     rescale could help. That shows more of the trend, so one rescale sized for where the
+//     demand is going replaces a staircase. Lag that drains slowly triggers a rescale only if
+//     it beats waiting, counting the lag the restart itself adds.
+//   - Capacity at a candidate parallelism accounts for the split of key groups (HASH) and
+//     partitions (sources), pointwise (FORWARD/RESCALE) imbalance against the planned
+//     upstream parallelism, key skew growing with parallelism and learned scaling efficiency;
+//     the smallest parallelism meeting the need is taken, which splits work evenly and never
+//     gives a source more subtasks than partitions.
+//   - A rescale is sized to drain, within job.autoscaler.catch-up.duration, the lag present
+//     and the input that accrues while the job restarts; the downtime is learned per job.
+//   - Scale-downs wait until the demand has been low for job.autoscaler.scale-down.interval,
+//     are sized for the window's peak, happen only if the job then holds fewer slots, and
+//     never reverse a change within flinktune.settle: no oscillation.
 package flinktune
 
 import (
