@@ -179,7 +179,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 func TestRunRescalesOverHTTP(t *testing.T) {
 	flink, job := startSim(t)
 	run, listen := startRun(t, flink, t.TempDir())
-	waitFor(t, "a rescale", 90*time.Second, func() bool { return simStats(t, flink, job).Rescales >= 1 })
+	waitFor(t, "a rescale", 180*time.Second, func() bool { return simStats(t, flink, job).Rescales >= 1 })
 	st := simStats(t, flink, job)
 	up := false
 	for _, c := range st.ParallelismChanges {
@@ -226,14 +226,14 @@ func TestRunSurvivesKillNine(t *testing.T) {
 	flink, job := startSim(t)
 	dataDir := t.TempDir()
 	run, _ := startRun(t, flink, dataDir)
-	waitFor(t, "the scale-up", 90*time.Second, func() bool { return simStats(t, flink, job).Rescales >= 1 })
+	waitFor(t, "the scale-up", 180*time.Second, func() bool { return simStats(t, flink, job).Rescales >= 1 })
 	run.cmd.Process.Signal(syscall.SIGKILL)
 	run.cmd.Wait()
 	before := simStats(t, flink, job).Rescales
 
 	_, listen := startRun(t, flink, dataDir)
 	// The load drops at 12 min; the restarted controller scales down on its own.
-	waitFor(t, "the scale-down after the restart", 120*time.Second, func() bool { return simStats(t, flink, job).Rescales > before })
+	waitFor(t, "the scale-down after the restart", 240*time.Second, func() bool { return simStats(t, flink, job).Rescales > before })
 	time.Sleep(2 * time.Second) // a few more cycles: nothing may be re-sent
 
 	var events []store.Event
