@@ -363,14 +363,8 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		}
 		if sent {
 			res.realized = true
-			_, err := c.store.CommitCycle(store.Cycle{
-				Info: store.JobInfo{Key: key, LastSeen: now},
-				Events: []store.Event{{Cluster: cl.Name, Event: autoscaler.Event{
-					Time: now, JobID: job.ID, Type: autoscaler.EventNormal, Reason: "ConfigurationApplied",
-					Message: "TaskManager configuration applied: " + formatConfig(decision.ConfigOverrides, decision.ConfigRemovals),
-				}}},
-			})
-			if err != nil {
+			if err := c.recordEvent(key, job, now, 0, autoscaler.Event{Type: autoscaler.EventNormal, Reason: "ConfigurationApplied",
+				Message: "TaskManager configuration applied: " + formatConfig(decision.ConfigOverrides, decision.ConfigRemovals)}); err != nil {
 				return res, err
 			}
 		}
@@ -393,13 +387,8 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		if err := c.store.MarkApplied(key, intentID, now); err != nil {
 			return res, err
 		}
-		_, err = c.store.CommitCycle(store.Cycle{
-			Info: store.JobInfo{Key: key, LastSeen: now},
-			Events: []store.Event{{Cluster: cl.Name, Event: autoscaler.Event{
-				Time: now, JobID: job.ID, Type: autoscaler.EventNormal, Reason: "Scaling",
-				Message: "In-place scaling triggered: " + formatParallelism(current, decision.Parallelism),
-			}}},
-		})
+		err = c.recordEvent(key, job, now, 0, autoscaler.Event{Type: autoscaler.EventNormal, Reason: "Scaling",
+			Message: "In-place scaling triggered: " + formatParallelism(current, decision.Parallelism)})
 		c.opts.Metrics.realized(key)
 	}
 	return res, err
@@ -498,16 +487,22 @@ func (c *Controller) recordError(key store.JobKey, job JobRef, now time.Time, er
 	if len(msg) > 2048 {
 		msg = msg[:2048]
 	}
-	_, serr := c.store.CommitCycle(store.Cycle{
-		Info: store.JobInfo{Key: key, Name: job.Name, FirstSeen: now, LastSeen: now},
-		Events: []store.Event{{Cluster: key.Cluster, Event: autoscaler.Event{
-			Time: now, JobID: key.JobID, Type: autoscaler.EventWarning, Reason: "AutoscalerError", Message: msg, Key: "error:" + firstLine(msg),
-		}}},
-		DedupeWindow: c.opts.EventDedupe,
-	})
+	serr := c.recordEvent(key, job, now, c.opts.EventDedupe, autoscaler.Event{Type: autoscaler.EventWarning,
+		Reason: "AutoscalerError", Message: msg, Key: "error:" + firstLine(msg)})
 	if serr != nil {
 		c.log.Error("cannot record error event", "err", errors.Join(err, serr))
 	}
+}
+
+// recordEvent stores one event of the controller's own for a job, stamped now.
+func (c *Controller) recordEvent(key store.JobKey, job JobRef, now time.Time, dedupe time.Duration, e autoscaler.Event) error {
+	e.Time, e.JobID = now, key.JobID
+	_, err := c.store.CommitCycle(store.Cycle{
+		Info:         store.JobInfo{Key: key, Name: job.Name, FirstSeen: now, LastSeen: now},
+		Events:       []store.Event{{Cluster: key.Cluster, Event: e}},
+		DedupeWindow: dedupe,
+	})
+	return err
 }
 
 func currentParallelism(snap *autoscaler.Snapshot) map[string]int {

@@ -63,7 +63,6 @@ func Run(ctx context.Context, w io.Writer, sc *scenario.Scenario, o Options) err
 		baseline <- outcome{r, err}
 	}()
 
-	var url string
 	var serveErr error
 	live := &liveView{w: w, every: o.Every}
 	start := time.Now()
@@ -74,8 +73,7 @@ func Run(ctx context.Context, w io.Writer, sc *scenario.Scenario, o Options) err
 				serveErr = lerr
 				return "http://127.0.0.1:1", http.DefaultClient, func() {}
 			}
-			url = base
-			fmt.Fprintf(w, "simulated Flink REST API at %s (try: curl %s/jobs/overview while it runs)\n\n", url, url)
+			fmt.Fprintf(w, "simulated Flink REST API at %s (try: curl %s/jobs/overview while it runs)\n\n", base, base)
 			return base, &http.Client{Timeout: 30 * time.Second}, stop
 		},
 		Progress: func(s *sim.Sim, _ string) {

@@ -109,18 +109,11 @@ func readCounters(v *autoscaler.Vertex) counters {
 		}
 		c.In = in
 	}
-	c.Lag = sumSuffix(v.Metrics, ".pendingRecords")
-	return c
-}
-
-func sumSuffix(m map[string]autoscaler.Aggregate, suffix string) float64 {
-	s := 0.0
-	for name, a := range m {
-		if strings.HasSuffix(name, suffix) && !math.IsNaN(a.Sum) {
-			s += a.Sum
-		}
+	// A source without pendingRecords has no known lag: 0, as the operator reads it.
+	if c.Lag = sumSuffixOrNaN(v.Metrics, ".pendingRecords"); math.IsNaN(c.Lag) {
+		c.Lag = 0
 	}
-	return s
+	return c
 }
 
 // hotFactor is max/avg of busyTimeMsPerSecond across subtasks: how much busier the hottest

@@ -36,15 +36,16 @@ type state struct {
 	Samples      []sample             `json:"samples,omitempty"`
 	Levels       map[string][]level   `json:"levels,omitempty"`
 	Shifts       map[string]time.Time `json:"shifts,omitempty"`
-	Sources      map[string]bool      `json:"sources,omitempty"`
-	Target       map[string]int       `json:"target,omitempty"`
-	LastChange   time.Time            `json:"lastChange"`
-	LastDir      int                  `json:"lastDir"`
-	LowSince     time.Time            `json:"lowSince"`
-	AppliedAt    time.Time            `json:"appliedAt"`
-	Downtimes    []float64            `json:"downtimes,omitempty"`
-	Efficiency   map[string][]obsPt   `json:"efficiency,omitempty"`
-	LastDecision string               `json:"lastDecision,omitempty"`
+	// Sources is derived from each snapshot, not persisted.
+	Sources      map[string]bool    `json:"-"`
+	Target       map[string]int     `json:"target,omitempty"`
+	LastChange   time.Time          `json:"lastChange"`
+	LastDir      int                `json:"lastDir"`
+	LowSince     time.Time          `json:"lowSince"`
+	AppliedAt    time.Time          `json:"appliedAt"`
+	Downtimes    []float64          `json:"downtimes,omitempty"`
+	Efficiency   map[string][]obsPt `json:"efficiency,omitempty"`
+	LastDecision string             `json:"lastDecision,omitempty"`
 	// BusyKnown records vertices that report busyTimeMsPerSecond.
 	BusyKnown map[string]bool `json:"busyKnown,omitempty"`
 	// Incomplete names what the last snapshot lacked.
