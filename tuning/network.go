@@ -268,5 +268,8 @@ func roundUpMiB(n int64) int64 {
 	if n <= 0 {
 		return 0
 	}
+	if n > math.MaxInt64-mib {
+		return math.MaxInt64 / mib * mib // saturate: n + mib - 1 would wrap negative
+	}
 	return (n + mib - 1) / mib * mib
 }

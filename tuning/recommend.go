@@ -591,11 +591,20 @@ func pctText(q float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", q*100), "0"), ".")
 }
 
-// hb renders bytes for humans: "1.50 GiB", "120 MiB".
+// hb renders bytes for humans: "1.50 GiB", "120 MiB". It never recurses: -MinInt64 is
+// MinInt64 again, which once turned an overflowed gauge (1e308) into a stack overflow.
 func hb(n int64) string {
+	if n < 0 {
+		if n == math.MinInt64 {
+			return fmt.Sprintf("%d B", n)
+		}
+		return "-" + hbAbs(-n)
+	}
+	return hbAbs(n)
+}
+
+func hbAbs(n int64) string {
 	switch {
-	case n < 0:
-		return "-" + hb(-n)
 	case n >= 1<<30:
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 	case n >= 1<<20:

@@ -601,7 +601,7 @@ func aggMax(m map[string]autoscaler.Aggregate, name string) (float64, bool) {
 	if math.IsNaN(v) {
 		v = a.Avg
 	}
-	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+	if !plausible(v) {
 		return 0, false
 	}
 	return v, true
@@ -609,11 +609,19 @@ func aggMax(m map[string]autoscaler.Aggregate, name string) (float64, bool) {
 
 func gauge(m map[string]float64, name string) (float64, bool) {
 	v, ok := m[name]
-	if !ok || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+	if !ok || !plausible(v) {
 		return 0, false
 	}
 	return v, true
 }
+
+// maxGauge bounds the memory and GC gauges the tuner believes (8 PiB; 2^53 is also where
+// float64 stops holding integers exactly). Sizes derived from a larger value overflow int64
+// (1e308 once did) and would mean nothing anyway.
+const maxGauge = 1 << 53
+
+// plausible reports whether a gauge is a finite, non-negative value below maxGauge.
+func plausible(v float64) bool { return v >= 0 && v <= maxGauge }
 
 // observeGC keeps the GC fractions of the window and notices sustained pressure.
 func (t *Tuner) observeGC(snap *autoscaler.Snapshot, now time.Time, frac float64) {
