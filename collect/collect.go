@@ -263,6 +263,10 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	if err != nil {
 		return fail("", "GET /jobs/{jobid}", err)
 	}
+	chk := &checker{job: jobID}
+	if chk.checkDetails(details); chk.err != nil {
+		return nil, chk.err
+	}
 	snap, sources, err := fromDetails(details, now)
 	if err != nil {
 		return fail("", "GET /jobs/{jobid}", err)
@@ -280,7 +284,10 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 
 	// Restarts and the exception history are read for a job that does not run too: that is
 	// when they tell most (a job failing over after an out-of-memory error).
-	if err := c.restarts(ctx, jc, jobID, snap); err != nil {
+	if err := c.restarts(ctx, jc, jobID, snap, chk); err != nil {
+		return nil, err
+	}
+	if err := chk.result(); err != nil {
 		return nil, err
 	}
 	if snap.Status != flinkrest.JobRunning {
@@ -327,7 +334,7 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 			return fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics?get=... ("+v.Name+")", err)
 		}
 		for _, a := range aggs {
-			v.Metrics[a.ID] = toAggregate(a)
+			v.Metrics[a.ID] = chk.aggregate(v.ID, "", a)
 		}
 	}
 
@@ -335,7 +342,10 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	if err != nil {
 		return fail("", "GET /taskmanagers/metrics", err)
 	}
-	snap.TaskManagerMetrics = tm
+	snap.TaskManagerMetrics = make(map[string]autoscaler.Aggregate, len(tm))
+	for _, a := range tm {
+		snap.TaskManagerMetrics[a.ID] = chk.aggregate("", "taskmanagers/metrics ", a)
+	}
 
 	jm, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
 		return c.api.JobManagerMetrics(ctx, append([]string{MetricSlotsTotal, MetricSlotsAvailable}, jobManagerMemoryMetrics...))
@@ -343,8 +353,8 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	if err != nil {
 		return fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable,...", err)
 	}
-	snap.SlotsTotal, snap.SlotsAvailable = gaugeInt(jm, MetricSlotsTotal), gaugeInt(jm, MetricSlotsAvailable)
-	snap.JobManagerMetrics = gauges(jm, jobManagerMemoryMetrics)
+	snap.SlotsTotal, snap.SlotsAvailable = chk.gaugeInt(jm, MetricSlotsTotal, maxSlots), chk.gaugeInt(jm, MetricSlotsAvailable, maxSlots)
+	snap.JobManagerMetrics = chk.gauges(jm, jobManagerMemoryMetrics)
 
 	tms, err := call(ctx, c, c.api.TaskManagers)
 	if err != nil {
@@ -360,12 +370,15 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 			return fail("", "GET /jobs/{jobid}/resource-requirements", err)
 		}
 		// nil: FLINK-32341's empty body; the requirements are unknown, not empty.
-		if req != nil {
+		if chk.requirements(req); req != nil {
 			snap.Requirements = make(map[string]autoscaler.Bounds, len(req))
 			for id, r := range req {
 				snap.Requirements[id] = autoscaler.Bounds{Lower: r.Parallelism.LowerBound, Upper: r.Parallelism.UpperBound}
 			}
 		}
+	}
+	if err := chk.result(); err != nil {
+		return nil, err
 	}
 	c.markRestarts(jc, snap)
 	return snap, nil
@@ -373,20 +386,28 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 
 // restarts reads numRestarts and, when it changed since the last complete collection (or, on
 // first sight, when the job ever restarted), the exception history.
-func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot) error {
+func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot, chk *checker) error {
 	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
 		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts})
 	})
 	if err != nil {
 		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts", Err: err}
 	}
-	snap.NumRestarts = gaugeInt(jobMetrics, MetricNumRestarts)
+	snap.NumRestarts = chk.gaugeInt(jobMetrics, MetricNumRestarts, math.MaxInt32)
 	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
 		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
 			return c.api.Exceptions(ctx, jobID, MaxExceptions)
 		})
 		if err != nil {
 			return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/exceptions?maxExceptions=" + strconv.Itoa(MaxExceptions), Err: err}
+		}
+		if exc != nil {
+			for _, e := range exc.ExceptionHistory.Entries {
+				chk.epochMillis("", "exceptions timestamp", e.Timestamp)
+				for _, cc := range e.ConcurrentExceptions {
+					chk.epochMillis("", "exceptions timestamp", cc.Timestamp)
+				}
+			}
 		}
 		snap.Exceptions = Exceptions(exc)
 	}
@@ -433,27 +454,10 @@ func jobException(e flinkrest.ExceptionInfo) autoscaler.JobException {
 	return autoscaler.JobException{Time: time.UnixMilli(e.Timestamp).UTC(), Name: e.ExceptionName, Message: msg, TaskManager: tm}
 }
 
-// gauges reads the named gauges that are present and numeric.
-func gauges(ms []flinkrest.Metric, names []string) map[string]float64 {
-	out := map[string]float64{}
-	for _, m := range ms {
-		if !slices.Contains(names, m.ID) {
-			continue
-		}
-		if f, err := m.Float(); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-			out[m.ID] = f
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
-}
-
 // taskManagerMetrics queries the TaskManager aggregates. The first query of a job (after a
 // restart) includes the GC time; if that answer is empty the cluster is taken to lack it
 // (older Flink) and the names without it are queried instead.
-func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache) (map[string]autoscaler.Aggregate, error) {
+func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache) ([]flinkrest.AggregatedMetric, error) {
 	aggs := []string{flinkrest.AggMin, flinkrest.AggMax, flinkrest.AggAvg}
 	query := func(names []string) ([]flinkrest.AggregatedMetric, error) {
 		return call(ctx, c, func(ctx context.Context) ([]flinkrest.AggregatedMetric, error) {
@@ -477,11 +481,7 @@ func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache) (map[s
 			return nil, err
 		}
 	}
-	out := make(map[string]autoscaler.Aggregate, len(res))
-	for _, a := range res {
-		out[a.ID] = toAggregate(a)
-	}
-	return out, nil
+	return res, nil
 }
 
 // fromDetails builds the job part of a snapshot from GET /jobs/{jobid}; it also returns
@@ -592,23 +592,4 @@ func adaptiveScheduler(cfg map[string]string) bool {
 
 func toAggregate(a flinkrest.AggregatedMetric) autoscaler.Aggregate {
 	return autoscaler.Aggregate{Min: a.Min.Float(), Max: a.Max.Float(), Avg: a.Avg.Float(), Sum: a.Sum.Float(), Skew: a.Skew.Float()}
-}
-
-// gaugeInt reads an integer gauge from string values ("4", "4.0"); -1 when missing or not
-// a finite number.
-func gaugeInt(ms []flinkrest.Metric, id string) int {
-	for _, m := range ms {
-		if m.ID != id {
-			continue
-		}
-		if n, err := strconv.Atoi(strings.TrimSpace(m.Value)); err == nil {
-			return n
-		}
-		f, err := m.Float()
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return -1
-		}
-		return int(f)
-	}
-	return -1
 }

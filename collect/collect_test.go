@@ -655,10 +655,16 @@ func TestShipStrategy(t *testing.T) {
 }
 
 func TestGaugeInt(t *testing.T) {
-	ms := []flinkrest.Metric{{ID: "a", Value: "4"}, {ID: "b", Value: "4.0"}, {ID: "c", Value: "NaN"}, {ID: "d", Value: "x"}}
-	for id, want := range map[string]int{"a": 4, "b": 4, "c": -1, "d": -1, "missing": -1} {
-		if got := gaugeInt(ms, id); got != want {
-			t.Errorf("%s: %d, want %d", id, got, want)
+	ms := []flinkrest.Metric{{ID: "a", Value: "4"}, {ID: "b", Value: "4.0"}, {ID: "c", Value: "NaN"}, {ID: "d", Value: "x"},
+		{ID: "e", Value: "-3"}, {ID: "f", Value: "1e308"}, {ID: "g", Value: "2.5"}}
+	for id, want := range map[string]struct {
+		n   int
+		bad bool
+	}{"a": {4, false}, "b": {4, false}, "c": {-1, true}, "d": {-1, true}, "missing": {-1, false},
+		"e": {0, true}, "f": {-1, true}, "g": {-1, true}} {
+		chk := &checker{job: "j"}
+		if got := chk.gaugeInt(ms, id, 100); got != want.n || (chk.err != nil) != want.bad {
+			t.Errorf("%s: %d (bad data %v), want %d (bad data %v)", id, got, chk.err, want.n, want.bad)
 		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/collect"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/store"
 )
@@ -280,6 +281,10 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	if err != nil {
 		// No decision on partial or failed data: the policy does not see this cycle at all.
 		c.opts.Metrics.jobError(key)
+		if collect.IsBadData(err) {
+			c.recordBadData(key, job, now, err)
+			return res, err
+		}
 		c.recordError(key, job, now, fmt.Errorf("metric collection failed, no decision taken: %w", err))
 		return res, err
 	}

@@ -26,6 +26,7 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 	realizes  *prometheus.CounterVec
 	clusters  *prometheus.CounterVec
+	badData   *prometheus.CounterVec
 
 	mu   sync.Mutex
 	seen map[store.JobKey]map[string]bool // vertex series per job, to drop vanished vertices
@@ -63,9 +64,12 @@ func NewMetrics() *Metrics {
 		clusters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flinktune_cluster_errors_total", Help: "Failed job listings per cluster.",
 		}, []string{"cluster"}),
+		badData: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flinktune_bad_data_total", Help: "Job cycles skipped because Flink sent implausible values (non-finite, negative, out of range or malformed).",
+		}, []string{"cluster", "job"}),
 		seen: map[store.JobKey]map[string]bool{},
 	}
-	m.reg.MustRegister(m.vertex, m.parallel, m.recommend, m.scalings, m.balanced, m.notReady, m.errors, m.realizes, m.clusters,
+	m.reg.MustRegister(m.vertex, m.parallel, m.recommend, m.scalings, m.balanced, m.notReady, m.errors, m.realizes, m.clusters, m.badData,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -133,5 +137,11 @@ func (m *Metrics) realized(key store.JobKey) {
 func (m *Metrics) clusterError(cluster string) {
 	if m != nil {
 		m.clusters.WithLabelValues(cluster).Inc()
+	}
+}
+
+func (m *Metrics) badDataSeen(key store.JobKey) {
+	if m != nil {
+		m.badData.WithLabelValues(key.Cluster, key.JobID).Inc()
 	}
 }

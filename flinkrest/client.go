@@ -360,6 +360,13 @@ func retryable(err error) bool {
 	return true
 }
 
+// IsBadResponse reports whether err comes from a 2xx answer that is not what its endpoint
+// defines: malformed JSON, numbers that overflow their type, an empty or oversized body.
+func IsBadResponse(err error) bool {
+	var decErr *decodeError
+	return errors.As(err, &decErr)
+}
+
 type decodeError struct{ err error }
 
 func (e *decodeError) Error() string { return "decoding response: " + e.err.Error() }
