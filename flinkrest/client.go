@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +25,6 @@ const (
 	DefaultRetries     = 2
 	DefaultBackoffBase = 250 * time.Millisecond
 	DefaultBackoffMax  = 4 * time.Second
-	// maxBodyBytes bounds what one response may make us buffer.
-	maxBodyBytes = 64 << 20
 )
 
 // Client calls one Flink cluster's REST API. It is safe for concurrent use.
@@ -44,6 +43,7 @@ type Client struct {
 	headers  http.Header
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
+	inFlight chan struct{} // a slot per call in flight (WithMaxInFlight)
 
 	mu         sync.Mutex
 	version    *Version
@@ -51,17 +51,18 @@ type Client struct {
 }
 
 type options struct {
-	hc        *http.Client
-	timeout   time.Duration
-	retries   int
-	backBase  time.Duration
-	backMax   time.Duration
-	auth      func(*http.Request)
-	headers   http.Header
-	tlsConfig *tls.Config
-	caFile    string
-	now       func() time.Time
-	sleep     func(context.Context, time.Duration) error
+	hc          *http.Client
+	timeout     time.Duration
+	retries     int
+	backBase    time.Duration
+	backMax     time.Duration
+	auth        func(*http.Request)
+	headers     http.Header
+	tlsConfig   *tls.Config
+	caFile      string
+	now         func() time.Time
+	sleep       func(context.Context, time.Duration) error
+	maxInFlight int
 }
 
 // Option configures a Client.
@@ -174,10 +175,15 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("flink REST URL %q: %w", baseURL, err)
+		// url.Error repeats the URL, password included: report only its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("flink REST URL %q: %v", RedactURL(baseURL), err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return nil, fmt.Errorf("flink REST URL %q: want http://host:port or https://host:port", baseURL)
+		return nil, fmt.Errorf("flink REST URL %q: want http://host:port or https://host:port", RedactURL(baseURL))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
@@ -199,6 +205,8 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		now:      time.Now,
 		sleep:    sleepCtx,
 		auth:     userAuth,
+
+		maxInFlight: DefaultMaxInFlight,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -210,8 +218,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		return nil, err
 	}
 	return &Client{
-		base: u, hc: hc, timeout: o.timeout, retries: o.retries, backBase: o.backBase,
+		base: u, hc: withRedirectPolicy(hc, u, o.headers), timeout: o.timeout, retries: o.retries, backBase: o.backBase,
 		backMax: o.backMax, auth: o.auth, headers: o.headers, now: o.now, sleep: o.sleep,
+		inFlight: make(chan struct{}, o.maxInFlight),
 	}, nil
 }
 
@@ -399,18 +408,18 @@ func (c *Client) call(ctx context.Context, method, path string, query string, in
 		target += "?" + query
 	}
 
+	if err := c.acquire(ctx); err != nil {
+		return nil, &RequestError{method, path, 0, err}
+	}
+	defer c.release()
 	for attempt := 1; ; attempt++ {
-		body, retryAfter, err := c.once(ctx, method, target, path, payload)
+		body, retryAfter, err := c.once(ctx, method, target, path, payload, out)
 		if err == nil {
-			if out != nil {
-				if len(bytes.TrimSpace(body)) == 0 {
-					return body, &RequestError{method, path, attempt, &decodeError{errors.New("empty body")}}
-				}
-				if derr := Decode(body, out); derr != nil {
-					return body, &RequestError{method, path, attempt, &decodeError{derr}}
-				}
-			}
 			return body, nil
+		}
+		var decErr *decodeError
+		if errors.As(err, &decErr) {
+			return nil, &RequestError{method, path, attempt, err}
 		}
 		if ctx.Err() != nil || !idempotent(method) || attempt > c.retries || !retryable(err) {
 			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
@@ -435,8 +444,10 @@ func (c *Client) backoff(n int, retryAfter time.Duration) time.Duration {
 	return min(d, c.backMax)
 }
 
-// once performs a single attempt under the per-attempt deadline.
-func (c *Client) once(ctx context.Context, method, target, path string, payload []byte) ([]byte, time.Duration, error) {
+// once performs a single attempt under the per-attempt deadline. A 2xx body is decoded
+// into out as it arrives (out is reset first: an earlier attempt may have half-filled it);
+// with out nil it is returned, read up to the endpoint's bound.
+func (c *Client) once(ctx context.Context, method, target, path string, payload []byte, out any) ([]byte, time.Duration, error) {
 	actx, cancel := context.WithTimeoutCause(ctx, c.timeout, ErrTimeout)
 	defer cancel()
 	var rd io.Reader
@@ -463,17 +474,39 @@ func (c *Client) once(ctx context.Context, method, target, path string, payload 
 		return nil, 0, c.attemptError(ctx, actx, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	if err != nil {
-		return nil, 0, c.attemptError(ctx, actx, err)
-	}
-	if len(body) > maxBodyBytes {
-		return nil, 0, &decodeError{fmt.Errorf("body larger than %d bytes", maxBodyBytes)}
-	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.retryAfter(resp), &APIError{Method: method, Path: path, Status: resp.StatusCode, Errors: errorMessages(body)}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, limitError))
+		apiErr := &APIError{Method: method, Path: path, Status: resp.StatusCode, Errors: errorMessages(body)}
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			apiErr.Errors = append(apiErr.Errors, "redirect to "+redactLocation(resp.Header.Get("Location"))+" not followed (another origin, or a "+method+")")
+		}
+		return nil, c.retryAfter(resp), apiErr
 	}
-	return body, 0, nil
+	limit := bodyLimit(path)
+	cr := &capReader{r: resp.Body, n: limit}
+	if out == nil {
+		body, err := io.ReadAll(cr)
+		switch {
+		case errors.Is(err, errTooLarge):
+			return nil, 0, &decodeError{tooLargeError(limit)}
+		case err != nil:
+			return nil, 0, c.attemptError(ctx, actx, err)
+		}
+		return body, 0, nil
+	}
+	if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && !v.IsNil() {
+		v.Elem().SetZero()
+	}
+	err = decodeStream(cr, out)
+	switch {
+	case err == nil:
+		return nil, 0, nil
+	case errors.Is(err, errTooLarge):
+		return nil, 0, &decodeError{tooLargeError(limit)}
+	case cr.readErr != nil:
+		return nil, 0, c.attemptError(ctx, actx, cr.readErr) // the connection failed, not the JSON
+	}
+	return nil, 0, &decodeError{err}
 }
 
 // attemptError marks an attempt that ran out of its own deadline (not the caller's).

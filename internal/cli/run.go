@@ -218,6 +218,8 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 	var out []controller.Cluster
 	seen := map[string]bool{}
 	for _, c := range cfgs {
+		raw := c.URL
+		c.URL = flinkrest.RedactURL(raw) // in messages; flinkrest.New gets the original
 		opts := append([]flinkrest.Option(nil), extra...)
 		perCall := 5 * time.Second
 		if c.Timeout != "" {
@@ -232,19 +234,27 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 			opts = append(opts, flinkrest.WithCAFile(c.CAFile))
 		}
 		if c.Username != "" {
-			opts = append(opts, flinkrest.WithBasicAuth(c.Username, os.Getenv(c.PasswordEnv)))
+			// A missing password is a configuration error, never an empty password.
+			if c.PasswordEnv == "" {
+				return nil, fmt.Errorf("cluster %s: username %q needs passwordEnv, the environment variable holding the password", c.URL, c.Username)
+			}
+			pass, ok := os.LookupEnv(c.PasswordEnv)
+			if !ok || pass == "" {
+				return nil, fmt.Errorf("cluster %s: environment variable %s (password of user %q) is not set", c.URL, c.PasswordEnv, c.Username)
+			}
+			opts = append(opts, flinkrest.WithBasicAuth(c.Username, pass))
 		}
 		if c.BearerTokenEnv != "" {
-			tok := os.Getenv(c.BearerTokenEnv)
-			if tok == "" {
-				return nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is empty", c.URL, c.BearerTokenEnv)
+			tok, ok := os.LookupEnv(c.BearerTokenEnv)
+			if !ok || tok == "" {
+				return nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is not set", c.URL, c.BearerTokenEnv)
 			}
 			opts = append(opts, flinkrest.WithBearerToken(tok))
 		}
 		for k, v := range c.Headers {
 			opts = append(opts, flinkrest.WithHeader(k, v))
 		}
-		client, err := flinkrest.New(c.URL, opts...)
+		client, err := flinkrest.New(raw, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.URL, err)
 		}
