@@ -15,7 +15,6 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -71,7 +70,7 @@ type PolicyFactory func(name string, cfg *flinkconf.Config) (autoscaler.Policy, 
 type Options struct {
 	// Interval between cycles of the wall-clock loop (Run). Default 10 s, as the standalone autoscaler.
 	Interval time.Duration
-	// Parallelism bounds concurrently running job cycles. Default 16.
+	// Parallelism bounds concurrently running job cycles of one cluster. Default 16.
 	Parallelism int
 	// DryRun records recommendations without applying anything.
 	DryRun bool
@@ -113,6 +112,7 @@ type Controller struct {
 	jobs     map[store.JobKey]*jobRunner
 	inFlight map[store.JobKey]bool
 	wg       sync.WaitGroup
+	workers  map[string]chan struct{} // per cluster: a slot per job cycle running
 }
 
 type jobRunner struct {
@@ -154,6 +154,7 @@ func New(st *store.Store, clusters []Cluster, policies PolicyFactory, opts Optio
 	return &Controller{
 		store: st, clusters: clusters, policies: policies, opts: opts, log: log,
 		jobs: map[store.JobKey]*jobRunner{}, inFlight: map[store.JobKey]bool{},
+		workers: workerPools(clusters, opts.Parallelism),
 	}
 }
 
@@ -163,87 +164,38 @@ type CycleReport struct {
 	Cycled   int // job cycles that completed
 	Scaled   int // new scaling decisions
 	Realized int // changes sent to Flink
+	Skipped  int // jobs not started before their cluster's cycle deadline (Run only)
 	Errors   []error
 }
 
 // Run cycles every Interval until ctx is cancelled, then waits for in-flight work: a decision
-// being applied is finished (with its own timeout), never abandoned half-way.
+// being applied is finished (with its own timeout), never abandoned half-way. Each cluster
+// runs on its own schedule (see schedule.go): a slow or hung cluster never delays another.
 func (c *Controller) Run(ctx context.Context) error {
-	t := time.NewTicker(c.opts.Interval)
-	defer t.Stop()
-	for {
-		rep := c.RunOnce(ctx, c.opts.Now())
-		for _, err := range rep.Errors {
-			c.log.Warn("cycle error", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			c.wg.Wait()
-			return nil
-		case <-t.C:
-		}
+	var wg sync.WaitGroup
+	for i := range c.clusters {
+		wg.Go(func() { c.clusterLoop(ctx, &c.clusters[i]) })
 	}
+	wg.Wait()
+	c.wg.Wait()
+	return nil
 }
 
-// RunOnce runs one cycle over every cluster and job at time now and waits for it.
+// RunOnce runs one cycle over every cluster and job at time now and waits for it. Clusters
+// are cycled concurrently, each with its own workers.
 func (c *Controller) RunOnce(ctx context.Context, now time.Time) CycleReport {
 	var (
-		rep   CycleReport
-		repMu sync.Mutex
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, c.opts.Parallelism)
+		rep CycleReport
+		mu  sync.Mutex
+		wg  sync.WaitGroup
 	)
-	addErr := func(err error) {
-		repMu.Lock()
-		rep.Errors = append(rep.Errors, err)
-		repMu.Unlock()
-	}
-	for _, cl := range c.clusters {
-		if ctx.Err() != nil {
-			break
-		}
-		lctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
-		jobs, err := cl.Collector.ListJobs(lctx)
-		cancel()
-		if err != nil {
-			addErr(fmt.Errorf("%s: list jobs: %w", cl.Name, err))
-			c.opts.Metrics.clusterError(cl.Name)
-			continue
-		}
-		sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
-		for _, job := range jobs {
-			key := store.JobKey{Cluster: cl.Name, JobID: job.ID}
-			if !c.claim(key) {
-				continue // the previous cycle of this job is still running (a stuck call)
-			}
-			rep.Jobs++
-			wg.Add(1)
-			c.wg.Add(1)
-			sem <- struct{}{}
-			go func(cl Cluster, job JobRef, key store.JobKey) {
-				defer func() {
-					<-sem
-					c.release(key)
-					wg.Done()
-					c.wg.Done()
-				}()
-				res, err := c.cycleJob(ctx, cl, job, key, now)
-				repMu.Lock()
-				if err == nil {
-					rep.Cycled++
-				}
-				if res.scaled {
-					rep.Scaled++
-				}
-				if res.realized {
-					rep.Realized++
-				}
-				repMu.Unlock()
-				if err != nil {
-					addErr(fmt.Errorf("%s job %s: %w", cl.Name, job.ID, err))
-				}
-			}(cl, job, key)
-		}
+	for i := range c.clusters {
+		wg.Go(func() {
+			r := c.cycleCluster(ctx, &c.clusters[i], now, time.Time{})
+			mu.Lock()
+			rep.add(r)
+			mu.Unlock()
+		})
 	}
 	wg.Wait()
 	return rep

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
 	"github.com/flinktune/flinktune/store"
@@ -27,6 +28,8 @@ type Metrics struct {
 	realizes  *prometheus.CounterVec
 	clusters  *prometheus.CounterVec
 	badData   *prometheus.CounterVec
+	skipped   *prometheus.CounterVec
+	cycleDur  *prometheus.GaugeVec
 
 	mu   sync.Mutex
 	seen map[store.JobKey]map[string]bool // vertex series per job, to drop vanished vertices
@@ -67,9 +70,16 @@ func NewMetrics() *Metrics {
 		badData: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flinktune_bad_data_total", Help: "Job cycles skipped because Flink sent implausible values (non-finite, negative, out of range or malformed).",
 		}, []string{"cluster", "job"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flinktune_cluster_skipped_jobs_total", Help: "Job cycles not started because the cluster's cycle reached its interval (workers busy with slow calls).",
+		}, []string{"cluster"}),
+		cycleDur: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "flinktune_cluster_cycle_duration_seconds", Help: "Duration of the cluster's last cycle (at most the interval: slower jobs finish in the background).",
+		}, []string{"cluster"}),
 		seen: map[store.JobKey]map[string]bool{},
 	}
 	m.reg.MustRegister(m.vertex, m.parallel, m.recommend, m.scalings, m.balanced, m.notReady, m.errors, m.realizes, m.clusters, m.badData,
+		m.skipped, m.cycleDur,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -143,5 +153,14 @@ func (m *Metrics) clusterError(cluster string) {
 func (m *Metrics) badDataSeen(key store.JobKey) {
 	if m != nil {
 		m.badData.WithLabelValues(key.Cluster, key.JobID).Inc()
+	}
+}
+
+func (m *Metrics) clusterCycle(cluster string, d time.Duration, skipped int) {
+	if m != nil {
+		m.cycleDur.WithLabelValues(cluster).Set(d.Seconds())
+		if skipped > 0 {
+			m.skipped.WithLabelValues(cluster).Add(float64(skipped))
+		}
 	}
 }

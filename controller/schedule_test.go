@@ -1,0 +1,110 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/store"
+)
+
+// hungCollector never answers: every call waits for its context.
+type hungCollector struct{ listOK bool }
+
+func (h hungCollector) ListJobs(ctx context.Context) ([]JobRef, error) {
+	if h.listOK {
+		var out []JobRef
+		for i := range 40 {
+			out = append(out, JobRef{ID: fmt.Sprintf("hung-%02d", i), State: "RUNNING"})
+		}
+		return out, nil
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (hungCollector) Collect(ctx context.Context, _ JobRef, _ time.Time) (*autoscaler.Snapshot, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// countingCollector records when each job was collected.
+type countingCollector struct {
+	*fakeCluster
+	mu    sync.Mutex
+	times map[string][]time.Time
+}
+
+func (c *countingCollector) Collect(ctx context.Context, ref JobRef, now time.Time) (*autoscaler.Snapshot, error) {
+	c.mu.Lock()
+	c.times[ref.ID] = append(c.times[ref.ID], time.Now())
+	c.mu.Unlock()
+	return c.fakeCluster.Collect(ctx, ref, now)
+}
+
+// TestHungClusterDelaysNoOtherCluster reproduces issue 13 (one hung cluster slowed every
+// cluster's jobs): a cluster whose listing hangs and one whose every job hangs, with calls
+// that wait a full minute, next to a healthy cluster. The healthy jobs must be cycled every
+// interval while the hung calls wait; before per-cluster scheduling they got one cycle.
+func TestHungClusterDelaysNoOtherCluster(t *testing.T) {
+	st, err := store.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	healthy := &countingCollector{fakeCluster: newFake(), times: map[string][]time.Time{}}
+	for i := range 20 {
+		healthy.jobs[fmt.Sprintf("j%02d", i)] = &fakeJob{parallelism: map[string]int{"src": 1, "sink": 1}}
+	}
+	const interval = 50 * time.Millisecond
+	c := New(st, []Cluster{
+		{Name: "hung-listing", Collector: hungCollector{}},
+		{Name: "hung-jobs", Collector: hungCollector{listOK: true}},
+		{Name: "healthy", Collector: healthy, Realizer: healthy.fakeCluster},
+	}, factory, Options{Policy: "doubling", AllJobs: true, Interval: interval, CycleTimeout: time.Minute, Parallelism: 4, Metrics: NewMetrics()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	time.Sleep(20 * interval)
+	healthy.mu.Lock()
+	for id := range healthy.jobs {
+		// 20 intervals: at least a third of them even on a loaded machine; the old loop
+		// managed at most one cycle in a minute.
+		if n := len(healthy.times[id]); n < 7 {
+			t.Errorf("healthy job %s cycled %d times in 20 intervals", id, n)
+		}
+	}
+	healthy.mu.Unlock()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+// TestCycleDeadlineSkipsRatherThanPilesUp: when every worker of a cluster is stuck, the
+// cycle returns by its deadline, reports the jobs it could not start, and the next cycle does
+// not start the stuck jobs twice.
+func TestCycleDeadlineSkipsRatherThanPilesUp(t *testing.T) {
+	st, _ := store.Open(t.TempDir())
+	defer st.Close()
+	cl := Cluster{Name: "hung-jobs", Collector: hungCollector{listOK: true}}
+	c := New(st, []Cluster{cl}, factory, Options{Policy: "doubling", AllJobs: true, CycleTimeout: 500 * time.Millisecond, Parallelism: 4})
+	start := time.Now()
+	rep := c.cycleCluster(context.Background(), &c.clusters[0], t0, start.Add(100*time.Millisecond))
+	if took := time.Since(start); took > 400*time.Millisecond {
+		t.Errorf("cycle took %v past its 100ms deadline", took)
+	}
+	if rep.Jobs != 4 || rep.Skipped != 36 {
+		t.Errorf("report %+v: want 4 started, 36 skipped", rep)
+	}
+	rep = c.cycleCluster(context.Background(), &c.clusters[0], t0, time.Now().Add(50*time.Millisecond))
+	if rep.Jobs != 0 {
+		t.Errorf("stuck jobs started again: %+v", rep)
+	}
+	c.wg.Wait()
+}
