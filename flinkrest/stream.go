@@ -109,6 +109,10 @@ func (n *nonFiniteReader) Read(p []byte) (int, error) {
 		if w > 0 && n.br.Buffered() == 0 {
 			break // return what we have rather than block for more
 		}
+		if k := n.copyPlain(p[w:]); k > 0 {
+			w += k
+			continue
+		}
 		c, err := n.br.ReadByte()
 		if err != nil {
 			if w > 0 {
@@ -129,6 +133,38 @@ func (n *nonFiniteReader) Read(p []byte) (int, error) {
 		n.pending = append(n.pendBuf[:0], e[k:]...)
 	}
 	return w, nil
+}
+
+// copyPlain copies buffered bytes into p up to the first one that may start a non-finite
+// token (the fast path: no per-byte call), tracking the string state as step does.
+func (n *nonFiniteReader) copyPlain(p []byte) int {
+	buf, _ := n.br.Peek(min(n.br.Buffered(), len(p)))
+	i := 0
+	for ; i < len(buf); i++ {
+		c := buf[i]
+		if n.inString {
+			switch {
+			case n.escape:
+				n.escape = false
+			case c == '\\':
+				n.escape = true
+			case c == '"':
+				n.inString = false
+			}
+			continue
+		}
+		if (c == 'N' || c == 'I' || c == '-' || c == '+') && !n.prevIdent {
+			break
+		}
+		if c == '"' {
+			n.inString, n.prevIdent = true, false
+			continue
+		}
+		n.prevIdent = isIdentByte(c)
+	}
+	copy(p, buf[:i])
+	n.br.Discard(i)
+	return i
 }
 
 // step consumes one byte c (already read); it returns the non-finite token c starts (its
