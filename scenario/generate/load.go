@@ -145,8 +145,9 @@ func (g *gen) faults(d time.Duration, tms int) []faultSpec {
 		case 2:
 			out = append(out, faultSpec{At: t, For: dur(minutes(r, 1, 5)), REST: pick(r, "unavailable", "slow")})
 		case 3:
-			names := pick(r, []string{"*.pendingRecords"}, []string{"*.busyTimeMsPerSecond"},
-				[]string{"*.numRecordsInPerSecond", "*.numRecordsOutPerSecond"}, []string{"*.backPressuredTimeMsPerSecond"})
+			// Task metrics have no prefix, operator metrics "<operator>.": '*' covers both.
+			names := pick(r, []string{"*pendingRecords"}, []string{"busyTimeMsPerSecond"},
+				[]string{"*numRecordsInPerSecond", "*numRecordsOutPerSecond"}, []string{"*backPressuredTimeMsPerSecond"})
 			out = append(out, faultSpec{At: t, For: dur(minutes(r, 5, 20)), Metrics: "missing", Names: names})
 		}
 	}
