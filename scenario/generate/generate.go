@@ -110,6 +110,7 @@ func (g *gen) run() (*Generated, error) {
 	g.parallelism()
 
 	slots, tmSize, cfg := g.cluster()
+	tmSize = g.fitHeap(slots, tmSize, cfg)
 	peakP := 0
 	for _, v := range nodes {
 		peakP = max(peakP, v.p)
@@ -305,37 +306,48 @@ func derive(cfg map[string]string, tmSize int64) *memory.TaskManager {
 	return tm
 }
 
+// operatorHeap is the live heap slots subtasks of every vertex hold at full speed, plus
+// the framework's (the simulator's memory model).
+func (g *gen) operatorHeap(slots int) float64 {
+	h := 64.0 * (1 << 20)
+	for _, v := range g.b.nodes {
+		h += float64(slots) * (float64(v.heapBase) + v.perRecord*v.capacity)
+	}
+	return h
+}
+
+// fitHeap makes the operators' heap fit half the TaskManager heap: lighter operators first,
+// then a larger TaskManager (up to 16 GB), as a user would after the first OutOfMemoryError.
+func (g *gen) fitHeap(slots int, tmSize int64, cfg map[string]string) int64 {
+	heap := func() float64 { return float64(derive(cfg, tmSize).JVMHeap()) }
+	if g.operatorHeap(slots) > 0.5*heap() {
+		for _, v := range g.b.nodes {
+			v.heapBase, v.perRecord = 16<<20, 0
+		}
+	}
+	for g.operatorHeap(slots) > 0.5*heap() && tmSize < 16<<30 {
+		tmSize = min((tmSize*3/2+(256<<20)-1)/(256<<20)*(256<<20), 16<<30)
+	}
+	return tmSize
+}
+
 // backend keeps keyed state on the heap only when all of it (half of it live, as the
 // simulator models hashmap state) and the operators' heap fit half the TaskManager heap at
 // any parallelism; otherwise the job uses RocksDB. Some jobs use RocksDB anyway.
 func (g *gen) backend(slots int, tmSize int64, cfg map[string]string) (rocks bool) {
-	nodes := g.b.nodes
 	state := 0.0
-	for _, v := range nodes {
+	for _, v := range g.b.nodes {
 		if v.perSubtask {
 			state += float64(v.state) * float64(slots)
 		} else {
 			state += float64(v.state)
 		}
 	}
-	tm := derive(cfg, tmSize)
-	heap := float64(tm.JVMHeap())
-	operators := func() float64 {
-		h := 64.0 * (1 << 20)
-		for _, v := range nodes {
-			h += float64(slots) * (float64(v.heapBase) + v.perRecord*v.capacity)
-		}
-		return h
-	}
-	if operators() > 0.4*heap {
-		for _, v := range nodes {
-			v.heapBase, v.perRecord = 16<<20, 0
-		}
-	}
 	if state == 0 {
 		return false
 	}
-	return g.r.IntN(3) == 0 || 0.5*state+operators() > 0.5*heap
+	heap := float64(derive(cfg, tmSize).JVMHeap())
+	return g.r.IntN(3) == 0 || 0.5*state+g.operatorHeap(slots) > 0.5*heap
 }
 
 // spec is the vertex as the scenario file writes it.

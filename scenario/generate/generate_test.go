@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/memory"
 	"github.com/flinktune/flinktune/scenario"
+	"github.com/flinktune/flinktune/sim"
 )
 
 const corpusSize = 300
@@ -82,6 +84,14 @@ func TestCorpusLoadsAndIsRealistic(t *testing.T) {
 				state += v.State.Bytes
 			}
 		}
+		// The operators' heap fits half the TaskManager heap.
+		ops := 64.0 * (1 << 20)
+		for _, v := range j.Vertices {
+			ops += float64(slots) * (float64(v.Heap.Base) + v.Heap.PerRecordPerSecond*v.Capacity)
+		}
+		if ops > 0.5*float64(tm.JVMHeap()) {
+			t.Errorf("%s: operators use %.0f MiB of a %d MiB heap", g.Name, ops/(1<<20), tm.JVMHeap()>>20)
+		}
 		// Heap state fits half the heap (half of it live), else RocksDB.
 		if state > 0 && !isRocks {
 			heapState++
@@ -155,4 +165,35 @@ func FuzzGenerate(f *testing.F) {
 			t.Fatalf("seed %d: %v\n%s", seed, err, g.YAML)
 		}
 	})
+}
+
+// TestInitialConfigurationRuns: every generated job, as configured, deploys and runs on the
+// simulator for its first 20 minutes without running out of heap, container memory or network
+// buffers (no policy acting).
+func TestInitialConfigurationRuns(t *testing.T) {
+	corpus, err := Corpus(1, corpusSize/2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range corpus {
+		sc, err := g.Scenario()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := sim.New(sc, sim.Options{NoSeries: true})
+		if err != nil {
+			t.Fatalf("%s: %v", g.Name, err)
+		}
+		s.AdvanceTo(s.Start().Add(20 * time.Minute))
+		id := s.JobIDs()[0]
+		st, _ := s.Stats(id)
+		if st.OOMKills+st.ContainerKills > 0 || st.ParallelismSeconds == 0 {
+			ex, _ := s.Exceptions(id)
+			msg := ""
+			if len(ex) > 0 {
+				msg = ex[0].Exception
+			}
+			t.Errorf("%s (%s): %d OOM kills, %d container kills, %.0f parallelism-seconds: %s", g.Name, g.Describe(), st.OOMKills, st.ContainerKills, st.ParallelismSeconds, msg)
+		}
+	}
 }
