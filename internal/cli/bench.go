@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 func newBenchCmd() *cobra.Command {
 	var (
 		scenarioArgs, policyArgs, sets []string
-		output, interval               string
+		output, interval, dataDir      string
+		logLevel                       string
 		corpus                         corpusFlags
 	)
 	cmd := &cobra.Command{
@@ -73,6 +75,12 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 			if err != nil || every <= 0 {
 				return usagef("--interval %q: want a duration such as 10s", interval)
 			}
+			var logger *slog.Logger
+			if cmd.Flags().Changed("log-level") {
+				if logger, err = newLogger(cmd, "text", logLevel); err != nil {
+					return err
+				}
+			}
 			var all [][]*bench.Result
 			for _, arg := range scenarioArgs {
 				sc, err := scenarios.Load(arg)
@@ -80,7 +88,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return usageError{err}
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
-				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets})
+				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger})
 				if err != nil {
 					return err
 				}
@@ -122,6 +130,8 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
+	f.StringVar(&dataDir, "data-dir", "", "keep each run's controller store in DIR/<scenario>-<policy> (read it with flinktune events --data-dir)")
+	f.StringVar(&logLevel, "log-level", "", "log the control loop on stderr: debug (every job cycle and its reason), info, warn or error")
 	corpus.register(cmd)
 	return cmd
 }
