@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -33,6 +35,9 @@ type Options struct {
 	Transport func(h http.Handler) (baseURL string, client *http.Client, stop func())
 	// DataDir for the controller's store; a temporary directory when empty.
 	DataDir string
+	// Logger receives the controller's log (each cycle's decision and reason at debug);
+	// discarded when nil.
+	Logger *slog.Logger
 }
 
 // Run simulates the scenario with one policy managing every job, the control loop talking
@@ -81,7 +86,8 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	// that deploys them would (memory tuning with job.autoscaler.memory.tuning.enabled).
 	cluster.Config = &realize.SimConfig{BaseURL: base, Client: httpClient}
 	ctl := controller.New(st, []controller.Cluster{cluster},
-		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4})
+		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4,
+			Logger: opts.Logger})
 
 	for !s.Done() {
 		if err := ctx.Err(); err != nil {
@@ -108,7 +114,12 @@ func RunAll(ctx context.Context, sc *scenario.Scenario, policyNames []string, op
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = Run(ctx, sc, name, opts)
+			o := opts
+			if o.DataDir != "" {
+				// One store per run: flinktune events --data-dir DIR/<scenario>-<policy>.
+				o.DataDir = filepath.Join(opts.DataDir, sc.Name+"-"+name)
+			}
+			results[i], errs[i] = Run(ctx, sc, name, o)
 		}()
 	}
 	wg.Wait()
@@ -140,6 +151,7 @@ func score(s *sim.Sim, policy string) *Result {
 		r.Memory = Memory{OOMKills: st.OOMKills, ContainerKills: st.ContainerKills,
 			TaskManagerProcessBytesAvg: st.TaskManagerProcessBytesAvg, HeapUsedMaxRatio: st.HeapUsedMaxRatio}
 		changes := policyChanges(st)
+		r.UnansweredLagViolationSeconds += unanswered(st.Series, changes, s.Start(), sc.SLO.MaxLag)
 		r.Oscillations += oscillations(changes, sc.SLO.Settle)
 		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
 	}
