@@ -403,43 +403,10 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 		forecast: map[string]float64{}, peak: map[string]float64{}, catchUp: map[string]float64{}, ok: true}
 	last := window[len(window)-1]
 
-	// Sources: level and trend of ingest by least squares over the window.
 	sel := map[string]float64{}
 	for _, vi := range order {
-		var sumIn, sumOut, busy, rateSum float64
-		hots := []float64{}
-		for _, s := range window {
-			vs, ok := s.V[vi.ID]
-			if !ok || vs.P != vi.P {
-				continue
-			}
-			sumIn += vs.InRate * s.Dt
-			sumOut += vs.OutRate * s.Dt
-			rateSum += vs.InRate * s.Dt
-			if !math.IsNaN(vs.BusySec) {
-				busy += vs.BusySec
-			}
-			hots = append(hots, vs.Hot)
-		}
-		m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID), upCur: map[string]int{}}
-		for _, id := range vi.Pointwise {
-			if u := snap.Vertex(id); u != nil {
-				m.upCur[id] = u.Parallelism
-			}
-		}
-		if m.hot < 1 || math.IsNaN(m.hot) {
-			m.hot = 1
-		}
-		if busy >= minBusySeconds && rateSum > 0 {
-			m.perSubtask = rateSum / busy
-			m.known = true
-			p.observeEfficiency(vi.ID, vi.P, m.perSubtask)
-		}
-		e.models[vi.ID] = m
-		sel[vi.ID] = 1
-		if sumIn > 0 {
-			sel[vi.ID] = sumOut / sumIn
-		}
+		m, f := p.measure(snap, vi, window)
+		e.models[vi.ID], sel[vi.ID] = m, f
 	}
 
 	for _, vi := range order {
@@ -476,6 +443,55 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 		}
 	}
 	return e
+}
+
+// measure reads one vertex's evidence from the window (samples at its current parallelism):
+// its capacity model and its selectivity (records out per record in; 1 if it read nothing).
+//
+// A vertex busy for less than minBusySeconds in the window processes too few records for a
+// precise rate, but it is then certainly far from saturated: its per-subtask rate is at
+// least records/minBusySeconds. That lower bound is used (conservative: it never sizes the
+// vertex down on a guess), so a lightly loaded vertex such as a 1% window output never holds
+// up decisions for the job. Only a vertex that reports no busy time at all stays unknown.
+func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []sample) (*vertexModel, float64) {
+	var sumIn, sumOut, busy float64
+	busyN := 0
+	hots := []float64{}
+	for _, s := range window {
+		vs, ok := s.V[vi.ID]
+		if !ok || vs.P != vi.P {
+			continue
+		}
+		sumIn += vs.InRate * s.Dt
+		sumOut += vs.OutRate * s.Dt
+		if !math.IsNaN(vs.BusySec) {
+			busy += vs.BusySec
+			busyN++
+		}
+		hots = append(hots, vs.Hot)
+	}
+	m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID), upCur: map[string]int{}}
+	for _, id := range vi.Pointwise {
+		if u := snap.Vertex(id); u != nil {
+			m.upCur[id] = u.Parallelism
+		}
+	}
+	if m.hot < 1 || math.IsNaN(m.hot) {
+		m.hot = 1
+	}
+	switch {
+	case sumIn <= 0 || busyN == 0:
+	case busy >= minBusySeconds:
+		m.perSubtask, m.known = sumIn/busy, true
+		p.observeEfficiency(vi.ID, vi.P, m.perSubtask)
+	default:
+		m.perSubtask, m.known, m.bound = sumIn/minBusySeconds, true, true
+	}
+	f := 1.0
+	if sumIn > 0 {
+		f = sumOut / sumIn
+	}
+	return m, f
 }
 
 func (p *Policy) restartDowntime() float64 {
