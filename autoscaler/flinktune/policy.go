@@ -630,7 +630,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if len(t) == 0 {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
 		}
-		if p.st.LastDir < 0 && sinceChange < p.o.Settle && !p.emergency(e) {
+		if p.st.LastDir < 0 && sinceChange < p.o.Settle && !p.emergency(e, srcCap) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
 		return t, +1, "scale up: " + upWhy
@@ -666,9 +666,12 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	return t, -1, "scale down: demand low for " + p.o.ScaleDownInterval.String()
 }
 
-// emergency is a lag so large that reversing a recent scale-down is justified.
-func (p *Policy) emergency(e *evaluation) bool {
-	return e.ingest > 0 && e.lag/e.ingest > 4*p.o.MaxLag.Seconds()
+// emergency justifies reversing a recent scale-down: the lag is above the limit and the
+// capacity left no longer keeps up with the input. Lag that drains, however slowly (the
+// scale-down's own restart took longer than learned so far), is waited out: reversing it
+// would restart the job again and add more lag than it saves.
+func (p *Policy) emergency(e *evaluation, srcCap float64) bool {
+	return e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds() && srcCap <= e.ingest
 }
 
 func changed(e *evaluation, target map[string]int) map[string]int {
