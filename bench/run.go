@@ -140,6 +140,7 @@ func score(s *sim.Sim, policy string) *Result {
 		r.Memory = Memory{OOMKills: st.OOMKills, ContainerKills: st.ContainerKills,
 			TaskManagerProcessBytesAvg: st.TaskManagerProcessBytesAvg, HeapUsedMaxRatio: st.HeapUsedMaxRatio}
 		changes := policyChanges(st)
+		r.UnansweredLagViolationSeconds += unanswered(st.Series, changes, s.Start(), sc.SLO.MaxLag)
 		r.Oscillations += oscillations(changes, sc.SLO.Settle)
 		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
 	}

@@ -16,6 +16,7 @@ func newBenchCmd() *cobra.Command {
 	var (
 		scenarioArgs, policyArgs, sets []string
 		output, interval               string
+		corpus                         corpusFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --scenario FILE|NAME [--policy NAME]...",
@@ -32,12 +33,28 @@ slo.settle), convergence per load change, and TaskManager memory.
 With both the operator and flinktune policies, the table ends with a verdict on
 flinktune's targets: at most half the rescales, no more lag violations, no more
 parallelism-seconds, no oscillation, at most two steps per load change.
+With --generate K (seeds --seed, --seed+1, ...; see flinktune scenario generate)
+the second policy is scored against the first on every generated scenario (and any
+--scenario), runs going on concurrently, and each scenario is classed: dominates
+(lag-violation at most 60 s above the baseline's and parallelism-seconds at most
+the baseline's), trade-off, loses (worse on both), or stuck (the SLO violated
+without a rescale for 25% of the run while the baseline rescaled). The summary
+gives the class shares, rescales, steps per load change, oscillations and
+conservation against issue 9's targets, and the worst scenarios.
 Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Example: `  flinktune bench --scenario wordcount-ramp
   flinktune bench --scenario kafka-diurnal --policy operator --policy flinktune --output json
-  flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true`,
+  flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true
+  flinktune bench --generate 200 --seed 1 --output json > corpus.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("generate") {
+				every, err := time.ParseDuration(interval)
+				if err != nil || every <= 0 {
+					return usagef("--interval %q: want a duration such as 10s", interval)
+				}
+				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})
+			}
 			if len(scenarioArgs) == 0 {
 				return usagef("--scenario is required (a file or one of %s)", strings.Join(scenarios.Names(), ", "))
 			}
@@ -105,6 +122,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
+	corpus.register(cmd)
 	return cmd
 }
 
