@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,9 +141,24 @@ func TestTargetsOnExampleScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			results, err := RunAll(context.Background(), sc, []string{"operator", "flinktune"}, Options{})
+			var mu sync.Mutex
+			sims := map[string]*sim.Sim{}
+			keep := func(s *sim.Sim, policy string) {
+				mu.Lock()
+				sims[policy] = s
+				mu.Unlock()
+			}
+			results, err := RunAll(context.Background(), sc, []string{"operator", "flinktune"}, Options{Progress: keep})
 			if err != nil {
 				t.Fatal(err)
+			}
+			if days := lagViolationByDay(t, sims["flinktune"], sc.SLO.MaxLag); len(days) >= 2 {
+				// Recurring load: from the second day on, flinktune scales ahead of the rises
+				// it has seen.
+				t.Logf("flinktune lag-violation seconds per day: %v", days)
+				if days[1] > days[0]/2 {
+					t.Errorf("day 2 lag violation %.0fs is more than half of day 1's %.0fs", days[1], days[0])
+				}
 			}
 			lines, pass := Verdict(results[1], results[0])
 			var b strings.Builder
@@ -153,6 +169,27 @@ func TestTargetsOnExampleScenarios(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lagViolationByDay splits the seconds above maxLag of a finished run by simulated day
+// (whole days only).
+func lagViolationByDay(t *testing.T, s *sim.Sim, maxLag time.Duration) []float64 {
+	t.Helper()
+	ids := s.JobIDs()
+	if len(ids) != 1 {
+		return nil
+	}
+	st, _ := s.Stats(ids[0])
+	days := make([]float64, int(st.SimulatedSeconds/86400))
+	prev := float32(0)
+	for _, x := range st.Series {
+		d := int(x.T / 86400)
+		if d < len(days) && float64(x.LagSeconds) > maxLag.Seconds() {
+			days[d] += float64(x.T - prev)
+		}
+		prev = x.T
+	}
+	return days
 }
 
 // A right-sized job under REST errors, an outage and vanishing metrics: a policy must not

@@ -54,6 +54,13 @@ func (p *Policy) recordLevels(s sample) {
 		if v.Ingest < 0 || !p.isSource(id) {
 			continue
 		}
+		if p.st.Profiles[id] == nil {
+			if p.st.Profiles == nil {
+				p.st.Profiles = map[string]*profile{}
+			}
+			p.st.Profiles[id] = &profile{}
+		}
+		p.st.Profiles[id].observe(s.T, v.Ingest)
 		lv := p.st.Levels[id]
 		off := s.T.Sub(minute).Seconds()
 		if n := len(lv); n > 0 && lv[n-1].T.Equal(minute) {

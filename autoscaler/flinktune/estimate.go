@@ -5,6 +5,8 @@
 //   - Rates come from counter deltas between snapshots timed by the JobManager's clock;
 //     a metric refresh that did not move, or a snapshot missing a metric it had before, is
 //     skipped instead of being read as a zero rate or zero lag.
+//   - No vertex holds up the job: one busy too little for a rate measurement (a sink after a
+//     1% window) is certainly far from saturated and gets a lower bound of its capacity.
 //   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
 //     fits (minutes for a ramp, hours for a daily curve), extrapolated up to twice as long as
 //     it has lasted (at most flinktune.forecast.horizon); a step change is waited out until
@@ -21,9 +23,18 @@
 //     gives a source more subtasks than partitions.
 //   - A rescale is sized to drain, within job.autoscaler.catch-up.duration, the lag present
 //     and the input that accrues while the job restarts; the downtime is learned per job.
-//   - Scale-downs wait until the demand has been low for job.autoscaler.scale-down.interval,
-//     are sized for the window's peak, happen only if the job then holds fewer slots, and
-//     never reverse a change within flinktune.settle: no oscillation.
+//   - Recurring load: each source's demand is kept per five-minute slot for eight days. When
+//     the last two hours repeat the same hours a week or a day before (up to a common factor,
+//     in level and in direction), a rise that period showed is scaled for ahead of time, as
+//     soon as it is due within the learned restart time; the rescale is sized for the hour
+//     after, and no scale-down happens just before a rise. A day that does not repeat the
+//     period falls back to reactive scaling.
+//   - Scale-downs wait until the demand has been low (below utilization.min) for
+//     job.autoscaler.scale-down.interval, are sized for the window's peak, take along the
+//     vertices halfway there (one restart, not one per vertex), happen only if the job then
+//     holds fewer slots, and never reverse a change within flinktune.settle. A scale-down is
+//     reversed within settle only if the capacity left does not keep up: lag that drains
+//     after a restart longer than learned so far is waited out. No oscillation.
 package flinktune
 
 import (

@@ -8,6 +8,7 @@ type vertexModel struct {
 	// perSubtask is records one subtask processes per busy second at the current parallelism.
 	perSubtask float64
 	known      bool // perSubtask was measured (enough busy time in the window)
+	bound      bool // perSubtask is a lower bound (too little busy time for a measurement)
 	// hot is the hottest subtask's load over the average at the current parallelism.
 	hot float64
 	// alpha is the scaling-efficiency exponent: per-subtask rate ∝ p^-alpha.

@@ -54,6 +54,8 @@ type state struct {
 	Resuming bool `json:"resuming,omitempty"`
 	// LagKnown records sources that expose pendingRecords.
 	LagKnown map[string]bool `json:"lagKnown,omitempty"`
+	// Profiles are the sources' demand per five-minute slot (recurring load).
+	Profiles map[string]*profile `json:"profiles,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -370,6 +372,10 @@ type evaluation struct {
 	ingest   float64            // total source ingest now
 	horizon  time.Duration
 	slope    float64 // total source demand trend, records/s per second
+	// expected is the total source demand a recurring pattern expects before a rescale
+	// decided now could take effect (NaN without a pattern), pattern names it.
+	expected float64
+	pattern  string
 }
 
 func (e *evaluation) metrics() map[string]map[string]float64 {
@@ -403,45 +409,13 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 		forecast: map[string]float64{}, peak: map[string]float64{}, catchUp: map[string]float64{}, ok: true}
 	last := window[len(window)-1]
 
-	// Sources: level and trend of ingest by least squares over the window.
 	sel := map[string]float64{}
 	for _, vi := range order {
-		var sumIn, sumOut, busy, rateSum float64
-		hots := []float64{}
-		for _, s := range window {
-			vs, ok := s.V[vi.ID]
-			if !ok || vs.P != vi.P {
-				continue
-			}
-			sumIn += vs.InRate * s.Dt
-			sumOut += vs.OutRate * s.Dt
-			rateSum += vs.InRate * s.Dt
-			if !math.IsNaN(vs.BusySec) {
-				busy += vs.BusySec
-			}
-			hots = append(hots, vs.Hot)
-		}
-		m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID), upCur: map[string]int{}}
-		for _, id := range vi.Pointwise {
-			if u := snap.Vertex(id); u != nil {
-				m.upCur[id] = u.Parallelism
-			}
-		}
-		if m.hot < 1 || math.IsNaN(m.hot) {
-			m.hot = 1
-		}
-		if busy >= minBusySeconds && rateSum > 0 {
-			m.perSubtask = rateSum / busy
-			m.known = true
-			p.observeEfficiency(vi.ID, vi.P, m.perSubtask)
-		}
-		e.models[vi.ID] = m
-		sel[vi.ID] = 1
-		if sumIn > 0 {
-			sel[vi.ID] = sumOut / sumIn
-		}
+		m, f := p.measure(snap, vi, window)
+		e.models[vi.ID], sel[vi.ID] = m, f
 	}
 
+	e.expected = math.NaN()
 	for _, vi := range order {
 		if vi.Source {
 			est := p.estimateDemand(vi.ID, window, snap.Time)
@@ -450,6 +424,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			}
 			e.demand[vi.ID] = est.Level
 			e.forecast[vi.ID] = est.forecast()
+			p.applyPattern(e, vi.ID, snap.Time)
 			e.peak[vi.ID] = math.Max(est.Peak, est.Level)
 			e.horizon = max(e.horizon, est.Horizon)
 			lag := last.V[vi.ID].Lag
@@ -476,6 +451,90 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 		}
 	}
 	return e
+}
+
+// applyPattern adds what a recurring pattern of the source expects: the highest demand within
+// the lookahead raises the forecast, and the demand before a rescale could take effect is
+// added to the job's expected demand.
+func (p *Policy) applyPattern(e *evaluation, id string, now time.Time) {
+	level := e.demand[id]
+	rec, ok := p.st.Profiles[id].recurring(now)
+	if !ok {
+		if !math.IsNaN(e.expected) {
+			e.expected += level
+		}
+		return
+	}
+	if hi := rec.expected(patternLookahead); hi > e.forecast[id] {
+		e.forecast[id] = hi
+	}
+	ahead := time.Duration(p.restartDowntime()*float64(time.Second)) + reactionTime + slotLen
+	soon := math.Max(level, rec.expected(ahead))
+	if math.IsNaN(soon) {
+		soon = level
+	}
+	if math.IsNaN(e.expected) {
+		e.expected = 0
+		for _, vi := range e.order { // sources before this one had no pattern
+			if vi.ID == id {
+				break
+			}
+			if vi.Source {
+				e.expected += e.demand[vi.ID]
+			}
+		}
+	}
+	e.expected += soon
+	e.pattern = map[time.Duration]string{24 * time.Hour: "daily", 7 * 24 * time.Hour: "weekly"}[rec.Period]
+}
+
+// measure reads one vertex's evidence from the window (samples at its current parallelism):
+// its capacity model and its selectivity (records out per record in; 1 if it read nothing).
+//
+// A vertex busy for less than minBusySeconds in the window processes too few records for a
+// precise rate, but it is then certainly far from saturated: its per-subtask rate is at
+// least records/minBusySeconds. That lower bound is used (conservative: it never sizes the
+// vertex down on a guess), so a lightly loaded vertex such as a 1% window output never holds
+// up decisions for the job. Only a vertex that reports no busy time at all stays unknown.
+func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []sample) (*vertexModel, float64) {
+	var sumIn, sumOut, busy float64
+	busyN := 0
+	hots := []float64{}
+	for _, s := range window {
+		vs, ok := s.V[vi.ID]
+		if !ok || vs.P != vi.P {
+			continue
+		}
+		sumIn += vs.InRate * s.Dt
+		sumOut += vs.OutRate * s.Dt
+		if !math.IsNaN(vs.BusySec) {
+			busy += vs.BusySec
+			busyN++
+		}
+		hots = append(hots, vs.Hot)
+	}
+	m := &vertexModel{info: vi, hot: median(hots), alpha: p.alpha(vi.ID), upCur: map[string]int{}}
+	for _, id := range vi.Pointwise {
+		if u := snap.Vertex(id); u != nil {
+			m.upCur[id] = u.Parallelism
+		}
+	}
+	if m.hot < 1 || math.IsNaN(m.hot) {
+		m.hot = 1
+	}
+	switch {
+	case sumIn <= 0 || busyN == 0:
+	case busy >= minBusySeconds:
+		m.perSubtask, m.known = sumIn/busy, true
+		p.observeEfficiency(vi.ID, vi.P, m.perSubtask)
+	default:
+		m.perSubtask, m.known, m.bound = sumIn/minBusySeconds, true, true
+	}
+	f := 1.0
+	if sumIn > 0 {
+		f = sumOut / sumIn
+	}
+	return m, f
 }
 
 func (p *Policy) restartDowntime() float64 {
@@ -532,28 +591,46 @@ const reactionTime = 40 * time.Second
 // hot as long as its sources will not fall more than flinktune.lag.max behind before a
 // rescale could help. Waiting until then costs nothing the user cares about and shows more of
 // the trend, so the one rescale that follows is sized for where the demand is going. Only a
-// job whose sources report no lag falls back to utilization.max.
+// job whose sources report no lag falls back to utilization.max. A rise the recurring pattern
+// expects within the restart time is scaled for ahead of time.
 func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]int, int, string) {
-	u := p.o.TargetUtilization
-	down := p.restartDowntime()
-	catchUp := p.o.CatchUp.Seconds()
-	sinceChange := snap.Time.Sub(p.st.LastChange)
-
-	upTarget, downTarget := map[string]int{}, map[string]int{}
-	// Vertices that run below utilization.min and could do with fewer subtasks. Vertices
-	// that are busier keep their parallelism; one already at its floor is no reason to wait.
-	lowVertices := 0
 	srcCap := srcCapacity(e, nil) // the job's sustainable source rate at current parallelism
+	sz := p.size(e, srcCap)
+	if why := p.upReason(e, sz, srcCap); why != "" {
+		t := changed(e, sz.up)
+		if len(t) == 0 {
+			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
+		}
+		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e, srcCap) {
+			return nil, 0, "scale-up held: within settle time of the last scale-down"
+		}
+		return t, +1, "scale up: " + why
+	}
+	return p.scaleDown(snap, e, sz)
+}
+
+// sizing is what decide derives from the evaluation before choosing a direction.
+type sizing struct {
+	up, down map[string]int // per vertex: the size for a scale-up and for a scale-down
+	must     map[string]int // the scale-down of the vertices below utilization.min only
+	low      int            // vertices that could do with fewer subtasks
+	hottest  string         // the vertex with the highest utilization
+	hotUtil  float64
+	down0    float64 // restart downtime, seconds
+}
+
+// size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
+func (p *Policy) size(e *evaluation, srcCap float64) sizing {
+	u := p.o.TargetUtilization
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime()}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what arrives while the job is down.
-	lagAtResume := e.lag + math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*down
-	hottest, hotUtil := "", 0.0
+	lagAtResume := e.lag + math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
 	for _, vi := range e.order {
 		m := e.models[vi.ID]
 		capNow := m.capacity(vi.P)
-		util := (e.demand[vi.ID] + e.catchUp[vi.ID]) / capNow
-		if util > hotUtil {
-			hottest, hotUtil = vi.ID, util
+		if util := (e.demand[vi.ID] + e.catchUp[vi.ID]) / capNow; util > sz.hotUtil {
+			sz.hottest, sz.hotUtil = vi.ID, util
 		}
 		if p.o.Exclude[strings.ToLower(vi.ID)] {
 			continue
@@ -565,69 +642,77 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		// Draining lag is temporary, so it is sized at full utilization, the lasting demand
 		// at the target utilization.
 		lasting := math.Max(e.forecast[vi.ID], e.demand[vi.ID])
-		drain := lagAtResume / catchUp * gain
-		mu := m.planned(upTarget) // vertices come in topological order: upstream is planned
+		drain := lagAtResume / p.o.CatchUp.Seconds() * gain
+		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
 		want := max(mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o))
-		upTarget[vi.ID] = max(want, vi.P)
+		sz.up[vi.ID] = max(want, vi.P)
 		// Scale down against the highest demand of the window, never below the forecast.
+		// Vertices below utilization.min call for it; once the job restarts anyway, those
+		// halfway there come along (one step, not one per vertex crossing the line).
 		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
-		low := m.planned(downTarget).sizeFor(conservative, u, p.o)
-		if conservative/capNow < p.o.UtilizationMin && low < vi.P {
-			downTarget[vi.ID] = low
-			lowVertices++
-		} else {
-			downTarget[vi.ID] = vi.P
+		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
+		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
+		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
+			sz.down[vi.ID] = low
+			if util < p.o.UtilizationMin {
+				sz.must[vi.ID] = low
+				sz.low++
+			}
 		}
 	}
+	return sz
+}
 
-	upWhy := ""
-	if e.lagKnown && e.ingest > 0 {
-		ahead := down + reactionTime.Seconds()
-		drain := srcCap - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
-		switch {
-		case drain <= 0:
-			// Lag grows: act before it would exceed the limit by the time a rescale helps.
-			projected := (e.lag - drain*ahead) / e.ingest
-			if projected > p.o.MaxLag.Seconds() {
-				upWhy = fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
-					e.lag/e.ingest, projected, p.o.MaxLag, short(hottest), 100*hotUtil)
-			}
-		case e.lag/e.ingest > p.o.MaxLag.Seconds():
-			// Lag drains, but slowly: a rescale must beat waiting, counting the lag its own
-			// restart adds (restarting a lagging job again is how lag spirals).
-			wait := e.lag / drain
-			if wait > catchUp {
-				newCap := srcCapacity(e, upTarget)
-				if gain := newCap - e.ingest; gain > 0 {
-					withRescale := down + (e.lag+e.ingest*down)/gain
-					if withRescale < 0.7*wait {
-						upWhy = fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", e.lag/e.ingest, wait, withRescale)
-					}
-				}
-			}
-		}
-	} else if hotUtil > p.o.UtilizationMax {
-		upWhy = fmt.Sprintf("vertex %s at %.0f%% utilization (sources report no lag)", short(hottest), 100*hotUtil)
+// upReason says why the job must scale up now, or "" if it need not.
+func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
+	ahead := sz.down0 + reactionTime.Seconds()
+	if !math.IsNaN(e.expected) && e.expected > srcCap {
+		return fmt.Sprintf("the %s pattern expects %.0f/s within %.0fs, %.0f%% of the capacity",
+			e.pattern, e.expected, ahead, 100*e.expected/srcCap)
 	}
-	if upWhy != "" {
-		t := changed(e, upTarget)
-		if len(t) == 0 {
-			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
+	if !e.lagKnown || e.ingest <= 0 {
+		if sz.hotUtil > p.o.UtilizationMax {
+			return fmt.Sprintf("vertex %s at %.0f%% utilization (sources report no lag)", short(sz.hottest), 100*sz.hotUtil)
 		}
-		if p.st.LastDir < 0 && sinceChange < p.o.Settle && !p.emergency(e) {
-			return nil, 0, "scale-up held: within settle time of the last scale-down"
-		}
-		return t, +1, "scale up: " + upWhy
+		return ""
 	}
-	// A scale-down is worth a restart only if the job then holds fewer slots: parallelism
-	// below a slot sharing group's largest vertex frees nothing.
-	if lowVertices > 0 {
-		now, after := jobSlots(e, nil), jobSlots(e, downTarget)
+	drain := srcCap - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
+	if drain <= 0 {
+		// Lag grows: act before it would exceed the limit by the time a rescale helps.
+		if projected := (e.lag - drain*ahead) / e.ingest; projected > p.o.MaxLag.Seconds() {
+			return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
+				e.lag/e.ingest, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
+		}
+		return ""
+	}
+	if e.lag/e.ingest <= p.o.MaxLag.Seconds() {
+		return ""
+	}
+	// Lag drains, but slowly: a rescale must beat waiting, counting the lag its own restart
+	// adds (restarting a lagging job again is how lag spirals).
+	wait := e.lag / drain
+	if wait <= p.o.CatchUp.Seconds() {
+		return ""
+	}
+	if gain := srcCapacity(e, sz.up) - e.ingest; gain > 0 {
+		if withRescale := sz.down0 + (e.lag+e.ingest*sz.down0)/gain; withRescale < 0.7*wait {
+			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", e.lag/e.ingest, wait, withRescale)
+		}
+	}
+	return ""
+}
+
+// scaleDown decides a scale-down: worth a restart only if the job then holds fewer slots
+// (parallelism below a slot sharing group's largest vertex frees nothing), after the demand
+// has been low for scale-down.interval, never within settle of a scale-up, never with lag.
+func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) (map[string]int, int, string) {
+	if sz.low > 0 {
+		now, after := jobSlots(e, nil), jobSlots(e, sz.must)
 		if now-after < max(1, now/10) {
-			lowVertices = 0
+			sz.low = 0
 		}
 	}
-	if lowVertices == 0 {
+	if sz.low == 0 {
 		p.st.LowSince = time.Time{}
 		return nil, 0, "within target utilization"
 	}
@@ -637,22 +722,25 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	if snap.Time.Sub(p.st.LowSince) < p.o.ScaleDownInterval {
 		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
 	}
-	if p.st.LastDir > 0 && sinceChange < p.o.Settle {
+	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
 		return nil, 0, "scale-down held: within settle time of the last scale-up"
 	}
 	if e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds()/2 {
 		return nil, 0, "scale-down held: lag not drained"
 	}
-	t := changed(e, downTarget)
+	t := changed(e, sz.down)
 	if len(t) == 0 {
 		return nil, 0, "within target utilization"
 	}
 	return t, -1, "scale down: demand low for " + p.o.ScaleDownInterval.String()
 }
 
-// emergency is a lag so large that reversing a recent scale-down is justified.
-func (p *Policy) emergency(e *evaluation) bool {
-	return e.ingest > 0 && e.lag/e.ingest > 4*p.o.MaxLag.Seconds()
+// emergency justifies reversing a recent scale-down: the lag is above the limit and the
+// capacity left no longer keeps up with the input. Lag that drains, however slowly (the
+// scale-down's own restart took longer than learned so far), is waited out: reversing it
+// would restart the job again and add more lag than it saves.
+func (p *Policy) emergency(e *evaluation, srcCap float64) bool {
+	return e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds() && srcCap <= e.ingest
 }
 
 func changed(e *evaluation, target map[string]int) map[string]int {

@@ -481,3 +481,28 @@ func FuzzParseOptions(f *testing.F) {
 		}
 	})
 }
+
+// Regression (issue 9): a window emitting 1% of its input leaves its sink busy for a few
+// milliseconds per second, too little for a rate measurement. That vertex must not hold up
+// the decisions for the whole job, and the guess must not rescale it.
+func TestLowRateVertexDoesNotStallTheJob(t *testing.T) {
+	rate := func(el time.Duration) float64 {
+		if el < 20*time.Minute {
+			return 4000
+		}
+		return 16000
+	}
+	j := newToy(rate, &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "win", p: 1, capacity: 5000, sel: 0.01, maxP: 128, hash: true},
+		&toyVertex{id: "sink", p: 1, capacity: 50000, sel: 1})
+	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
+	if len(r.rescales) != 1 {
+		t.Fatalf("rescales at %v, want exactly one; final %v", r.rescales, r.final)
+	}
+	if r.final["win"] < 4 || r.final["sink"] != 1 {
+		t.Errorf("final %v", r.final)
+	}
+	if r.maxLagSec > 3*60 {
+		t.Errorf("max lag %.0fs", r.maxLagSec)
+	}
+}

@@ -1,0 +1,71 @@
+package flinktune_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/flinktune/flinktune/bench"
+	"github.com/flinktune/flinktune/scenario"
+)
+
+// regressions are the failure classes found on workloads the policy was not tuned on
+// (issue 9), each as a scenario in testdata/regress (the file says what went wrong). Every
+// run must conserve records, never oscillate and take at most two steps per load change;
+// besides, each bounds the rescales and the seconds above the lag objective.
+var regressions = []struct {
+	file               string
+	minRescales        int
+	maxRescales        int
+	maxLagViolationSec float64
+}{
+	{"low-selectivity-window.yaml", 1, 2, 600},
+	{"slow-restart-scale-down.yaml", 0, 2, 1200},
+}
+
+func TestRegressionScenarios(t *testing.T) {
+	for _, tc := range regressions {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			data, err := os.ReadFile(filepath.Join("testdata", "regress", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc, err := scenario.Parse(data, tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := bench.Run(context.Background(), sc, "flinktune", bench.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range regressionProblems(r, tc.minRescales, tc.maxRescales, tc.maxLagViolationSec) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+func regressionProblems(r *bench.Result, minR, maxR int, maxViol float64) []string {
+	var out []string
+	if r.InputRecords != r.ProcessedRecords+r.FinalLagRecords {
+		out = append(out, fmt.Sprintf("records not conserved: %d in, %d processed, %d lag", r.InputRecords, r.ProcessedRecords, r.FinalLagRecords))
+	}
+	if r.Oscillations != 0 {
+		out = append(out, fmt.Sprintf("%d oscillations", r.Oscillations))
+	}
+	for _, c := range r.Convergence {
+		if c.Steps > 2 {
+			out = append(out, fmt.Sprintf("%d steps after the load change at %.0fs", c.Steps, c.At))
+		}
+	}
+	if r.Rescales < minR || r.Rescales > maxR {
+		out = append(out, fmt.Sprintf("%d rescales, want %d to %d", r.Rescales, minR, maxR))
+	}
+	if r.LagViolationSeconds > maxViol {
+		out = append(out, fmt.Sprintf("%.0f s above the lag objective, want at most %.0f", r.LagViolationSeconds, maxViol))
+	}
+	return out
+}
