@@ -227,9 +227,12 @@ type Cycle struct {
 }
 
 // CommitCycle writes a cycle in one transaction and returns the stored intent ID (0 if none).
+// Concurrent commits (many jobs cycling at once) share one transaction and one fsync (bolt's
+// Batch; each returns once its data is durable): one fsync per job cycle capped a 1000-job
+// loop at about 100 cycles a second on a disk with 5 ms syncs.
 func (s *Store) CommitCycle(c Cycle) (uint64, error) {
 	var intentID uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		jobs := tx.Bucket(bucketJobs)
 		b, err := jobs.CreateBucketIfNotExists(c.Info.Key.bytes())
 		if err != nil {
