@@ -62,10 +62,10 @@ func (c *Controller) clusterLoop(ctx context.Context, cl *Cluster) {
 // returns by then with what completed.
 func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadline time.Time) CycleReport {
 	var rep CycleReport
+	// The listing keeps the full CycleTimeout even past the interval: a slow listing only
+	// delays this cluster's own loop, and cutting it at a short interval would fail every
+	// cycle of a merely slow cluster.
 	lctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
-	if !deadline.IsZero() {
-		lctx, cancel = context.WithDeadline(lctx, deadline)
-	}
 	jobs, err := cl.Collector.ListJobs(lctx)
 	cancel()
 	if err != nil {
@@ -74,6 +74,11 @@ func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadlin
 		return rep
 	}
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
+	if !deadline.IsZero() && time.Until(deadline) < c.opts.Interval/2 {
+		// The listing took most of the interval (the ticker drops the ticks it missed): give
+		// the jobs a full interval from now rather than skip them all.
+		deadline = time.Now().Add(c.opts.Interval)
+	}
 
 	var (
 		mu   sync.Mutex // guards rep: stragglers report after cycleCluster returned

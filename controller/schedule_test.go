@@ -93,16 +93,17 @@ func TestCycleDeadlineSkipsRatherThanPilesUp(t *testing.T) {
 	st, _ := store.Open(t.TempDir())
 	defer st.Close()
 	cl := Cluster{Name: "hung-jobs", Collector: hungCollector{listOK: true}}
-	c := New(st, []Cluster{cl}, factory, Options{Policy: "doubling", AllJobs: true, CycleTimeout: 500 * time.Millisecond, Parallelism: 4})
+	const interval = 200 * time.Millisecond
+	c := New(st, []Cluster{cl}, factory, Options{Policy: "doubling", AllJobs: true, CycleTimeout: 2 * time.Second, Parallelism: 4, Interval: interval})
 	start := time.Now()
-	rep := c.cycleCluster(context.Background(), &c.clusters[0], t0, start.Add(100*time.Millisecond))
-	if took := time.Since(start); took > 400*time.Millisecond {
-		t.Errorf("cycle took %v past its 100ms deadline", took)
+	rep := c.cycleCluster(context.Background(), &c.clusters[0], t0, start.Add(interval))
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("cycle took %v past its 200ms deadline", took)
 	}
 	if rep.Jobs != 4 || rep.Skipped != 36 {
 		t.Errorf("report %+v: want 4 started, 36 skipped", rep)
 	}
-	rep = c.cycleCluster(context.Background(), &c.clusters[0], t0, time.Now().Add(50*time.Millisecond))
+	rep = c.cycleCluster(context.Background(), &c.clusters[0], t0, time.Now().Add(interval))
 	if rep.Jobs != 0 {
 		t.Errorf("stuck jobs started again: %+v", rep)
 	}
@@ -129,5 +130,31 @@ func TestCycleSpreadsJobStarts(t *testing.T) {
 	// j9 is due at 9/10 of half the interval (180 ms); j0 at once.
 	if first > 100*time.Millisecond || last < 150*time.Millisecond || last > interval {
 		t.Errorf("j0 started after %v, j9 after %v; want j0 at once and j9 after about 180ms", first, last)
+	}
+}
+
+// slowListing answers the job list after a delay longer than the interval.
+type slowListing struct {
+	*countingCollector
+	delay time.Duration
+}
+
+func (s slowListing) ListJobs(ctx context.Context) ([]JobRef, error) {
+	time.Sleep(s.delay)
+	return s.countingCollector.ListJobs(ctx)
+}
+
+// TestSlowListingStillCyclesJobs: a listing slower than the interval delays the cluster's
+// cycle but does not make it skip every job.
+func TestSlowListingStillCyclesJobs(t *testing.T) {
+	st, _ := store.OpenWith(t.TempDir(), store.Options{NoSync: true})
+	defer st.Close()
+	f := &countingCollector{fakeCluster: newFake(), times: map[string][]time.Time{}}
+	const interval = 100 * time.Millisecond
+	c := New(st, []Cluster{{Name: "slow", Collector: slowListing{f, 2 * interval}, Realizer: f.fakeCluster}}, factory,
+		Options{Policy: "doubling", AllJobs: true, Interval: interval})
+	rep := c.cycleCluster(context.Background(), &c.clusters[0], t0, time.Now().Add(interval))
+	if rep.Cycled != 2 || rep.Skipped != 0 {
+		t.Errorf("report %+v: want both jobs cycled", rep)
 	}
 }
