@@ -141,8 +141,9 @@ type Collector struct {
 	api  API
 	opts Options
 
-	mu   sync.Mutex
-	jobs map[string]*jobCache
+	mu     sync.Mutex
+	jobs   map[string]*jobCache
+	shared map[string]*sharedEntry // cluster-wide answers of the current cycle (shared.go)
 }
 
 type jobCache struct {
@@ -160,7 +161,7 @@ func New(api API, opts Options) *Collector {
 	if opts.CallTimeout <= 0 {
 		opts.CallTimeout = defaultCallTimeout
 	}
-	return &Collector{api: api, opts: opts, jobs: map[string]*jobCache{}}
+	return &Collector{api: api, opts: opts, jobs: map[string]*jobCache{}, shared: map[string]*sharedEntry{}}
 }
 
 // CallError is a failed collection: which call failed, for which job (and vertex).
@@ -338,7 +339,7 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 		}
 	}
 
-	tm, err := c.taskManagerMetrics(ctx, jc)
+	tm, err := c.taskManagerMetrics(ctx, jc, now)
 	if err != nil {
 		return fail("", "GET /taskmanagers/metrics", err)
 	}
@@ -347,8 +348,10 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 		snap.TaskManagerMetrics[a.ID] = chk.aggregate("", "taskmanagers/metrics ", a)
 	}
 
-	jm, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
-		return c.api.JobManagerMetrics(ctx, append([]string{MetricSlotsTotal, MetricSlotsAvailable}, jobManagerMemoryMetrics...))
+	jm, err := shared(ctx, c, "jobmanager/metrics", now, func() ([]flinkrest.Metric, error) {
+		return call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
+			return c.api.JobManagerMetrics(ctx, append([]string{MetricSlotsTotal, MetricSlotsAvailable}, jobManagerMemoryMetrics...))
+		})
 	})
 	if err != nil {
 		return fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable,...", err)
@@ -356,7 +359,7 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	snap.SlotsTotal, snap.SlotsAvailable = chk.gaugeInt(jm, MetricSlotsTotal, maxSlots), chk.gaugeInt(jm, MetricSlotsAvailable, maxSlots)
 	snap.JobManagerMetrics = chk.gauges(jm, jobManagerMemoryMetrics)
 
-	tms, err := call(ctx, c, c.api.TaskManagers)
+	tms, err := shared(ctx, c, "taskmanagers", now, func() (*flinkrest.TaskManagersInfo, error) { return call(ctx, c, c.api.TaskManagers) })
 	if err != nil {
 		return fail("", "GET /taskmanagers", err)
 	}
@@ -457,11 +460,13 @@ func jobException(e flinkrest.ExceptionInfo) autoscaler.JobException {
 // taskManagerMetrics queries the TaskManager aggregates. The first query of a job (after a
 // restart) includes the GC time; if that answer is empty the cluster is taken to lack it
 // (older Flink) and the names without it are queried instead.
-func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache) ([]flinkrest.AggregatedMetric, error) {
+func (c *Collector) taskManagerMetrics(ctx context.Context, jc *jobCache, now time.Time) ([]flinkrest.AggregatedMetric, error) {
 	aggs := []string{flinkrest.AggMin, flinkrest.AggMax, flinkrest.AggAvg}
 	query := func(names []string) ([]flinkrest.AggregatedMetric, error) {
-		return call(ctx, c, func(ctx context.Context) ([]flinkrest.AggregatedMetric, error) {
-			return c.api.TaskManagerMetrics(ctx, names, aggs)
+		return shared(ctx, c, "taskmanagers/metrics?"+strings.Join(names, ","), now, func() ([]flinkrest.AggregatedMetric, error) {
+			return call(ctx, c, func(ctx context.Context) ([]flinkrest.AggregatedMetric, error) {
+				return c.api.TaskManagerMetrics(ctx, names, aggs)
+			})
 		})
 	}
 	withoutGC := taskManagerMetricNames[:len(taskManagerMetricNames)-1]

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flinktune/flinktune/flinkrest"
 )
@@ -127,5 +128,32 @@ func TestMalformedNumbersAreBadData(t *testing.T) {
 	_, err := c.Collect(context.Background(), jobID, now)
 	if err == nil || !IsBadData(err) {
 		t.Fatalf("overflowing number: %v", err)
+	}
+}
+
+// TestClusterAnswersSharedPerCycle: the TaskManager list and the TaskManager and JobManager
+// metrics are fetched once per cycle (the time given to Collect), not once per job.
+func TestClusterAnswersSharedPerCycle(t *testing.T) {
+	f, c := setup(t)
+	for range 3 {
+		if _, err := c.Collect(context.Background(), jobID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reqs := f.take()
+	if n := countPrefix(reqs, "GET /taskmanagers?"); n != 1 {
+		t.Errorf("GET /taskmanagers %d times in one cycle", n)
+	}
+	if n := countPrefix(reqs, "GET /jobmanager/metrics"); n != 1 {
+		t.Errorf("GET /jobmanager/metrics %d times in one cycle", n)
+	}
+	if n := countPrefix(reqs, "GET /jobs/"+jobID+"?"); n != 3 {
+		t.Errorf("job details %d times for 3 collections", n)
+	}
+	if _, err := c.Collect(context.Background(), jobID, now.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := countPrefix(f.take(), "GET /taskmanagers?"); n != 1 {
+		t.Errorf("the next cycle did not fetch the TaskManagers again (%d)", n)
 	}
 }

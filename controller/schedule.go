@@ -16,6 +16,13 @@ import (
 // cycles start on time. Inside a cluster, a cycle that cannot start a job before the next
 // tick (all workers busy with stuck calls) skips it for this interval rather than pile up,
 // and a job whose previous cycle still runs is not started twice.
+//
+// The jobs' starts are spread over the first half of the interval, each at a fixed offset
+// (jobs in id order): a job is then evaluated at the same point of every interval whatever
+// the cycle's total duration, which keeps the time between its evaluations at the interval
+// (with 1000 jobs all started at the tick, a job's place in a queue of varying speed made
+// its gaps vary by the cycle's duration), and the cluster gets a steady trickle of calls
+// instead of a burst per tick.
 
 func workerPools(clusters []Cluster, n int) map[string]chan struct{} {
 	out := make(map[string]chan struct{}, len(clusters))
@@ -55,10 +62,10 @@ func (c *Controller) clusterLoop(ctx context.Context, cl *Cluster) {
 // returns by then with what completed.
 func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadline time.Time) CycleReport {
 	var rep CycleReport
+	// The listing keeps the full CycleTimeout even past the interval: a slow listing only
+	// delays this cluster's own loop, and cutting it at a short interval would fail every
+	// cycle of a merely slow cluster.
 	lctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
-	if !deadline.IsZero() {
-		lctx, cancel = context.WithDeadline(lctx, deadline)
-	}
 	jobs, err := cl.Collector.ListJobs(lctx)
 	cancel()
 	if err != nil {
@@ -67,6 +74,11 @@ func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadlin
 		return rep
 	}
 	sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
+	if !deadline.IsZero() && time.Until(deadline) < c.opts.Interval/2 {
+		// The listing took most of the interval (the ticker drops the ticks it missed): give
+		// the jobs a full interval from now rather than skip them all.
+		deadline = time.Now().Add(c.opts.Interval)
+	}
 
 	var (
 		mu   sync.Mutex // guards rep: stragglers report after cycleCluster returned
@@ -79,10 +91,17 @@ func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadlin
 		defer dcancel()
 		expired = dctx.Done()
 	}
+	tick := deadline.Add(-c.opts.Interval)
 	for i, job := range jobs {
 		key := store.JobKey{Cluster: cl.Name, JobID: job.ID}
 		if ctx.Err() != nil {
 			break
+		}
+		if !deadline.IsZero() && !c.pace(ctx, tick.Add(c.opts.Interval/2*time.Duration(i)/time.Duration(len(jobs))), expired) {
+			mu.Lock()
+			rep.Skipped += len(jobs) - i
+			mu.Unlock()
+			return c.waitCycle(&mu, &rep, &wg, expired)
 		}
 		if !c.claim(key) {
 			continue // the previous cycle of this job is still running (a stuck call)
@@ -128,6 +147,24 @@ func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadlin
 		}()
 	}
 	return c.waitCycle(&mu, &rep, &wg, expired)
+}
+
+// pace waits until at; false when the cycle's deadline or ctx ends first.
+func (c *Controller) pace(ctx context.Context, at time.Time, expired <-chan struct{}) bool {
+	d := time.Until(at)
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-expired:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // waitCycle waits for the cycle's jobs, or until expired fires, and returns a copy of the

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
@@ -49,6 +50,8 @@ var ErrLocked = errors.New("the data directory is in use by another flinktune pr
 type Store struct {
 	db   *bolt.DB
 	path string
+
+	committing atomic.Int32 // CommitCycle calls in progress
 }
 
 // Options tune Open.
@@ -227,9 +230,18 @@ type Cycle struct {
 }
 
 // CommitCycle writes a cycle in one transaction and returns the stored intent ID (0 if none).
+// Concurrent commits (many jobs cycling at once) share one transaction and one fsync (bolt's
+// Batch; each returns once its data is durable): one fsync per job cycle capped a 1000-job
+// loop at about 100 cycles a second on a disk with 5 ms syncs. A commit without company
+// goes alone, without Batch's wait for more.
 func (s *Store) CommitCycle(c Cycle) (uint64, error) {
+	update := s.db.Update
+	if s.committing.Add(1) > 1 {
+		update = s.db.Batch
+	}
+	defer s.committing.Add(-1)
 	var intentID uint64
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := update(func(tx *bolt.Tx) error {
 		jobs := tx.Bucket(bucketJobs)
 		b, err := jobs.CreateBucketIfNotExists(c.Info.Key.bytes())
 		if err != nil {
