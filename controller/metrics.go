@@ -26,6 +26,8 @@ type Metrics struct {
 	errors    *prometheus.CounterVec
 	realizes  *prometheus.CounterVec
 	clusters  *prometheus.CounterVec
+	storeErrs prometheus.Counter
+	unrecord  prometheus.Gauge
 
 	mu   sync.Mutex
 	seen map[store.JobKey]map[string]bool // vertex series per job, to drop vanished vertices
@@ -63,9 +65,16 @@ func NewMetrics() *Metrics {
 		clusters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flinktune_cluster_errors_total", Help: "Failed job listings per cluster.",
 		}, []string{"cluster"}),
+		storeErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flinktune_store_errors_total", Help: "Commits to the data directory that failed (full disk, damaged store).",
+		}),
+		unrecord: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "flinktune_jobs_unrecordable", Help: "Jobs whose last commit failed: nothing is applied to them until the store records again.",
+		}),
 		seen: map[store.JobKey]map[string]bool{},
 	}
 	m.reg.MustRegister(m.vertex, m.parallel, m.recommend, m.scalings, m.balanced, m.notReady, m.errors, m.realizes, m.clusters,
+		m.storeErrs, m.unrecord,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -133,5 +142,17 @@ func (m *Metrics) realized(key store.JobKey) {
 func (m *Metrics) clusterError(cluster string) {
 	if m != nil {
 		m.clusters.WithLabelValues(cluster).Inc()
+	}
+}
+
+func (m *Metrics) storeError() {
+	if m != nil {
+		m.storeErrs.Inc()
+	}
+}
+
+func (m *Metrics) unrecordable(n int) {
+	if m != nil {
+		m.unrecord.Set(float64(n))
 	}
 }
