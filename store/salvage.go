@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,8 +136,99 @@ func Salvage(dir string, timeout time.Duration) (*Dump, error) {
 		}
 		d.Jobs = append(d.Jobs, j)
 	}
-	salvageEvents(d, part)
+	seen := salvageEvents(d, part)
+	if len(d.Problems) > 0 {
+		scanEvents(path, d, seen)
+	}
 	return d, nil
+}
+
+// scanEvents is the last resort when the tree is damaged (a truncated file loses the
+// newest pages, where copy-on-write put the roots): it reads every leaf page of the file
+// directly and keeps the records that decode as events. Events are never modified, so an
+// old copy of a page holds the same records.
+func scanEvents(path string, d *Dump, seen map[string]bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return
+	}
+	m, err := readMeta(f, 0)
+	if err != nil {
+		if m, err = readMeta(f, int64(os.Getpagesize())); err != nil {
+			m.pageSize = uint32(os.Getpagesize())
+		}
+	}
+	ps := int64(m.pageSize)
+	var found []keyedEvent
+	hdr := make([]byte, pageHeader)
+	for off := 2 * ps; off+ps <= fi.Size(); off += ps {
+		if _, err := f.ReadAt(hdr, off); err != nil {
+			break
+		}
+		if binary.LittleEndian.Uint16(hdr[8:]) != 0x02 { // leaf
+			continue
+		}
+		n := int64(binary.LittleEndian.Uint32(hdr[12:])) + 1
+		if n > 1024 || off+n*ps > fi.Size() {
+			continue
+		}
+		page := make([]byte, n*ps)
+		if _, err := f.ReadAt(page, off); err != nil {
+			continue
+		}
+		found = append(found, leafEvents(page)...)
+		off += (n - 1) * ps
+	}
+	sort.Slice(found, func(a, b int) bool { return found[a].key < found[b].key })
+	added := 0
+	for _, e := range found {
+		if !seen[e.key] {
+			seen[e.key] = true
+			d.Events = append(d.Events, e.ev)
+			added++
+		}
+	}
+	sort.SliceStable(d.Events, func(a, b int) bool { return d.Events[a].Time.Before(d.Events[b].Time) })
+	if added > 0 {
+		d.Problems = append(d.Problems, fmt.Sprintf("%d events recovered by scanning the file's pages", added))
+	}
+}
+
+type keyedEvent struct {
+	key string
+	ev  Event
+}
+
+// leafEvents parses one leaf page (bbolt's layout: 16-byte header, then elements of flags,
+// pos, key size, value size, each 4 bytes, pos relative to the element) with every bound
+// checked, and returns the values that are events under time keys.
+func leafEvents(page []byte) []keyedEvent {
+	le := binary.LittleEndian
+	count := int(le.Uint16(page[10:]))
+	var out []keyedEvent
+	for i := 0; i < count; i++ {
+		at := pageHeader + i*16
+		if at+16 > len(page) {
+			break
+		}
+		flags, pos := le.Uint32(page[at:]), int(le.Uint32(page[at+4:]))
+		ks, vs := int(le.Uint32(page[at+8:])), int(le.Uint32(page[at+12:]))
+		start := at + pos
+		if flags != 0 || ks != 16 || pos < 0 || ks < 0 || vs <= 0 || start+ks+vs > len(page) || start+ks+vs < start {
+			continue
+		}
+		var e Event
+		if json.Unmarshal(page[start+ks:start+ks+vs], &e) != nil || e.Reason == "" || e.Time.IsZero() {
+			continue
+		}
+		out = append(out, keyedEvent{key: string(page[start : start+ks]), ev: e})
+	}
+	return out
 }
 
 func parseJobKey(s string) JobKey {
@@ -193,7 +285,8 @@ func salvageJob(d *Dump, b *bolt.Bucket, j *DumpJob) error {
 
 // salvageEvents reads the time-ordered events; after a damaged page it seeks ahead in
 // growing steps, so that one bad page costs the events on it, not all later ones.
-func salvageEvents(d *Dump, part func(string, func(*bolt.Tx) error) error) {
+func salvageEvents(d *Dump, part func(string, func(*bolt.Tx) error) error) map[string]bool {
+	seen := map[string]bool{}
 	var last []byte
 	for step, attempts := time.Second, 0; attempts < 40; attempts++ {
 		from := []byte(nil)
@@ -218,6 +311,7 @@ func salvageEvents(d *Dump, part func(string, func(*bolt.Tx) error) error) {
 					continue
 				}
 				last = bytes.Clone(k)
+				seen[string(k)] = true
 				var e Event
 				if err := json.Unmarshal(v, &e); err != nil {
 					d.Skipped = append(d.Skipped, SkippedRecord{Where: fmt.Sprintf("event %x", k), Err: err.Error()})
@@ -228,12 +322,13 @@ func salvageEvents(d *Dump, part func(string, func(*bolt.Tx) error) error) {
 			return nil
 		})
 		if err == nil || errors.Is(err, ErrStuck) || last == nil {
-			return
+			return seen
 		}
 		if len(d.Problems) > before+1 {
 			d.Problems = d.Problems[:before+1] // one report per damaged stretch is enough
 		}
 	}
+	return seen
 }
 
 func beUint64(b []byte) uint64 {

@@ -78,6 +78,7 @@ Start with:
 		newTuneCmd(),
 		newPlanCmd(),
 		newEventsCmd(),
+		newStoreCmd(),
 	)
 	return root
 }
