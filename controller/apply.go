@@ -74,15 +74,20 @@ func reaches(have, target map[string]int) bool {
 }
 
 // reconcile resolves the intent a previous process left, against what Flink has now, and
-// adds the outcome to the job's first commit of this process.
-func (c *Controller) reconcile(cycle *store.Cycle, lv *jobLive, key store.JobKey, snap *autoscaler.Snapshot, policy string, now time.Time) error {
+// adds the outcome to the job's first commit of this process. It waits (done false) while
+// the job is not running: a job restarting for the rescale it was killed in the middle of
+// is not yet what Flink will run.
+func (c *Controller) reconcile(cycle *store.Cycle, lv *jobLive, key store.JobKey, snap *autoscaler.Snapshot, policy string, now time.Time) (done bool, err error) {
 	st, _, err := c.store.Job(key)
 	if err != nil {
-		return fmt.Errorf("reading the stored intent: %w", err)
+		return false, fmt.Errorf("reading the stored intent: %w", err)
 	}
 	in := st.Intent
 	if in == nil || in.Dropped {
-		return nil
+		return true, nil
+	}
+	if snap.Status != "RUNNING" && in.Pending() {
+		return false, nil
 	}
 	told := toldParallelism(snap)
 	inFlink := reaches(told, in.Parallelism)
@@ -115,7 +120,7 @@ func (c *Controller) reconcile(cycle *store.Cycle, lv *jobLive, key store.JobKey
 		cycle.Events = append(cycle.Events, c.ownEvent(key, now, autoscaler.EventWarning, "StaleIntentDropped",
 			"Rescale "+formatParallelism(in.From, in.Parallelism)+" dropped: "+note))
 	}
-	return nil
+	return true, nil
 }
 
 // applyPlan decides what this cycle may apply.
@@ -128,7 +133,8 @@ type applyPlan struct {
 // live target is re-asserted (idempotently: nothing is sent if Flink has it). Whatever
 // else the policy's restored state asks for waits for a new decision.
 func (c *Controller) planApply(cfg *flinkconf.Config, d autoscaler.Decision, snap *autoscaler.Snapshot, current map[string]int, lv *jobLive) applyPlan {
-	if !c.shouldApply(cfg, d, current) {
+	if !lv.reconciled || !c.shouldApply(cfg, d, current) {
+		// Until the previous process's intent is resolved, no new one may replace it.
 		return applyPlan{}
 	}
 	// A job that is restarting is not rescaled: its requirements are applied once it runs.
@@ -139,7 +145,7 @@ func (c *Controller) planApply(cfg *flinkconf.Config, d autoscaler.Decision, sna
 	if lv.target != nil && maps.Equal(d.Parallelism, lv.target) {
 		return applyPlan{apply: running}
 	}
-	if !lv.reconciled || lv.target == nil {
+	if lv.target == nil {
 		c.log.Debug("policy target not applied: no decision on fresh metrics backs it", "cluster", snap.Cluster,
 			"job", snap.JobID, "target", d.Parallelism)
 	}

@@ -22,7 +22,7 @@ type lagPolicy struct {
 func (p *lagPolicy) Name() string { return "lag" }
 func (p *lagPolicy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	d := autoscaler.Decision{Ready: true, Parallelism: p.State.Target}
-	if snap.Vertices[0].Metrics["lag"].Sum <= 0 {
+	if snap.Status != "RUNNING" || snap.Vertices[0].Metrics["lag"].Sum <= 0 {
 		return d, nil // balanced: keeps (reports) its old target
 	}
 	want := map[string]int{}
@@ -303,4 +303,33 @@ func counterValue(t *testing.T, m *Metrics, name string) float64 {
 		}
 	}
 	return sum
+}
+
+// TestReconcileWaitsForRunning: restarted while the job restarts for the rescale Flink
+// accepted just before the kill (the old parallelism still shows), the intent is neither
+// dropped nor replaced; once the job runs with the new parallelism, it is recorded.
+func TestReconcileWaitsForRunning(t *testing.T) {
+	f := oneJob()
+	dir := killedBeforePut(t, f)
+	// Flink got the PUT after all (the kill came after it left) and is restarting the job.
+	f.jobs["a"].status = "RESTARTING"
+	st, _ := store.Open(dir)
+	defer st.Close()
+	c := lagController(st, f, f, nil)
+	c.RunOnce(context.Background(), t0.Add(time.Minute))
+	if got := reasons(t, st); got != "" {
+		t.Fatalf("resolved while restarting: %s", got)
+	}
+	f.jobs["a"].status = ""
+	f.jobs["a"].parallelism = map[string]int{"src": 8, "sink": 8}
+	c.RunOnce(context.Background(), t0.Add(2*time.Minute))
+	if got := reasons(t, st); got != "Scaling" {
+		t.Errorf("events %s", got)
+	}
+	if got := actions(t, st); got != "decided,reconciled" {
+		t.Errorf("history %s", got)
+	}
+	if len(f.puts) != 0 {
+		t.Errorf("puts %v", f.puts)
+	}
 }

@@ -338,11 +338,15 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		PolicyState:  state,
 		DedupeWindow: c.eventInterval(cfg),
 	}
+	wasReconciled := lv.reconciled
 	if !lv.reconciled {
-		if err := c.reconcile(&cycle, lv, key, snap, runner.policyName, now); err != nil {
+		done, err := c.reconcile(&cycle, lv, key, snap, runner.policyName, now)
+		if err != nil {
 			c.persisted(key, err)
 			return res, err
 		}
+		// The resolution goes with this cycle's commit, before any new intent in it.
+		lv.reconciled = done
 	}
 	withUnrecorded(&cycle, lv)
 	plan := c.planApply(cfg, decision, snap, current, lv)
@@ -375,10 +379,11 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	intentID, err := c.store.CommitCycle(cycle)
 	c.persisted(key, err)
 	if err != nil {
+		lv.reconciled = wasReconciled // the resolution was not stored either
 		// Nothing is applied that the store could not record.
 		return res, fmt.Errorf("persist cycle (no change applied while the store cannot record it): %w", err)
 	}
-	lv.reconciled, lv.unrecorded = true, nil
+	lv.unrecorded = nil
 	if plan.fresh {
 		lv.target, lv.intentID = maps.Clone(decision.Parallelism), intentID
 	}

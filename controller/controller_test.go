@@ -30,6 +30,7 @@ type fakeJob struct {
 	failCollect bool
 	panicky     bool
 	config      map[string]string
+	status      string // default RUNNING
 }
 
 func (f *fakeCluster) ListJobs(context.Context) ([]JobRef, error) {
@@ -56,6 +57,9 @@ func (f *fakeCluster) Collect(_ context.Context, ref JobRef, now time.Time) (*au
 		panic("boom")
 	}
 	snap := &autoscaler.Snapshot{Time: now, JobID: ref.ID, Status: "RUNNING", Config: map[string]string{}}
+	if j.status != "" {
+		snap.Status = j.status
+	}
 	for k, v := range j.config {
 		snap.Config[k] = v
 	}
