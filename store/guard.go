@@ -245,10 +245,17 @@ func checkFreelist(f io.ReaderAt, m fileMeta) error {
 	if _, err := f.ReadAt(ids, int64(m.freelist)*int64(m.pageSize)+pageHeader+int64(skip*8)); err != nil {
 		return err
 	}
+	seen := make(map[uint64]bool, count)
 	for i := uint64(0); i < count; i++ {
-		if id := le.Uint64(ids[i*8:]); id < 2 || id >= m.pgid {
+		id := le.Uint64(ids[i*8:])
+		if id < 2 || id >= m.pgid {
 			return fmt.Errorf("free page %d outside the file's %d pages", id, m.pgid)
 		}
+		if seen[id] || id >= m.freelist && id <= m.freelist+overflow {
+			// bbolt would hand the page out twice, or overwrite the freelist itself.
+			return fmt.Errorf("page %d listed free twice, or is the freelist", id)
+		}
+		seen[id] = true
 	}
 	return nil
 }
