@@ -377,3 +377,56 @@ func TestStoreTruncatedUnderRun(t *testing.T) {
 		t.Errorf("after repair: /healthz %d %s", code, body)
 	}
 }
+
+// TestFullDiskTmpfs: the data directory on a real 2 MiB file system (tmpfs; needs root,
+// skipped otherwise) that is filled up under a running flinktune, then freed. Whatever bbolt
+// manages to commit in free pages of its own file, every change Flink took has a Scaling
+// event, run never crashes, and while commits fail /healthz says so.
+func TestFullDiskTmpfs(t *testing.T) {
+	t.Parallel()
+	mnt := filepath.Join(t.TempDir(), "mnt")
+	os.Mkdir(mnt, 0o755)
+	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=2m"); err != nil {
+		t.Skipf("cannot mount a small tmpfs (not root?): %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	flink, job := startSim(t)
+	p := newFlinkProxy(t, flink)
+	run, listen := startRun(t, p.url, mnt)
+	waitFor(t, "the first cycle", 30*time.Second, func() bool { return metricValue(t, listen, "flinktune_jobs_unrecordable") == "0" })
+	filler := filepath.Join(mnt, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !strings.Contains(err.Error(), "no space") {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	f.Close()
+	sawFailure := false
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if v := metricValue(t, listen, "flinktune_jobs_unrecordable"); v != "" && v != "0" {
+			if code, body := healthz(t, listen); code != 503 {
+				t.Errorf("a job cannot record, /healthz %d %s", code, body)
+			}
+			sawFailure = true
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	t.Logf("commits failed on the full file system: %v; store errors %s", sawFailure, metricValue(t, listen, "flinktune_store_errors_total"))
+	os.Remove(filler)
+	waitFor(t, "/healthz to be 200", 60*time.Second, func() bool { code, _ := healthz(t, listen); return code == 200 })
+	waitFor(t, "a recorded rescale", 120*time.Second, func() bool { return eventsOf(t, listen, job)["Scaling"] >= 1 })
+	time.Sleep(2 * time.Second)
+	checkEveryRescaleRecorded(t, p, listen, flink, job)
+	if run.cmd.ProcessState != nil {
+		t.Errorf("run exited: %v", run.cmd.ProcessState)
+	}
+}
