@@ -185,7 +185,7 @@ func (c *Controller) ownEvent(key store.JobKey, now time.Time, typ, reason, msg 
 func (c *Controller) persisted(key store.JobKey, err error) {
 	c.mu.Lock()
 	if err != nil {
-		c.persistFailing[key] = err
+		c.persistFailing[key] = persistFailure{err: err, at: c.opts.Now()}
 	} else {
 		delete(c.persistFailing, key)
 	}
@@ -207,10 +207,23 @@ func (c *Controller) Health() error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for key, err := range c.persistFailing {
-		return fmt.Errorf("%d job(s) cannot record their cycles, no change is applied to them (%s: %v)", len(c.persistFailing), key, err)
+	// A job that stopped cycling (it ended) no longer counts; one still failing renews
+	// its entry every interval.
+	stale := c.opts.Now().Add(-3*c.opts.Interval - c.opts.CycleTimeout)
+	for key, f := range c.persistFailing {
+		if f.at.Before(stale) {
+			delete(c.persistFailing, key)
+		}
+	}
+	for key, f := range c.persistFailing {
+		return fmt.Errorf("%d job(s) cannot record their cycles, no change is applied to them (%s: %v)", len(c.persistFailing), key, f.err)
 	}
 	return nil
+}
+
+type persistFailure struct {
+	err error
+	at  time.Time // wall clock
 }
 
 // maybePrune applies the retention policy at most once per RetentionEvery, in the

@@ -116,7 +116,7 @@ type Controller struct {
 	jobs           map[store.JobKey]*jobRunner
 	inFlight       map[store.JobKey]bool
 	live           map[store.JobKey]*jobLive
-	persistFailing map[store.JobKey]error
+	persistFailing map[store.JobKey]persistFailure
 	lastPrune      time.Time
 	pruning        bool
 	wg             sync.WaitGroup
@@ -164,7 +164,7 @@ func New(st *store.Store, clusters []Cluster, policies PolicyFactory, opts Optio
 	return &Controller{
 		store: st, clusters: clusters, policies: policies, opts: opts, log: log,
 		jobs: map[store.JobKey]*jobRunner{}, inFlight: map[store.JobKey]bool{},
-		live: map[store.JobKey]*jobLive{}, persistFailing: map[store.JobKey]error{},
+		live: map[store.JobKey]*jobLive{}, persistFailing: map[store.JobKey]persistFailure{},
 	}
 }
 
