@@ -333,3 +333,34 @@ func TestReconcileWaitsForRunning(t *testing.T) {
 		t.Errorf("puts %v", f.puts)
 	}
 }
+
+// TestOlderIntentFormat: a store written by an older flinktune holds intents without the
+// snapshot time, left pending while their rescale (already recorded) was in flight. One
+// Flink runs is closed without a second record; one it does not run is dropped as stale.
+func TestOlderIntentFormat(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target int
+		events string
+	}{
+		{"in Flink", 2, ""},
+		{"not in Flink", 8, "StaleIntentDropped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := oneJob()
+			f.jobs["a"].lag = 0
+			st, _ := store.Open(t.TempDir())
+			defer st.Close()
+			st.CommitCycle(store.Cycle{Info: store.JobInfo{Key: keyA}, Intent: &store.Intent{Time: t0,
+				Parallelism: map[string]int{"src": tc.target, "sink": tc.target}}})
+			lagController(st, f, f, nil).RunOnce(context.Background(), t0.Add(time.Minute))
+			js, _, _ := st.Job(keyA)
+			if js.Intent.Pending() || len(f.puts) != 0 {
+				t.Errorf("intent %+v puts %v", js.Intent, f.puts)
+			}
+			if got := reasons(t, st); got != tc.events {
+				t.Errorf("events %q, want %q", got, tc.events)
+			}
+		})
+	}
+}
