@@ -17,8 +17,28 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/store"
 )
+
+// killScenario is the ramp with a long step (2 to 30 simulated minutes, one wall minute at
+// speed 30), so that a loaded machine still sees the first rescale within it.
+var killScenario = strings.Replace(rampScenario, "{source: src, at: 12m, rate: 3000}", "{source: src, at: 30m, rate: 3000}", 1)
+
+// startKillSim serves killScenario like startSim.
+func startKillSim(t *testing.T) (url, job string) {
+	t.Helper()
+	if killScenario == rampScenario {
+		t.Fatal("killScenario did not change the ramp")
+	}
+	file := filepath.Join(t.TempDir(), "ramp.yaml")
+	if err := os.WriteFile(file, []byte(killScenario), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, "sim", "--scenario", file, "--listen", "127.0.0.1:0", "--speed", "30", "--status-every", "1h")
+	url = p.waitLine(t, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`), 30*time.Second)
+	return url, sim.JobID("e2e-ramp", "etl")
+}
 
 // flinkProxy stands between flinktune run and the simulated Flink, records every PUT of
 // resource requirements and can kill run at a chosen step of applying one: before the PUT
@@ -141,12 +161,12 @@ func checkEveryRescaleRecorded(t *testing.T, p *flinkProxy, listen, flink, job s
 }
 
 // TestKillBeforePut: run is killed after it committed a decision, before the PUT reaches
-// Flink, and restarted after the load that motivated it is gone (the ramp drops at 12 min).
+// Flink, and restarted after the load that motivated it is gone (the step ends at 30 min).
 // The old decision is not replayed: the intent is dropped with an event, nothing is sent
 // that a fresh decision does not back.
 func TestKillBeforePut(t *testing.T) {
 	t.Parallel()
-	flink, job := startSim(t)
+	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
 	var run *proc
@@ -162,7 +182,7 @@ func TestKillBeforePut(t *testing.T) {
 	_, dropped := p.counts()
 	stale := dropped[0]
 	// Restart much later: the step load is over.
-	waitFor(t, "the load to drop", 120*time.Second, func() bool { return simStats(t, flink, job).SimulatedSeconds > 13*60 })
+	waitFor(t, "the load to drop", 180*time.Second, func() bool { return simStats(t, flink, job).SimulatedSeconds > 31*60 })
 	run, listen := startRun(t, p.url, dataDir)
 	waitFor(t, "the stale intent to be dropped", 60*time.Second, func() bool { return eventsOf(t, listen, job)["StaleIntentDropped"] == 1 })
 	time.Sleep(8 * time.Second) // 4 simulated minutes of cycles on fresh metrics
@@ -174,6 +194,10 @@ func TestKillBeforePut(t *testing.T) {
 	}
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
 	t.Logf("stale PUT dropped: %s; after restart: %d PUTs, events %v", stale, len(accepted), eventsOf(t, listen, job))
+	hist := checkHistory(t, p, run, dataDir, job)
+	if !strings.Contains(strings.Join(hist, ","), store.ActionDropped) {
+		t.Errorf("history %v: want the stale intent recorded as dropped", hist)
+	}
 }
 
 // TestKillAfterPutAccepted: run is killed after Flink accepted the PUT, before run heard the
@@ -181,7 +205,7 @@ func TestKillBeforePut(t *testing.T) {
 // and records it: a history entry and a Scaling event, without sending it again.
 func TestKillAfterPutAccepted(t *testing.T) {
 	t.Parallel()
-	flink, job := startSim(t)
+	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
 	var run *proc
@@ -205,10 +229,27 @@ func TestKillAfterPutAccepted(t *testing.T) {
 		}
 	}
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
-	hist := historyOf(t, run, dataDir, job)
+	hist := checkHistory(t, p, run, dataDir, job)
 	if !strings.Contains(strings.Join(hist, ","), store.ActionReconciled) {
 		t.Errorf("history %v: want the rescale recorded as reconciled", hist)
 	}
+}
+
+// checkHistory stops run and checks that every PUT Flink accepted has a history entry
+// (applied, or reconciled after a restart).
+func checkHistory(t *testing.T, p *flinkProxy, run *proc, dataDir, job string) []string {
+	t.Helper()
+	hist := historyOf(t, run, dataDir, job)
+	n := 0
+	for _, a := range hist {
+		if a == store.ActionApplied || a == store.ActionReconciled {
+			n++
+		}
+	}
+	if accepted, _ := p.counts(); n != len(accepted) {
+		t.Errorf("Flink accepted %d PUTs, history records %d applied: %v", len(accepted), n, hist)
+	}
+	return hist
 }
 
 // historyOf stops run (SIGTERM) and reads the job's history actions from the data directory.
@@ -245,7 +286,7 @@ func historyOf(t *testing.T, run *proc, dataDir, job string) []string {
 // restarted run neither records it again nor re-sends it.
 func TestKillAfterCommit(t *testing.T) {
 	t.Parallel()
-	flink, job := startSim(t)
+	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
 	run, listen := startRun(t, p.url, dataDir)
@@ -253,7 +294,7 @@ func TestKillAfterCommit(t *testing.T) {
 	run.cmd.Process.Signal(syscall.SIGKILL)
 	run.cmd.Wait()
 	before, _ := p.counts()
-	_, listen = startRun(t, p.url, dataDir)
+	run, listen = startRun(t, p.url, dataDir)
 	time.Sleep(6 * time.Second)
 	accepted, _ := p.counts()
 	for _, b := range accepted[len(before):] {
@@ -264,6 +305,7 @@ func TestKillAfterCommit(t *testing.T) {
 		}
 	}
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
+	checkHistory(t, p, run, dataDir, job)
 }
 
 // setFileSizeLimit sets RLIMIT_FSIZE of a running process: writes past limit fail (EFBIG),
@@ -309,7 +351,7 @@ func metricValue(t *testing.T, listen, name string) string {
 // again, the job recovers, and every rescale Flink took is recorded.
 func TestFullDisk(t *testing.T) {
 	t.Parallel()
-	flink, job := startSim(t)
+	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
 	run, listen := startRun(t, p.url, dataDir)
@@ -337,6 +379,7 @@ func TestFullDisk(t *testing.T) {
 	waitFor(t, "a recorded rescale after recovery", 120*time.Second, func() bool { return eventsOf(t, listen, job)["Scaling"] >= 1 })
 	time.Sleep(2 * time.Second)
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
+	checkHistory(t, p, run, dataDir, job)
 }
 
 // TestStoreTruncatedUnderRun: the issue's wedge. The database is cut short under a
@@ -390,7 +433,7 @@ func TestFullDiskTmpfs(t *testing.T) {
 		t.Skipf("cannot mount a small tmpfs (not root?): %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
-	flink, job := startSim(t)
+	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	run, listen := startRun(t, p.url, mnt)
 	waitFor(t, "the first cycle", 30*time.Second, func() bool { return metricValue(t, listen, "flinktune_jobs_unrecordable") == "0" })
@@ -429,4 +472,5 @@ func TestFullDiskTmpfs(t *testing.T) {
 	if run.cmd.ProcessState != nil {
 		t.Errorf("run exited: %v", run.cmd.ProcessState)
 	}
+	checkHistory(t, p, run, mnt, job)
 }
