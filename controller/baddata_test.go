@@ -42,7 +42,7 @@ func TestBadDataIsCountedRecordedAndNotDecided(t *testing.T) {
 	if len(evs) != 1 || evs[0].Reason != ReasonBadData || !strings.Contains(evs[0].Message, "1e308") {
 		t.Errorf("events %+v", evs)
 	}
-	if got := counterValue(t, m, "flinktune_bad_data_total", "a"); got != 1 {
+	if got := jobCounterValue(t, m, "flinktune_bad_data_total", "a"); got != 1 {
 		t.Errorf("flinktune_bad_data_total = %v", got)
 	}
 	if h, _ := st.History(store.JobKey{Cluster: "http://fake:8081", JobID: "a"}, time.Time{}); len(h) != 0 {
@@ -51,7 +51,7 @@ func TestBadDataIsCountedRecordedAndNotDecided(t *testing.T) {
 }
 
 // counterValue reads a counter of job from the metrics' registry.
-func counterValue(t *testing.T, m *Metrics, name, job string) float64 {
+func jobCounterValue(t *testing.T, m *Metrics, name, job string) float64 {
 	t.Helper()
 	fams, err := m.Registry().Gather()
 	if err != nil {

@@ -86,6 +86,10 @@ type Options struct {
 	CycleTimeout time.Duration
 	// RealizeTimeout bounds applying a decision; it is not cut short by shutdown. Default 30 s.
 	RealizeTimeout time.Duration
+	// Retention bounds the events and history kept; the loop prunes every RetentionEvery
+	// (default 10 min). Zero: keep everything.
+	Retention      store.Retention
+	RetentionEvery time.Duration
 	Logger         *slog.Logger
 	Metrics        *Metrics
 	// Now is the wall clock for Run; RunOnce takes explicit times.
@@ -108,11 +112,15 @@ type Controller struct {
 	opts     Options
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	jobs     map[store.JobKey]*jobRunner
-	inFlight map[store.JobKey]bool
-	wg       sync.WaitGroup
-	workers  map[string]chan struct{} // per cluster: a slot per job cycle running
+	mu             sync.Mutex
+	jobs           map[store.JobKey]*jobRunner
+	inFlight       map[store.JobKey]bool
+	live           map[store.JobKey]*jobLive
+	persistFailing map[store.JobKey]persistFailure
+	lastPrune      time.Time
+	pruning        bool
+	wg             sync.WaitGroup
+	workers        map[string]chan struct{} // per cluster: a slot per job cycle running
 }
 
 type jobRunner struct {
@@ -147,6 +155,9 @@ func New(st *store.Store, clusters []Cluster, policies PolicyFactory, opts Optio
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.RetentionEvery <= 0 {
+		opts.RetentionEvery = 10 * time.Minute
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -155,6 +166,7 @@ func New(st *store.Store, clusters []Cluster, policies PolicyFactory, opts Optio
 		store: st, clusters: clusters, policies: policies, opts: opts, log: log,
 		jobs: map[store.JobKey]*jobRunner{}, inFlight: map[store.JobKey]bool{},
 		workers: workerPools(clusters, opts.Parallelism),
+		live:    map[store.JobKey]*jobLive{}, persistFailing: map[store.JobKey]persistFailure{},
 	}
 }
 
@@ -277,13 +289,24 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		return res, fmt.Errorf("policy state: %w", err)
 	}
 	current := currentParallelism(snap)
-	// A job that is restarting is not rescaled: its requirements are applied once it runs.
-	apply := snap.Status == "RUNNING" && c.shouldApply(cfg, decision, current)
+	lv := c.liveOf(key)
 	cycle := store.Cycle{
 		Info:         store.JobInfo{Key: key, Name: job.Name, Policy: runner.policyName, FirstSeen: now, LastSeen: now},
 		PolicyState:  state,
 		DedupeWindow: c.eventInterval(cfg),
 	}
+	wasReconciled := lv.reconciled
+	if !lv.reconciled {
+		done, err := c.reconcile(&cycle, lv, key, snap, runner.policyName, now)
+		if err != nil {
+			c.persisted(key, err)
+			return res, err
+		}
+		// The resolution goes with this cycle's commit, before any new intent in it.
+		lv.reconciled = done
+	}
+	withUnrecorded(&cycle, lv)
+	plan := c.planApply(cfg, decision, snap, current, lv)
 	for _, e := range decision.Events {
 		if e.JobID == "" {
 			e.JobID = job.ID
@@ -295,19 +318,33 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	}
 	if decision.Scaled {
 		res.scaled = true
+		action := store.ActionDecided
+		if !plan.fresh {
+			action = store.ActionRecommended
+		}
 		cycle.History = append(cycle.History, store.HistoryEntry{
 			Time: now, Policy: runner.policyName, From: current, To: decision.Parallelism,
-			Reason: decision.Reason, DryRun: !apply,
+			Reason: decision.Reason, DryRun: !plan.fresh, Action: action,
 		})
 	}
-	if apply {
-		// Write-ahead: the intent is durable before Flink hears of it.
-		cycle.Intent = &store.Intent{Time: now, Parallelism: decision.Parallelism, Config: decision.ConfigOverrides}
+	if plan.fresh {
+		// Write-ahead: the intent is durable before Flink hears of it, with what it was
+		// decided on, so that a restart can tell whether it is still current.
+		cycle.Intent = &store.Intent{Time: now, SnapshotTime: snap.Time, From: current, Parallelism: decision.Parallelism,
+			Config: decision.ConfigOverrides, Reason: decision.Reason}
 	}
 	intentID, err := c.store.CommitCycle(cycle)
+	c.persisted(key, err)
 	if err != nil {
-		return res, fmt.Errorf("persist cycle: %w", err)
+		lv.reconciled = wasReconciled // the resolution was not stored either
+		// Nothing is applied that the store could not record.
+		return res, fmt.Errorf("persist cycle (no change applied while the store cannot record it): %w", err)
 	}
+	lv.unrecorded = nil
+	if plan.fresh {
+		lv.target, lv.intentID = maps.Clone(decision.Parallelism), intentID
+	}
+	c.maybePrune(now)
 	if cfgApply := c.shouldApplyConfig(cfg, decision); cfgApply && cl.Config != nil {
 		// Configuration goes first so that, where the platform restarts TaskManagers for it,
 		// the rescale below lands in the same restart.
@@ -326,28 +363,33 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 			}
 		}
 	}
-	if !apply || cl.Realizer == nil {
+	if !plan.apply || cl.Realizer == nil {
 		return res, nil
 	}
 	// Realize with a context detached from shutdown: a rescale in flight is completed or fails
 	// on its own timeout, it is not abandoned half-way by SIGTERM.
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RealizeTimeout)
-	sent, err := cl.Realizer.Realize(rctx, snap, decision.Parallelism)
+	sent, err := cl.Realizer.Realize(rctx, snap, lv.target)
 	rcancel()
 	if err != nil {
-		c.recordError(key, job, now, fmt.Errorf("applying parallelism %v: %w", decision.Parallelism, err))
+		c.recordError(key, job, now, fmt.Errorf("applying parallelism %v: %w", lv.target, err))
 		return res, err
 	}
-	if sent {
-		res.realized = true
-		runner.policy.Applied(snap.Time, decision.Parallelism) // the cluster's clock, as the snapshots
-		if err := c.store.MarkApplied(key, intentID, now); err != nil {
-			return res, err
-		}
-		err = c.recordEvent(key, job, now, 0, autoscaler.Event{Type: autoscaler.EventNormal, Reason: "Scaling",
-			Message: "In-place scaling triggered: " + formatParallelism(current, decision.Parallelism)})
-		c.opts.Metrics.realized(key)
+	if !sent {
+		return res, nil
 	}
+	res.realized = true
+	// The applied record is durable before anyone is told; if it cannot be written, it goes
+	// with the job's next commit, and the job is unhealthy (applies nothing) until then.
+	rec := c.appliedRecord(key, job, lv, runner.policyName, decision.Reason, current, lv.target, now)
+	_, err = c.store.CommitCycle(rec)
+	c.persisted(key, err)
+	if err != nil {
+		lv.unrecorded = &rec
+		err = fmt.Errorf("recording the rescale Flink accepted (retried with the next cycle): %w", err)
+	}
+	runner.policy.Applied(snap.Time, lv.target) // the cluster's clock, as the snapshots
+	c.opts.Metrics.realized(key)
 	return res, err
 }
 

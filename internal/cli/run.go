@@ -75,6 +75,8 @@ func newRunCmd() *cobra.Command {
 		caFile, token, user, timeout                  string
 		dryRun, allJobs                               bool
 		parallelism                                   int
+		retention                                     time.Duration
+		retentionEvents, retentionHistory             int
 		logFormat, logLevel                           string
 	)
 	cmd := &cobra.Command{
@@ -93,8 +95,12 @@ as events ("flinktune events").
 State (metric windows, scaling history, events) lives in --data-dir and survives
 restarts and kill -9: a decision is written before it is sent to Flink, so a restarted
 flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight work.
+Events and history are pruned by age and count (--retention*). A damaged data
+directory is refused with the way out (flinktune store check|repair|export).
 
---listen serves /metrics (Prometheus), /healthz and /api/v1/events.`,
+--listen serves /metrics (Prometheus), /healthz and /api/v1/events. /healthz answers
+503 with the reason while the data directory cannot record (damaged, full disk): no
+change is applied to a job then.`,
 		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
   flinktune run --config flinktune.yaml --dry-run --listen :9249
@@ -161,21 +167,25 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 			if err != nil {
 				return usageError{err}
 			}
+			if retention < 0 || retentionEvents < 0 || retentionHistory < 0 {
+				return usagef("--retention, --retention-events and --retention-history: want 0 (keep all) or more")
+			}
 			st, err := store.Open(rc.DataDir)
 			if err != nil {
-				return err
+				return err // a damaged store's error names the recovery commands
 			}
 			defer st.Close()
 			metrics := controller.NewMetrics()
 			ctl := controller.New(st, clusters, policies.New, controller.Options{
 				Interval: every, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
 				Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
+				Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
 			})
 
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			if rc.Listen != "" {
-				srv, addr, err := serveRun(rc.Listen, metrics, st)
+				srv, addr, err := serveRun(rc.Listen, metrics, st, ctl.Health)
 				if err != nil {
 					return err
 				}
@@ -209,6 +219,9 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 	f.StringVar(&user, "user", "", "basic-auth user (password from $FLINK_PASSWORD)")
 	f.StringArrayVar(&headers, "header", nil, "extra HTTP header Name=value (repeatable)")
 	f.StringVar(&timeout, "timeout", "5s", "deadline of each REST call")
+	f.DurationVar(&retention, "retention", 30*24*time.Hour, "drop events and history older than this (0: keep)")
+	f.IntVar(&retentionEvents, "retention-events", 100000, "keep at most this many events (0: no limit)")
+	f.IntVar(&retentionHistory, "retention-history", 1000, "keep at most this many history entries per job (0: no limit)")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&logLevel, "log-level", "info", "debug (every job cycle and its reason), info, warn or error")
 	return cmd
@@ -287,15 +300,25 @@ func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
 	return nil, usagef("--log-format %q: want text or json", format)
 }
 
-// serveRun serves /metrics, /healthz and /api/v1/events.
-func serveRun(addr string, m *controller.Metrics, st *store.Store) (*http.Server, string, error) {
+// serveRun serves /metrics, /healthz (and /readyz) and /api/v1/events. /healthz fails
+// (503, with the reason) while health does: the store is damaged, not responding or
+// failing writes, or jobs cannot record their cycles.
+func serveRun(addr string, m *controller.Metrics, st *store.Store, health func() error) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("--listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	healthz := func(w http.ResponseWriter, _ *http.Request) {
+		if err := health(); err != nil {
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
+	mux.HandleFunc("/healthz", healthz)
+	mux.HandleFunc("/readyz", healthz)
 	mux.HandleFunc("/api/v1/events", func(w http.ResponseWriter, r *http.Request) {
 		q := store.EventQuery{JobID: r.URL.Query().Get("job")}
 		if s := r.URL.Query().Get("since"); s != "" {
@@ -314,10 +337,14 @@ func serveRun(addr string, m *controller.Metrics, st *store.Store) (*http.Server
 			}
 			q.Limit = n
 		}
-		evs, err := st.Events(q)
+		evs, skipped, err := st.EventsChecked(q)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
+		}
+		if len(skipped) > 0 {
+			// Unreadable records are left out, and said so.
+			w.Header().Set("X-Flinktune-Skipped-Records", strconv.Itoa(len(skipped)))
 		}
 		if evs == nil {
 			evs = []store.Event{}
