@@ -157,7 +157,7 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 			if err != nil {
 				return err
 			}
-			clusters, err := buildClusters(rc.Clusters, extra)
+			clusters, clients, err := buildClusters(rc.Clusters, extra)
 			if err != nil {
 				return usageError{err}
 			}
@@ -167,13 +167,16 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 			}
 			defer st.Close()
 			metrics := controller.NewMetrics()
-			ctl := controller.New(st, clusters, policies.New, controller.Options{
-				Interval: every, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
-				Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
-			})
-
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			groups := groupByClock(ctx, log, clusters, clients, every)
+			ctls := make([]*controller.Controller, len(groups))
+			for i, g := range groups {
+				ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
+					Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
+					Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
+				})
+			}
 			if rc.Listen != "" {
 				srv, addr, err := serveRun(rc.Listen, metrics, st)
 				if err != nil {
@@ -188,7 +191,7 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 			}
 			log.Info("flinktune run started", "clusters", names, "policy", rc.Policy, "interval", every.String(),
 				"dryRun", rc.DryRun, "allJobs", rc.AllJobs, "dataDir", rc.DataDir)
-			err = ctl.Run(ctx)
+			err = runControllers(ctx, ctls)
 			log.Info("flinktune run stopped")
 			return err
 		},
@@ -214,8 +217,9 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 	return cmd
 }
 
-func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller.Cluster, error) {
+func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller.Cluster, []*flinkrest.Client, error) {
 	var out []controller.Cluster
+	var clients []*flinkrest.Client
 	seen := map[string]bool{}
 	for _, c := range cfgs {
 		opts := append([]flinkrest.Option(nil), extra...)
@@ -223,7 +227,7 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 		if c.Timeout != "" {
 			d, perr := flinkconf.ParseDuration(c.Timeout)
 			if perr != nil || d <= 0 {
-				return nil, fmt.Errorf("cluster %s: timeout %q: want a duration such as 5s", c.URL, c.Timeout)
+				return nil, nil, fmt.Errorf("cluster %s: timeout %q: want a duration such as 5s", c.URL, c.Timeout)
 			}
 			perCall = d
 		}
@@ -237,7 +241,7 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 		if c.BearerTokenEnv != "" {
 			tok := os.Getenv(c.BearerTokenEnv)
 			if tok == "" {
-				return nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is empty", c.URL, c.BearerTokenEnv)
+				return nil, nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is empty", c.URL, c.BearerTokenEnv)
 			}
 			opts = append(opts, flinkrest.WithBearerToken(tok))
 		}
@@ -246,20 +250,21 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 		}
 		client, err := flinkrest.New(c.URL, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("cluster %s: %w", c.URL, err)
+			return nil, nil, fmt.Errorf("cluster %s: %w", c.URL, err)
 		}
 		name := c.Name
 		if name == "" {
 			name = client.BaseURL()
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("cluster %s listed twice", name)
+			return nil, nil, fmt.Errorf("cluster %s listed twice", name)
 		}
 		seen[name] = true
 		// The collector's per-call budget covers the client's retries.
 		out = append(out, controller.FlinkCluster(name, client, 3*perCall))
+		clients = append(clients, client)
 	}
-	return out, nil
+	return out, clients, nil
 }
 
 func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
