@@ -8,6 +8,7 @@ import (
 
 	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/bench"
+	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -56,12 +57,26 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 			if err != nil || every <= 0 {
 				return usagef("--interval %q: want a duration such as 10s", interval)
 			}
-			var all [][]*bench.Result
+			// Every scenario and option is checked before the first (long) run starts.
+			var scs []*scenario.Scenario
 			for _, arg := range scenarioArgs {
 				sc, err := scenarios.Load(arg)
 				if err != nil {
 					return usageError{err}
 				}
+				if _, err := withOverrides(nil, sets); err != nil {
+					return err
+				}
+				for i := range sc.Jobs {
+					cfg, _ := withOverrides(sc.JobConfig(&sc.Jobs[i]), sets)
+					if err := checkOptions(fmt.Sprintf("scenario %s, job %s (with --set)", sc.Name, sc.Jobs[i].Name), cfg, policyArgs...); err != nil {
+						return err
+					}
+				}
+				scs = append(scs, sc)
+			}
+			var all [][]*bench.Result
+			for _, sc := range scs {
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
 				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets})
 				if err != nil {

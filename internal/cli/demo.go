@@ -13,7 +13,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	var (
 		scenarioArg, policy, baseline string
-		speed                         float64
+		speed                         = speedFlag{factor: 1800, allowMax: true}
 		every                         time.Duration
 	)
 	cmd := &cobra.Command{
@@ -29,7 +29,7 @@ Meanwhile the Flink Kubernetes Operator's autoscaler (a faithful port) runs the 
 scenario, and the demo ends with both side by side.
 Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Example: `  flinktune demo
-  flinktune demo --scenario kafka-diurnal --speed 0
+  flinktune demo --scenario kafka-diurnal --speed max
   flinktune demo --scenario taskmanager-loss --every 5m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,11 +42,11 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return usagef("policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
 				}
 			}
-			if speed < 0 {
-				return usagef("--speed %v: want 0 (as fast as possible) or more", speed)
+			if every <= 0 {
+				return usagef("--every %v: want a positive duration of simulated time, e.g. 15m", every)
 			}
 			return demo.Run(cmd.Context(), cmd.OutOrStdout(), sc, demo.Options{
-				Speed: speed, Every: every, Policy: policy, Baseline: baseline,
+				Speed: speed.factor, Every: every, Policy: policy, Baseline: baseline,
 			})
 		},
 	}
@@ -54,7 +54,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVar(&scenarioArg, "scenario", "wordcount-ramp", "built-in scenario name or scenario file")
 	f.StringVar(&policy, "policy", "flinktune", "policy shown live")
 	f.StringVar(&baseline, "baseline", "operator", "policy it is compared with")
-	f.Float64Var(&speed, "speed", 1800, "simulated seconds per wall second at most (0: as fast as possible)")
+	f.Var(&speed, "speed", "time scale: simulated seconds per wall second at most (scenarios/FORMAT.md), or max: as fast as the machine runs")
 	f.DurationVar(&every, "every", 15*time.Minute, "simulated time between status lines")
 	return cmd
 }

@@ -54,6 +54,12 @@ from the running instance instead with --server (its --listen address).`,
 			if output != "table" && output != "json" {
 				return usagef("--output %q: want table or json", output)
 			}
+			if since < 0 {
+				return usagef("--since %v: want a positive duration such as 30m or 24h", since)
+			}
+			if limit < 0 {
+				return usagef("--limit %d: want a number of events, 0 for all", limit)
+			}
 			q := store.EventQuery{JobID: job, Limit: limit}
 			if since > 0 {
 				q.Since = time.Now().Add(-since)

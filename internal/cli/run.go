@@ -133,6 +133,9 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 			if len(rc.Clusters) == 0 {
 				return usagef("no cluster: pass --flink URL (repeatable) or --config FILE")
 			}
+			if rc.Parallelism < 1 {
+				return usagef("--parallelism %d: want at least 1 job cycle at a time", rc.Parallelism)
+			}
 			if !policies.Valid(rc.Policy) {
 				return usagef("--policy %q: want one of %s", rc.Policy, strings.Join(policies.Names(), ", "))
 			}
@@ -140,9 +143,16 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 			if perr != nil || every <= 0 {
 				return usagef("--interval %q: want a duration such as 10s", rc.Interval)
 			}
-			base := flinkconf.FromMap(rc.Config)
-			if err := base.ApplyOverrides(sets); err != nil {
-				return usageError{err}
+			base, err := withOverrides(rc.Config, sets)
+			if err != nil {
+				return err
+			}
+			where := "--set"
+			if configFile != "" {
+				where = configFile + " (config) and --set"
+			}
+			if err := checkOptions(where, base); err != nil {
+				return err
 			}
 			var extra []flinkrest.Option
 			for _, h := range headers {

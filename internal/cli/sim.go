@@ -27,7 +27,7 @@ import (
 type simOpts struct {
 	scenario    string
 	listen      string
-	speed       float64
+	speed       speedFlag
 	duration    string
 	statusEvery time.Duration
 	output      string
@@ -35,7 +35,7 @@ type simOpts struct {
 }
 
 func newSimCmd() *cobra.Command {
-	o := &simOpts{}
+	o := &simOpts{speed: speedFlag{factor: 1}}
 	cmd := &cobra.Command{
 		Use:   "sim --scenario FILE|NAME",
 		Short: "Run a simulated Flink cluster that serves Flink's REST API",
@@ -91,7 +91,7 @@ scenario.`,
 	f := cmd.Flags()
 	f.StringVar(&o.scenario, "scenario", "", "scenario file or built-in scenario name (required)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address to serve the REST API on (port 0 picks a free port)")
-	f.Float64Var(&o.speed, "speed", 1, "simulated seconds per wall-clock second")
+	f.Var(&o.speed, "speed", fmt.Sprintf("time scale: simulated seconds per wall-clock second, %g to %g (scenarios/FORMAT.md)", minSpeed, float64(maxSpeed)))
 	f.StringVar(&o.duration, "duration", "", "simulated time to run, Flink syntax (30s, 10m, 2h, 1d); default: the scenario's duration")
 	f.DurationVar(&o.statusEvery, "status-every", 5*time.Second, "wall-clock interval between status lines on standard error (0: none)")
 	f.StringVar(&o.output, "output", "text", "format of the start-up information and final accounting: text or json")
@@ -129,11 +129,14 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if o.scenario == "" {
 		return usagef("--scenario is required (a file or one of: %s)", strings.Join(scenarios.Names(), ", "))
 	}
-	if o.speed <= 0 {
-		return usagef("--speed %v: want a positive number of simulated seconds per wall second", o.speed)
-	}
 	if o.output != "text" && o.output != "json" {
 		return usagef("--output %q: want text or json", o.output)
+	}
+	if o.statusEvery < 0 {
+		return usagef("--status-every %v: want a wall-clock interval such as 5s, or 0 for none", o.statusEvery)
+	}
+	if o.seed < -1 {
+		return usagef("--seed %d: want a seed of 0 or more", o.seed)
 	}
 	sc, err := scenarios.Load(o.scenario)
 	if err != nil {
@@ -164,7 +167,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	go func() { served <- hs.Serve(ln) }()
 
 	start := simStart{URL: "http://" + ln.Addr().String(), Scenario: sc.Name, FlinkVersion: s.FlinkVersion(), Seed: sc.Seed,
-		Speed: o.speed, Duration: flinkconf.FormatDuration(dur)}
+		Speed: o.speed.factor, Duration: flinkconf.FormatDuration(dur)}
 	for _, j := range s.Jobs() {
 		sj := simJob{ID: j.ID, Name: j.Name}
 		for _, v := range j.Vertices {
@@ -185,7 +188,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			fmt.Fprintln(errOut, statusLine(s))
 		}
 	}
-	runErr := srv.RunRealtimeUntil(ctx, o.speed, dur, onTick)
+	runErr := srv.RunRealtimeUntil(ctx, o.speed.factor, dur, onTick)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	hs.Shutdown(shutdownCtx)

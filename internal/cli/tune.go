@@ -122,9 +122,12 @@ with --target as parallelism overrides).`,
 			if err != nil {
 				return err
 			}
-			overrides := flinkconf.New()
-			if err := overrides.ApplyOverrides(sets); err != nil {
-				return usageError{err}
+			overrides, err := withOverrides(nil, sets)
+			if err != nil {
+				return err
+			}
+			if err := checkOptions("--set", overrides); err != nil {
+				return err
 			}
 			target := map[string]int{}
 			for _, t := range targets {
