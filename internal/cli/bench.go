@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -50,8 +49,8 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return usagef("--policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
 				}
 			}
-			if output != "table" && output != "json" {
-				return usagef("--output %q: want table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
 			every, err := time.ParseDuration(interval)
 			if err != nil || every <= 0 {
@@ -88,19 +87,13 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 				all = append(all, results)
 			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
+			if output != "table" {
+				// One document: every result of every scenario, a list even for one.
+				list := []*bench.Result{}
 				for _, results := range all {
-					var v any = results
-					if len(results) == 1 {
-						v = results[0]
-					}
-					if err := enc.Encode(v); err != nil {
-						return err
-					}
+					list = append(list, results...)
 				}
-				return nil
+				return writeDoc(out, output, list)
 			}
 			for i, results := range all {
 				if i > 0 {
@@ -117,7 +110,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&scenarioArgs, "scenario", nil, "scenario file or built-in name (repeatable)")
 	f.StringArrayVar(&policyArgs, "policy", nil, "policy to run (repeatable; default: operator and flinktune)")
-	f.StringVarP(&output, "output", "o", "table", "table or json")
+	f.StringVarP(&output, "output", "o", "table", "table, json or yaml (one list of results, one per scenario and policy)")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
 	return cmd

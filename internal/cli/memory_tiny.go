@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/memory"
@@ -578,16 +576,5 @@ func tinyEvalDoc(in *tinyInput, e *tiny.Estimate, tm *memory.TaskManager) tinyDo
 }
 
 func encodeTiny(w io.Writer, format string, doc tinyDoc) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
-	}
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	return enc.Close()
+	return writeCamelDoc(w, format, doc)
 }

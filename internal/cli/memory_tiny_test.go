@@ -243,7 +243,7 @@ func TestTinyCLICalibration(t *testing.T) {
 	}{{"heap", 106}, {"threads", 27}, {"metaspace", 56}, {"gc", 56}} {
 		near("NMT "+c.name+" (thousand KB)", tinyComponent(t, nmt, c.name, "committed")/1024/1000, c.want)
 	}
-	near("threads", tinyNum(t, nmt, "estimate", "thread_count"), 100)
+	near("threads", tinyNum(t, nmt, "estimate", "threadCount"), 100)
 	serial := tinyEval(t, 0, tinyArgs(tinySeedArgs, []string{"--jvm", "-Xmx100m -XX:+UseSerialGC"}, tinyNet8)...)
 	near("NMT GC with Serial (KB)", tinyComponent(t, serial, "gc", "committed")/1024, 390)
 }
@@ -265,8 +265,8 @@ func TestTinyOutputsParse(t *testing.T) {
 		var doc struct {
 			Kind        string
 			Goal        string
-			JVMFlags    []string                      `json:"jvm_flags" yaml:"jvm_flags"`
-			FlinkConfig []struct{ Key, Value string } `json:"flink_config" yaml:"flink_config"`
+			JVMFlags    []string                      `json:"jvmFlags" yaml:"jvmFlags"`
+			FlinkConfig []struct{ Key, Value string } `json:"flinkConfig" yaml:"flinkConfig"`
 			Estimate    struct {
 				Resident   float64
 				Components []struct{ Name string }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,12 +93,12 @@ scenario.`,
 	f.Var(&o.speed, "speed", fmt.Sprintf("time scale: simulated seconds per wall-clock second, %g to %g (scenarios/FORMAT.md)", minSpeed, float64(maxSpeed)))
 	f.StringVar(&o.duration, "duration", "", "simulated time to run, Flink syntax (30s, 10m, 2h, 1d); default: the scenario's duration")
 	f.DurationVar(&o.statusEvery, "status-every", 5*time.Second, "wall-clock interval between status lines on standard error (0: none)")
-	f.StringVar(&o.output, "output", "text", "format of the start-up information and final accounting: text or json")
+	f.StringVarP(&o.output, "output", "o", "table", "table (start-up information, then the accounting), json or yaml (one document at the end; the start-up information goes to standard error)")
 	f.Int64Var(&o.seed, "seed", -1, "override the scenario's seed")
 	return cmd
 }
 
-// simStart is what sim prints at start (--output json).
+// simStart is what sim prints at start.
 type simStart struct {
 	URL          string   `json:"url"`
 	Scenario     string   `json:"scenario"`
@@ -129,8 +128,8 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if o.scenario == "" {
 		return usagef("--scenario is required (a file or one of: %s)", strings.Join(scenarios.Names(), ", "))
 	}
-	if o.output != "text" && o.output != "json" {
-		return usagef("--output %q: want text or json", o.output)
+	if err := checkOutput(o.output, "table", "json", "yaml"); err != nil {
+		return err
 	}
 	if o.statusEvery < 0 {
 		return usagef("--status-every %v: want a wall-clock interval such as 5s, or 0 for none", o.statusEvery)
@@ -175,7 +174,13 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 		}
 		start.Jobs = append(start.Jobs, sj)
 	}
-	if err := printSimStart(out, start, o.output); err != nil {
+	// The start-up information is for people (on standard error when standard output carries
+	// the one JSON or YAML document, which repeats it with the accounting at the end).
+	startOut := out
+	if o.output != "table" {
+		startOut = errOut
+	}
+	if err := printSimStart(startOut, start); err != nil {
 		return err
 	}
 
@@ -207,7 +212,17 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			stats = append(stats, st)
 		}
 	})
-	return printSimStats(out, stats, o.output)
+	if o.output != "table" {
+		return writeDoc(out, o.output, simReport{simStart: start, Stats: stats})
+	}
+	return printSimStats(out, stats)
+}
+
+// simReport is sim's one document of -o json and yaml: the start-up information and each
+// job's accounting.
+type simReport struct {
+	simStart
+	Stats []sim.Stats `json:"stats"`
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {
@@ -217,15 +232,7 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
-func printSimStart(w io.Writer, st simStart, format string) error {
-	if format == "json" {
-		b, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
+func printSimStart(w io.Writer, st simStart) error {
 	fmt.Fprintf(w, "Flink %s REST API (simulated) at %s\n", st.FlinkVersion, st.URL)
 	fmt.Fprintf(w, "scenario %s, seed %d, %s of simulated time at %gx\n", st.Scenario, st.Seed, st.Duration, st.Speed)
 	for _, j := range st.Jobs {
@@ -282,15 +289,7 @@ func formatElapsed(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
 }
 
-func printSimStats(w io.Writer, stats []sim.Stats, format string) error {
-	if format == "json" {
-		b, err := json.Marshal(stats)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
+func printSimStats(w io.Writer, stats []sim.Stats) error {
 	for _, st := range stats {
 		fmt.Fprintf(w, "job %s (%s): %.0f s simulated\n", st.JobName, st.JobID, st.SimulatedSeconds)
 		fmt.Fprintf(w, "  rescales %d, restarts %d (failures %d), downtime %.0f s\n", st.Rescales, st.Restarts, st.Failures, st.DowntimeSeconds)
