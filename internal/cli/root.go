@@ -38,6 +38,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	initCompletion(root)
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
@@ -81,6 +82,13 @@ Start with:
 		newPlanCmd(),
 		newEventsCmd(),
 	)
+	return root
+}
+
+// initCompletion adds cobra's completion command (it captures the output writer, so after
+// SetOut) where listing the shells is help and an unknown shell is a usage error, then makes
+// every positional-argument error a usage error.
+func initCompletion(root *cobra.Command) {
 	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "completion" {
@@ -99,7 +107,6 @@ Start with:
 		}
 	}
 	argsAreUsage(root)
-	return root
 }
 
 // argsAreUsage makes every positional-argument error of cmd and its subcommands a usage
