@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -40,6 +41,12 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 			for _, p := range []string{policy, baseline} {
 				if !policies.Valid(p) {
 					return usagef("policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
+				}
+			}
+			for i := range sc.Jobs {
+				cfg, _ := withOverrides(sc.JobConfig(&sc.Jobs[i]), nil)
+				if err := checkOptions(fmt.Sprintf("scenario %s, job %s", sc.Name, sc.Jobs[i].Name), cfg, policy, baseline); err != nil {
+					return err
 				}
 			}
 			if every <= 0 {
