@@ -10,8 +10,12 @@ import (
 )
 
 // explainEvery is how often (wall time) a job still not acted on for the same reason is
-// explained again at info level.
-const explainEvery = time.Minute
+// explained again at info level; explainGap is the least time between two explanations of
+// one job, so that reasons alternating every cycle do not flood the log.
+const (
+	explainEvery = time.Minute
+	explainGap   = 10 * time.Second
+)
 
 // explainer tells, at info level, why a job is not acted on: once a reason has held for two
 // cycles in a row (passing states such as a restart are not worth a line) and again every
@@ -23,11 +27,12 @@ type explainer struct {
 }
 
 type explained struct {
-	kind     string
-	cycles   int       // consecutive cycles with this kind
-	since    time.Time // job time the reason began
-	loggedAt time.Time // wall time it was last logged
-	lastSnap time.Time // job time of the previous cycle
+	kind       string
+	cycles     int       // consecutive cycles with this kind
+	since      time.Time // job time the reason began
+	loggedKind string    // the kind last logged
+	loggedAt   time.Time // wall time it was last logged
+	lastSnap   time.Time // job time of the previous cycle
 }
 
 // reasonKind is a reason without its changing details (counts, times): its first two words.
@@ -56,18 +61,20 @@ func (e *explainer) note(log *slog.Logger, key store.JobKey, acted bool, reason 
 		x.lastSnap = jobTime
 	}
 	if acted {
-		x.kind, x.cycles = "", 0
+		x.kind, x.cycles, x.loggedKind = "", 0, ""
 		return
 	}
 	kind := reasonKind(reason)
 	if kind != x.kind {
-		x.kind, x.cycles, x.since, x.loggedAt = kind, 0, jobTime, time.Time{}
+		x.kind, x.cycles, x.since = kind, 0, jobTime
 	}
 	x.cycles++
-	if x.cycles < 2 || !x.loggedAt.IsZero() && wall.Sub(x.loggedAt) < explainEvery {
+	since := wall.Sub(x.loggedAt)
+	due := x.loggedAt.IsZero() || since >= explainEvery || kind != x.loggedKind && since >= explainGap
+	if x.cycles < 2 || !due {
 		return
 	}
-	x.loggedAt = wall
+	x.loggedAt, x.loggedKind = wall, kind
 	attrs := []any{"cluster", key.Cluster, "job", key.JobID, "reason", reason}
 	if d := jobTime.Sub(x.since); d > 0 {
 		attrs = append(attrs, "for", d.Round(time.Second).String())

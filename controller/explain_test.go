@@ -51,6 +51,23 @@ func TestExplainer(t *testing.T) {
 	}
 }
 
+// Reasons that alternate every cycle (fresh metrics arrive every third cycle) are explained at
+// most once per explainGap.
+func TestExplainerAlternating(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	var e explainer
+	key := store.JobKey{Cluster: "c", JobID: "j"}
+	t0 := time.Unix(1_700_000_000, 0)
+	reasons := []string{"waiting for fresh metrics", "waiting for fresh metrics", "collecting metrics"}
+	for i := range 300 { // 30 s of wall time at 100 ms
+		e.note(log, key, false, reasons[i%3], t0.Add(time.Duration(i)*3*time.Second), t0.Add(time.Duration(i)*100*time.Millisecond), 3*time.Second)
+	}
+	if n := strings.Count(buf.String(), "job not acted on"); n < 1 || n > 4 {
+		t.Errorf("%d explanations in 30 s:\n%s", n, buf.String())
+	}
+}
+
 func TestReasonKind(t *testing.T) {
 	for in, want := range map[string]string{
 		"collecting metrics: 1 sample(s), need 2":    "collecting metrics",
