@@ -59,36 +59,14 @@ func (s *syncBuffer) String() string {
 // and rescales the job after the load step (at a wall-clock interval, each cycle would span
 // minutes of simulated time and no policy would ever collect a window).
 func TestRunBesideAcceleratedSim(t *testing.T) {
-	const speed = 60
-	sc, err := scenario.Parse([]byte(pairingScenario), "pairing.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sim.New(sc, sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := simrest.New(s, simrest.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv}
-	go hs.Serve(ln)
-	defer hs.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	simDone := make(chan struct{})
-	go func() {
-		defer close(simDone)
-		srv.RunRealtimeUntil(ctx, speed, sc.Duration, nil)
-	}()
-	defer func() { cancel(); <-simDone }()
+	srv, url := serveAccelerated(t, ctx, pairingScenario, 60)
 
 	var logs syncBuffer
 	runDone := make(chan int, 1)
 	go func() {
-		runDone <- mainContext(ctx, []string{"run", "--flink", "http://" + ln.Addr().String(), "--all-jobs",
+		runDone <- mainContext(ctx, []string{"run", "--flink", url, "--all-jobs",
 			"--data-dir", t.TempDir()}, strings.NewReader(""), &logs, &logs)
 	}()
 
@@ -116,6 +94,59 @@ func TestRunBesideAcceleratedSim(t *testing.T) {
 		t.Fatalf("no rescale after %s of simulated time; run's log:\n%s", elapsed, out)
 	}
 	for _, want := range []string{"its jobs are cycled in its time", "clockRate=", "jobTimeInterval="} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run's log lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// serveAccelerated serves the scenario over loopback HTTP at speed simulated seconds per wall
+// second until ctx ends (and the test waits for it).
+func serveAccelerated(t *testing.T, ctx context.Context, yaml string, speed float64) (*simrest.Server, string) {
+	t.Helper()
+	sc, err := scenario.Parse([]byte(yaml), "pairing.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sc, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simrest.New(s, simrest.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	go hs.Serve(ln)
+	simDone := make(chan struct{})
+	go func() {
+		defer close(simDone)
+		srv.RunRealtimeUntil(ctx, speed, sc.Duration, nil)
+	}()
+	t.Cleanup(func() { <-simDone; hs.Close() })
+	return srv, "http://" + ln.Addr().String()
+}
+
+// TestRunExplainsUnmanagedJob: without --all-jobs, a job without job.autoscaler.enabled is left
+// alone, and run says so at info level instead of staying silent.
+func TestRunExplainsUnmanagedJob(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, url := serveAccelerated(t, ctx, pairingScenario, 60)
+	var logs syncBuffer
+	runDone := make(chan int, 1)
+	go func() {
+		runDone <- mainContext(ctx, []string{"run", "--flink", url, "--data-dir", t.TempDir()}, strings.NewReader(""), &logs, &logs)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(logs.String(), "job not acted on") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	<-runDone
+	out := logs.String()
+	for _, want := range []string{"job not acted on", "not managed: job.autoscaler.enabled is not true", "--all-jobs", "level=INFO"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run's log lacks %q:\n%s", want, out)
 		}
