@@ -94,6 +94,15 @@ State (metric windows, scaling history, events) lives in --data-dir and survives
 restarts and kill -9: a decision is written before it is sent to Flink, so a restarted
 flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight work.
 
+--interval is time on each cluster's JobManager clock: run measures each cluster's clock rate
+at start, so that against a simulator running faster than real time (flinktune sim --speed 60)
+every job is still cycled every --interval of its own time (scenarios/FORMAT.md, "Time scale").
+At the info log level run says why a job is not acted on: not enabled (without --all-jobs),
+collecting metrics (and for how long), stabilizing, or cycles too far apart in the job's time.
+
+Options given with --set or the config file's config: are checked before anything runs
+(unknown job.autoscaler.* and flinktune.* keys, with a "did you mean", and bad values exit 2).
+
 --listen serves /metrics (Prometheus), /healthz and /api/v1/events.`,
 		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN

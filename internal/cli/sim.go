@@ -47,8 +47,10 @@ describes the cluster (Flink configuration, TaskManagers provisioned on demand b
 max), the jobs (vertices with capacity, skew, partitions, state), their load over time and the
 faults they meet; see scenarios/FORMAT.md.
 
-The simulation runs in real time at --speed simulated seconds per wall second and stops after
---duration of simulated time (default: the scenario's duration) or on Ctrl-C. At start it prints
+The simulation runs in real time at --speed simulated seconds per wall second (the time scale of
+scenarios/FORMAT.md) and stops after --duration of simulated time (default: the scenario's
+duration) or on Ctrl-C. The REST API reports simulated time; flinktune run measures that clock and
+cycles the jobs every --interval of simulated time, so its policies behave as on a real cluster. At start it prints
 the REST URL, the job and vertex ids (32 hex characters, stable for a scenario) and a curl
 command to rescale; while it runs it prints one status line per --status-every on standard
 error. On exit it prints each job's accounting (the numbers flinktune bench scores).
