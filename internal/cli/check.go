@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"fmt"
 	"maps"
+	"net"
+	"strconv"
 	"strings"
 
 	"github.com/flinktune/flinktune/autoscaler/policies"
@@ -26,4 +29,29 @@ func withOverrides(base map[string]string, sets []string) (*flinkconf.Config, er
 		return nil, usageError{err}
 	}
 	return cfg, nil
+}
+
+// checkListen validates a host:port flag before anything starts (a port already in use is
+// found only when listening, and is a failure, not a usage error).
+func checkListen(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = fmt.Errorf("port %d out of range", n)
+		}
+	}
+	if err != nil {
+		return usagef("%s %q: want host:port such as 127.0.0.1:9249 or :9249 (%v)", flag, addr, err)
+	}
+	return nil
+}
+
+// checkJobID validates a Flink job id: 32 hexadecimal characters.
+func checkJobID(flag, id string) error {
+	if len(id) != 32 || strings.Trim(strings.ToLower(id), "0123456789abcdef") != "" {
+		return usagef("%s %q: want a Flink job id, 32 hexadecimal characters (flinktune tune --flink URL without --job lists the jobs)", flag, id)
+	}
+	return nil
 }

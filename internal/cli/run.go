@@ -142,6 +142,11 @@ Options given with --set or the config file's config: are checked before anythin
 			if len(rc.Clusters) == 0 {
 				return usagef("no cluster: pass --flink URL (repeatable) or --config FILE")
 			}
+			if rc.Listen != "" {
+				if err := checkListen("--listen", rc.Listen); err != nil {
+					return err
+				}
+			}
 			if rc.Parallelism < 1 {
 				return usagef("--parallelism %d: want at least 1 job cycle at a time", rc.Parallelism)
 			}

@@ -133,6 +133,9 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if err := checkOutput(o.output, "table", "json", "yaml"); err != nil {
 		return err
 	}
+	if err := checkListen("--listen", o.listen); err != nil {
+		return err
+	}
 	if o.statusEvery < 0 {
 		return usagef("--status-every %v: want a wall-clock interval such as 5s, or 0 for none", o.statusEvery)
 	}

@@ -106,6 +106,11 @@ with --target as parallelism overrides).`,
 			if flink == "" {
 				return usagef("--flink is required: the REST endpoint of the cluster, e.g. http://localhost:8081")
 			}
+			if jobID != "" {
+				if err := checkJobID("--job", jobID); err != nil {
+					return err
+				}
+			}
 			if !slices.Contains(tuneOutputs, output) {
 				return usagef("--output %q: want one of %s", output, strings.Join(tuneOutputs, ", "))
 			}
