@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -131,12 +132,17 @@ func TestRunDeterministicAndConserving(t *testing.T) {
 // with default options, flinktune must make at most half the operator's rescales, with no
 // more lag-violation time and parallelism-seconds, no oscillation, and at most two steps per
 // load change.
+//
+// It runs three full-length scenarios for two policies (about a minute of both cores), more
+// than the fast tier's budget: `go test ./...` skips it and scripts/test.sh runs it as its own
+// step (scripts/integration.d/bench-acceptance.sh), with FLINKTUNE_ACCEPTANCE=1.
 func TestTargetsOnExampleScenarios(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs three scenarios for two policies (about a minute)")
+	if testing.Short() || os.Getenv("FLINKTUNE_ACCEPTANCE") != "1" {
+		t.Skip("the acceptance benchmark runs in scripts/test.sh: FLINKTUNE_ACCEPTANCE=1 go test -run TestTargetsOnExampleScenarios ./bench/")
 	}
 	for _, name := range scenarios.Names() {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // the scenarios are independent: they share the cores
 			sc, err := scenarios.Open(name)
 			if err != nil {
 				t.Fatal(err)

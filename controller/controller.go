@@ -121,6 +121,7 @@ type Controller struct {
 	pruning        bool
 	wg             sync.WaitGroup
 	workers        map[string]chan struct{} // per cluster: a slot per job cycle running
+	explain        explainer
 }
 
 type jobRunner struct {
@@ -261,6 +262,8 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		cfg.Set(KeyEnabled, "true")
 	}
 	if v, _ := cfg.Get(KeyEnabled); !strings.EqualFold(v, "true") {
+		c.explain.note(c.log, key, false, "not managed: "+KeyEnabled+" is not true in the job's configuration (flinktune run --all-jobs manages every job)",
+			snap.Time, now, c.opts.Interval)
 		return res, nil // not managed; the operator clears state of disabled jobs too
 	}
 	if c.opts.DryRun {
@@ -283,6 +286,7 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	c.opts.Metrics.observe(key, runner.policyName, snap, decision)
 	c.log.Debug("job cycle", "cluster", key.Cluster, "job", key.JobID, "policy", runner.policyName,
 		"ready", decision.Ready, "scaled", decision.Scaled, "reason", decision.Reason)
+	c.explain.note(c.log, key, decision.Ready, decision.Reason, snap.Time, now, c.opts.Interval)
 
 	state, err := runner.policy.MarshalState()
 	if err != nil {

@@ -156,7 +156,7 @@ func simStats(t *testing.T, url, job string) sim.Stats {
 }
 
 func startRun(t *testing.T, flink, dataDir string) (*proc, string) {
-	p := start(t, "run", "--flink", flink, "--all-jobs", "--interval", "333ms", "--data-dir", dataDir,
+	p := start(t, "run", "--flink", flink, "--all-jobs", "--data-dir", dataDir, // --interval: 10 s of the simulator's time
 		"--listen", "127.0.0.1:0", "--log-format", "json")
 	listen := p.waitLine(t, regexp.MustCompile(`"metrics":"(http://[^"]+)/metrics"`), 30*time.Second)
 	return p, listen

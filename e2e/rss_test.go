@@ -46,7 +46,7 @@ func BenchmarkRunRSS200Jobs(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		simProc := start(b, "sim", "--scenario", file, "--listen", "127.0.0.1:0", "--speed", "10", "--status-every", "1h")
 		url := simProc.waitLine(b, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`), time.Minute)
-		run := start(b, "run", "--flink", url, "--all-jobs", "--interval", "1s", "--data-dir", b.TempDir(), "--parallelism", "16")
+		run := start(b, "run", "--flink", url, "--all-jobs", "--interval", "10s", "--data-dir", b.TempDir(), "--parallelism", "16")
 		deadline := time.Now().Add(60 * time.Second)
 		for time.Now().Before(deadline) {
 			time.Sleep(2 * time.Second)

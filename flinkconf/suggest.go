@@ -29,18 +29,31 @@ func (c *Config) Misspellings(known []Option) []Warning {
 		if i <= 0 || !prefixes[key[:i+1]] {
 			continue
 		}
-		best, bestDist := "", 1<<30
-		for k := range knownKeys {
-			if d := editDistance(key, k); d < bestDist || d == bestDist && k < best {
-				best, bestDist = k, d
-			}
-		}
-		// Allow about one typo per eight characters, at least two.
-		if limit := max(2, len(key)/8); bestDist <= limit {
+		if best, ok := closest(key, knownKeys); ok {
 			warns = append(warns, Warning{c.OriginOf(key), fmt.Sprintf("unknown key %s: did you mean %s? (the misspelt key is ignored by Flink)", key, best)})
 		}
 	}
 	return warns
+}
+
+// Closest returns the candidate nearest to key when it is within a typo or two of it (about
+// one edit per eight characters, at least two): the "did you mean" of every key check.
+func Closest(key string, candidates []string) (string, bool) {
+	set := make(map[string]bool, len(candidates))
+	for _, c := range candidates {
+		set[c] = true
+	}
+	return closest(key, set)
+}
+
+func closest(key string, known map[string]bool) (string, bool) {
+	best, bestDist := "", 1<<30
+	for k := range known {
+		if d := editDistance(key, k); d < bestDist || d == bestDist && k < best {
+			best, bestDist = k, d
+		}
+	}
+	return best, best != "" && bestDist <= max(2, len(key)/8)
 }
 
 // editDistance is the optimal-string-alignment distance (Levenshtein plus transpositions).

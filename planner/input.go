@@ -455,8 +455,8 @@ func (l *loader) group(g groupInput, i int) (Group, error) {
 			return grp, fmt.Errorf("line %d: group %q: vertex %q is listed twice", g.Line, g.Name, v.Name)
 		}
 		vnames[v.Name] = true
-		if v.Parallelism < 1 {
-			return grp, fmt.Errorf("line %d: group %q: vertex %q parallelism %d must be at least 1", g.Line, g.Name, v.Name, v.Parallelism)
+		if v.Parallelism < 1 || v.Parallelism > scheduler.UpperBoundMaxParallelism {
+			return grp, fmt.Errorf("line %d: group %q: vertex %q parallelism %d must be between 1 and %d (Flink's maximum parallelism)", g.Line, g.Name, v.Name, v.Parallelism, scheduler.UpperBoundMaxParallelism)
 		}
 		maxV = max(maxV, v.Parallelism)
 		grp.Vertices = append(grp.Vertices, scheduler.VertexParallelism{ID: v.Name, SlotSharingGroup: g.Name, Parallelism: v.Parallelism})
@@ -468,6 +468,8 @@ func (l *loader) group(g groupInput, i int) (Group, error) {
 		grp.Slots = maxV
 	case g.Parallelism < 1:
 		return grp, fmt.Errorf("line %d: group %q: parallelism %d must be at least 1 (or list vertices with their parallelism)", g.Line, g.Name, g.Parallelism)
+	case g.Parallelism > scheduler.UpperBoundMaxParallelism:
+		return grp, fmt.Errorf("line %d: group %q: parallelism %d is above Flink's maximum parallelism %d", g.Line, g.Name, g.Parallelism, scheduler.UpperBoundMaxParallelism)
 	default:
 		grp.Slots = g.Parallelism
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/bench"
+	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/spf13/cobra"
 )
@@ -68,8 +68,8 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return usagef("--policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
 				}
 			}
-			if output != "table" && output != "json" {
-				return usagef("--output %q: want table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
 			every, err := time.ParseDuration(interval)
 			if err != nil || every <= 0 {
@@ -81,12 +81,26 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return err
 				}
 			}
-			var all [][]*bench.Result
+			// Every scenario and option is checked before the first (long) run starts.
+			var scs []*scenario.Scenario
 			for _, arg := range scenarioArgs {
 				sc, err := scenarios.Load(arg)
 				if err != nil {
 					return usageError{err}
 				}
+				if _, err := withOverrides(nil, sets); err != nil {
+					return err
+				}
+				for i := range sc.Jobs {
+					cfg, _ := withOverrides(sc.JobConfig(&sc.Jobs[i]), sets)
+					if err := checkOptions(fmt.Sprintf("scenario %s, job %s (with --set)", sc.Name, sc.Jobs[i].Name), cfg, policyArgs...); err != nil {
+						return err
+					}
+				}
+				scs = append(scs, sc)
+			}
+			var all [][]*bench.Result
+			for _, sc := range scs {
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
 				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger})
 				if err != nil {
@@ -98,19 +112,13 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 				all = append(all, results)
 			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
+			if output != "table" {
+				// One document: every result of every scenario, a list even for one.
+				list := []*bench.Result{}
 				for _, results := range all {
-					var v any = results
-					if len(results) == 1 {
-						v = results[0]
-					}
-					if err := enc.Encode(v); err != nil {
-						return err
-					}
+					list = append(list, results...)
 				}
-				return nil
+				return writeDoc(out, output, list)
 			}
 			for i, results := range all {
 				if i > 0 {
@@ -127,7 +135,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&scenarioArgs, "scenario", nil, "scenario file or built-in name (repeatable)")
 	f.StringArrayVar(&policyArgs, "policy", nil, "policy to run (repeatable; default: operator and flinktune)")
-	f.StringVarP(&output, "output", "o", "table", "table or json")
+	f.StringVarP(&output, "output", "o", "table", "table, json or yaml (one list of results, one per scenario and policy)")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
 	f.StringVar(&dataDir, "data-dir", "", "keep each run's controller store in DIR/<scenario>-<policy> (read it with flinktune events --data-dir)")

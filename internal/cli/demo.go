@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	var (
 		scenarioArg, policy, baseline string
-		speed                         float64
+		speed                         = speedFlag{factor: 1800, allowMax: true}
 		every                         time.Duration
 	)
 	cmd := &cobra.Command{
@@ -29,7 +30,7 @@ Meanwhile the Flink Kubernetes Operator's autoscaler (a faithful port) runs the 
 scenario, and the demo ends with both side by side.
 Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Example: `  flinktune demo
-  flinktune demo --scenario kafka-diurnal --speed 0
+  flinktune demo --scenario kafka-diurnal --speed max
   flinktune demo --scenario taskmanager-loss --every 5m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,11 +43,17 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return usagef("policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
 				}
 			}
-			if speed < 0 {
-				return usagef("--speed %v: want 0 (as fast as possible) or more", speed)
+			for i := range sc.Jobs {
+				cfg, _ := withOverrides(sc.JobConfig(&sc.Jobs[i]), nil)
+				if err := checkOptions(fmt.Sprintf("scenario %s, job %s", sc.Name, sc.Jobs[i].Name), cfg, policy, baseline); err != nil {
+					return err
+				}
+			}
+			if every <= 0 {
+				return usagef("--every %v: want a positive duration of simulated time, e.g. 15m", every)
 			}
 			return demo.Run(cmd.Context(), cmd.OutOrStdout(), sc, demo.Options{
-				Speed: speed, Every: every, Policy: policy, Baseline: baseline,
+				Speed: speed.factor, Every: every, Policy: policy, Baseline: baseline,
 			})
 		},
 	}
@@ -54,7 +61,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVar(&scenarioArg, "scenario", "wordcount-ramp", "built-in scenario name or scenario file")
 	f.StringVar(&policy, "policy", "flinktune", "policy shown live")
 	f.StringVar(&baseline, "baseline", "operator", "policy it is compared with")
-	f.Float64Var(&speed, "speed", 1800, "simulated seconds per wall second at most (0: as fast as possible)")
+	f.Var(&speed, "speed", "time scale: simulated seconds per wall second at most (scenarios/FORMAT.md), or max: as fast as the machine runs")
 	f.DurationVar(&every, "every", 15*time.Minute, "simulated time between status lines")
 	return cmd
 }

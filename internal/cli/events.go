@@ -51,8 +51,14 @@ from the running instance instead with --server (its --listen address).`,
   flinktune events --server http://127.0.0.1:9249 --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return usagef("--output %q: want table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
+			}
+			if since < 0 {
+				return usagef("--since %v: want a positive duration such as 30m or 24h", since)
+			}
+			if limit < 0 {
+				return usagef("--limit %d: want a number of events, 0 for all", limit)
 			}
 			q := store.EventQuery{JobID: job, Limit: limit}
 			if since > 0 {
@@ -76,7 +82,7 @@ from the running instance instead with --server (its --listen address).`,
 	cmd.Flags().StringVar(&server, "server", "", "read from a running flinktune run at this URL instead of the data directory")
 	cmd.Flags().DurationVar(&since, "since", 0, "only events newer than this (e.g. 30m, 24h)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "only the newest N events")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml (a list of events)")
 	return cmd
 }
 
@@ -133,13 +139,11 @@ func fetchEvents(server string, q store.EventQuery) ([]store.Event, error) {
 }
 
 func printEvents(w io.Writer, events []store.Event, output string) error {
-	if output == "json" {
+	if output != "table" {
 		if events == nil {
 			events = []store.Event{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(events)
+		return writeDoc(w, output, events)
 	}
 	if len(events) == 0 {
 		fmt.Fprintln(w, "no events")

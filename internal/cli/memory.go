@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/memory"
@@ -61,7 +60,8 @@ their memory options the configuration sets.
 Batch mode (--batch --mode tm|jm) is for programs: it reads JSON lines
   {"config": {"taskmanager.memory.process.size": "1728m"}, "env": {"FLINK_TM_HEAP": "1g"}}
 from FILE or standard input and writes one JSON line per input line, in order, with the field
-names of Flink's results (framework_heap, ..., jvm_args, dynamic_configs; bytes as integers) or
+names of the memory test vectors (framework_heap, ..., jvm_args, dynamic_configs; bytes as
+integers; -o json and yaml use flinktune's camelCase keys, frameworkHeap, instead) or
 {"error": "<SimpleClassName>: <message>", "error_class", "error_message", "causes"} where Flink
 fails. Config values are strings as written in a flink-conf file (numbers and booleans are
 taken literally); they are trimmed and empty values are dropped, as Flink's loader does.
@@ -174,23 +174,8 @@ func runMemory(cmd *cobra.Command, args []string, o *memoryOpts) error {
 			writeComponentText(out, c, label, o.explain)
 		}
 	case "json", "yaml":
-		doc := memoryDocument(comps, warns, profile, o.explain)
-		if o.output == "json" {
-			enc := json.NewEncoder(out)
-			enc.SetEscapeHTML(false)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(doc); err != nil {
-				return err
-			}
-		} else {
-			enc := yaml.NewEncoder(out)
-			enc.SetIndent(2)
-			if err := enc.Encode(doc); err != nil {
-				return err
-			}
-			if err := enc.Close(); err != nil {
-				return err
-			}
+		if err := writeCamelDoc(out, o.output, memoryDocument(comps, warns, profile, o.explain)); err != nil {
+			return err
 		}
 	case "dynamic":
 		for _, c := range comps {

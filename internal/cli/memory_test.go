@@ -112,7 +112,7 @@ func TestMemoryOutputsParse(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Profile != "flink1" || doc.TaskManager["total_process"] != float64(4096<<20) || doc.JobManager["total_process"] != float64(1600<<20) {
+	if doc.Profile != "flink1" || doc.TaskManager["totalProcess"] != float64(4096<<20) || doc.JobManager["totalProcess"] != float64(1600<<20) {
 		t.Errorf("unexpected document: %+v", doc)
 	}
 	if steps, _ := doc.TaskManager["steps"].([]any); len(steps) < 10 {
@@ -129,7 +129,7 @@ func TestMemoryOutputsParse(t *testing.T) {
 	if code != 0 || yaml.Unmarshal([]byte(out), &y) != nil {
 		t.Fatalf("yaml (%d): %s", code, out)
 	}
-	if jm, _ := y["jobmanager"].(map[string]any); jm["jvm_heap"] != 1<<30 {
+	if jm, _ := y["jobmanager"].(map[string]any); jm["jvmHeap"] != 1<<30 {
 		t.Errorf("yaml jobmanager: %v", y["jobmanager"])
 	}
 }
@@ -163,7 +163,7 @@ func TestMemoryUsageErrors(t *testing.T) {
 
 func TestMemoryEnvAndStdin(t *testing.T) {
 	out, _, code := runMemoryCLI(t, "", "--env", "FLINK_TM_HEAP=1g", "-o", "json")
-	if code != 0 || !strings.Contains(out, `"total_process": 1543503872`) || !strings.Contains(out, "legacy env FLINK_TM_HEAP=1g") {
+	if code != 0 || !strings.Contains(out, `"totalProcess": 1543503872`) || !strings.Contains(out, "legacy env FLINK_TM_HEAP=1g") {
 		t.Errorf("FLINK_TM_HEAP (%d):\n%s", code, out)
 	}
 	out, _, code = runMemoryCLI(t, "taskmanager.memory.flink.size: 1g\n", "-", "-o", "dynamic")

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/memory"
@@ -23,6 +21,7 @@ type tinyOpts struct {
 	platform                       string
 	cpus                           int
 	gc, jit, threads, flink        string
+	flinkURL                       string
 	jvm                            string
 	sets                           []string
 	output                         string
@@ -108,7 +107,10 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
 	f.StringVar(&o.gc, "gc", "auto", "collector: auto (try serial and g1), serial, g1 or parallel")
 	f.StringVar(&o.jit, "jit", "auto", "JIT: auto (try both), c1 (-XX:TieredStopAtLevel=1) or tiered")
 	f.StringVar(&o.threads, "threads", "minimal", "thread pools: minimal (trimmed) or default (Flink's and the JVM's)")
-	f.StringVar(&o.flink, "flink", "1.20", "Flink version: 1.17 writes akka.* option names, later versions pekko.*; 2.x uses Flink 2's memory model")
+	f.StringVar(&o.flink, "flink-version", "1.20", "Flink version: 1.17 writes akka.* option names, later versions pekko.*; 2.x uses Flink 2's memory model")
+	// --flink is a REST URL in every other command; the version has its own name.
+	f.StringVar(&o.flinkURL, "flink", "", "")
+	f.MarkHidden("flink")
 	f.StringVar(&o.jvm, "jvm", "", "evaluate these JVM flags instead of planning, e.g. \"-Xmx60m\" (defaults for the rest)")
 	f.StringArrayVar(&o.sets, "set", nil, "evaluate with this Flink option, key=value (repeatable), e.g. taskmanager.memory.network.max=8m")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json, yaml or flags")
@@ -131,6 +133,9 @@ type tinyInput struct {
 }
 
 func parseTinyInput(cmd *cobra.Command, o *tinyOpts) (*tinyInput, error) {
+	if cmd.Flags().Changed("flink") {
+		return nil, usagef("--flink %q: --flink is a cluster's REST URL in flinktune; the version is --flink-version %s", o.flinkURL, o.flinkURL)
+	}
 	in := &tinyInput{flinkVer: strings.TrimSpace(o.flink)}
 	switch o.output {
 	case "table", "json", "yaml", "flags":
@@ -155,7 +160,7 @@ func parseTinyInput(cmd *cobra.Command, o *tinyOpts) (*tinyInput, error) {
 		return nil, usagef("--submit: %v", err)
 	}
 	if in.flinkVer == "" || strings.IndexFunc(in.flinkVer, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) >= 0 {
-		return nil, usagef("--flink %q: want a Flink version such as 1.17, 1.20 or 2.0", o.flink)
+		return nil, usagef("--flink-version %q: want a Flink version such as 1.17, 1.20 or 2.0", o.flink)
 	}
 	if strings.HasPrefix(in.flinkVer, "2") {
 		in.profile = memory.Flink2
@@ -571,16 +576,5 @@ func tinyEvalDoc(in *tinyInput, e *tiny.Estimate, tm *memory.TaskManager) tinyDo
 }
 
 func encodeTiny(w io.Writer, format string, doc tinyDoc) error {
-	if format == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
-	}
-	enc := yaml.NewEncoder(w)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return err
-	}
-	return enc.Close()
+	return writeCamelDoc(w, format, doc)
 }

@@ -68,7 +68,7 @@ func TestTinyGolden(t *testing.T) {
 		{"budget-flags", []string{"--budget", "256m", "-o", "flags"}, 0},
 		{"budget-too-small", []string{"--budget", "60m"}, 1},
 		{"taskmanager-yaml", []string{"--mode", "taskmanager", "--throughput", "10mb/s", "-o", "yaml"}, 0},
-		{"flink117-flags", []string{"--flink", "1.17", "--throughput", "5mb/s", "-o", "flags"}, 0},
+		{"flink117-flags", []string{"--flink-version", "1.17", "--throughput", "5mb/s", "-o", "flags"}, 0},
 		{"restricted", []string{"--gc", "g1", "--jit", "tiered", "--threads", "default", "--cpus", "4", "--throughput", "40mb/s"}, 0},
 		{"seed-60m", tinyArgs(tinySeedArgs, []string{"--jvm", "-Xmx60m"}), 1},
 		{"seed-65m", tinyArgs(tinySeedArgs, []string{"--jvm", "-Xmx65m"}), 0},
@@ -114,7 +114,8 @@ func TestTinyUsageErrors(t *testing.T) {
 		{[]string{"--jit", "graal"}, "want auto, tiered or c1"},
 		{[]string{"--threads", "many"}, "want minimal or default"},
 		{[]string{"--headroom", "-1"}, "--headroom"},
-		{[]string{"--flink", "latest"}, "--flink \"latest\""},
+		{[]string{"--flink-version", "latest"}, "--flink-version \"latest\""},
+		{[]string{"--flink", "1.20"}, "the version is --flink-version 1.20"},
 		{[]string{"-o", "xml"}, "want table, json, yaml or flags"},
 		{[]string{"--jvm", "-Xmx60x"}, "--jvm: JVM flag -Xmx60x: invalid size"},
 		{[]string{"--jvm", "-Xss256k"}, "must give -Xmx"},
@@ -242,7 +243,7 @@ func TestTinyCLICalibration(t *testing.T) {
 	}{{"heap", 106}, {"threads", 27}, {"metaspace", 56}, {"gc", 56}} {
 		near("NMT "+c.name+" (thousand KB)", tinyComponent(t, nmt, c.name, "committed")/1024/1000, c.want)
 	}
-	near("threads", tinyNum(t, nmt, "estimate", "thread_count"), 100)
+	near("threads", tinyNum(t, nmt, "estimate", "threadCount"), 100)
 	serial := tinyEval(t, 0, tinyArgs(tinySeedArgs, []string{"--jvm", "-Xmx100m -XX:+UseSerialGC"}, tinyNet8)...)
 	near("NMT GC with Serial (KB)", tinyComponent(t, serial, "gc", "committed")/1024, 390)
 }
@@ -264,8 +265,8 @@ func TestTinyOutputsParse(t *testing.T) {
 		var doc struct {
 			Kind        string
 			Goal        string
-			JVMFlags    []string                      `json:"jvm_flags" yaml:"jvm_flags"`
-			FlinkConfig []struct{ Key, Value string } `json:"flink_config" yaml:"flink_config"`
+			JVMFlags    []string                      `json:"jvmFlags" yaml:"jvmFlags"`
+			FlinkConfig []struct{ Key, Value string } `json:"flinkConfig" yaml:"flinkConfig"`
 			Estimate    struct {
 				Resident   float64
 				Components []struct{ Name string }

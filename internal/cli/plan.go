@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -50,8 +49,8 @@ See also: flinktune plan batch (adaptive batch scheduler parallelism).`,
   flinktune plan examples/plan/gpu-catalog.yaml --output json | jq .recommended.taskManagers`,
 		Args: oneInputFile("plan"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return usagef("--output %q: want table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
 			spec, warns, err := planner.LoadFile(args[0], cmd.InOrStdin(), planner.LoadOptions{})
 			if err != nil {
@@ -86,7 +85,7 @@ See also: flinktune plan batch (adaptive batch scheduler parallelism).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	cmd.Flags().StringVar(&svgPath, "svg", "", "also draw TaskManager occupancy as SVG into this file")
 	cmd.Flags().BoolVar(&noSearch, "no-search", false, "skip the single-best-shape search")
 	cmd.AddCommand(newPlanBatchCmd())
@@ -116,8 +115,8 @@ Set legacyPow2: true to use the 1.15/1.16 power-of-two decider instead.`,
   flinktune plan batch examples/plan/batch.yaml --output json`,
 		Args: oneInputFile("plan batch"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "table" && output != "json" {
-				return usagef("--output %q: want table or json", output)
+			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
+				return err
 			}
 			job, warns, err := batch.LoadFile(args[0], cmd.InOrStdin())
 			if err != nil {
@@ -133,7 +132,7 @@ Set legacyPow2: true to use the 1.15/1.16 power-of-two decider instead.`,
 			return writePlanOutput(cmd.OutOrStdout(), output, res, batch.RenderText)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
 
@@ -148,10 +147,8 @@ func oneInputFile(name string) cobra.PositionalArgs {
 }
 
 func writePlanOutput[T any](w io.Writer, output string, res T, text func(io.Writer, T) error) error {
-	if output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	if output != "table" {
+		return writeDoc(w, output, res)
 	}
 	return text(w, res)
 }

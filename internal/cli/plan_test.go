@@ -140,7 +140,7 @@ func TestPlanUsageErrors(t *testing.T) {
 		want  string
 	}{
 		{"no file", "", nil, "accepts 1 arg"},
-		{"bad output", "", []string{"x.yaml", "--output", "yaml"}, `--output "yaml"`},
+		{"bad output", "", []string{"x.yaml", "--output", "xml"}, `--output "xml"`},
 		{"missing file", "", []string{"does-not-exist.yaml"}, "no such file"},
 		{"unknown field", "taskManager: {resources: {cpu: 1, taskHeap: 1g}}\nslotSharingGroups: [{name: a, parallelism: 1}]\nfoo: 1\n", []string{"-"}, "<stdin>: line 3: unknown field foo"},
 	}

@@ -98,6 +98,15 @@ flinktune neither loses history nor rescales twice. SIGTERM finishes in-flight w
 Events and history are pruned by age and count (--retention*). A damaged data
 directory is refused with the way out (flinktune store check|repair|export).
 
+--interval is time on each cluster's JobManager clock: run measures each cluster's clock rate
+at start, so that against a simulator running faster than real time (flinktune sim --speed 60)
+every job is still cycled every --interval of its own time (scenarios/FORMAT.md, "Time scale").
+At the info log level run says why a job is not acted on: not enabled (without --all-jobs),
+collecting metrics (and for how long), stabilizing, or cycles too far apart in the job's time.
+
+Options given with --set or the config file's config: are checked before anything runs
+(unknown job.autoscaler.* and flinktune.* keys, with a "did you mean", and bad values exit 2).
+
 --listen serves /metrics (Prometheus), /healthz and /api/v1/events. /healthz answers
 503 with the reason while the data directory cannot record (damaged, full disk): no
 change is applied to a job then.`,
@@ -139,6 +148,14 @@ change is applied to a job then.`,
 			if len(rc.Clusters) == 0 {
 				return usagef("no cluster: pass --flink URL (repeatable) or --config FILE")
 			}
+			if rc.Listen != "" {
+				if err := checkListen("--listen", rc.Listen); err != nil {
+					return err
+				}
+			}
+			if rc.Parallelism < 1 {
+				return usagef("--parallelism %d: want at least 1 job cycle at a time", rc.Parallelism)
+			}
 			if !policies.Valid(rc.Policy) {
 				return usagef("--policy %q: want one of %s", rc.Policy, strings.Join(policies.Names(), ", "))
 			}
@@ -146,9 +163,16 @@ change is applied to a job then.`,
 			if perr != nil || every <= 0 {
 				return usagef("--interval %q: want a duration such as 10s", rc.Interval)
 			}
-			base := flinkconf.FromMap(rc.Config)
-			if err := base.ApplyOverrides(sets); err != nil {
-				return usageError{err}
+			base, err := withOverrides(rc.Config, sets)
+			if err != nil {
+				return err
+			}
+			where := "--set"
+			if configFile != "" {
+				where = configFile + " (config) and --set"
+			}
+			if err := checkOptions(where, base); err != nil {
+				return err
 			}
 			var extra []flinkrest.Option
 			for _, h := range headers {
@@ -163,7 +187,7 @@ change is applied to a job then.`,
 			if err != nil {
 				return err
 			}
-			clusters, err := buildClusters(rc.Clusters, extra)
+			clusters, clients, err := buildClusters(rc.Clusters, extra)
 			if err != nil {
 				return usageError{err}
 			}
@@ -176,16 +200,27 @@ change is applied to a job then.`,
 			}
 			defer st.Close()
 			metrics := controller.NewMetrics()
-			ctl := controller.New(st, clusters, policies.New, controller.Options{
-				Interval: every, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
-				Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
-				Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
-			})
-
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			groups := groupByClock(ctx, log, clusters, clients, every)
+			ctls := make([]*controller.Controller, len(groups))
+			for i, g := range groups {
+				ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
+					Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
+					Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
+					Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
+				})
+			}
+			health := func() error {
+				for _, c := range ctls {
+					if err := c.Health(); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
 			if rc.Listen != "" {
-				srv, addr, err := serveRun(rc.Listen, metrics, st, ctl.Health)
+				srv, addr, err := serveRun(rc.Listen, metrics, st, health)
 				if err != nil {
 					return err
 				}
@@ -198,7 +233,7 @@ change is applied to a job then.`,
 			}
 			log.Info("flinktune run started", "clusters", names, "policy", rc.Policy, "interval", every.String(),
 				"dryRun", rc.DryRun, "allJobs", rc.AllJobs, "dataDir", rc.DataDir)
-			err = ctl.Run(ctx)
+			err = runControllers(ctx, ctls)
 			log.Info("flinktune run stopped")
 			return err
 		},
@@ -227,8 +262,9 @@ change is applied to a job then.`,
 	return cmd
 }
 
-func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller.Cluster, error) {
+func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller.Cluster, []*flinkrest.Client, error) {
 	var out []controller.Cluster
+	var clients []*flinkrest.Client
 	seen := map[string]bool{}
 	for _, c := range cfgs {
 		raw := c.URL
@@ -238,7 +274,7 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 		if c.Timeout != "" {
 			d, perr := flinkconf.ParseDuration(c.Timeout)
 			if perr != nil || d <= 0 {
-				return nil, fmt.Errorf("cluster %s: timeout %q: want a duration such as 5s", c.URL, c.Timeout)
+				return nil, nil, fmt.Errorf("cluster %s: timeout %q: want a duration such as 5s", c.URL, c.Timeout)
 			}
 			perCall = d
 		}
@@ -249,18 +285,18 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 		if c.Username != "" {
 			// A missing password is a configuration error, never an empty password.
 			if c.PasswordEnv == "" {
-				return nil, fmt.Errorf("cluster %s: username %q needs passwordEnv, the environment variable holding the password", c.URL, c.Username)
+				return nil, nil, fmt.Errorf("cluster %s: username %q needs passwordEnv, the environment variable holding the password", c.URL, c.Username)
 			}
 			pass, ok := os.LookupEnv(c.PasswordEnv)
 			if !ok || pass == "" {
-				return nil, fmt.Errorf("cluster %s: environment variable %s (password of user %q) is not set", c.URL, c.PasswordEnv, c.Username)
+				return nil, nil, fmt.Errorf("cluster %s: environment variable %s (password of user %q) is not set", c.URL, c.PasswordEnv, c.Username)
 			}
 			opts = append(opts, flinkrest.WithBasicAuth(c.Username, pass))
 		}
 		if c.BearerTokenEnv != "" {
 			tok, ok := os.LookupEnv(c.BearerTokenEnv)
 			if !ok || tok == "" {
-				return nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is not set", c.URL, c.BearerTokenEnv)
+				return nil, nil, fmt.Errorf("cluster %s: environment variable %s (bearer token) is not set", c.URL, c.BearerTokenEnv)
 			}
 			opts = append(opts, flinkrest.WithBearerToken(tok))
 		}
@@ -269,20 +305,21 @@ func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller
 		}
 		client, err := flinkrest.New(raw, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("cluster %s: %w", c.URL, err)
+			return nil, nil, fmt.Errorf("cluster %s: %w", c.URL, err)
 		}
 		name := c.Name
 		if name == "" {
 			name = client.BaseURL()
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("cluster %s listed twice", name)
+			return nil, nil, fmt.Errorf("cluster %s listed twice", name)
 		}
 		seen[name] = true
 		// The collector's per-call budget covers the client's retries.
 		out = append(out, controller.FlinkCluster(name, client, 3*perCall))
+		clients = append(clients, client)
 	}
-	return out, nil
+	return out, clients, nil
 }
 
 func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {

@@ -20,7 +20,7 @@ func TestClusterConfigSecrets(t *testing.T) {
 		{clusterConfig{URL: "http://admin:hunter2@[h:8081"}, "flink REST URL"},
 		{clusterConfig{URL: "http://admin:hunter2@h:8081", BearerTokenEnv: "FLINKTUNE_TEST_UNSET_TOKEN"}, "FLINKTUNE_TEST_UNSET_TOKEN"},
 	} {
-		_, err := buildClusters([]clusterConfig{tc.cfg}, nil)
+		_, _, err := buildClusters([]clusterConfig{tc.cfg}, nil)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%+v: %v", tc.cfg, err)

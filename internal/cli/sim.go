@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +26,7 @@ import (
 type simOpts struct {
 	scenario    string
 	listen      string
-	speed       float64
+	speed       speedFlag
 	duration    string
 	statusEvery time.Duration
 	output      string
@@ -35,7 +34,7 @@ type simOpts struct {
 }
 
 func newSimCmd() *cobra.Command {
-	o := &simOpts{}
+	o := &simOpts{speed: speedFlag{factor: 1}}
 	cmd := &cobra.Command{
 		Use:   "sim --scenario FILE|NAME",
 		Short: "Run a simulated Flink cluster that serves Flink's REST API",
@@ -48,8 +47,10 @@ describes the cluster (Flink configuration, TaskManagers provisioned on demand b
 max), the jobs (vertices with capacity, skew, partitions, state), their load over time and the
 faults they meet; see scenarios/FORMAT.md.
 
-The simulation runs in real time at --speed simulated seconds per wall second and stops after
---duration of simulated time (default: the scenario's duration) or on Ctrl-C. At start it prints
+The simulation runs in real time at --speed simulated seconds per wall second (the time scale of
+scenarios/FORMAT.md) and stops after --duration of simulated time (default: the scenario's
+duration) or on Ctrl-C. The REST API reports simulated time; flinktune run measures that clock and
+cycles the jobs every --interval of simulated time, so its policies behave as on a real cluster. At start it prints
 the REST URL, the job and vertex ids (32 hex characters, stable for a scenario) and a curl
 command to rescale; while it runs it prints one status line per --status-every on standard
 error. On exit it prints each job's accounting (the numbers flinktune bench scores).
@@ -91,15 +92,15 @@ scenario.`,
 	f := cmd.Flags()
 	f.StringVar(&o.scenario, "scenario", "", "scenario file or built-in scenario name (required)")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:8081", "address to serve the REST API on (port 0 picks a free port)")
-	f.Float64Var(&o.speed, "speed", 1, "simulated seconds per wall-clock second")
+	f.Var(&o.speed, "speed", fmt.Sprintf("time scale: simulated seconds per wall-clock second, %g to %g (scenarios/FORMAT.md)", minSpeed, float64(maxSpeed)))
 	f.StringVar(&o.duration, "duration", "", "simulated time to run, Flink syntax (30s, 10m, 2h, 1d); default: the scenario's duration")
 	f.DurationVar(&o.statusEvery, "status-every", 5*time.Second, "wall-clock interval between status lines on standard error (0: none)")
-	f.StringVar(&o.output, "output", "text", "format of the start-up information and final accounting: text or json")
+	f.StringVarP(&o.output, "output", "o", "table", "table (start-up information, then the accounting), json or yaml (one document at the end; the start-up information goes to standard error)")
 	f.Int64Var(&o.seed, "seed", -1, "override the scenario's seed")
 	return cmd
 }
 
-// simStart is what sim prints at start (--output json).
+// simStart is what sim prints at start.
 type simStart struct {
 	URL          string   `json:"url"`
 	Scenario     string   `json:"scenario"`
@@ -129,11 +130,17 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	if o.scenario == "" {
 		return usagef("--scenario is required (a file or one of: %s)", strings.Join(scenarios.Names(), ", "))
 	}
-	if o.speed <= 0 {
-		return usagef("--speed %v: want a positive number of simulated seconds per wall second", o.speed)
+	if err := checkOutput(o.output, "table", "json", "yaml"); err != nil {
+		return err
 	}
-	if o.output != "text" && o.output != "json" {
-		return usagef("--output %q: want text or json", o.output)
+	if err := checkListen("--listen", o.listen); err != nil {
+		return err
+	}
+	if o.statusEvery < 0 {
+		return usagef("--status-every %v: want a wall-clock interval such as 5s, or 0 for none", o.statusEvery)
+	}
+	if o.seed < -1 {
+		return usagef("--seed %d: want a seed of 0 or more", o.seed)
 	}
 	sc, err := scenarios.Load(o.scenario)
 	if err != nil {
@@ -164,7 +171,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 	go func() { served <- hs.Serve(ln) }()
 
 	start := simStart{URL: "http://" + ln.Addr().String(), Scenario: sc.Name, FlinkVersion: s.FlinkVersion(), Seed: sc.Seed,
-		Speed: o.speed, Duration: flinkconf.FormatDuration(dur)}
+		Speed: o.speed.factor, Duration: flinkconf.FormatDuration(dur)}
 	for _, j := range s.Jobs() {
 		sj := simJob{ID: j.ID, Name: j.Name}
 		for _, v := range j.Vertices {
@@ -172,7 +179,13 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 		}
 		start.Jobs = append(start.Jobs, sj)
 	}
-	if err := printSimStart(out, start, o.output); err != nil {
+	// The start-up information is for people (on standard error when standard output carries
+	// the one JSON or YAML document, which repeats it with the accounting at the end).
+	startOut := out
+	if o.output != "table" {
+		startOut = errOut
+	}
+	if err := printSimStart(startOut, start); err != nil {
 		return err
 	}
 
@@ -185,7 +198,7 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			fmt.Fprintln(errOut, statusLine(s))
 		}
 	}
-	runErr := srv.RunRealtimeUntil(ctx, o.speed, dur, onTick)
+	runErr := srv.RunRealtimeUntil(ctx, o.speed.factor, dur, onTick)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	hs.Shutdown(shutdownCtx)
@@ -204,7 +217,17 @@ func runSim(cmd *cobra.Command, o *simOpts) error {
 			stats = append(stats, st)
 		}
 	})
-	return printSimStats(out, stats, o.output)
+	if o.output != "table" {
+		return writeDoc(out, o.output, simReport{simStart: start, Stats: stats})
+	}
+	return printSimStats(out, stats)
+}
+
+// simReport is sim's one document of -o json and yaml: the start-up information and each
+// job's accounting.
+type simReport struct {
+	simStart
+	Stats []sim.Stats `json:"stats"`
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {
@@ -214,15 +237,7 @@ func cmdContext(cmd *cobra.Command) context.Context {
 	return context.Background()
 }
 
-func printSimStart(w io.Writer, st simStart, format string) error {
-	if format == "json" {
-		b, err := json.Marshal(st)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
+func printSimStart(w io.Writer, st simStart) error {
 	fmt.Fprintf(w, "Flink %s REST API (simulated) at %s\n", st.FlinkVersion, st.URL)
 	fmt.Fprintf(w, "scenario %s, seed %d, %s of simulated time at %gx\n", st.Scenario, st.Seed, st.Duration, st.Speed)
 	for _, j := range st.Jobs {
@@ -279,15 +294,7 @@ func formatElapsed(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d:%02d", h, m, sec)
 }
 
-func printSimStats(w io.Writer, stats []sim.Stats, format string) error {
-	if format == "json" {
-		b, err := json.Marshal(stats)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
+func printSimStats(w io.Writer, stats []sim.Stats) error {
 	for _, st := range stats {
 		fmt.Fprintf(w, "job %s (%s): %.0f s simulated\n", st.JobName, st.JobID, st.SimulatedSeconds)
 		fmt.Fprintf(w, "  rescales %d, restarts %d (failures %d), downtime %.0f s\n", st.Rescales, st.Restarts, st.Failures, st.DowntimeSeconds)

@@ -54,7 +54,12 @@ func TestSimUsageErrors(t *testing.T) {
 		{[]string{"sim"}, "--scenario is required"},
 		{[]string{"sim", "--scenario", "no-such-thing"}, `scenario "no-such-thing": no such file and no built-in scenario`},
 		{[]string{"sim", "--scenario", bad}, `bad.yaml:15: unknown field "capacty" in jobs[0].vertices[1]`},
-		{[]string{"sim", "--scenario", good, "--speed", "0"}, "--speed 0"},
+		{[]string{"sim", "--scenario", good, "--speed", "0"}, `invalid argument "0" for "--speed"`},
+		{[]string{"sim", "--scenario", good, "--speed", "1e12"}, `between 0.01 and 100000`},
+		{[]string{"sim", "--scenario", good, "--speed", "NaN"}, `between 0.01 and 100000`},
+		{[]string{"sim", "--scenario", good, "--speed", "+Inf"}, `between 0.01 and 100000`},
+		{[]string{"sim", "--scenario", good, "--speed", "max"}, `max is only for lockstep runs`},
+		{[]string{"sim", "--scenario", good, "--status-every", "-1s"}, `--status-every -1s`},
 		{[]string{"sim", "--scenario", good, "--duration", "soon"}, `--duration "soon"`},
 		{[]string{"sim", "--scenario", good, "--output", "xml"}, `--output "xml"`},
 		{[]string{"sim", "extra"}, "sim takes no arguments"},
@@ -82,28 +87,31 @@ func TestSimServesAndRescales(t *testing.T) {
 	if err := os.WriteFile(f, []byte(cliScenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pr, pw := io.Pipe()
-	var errb bytes.Buffer
+	// Standard output carries one JSON document at the end; the start-up information (the URL
+	// of port 0) is read from standard error, as a person would.
+	var out bytes.Buffer
+	er, ew := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
 		code := Main([]string{"sim", "--scenario", f, "--listen", "127.0.0.1:0", "--speed", "40", "--duration", "2m",
-			"--status-every", "200ms", "--output", "json"}, strings.NewReader(""), pw, &errb)
-		pw.Close()
+			"--status-every", "200ms", "-o", "json"}, strings.NewReader(""), &out, ew)
+		ew.Close()
 		done <- code
 	}()
-	rd := bufio.NewReader(pr)
+	rd := bufio.NewReader(er)
 	line, err := rd.ReadString('\n')
 	if err != nil {
-		t.Fatalf("start-up line: %v (stderr %s)", err, errb.String())
+		t.Fatalf("start-up line: %v", err)
 	}
-	var start simStart
-	if err := json.Unmarshal([]byte(line), &start); err != nil {
-		t.Fatalf("%v: %s", err, line)
+	_, url, ok := strings.Cut(strings.TrimSpace(line), " at ")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("start-up line %q", line)
 	}
-	if start.Scenario != "cli" || start.FlinkVersion != "1.18.1" || len(start.Jobs) != 1 || start.Jobs[0].ID != sim.JobID("cli", "wc") ||
-		len(start.Jobs[0].Vertices) != 2 || !strings.HasPrefix(start.URL, "http://127.0.0.1:") {
-		t.Fatalf("start: %+v", start)
-	}
+	var errb bytes.Buffer
+	drained := make(chan struct{})
+	go func() { io.Copy(&errb, rd); close(drained) }()
+	jobID := sim.JobID("cli", "wc")
+	start := simStart{URL: url, Jobs: []simJob{{ID: jobID, Vertices: []simVertex{{ID: sim.VertexID("wc", "src")}, {ID: sim.VertexID("wc", "count")}}}}}
 	resp, err := http.Get(start.URL + "/overview")
 	if err != nil {
 		t.Fatal(err)
@@ -128,21 +136,30 @@ func TestSimServesAndRescales(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("PUT: %d %s", resp.StatusCode, b)
 	}
-	rest, _ := io.ReadAll(rd)
 	select {
 	case code := <-done:
+		<-drained
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errb.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("sim did not stop after --duration")
 	}
-	var stats []sim.Stats
-	if err := json.Unmarshal(rest, &stats); err != nil {
-		t.Fatalf("%v: %s", err, rest)
+	var report simReport
+	dec := json.NewDecoder(&out)
+	if err := dec.Decode(&report); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
 	}
+	if dec.More() {
+		t.Errorf("more than one JSON document: %s", out.String())
+	}
+	if report.Scenario != "cli" || report.FlinkVersion != "1.18.1" || len(report.Jobs) != 1 || report.Jobs[0].ID != jobID ||
+		len(report.Jobs[0].Vertices) != 2 || report.URL != url {
+		t.Errorf("start-up information in the report: %+v", report.simStart)
+	}
+	stats := report.Stats
 	if len(stats) != 1 || stats[0].Rescales != 1 || stats[0].SimulatedSeconds != 120 {
-		t.Errorf("stats %+v", stats)
+		t.Fatalf("stats %+v", stats)
 	}
 	if ch := stats[0].ParallelismChanges; len(ch) != 1 || ch[0].Vertices["count"].New != 3 {
 		t.Errorf("changes %+v", ch)

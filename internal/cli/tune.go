@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +45,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 func newTuneCmd() *cobra.Command { return newTuneCommand(tuneDeps{now: time.Now, sleep: sleepCtx}) }
 
-var tuneOutputs = []string{"table", "json", "flink-conf", "config-yaml", "dynamic", "k8s-patch"}
+var tuneOutputs = []string{"table", "json", "yaml", "flink-conf", "config-yaml", "dynamic", "k8s-patch"}
 
 func newTuneCommand(deps tuneDeps) *cobra.Command {
 	var (
@@ -79,7 +78,7 @@ flinktune.memory.tuning.*), overridable with --set. Heap and metaspace shrink on
 sampling covers flinktune.memory.tuning.min-observation, which here defaults to --duration
 (at most 10 minutes; a single sample, --duration 0, never shrinks them).
 
-Output formats: table (the report), json (the full recommendation), and the change as
+Output formats: table (the report), json or yaml (the full recommendation), and the change as
 flink-conf (diff of a legacy flink-conf.yaml), config-yaml (diff of a Flink 1.19+ config.yaml),
 dynamic (-D properties) or k8s-patch (a FlinkDeployment merge patch for the Kubernetes operator,
 with --target as parallelism overrides).`,
@@ -107,6 +106,11 @@ with --target as parallelism overrides).`,
 			if flink == "" {
 				return usagef("--flink is required: the REST endpoint of the cluster, e.g. http://localhost:8081")
 			}
+			if jobID != "" {
+				if err := checkJobID("--job", jobID); err != nil {
+					return err
+				}
+			}
 			if !slices.Contains(tuneOutputs, output) {
 				return usagef("--output %q: want one of %s", output, strings.Join(tuneOutputs, ", "))
 			}
@@ -122,9 +126,12 @@ with --target as parallelism overrides).`,
 			if err != nil {
 				return err
 			}
-			overrides := flinkconf.New()
-			if err := overrides.ApplyOverrides(sets); err != nil {
-				return usageError{err}
+			overrides, err := withOverrides(nil, sets)
+			if err != nil {
+				return err
+			}
+			if err := checkOptions("--set", overrides); err != nil {
+				return err
 			}
 			target := map[string]int{}
 			for _, t := range targets {
@@ -299,10 +306,8 @@ func writeTune(w io.Writer, output string, rec *tuning.Recommendation, snap *aut
 		parallelism = rec.Target
 	}
 	switch output {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rec)
+	case "json", "yaml":
+		return writeDoc(w, output, rec)
 	case "flink-conf":
 		_, err := io.WriteString(w, realize.FlinkConfDiff(snap.Config, rec.Overrides, rec.Removals))
 		return err
@@ -365,7 +370,7 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TASKMANAGER POOL\tLIMIT\tRUNNING\tPROPOSED\tBASIS")
 	for _, p := range rec.Pools {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Pool, mibText(p.Limit), mibText(p.Current), mibText(p.Proposed), p.Basis)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", flinkPoolName(p.Pool), mibText(p.Limit), mibText(p.Current), mibText(p.Proposed), p.Basis)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -375,7 +380,7 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "JOBMANAGER POOL\tLIMIT\tRUNNING\tPROPOSED")
 		for _, p := range jm.Pools {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.TrimPrefix(p.Pool, "jobmanager-"), mibText(p.Limit), mibText(p.Current), mibText(p.Proposed))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", flinkPoolName(strings.TrimPrefix(p.Pool, "jobmanager-")), mibText(p.Limit), mibText(p.Current), mibText(p.Proposed))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -422,7 +427,7 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 
 	fmt.Fprintln(w, "\nEvidence:")
 	for _, e := range rec.Evidence {
-		fmt.Fprintf(w, "  %-13s %s\n", e.Pool, e.Text)
+		fmt.Fprintf(w, "  %-20s %s\n", flinkPoolName(e.Pool), e.Text)
 	}
 	if len(rec.Overrides) == 0 {
 		fmt.Fprintln(w, "\nNo configuration change.")
@@ -443,4 +448,30 @@ func shortID(id string) string {
 		return id[:8]
 	}
 	return id
+}
+
+// flinkPoolName is the name Flink's memory model (and `flinktune memory`) gives a pool the
+// tuner calls by its short identifier; other evidence topics are left as they are.
+func flinkPoolName(pool string) string {
+	switch pool {
+	case tuning.PoolHeap, tuning.PoolJMHeap:
+		return "JVM Heap"
+	case tuning.PoolMetaspace, tuning.PoolJMMetaspace:
+		return "JVM Metaspace"
+	case tuning.PoolManaged:
+		return "Managed Memory"
+	case tuning.PoolNetwork:
+		return "Network"
+	case tuning.PoolOverhead:
+		return "JVM Overhead"
+	case tuning.PoolTaskOffHeap:
+		return "Task Off-Heap"
+	case "process":
+		return "Total Process Memory"
+	case "jobmanager":
+		return "JobManager"
+	case "slots":
+		return "Task Slots"
+	}
+	return pool
 }

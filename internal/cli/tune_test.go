@@ -319,8 +319,9 @@ func TestTuneUsageErrors(t *testing.T) {
 		{[]string{"tune", "--flink", srv.URL, "--duration", "0", "--set", "flinktune.memory.tuning.percentile=2"}, ExitUsage,
 			`flinktune.memory.tuning.percentile: invalid value "2"`},
 		{[]string{"tune", "--flink", srv.URL, "--duration", "0", "--target", "abc=4"}, ExitUsage, "has no vertex abc"},
-		{[]string{"tune", "--flink", srv.URL, "--duration", "0", "--job", "0000"}, ExitFailure, "no sample of job 0000 succeeded"},
-		{[]string{"tune", "--flink", "http://127.0.0.1:1", "--duration", "0", "--job", "x", "--timeout", "200ms"}, ExitFailure, "no sample"},
+		{[]string{"tune", "--flink", srv.URL, "--duration", "0", "--job", "0000"}, ExitUsage, `--job "0000": want a Flink job id`},
+		{[]string{"tune", "--flink", srv.URL, "--duration", "0", "--job", strings.Repeat("0", 32)}, ExitFailure, "no sample of job 00000000000000000000000000000000 succeeded"},
+		{[]string{"tune", "--flink", "http://127.0.0.1:1", "--duration", "0", "--job", strings.Repeat("a", 32), "--timeout", "200ms"}, ExitFailure, "no sample"},
 		{[]string{"tune", "extra"}, ExitUsage, "tune takes no arguments"},
 	}
 	for _, c := range cases {

@@ -240,6 +240,9 @@ func buildVertex(in vertexInput, vi int, c Config, names map[string]int) (JobVer
 	if in.MaxParallelism < 0 {
 		return v, fmt.Errorf("line %d: vertex %q: maxParallelism %d must be positive", in.Line, in.Name, in.MaxParallelism)
 	}
+	if p := max(in.Parallelism, in.MaxParallelism); p > upperBoundParallelism {
+		return v, fmt.Errorf("line %d: vertex %q: parallelism %d is above Flink's maximum parallelism %d", in.Line, in.Name, p, upperBoundParallelism)
+	}
 	v.ExplicitMax = in.MaxParallelism > 0
 	if !v.ExplicitMax {
 		v.MaxParallelism = max(c.MaxParallelism, v.InitialParallelism)
@@ -324,3 +327,6 @@ func buildVertex(in vertexInput, vi int, c Config, names map[string]int) (JobVer
 	}
 	return v, nil
 }
+
+// upperBoundParallelism is Flink's largest parallelism (and max parallelism), 2^15.
+const upperBoundParallelism = 1 << 15
