@@ -7,7 +7,10 @@
 //
 // A collection either succeeds completely or fails with an error naming the call that
 // failed: policies never see partial data. Optional metrics Flink does not report are simply
-// absent (names missing from an answer) or NaN (aggregates missing from an entry).
+// absent (names missing from an answer) or NaN (aggregates missing from an entry). Every
+// number is validated on the way in (validate.go): implausible data fails the collection
+// with a *BadDataError, so that no policy decides on it. Cluster-wide answers are fetched
+// once per cycle and shared by its jobs (shared.go).
 package collect
 
 import (
