@@ -163,10 +163,16 @@ func (c *Controller) appliedRecord(key store.JobKey, job JobRef, lv *jobLive, po
 	}
 }
 
-// withUnrecorded adds an applied record whose own commit failed to this cycle's commit.
-func withUnrecorded(cycle *store.Cycle, lv *jobLive) {
+// withUnrecorded adds an applied record whose own commit failed to this cycle's commit,
+// unless it did reach the store after all (a commit that outlived its deadline).
+func (c *Controller) withUnrecorded(cycle *store.Cycle, lv *jobLive, key store.JobKey) {
 	u := lv.unrecorded
 	if u == nil {
+		return
+	}
+	if st, _, err := c.store.Job(key); err == nil && st.Intent != nil && st.Intent.ID == u.Resolve.IntentID &&
+		st.Intent.Applied && st.Intent.AppliedAt.Equal(u.Resolve.At) {
+		lv.unrecorded = nil
 		return
 	}
 	if cycle.Resolve == nil {

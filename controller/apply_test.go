@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -362,5 +363,52 @@ func TestOlderIntentFormat(t *testing.T) {
 				t.Errorf("events %q, want %q", got, tc.events)
 			}
 		})
+	}
+}
+
+// fullDiskRealizer applies, then the disk fills up (writes past 8 KiB fail for this
+// process) before the applied record is written.
+type fullDiskRealizer struct{ *fakeCluster }
+
+func (r fullDiskRealizer) Realize(ctx context.Context, s *autoscaler.Snapshot, t map[string]int) (bool, error) {
+	sent, err := r.fakeCluster.Realize(ctx, s, t)
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 8192, Max: ^uint64(0)})
+	return sent, err
+}
+
+// TestAppliedRecordRetried: the applied record of a rescale Flink took cannot be written;
+// the job is unhealthy, and the record goes with its next commit once the disk has room:
+// one history entry and one Scaling event, nothing sent twice.
+func TestAppliedRecordRetried(t *testing.T) {
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &orig); err != nil {
+		t.Skip(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_FSIZE, &orig)
+	f := oneJob()
+	st, _ := store.Open(t.TempDir())
+	defer st.Close()
+	c := lagController(st, f, fullDiskRealizer{f}, nil)
+	rep := c.RunOnce(context.Background(), t0)
+	if len(f.puts) != 1 || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Error(), "recording the rescale") {
+		t.Fatalf("puts %v report %+v", f.puts, rep)
+	}
+	if c.Health() == nil {
+		t.Error("healthy while a rescale is unrecorded")
+	}
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &orig)
+	c.clusters[0].Realizer = f
+	if rep := c.RunOnce(context.Background(), t0.Add(10*time.Second)); len(rep.Errors) != 0 {
+		t.Fatalf("after the disk has room: %+v", rep)
+	}
+	c.RunOnce(context.Background(), t0.Add(20*time.Second))
+	if got := reasons(t, st); got != "Scaling" {
+		t.Errorf("events %s", got)
+	}
+	if got := actions(t, st); got != "decided,applied" {
+		t.Errorf("history %s", got)
+	}
+	if c.Health() != nil || len(f.puts) != 1 {
+		t.Errorf("health %v puts %v", c.Health(), f.puts)
 	}
 }

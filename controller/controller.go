@@ -309,7 +309,7 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		// The resolution goes with this cycle's commit, before any new intent in it.
 		lv.reconciled = done
 	}
-	withUnrecorded(&cycle, lv)
+	c.withUnrecorded(&cycle, lv, key)
 	plan := c.planApply(cfg, decision, snap, current, lv)
 	for _, e := range decision.Events {
 		if e.JobID == "" {
