@@ -27,6 +27,11 @@ const minWallInterval = 100 * time.Millisecond
 // clockRateTolerance: a measured rate this close to 1 is the wall clock (network jitter).
 const clockRateTolerance = 0.05
 
+// clockGap separates the two readings of a JobManager's clock: long enough that a simulator
+// advancing in ticks on a loaded machine is measured within a few percent, short enough not to
+// delay run's start much.
+const clockGap = 2 * time.Second
+
 // clockSource reads a cluster's jobs and one job's details (their "now" is the JobManager's clock).
 type clockSource interface {
 	JobsOverview(ctx context.Context) (*flinkrest.MultipleJobsDetails, error)
@@ -125,7 +130,7 @@ func groupByClock(ctx context.Context, log *slog.Logger, clusters []controller.C
 			defer wg.Done()
 			mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			rate, err := measureClockRate(mctx, clients[i], time.Second, time.Now)
+			rate, err := measureClockRate(mctx, clients[i], clockGap, time.Now)
 			if err != nil {
 				log.Info("cannot measure the cluster's clock rate; cycling on the wall clock", "cluster", clusters[i].Name, "reason", err)
 				rate = 1
