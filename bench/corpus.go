@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,6 +112,19 @@ func diagnose(c *Comparison) string {
 	case ClassStuck:
 		s = fmt.Sprintf("SLO violated %s (%.0f%% of the run) without a rescale; %s", secs(a.UnansweredLagViolationSeconds),
 			100*a.UnansweredLagViolationSeconds/a.SimulatedSeconds, s)
+	}
+	if c.Class != ClassDominates {
+		// What the candidate said most while it fell behind (its most frequent cycle reasons).
+		var rs []string
+		for _, r := range a.Reasons {
+			if len(rs) == 2 {
+				break
+			}
+			rs = append(rs, fmt.Sprintf("%q ×%d", r.Reason, r.Cycles))
+		}
+		if len(rs) > 0 {
+			s += "; " + a.Policy + " said " + strings.Join(rs, ", ")
+		}
 	}
 	if !c.Conserved {
 		s += "; RECORDS NOT CONSERVED"

@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/sim"
 )
 
@@ -74,5 +76,31 @@ func TestSummarizeTargets(t *testing.T) {
 	}
 	if w := Worst([]*Comparison{ok, bad}); w[0] != bad {
 		t.Error("the losing scenario must come first")
+	}
+}
+
+func TestReasonLog(t *testing.T) {
+	sc, err := scenario.Parse([]byte(stepScenario), "step.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newReasonLog(sc, nil)
+	log := slog.New(h)
+	v := sc.Jobs[0].Vertices[0]
+	id := sim.VertexID(sc.Jobs[0].Name, v.ID)
+	log.Debug("job cycle", "reason", "no busy-time measurement yet for vertex "+id[:8])
+	log.Debug("job cycle", "reason", "no busy-time measurement yet for vertex "+id)
+	log.Debug("job cycle", "reason", "scale-down pending: demand low for 3m20s")
+	log.Debug("job cycle", "reason", "scale-down pending: demand low for 1.5m")
+	log.Info("something else", "reason", "ignored")
+	got := h.top(5)
+	want := []Reason{{"no busy-time measurement yet for vertex <" + v.ID + ">", 2}, {"scale-down pending: demand low for Nm", 1}, {"scale-down pending: demand low for NmNs", 1}}
+	if len(got) != len(want) {
+		t.Fatalf("reasons %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("reasons %v, want %v", got, want)
+		}
 	}
 }
