@@ -157,6 +157,8 @@ type CorpusOptions struct {
 	Workers int
 	// Done, if set, is called after each scenario (in completion order, serialized).
 	Done func(done, total int, c *Comparison)
+	// Ran, if set, is called after each run of a sweep (serialized) with the setting it ran.
+	Ran func(done, total int, r *Result, setting string)
 }
 
 // RunCorpus runs both policies on every case, Workers runs at a time, and classifies each

@@ -104,3 +104,28 @@ func TestReasonLog(t *testing.T) {
 		}
 	}
 }
+
+func TestSweepOf(t *testing.T) {
+	r := func(lag, ps float64) *Result { return &Result{LagViolationSeconds: lag, ParallelismSeconds: ps} }
+	cand := []*Result{r(1000, 1000), r(0, 1000)}
+	base := [][]*Result{
+		{r(940, 940), r(0, 940)},   // 0.5: both totals 6% better: dominates
+		{r(960, 900), r(0, 900)},   // 0.6: lag only 4% better
+		{r(500, 2000), r(0, 2000)}, // 0.7: more resources
+	}
+	sw := sweepOf("k", []string{"0.5", "0.6", "0.7"}, cand, base)
+	if !sw.AnyDominates || !sw.Points[0].Dominates || sw.Points[1].Dominates || sw.Points[2].Dominates {
+		t.Errorf("sweep %+v", sw)
+	}
+	// Per scenario: both (the second has no lag on either side and 6% fewer resources).
+	if sw.Points[0].ScenariosDominated != 2 || sw.CandidateLagViolationSeconds != 1000 || sw.Points[0].ParallelismSeconds != 1880 {
+		t.Errorf("sweep %+v", sw.Points[0])
+	}
+	// No lag violation on either side: fewer resources dominate.
+	if !sweepOf("k", []string{"x"}, []*Result{r(0, 10)}, [][]*Result{{r(0, 1)}}).AnyDominates {
+		t.Error("no lag on both sides and 90% fewer resources must dominate")
+	}
+	if sweepOf("k", []string{"x"}, []*Result{r(0, 10)}, [][]*Result{{r(30, 1)}}).AnyDominates {
+		t.Error("more lag must not dominate")
+	}
+}
