@@ -173,69 +173,36 @@ func RunCorpus(ctx context.Context, cases []Case, opts CorpusOptions) ([]*Compar
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
 	}
-	type job struct{ i, side int }
+	policies := [2]string{opts.Candidate, opts.Baseline}
 	results := make([][2]*Result, len(cases))
-	remaining := make([]int, len(cases))
 	out := make([]*Comparison, len(cases))
-	jobs := make(chan job)
 	var (
-		mu       sync.Mutex
-		firstErr error
-		done     int
-		wg       sync.WaitGroup
+		mu   sync.Mutex
+		done int
 	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for jb := range jobs {
-				policy := []string{opts.Candidate, opts.Baseline}[jb.side]
-				r, err := Run(ctx, cases[jb.i].Scenario, policy, opts.Options)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("%s with %s: %w", cases[jb.i].Scenario.Name, policy, err)
-					}
-					cancel()
-					mu.Unlock()
-					continue
-				}
-				results[jb.i][jb.side] = r
-				remaining[jb.i]--
-				if remaining[jb.i] == 0 {
-					c := Classify(results[jb.i][0], results[jb.i][1])
-					c.About = cases[jb.i].About
-					out[jb.i] = c
-					done++
-					if opts.Done != nil {
-						opts.Done(done, len(cases), c)
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range cases {
-		remaining[i] = 2
-	}
-feed:
-	for i := range cases {
-		for side := range 2 {
-			select {
-			case jobs <- job{i, side}:
-			case <-ctx.Done():
-				break feed
-			}
+	// Run r is case r/2 with policies[r%2]: both policies of a scenario run close together.
+	err := forEach(ctx, 2*len(cases), opts.Workers, func(ctx context.Context, r int) error {
+		i, side := r/2, r%2
+		res, err := Run(ctx, cases[i].Scenario, policies[side], opts.Options)
+		if err != nil {
+			return fmt.Errorf("%s with %s: %w", cases[i].Scenario.Name, policies[side], err)
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		results[i][side] = res
+		if results[i][1-side] == nil {
+			return nil
+		}
+		c := Classify(results[i][0], results[i][1])
+		c.About = cases[i].About
+		out[i] = c
+		done++
+		if opts.Done != nil {
+			opts.Done(done, len(cases), c)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

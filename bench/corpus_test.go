@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"log/slog"
 	"testing"
 	"time"
@@ -127,5 +128,54 @@ func TestSweepOf(t *testing.T) {
 	}
 	if sweepOf("k", []string{"x"}, []*Result{r(0, 10)}, [][]*Result{{r(30, 1)}}).AnyDominates {
 		t.Error("more lag must not dominate")
+	}
+}
+
+const tinyScenario = `
+name: tiny
+duration: 15m
+cluster:
+  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 2}
+  taskManagers: {initial: 1, min: 1, max: 4, startupDelay: 5s}
+jobs:
+  - name: t
+    config: {execution.checkpointing.interval: 30s}
+    restart: {base: 5s}
+    vertices:
+      - {id: src, capacity: 20000, partitions: 4}
+      - {id: agg, capacity: 2000, inputs: [{from: src, ship: HASH}]}
+    load: [{source: src, at: 0s, rate: 1500}]
+`
+
+// TestRunCorpusAndSweepPlumbing: results come back in case order, every case classed, each
+// sweep run reported once; an unknown policy fails the whole run.
+func TestRunCorpusAndSweepPlumbing(t *testing.T) {
+	sc, err := scenario.Parse([]byte(tinyScenario), "tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []Case{{Scenario: sc, About: "a"}, {Scenario: sc, About: "b"}}
+	done := 0
+	cs, err := RunCorpus(context.Background(), cases, CorpusOptions{Workers: 3, Done: func(int, int, *Comparison) { done++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].About != "a" || cs[1].About != "b" || done != 2 || cs[0].Class == "" || !cs[0].Conserved {
+		t.Errorf("corpus: %d comparisons, %d done", len(cs), done)
+	}
+	if cs[0].Candidate.Policy != "flinktune" || cs[0].Baseline.Policy != "operator" {
+		t.Errorf("policies %s vs %s", cs[0].Candidate.Policy, cs[0].Baseline.Policy)
+	}
+	if _, err := RunCorpus(context.Background(), cases, CorpusOptions{Candidate: "nope"}); err == nil {
+		t.Error("an unknown policy must fail the corpus")
+	}
+	runs := 0
+	sw, err := RunSweep(context.Background(), cases[:1], "job.autoscaler.target.utilization", []string{"0.5", "0.9"},
+		CorpusOptions{Ran: func(int, int, *Result, string) { runs++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 3 || len(sw.Points) != 2 || sw.Scenarios != 1 || sw.Points[0].Value != "0.5" {
+		t.Errorf("sweep: %d runs, %+v", runs, sw)
 	}
 }

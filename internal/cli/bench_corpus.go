@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/bench"
 	"github.com/flinktune/flinktune/scenario/generate"
 	"github.com/flinktune/flinktune/scenarios"
@@ -63,6 +64,11 @@ func policyPair(policyArgs []string, flag string) (baseline, candidate string, e
 	}
 	if len(policyArgs) != 2 {
 		return "", "", usagef("%s compares two policies: give --policy BASELINE --policy CANDIDATE (default operator and flinktune)", flag)
+	}
+	for _, p := range policyArgs {
+		if !policies.Valid(p) {
+			return "", "", usagef("--policy %q: want one of %s", p, strings.Join(policies.Names(), ", "))
+		}
 	}
 	return policyArgs[0], policyArgs[1], nil
 }
