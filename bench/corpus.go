@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,6 +113,19 @@ func diagnose(c *Comparison) string {
 		s = fmt.Sprintf("SLO violated %s (%.0f%% of the run) without a rescale; %s", secs(a.UnansweredLagViolationSeconds),
 			100*a.UnansweredLagViolationSeconds/a.SimulatedSeconds, s)
 	}
+	if c.Class != ClassDominates {
+		// What the candidate said most while it fell behind (its most frequent cycle reasons).
+		var rs []string
+		for _, r := range a.Reasons {
+			if len(rs) == 2 {
+				break
+			}
+			rs = append(rs, fmt.Sprintf("%q ×%d", r.Reason, r.Cycles))
+		}
+		if len(rs) > 0 {
+			s += "; " + a.Policy + " said " + strings.Join(rs, ", ")
+		}
+	}
 	if !c.Conserved {
 		s += "; RECORDS NOT CONSERVED"
 	}
@@ -143,6 +157,8 @@ type CorpusOptions struct {
 	Workers int
 	// Done, if set, is called after each scenario (in completion order, serialized).
 	Done func(done, total int, c *Comparison)
+	// Ran, if set, is called after each run of a sweep (serialized) with the setting it ran.
+	Ran func(done, total int, r *Result, setting string)
 }
 
 // RunCorpus runs both policies on every case, Workers runs at a time, and classifies each
@@ -157,69 +173,36 @@ func RunCorpus(ctx context.Context, cases []Case, opts CorpusOptions) ([]*Compar
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.NumCPU()
 	}
-	type job struct{ i, side int }
+	policies := [2]string{opts.Candidate, opts.Baseline}
 	results := make([][2]*Result, len(cases))
-	remaining := make([]int, len(cases))
 	out := make([]*Comparison, len(cases))
-	jobs := make(chan job)
 	var (
-		mu       sync.Mutex
-		firstErr error
-		done     int
-		wg       sync.WaitGroup
+		mu   sync.Mutex
+		done int
 	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for range opts.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for jb := range jobs {
-				policy := []string{opts.Candidate, opts.Baseline}[jb.side]
-				r, err := Run(ctx, cases[jb.i].Scenario, policy, opts.Options)
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("%s with %s: %w", cases[jb.i].Scenario.Name, policy, err)
-					}
-					cancel()
-					mu.Unlock()
-					continue
-				}
-				results[jb.i][jb.side] = r
-				remaining[jb.i]--
-				if remaining[jb.i] == 0 {
-					c := Classify(results[jb.i][0], results[jb.i][1])
-					c.About = cases[jb.i].About
-					out[jb.i] = c
-					done++
-					if opts.Done != nil {
-						opts.Done(done, len(cases), c)
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range cases {
-		remaining[i] = 2
-	}
-feed:
-	for i := range cases {
-		for side := range 2 {
-			select {
-			case jobs <- job{i, side}:
-			case <-ctx.Done():
-				break feed
-			}
+	// Run r is case r/2 with policies[r%2]: both policies of a scenario run close together.
+	err := forEach(ctx, 2*len(cases), opts.Workers, func(ctx context.Context, r int) error {
+		i, side := r/2, r%2
+		res, err := Run(ctx, cases[i].Scenario, policies[side], opts.Options)
+		if err != nil {
+			return fmt.Errorf("%s with %s: %w", cases[i].Scenario.Name, policies[side], err)
 		}
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		results[i][side] = res
+		if results[i][1-side] == nil {
+			return nil
+		}
+		c := Classify(results[i][0], results[i][1])
+		c.About = cases[i].About
+		out[i] = c
+		done++
+		if opts.Done != nil {
+			opts.Done(done, len(cases), c)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

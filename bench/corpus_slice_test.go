@@ -13,7 +13,7 @@ import (
 
 // sliceSeeds are short generated scenarios (61–91 simulated minutes) covering the shapes: a
 // chain with a spike, a join under REST errors and missing metrics, a fan-out/fan-in with a
-// backlog under slow REST, a fan-out, a two-vertex chain with a backlog, a union with steps
+// backlog and a REST outage, a fan-out, a two-vertex chain with a backlog, a union with steps
 // and a spike.
 var sliceSeeds = []uint64{126, 53, 52, 59, 200, 81}
 

@@ -1,9 +1,12 @@
 package bench
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 	"time"
 
+	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/sim"
 )
 
@@ -74,5 +77,105 @@ func TestSummarizeTargets(t *testing.T) {
 	}
 	if w := Worst([]*Comparison{ok, bad}); w[0] != bad {
 		t.Error("the losing scenario must come first")
+	}
+}
+
+func TestReasonLog(t *testing.T) {
+	sc, err := scenario.Parse([]byte(stepScenario), "step.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newReasonLog(sc, nil)
+	log := slog.New(h)
+	v := sc.Jobs[0].Vertices[0]
+	id := sim.VertexID(sc.Jobs[0].Name, v.ID)
+	log.Debug("job cycle", "reason", "no busy-time measurement yet for vertex "+id[:8])
+	log.Debug("job cycle", "reason", "no busy-time measurement yet for vertex "+id)
+	log.Debug("job cycle", "reason", "scale-down pending: demand low for 3m20s")
+	log.Debug("job cycle", "reason", "scale-down pending: demand low for 1.5m")
+	log.Info("something else", "reason", "ignored")
+	got := h.top(5)
+	want := []Reason{{"no busy-time measurement yet for vertex <" + v.ID + ">", 2}, {"scale-down pending: demand low for Nm", 1}, {"scale-down pending: demand low for NmNs", 1}}
+	if len(got) != len(want) {
+		t.Fatalf("reasons %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("reasons %v, want %v", got, want)
+		}
+	}
+}
+
+func TestSweepOf(t *testing.T) {
+	r := func(lag, ps float64) *Result { return &Result{LagViolationSeconds: lag, ParallelismSeconds: ps} }
+	cand := []*Result{r(1000, 1000), r(0, 1000)}
+	base := [][]*Result{
+		{r(940, 940), r(0, 940)},   // 0.5: both totals 6% better: dominates
+		{r(960, 900), r(0, 900)},   // 0.6: lag only 4% better
+		{r(500, 2000), r(0, 2000)}, // 0.7: more resources
+	}
+	sw := sweepOf("k", []string{"0.5", "0.6", "0.7"}, cand, base)
+	if !sw.AnyDominates || !sw.Points[0].Dominates || sw.Points[1].Dominates || sw.Points[2].Dominates {
+		t.Errorf("sweep %+v", sw)
+	}
+	// Per scenario: both (the second has no lag on either side and 6% fewer resources).
+	if sw.Points[0].ScenariosDominated != 2 || sw.CandidateLagViolationSeconds != 1000 || sw.Points[0].ParallelismSeconds != 1880 {
+		t.Errorf("sweep %+v", sw.Points[0])
+	}
+	// No lag violation on either side: fewer resources dominate.
+	if !sweepOf("k", []string{"x"}, []*Result{r(0, 10)}, [][]*Result{{r(0, 1)}}).AnyDominates {
+		t.Error("no lag on both sides and 90% fewer resources must dominate")
+	}
+	if sweepOf("k", []string{"x"}, []*Result{r(0, 10)}, [][]*Result{{r(30, 1)}}).AnyDominates {
+		t.Error("more lag must not dominate")
+	}
+}
+
+const tinyScenario = `
+name: tiny
+duration: 15m
+cluster:
+  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 2}
+  taskManagers: {initial: 1, min: 1, max: 4, startupDelay: 5s}
+jobs:
+  - name: t
+    config: {execution.checkpointing.interval: 30s}
+    restart: {base: 5s}
+    vertices:
+      - {id: src, capacity: 20000, partitions: 4}
+      - {id: agg, capacity: 2000, inputs: [{from: src, ship: HASH}]}
+    load: [{source: src, at: 0s, rate: 1500}]
+`
+
+// TestRunCorpusAndSweepPlumbing: results come back in case order, every case classed, each
+// sweep run reported once; an unknown policy fails the whole run.
+func TestRunCorpusAndSweepPlumbing(t *testing.T) {
+	sc, err := scenario.Parse([]byte(tinyScenario), "tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []Case{{Scenario: sc, About: "a"}, {Scenario: sc, About: "b"}}
+	done := 0
+	cs, err := RunCorpus(context.Background(), cases, CorpusOptions{Workers: 3, Done: func(int, int, *Comparison) { done++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].About != "a" || cs[1].About != "b" || done != 2 || cs[0].Class == "" || !cs[0].Conserved {
+		t.Errorf("corpus: %d comparisons, %d done", len(cs), done)
+	}
+	if cs[0].Candidate.Policy != "flinktune" || cs[0].Baseline.Policy != "operator" {
+		t.Errorf("policies %s vs %s", cs[0].Candidate.Policy, cs[0].Baseline.Policy)
+	}
+	if _, err := RunCorpus(context.Background(), cases, CorpusOptions{Candidate: "nope"}); err == nil {
+		t.Error("an unknown policy must fail the corpus")
+	}
+	runs := 0
+	sw, err := RunSweep(context.Background(), cases[:1], "job.autoscaler.target.utilization", []string{"0.5", "0.9"},
+		CorpusOptions{Ran: func(int, int, *Result, string) { runs++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 3 || len(sw.Points) != 2 || sw.Scenarios != 1 || sw.Points[0].Value != "0.5" {
+		t.Errorf("sweep: %d runs, %+v", runs, sw)
 	}
 }

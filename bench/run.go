@@ -85,9 +85,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	// The simulator can roll TaskManagers onto a new memory configuration, as a platform
 	// that deploys them would (memory tuning with job.autoscaler.memory.tuning.enabled).
 	cluster.Config = &realize.SimConfig{BaseURL: base, Client: httpClient}
+	var next slog.Handler
+	if opts.Logger != nil {
+		next = opts.Logger.Handler()
+	}
+	reasons := newReasonLog(sc, next)
 	ctl := controller.New(st, []controller.Cluster{cluster},
 		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4,
-			Logger: opts.Logger})
+			Logger: slog.New(reasons)})
 
 	for !s.Done() {
 		if err := ctx.Err(); err != nil {
@@ -100,6 +105,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 		}
 	}
 	res := score(s, policy)
+	res.Reasons = reasons.top(5)
 	res.WallSeconds = time.Since(wall).Seconds()
 	return res, nil
 }

@@ -60,6 +60,9 @@ type Result struct {
 	// TaskManagerMemoryGiBHours integrates the TaskManagers' process memory over time: what
 	// the cluster's memory costs.
 	TaskManagerMemoryGiBHours float64 `json:"taskManagerMemoryGiBHours"`
+	// Reasons are the policy's most frequent reasons for its cycles' decisions (numbers as N,
+	// vertices as <id>), most frequent first.
+	Reasons []Reason `json:"reasons,omitempty"`
 	// WallSeconds is how long the run took (not deterministic; omitted from comparisons).
 	WallSeconds float64 `json:"wallSeconds"`
 }

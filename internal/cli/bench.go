@@ -43,17 +43,30 @@ the baseline's), trade-off, loses (worse on both), or stuck (the SLO violated
 without a rescale for 25% of the run while the baseline rescaled). The summary
 gives the class shares, rescales, steps per load change, oscillations and
 conservation against issue 9's targets, and the worst scenarios.
+
+With --sweep KEY=V1,V2,... the first policy runs at each value of KEY (under every
+job's configuration) and the second with its defaults, over --generate, --scenario
+or the built-in examples; a setting dominates when its lag-violation seconds and
+parallelism-seconds, summed over the scenarios, are both at least 5% lower (lag
+no higher is enough when the second policy's is within 60 s per scenario).
 Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Example: `  flinktune bench --scenario wordcount-ramp
   flinktune bench --scenario kafka-diurnal --policy operator --policy flinktune --output json
   flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true
-  flinktune bench --generate 200 --seed 1 --output json > corpus.json`,
+  flinktune bench --generate 200 --seed 1 --output json > corpus.json
+  flinktune bench --sweep job.autoscaler.target.utilization=0.5,0.6,0.7,0.8,0.9 --generate 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cmd.Flags().Changed("generate") {
+			if cmd.Flags().Changed("generate") || corpus.sweep != "" {
 				every, err := time.ParseDuration(interval)
 				if err != nil || every <= 0 {
 					return usagef("--interval %q: want a duration such as 10s", interval)
+				}
+				if output != "table" && output != "json" {
+					return usagef("--output %q: want table or json", output)
+				}
+				if corpus.sweep != "" {
+					return runSweep(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})
 				}
 				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})
 			}

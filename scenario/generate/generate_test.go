@@ -33,7 +33,7 @@ func TestCorpusLoadsAndIsRealistic(t *testing.T) {
 			t.Fatalf("%s does not load: %v\n%s", g.Name, err, g.YAML)
 		}
 		shapes[g.Shape]++
-		for _, l := range g.Load {
+		for _, l := range append(g.Load, g.Faults...) {
 			loads[l]++
 		}
 		if len(sc.Faults) > 0 {
