@@ -105,3 +105,44 @@ func (d *Dist) ConfigFileName() string {
 	}
 	return "config.yaml"
 }
+
+// DefaultVersion is the Flink version `flinktune local` uses when none is given.
+const DefaultVersion = "2.2.1"
+
+// CacheDir is where scripts/integration.d/10-real-flink.sh prepares dists:
+// $FLINKTUNE_CACHE, else ~/.cache/flinktune.
+func CacheDir() string {
+	if d := os.Getenv("FLINKTUNE_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "flinktune")
+	}
+	return filepath.Join(os.TempDir(), "flinktune")
+}
+
+// FindDist returns the dist in dir when given, else the one for version listed in
+// $FLINKTUNE_FLINK_DISTS, else the one prepared in the cache. The error says how to prepare it.
+func FindDist(version, dir string) (*Dist, error) {
+	if dir != "" {
+		return LoadDist(dir)
+	}
+	if version == "" {
+		version = DefaultVersion
+	}
+	if os.Getenv(DistsEnv) != "" {
+		if ds, err := DistsFromEnv(); err == nil {
+			for _, d := range ds {
+				if d.Version == version {
+					return d, nil
+				}
+			}
+		}
+	}
+	d, err := LoadDist(filepath.Join(CacheDir(), "flink", version))
+	if err != nil {
+		return nil, fmt.Errorf("Flink %s is not prepared: run `FLINKTUNE_FLINK_VERSIONS=%s scripts/integration.d/10-real-flink.sh` "+
+			"(Maven resolves Flink's modules into ~/.m2) or pass --dist DIR: %w", version, version, err)
+	}
+	return d, nil
+}

@@ -78,6 +78,7 @@ Start with:
 		newTuneCmd(),
 		newPlanCmd(),
 		newEventsCmd(),
+		newLocalCmd(),
 	)
 	return root
 }
