@@ -72,16 +72,18 @@ type Cluster struct {
 
 // defaultConfig keeps a 2-core machine usable: small JobManager, quick failure detection.
 var defaultConfig = map[string]string{
-	"jobmanager.memory.process.size":                                         "768m",
-	"taskmanager.memory.process.size":                                        "1g",
-	"taskmanager.numberOfTaskSlots":                                          "2",
-	"parallelism.default":                                                    "1",
-	"jobmanager.scheduler":                                                   "adaptive",
-	"jobmanager.execution.failover-strategy":                                 "region",
-	"heartbeat.timeout":                                                      "20000",
-	"heartbeat.interval":                                                     "2000",
-	"metrics.fetcher.update-interval":                                        "2000",
-	"jobmanager.adaptive-scheduler.resource-stabilization-timeout":           "2s",
+	"jobmanager.memory.process.size":                               "768m",
+	"taskmanager.memory.process.size":                              "1g",
+	"taskmanager.numberOfTaskSlots":                                "2",
+	"parallelism.default":                                          "1",
+	"jobmanager.scheduler":                                         "adaptive",
+	"jobmanager.execution.failover-strategy":                       "region",
+	"heartbeat.timeout":                                            "20000",
+	"heartbeat.interval":                                           "2000",
+	"metrics.fetcher.update-interval":                              "2000",
+	"jobmanager.adaptive-scheduler.resource-stabilization-timeout": "2s",
+	// 1.19/1.20: cooldown after a rescale (30 s by default); ignored by 2.x.
+	"jobmanager.adaptive-scheduler.scaling-interval.min":                     "5s",
 	"jobmanager.adaptive-scheduler.resource-wait-timeout":                    "60s",
 	"taskmanager.network.memory.buffer-debloat.enabled":                      "false",
 	"cluster.evenly-spread-out-slots":                                        "false",
