@@ -14,7 +14,8 @@ import (
 	"github.com/flinktune/flinktune/local"
 )
 
-// TestAutoscaleRealJob runs flinktune run (flinktune policy, windows compressed) against a
+// TestAutoscaleRealJob runs flinktune run (FLINKTUNE_AUTOSCALE_POLICY, default operator;
+// windows compressed) against a
 // real job whose map vertex cannot keep up (15 ms per record at 100 records/s on parallelism
 // 1) and checks that flinktune rescales it in place through the adaptive scheduler: the real
 // job's map parallelism rises and the job runs again. It runs on the first prepared version
@@ -28,8 +29,12 @@ func TestAutoscaleRealJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := dists[0]
+	policy := os.Getenv("FLINKTUNE_AUTOSCALE_POLICY")
+	if policy == "" {
+		policy = "operator"
+	}
 	bin := buildFlinktune(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	c := startCluster(t, ctx, d, 2)
 	jobID, err := c.SubmitWorkload(ctx, local.Workload{Rate: 100, Parallelism: 1, MapService: 15 * time.Millisecond})
@@ -40,9 +45,11 @@ func TestAutoscaleRealJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	// The flinktune policy decides on at least one minute of samples, so the window is 90 s.
 	run := exec.CommandContext(ctx, bin, "run", "--flink", c.RESTURL, "--all-jobs", "--interval", "3s",
+		"--policy", policy,
 		"--data-dir", t.TempDir(), "--log-level", "debug",
-		"--set", "job.autoscaler.metrics.window=30s",
+		"--set", "job.autoscaler.metrics.window=90s",
 		"--set", "job.autoscaler.stabilization.interval=10s",
 		"--set", "job.autoscaler.restart.time=10s",
 		"--set", "job.autoscaler.catch-up.duration=1m",
@@ -68,8 +75,8 @@ func TestAutoscaleRealJob(t *testing.T) {
 		}
 		if decided > 0 && state == "RUNNING" {
 			running = time.Since(start)
-			t.Logf("Flink %s: map parallelism 1 → %d, %s after flinktune started; RUNNING again after %s",
-				d.Version, p, decided.Round(time.Second), running.Round(time.Second))
+			t.Logf("Flink %s, policy %s: map parallelism 1 → %d, %s after flinktune started; RUNNING again after %s",
+				d.Version, policy, p, decided.Round(time.Second), running.Round(time.Second))
 			break
 		}
 	}

@@ -138,7 +138,7 @@ func Start(ctx context.Context, spec Spec) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := c.WaitTaskManagers(ctx, 90*time.Second); err != nil {
+	if err := c.WaitTaskManagers(ctx, 3*time.Minute); err != nil {
 		c.Stop()
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (c *Cluster) startJobManager(ctx context.Context) error {
 		return err
 	}
 	c.JM = p
-	return c.waitREST(ctx, 90*time.Second)
+	return c.waitREST(ctx, 3*time.Minute)
 }
 
 // AddTaskManager starts one more TaskManager with the cluster's configuration plus overrides

@@ -101,7 +101,7 @@ func checkLiveTaskManager(t *testing.T, ctx context.Context, c *local.Cluster, i
 		t.Fatal(err)
 	}
 	defer p.Kill(10 * time.Second)
-	if err := c.WaitTaskManagers(ctx, 60*time.Second, p.ID); err != nil {
+	if err := c.WaitTaskManagers(ctx, 3*time.Minute, p.ID); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("config %d %v: %s registered in %s", i, conf, p.ID, time.Since(start).Round(time.Millisecond))
