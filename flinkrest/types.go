@@ -206,6 +206,8 @@ type JobDetails struct {
 	Duration         int64          `json:"duration"`
 	LastModification int64          `json:"last-modification"`
 	Tasks            map[string]int `json:"tasks"`
+	// PendingOperators is sent from 2.0 on (recorded from 2.0.1 and 2.2.1).
+	PendingOperators *int `json:"pending-operators,omitempty"`
 }
 
 // JobDetailsInfo is GET /jobs/{jobid}. Flink's Java client null-checks plan, timestamps
@@ -478,7 +480,7 @@ type TaskManagerInfo struct {
 	FreeResource           ResourceProfileInfo             `json:"freeResource"`
 	Hardware               HardwareDescription             `json:"hardware"`
 	MemoryConfiguration    TaskExecutorMemoryConfiguration `json:"memoryConfiguration"`
-	Blocked                bool                            `json:"blocked"`
+	Blocked                bool                            `json:"blocked,omitempty"` // Flink omits it unless true
 }
 
 // TaskManagerDetailsInfo is GET /taskmanagers/{taskmanagerid}.

@@ -297,3 +297,26 @@ func TestRecordMapsMatchJSON(t *testing.T) {
 		}
 	}
 }
+
+// Flink 2.x removed the legacy network-buffers path (TaskExecutorFlinkMemoryUtils has no
+// getNetworkMemorySizeWithLegacyConfig in 2.2.1): taskmanager.network.numberOfBuffers is
+// ignored and network memory is the fraction of total Flink memory, as BashJavaUtils 2.2.1
+// prints for this configuration; 1.x still uses buffers × segment size.
+func TestFlink2IgnoresLegacyNetworkBuffers(t *testing.T) {
+	conf := "taskmanager.memory.process.size: 1301m\ntaskmanager.network.numberOfBuffers: 3309"
+	tm1, err := DeriveTaskManager(flat(t, conf), nil, Flink1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm1.Network != 3309*32*1024 {
+		t.Errorf("flink1 network = %d, want %d (buffers × 32 KiB)", tm1.Network, 3309*32*1024)
+	}
+	tm2, err := DeriveTaskManager(flat(t, conf), nil, Flink2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "-Xmx312999930 -Xms312999930 -XX:MaxDirectMemorySize=223661262 -XX:MaxMetaspaceSize=268435456"
+	if got := tm2.JVMArgs(); got != want || tm2.Network != 89443534 {
+		t.Errorf("flink2: %s network %d, want %s network 89443534", got, tm2.Network, want)
+	}
+}

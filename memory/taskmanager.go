@@ -222,7 +222,11 @@ func (d *deriver) networkRange() (rangeFraction, *exception) {
 
 // legacyNetwork reports whether network memory is the legacy buffer count times the page size:
 // numberOfBuffers is set and no network min, max or fraction (or their deprecated keys) is.
+// Flink 2.x removed this path (getNetworkMemorySizeWithLegacyConfig): numberOfBuffers is ignored.
 func (d *deriver) legacyNetwork() bool {
+	if d.profile == Flink2 {
+		return false
+	}
 	if d.cfg.IsConfigured(flinkconf.TMNetworkMin) || d.cfg.IsConfigured(flinkconf.TMNetworkMax) ||
 		d.cfg.IsConfigured(flinkconf.TMNetworkFraction) {
 		return false

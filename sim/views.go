@@ -429,6 +429,11 @@ func (s *Sim) JobManagerMetricList() []Metric {
 		longMetric("Status.JVM.Memory.Metaspace.Max", float64(s.jmMem.JVMMetaspace)),
 		doubleMetric("Status.JVM.CPU.Load", m.CPULoad),
 	}
+	if s.version >= adaptive.V119 {
+		// Real JobManagers report it (recorded from 1.20.5 and 2.2.1); the simulator does not
+		// model JobManager garbage collection, so it is always 0.
+		ms = append(ms, doubleMetric("Status.JVM.GarbageCollector.All.TimeMsPerSecond", 0))
+	}
 	return s.filterMissing(ms)
 }
 

@@ -286,6 +286,7 @@ func (srv *Server) jobsOverview(w http.ResponseWriter) {
 		out.Jobs = append(out.Jobs, flinkrest.JobDetails{
 			JID: j.ID, Name: j.Name, State: j.Status, StartTime: j.StartTime, EndTime: j.EndTime,
 			Duration: duration(j), LastModification: j.LastModification, Tasks: tasks,
+			PendingOperators: srv.pendingOperators(),
 		})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -330,6 +331,7 @@ func (srv *Server) jobDetails(j sim.JobView) flinkrest.JobDetailsInfo {
 		JID: j.ID, Name: j.Name, IsStoppable: false, State: j.Status, JobType: "STREAMING",
 		StartTime: j.StartTime, EndTime: j.EndTime, Duration: duration(j), MaxParallelism: int64(j.MaxParallelism),
 		Now: j.Now, Timestamps: j.Timestamps, Vertices: []flinkrest.JobVertex{}, StatusCounts: taskCounts(j), Plan: srv.plan(j),
+		PendingOperators: srv.pendingOperators(),
 	}
 	for _, v := range j.Vertices {
 		tasks := map[string]int{}
@@ -359,6 +361,17 @@ func (srv *Server) jobDetails(j sim.JobView) flinkrest.JobDetailsInfo {
 	return out
 }
 
+// pendingOperators is the job's "pending-operators" (operators not yet in the job graph, an
+// adaptive-batch notion): 0 for a streaming job from 2.0 on, absent before (recorded from
+// Flink 1.20.5, 2.0.1 and 2.2.1).
+func (srv *Server) pendingOperators() *int {
+	if !srv.sim.Version().AtLeast(scenario.V20) {
+		return nil
+	}
+	zero := 0
+	return &zero
+}
+
 // plan renders the JobGraph as JsonPlanGenerator does: sinks first (reverse topological
 // order), edges as inputs on the consumer; 1.x sources have no "inputs" key, 2.x an empty list.
 func (srv *Server) plan(j sim.JobView) flinkrest.Plan {
@@ -373,7 +386,6 @@ func (srv *Server) plan(j sim.JobView) flinkrest.Plan {
 		}
 		if v2 {
 			n.Inputs = []flinkrest.PlanInput{}
-			n.OptimizerProperties = flinkrest.RawJSON(`""`)
 		}
 		for k, in := range v.Inputs {
 			n.Inputs = append(n.Inputs, flinkrest.PlanInput{Num: k, ID: in.ID, ShipStrategy: in.Ship, Exchange: "pipelined_bounded"})

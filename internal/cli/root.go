@@ -90,6 +90,7 @@ Start with:
 		newEventsCmd(),
 		newScenarioCmd(),
 		newStoreCmd(),
+		newLocalCmd(),
 	)
 	return root
 }

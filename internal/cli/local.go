@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/local"
+)
+
+func newLocalCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "local up|status|down",
+		Short: "Run a real Flink standalone cluster on this machine",
+		Long: `local runs a real Apache Flink session cluster on 127.0.0.1: a JobManager on the adaptive
+scheduler (so that flinktune run can rescale its jobs in place) and TaskManagers, each started
+the way Flink's scripts start it, with the JVM flags and dynamic properties that flinktune's
+memory model derives (byte for byte what Flink's BashJavaUtils prints) and the Java 17 options
+of Flink's distribution.
+
+Flink comes from Maven Central, not from a download: prepare a version once with
+  FLINKTUNE_FLINK_VERSIONS=2.2.1 scripts/integration.d/10-real-flink.sh
+(tested: 1.20.5 and 2.2.1), or pass --dist DIR.
+
+The cluster outlives the command; its state (pids, ports, log files) is in --dir, which
+status and down read. down stops every process and checks that every port is free.`,
+		Example: `  flinktune local up --taskmanagers 2 --set taskmanager.memory.process.size=1200m
+  flinktune local status
+  flinktune run --flink http://127.0.0.1:<port> --all-jobs
+  flinktune local down`,
+	}
+	dir := filepath.Join(local.CacheDir(), "local")
+	cmd.PersistentFlags().StringVar(&dir, "dir", dir, "directory holding the cluster's configuration, logs and state")
+	cmd.AddCommand(newLocalUpCmd(&dir), newLocalStatusCmd(&dir), newLocalDownCmd(&dir))
+	return cmd
+}
+
+func newLocalUpCmd(dir *string) *cobra.Command {
+	var (
+		version, distDir, output string
+		tms                      int
+		sets                     []string
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start a JobManager and TaskManagers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usagef("--output %q: want table or json", output)
+			}
+			if tms < 0 {
+				return usagef("--taskmanagers %d: want 0 or more", tms)
+			}
+			conf := map[string]string{}
+			for _, s := range sets {
+				k, v, err := flinkconf.ParseOverride(s)
+				if err != nil {
+					return usageError{err}
+				}
+				conf[k] = v
+			}
+			if st, err := local.ReadState(*dir); err == nil {
+				return fmt.Errorf("a cluster is already recorded in %s (REST %s): run flinktune local down first", *dir, st.RESTURL)
+			}
+			d, err := local.FindDist(version, distDir)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
+			defer cancel()
+			c, err := local.Start(ctx, local.Spec{Dist: d, Dir: *dir, TaskManagers: tms, Config: conf, Detached: true})
+			if err != nil {
+				return err
+			}
+			st, err := local.ReadState(*dir)
+			if err != nil {
+				return err
+			}
+			_ = c
+			return printLocalState(cmd.OutOrStdout(), st, output, "started")
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&version, "flink-version", local.DefaultVersion, "Flink version (prepared with scripts/integration.d/10-real-flink.sh)")
+	f.StringVar(&distDir, "dist", "", "a prepared Flink classpath directory (version, classpath.txt, harness.jar)")
+	f.IntVar(&tms, "taskmanagers", 1, "TaskManagers to start")
+	f.StringArrayVar(&sets, "set", nil, "Flink option key=value for every process (repeatable), e.g. taskmanager.memory.process.size=1200m")
+	f.StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func newLocalStatusCmd(dir *string) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the local cluster's processes and REST endpoint",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := local.ReadState(*dir)
+			if err != nil {
+				return err
+			}
+			return printLocalState(cmd.OutOrStdout(), st, output, "")
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func newLocalDownCmd(dir *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process of the local cluster and free its ports",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := local.Down(*dir, 15*time.Second)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "stopped %d processes; ports %v are free\n", len(st.Processes), st.Ports)
+			return nil
+		},
+	}
+}
+
+func printLocalState(w io.Writer, st *local.State, output, verb string) error {
+	type proc struct {
+		local.ProcessState
+		Alive bool `json:"alive"`
+	}
+	if output == "json" {
+		out := struct {
+			*local.State
+			Processes []proc `json:"processes"`
+		}{State: st}
+		for _, p := range st.Processes {
+			out.Processes = append(out.Processes, proc{p, p.Alive()})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if verb != "" {
+		fmt.Fprintf(w, "%s Flink %s: REST %s\n", verb, st.FlinkVersion, st.RESTURL)
+	} else {
+		fmt.Fprintf(w, "Flink %s: REST %s\n", st.FlinkVersion, st.RESTURL)
+	}
+	fmt.Fprintf(w, "%-12s %-8s %-6s %s\n", "PROCESS", "PID", "ALIVE", "LOG")
+	for _, p := range st.Processes {
+		alive := "no"
+		if p.Alive() {
+			alive = "yes"
+		}
+		fmt.Fprintf(w, "%-12s %-8d %-6s %s\n", p.ID, p.PID, alive, p.Log)
+	}
+	fmt.Fprintln(w, strings.TrimSpace(`
+stop with: flinktune local down`))
+	return nil
+}

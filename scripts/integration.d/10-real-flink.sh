@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Real-Flink tier: resolves a standalone Flink cluster's classpath from Maven Central for each
+# tested version (flink/, cached in ~/.m2 and $FLINKTUNE_CACHE, keyed by version; offline when
+# cached), then runs the integration tests of the memory model (against Flink's BashJavaUtils),
+# the local launcher (live TaskManagers) and the REST fixtures.
+#   FLINKTUNE_FLINK_VERSIONS  versions to test (default "1.20.5 2.2.1")
+#   FLINKTUNE_CACHE           cache directory (default ~/.cache/flinktune)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+versions=${FLINKTUNE_FLINK_VERSIONS:-"1.20.5 2.2.1"}
+cache=${FLINKTUNE_CACHE:-$HOME/.cache/flinktune}
+start=$(date +%s)
+
+# The harness is rebuilt only when flink/ changed: its sources' hash keys the cache.
+src_hash=$(find flink -path '*/target' -prune -o -type f \( -name '*.xml' -o -name '*.java' \) -print | sort | xargs sha256sum | sha256sum | cut -c1-16)
+
+cached() { # version: the cached dist is complete and built from these sources
+  local d=$cache/flink/$1
+  [ "$(cat "$d/source.sha" 2>/dev/null)" = "$src_hash" ] && [ -f "$d/harness.jar" ] || return 1
+  tr ':' '\n' <"$d/classpath.txt" | while read -r jar; do [ -f "$jar" ] || exit 1; done
+}
+
+dists=()
+for v in $versions; do
+  line=${v%.*}
+  out=flink/harness/target/$v
+  d=$cache/flink/$v
+  if cached "$v"; then
+    echo "-- Flink $v: cached in $d"
+    dists+=("$d")
+    continue
+  fi
+  echo "-- Flink $v: resolving the cluster classpath (profile flink-$line)"
+  # Offline first: a warm ~/.m2 needs no network at all.
+  if ! mvn -B -q -o -f flink/pom.xml -Pflink-"$line" -Dflink.version="$v" package >/tmp/flinktune-mvn-$v.log 2>&1; then
+    mvn -B -q -f flink/pom.xml -Pflink-"$line" -Dflink.version="$v" package >/tmp/flinktune-mvn-$v.log 2>&1 || {
+      tail -n 60 /tmp/flinktune-mvn-$v.log; exit 1; }
+  fi
+  mkdir -p "$d"
+  cp "$out/flinktune-flink-harness-0.1.0.jar" "$d/harness.jar"
+  cp "$out/classpath.txt" "$d/classpath.txt"
+  echo "$v" >"$d/version"
+  echo "$src_hash" >"$d/source.sha"
+  dists+=("$d")
+done
+echo "-- classpaths ready in $(( $(date +%s) - start ))s"
+
+FLINKTUNE_FLINK_DISTS=$(IFS=:; echo "${dists[*]}")
+export FLINKTUNE_FLINK_DISTS
+logs=$cache/logs/run-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$logs"
+# Keep the logs of the last three runs.
+ls -dt "$cache"/logs/run-* 2>/dev/null | tail -n +4 | xargs -r rm -rf
+export FLINKTUNE_FLINK_LOGS=$logs
+
+status=0
+# Only the real-Flink tests (the fast tier already ran the rest), one package at a time so
+# that JVMs do not compete for the two cores.
+tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestAutoscaleRealJob|TestAgainstRealFlinkFixtures'
+go test -tags integration -count=1 -p 1 -timeout 25m -run "$tests" -v ./memory/ ./local/ ./simrest/ \
+  >"$logs/go-test.log" 2>&1 || status=$?
+grep -E '^\s*(--- |ok|FAIL|PASS|panic)|_test.go:[0-9]+:' "$logs/go-test.log" || true
+if [ "$status" != 0 ]; then
+  echo "== real-Flink tier failed; Flink log tails from $logs"
+  find "$logs" -name '*.log' -o -name '*.out' | sort | while read -r f; do
+    echo "---- $f"; tail -n 40 "$f"
+  done
+fi
+# No JVM of ours may outlive the tier.
+if pgrep -f "flinktune-flink-harness|$cache/flink/" >/dev/null 2>&1; then
+  echo "== stray Flink JVMs left behind:"; pgrep -af "$cache/flink/" || true
+  status=1
+fi
+echo "-- real-Flink tier done in $(( $(date +%s) - start ))s (exit $status)"
+exit "$status"
