@@ -165,9 +165,10 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
 		d.Slope, span = slope, shortFit
 	}
-	// Extrapolate a trend up to twice as long as it has lasted: a rescale should hold while the
-	// trend continues, and a trend is likely to last about as long again as it already has.
-	d.Horizon = min(p.o.ForecastHorizon, 2*span)
+	// Extrapolate a trend as long again as it has lasted: that is the median of how much longer
+	// a trend of unknown length goes on, given how long it has lasted. Twice as long
+	// over-provisioned every ramp that ends (a 5-minute ramp sized for 10 more minutes).
+	d.Horizon = min(p.o.ForecastHorizon, span)
 	return d
 }
 

@@ -8,8 +8,8 @@
 //   - No vertex holds up the job: one busy too little for a rate measurement (a sink after a
 //     1% window) is certainly far from saturated and gets a lower bound of its capacity.
 //   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
-//     fits (minutes for a ramp, hours for a daily curve), extrapolated up to twice as long as
-//     it has lasted (at most flinktune.forecast.horizon); a step change is waited out until
+//     fits (minutes for a ramp, hours for a daily curve), extrapolated as long again as it
+//     has lasted (at most flinktune.forecast.horizon); a step change is waited out until
 //     the recent samples agree, and a trend that just stopped is recognised from them.
 //   - Scale-ups are driven by the lag objective (flinktune.lag.max), not by a utilization
 //     threshold: the job may run hot until its sources would fall behind the limit before a
