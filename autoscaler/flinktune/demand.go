@@ -119,7 +119,7 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	if p.st.Shifts == nil {
 		p.st.Shifts = map[string]time.Time{}
 	}
-	if rel > maxFitError || newest > 2*maxFitError || isStep(ts, ys) {
+	if rel > maxFitError || newest > 2*maxFitError {
 		p.st.Shifts[id] = now // an abrupt change is under way: trends before it are void
 		d.Level = math.Max(mean, 0)
 		return d
@@ -155,7 +155,7 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 		if len(lx) < 3 || now.Sub(first) < w-time.Minute {
 			break // not enough history for this window
 		}
-		if relFitError(lx, ly) > maxTrendError || isStep(lx, ly) {
+		if relFitError(lx, ly) > maxTrendError {
 			break // the trend changed within this window
 		}
 		_, d.Slope = fitLine(lx, ly)
@@ -165,10 +165,9 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
 		d.Slope, span = slope, shortFit
 	}
-	// Extrapolate a trend as long again as it has lasted: that is the median of how much longer
-	// a trend of unknown length goes on, given how long it has lasted. Twice as long
-	// over-provisioned every ramp that ends (a 5-minute ramp sized for 10 more minutes).
-	d.Horizon = min(p.o.ForecastHorizon, span)
+	// Extrapolate a trend up to twice as long as it has lasted: a rescale should hold while the
+	// trend continues, and a trend is likely to last about as long again as it already has.
+	d.Horizon = min(p.o.ForecastHorizon, 2*span)
 	return d
 }
 
@@ -217,42 +216,4 @@ func relFitError(xs, ys []float64) float64 {
 	}
 	mean /= float64(len(xs))
 	return math.Sqrt(rss/float64(len(xs))) / math.Max(mean, 1)
-}
-
-// isStep reports whether the points are better explained by one jump than by a line: a step
-// change just after it happened fits a steep line closely (a few points on each side), and
-// extrapolating that "ramp" would size the job for a rise that already ended. The jump must
-// be significant (more than a trend's tolerated error) and leave less than half the line's
-// squared error.
-func isStep(xs, ys []float64) bool {
-	n := len(ys)
-	if n < 3 {
-		return false
-	}
-	lvl, slope := fitLine(xs, ys)
-	lineRSS, total := 0.0, 0.0
-	for i := range ys {
-		r := ys[i] - (lvl + slope*xs[i])
-		lineRSS += r * r
-		total += ys[i]
-	}
-	mean := total / float64(n)
-	best, jump := math.Inf(1), 0.0
-	left := 0.0
-	for k := 1; k < n; k++ { // split before point k
-		left += ys[k-1]
-		ml, mr := left/float64(k), (total-left)/float64(n-k)
-		rss := 0.0
-		for i, y := range ys {
-			m := mr
-			if i < k {
-				m = ml
-			}
-			rss += (y - m) * (y - m)
-		}
-		if rss < best {
-			best, jump = rss, mr-ml
-		}
-	}
-	return math.Abs(jump) > 2*maxTrendError*math.Max(mean, 1) && best < 0.5*lineRSS
 }

@@ -140,23 +140,3 @@ func TestBrokenPatternFallsBackToReactive(t *testing.T) {
 		}
 	}
 }
-
-// Regression (issue 9, generated scenario gen-12): 30 s after a step from 93600/s to 114000/s
-// the recent samples fit a steep line, and the policy sized the job for a "ramp" going on to
-// 135000/s. A jump is told from a ramp by how much better one step explains the points.
-func TestStepIsNotARamp(t *testing.T) {
-	xs := []float64{-90, -80, -70, -60, -50, -40, -30, -20, -10, 0}
-	step := []float64{93600, 93500, 93700, 93600, 93600, 93500, 93700, 114000, 114100, 113900}
-	ramp := []float64{93600, 95900, 98100, 100400, 102600, 104900, 107200, 109400, 111700, 114000}
-	flat := []float64{93600, 93500, 93700, 93600, 93600, 93500, 93700, 93600, 93400, 93700}
-	if !isStep(xs, step) {
-		t.Error("a step read as a ramp")
-	}
-	if isStep(xs, ramp) || isStep(xs, flat) {
-		t.Error("a ramp or a flat line read as a step")
-	}
-	// Per-minute levels: two flat minutes and a jump is a step, three rising minutes a ramp.
-	if !isStep([]float64{-2, -1, 0}, []float64{1000, 1000, 1300}) || isStep([]float64{-2, -1, 0}, []float64{1000, 1150, 1300}) {
-		t.Error("per-minute levels")
-	}
-}

@@ -25,8 +25,6 @@ var regressions = []struct {
 }{
 	{"low-selectivity-window.yaml", 1, 2, 600, 0},
 	{"slow-restart-scale-down.yaml", 0, 2, 1200, 0},
-	{"join-short-ramp.yaml", 1, 2, 300, 75000},
-	{"step-read-as-ramp.yaml", 1, 2, 900, 580000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
