@@ -6,7 +6,9 @@
 //     a metric refresh that did not move, or a snapshot missing a metric it had before, is
 //     skipped instead of being read as a zero rate or zero lag.
 //   - No vertex holds up the job: one busy too little for a rate measurement (a sink after a
-//     1% window) is certainly far from saturated and gets a lower bound of its capacity.
+//     1% window) is certainly far from saturated and gets a lower bound of its capacity, one
+//     without busy time the most it was seen to process; a metric missing for longer than the
+//     metrics window is taken as gone, not waited for.
 //   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
 //     fits (minutes for a ramp, hours for a daily curve), extrapolated up to twice as long as
 //     it has lasted (at most flinktune.forecast.horizon); a step change is waited out until

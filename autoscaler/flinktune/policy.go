@@ -48,8 +48,9 @@ type state struct {
 	LastDecision string             `json:"lastDecision,omitempty"`
 	// BusyKnown records vertices that report busyTimeMsPerSecond.
 	BusyKnown map[string]bool `json:"busyKnown,omitempty"`
-	// Incomplete names what the last snapshot lacked.
-	Incomplete string `json:"incomplete,omitempty"`
+	// Incomplete names what the last snapshot lacked, IncompleteSince since when.
+	Incomplete      string    `json:"incomplete,omitempty"`
+	IncompleteSince time.Time `json:"incompleteSince"`
 	// Resuming is set from our own rescale until records flow again.
 	Resuming bool `json:"resuming,omitempty"`
 	// LagKnown records sources that expose pendingRecords.
@@ -204,18 +205,18 @@ func (p *Policy) inFlight(snap *autoscaler.Snapshot) bool {
 	return false
 }
 
-// incomplete names a metric that a vertex reported before and lacks now (a metric reporter
+// incomplete names a vertex and a metric it reported before and lacks now (a metric reporter
 // hiccup, a REST fault): such a snapshot would read as zero lag or unknown load, so it is not
 // used at all.
-func (p *Policy) incomplete(snap *autoscaler.Snapshot) string {
+func (p *Policy) incomplete(snap *autoscaler.Snapshot) (id, metric string) {
 	for i := range snap.Vertices {
 		v := &snap.Vertices[i]
 		if p.st.LagKnown[v.ID] && math.IsNaN(sumSuffixOrNaN(v.Metrics, ".pendingRecords")) {
-			return short(v.ID) + " pendingRecords"
+			return v.ID, "pendingRecords"
 		}
 		if a, ok := v.Metrics["busyTimeMsPerSecond"]; !ok || math.IsNaN(a.Max) {
 			if p.st.BusyKnown[v.ID] {
-				return short(v.ID) + " busyTimeMsPerSecond"
+				return v.ID, "busyTimeMsPerSecond"
 			}
 		} else {
 			if p.st.BusyKnown == nil {
@@ -224,7 +225,34 @@ func (p *Policy) incomplete(snap *autoscaler.Snapshot) string {
 			p.st.BusyKnown[v.ID] = true
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// holdIncomplete reports whether the snapshot lacks a metric it must have. A metric missing
+// for longer than the metrics window is taken as gone (a changed job, a reporter that no
+// longer exposes it), not as a hiccup: the policy forgets the vertex had it and goes on with
+// what there is, from a fresh base, rather than wait for it forever.
+func (p *Policy) holdIncomplete(snap *autoscaler.Snapshot) bool {
+	for {
+		id, metric := p.incomplete(snap)
+		if id == "" {
+			p.st.Incomplete, p.st.IncompleteSince = "", time.Time{}
+			return false
+		}
+		if p.st.IncompleteSince.IsZero() {
+			p.st.IncompleteSince = snap.Time
+		}
+		if snap.Time.Sub(p.st.IncompleteSince) <= p.o.Window {
+			p.st.Incomplete = short(id) + " " + metric
+			return true
+		}
+		if metric == "pendingRecords" {
+			delete(p.st.LagKnown, id)
+		} else {
+			delete(p.st.BusyKnown, id)
+		}
+		p.st.Base, p.st.Samples = nil, nil
+	}
 }
 
 // sumSuffixOrNaN sums the aggregates ending in suffix; NaN if there is none.
@@ -274,12 +302,9 @@ func (p *Policy) dropStaleTarget(snap *autoscaler.Snapshot) {
 // accept turns the snapshot into a sample if its counters moved since the last accepted one.
 // Flink refreshes REST metrics every few seconds: an unchanged refresh is not a zero rate.
 func (p *Policy) accept(snap *autoscaler.Snapshot) bool {
-	if missing := p.incomplete(snap); missing != "" {
-		// Keep the base: the next complete snapshot spans the gap.
-		p.st.Incomplete = missing
-		return false
+	if p.holdIncomplete(snap) {
+		return false // keep the base: the next complete snapshot spans the gap
 	}
-	p.st.Incomplete = ""
 	cur := base{T: snap.Time, V: map[string]counters{}}
 	for i := range snap.Vertices {
 		cur.V[snap.Vertices[i].ID] = readCounters(&snap.Vertices[i])
@@ -493,11 +518,11 @@ func (p *Policy) applyPattern(e *evaluation, id string, now time.Time) {
 //
 // A vertex busy for less than minBusySeconds in the window processes too few records for a
 // precise rate, but it is then certainly far from saturated: its per-subtask rate is at
-// least records/minBusySeconds. That lower bound is used (conservative: it never sizes the
-// vertex down on a guess), so a lightly loaded vertex such as a 1% window output never holds
-// up decisions for the job. Only a vertex that reports no busy time at all stays unknown.
+// least records/minBusySeconds. A vertex that reports no busy time processes at least the
+// most it was seen to. Those lower bounds are used (they may size a vertex larger than it
+// needs, never smaller), so no vertex, such as a 1% window's sink, holds up the job.
 func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []sample) (*vertexModel, float64) {
-	var sumIn, sumOut, busy float64
+	var sumIn, sumOut, busy, peakIn float64
 	busyN := 0
 	hots := []float64{}
 	for _, s := range window {
@@ -507,6 +532,7 @@ func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []samp
 		}
 		sumIn += vs.InRate * s.Dt
 		sumOut += vs.OutRate * s.Dt
+		peakIn = math.Max(peakIn, vs.InRate)
 		if !math.IsNaN(vs.BusySec) {
 			busy += vs.BusySec
 			busyN++
@@ -523,7 +549,12 @@ func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []samp
 		m.hot = 1
 	}
 	switch {
-	case sumIn <= 0 || busyN == 0:
+	case sumIn <= 0:
+	case busyN == 0:
+		// No busy time at all: the vertex processed at least what it read, so its rate per
+		// subtask is at least the highest it showed. A saturated bottleneck shows exactly
+		// its capacity; a vertex with room is sized a little larger than needed.
+		m.perSubtask, m.known, m.bound = peakIn/float64(vi.P), true, true
 	case busy >= minBusySeconds:
 		m.perSubtask, m.known = sumIn/busy, true
 		p.observeEfficiency(vi.ID, vi.P, m.perSubtask)

@@ -289,24 +289,31 @@ func TestImbalancePrefersEvenSplits(t *testing.T) {
 }
 
 func TestNoDecisionOnMissingOrStaleMetrics(t *testing.T) {
-	j := newToy(constant(20000), &toyVertex{id: "src", p: 1, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 1})
+	// Busy time is missing for map (a legacy vertex without the metric). It must not stall
+	// the job (issue 9): map processed at least what it was seen to, which for a saturated
+	// bottleneck is its capacity, so the scale-up is sized right.
+	j := newToy(constant(20000), &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 1})
 	p := New(DefaultOptions())
-	for i := 0; i < 40*60; i++ {
+	var got map[string]int
+	for i := 0; i < 40*60 && got == nil; i++ {
 		j.step()
 		if i%10 != 0 {
 			continue
 		}
 		s := j.snapshot()
-		// Busy time is missing for map (a legacy vertex without the metric).
 		s.Vertices[1].AccumulatedBusyTime = math.NaN()
 		delete(s.Vertices[1].Metrics, "busyTimeMsPerSecond")
 		d, err := p.Cycle(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Scaled || d.Ready {
-			t.Fatalf("decided without busy time: %+v", d)
+		if d.Scaled {
+			got = d.Parallelism
 		}
+	}
+	// 20000/s at 5000 per subtask: 4 at 100%, 5 at the target, a little more to drain lag.
+	if got["map"] < 5 || got["map"] > 8 {
+		t.Errorf("without busy time for map: decided %v", got)
 	}
 	// Frozen counters (the REST metric store did not refresh) are not read as zero rates.
 	p = New(DefaultOptions())
@@ -504,5 +511,47 @@ func TestLowRateVertexDoesNotStallTheJob(t *testing.T) {
 	}
 	if r.maxLagSec > 3*60 {
 		t.Errorf("max lag %.0fs", r.maxLagSec)
+	}
+}
+
+// Regression (issue 9): a metric that vanishes for good (here the source's pendingRecords)
+// held every decision as "incomplete metrics" forever. A gap longer than the metrics window
+// is taken as the metric being gone; the policy goes on with what there is.
+func TestMetricGoneForGoodDoesNotStall(t *testing.T) {
+	rate := func(el time.Duration) float64 {
+		if el < 40*time.Minute {
+			return 4000
+		}
+		return 16000
+	}
+	j := newToy(rate, &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 1, maxP: 128, hash: true})
+	p := New(DefaultOptions())
+	var scaledAt time.Duration
+	var final map[string]int
+	for el := time.Duration(0); el < 2*time.Hour; el += time.Second {
+		j.step()
+		if j.now.Sub(t0)%(10*time.Second) != 0 {
+			continue
+		}
+		s := j.snapshot()
+		if el >= 20*time.Minute {
+			delete(s.Vertices[0].Metrics, "Source__src.pendingRecords")
+		}
+		d, err := p.Cycle(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el >= 20*time.Minute && el < 25*time.Minute && !strings.Contains(d.Reason, "incomplete metrics") {
+			t.Fatalf("at %v, right after the metric vanished: %q", el, d.Reason)
+		}
+		if d.Scaled && j.down <= 0 && j.apply(d.Parallelism) {
+			p.Applied(j.now, d.Parallelism)
+			if scaledAt == 0 {
+				scaledAt, final = el, d.Parallelism
+			}
+		}
+	}
+	if scaledAt == 0 || scaledAt > 50*time.Minute || final["map"] < 4 {
+		t.Errorf("first scale-up at %v to %v; the load rose at 40m", scaledAt, final)
 	}
 }

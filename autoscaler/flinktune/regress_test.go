@@ -14,15 +14,17 @@ import (
 // regressions are the failure classes found on workloads the policy was not tuned on
 // (issue 9), each as a scenario in testdata/regress (the file says what went wrong). Every
 // run must conserve records, never oscillate and take at most two steps per load change;
-// besides, each bounds the rescales and the seconds above the lag objective.
+// besides, each bounds the rescales, the seconds above the lag objective and, where the
+// failure was over-provisioning, the parallelism-seconds.
 var regressions = []struct {
 	file               string
 	minRescales        int
 	maxRescales        int
 	maxLagViolationSec float64
+	maxParSec          float64 // 0: no bound
 }{
-	{"low-selectivity-window.yaml", 1, 2, 600},
-	{"slow-restart-scale-down.yaml", 0, 2, 1200},
+	{"low-selectivity-window.yaml", 1, 2, 600, 0},
+	{"slow-restart-scale-down.yaml", 0, 2, 1200, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
@@ -43,6 +45,9 @@ func TestRegressionScenarios(t *testing.T) {
 			}
 			for _, p := range regressionProblems(r, tc.minRescales, tc.maxRescales, tc.maxLagViolationSec) {
 				t.Error(p)
+			}
+			if tc.maxParSec > 0 && r.ParallelismSeconds > tc.maxParSec {
+				t.Errorf("%.0f parallelism-seconds, want at most %.0f", r.ParallelismSeconds, tc.maxParSec)
 			}
 		})
 	}
