@@ -63,7 +63,7 @@ func TestConformance(t *testing.T) {
 	for _, sc := range conformanceScenarios(t) {
 		var log strings.Builder
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		rep, err := Run(ctx, sc, Options{Log: &log})
+		rep, err := Run(ctx, sc, Options{Log: &log, Set: conformanceSet()})
 		cancel()
 		if err != nil {
 			t.Fatalf("%s: %v\nJVM log tail:\n%s", sc.Name, err, tail(log.String(), 4000))
@@ -95,6 +95,16 @@ func TestConformance(t *testing.T) {
 	if pct < 95 {
 		t.Errorf("agreement %.1f%% < 95%%", pct)
 	}
+}
+
+// conformanceSet is the configuration under every job: the port's 1.10 variant (the version
+// Maven Central serves; autoscaler.md §1 and flink-autoscaler/README.md) plus FLINKTUNE_CONFORMANCE_SET (comma-separated k=v).
+func conformanceSet() []string {
+	set := []string{"flinktune.operator.variant=1.10"}
+	if v := os.Getenv("FLINKTUNE_CONFORMANCE_SET"); v != "" {
+		set = append(set, strings.Split(v, ",")...)
+	}
+	return set
 }
 
 func tail(s string, n int) string {

@@ -123,7 +123,7 @@ func alignOrKeepTarget(ctx *AlignmentContext, acceptLoadReducing bool) int {
 // resolveAlignmentMode is ParallelismAligner#resolve. In the 1.15 variant only the legacy key
 // exists, defaulting to the blocking EVENLY_SPREAD.
 func resolveAlignmentMode(o *Options) AlignmentMode {
-	if o.Variant == Variant115 {
+	if o.Variant.Pre116() {
 		return legacyMode{maximize: o.LegacyAdjustMode == "MAXIMIZE_UTILISATION"}
 	}
 	if o.AlignmentModeSet {

@@ -186,3 +186,40 @@ func TestDelayedScaleDownDeque(t *testing.T) {
 		t.Error("cleared")
 	}
 }
+
+// Release 1.10.0's delayed scale-down: optional (a change that never opens the job-wide gate)
+// until scale-down.interval has passed since the first recommendation, then required with the
+// latest recommendation — not the window's maximum of 1.15.
+func TestDelayedScaleDown110(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	cases := []struct {
+		variant string
+		steps   []struct {
+			t, newP     int
+			wantNew     int
+			wantOutside bool
+		}
+	}{
+		{"1.10", []struct {
+			t, newP     int
+			wantNew     int
+			wantOutside bool
+		}{{0, 8, 8, false}, {30, 9, 9, false}, {60, 6, 6, true}, {70, 7, 7, true}}},
+		{"1.15", []struct {
+			t, newP     int
+			wantNew     int
+			wantOutside bool
+		}{{0, 8, 10, false}, {30, 9, 10, false}, {60, 6, 9, true}, {70, 7, 9, true}}},
+	}
+	for _, c := range cases {
+		o, _ := ParseOptions(flinkconf.FromMap(map[string]string{OptVariant.Key: c.variant, Prefix + "scale-down.interval": "60s"}))
+		dsd := NewDelayedScaleDown()
+		for _, s := range c.steps {
+			cy, _ := testCycle(&o, at(s.t))
+			ch, err := cy.applyScaleDownInterval(dsd, "v", s.newP, 10, true)
+			if err != nil || ch.New != s.wantNew || ch.OutsideUtilizationBound != s.wantOutside {
+				t.Errorf("%s at %ds: recommended %d -> %+v %v, want new %d outside %v", c.variant, s.t, s.newP, ch, err, s.wantNew, s.wantOutside)
+			}
+		}
+	}
+}
