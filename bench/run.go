@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sync"
 	"time"
 
+	"github.com/flinktune/flinktune/autoscaler/operatorjava"
 	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/controller"
 	"github.com/flinktune/flinktune/flinkconf"
@@ -51,6 +53,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	}
 	srv := simrest.New(s, simrest.Options{})
 	base, httpClient, stop := "http://simulator", &http.Client{Transport: simrest.RoundTripper(srv)}, func() {}
+	if policy == operatorjava.Name && opts.Transport == nil {
+		opts.Transport = loopback // the real autoscaler's JVM reads the simulator over loopback
+	}
 	if opts.Transport != nil {
 		base, httpClient, stop = opts.Transport(srv)
 	}
@@ -76,6 +81,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	if err := cfg.ApplyOverrides(opts.Set); err != nil {
 		return nil, err
 	}
+	if policy == operatorjava.Name {
+		cfg.Set(operatorjava.OptRESTAddress.Key, base)
+	}
 	cluster := controller.FlinkCluster("simulator", client, 15*time.Second)
 	// The simulator can roll TaskManagers onto a new memory configuration, as a platform
 	// that deploys them would (memory tuning with job.autoscaler.memory.tuning.enabled).
@@ -96,6 +104,17 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	res := score(s, policy)
 	res.WallSeconds = time.Since(wall).Seconds()
 	return res, nil
+}
+
+// loopback serves h on 127.0.0.1 for a policy outside this process.
+func loopback(h http.Handler) (string, *http.Client, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "http://127.0.0.1:1", http.DefaultClient, func() {} // the run reports the failure
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), &http.Client{Timeout: 30 * time.Second}, func() { hs.Close() }
 }
 
 // RunAll runs every policy on the scenario, concurrently (each run has its own simulator),

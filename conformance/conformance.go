@@ -78,11 +78,15 @@ type Report struct {
 	Differences []Cycle `json:"differences,omitempty"`
 	Decisions   []Cycle `json:"decisions,omitempty"`
 	// JavaErrors and PortErrors are the first AutoscalerError messages of each side.
-	JavaErrors   []string    `json:"javaErrors,omitempty"`
-	PortErrors   []string    `json:"portErrors,omitempty"`
-	RejectedPuts int         `json:"rejectedPuts"`
-	Replay       ReplayStats `json:"replay"`
-	WallSeconds  float64     `json:"wallSeconds"`
+	JavaErrors   []string `json:"javaErrors,omitempty"`
+	PortErrors   []string `json:"portErrors,omitempty"`
+	RejectedPuts int      `json:"rejectedPuts"`
+	// SkippedCycles are cycles the real autoscaler skipped because listing the jobs or reading
+	// a job's configuration failed (the port is not run either: flinktune's controller skips
+	// them too).
+	SkippedCycles int         `json:"skippedCycles"`
+	Replay        ReplayStats `json:"replay"`
+	WallSeconds   float64     `json:"wallSeconds"`
 }
 
 // Agreement is Agreed / Decided (1 when nobody decided).
@@ -152,11 +156,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Report, err
 			break
 		}
 		rec.beginCycle()
-		outs, err := proc.Cycle(now, "")
+		reply, err := proc.Cycle(now, "")
 		if err != nil {
 			return rep, err
 		}
-		for _, o := range outs {
+		if len(reply.FetchErrors) > 0 {
+			rep.SkippedCycles++
+		}
+		for _, o := range reply.Jobs {
 			sh.compare(ctx, rep, now, o)
 		}
 		for _, st := range rec.flush() {
@@ -264,9 +271,9 @@ func (sh *shadow) portCycle(ctx context.Context, now time.Time, jobID string) (*
 
 // Summary is one line per report, for logs.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("%s: %d cycles, %d decided (java %d, port %d), agreement %.1f%%, %d differences, java errors %d, port errors %d, replay %d/%d/%d (recorded/derived/live), %.1fs",
+	return fmt.Sprintf("%s: %d cycles, %d decided (java %d, port %d), agreement %.1f%%, %d differences, java errors %d, port errors %d, skipped %d, replay %d/%d/%d (recorded/derived/live), %.1fs",
 		r.Scenario, r.Cycles, r.Decided, r.JavaDecisions, r.PortDecisions, 100*r.Agreement(), len(r.Differences),
-		len(r.JavaErrors), len(r.PortErrors), r.Replay.Recorded, r.Replay.Derived, r.Replay.Live, r.WallSeconds)
+		len(r.JavaErrors), len(r.PortErrors), r.SkippedCycles, r.Replay.Recorded, r.Replay.Derived, r.Replay.Live, r.WallSeconds)
 }
 
 // FormatCycle prints one cycle's sides for a difference table.

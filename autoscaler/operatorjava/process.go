@@ -214,8 +214,17 @@ type Event struct {
 	Message string `json:"message"`
 }
 
+// CycleReply is the outcome of one lockstep cycle.
+type CycleReply struct {
+	Jobs []JobOutcome `json:"jobs"`
+	// FetchErrors: listing the jobs or reading a job's configuration failed, so the cycle was
+	// skipped (as the standalone autoscaler does).
+	FetchErrors []string `json:"fetchErrors"`
+	Error       string   `json:"error"`
+}
+
 // Cycle runs one control cycle at simulated time now, for jobID only (empty: every job).
-func (p *Process) Cycle(now time.Time, jobID string) ([]JobOutcome, error) {
+func (p *Process) Cycle(now time.Time, jobID string) (*CycleReply, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || p.stdin == nil {
@@ -225,17 +234,14 @@ func (p *Process) Cycle(now time.Time, jobID string) ([]JobOutcome, error) {
 	if _, err := io.WriteString(p.stdin, line); err != nil {
 		return nil, fmt.Errorf("operator-java: harness gone: %w", err)
 	}
-	var reply struct {
-		Jobs  []JobOutcome `json:"jobs"`
-		Error string       `json:"error"`
-	}
+	var reply CycleReply
 	if err := p.readLine(&reply, 5*time.Minute); err != nil {
 		return nil, err
 	}
 	if reply.Error != "" {
 		return nil, fmt.Errorf("operator-java: cycle failed: %s", reply.Error)
 	}
-	return reply.Jobs, nil
+	return &reply, nil
 }
 
 // readLine reads one JSON line, failing after timeout or when the JVM exits.

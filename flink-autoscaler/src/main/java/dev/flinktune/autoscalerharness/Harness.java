@@ -58,7 +58,9 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * The cluster: {@code --autoscaler.standalone.fetcher.flink-cluster.host} and {@code .port}, as the
- * standalone autoscaler. Any other {@code --key value} is a configuration default under every job.
+ * standalone autoscaler. {@code --flinktune.harness.time-scale N} divides the autoscaler's durations
+ * by N for a cluster whose clock runs N times faster than the wall clock (realtime mode against
+ * the simulator). Any other {@code --key value} is a configuration default under every job.
  */
 public final class Harness {
     private static final Logger LOG = LoggerFactory.getLogger(Harness.class);
@@ -113,24 +115,38 @@ public final class Harness {
             Map<String, String> configOverrides,
             List<RecordingEventHandler.Event> events) {}
 
-    /** One control cycle over the cluster's jobs (or only {@code only}, if not null). */
-    List<Outcome> cycle(JobID only) throws Exception {
+    /**
+     * One control cycle over the cluster's jobs (or only {@code only}, if not null). As in the
+     * standalone autoscaler, a failure to list the jobs or to read a job's configuration skips the
+     * whole cycle (logged, listed in the reply); scaling errors are the autoscaler's own events.
+     */
+    List<Outcome> cycle(JobID only, List<String> fetchErrors) {
         long timeout = base.get(AutoScalerOptions.FLINK_CLIENT_TIMEOUT).toMillis();
-        List<JobStatusMessage> jobs =
-                client.sendRequest(
-                                JobsOverviewHeaders.getInstance(),
-                                EmptyMessageParameters.getInstance(),
-                                EmptyRequestBody.getInstance())
-                        .thenApply(JobStatusUtils::toJobStatusMessage)
-                        .get(timeout, TimeUnit.MILLISECONDS);
+        List<JobStatusMessage> jobs = new ArrayList<>();
+        List<Configuration> confs = new ArrayList<>();
+        try {
+            for (JobStatusMessage job :
+                    client.sendRequest(
+                                    JobsOverviewHeaders.getInstance(),
+                                    EmptyMessageParameters.getInstance(),
+                                    EmptyRequestBody.getInstance())
+                            .thenApply(JobStatusUtils::toJobStatusMessage)
+                            .get(timeout, TimeUnit.MILLISECONDS)) {
+                if (only == null || only.equals(job.getJobId())) {
+                    jobs.add(job);
+                    confs.add(jobConfiguration(job.getJobId(), timeout));
+                }
+            }
+        } catch (Throwable e) {
+            LOG.error("Error while fetch job list.", e);
+            fetchErrors.add(String.valueOf(e));
+            return List.of();
+        }
         Set<JobID> seen = new HashSet<>();
         List<Outcome> out = new ArrayList<>();
-        for (JobStatusMessage job : jobs) {
-            if (only != null && !only.equals(job.getJobId())) {
-                continue;
-            }
-            seen.add(job.getJobId());
-            out.add(scaleJob(job, timeout));
+        for (int i = 0; i < jobs.size(); i++) {
+            seen.add(jobs.get(i).getJobId());
+            out.add(scaleJob(jobs.get(i), confs.get(i)));
         }
         for (JobID gone : lastJobs) {
             if (!seen.contains(gone) && only == null) {
@@ -141,8 +157,7 @@ public final class Harness {
         return out;
     }
 
-    private Outcome scaleJob(JobStatusMessage job, long timeout) throws Exception {
-        JobID id = job.getJobId();
+    private Configuration jobConfiguration(JobID id, long timeout) throws Exception {
         var params = new JobMessageParameters();
         params.jobPathParameter.resolve(id);
         var jobConf =
@@ -153,6 +168,12 @@ public final class Harness {
                         .get(timeout, TimeUnit.MILLISECONDS);
         var conf = new Configuration(base);
         jobConf.forEach(e -> conf.setString(e.getKey(), e.getValue()));
+        TimeScale.apply(conf, Double.parseDouble(base.getString(TimeScale.KEY, "1")));
+        return conf;
+    }
+
+    private Outcome scaleJob(JobStatusMessage job, Configuration conf) {
+        JobID id = job.getJobId();
         var ctx =
                 new JobAutoScalerContext<JobID>(
                         id, id, job.getJobState(), conf, new UnregisteredMetricsGroup(), () -> client);
@@ -202,7 +223,8 @@ public final class Harness {
             try {
                 clock.set(Instant.ofEpochMilli(Long.parseLong(f[1])));
                 JobID only = f.length > 2 ? JobID.fromHexString(f[2]) : null;
-                out.println(Json.outcomes(cycle(only)));
+                List<String> fetchErrors = new ArrayList<>();
+                out.println(Json.outcomes(cycle(only, fetchErrors), fetchErrors));
             } catch (Throwable e) {
                 LOG.error("Cycle failed", e);
                 out.println(Json.error(String.valueOf(e)));
@@ -216,7 +238,7 @@ public final class Harness {
         while (!Thread.currentThread().isInterrupted()) {
             long start = System.nanoTime();
             try {
-                for (Outcome o : cycle(null)) {
+                for (Outcome o : cycle(null, new ArrayList<>())) {
                     if (!o.decided().isEmpty()) {
                         LOG.info("Job {} scaled: {}", o.job(), o.decided());
                     }

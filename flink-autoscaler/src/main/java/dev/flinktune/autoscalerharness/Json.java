@@ -11,8 +11,12 @@ final class Json {
         return "{\"error\":" + str(msg) + "}";
     }
 
-    static String outcomes(List<Harness.Outcome> outcomes) {
-        StringBuilder b = new StringBuilder("{\"jobs\":[");
+    static String outcomes(List<Harness.Outcome> outcomes, List<String> fetchErrors) {
+        StringBuilder b = new StringBuilder("{\"fetchErrors\":[");
+        for (int i = 0; i < fetchErrors.size(); i++) {
+            b.append(i > 0 ? "," : "").append(str(fetchErrors.get(i)));
+        }
+        b.append("],\"jobs\":[");
         for (int i = 0; i < outcomes.size(); i++) {
             var o = outcomes.get(i);
             if (i > 0) {
