@@ -43,8 +43,10 @@ func (s *syncBuffer) String() string {
 var errorLine = regexp.MustCompile(`(?m)^.* (ERROR|WARN) .*(Exception|Error|error).*$`)
 
 // TestRealtimeAgainstSimulator is the REST smoke test: the real autoscaler's control loop, over
-// real time, against `flinktune sim` at 10x (its durations compressed by the same factor, its
-// REST timeout at its 10 s default), on each example scenario. It must read everything it needs
+// real time, against `flinktune sim` at 10x on each example scenario. Its clock follows the
+// simulator's (wall clock × 10 from the simulator's start, as the timestamps Flink reports must
+// agree with the autoscaler's clock), its loop runs every 1 s of wall time (10 s simulated) and
+// its REST timeout stays at its 10 s default. It must read everything it needs
 // with no error in its log and rescale every job through the rescale API.
 func TestRealtimeAgainstSimulator(t *testing.T) {
 	const speed = 10
@@ -84,6 +86,9 @@ func realtimeRun(name string, speed float64, limit time.Duration, t *testing.T) 
 	defer hs.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	var origin time.Time
+	srv.Do(func(s *sim.Sim) { origin = s.Now() })
+	wallOrigin := time.Now()
 	go srv.RunRealtime(ctx, speed)
 
 	var log syncBuffer
@@ -91,6 +96,7 @@ func realtimeRun(name string, speed float64, limit time.Duration, t *testing.T) 
 	proc, err := operatorjava.Start(operatorjava.Config{RESTAddress: "http://" + ln.Addr().String(), Mode: "realtime", Log: &log,
 		Options: map[string]string{
 			"job.autoscaler.enabled":                         "true",
+			"flinktune.harness.clock-origin":                 fmt.Sprintf("%d@%d", origin.UnixMilli(), wallOrigin.UnixMilli()),
 			"flinktune.harness.time-scale":                   fmt.Sprint(speed),
 			"autoscaler.standalone.control-loop.interval.ms": fmt.Sprint(int(10_000 / speed)),
 		}})

@@ -223,3 +223,31 @@ func TestDelayedScaleDown110(t *testing.T) {
 		}
 	}
 }
+
+// Release 1.10.0's alignment against 1.15's legacy EVENLY_SPREAD: a source with a prime
+// partition count above the target, a source running above its partition count, keyed vertices.
+func TestAlign110(t *testing.T) {
+	cases := []struct {
+		name                       string
+		current, newP, parts, maxP int
+		lower, upper               int
+		want110                    int
+	}{
+		{"prime partitions, scale down: fallback, not back to 31", 31, 11, 31, 128, 1, 200, 11},
+		{"prime partitions, scale up: fallback below the divisor", 5, 7, 31, 128, 1, 200, 7},
+		{"above the partition count", 14, 6, 3, 128, 1, 200, 3},
+		{"key groups: next divisor up to N/2", 14, 6, 0, 128, 1, 200, 8},
+		{"key groups: target above N/2 scans to N", 10, 70, 0, 128, 1, 200, 128},
+		{"upper limit stops the scan", 10, 70, 0, 128, 1, 100, 64},
+		{"partitions: a divisor above N/2 when the target is", 10, 7, 11, 128, 1, 200, 11},
+		{"partitions: fallback when no divisor up to N/2", 10, 4, 11, 128, 1, 200, 4},
+	}
+	for _, c := range cases {
+		ctx := &AlignmentContext{Vertex: "v", Current: c.current, New: c.newP, NumSourcePartitions: c.parts, MaxParallelism: c.maxP,
+			LowerLimit: c.lower, UpperLimit: c.upper, InputShips: []string{ShipHash}}
+		limited := 0
+		if got := align110(ctx, func(int) { limited++ }); got != c.want110 {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want110)
+		}
+	}
+}

@@ -272,7 +272,9 @@ func (c *cycle) scale(vertex string, current int, inputShips []string, numSource
 	raw := javaInt(math.Min(math.Ceil(factor*float64(current)), math.MaxInt32))
 	upperBound := min(maxParallelism, upper)
 	newP := min(max(lower, raw), upperBound)
-	if newP == current {
+	if newP == current && c.o.Variant != Variant110 {
+		// Release 1.10.0 aligns an unchanged parallelism too (a source above its partition
+		// count is cut to it); FLINK-39299 stopped that.
 		return newP, nil
 	}
 	return c.align(vertex, current, newP, numSourcePartitions, maxParallelism, lower, upper, inputShips, metrics), nil

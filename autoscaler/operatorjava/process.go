@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -90,12 +91,13 @@ type Config struct {
 
 // Process is a running harness JVM.
 type Process struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	out    *bufio.Reader
-	mu     sync.Mutex
-	closed bool
-	waited chan struct{}
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	out     *bufio.Reader
+	mu      sync.Mutex // one cycle at a time
+	closing atomic.Bool
+	once    sync.Once
+	waited  chan struct{}
 }
 
 // Start launches the harness JVM. In lockstep mode it returns once the harness is ready for
@@ -227,7 +229,7 @@ type CycleReply struct {
 func (p *Process) Cycle(now time.Time, jobID string) (*CycleReply, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.stdin == nil {
+	if p.closing.Load() || p.stdin == nil {
 		return nil, errors.New("operator-java: harness is not running in lockstep")
 	}
 	line := fmt.Sprintf("cycle %d %s\n", now.UnixMilli(), jobID)
@@ -271,20 +273,16 @@ func (p *Process) readLine(v any, timeout time.Duration) error {
 }
 
 // Close stops the JVM: quit in lockstep mode, then SIGKILL to its process group if it has not
-// exited within two seconds. It waits for the exit.
+// exited within two seconds (also while a cycle is still waiting for it). It waits for the exit.
 func (p *Process) Close() error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		<-p.waited
-		return nil
-	}
-	p.closed = true
-	if p.stdin != nil {
-		io.WriteString(p.stdin, "quit\n")
-		p.stdin.Close()
-	}
-	p.mu.Unlock()
+	p.once.Do(func() {
+		p.closing.Store(true)
+		if p.stdin != nil {
+			// A whole line in one write: safe beside a cycle's own line.
+			io.WriteString(p.stdin, "quit\n")
+			p.stdin.Close()
+		}
+	})
 	select {
 	case <-p.waited:
 	case <-time.After(2 * time.Second):

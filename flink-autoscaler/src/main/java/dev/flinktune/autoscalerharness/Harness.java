@@ -58,9 +58,10 @@ import java.util.concurrent.TimeUnit;
  * </ul>
  *
  * The cluster: {@code --autoscaler.standalone.fetcher.flink-cluster.host} and {@code .port}, as the
- * standalone autoscaler. {@code --flinktune.harness.time-scale N} divides the autoscaler's durations
- * by N for a cluster whose clock runs N times faster than the wall clock (realtime mode against
- * the simulator). Any other {@code --key value} is a configuration default under every job.
+ * standalone autoscaler. In realtime mode against a simulator whose clock runs N times faster than
+ * the wall clock, {@code --flinktune.harness.clock-origin <simMillis>@<wallMillis>} (the simulator's
+ * time at a wall-clock time) and {@code --flinktune.harness.time-scale N} make the autoscaler's clock the simulator's.
+ * Any other {@code --key value} is a configuration default under every job.
  */
 public final class Harness {
     private static final Logger LOG = LoggerFactory.getLogger(Harness.class);
@@ -69,6 +70,8 @@ public final class Harness {
     static final String HOST = "autoscaler.standalone.fetcher.flink-cluster.host";
     static final String PORT = "autoscaler.standalone.fetcher.flink-cluster.port";
     static final String INTERVAL = "autoscaler.standalone.control-loop.interval";
+    static final String CLOCK_ORIGIN = "flinktune.harness.clock-origin";
+    static final String TIME_SCALE = "flinktune.harness.time-scale";
 
     private final Configuration base;
     private final SharedRestClient client;
@@ -168,7 +171,6 @@ public final class Harness {
                         .get(timeout, TimeUnit.MILLISECONDS);
         var conf = new Configuration(base);
         jobConf.forEach(e -> conf.setString(e.getKey(), e.getValue()));
-        TimeScale.apply(conf, Double.parseDouble(base.getString(TimeScale.KEY, "1")));
         return conf;
     }
 
@@ -234,6 +236,14 @@ public final class Harness {
 
     void realtime() throws Exception {
         Duration interval = Duration.ofMillis(base.getLong(INTERVAL + ".ms", 10_000));
+        String origin = base.getString(CLOCK_ORIGIN, "");
+        if (!origin.isEmpty()) {
+            String[] at = origin.split("@");
+            clock.follow(
+                    Long.parseLong(at[0]),
+                    Long.parseLong(at[1]),
+                    Double.parseDouble(base.getString(TIME_SCALE, "1")));
+        }
         LOG.info("The autoscaler is started, control loop every {}, configuration: {}", interval, base);
         while (!Thread.currentThread().isInterrupted()) {
             long start = System.nanoTime();
