@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,72 +19,96 @@ import (
 	"github.com/flinktune/flinktune/scenarios"
 )
 
-// The scenarios of the conformance run: the three examples and FLINKTUNE_CONFORMANCE_GENERATED
-// (default 20) generated ones, or only FLINKTUNE_CONFORMANCE_SCENARIOS (comma-separated names
-// or gen-<seed>).
-func conformanceScenarios(t *testing.T) []*scenario.Scenario {
-	var names []string
-	if v := os.Getenv("FLINKTUNE_CONFORMANCE_SCENARIOS"); v != "" {
-		names = strings.Split(v, ",")
-	} else {
-		names = scenarios.Names()
-		n := 20
-		if v := os.Getenv("FLINKTUNE_CONFORMANCE_GENERATED"); v != "" {
-			n, _ = strconv.Atoi(v)
-		}
-		for i := range n {
-			names = append(names, fmt.Sprintf("gen-%d", i+1))
-		}
+// loadScenario loads an example by name or gen-<seed> from the generator.
+func loadScenario(n string) (*scenario.Scenario, error) {
+	seed, ok := strings.CutPrefix(n, "gen-")
+	if !ok {
+		return scenarios.Load(n)
 	}
-	var out []*scenario.Scenario
-	for _, n := range names {
-		var sc *scenario.Scenario
-		var err error
-		if seed, ok := strings.CutPrefix(n, "gen-"); ok {
-			s, _ := strconv.ParseUint(seed, 10, 64)
-			var g *generate.Generated
-			if g, err = generate.Generate(s); err == nil {
-				sc, err = g.Scenario()
-			}
-		} else {
-			sc, err = scenarios.Load(n)
-		}
-		if err != nil {
-			t.Fatalf("scenario %s: %v", n, err)
-		}
-		out = append(out, sc)
+	s, err := strconv.ParseUint(seed, 10, 64)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	g, err := generate.Generate(s)
+	if err != nil {
+		return nil, err
+	}
+	return g.Scenario()
 }
 
-// TestConformance runs the real autoscaler and the port side by side on every scenario and
-// requires ≥ 95% agreement over the cycles where either side decided.
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+// TestConformance runs the real autoscaler and the port side by side on the three examples and
+// on generated scenarios gen-1, gen-2, ... until FLINKTUNE_CONFORMANCE_GENERATED (default 20) of
+// them had at least 5 decided cycles (at most FLINKTUNE_CONFORMANCE_MAX_SEED, default 60, are
+// tried), FLINKTUNE_CONFORMANCE_PARALLEL (default 2) at a time; or only the comma-separated
+// FLINKTUNE_CONFORMANCE_SCENARIOS. Every scenario run counts: the agreement over all cycles where
+// either side decided must be at least 95%.
 func TestConformance(t *testing.T) {
-	var total, agreed, decided int
-	var reports []*Report
-	for _, sc := range conformanceScenarios(t) {
-		var log strings.Builder
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		rep, err := Run(ctx, sc, Options{Log: &log, Set: conformanceSet()})
-		cancel()
-		if err != nil {
-			t.Errorf("%s: %v\nJVM log tail:\n%s", sc.Name, err, tail(log.String(), 4000))
-			continue
+	var fixed []string
+	wantGen, maxSeed := envInt("FLINKTUNE_CONFORMANCE_GENERATED", 20), envInt("FLINKTUNE_CONFORMANCE_MAX_SEED", 60)
+	if v := os.Getenv("FLINKTUNE_CONFORMANCE_SCENARIOS"); v != "" {
+		fixed, wantGen = strings.Split(v, ","), 0
+	} else {
+		fixed = scenarios.Names()
+	}
+	var (
+		mu        sync.Mutex
+		reports   []*Report
+		next      int
+		qualified int
+	)
+	// take returns the next scenario to run, or "" when done.
+	take := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		if next < len(fixed) {
+			next++
+			return fixed[next-1]
 		}
-		reports = append(reports, rep)
-		t.Log(rep.Summary())
-		for _, c := range rep.Differences {
-			t.Log("  difference: " + FormatCycle(c))
+		seed := next - len(fixed) + 1
+		if qualified >= wantGen || seed > maxSeed {
+			return ""
 		}
-		for _, e := range rep.JavaErrors {
-			t.Log("  java error: " + e)
-		}
-		for _, e := range rep.PortErrors {
-			t.Log("  port error: " + e)
-		}
+		next++
+		return fmt.Sprintf("gen-%d", seed)
+	}
+	var wg sync.WaitGroup
+	for range max(1, envInt("FLINKTUNE_CONFORMANCE_PARALLEL", 2)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for name := take(); name != ""; name = take() {
+				rep, err := runOne(name)
+				mu.Lock()
+				if err != nil {
+					t.Error(err)
+				} else {
+					reports = append(reports, rep)
+					if strings.HasPrefix(name, "gen-") && rep.Decided >= 5 {
+						qualified++
+					}
+					logReport(t, rep)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(reports, func(i, j int) bool { return reports[i].Scenario < reports[j].Scenario })
+	var total, agreed, decided, generated int
+	for _, rep := range reports {
 		total += rep.Cycles
 		agreed += rep.Agreed
 		decided += rep.Decided
+		if strings.HasPrefix(rep.Scenario, "gen-") {
+			generated++
+		}
 	}
 	if f := os.Getenv("FLINKTUNE_CONFORMANCE_REPORT"); f != "" {
 		b, _ := json.MarshalIndent(reports, "", "  ")
@@ -92,9 +118,41 @@ func TestConformance(t *testing.T) {
 	if decided > 0 {
 		pct = 100 * float64(agreed) / float64(decided)
 	}
-	t.Logf("overall: %d scenarios, %d job cycles, %d decided, %d agreed: %.1f%%", len(reports), total, decided, agreed, pct)
+	t.Logf("overall: %d scenarios (%d generated, %d of them with >= 5 decided cycles), %d job cycles, %d decided, %d agreed: %.1f%%",
+		len(reports), generated, qualified, total, decided, agreed, pct)
 	if pct < 95 {
 		t.Errorf("agreement %.1f%% < 95%%", pct)
+	}
+	if qualified < wantGen {
+		t.Errorf("only %d generated scenarios with >= 5 decided cycles among seeds 1-%d, want %d", qualified, maxSeed, wantGen)
+	}
+}
+
+func runOne(name string) (*Report, error) {
+	sc, err := loadScenario(name)
+	if err != nil {
+		return nil, fmt.Errorf("scenario %s: %w", name, err)
+	}
+	var log strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, sc, Options{Log: &log, Set: conformanceSet()})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v\nJVM log tail:\n%s", name, err, tail(log.String(), 4000))
+	}
+	return rep, nil
+}
+
+func logReport(t *testing.T, rep *Report) {
+	t.Log(rep.Summary())
+	for _, c := range rep.Differences {
+		t.Log("  difference: " + FormatCycle(c))
+	}
+	for _, e := range rep.JavaErrors {
+		t.Log("  java error: " + e)
+	}
+	for _, e := range rep.PortErrors {
+		t.Log("  port error: " + e)
 	}
 }
 

@@ -54,8 +54,12 @@ func TestRealtimeAgainstSimulator(t *testing.T) {
 	if v := os.Getenv("FLINKTUNE_REALTIME_LIMIT"); v != "" {
 		limit, _ = time.ParseDuration(v)
 	}
+	names := scenarios.Names()
+	if v := os.Getenv("FLINKTUNE_REALTIME_SCENARIOS"); v != "" {
+		names = strings.Split(v, ",")
+	}
 	var wg sync.WaitGroup
-	for _, name := range scenarios.Names() {
+	for _, name := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -92,10 +96,16 @@ func realtimeRun(name string, speed float64, limit time.Duration, t *testing.T) 
 	go srv.RunRealtime(ctx, speed)
 
 	var log syncBuffer
+	if dir := os.Getenv("FLINKTUNE_REALTIME_LOGDIR"); dir != "" {
+		defer func() { os.WriteFile(dir+"/"+name+".log", []byte(log.String()), 0o644) }()
+	}
 	wall := time.Now()
 	proc, err := operatorjava.Start(operatorjava.Config{RESTAddress: "http://" + ln.Addr().String(), Mode: "realtime", Log: &log,
 		Options: map[string]string{
-			"job.autoscaler.enabled":                         "true",
+			"job.autoscaler.enabled": "true",
+			// taskmanager-loss starts over-provisioned: its first decision is a scale-down,
+			// delayed by scale-down.interval (1 h by default, 6 min of wall time here).
+			"job.autoscaler.scale-down.interval":             "10m",
 			"flinktune.harness.clock-origin":                 fmt.Sprintf("%d@%d", origin.UnixMilli(), wallOrigin.UnixMilli()),
 			"flinktune.harness.time-scale":                   fmt.Sprint(speed),
 			"autoscaler.standalone.control-loop.interval.ms": fmt.Sprint(int(10_000 / speed)),
