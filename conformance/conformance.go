@@ -87,6 +87,10 @@ type Report struct {
 	SkippedCycles int         `json:"skippedCycles"`
 	Replay        ReplayStats `json:"replay"`
 	WallSeconds   float64     `json:"wallSeconds"`
+	// JavaSeconds and PortSeconds are the wall time spent in the real autoscaler's cycles
+	// (its REST calls included) and in the port's (collection from the recording included).
+	JavaSeconds float64 `json:"javaSeconds"`
+	PortSeconds float64 `json:"portSeconds"`
 }
 
 // Agreement is Agreed / Decided (1 when nobody decided).
@@ -156,16 +160,20 @@ func Run(ctx context.Context, sc *scenario.Scenario, opts Options) (*Report, err
 			break
 		}
 		rec.beginCycle()
+		t0 := time.Now()
 		reply, err := proc.Cycle(now, "")
 		if err != nil {
 			return rep, err
 		}
+		t1 := time.Now()
+		rep.JavaSeconds += t1.Sub(t0).Seconds()
 		if len(reply.FetchErrors) > 0 {
 			rep.SkippedCycles++
 		}
 		for _, o := range reply.Jobs {
 			sh.compare(ctx, rep, now, o)
 		}
+		rep.PortSeconds += time.Since(t1).Seconds()
 		for _, st := range rec.flush() {
 			if st != http.StatusOK {
 				rep.RejectedPuts++
@@ -271,9 +279,9 @@ func (sh *shadow) portCycle(ctx context.Context, now time.Time, jobID string) (*
 
 // Summary is one line per report, for logs.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("%s: %d cycles, %d decided (java %d, port %d), agreement %.1f%%, %d differences, java errors %d, port errors %d, skipped %d, replay %d/%d/%d (recorded/derived/live), %.1fs",
+	return fmt.Sprintf("%s: %d cycles, %d decided (java %d, port %d), agreement %.1f%%, %d differences, java errors %d, port errors %d, skipped %d, replay %d/%d/%d (recorded/derived/live), %.1fs (java %.1fs, port %.1fs)",
 		r.Scenario, r.Cycles, r.Decided, r.JavaDecisions, r.PortDecisions, 100*r.Agreement(), len(r.Differences),
-		len(r.JavaErrors), len(r.PortErrors), r.SkippedCycles, r.Replay.Recorded, r.Replay.Derived, r.Replay.Live, r.WallSeconds)
+		len(r.JavaErrors), len(r.PortErrors), r.SkippedCycles, r.Replay.Recorded, r.Replay.Derived, r.Replay.Live, r.WallSeconds, r.JavaSeconds, r.PortSeconds)
 }
 
 // FormatCycle prints one cycle's sides for a difference table.

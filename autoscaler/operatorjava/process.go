@@ -135,7 +135,7 @@ func Start(cfg Config) (*Process, error) {
 	if level == "" {
 		level = "INFO"
 	}
-	args := []string{fmt.Sprintf("-Xmx%dm", heap), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
+	args := []string{fmt.Sprintf("-Xmx%dm", heap), "-XX:+UseSerialGC", "-Xss512k",
 		"-Dflinktune.log.level=" + level, "-cp", cp, MainClass,
 		"--flinktune.harness.mode", cfg.Mode,
 		"--autoscaler.standalone.fetcher.flink-cluster.host", host,
