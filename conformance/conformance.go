@@ -58,7 +58,11 @@ type Cycle struct {
 	// Current is the parallelism of the vertices either side changed.
 	Current    map[string]int `json:"current"`
 	PortReason string         `json:"portReason,omitempty"`
-	JavaReport string         `json:"javaReport,omitempty"`
+	// JavaMemory and PortMemory are the memory overrides each side recommends (with
+	// job.autoscaler.memory.tuning.enabled), compared on decided cycles.
+	JavaMemory map[string]string `json:"javaMemory,omitempty"`
+	PortMemory map[string]string `json:"portMemory,omitempty"`
+	JavaReport string            `json:"javaReport,omitempty"`
 }
 
 // Agree reports whether both sides decided the same set of (vertex, parallelism).
@@ -81,6 +85,10 @@ type Report struct {
 	JavaErrors   []string `json:"javaErrors,omitempty"`
 	PortErrors   []string `json:"portErrors,omitempty"`
 	RejectedPuts int      `json:"rejectedPuts"`
+	// MemoryCompared counts decided cycles where either side recommended memory overrides;
+	// MemoryAgreed those where both recommended the same.
+	MemoryCompared int `json:"memoryCompared"`
+	MemoryAgreed   int `json:"memoryAgreed"`
 	// SkippedCycles are cycles the real autoscaler skipped because listing the jobs or reading
 	// a job's configuration failed (the port is not run either: flinktune's controller skips
 	// them too).
@@ -194,7 +202,7 @@ type shadow struct {
 
 func (sh *shadow) compare(ctx context.Context, rep *Report, now time.Time, o operatorjava.JobOutcome) {
 	rep.Cycles++
-	c := Cycle{Time: now, JobID: o.JobID, Java: o.Decided, Current: map[string]int{}}
+	c := Cycle{Time: now, JobID: o.JobID, Java: o.Decided, Current: map[string]int{}, JavaMemory: o.ConfigOverrides}
 	if c.Java == nil {
 		c.Java = map[string]int{}
 	}
@@ -217,6 +225,7 @@ func (sh *shadow) compare(ctx context.Context, rep *Report, now time.Time, o ope
 		}
 	} else {
 		c.PortReason = dec.Reason
+		c.PortMemory = dec.ConfigOverrides
 		for _, e := range dec.Events {
 			if e.Reason == operator.ReasonAutoscalerError && len(rep.PortErrors) < 10 {
 				rep.PortErrors = append(rep.PortErrors, now.UTC().Format(time.TimeOnly)+" "+e.Message)
@@ -246,6 +255,12 @@ func (sh *shadow) compare(ctx context.Context, rep *Report, now time.Time, o ope
 	}
 	if len(c.Port) > 0 {
 		rep.PortDecisions++
+	}
+	if len(c.JavaMemory) > 0 || len(c.PortMemory) > 0 {
+		rep.MemoryCompared++
+		if maps.Equal(c.JavaMemory, c.PortMemory) {
+			rep.MemoryAgreed++
+		}
 	}
 	rep.Decisions = append(rep.Decisions, c)
 	if c.Agree() {
@@ -279,9 +294,9 @@ func (sh *shadow) portCycle(ctx context.Context, now time.Time, jobID string) (*
 
 // Summary is one line per report, for logs.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("%s: %d cycles, %d decided (java %d, port %d), agreement %.1f%%, %d differences, java errors %d, port errors %d, skipped %d, replay %d/%d/%d (recorded/derived/live), %.1fs (java %.1fs, port %.1fs)",
+	return fmt.Sprintf("%s: %d cycles, %d decided (java %d, port %d), agreement %.1f%%, %d differences, java errors %d, port errors %d, skipped %d, memory %d/%d, replay %d/%d/%d (recorded/derived/live), %.1fs (java %.1fs, port %.1fs)",
 		r.Scenario, r.Cycles, r.Decided, r.JavaDecisions, r.PortDecisions, 100*r.Agreement(), len(r.Differences),
-		len(r.JavaErrors), len(r.PortErrors), r.SkippedCycles, r.Replay.Recorded, r.Replay.Derived, r.Replay.Live, r.WallSeconds, r.JavaSeconds, r.PortSeconds)
+		len(r.JavaErrors), len(r.PortErrors), r.SkippedCycles, r.MemoryAgreed, r.MemoryCompared, r.Replay.Recorded, r.Replay.Derived, r.Replay.Live, r.WallSeconds, r.JavaSeconds, r.PortSeconds)
 }
 
 // FormatCycle prints one cycle's sides for a difference table.

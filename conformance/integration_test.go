@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"sort"
 	"strconv"
@@ -128,7 +129,28 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func runOne(name string) (*Report, error) {
+// TestConformanceMemory compares memory recommendations (job.autoscaler.memory.tuning.enabled):
+// the standalone autoscaler applies none, so its MemoryTuning's overrides are compared with the
+// port's on every decided cycle of two examples.
+func TestConformanceMemory(t *testing.T) {
+	for _, name := range []string{"wordcount-ramp", "taskmanager-loss"} {
+		rep, err := runOne(name, "job.autoscaler.memory.tuning.enabled=true")
+		if err != nil {
+			t.Fatal(err)
+		}
+		logReport(t, rep)
+		for _, c := range rep.Decisions {
+			if !maps.Equal(c.JavaMemory, c.PortMemory) {
+				t.Logf("  memory difference at %s: java %v port %v", c.Time.Format(time.TimeOnly), c.JavaMemory, c.PortMemory)
+			}
+		}
+		if rep.MemoryCompared == 0 || rep.MemoryAgreed*100 < 95*rep.MemoryCompared || rep.Agreement() < 0.95 {
+			t.Errorf("%s: memory %d/%d, decisions %.1f%%", name, rep.MemoryAgreed, rep.MemoryCompared, 100*rep.Agreement())
+		}
+	}
+}
+
+func runOne(name string, set ...string) (*Report, error) {
 	sc, err := loadScenario(name)
 	if err != nil {
 		return nil, fmt.Errorf("scenario %s: %w", name, err)
@@ -136,7 +158,7 @@ func runOne(name string) (*Report, error) {
 	var log strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	rep, err := Run(ctx, sc, Options{Log: &log, Set: conformanceSet()})
+	rep, err := Run(ctx, sc, Options{Log: &log, Set: append(conformanceSet(), set...)})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v\nJVM log tail:\n%s", name, err, tail(log.String(), 4000))
 	}
