@@ -23,10 +23,6 @@ const Name = "operator-java"
 var OptRESTAddress = flinkconf.Option{Key: "flinktune.operator-java.rest-address", Type: flinkconf.TypeString,
 	Description: "Flink REST address (http://host:port) the operator-java policy's JVM reads and rescales the job through."}
 
-// idleTimeout closes a JVM whose policy has not cycled for this long (the controller has no
-// close hook for policies; bench runs cycle continuously).
-const idleTimeout = 2 * time.Minute
-
 // Policy is the real operator autoscaler as a flinktune policy: one JVM per job, in lockstep
 // with the snapshots' clock. The JVM reads the job through the REST API itself and applies its
 // decisions through the rescale API like the standalone autoscaler; the Decision carries the
@@ -39,11 +35,11 @@ type Policy struct {
 }
 
 // jvm is the policy's process, apart from the policy so that a cleanup can stop it once the
-// policy is unreachable.
+// policy is unreachable (the controller has no close hook for policies: a finished bench run's
+// JVMs stop at the next garbage collection, and all of them when flinktune exits).
 type jvm struct {
-	mu    sync.Mutex
-	proc  *Process
-	timer *time.Timer
+	mu   sync.Mutex
+	proc *Process
 }
 
 // NewPolicy builds the policy from a job's effective configuration.
@@ -83,9 +79,6 @@ func (j *jvm) close() error {
 }
 
 func (j *jvm) closeLocked() error {
-	if j.timer != nil {
-		j.timer.Stop()
-	}
 	if j.proc == nil {
 		return nil
 	}
@@ -118,7 +111,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	return autoscaler.Decision{Reason: "job not listed by the autoscaler"}, nil
 }
 
-// ensure starts the JVM on first use and re-arms the idle timer. Caller holds p.j.mu.
+// ensure starts the JVM on first use. Caller holds p.j.mu.
 func (p *Policy) ensure(snap *autoscaler.Snapshot) error {
 	j := p.j
 	if j.proc == nil {
@@ -136,11 +129,6 @@ func (p *Policy) ensure(snap *autoscaler.Snapshot) error {
 			return err
 		}
 		j.proc = proc
-	}
-	if j.timer == nil {
-		j.timer = time.AfterFunc(idleTimeout, func() { j.close() })
-	} else {
-		j.timer.Reset(idleTimeout)
 	}
 	return nil
 }
