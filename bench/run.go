@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/flinktune/flinktune/autoscaler/operatorjava"
 	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/controller"
 	"github.com/flinktune/flinktune/flinkconf"
@@ -56,6 +58,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	}
 	srv := simrest.New(s, simrest.Options{})
 	base, httpClient, stop := "http://simulator", &http.Client{Transport: simrest.RoundTripper(srv)}, func() {}
+	if policy == operatorjava.Name && opts.Transport == nil {
+		opts.Transport = loopback // the real autoscaler's JVM reads the simulator over loopback
+	}
 	if opts.Transport != nil {
 		base, httpClient, stop = opts.Transport(srv)
 	}
@@ -80,6 +85,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	cfg := flinkconf.New()
 	if err := cfg.ApplyOverrides(opts.Set); err != nil {
 		return nil, err
+	}
+	if policy == operatorjava.Name {
+		cfg.Set(operatorjava.OptRESTAddress.Key, base)
 	}
 	cluster := controller.FlinkCluster("simulator", client, 15*time.Second)
 	// The simulator can roll TaskManagers onto a new memory configuration, as a platform
@@ -108,6 +116,17 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	res.Reasons = reasons.top(5)
 	res.WallSeconds = time.Since(wall).Seconds()
 	return res, nil
+}
+
+// loopback serves h on 127.0.0.1 for a policy outside this process.
+func loopback(h http.Handler) (string, *http.Client, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "http://127.0.0.1:1", http.DefaultClient, func() {} // the run reports the failure
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	return "http://" + ln.Addr().String(), &http.Client{Timeout: 30 * time.Second}, func() { hs.Close() }
 }
 
 // RunAll runs every policy on the scenario, concurrently (each run has its own simulator),

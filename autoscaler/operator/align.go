@@ -113,6 +113,27 @@ func relaxedDownwardFallback(ctx *AlignmentContext) int {
 	return max(p, ctx.LowerLimit)
 }
 
+// align110 is release 1.10.0's alignment (before FLINK-39299): scan up from the target for a
+// divisor of N, to N (or to N/2 while the target is at most N/2) capped by the max parallelism
+// and upper limit, whatever the scaling direction; else the relaxed downward fallback, never
+// blocked.
+func align110(ctx *AlignmentContext, limited func(actual int)) int {
+	n := numKeyGroupsOrPartitions(ctx)
+	end := n / 2
+	if ctx.New > n/2 {
+		end = n
+	}
+	end = min(end, min(ctx.MaxParallelism, ctx.UpperLimit))
+	for p := ctx.New; p <= end; p++ {
+		if n%p == 0 {
+			return p
+		}
+	}
+	p := relaxedDownwardFallback(ctx)
+	limited(p)
+	return p
+}
+
 func alignOrKeepTarget(ctx *AlignmentContext, acceptLoadReducing bool) int {
 	if p := firstAlignedInRegion(ctx, acceptLoadReducing); p > 0 {
 		return p
@@ -123,7 +144,7 @@ func alignOrKeepTarget(ctx *AlignmentContext, acceptLoadReducing bool) int {
 // resolveAlignmentMode is ParallelismAligner#resolve. In the 1.15 variant only the legacy key
 // exists, defaulting to the blocking EVENLY_SPREAD.
 func resolveAlignmentMode(o *Options) AlignmentMode {
-	if o.Variant == Variant115 {
+	if o.Variant.Pre116() {
 		return legacyMode{maximize: o.LegacyAdjustMode == "MAXIMIZE_UTILISATION"}
 	}
 	if o.AlignmentModeSet {
@@ -177,6 +198,14 @@ func (c *cycle) align(vertex string, current, newP, numSourcePartitions, maxPara
 	}
 	if !mode.IsApplicable(ctx) {
 		return ctx.New
+	}
+	if c.o.Variant == Variant110 {
+		return align110(ctx, func(actual int) {
+			msg := fmt.Sprintf("Scaling limited detected for %s (expected parallelism: %d, actual parallelism %d). "+
+				"Scaling limited due to numKeyGroupsOrPartitions : %d，upperBoundForAlignment(maxParallelism or parallelismUpperLimit): %d, parallelismLowerLimit: %d.",
+				vertex, ctx.New, actual, numKeyGroupsOrPartitions(ctx), min(maxParallelism, upper), lower)
+			c.event(autoscaler.EventWarning, "ScalingLimited", msg, "ScalingLimited"+vertex, c.o.ScalingEventInterval)
+		})
 	}
 	if lm, ok := mode.(legacyMode); ok {
 		lm.emit = func(expected, actual int) {

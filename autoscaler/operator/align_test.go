@@ -186,3 +186,68 @@ func TestDelayedScaleDownDeque(t *testing.T) {
 		t.Error("cleared")
 	}
 }
+
+// Release 1.10.0's delayed scale-down: optional (a change that never opens the job-wide gate)
+// until scale-down.interval has passed since the first recommendation, then required with the
+// latest recommendation — not the window's maximum of 1.15.
+func TestDelayedScaleDown110(t *testing.T) {
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	cases := []struct {
+		variant string
+		steps   []struct {
+			t, newP     int
+			wantNew     int
+			wantOutside bool
+		}
+	}{
+		{"1.10", []struct {
+			t, newP     int
+			wantNew     int
+			wantOutside bool
+		}{{0, 8, 8, false}, {30, 9, 9, false}, {60, 6, 6, true}, {70, 7, 7, true}}},
+		{"1.15", []struct {
+			t, newP     int
+			wantNew     int
+			wantOutside bool
+		}{{0, 8, 10, false}, {30, 9, 10, false}, {60, 6, 9, true}, {70, 7, 9, true}}},
+	}
+	for _, c := range cases {
+		o, _ := ParseOptions(flinkconf.FromMap(map[string]string{OptVariant.Key: c.variant, Prefix + "scale-down.interval": "60s"}))
+		dsd := NewDelayedScaleDown()
+		for _, s := range c.steps {
+			cy, _ := testCycle(&o, at(s.t))
+			ch, err := cy.applyScaleDownInterval(dsd, "v", s.newP, 10, true)
+			if err != nil || ch.New != s.wantNew || ch.OutsideUtilizationBound != s.wantOutside {
+				t.Errorf("%s at %ds: recommended %d -> %+v %v, want new %d outside %v", c.variant, s.t, s.newP, ch, err, s.wantNew, s.wantOutside)
+			}
+		}
+	}
+}
+
+// Release 1.10.0's alignment against 1.15's legacy EVENLY_SPREAD: a source with a prime
+// partition count above the target, a source running above its partition count, keyed vertices.
+func TestAlign110(t *testing.T) {
+	cases := []struct {
+		name                       string
+		current, newP, parts, maxP int
+		lower, upper               int
+		want110                    int
+	}{
+		{"prime partitions, scale down: fallback, not back to 31", 31, 11, 31, 128, 1, 200, 11},
+		{"prime partitions, scale up: fallback below the divisor", 5, 7, 31, 128, 1, 200, 7},
+		{"above the partition count", 14, 6, 3, 128, 1, 200, 3},
+		{"key groups: next divisor up to N/2", 14, 6, 0, 128, 1, 200, 8},
+		{"key groups: target above N/2 scans to N", 10, 70, 0, 128, 1, 200, 128},
+		{"upper limit stops the scan", 10, 70, 0, 128, 1, 100, 64},
+		{"partitions: a divisor above N/2 when the target is", 10, 7, 11, 128, 1, 200, 11},
+		{"partitions: fallback when no divisor up to N/2", 10, 4, 11, 128, 1, 200, 4},
+	}
+	for _, c := range cases {
+		ctx := &AlignmentContext{Vertex: "v", Current: c.current, New: c.newP, NumSourcePartitions: c.parts, MaxParallelism: c.maxP,
+			LowerLimit: c.lower, UpperLimit: c.upper, InputShips: []string{ShipHash}}
+		limited := 0
+		if got := align110(ctx, func(int) { limited++ }); got != c.want110 {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want110)
+		}
+	}
+}

@@ -348,7 +348,7 @@ func filterVertexMetricNames(id string, allNames []string, source bool, o *Optio
 		if n, ok := fmSourceOut.findAny(all); ok {
 			put(n, fmSourceOut)
 		}
-	} else if o.Variant != Variant115 {
+	} else if !o.Variant.Pre116() {
 		if n, ok := fmInPerSec.findAny(all); ok {
 			put(n, fmInPerSec)
 		}
@@ -514,7 +514,7 @@ func computeDataRateMetrics(id string, fm map[flinkMetric]autoscaler.Aggregate, 
 			}
 			v.Set(MetricObservedTPR, tpr)
 		}
-	} else if a, ok := fm[fmInPerSec]; ok && o.Variant != Variant115 {
+	} else if a, ok := fm[fmInPerSec]; ok && !o.Variant.Pre116() {
 		v.Set(MetricNumRecordsInPerSecond, a.Sum)
 	}
 }

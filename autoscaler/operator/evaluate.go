@@ -106,7 +106,7 @@ func (e *evaluator) vertex(id string, done *EvaluatedMetrics, backlog bool) (*Ev
 	}
 	busy := computeBusyTimeAvg(e.o, s, info.Parallelism)
 	tprInput := inputRate
-	if e.o.Variant != Variant115 {
+	if !e.o.Variant.Pre116() {
 		tprInput = computeTprInputRate(e.o, s)
 	}
 	m.Set(MetricTrueProcessingRate, EvalAvg(computeTrueProcessingRate(busy, tprInput, s, e.o)))

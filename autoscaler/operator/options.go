@@ -80,7 +80,7 @@ var (
 	OptCustomExecutors       = asOpt("scaling.custom-executors", flinkconf.TypeString, "", "Custom scaling executor instance names (';'-separated), each with scaling.custom-executor.<name>.class; run by ascending priority.")
 
 	// flinktune's own switches (not operator options).
-	OptVariant  = flinkconf.Option{Key: "flinktune.operator.variant", Type: flinkconf.TypeString, Default: "1.16", HasDefault: true, Description: "Operator behaviour to reproduce: 1.16 (main branch) or 1.15 (release 1.15.0: blocking EVENLY_SPREAD alignment by default, counter-rate TPR numerator, capped-factor expected rate)."}
+	OptVariant  = flinkconf.Option{Key: "flinktune.operator.variant", Type: flinkconf.TypeString, Default: "1.16", HasDefault: true, Description: "Operator behaviour to reproduce: 1.16 (main branch), 1.15 (release 1.15.0: blocking EVENLY_SPREAD alignment by default, counter-rate TPR numerator, capped-factor expected rate) or 1.10 (1.15 with the delayed scale-down of release 1.10.0)."}
 	OptTimeZone = flinkconf.Option{Key: "flinktune.operator.timezone", Type: flinkconf.TypeString, Default: "UTC", HasDefault: true, Description: "Time zone (IANA name) in which excluded periods are evaluated; the operator uses the JVM default zone."}
 
 	// optParallelismOverrides is Flink's pipeline.jobvertex-parallelism-overrides (a map).
@@ -125,11 +125,24 @@ const (
 	Variant116 Variant = iota
 	// Variant115 is release 1.15.0.
 	Variant115
+	// Variant110 is release 1.10.0, the newest flink-autoscaler Maven Central serves here (the
+	// real autoscaler flinktune compares against): 1.15's behaviour except the delayed
+	// scale-down before FLINK-36535/FLINK-36863, which scales down to the latest recommendation
+	// once scale-down.interval has passed since the first one and, until then, lets the
+	// scale-down ride along (optional) when another vertex requires a rescale.
+	Variant110
 )
 
+// Pre116 reports whether the variant predates the main branch's changes (rows 1-3 of
+// autoscaler.md §1).
+func (v Variant) Pre116() bool { return v != Variant116 }
+
 func (v Variant) String() string {
-	if v == Variant115 {
+	switch v {
+	case Variant115:
 		return "1.15"
+	case Variant110:
+		return "1.10"
 	}
 	return "1.16"
 }
@@ -313,8 +326,10 @@ func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 		o.Variant = Variant116
 	case "1.15", "1.15.0":
 		o.Variant = Variant115
+	case "1.10", "1.10.0":
+		o.Variant = Variant110
 	default:
-		r.fail(&OptionError{Key: OptVariant.Key, Value: v, Message: "Invalid value for " + OptVariant.Key + ": expected 1.16 (main) or 1.15"})
+		r.fail(&OptionError{Key: OptVariant.Key, Value: v, Message: "Invalid value for " + OptVariant.Key + ": expected 1.16 (main), 1.15 or 1.10"})
 	}
 	tz, _ := cfg.String(OptTimeZone)
 	if loc, err := time.LoadLocation(strings.TrimSpace(tz)); err != nil {

@@ -141,6 +141,10 @@ func TestFallbackAndDeprecatedKeys(t *testing.T) {
 	if err != nil || o.Variant != Variant115 || o.Location.String() != "Europe/Berlin" {
 		t.Errorf("variant/timezone: %v %v", o.Variant, err)
 	}
+	o, err = parse(t, OptVariant.Key, "1.10.0")
+	if err != nil || o.Variant != Variant110 || !o.Variant.Pre116() || o.Variant.String() != "1.10" {
+		t.Errorf("variant 1.10: %v %v", o.Variant, err)
+	}
 }
 
 func TestParseErrorsNameKeyAndValue(t *testing.T) {
@@ -154,7 +158,7 @@ func TestParseErrorsNameKeyAndValue(t *testing.T) {
 		{[]string{"kubernetes.operator.job.autoscaler.metrics.window", "5 fortnights"}, "job.autoscaler.metrics.window", "Could not parse value '5 fortnights' for key 'job.autoscaler.metrics.window'."},
 		{[]string{"job.autoscaler.metrics.busy-time.aggregator", "P99"}, "job.autoscaler.metrics.busy-time.aggregator", "Expected one of: [[AVG, MAX, MIN]]"},
 		{[]string{"job.autoscaler.vertex.exclude.ids", "'unclosed"}, "job.autoscaler.vertex.exclude.ids", "Quoting was not closed properly"},
-		{[]string{OptVariant.Key, "2.0"}, OptVariant.Key, "expected 1.16 (main) or 1.15"},
+		{[]string{OptVariant.Key, "2.0"}, OptVariant.Key, "expected 1.16 (main), 1.15 or 1.10"},
 		{[]string{OptTimeZone.Key, "Mars/Olympus"}, OptTimeZone.Key, "IANA time zone"},
 	}
 	for _, c := range cases {

@@ -127,7 +127,7 @@ func (c *cycle) computeScaleTargetParallelism(vertex string, inputShips []string
 		return noChange(current)
 	}
 	expected := tpr / float64(current) * float64(newP)
-	if o.Variant == Variant115 {
+	if o.Variant.Pre116() {
 		expected = tpr * factor // 1.15: TPR × capped factor (FLINK-39743 changed it)
 	}
 	metrics.Set(MetricExpectedProcessingRate, EvalOf(expected))
@@ -177,6 +177,9 @@ func (c *cycle) applyScaleDownInterval(dsd *DelayedScaleDown, vertex string, new
 	if interval.Milliseconds() <= 0 {
 		return buildChange(newP, current, outside)
 	}
+	if c.o.Variant == Variant110 {
+		return applyScaleDownInterval110(dsd, vertex, c.now, interval, newP, current, outside)
+	}
 	windowStart := c.now.Add(-interval)
 	info := dsd.trigger(vertex, c.now, newP, outside)
 	if windowStart.Before(info.FirstTriggerTime) {
@@ -192,6 +195,22 @@ func (c *cycle) applyScaleDownInterval(dsd *DelayedScaleDown, vertex string, new
 		return noChange(current)
 	}
 	return buildChange(best.Parallelism, current, best.OutsideUtilizationBound)
+}
+
+// applyScaleDownInterval110 is release 1.10.0's delayed scale-down: the first recommendation
+// starts the interval; until it has passed the scale-down is optional (applied only if another
+// vertex requires a rescale, so never outside the utilization bound here); afterwards it is
+// required, to the latest recommendation.
+func applyScaleDownInterval110(dsd *DelayedScaleDown, vertex string, now time.Time, interval time.Duration, newP, current int, outside bool) (ParallelismChange, error) {
+	info := dsd.Vertices[vertex]
+	if info == nil {
+		dsd.trigger(vertex, now, newP, false)
+		return buildChange(newP, current, false)
+	}
+	if now.Before(info.FirstTriggerTime.Add(interval)) {
+		return buildChange(newP, current, false)
+	}
+	return buildChange(newP, current, outside)
 }
 
 // calculateObservedScalingCoefficient fits R ≈ α·β·P over the vertex's scaling history
@@ -253,7 +272,9 @@ func (c *cycle) scale(vertex string, current int, inputShips []string, numSource
 	raw := javaInt(math.Min(math.Ceil(factor*float64(current)), math.MaxInt32))
 	upperBound := min(maxParallelism, upper)
 	newP := min(max(lower, raw), upperBound)
-	if newP == current {
+	if newP == current && c.o.Variant != Variant110 {
+		// Release 1.10.0 aligns an unchanged parallelism too (a source above its partition
+		// count is cut to it); FLINK-39299 stopped that.
 		return newP, nil
 	}
 	return c.align(vertex, current, newP, numSourcePartitions, maxParallelism, lower, upper, inputShips, metrics), nil

@@ -11,17 +11,19 @@ import (
 	"github.com/flinktune/flinktune/autoscaler"
 	"github.com/flinktune/flinktune/autoscaler/flinktune"
 	"github.com/flinktune/flinktune/autoscaler/operator"
+	"github.com/flinktune/flinktune/autoscaler/operatorjava"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/tuning"
 )
 
 // Names lists the policies, the default first.
-func Names() []string { return []string{flinktune.Name, "operator"} }
+func Names() []string { return []string{flinktune.Name, "operator", operatorjava.Name} }
 
 // Describe is a one-line description per policy, for help texts.
 var Describe = map[string]string{
-	flinktune.Name: "flinktune's policy: true-rate sizing with demand forecasting, even key-group/partition splits, no oscillation",
-	"operator":     "a faithful port of the Flink Kubernetes Operator's autoscaler (the baseline)",
+	flinktune.Name:    "flinktune's policy: true-rate sizing with demand forecasting, even key-group/partition splits, no oscillation",
+	"operator":        "a faithful port of the Flink Kubernetes Operator's autoscaler (the baseline)",
+	operatorjava.Name: "the real Flink Kubernetes Operator autoscaler (flink-autoscaler from Maven Central) in a JVM; needs the flink-autoscaler/ harness built",
 }
 
 // OptTuner selects the memory tuner of a job: "native" is the policy's own (the operator's
@@ -55,6 +57,13 @@ func New(name string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
 		if tuner == "flinktune" {
 			p = withoutOwnTuning{p}
 		}
+	case operatorjava.Name:
+		// The standalone autoscaler applies no memory changes: its own tuner only recommends.
+		jp, err := operatorjava.NewPolicy(cfg)
+		if err != nil {
+			return nil, err
+		}
+		p = jp
 	default:
 		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names(), ", "))
 	}
