@@ -33,9 +33,9 @@ for v in $versions; do
   fi
   echo "-- Flink $v: resolving the cluster classpath (profile flink-$line)"
   # Offline first: a warm ~/.m2 needs no network at all.
-  if ! mvn -B -q -o -f flink/pom.xml -Pflink-"$line" -Dflink.version="$v" package >/tmp/flinktune-mvn-$v.log 2>&1; then
-    mvn -B -q -f flink/pom.xml -Pflink-"$line" -Dflink.version="$v" package >/tmp/flinktune-mvn-$v.log 2>&1 || {
-      tail -n 60 /tmp/flinktune-mvn-$v.log; exit 1; }
+  if ! mvn -B -q -o -f flink/pom.xml -Pflink-"$line" -Dflink.version="$v" package >"${TMPDIR:-/tmp}/flinktune-mvn-$v.log" 2>&1; then
+    mvn -B -q -f flink/pom.xml -Pflink-"$line" -Dflink.version="$v" package >"${TMPDIR:-/tmp}/flinktune-mvn-$v.log" 2>&1 || {
+      tail -n 60 "${TMPDIR:-/tmp}/flinktune-mvn-$v.log"; exit 1; }
   fi
   mkdir -p "$d"
   cp "$out/flinktune-flink-harness-0.1.0.jar" "$d/harness.jar"
