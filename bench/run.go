@@ -33,6 +33,9 @@ type Options struct {
 	Transport func(h http.Handler) (baseURL string, client *http.Client, stop func())
 	// DataDir for the controller's store; a temporary directory when empty.
 	DataDir string
+	// After, if set, sees the simulator and the controller's store when the run ends (to
+	// read events and the history, e.g. in tests of the failure scenarios).
+	After func(s *sim.Sim, st *store.Store)
 }
 
 // Run simulates the scenario with one policy managing every job, the control loop talking
@@ -92,6 +95,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 		if opts.Progress != nil {
 			opts.Progress(s, policy)
 		}
+	}
+	if opts.After != nil {
+		opts.After(s, st)
 	}
 	res := score(s, policy)
 	res.WallSeconds = time.Since(wall).Seconds()

@@ -321,7 +321,7 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	}
 	current := currentParallelism(snap)
 	// A job that is restarting is not rescaled: its requirements are applied once it runs.
-	apply := snap.Status == "RUNNING" && c.shouldApply(cfg, decision, current)
+	apply := (snap.Status == "RUNNING" || decision.Rollback) && c.shouldApply(cfg, decision, current)
 	cycle := store.Cycle{
 		Info:         store.JobInfo{Key: key, Name: job.Name, Policy: runner.policyName, FirstSeen: now, LastSeen: now},
 		PolicyState:  state,
