@@ -60,21 +60,39 @@ var (
 // the message carries no numbers (heap and metaspace errors never do).
 func Shortfall(e autoscaler.JobException, segmentSize int64) (missing int64, evidence string) {
 	text := e.Name + ": " + e.Message
-	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+	// Numbers beyond 2^40 (a TiB of bytes, a trillion buffers) are no real message: ignored,
+	// so that the products below cannot overflow.
+	num := func(s string) int64 {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > 1<<40 {
+			return -1
+		}
+		return n
+	}
+	sane := func(ns ...int64) bool { return !slices.ContainsFunc(ns, func(n int64) bool { return n < 0 }) }
 	if m := netNewRe.FindStringSubmatch(text); m != nil {
 		req, avail, total, seg := num(m[1]), num(m[2]), num(m[3]), num(m[4])
+		if !sane(req, avail, total, seg) || seg > 1<<20 {
+			return 0, ""
+		}
 		miss := max(0, req-avail)
 		return miss * seg, fmt.Sprintf("a task needed %d buffers and %d of the TaskManager's %d (of %s each) were left: %d buffers (%s) short",
 			req, avail, total, hb(seg), miss, hb(miss*seg))
 	}
-	if m := netOldRe.FindStringSubmatch(text); m != nil && segmentSize > 0 {
+	if m := netOldRe.FindStringSubmatch(text); m != nil && segmentSize > 0 && segmentSize <= 1<<20 {
 		req, avail, total := num(m[1]), num(m[2]), num(m[3])
+		if !sane(req, avail, total) {
+			return 0, ""
+		}
 		miss := max(0, req-avail)
 		return miss * segmentSize, fmt.Sprintf("a task needed %d buffers and %d of %d were left: %d buffers (%s) short",
 			req, avail, total, miss, hb(miss*segmentSize))
 	}
 	if m := directRe.FindStringSubmatch(text); m != nil {
 		req, alloc, limit := num(m[1]), num(m[2]), num(m[3])
+		if !sane(req, alloc, limit) {
+			return 0, ""
+		}
 		miss := max(0, alloc+req-limit)
 		return miss, fmt.Sprintf("an allocation of %s found %s of the %s direct limit (-XX:MaxDirectMemorySize) reserved: %s short",
 			hb(req), hb(alloc), hb(limit), hb(miss))
@@ -126,8 +144,11 @@ func (t *Tuner) Diagnose(since time.Time) []Diagnosis {
 		if e.Evidence != "" {
 			ev += " (" + e.Evidence + ")"
 		}
-		if !slices.Contains(d.Evidence, ev) && len(d.Evidence) < 3 {
+		if !slices.Contains(d.Evidence, ev) {
 			d.Evidence = append(d.Evidence, ev)
+			if len(d.Evidence) > 3 {
+				d.Evidence = d.Evidence[1:] // the three most recent
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Diagnosis) int { return b.Last.Compare(a.Last) })

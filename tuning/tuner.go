@@ -106,8 +106,10 @@ type state struct {
 	JMHeap peakTracker    `json:"jmHeap"`
 
 	MetaspacePeak float64 `json:"metaspacePeak"`
-	// MetaspaceGrewAt is when the metaspace peak last grew by more than 1 %.
+	// MetaspaceGrewAt is when the metaspace peak last grew by more than 1 % over
+	// MetaspaceMark (the peak at the previous growth).
 	MetaspaceGrewAt time.Time `json:"metaspaceGrewAt"`
+	MetaspaceMark   float64   `json:"metaspaceMark"`
 	JMMetaspacePeak float64   `json:"jmMetaspacePeak"`
 	ManagedPeak     float64   `json:"managedPeak"`
 	ManagedSeen     bool      `json:"managedSeen"`
@@ -582,8 +584,11 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 		t.heapFor(layout, now).observe(now, v, heapMax, t.o)
 	}
 	if v, ok := aggMax(tm, MetricMetaspaceUsed); ok {
-		if v > 1.01*t.st.MetaspacePeak {
-			t.st.MetaspaceGrewAt = now
+		switch {
+		case t.st.MetaspaceMark == 0:
+			t.st.MetaspaceMark = v
+		case v > 1.01*t.st.MetaspaceMark:
+			t.st.MetaspaceGrewAt, t.st.MetaspaceMark = now, v
 		}
 		t.st.MetaspacePeak = max(t.st.MetaspacePeak, v)
 	}

@@ -274,8 +274,8 @@ func (r *tuneRun) sample(ctx context.Context, jobID string, dur, every time.Dura
 	if last == nil {
 		return nil, nil, fmt.Errorf("no sample of job %s succeeded: %w", jobID, lastErr)
 	}
-	if r.running == 0 {
-		return nil, nil, fmt.Errorf("job %s was not running in any sample (last status %s): nothing to tune from", jobID, last.Status)
+	if r.running == 0 && len(tu.Diagnose(time.Time{})) == 0 {
+		return nil, nil, fmt.Errorf("job %s was not running in any sample (last status %s) and its exception history names no memory failure: nothing to tune from", jobID, last.Status)
 	}
 	for id := range target {
 		if last.Vertex(id) == nil {
@@ -361,6 +361,7 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 		verdict = "worth applying"
 	}
 	fmt.Fprintf(w, "Mode: %s\nVerdict: %s: %s\n\n", mode, verdict, rec.Reason)
+	writeDiagnosis(w, rec, snap)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TASKMANAGER POOL\tLIMIT\tRUNNING\tPROPOSED\tBASIS")
@@ -436,6 +437,34 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 		fmt.Fprintf(w, "  remove %s\n", k)
 	}
 	return nil
+}
+
+// writeDiagnosis leads the report of a failing job: each failure class with the pool at
+// fault and the evidence, then the fix in the forms a user applies it.
+func writeDiagnosis(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Snapshot) {
+	if len(rec.Diagnosis) == 0 {
+		return
+	}
+	restarts := ""
+	if snap.NumRestarts >= 0 {
+		restarts = fmt.Sprintf(", %d restarts", snap.NumRestarts)
+	}
+	fmt.Fprintf(w, "Diagnosis (job %s%s):\n", snap.Status, restarts)
+	for _, d := range rec.Diagnosis {
+		fmt.Fprintf(w, "  %s ×%d, last %s: %s\n    pool at fault: %s\n", d.Kind, d.Count, d.Last.UTC().Format(time.RFC3339), d.Cause, d.Pool)
+		for _, e := range d.Evidence {
+			fmt.Fprintf(w, "    evidence: %s\n", e)
+		}
+	}
+	if len(rec.Overrides) > 0 && rec.Worthwhile {
+		fmt.Fprintln(w, "Fix:")
+		for _, line := range strings.Split(strings.TrimRight(tuning.FixText(snap.Config, rec.Overrides, rec.Removals), "\n"), "\n") {
+			fmt.Fprintln(w, "  "+line)
+		}
+	} else if !rec.Fits {
+		fmt.Fprintln(w, "Fix: none within the job's memory limits: raise taskmanager.memory.process.size or spread the state over more TaskManagers (scale the stateful vertex out).")
+	}
+	fmt.Fprintln(w)
 }
 
 func shortID(id string) string {
