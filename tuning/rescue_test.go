@@ -44,9 +44,9 @@ func FuzzShortfall(f *testing.F) {
 
 func TestClassifyPools(t *testing.T) {
 	for text, want := range map[string]string{
-		"java.lang.OutOfMemoryError: Cannot reserve 8 bytes of direct buffer memory (allocated: 1, limit: 2)": PoolTaskOffHeap,
-		"java.lang.OutOfMemoryError: GC overhead limit exceeded":                                               PoolHeap,
-		"java.io.IOException: Insufficient number of network buffers: required 1, but only 0 available.":       PoolNetwork,
+		"java.lang.OutOfMemoryError: Cannot reserve 8 bytes of direct buffer memory (allocated: 1, limit: 2)":                                                          PoolTaskOffHeap,
+		"java.lang.OutOfMemoryError: GC overhead limit exceeded":                                                                                                       PoolHeap,
+		"java.io.IOException: Insufficient number of network buffers: required 1, but only 0 available.":                                                               PoolNetwork,
 		"org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id x is no longer reachable. (container exited with code 137: memory limit exceeded)": PoolOverhead,
 	} {
 		name, msg, _ := strings.Cut(text, ": ")
