@@ -110,7 +110,7 @@ func hours(s float64) string {
 	if s >= 86400 && int(s)%86400 == 0 {
 		return fmt.Sprintf("%dd", int(s)/86400)
 	}
-	return fmt.Sprintf("%gh", s/3600)
+	return fmt.Sprintf("%.3gh", s/3600)
 }
 
 func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -36,6 +38,9 @@ type Options struct {
 	// After, if set, sees the simulator and the controller's store when the run ends (to
 	// read events and the history, e.g. in tests of the failure scenarios).
 	After func(s *sim.Sim, st *store.Store)
+	// Logger receives the controller's log (each cycle's decision and reason at debug);
+	// discarded when nil.
+	Logger *slog.Logger
 }
 
 // Run simulates the scenario with one policy managing every job, the control loop talking
@@ -83,8 +88,14 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	// The simulator can roll TaskManagers onto a new memory configuration, as a platform
 	// that deploys them would (memory tuning with job.autoscaler.memory.tuning.enabled).
 	cluster.Config = &realize.SimConfig{BaseURL: base, Client: httpClient}
+	var next slog.Handler
+	if opts.Logger != nil {
+		next = opts.Logger.Handler()
+	}
+	reasons := newReasonLog(sc, next)
 	ctl := controller.New(st, []controller.Cluster{cluster},
-		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4})
+		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4,
+			Logger: slog.New(reasons)})
 
 	for !s.Done() {
 		if err := ctx.Err(); err != nil {
@@ -100,6 +111,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 		opts.After(s, st)
 	}
 	res := score(s, policy)
+	res.Reasons = reasons.top(5)
 	res.WallSeconds = time.Since(wall).Seconds()
 	return res, nil
 }
@@ -114,7 +126,12 @@ func RunAll(ctx context.Context, sc *scenario.Scenario, policyNames []string, op
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = Run(ctx, sc, name, opts)
+			o := opts
+			if o.DataDir != "" {
+				// One store per run: flinktune events --data-dir DIR/<scenario>-<policy>.
+				o.DataDir = filepath.Join(opts.DataDir, sc.Name+"-"+name)
+			}
+			results[i], errs[i] = Run(ctx, sc, name, o)
 		}()
 	}
 	wg.Wait()
@@ -146,6 +163,7 @@ func score(s *sim.Sim, policy string) *Result {
 		r.Memory = Memory{OOMKills: st.OOMKills, ContainerKills: st.ContainerKills,
 			TaskManagerProcessBytesAvg: st.TaskManagerProcessBytesAvg, HeapUsedMaxRatio: st.HeapUsedMaxRatio}
 		changes := policyChanges(st)
+		r.UnansweredLagViolationSeconds += unanswered(st.Series, changes, s.Start(), sc.SLO.MaxLag)
 		r.Oscillations += oscillations(changes, sc.SLO.Settle)
 		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
 	}

@@ -32,31 +32,37 @@ type Memory struct {
 
 // Result is one policy's score on one scenario (all jobs of the scenario summed).
 type Result struct {
-	Scenario            string        `json:"scenario"`
-	Policy              string        `json:"policy"`
-	Seed                uint64        `json:"seed"`
-	SimulatedSeconds    float64       `json:"simulatedSeconds"`
-	Rescales            int           `json:"rescales"`
-	Restarts            int           `json:"restarts"`
-	DowntimeSeconds     float64       `json:"downtimeSeconds"`
-	SlotSeconds         float64       `json:"slotSeconds"`
-	TaskManagerSeconds  float64       `json:"taskManagerSeconds"`
-	ParallelismSeconds  float64       `json:"parallelismSeconds"`
-	MinimalSlotSeconds  float64       `json:"minimalSlotSeconds"`
-	LagViolationSeconds float64       `json:"lagViolationSeconds"`
-	MaxLagSeconds       float64       `json:"maxLagSeconds"`
-	InputRecords        int64         `json:"inputRecords"`
-	ProcessedRecords    int64         `json:"processedRecords"`
-	FinalLagRecords     int64         `json:"finalLagRecords"`
-	Oscillations        int           `json:"oscillations"`
-	Convergence         []Convergence `json:"convergence"`
-	Memory              Memory        `json:"memory"`
+	Scenario            string  `json:"scenario"`
+	Policy              string  `json:"policy"`
+	Seed                uint64  `json:"seed"`
+	SimulatedSeconds    float64 `json:"simulatedSeconds"`
+	Rescales            int     `json:"rescales"`
+	Restarts            int     `json:"restarts"`
+	DowntimeSeconds     float64 `json:"downtimeSeconds"`
+	SlotSeconds         float64 `json:"slotSeconds"`
+	TaskManagerSeconds  float64 `json:"taskManagerSeconds"`
+	ParallelismSeconds  float64 `json:"parallelismSeconds"`
+	MinimalSlotSeconds  float64 `json:"minimalSlotSeconds"`
+	LagViolationSeconds float64 `json:"lagViolationSeconds"`
+	// UnansweredLagViolationSeconds are lag-violation seconds in episodes (lag continuously
+	// above slo.maxLag) in which the policy did not rescale at all.
+	UnansweredLagViolationSeconds float64       `json:"unansweredLagViolationSeconds"`
+	MaxLagSeconds                 float64       `json:"maxLagSeconds"`
+	InputRecords                  int64         `json:"inputRecords"`
+	ProcessedRecords              int64         `json:"processedRecords"`
+	FinalLagRecords               int64         `json:"finalLagRecords"`
+	Oscillations                  int           `json:"oscillations"`
+	Convergence                   []Convergence `json:"convergence"`
+	Memory                        Memory        `json:"memory"`
 	// MemoryConfigChanges are TaskManager memory roll-outs applied by memory tuning (each a
 	// restart, counted in rescales too).
 	MemoryConfigChanges int `json:"memoryConfigChanges"`
 	// TaskManagerMemoryGiBHours integrates the TaskManagers' process memory over time: what
 	// the cluster's memory costs.
 	TaskManagerMemoryGiBHours float64 `json:"taskManagerMemoryGiBHours"`
+	// Reasons are the policy's most frequent reasons for its cycles' decisions (numbers as N,
+	// vertices as <id>), most frequent first.
+	Reasons []Reason `json:"reasons,omitempty"`
 	// WallSeconds is how long the run took (not deterministic; omitted from comparisons).
 	WallSeconds float64 `json:"wallSeconds"`
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -15,7 +16,9 @@ import (
 func newBenchCmd() *cobra.Command {
 	var (
 		scenarioArgs, policyArgs, sets []string
-		output, interval               string
+		output, interval, dataDir      string
+		logLevel                       string
+		corpus                         corpusFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --scenario FILE|NAME [--policy NAME]...",
@@ -32,12 +35,28 @@ slo.settle), convergence per load change, and TaskManager memory.
 With both the operator and flinktune policies, the table ends with a verdict on
 flinktune's targets: at most half the rescales, no more lag violations, no more
 parallelism-seconds, no oscillation, at most two steps per load change.
+With --generate K (seeds --seed, --seed+1, ...; see flinktune scenario generate)
+the second policy is scored against the first on every generated scenario (and any
+--scenario), runs going on concurrently, and each scenario is classed: dominates
+(lag-violation at most 60 s above the baseline's and parallelism-seconds at most
+the baseline's), trade-off, loses (worse on both), or stuck (the SLO violated
+without a rescale for 25% of the run while the baseline rescaled). The summary
+gives the class shares, rescales, steps per load change, oscillations and
+conservation against issue 9's targets, and the worst scenarios.
 Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Example: `  flinktune bench --scenario wordcount-ramp
   flinktune bench --scenario kafka-diurnal --policy operator --policy flinktune --output json
-  flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true`,
+  flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true
+  flinktune bench --generate 200 --seed 1 --output json > corpus.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("generate") {
+				every, err := time.ParseDuration(interval)
+				if err != nil || every <= 0 {
+					return usagef("--interval %q: want a duration such as 10s", interval)
+				}
+				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})
+			}
 			if len(scenarioArgs) == 0 {
 				return usagef("--scenario is required (a file or one of %s)", strings.Join(scenarios.Names(), ", "))
 			}
@@ -56,6 +75,12 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 			if err != nil || every <= 0 {
 				return usagef("--interval %q: want a duration such as 10s", interval)
 			}
+			var logger *slog.Logger
+			if cmd.Flags().Changed("log-level") {
+				if logger, err = newLogger(cmd, "text", logLevel); err != nil {
+					return err
+				}
+			}
 			var all [][]*bench.Result
 			for _, arg := range scenarioArgs {
 				sc, err := scenarios.Load(arg)
@@ -63,7 +88,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return usageError{err}
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
-				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets})
+				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger})
 				if err != nil {
 					return err
 				}
@@ -105,6 +130,9 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
+	f.StringVar(&dataDir, "data-dir", "", "keep each run's controller store in DIR/<scenario>-<policy> (read it with flinktune events --data-dir)")
+	f.StringVar(&logLevel, "log-level", "", "log the control loop on stderr: debug (every job cycle and its reason), info, warn or error")
+	corpus.register(cmd)
 	return cmd
 }
 

@@ -78,6 +78,7 @@ Start with:
 		newTuneCmd(),
 		newPlanCmd(),
 		newEventsCmd(),
+		newScenarioCmd(),
 	)
 	return root
 }

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/scenario"
+	"github.com/flinktune/flinktune/sim"
+)
+
+func TestClassify(t *testing.T) {
+	res := func(lag, ps float64, rescales int, unanswered float64) *Result {
+		return &Result{Policy: "x", SimulatedSeconds: 3600, LagViolationSeconds: lag, ParallelismSeconds: ps,
+			Rescales: rescales, UnansweredLagViolationSeconds: unanswered, InputRecords: 10, ProcessedRecords: 10}
+	}
+	tests := []struct {
+		name       string
+		cand, base *Result
+		want       string
+	}{
+		{"better on both", res(0, 90, 1, 0), res(100, 100, 2, 0), ClassDominates},
+		{"lag within the minute of tolerance", res(160, 100, 1, 0), res(100, 100, 2, 0), ClassDominates},
+		{"lag beyond tolerance, fewer resources", res(161, 90, 1, 0), res(100, 100, 2, 0), ClassTradeOff},
+		{"less lag, more resources", res(0, 110, 1, 0), res(100, 100, 2, 0), ClassTradeOff},
+		{"worse on both", res(500, 110, 1, 0), res(100, 100, 2, 0), ClassLoses},
+		{"stuck: a quarter of the run unanswered, baseline acted", res(900, 50, 0, 900), res(100, 100, 2, 0), ClassStuck},
+		{"not stuck when the baseline did nothing either", res(900, 100, 0, 900), res(900, 100, 0, 900), ClassDominates},
+		{"not stuck below a quarter", res(899, 50, 0, 899), res(100, 100, 2, 0), ClassTradeOff},
+	}
+	for _, tc := range tests {
+		if got := Classify(tc.cand, tc.base).Class; got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	c := Classify(res(0, 90, 1, 0), &Result{Policy: "x", InputRecords: 10, ProcessedRecords: 9})
+	if c.Conserved {
+		t.Error("a lost record must show as not conserved")
+	}
+}
+
+func TestUnanswered(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var series []sim.TickSample
+	for i := 0; i < 1000; i++ {
+		lag := float32(0)
+		if (i >= 100 && i < 300) || (i >= 500 && i < 600) {
+			lag = 100
+		}
+		series = append(series, sim.TickSample{T: float32(i + 1), LagSeconds: lag, Running: true})
+	}
+	// The first episode (200 s) is answered by a rescale at 150 s, the second (100 s) is not.
+	changes := []sim.ParallelismChange{{Time: start.Add(150 * time.Second), Cause: "requirements"}}
+	if got := unanswered(series, changes, start, time.Minute); got != 100 {
+		t.Errorf("unanswered = %v, want 100", got)
+	}
+	if got := unanswered(series, nil, start, time.Minute); got != 300 {
+		t.Errorf("unanswered without rescales = %v, want 300", got)
+	}
+}
+
+func TestSummarizeTargets(t *testing.T) {
+	ok := Classify(&Result{Policy: "flinktune", ParallelismSeconds: 1}, &Result{Policy: "operator", ParallelismSeconds: 2})
+	bad := Classify(&Result{Policy: "flinktune", ParallelismSeconds: 3, LagViolationSeconds: 1000, Oscillations: 1},
+		&Result{Policy: "operator", ParallelismSeconds: 2})
+	s := Summarize([]*Comparison{ok, bad})
+	if s.Classes[ClassDominates] != 1 || s.Classes[ClassLoses] != 1 || s.DominatesShare != 0.5 || s.Oscillating != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	met := map[string]bool{}
+	for _, tg := range s.Targets {
+		met[tg.Name] = tg.Met
+	}
+	if met["loses in none"] || met["0 oscillations"] || !met["never stuck"] {
+		t.Errorf("targets %v", met)
+	}
+	if w := Worst([]*Comparison{ok, bad}); w[0] != bad {
+		t.Error("the losing scenario must come first")
+	}
+}
+
+func TestReasonLog(t *testing.T) {
+	sc, err := scenario.Parse([]byte(stepScenario), "step.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newReasonLog(sc, nil)
+	log := slog.New(h)
+	v := sc.Jobs[0].Vertices[0]
+	id := sim.VertexID(sc.Jobs[0].Name, v.ID)
+	log.Debug("job cycle", "reason", "no busy-time measurement yet for vertex "+id[:8])
+	log.Debug("job cycle", "reason", "no busy-time measurement yet for vertex "+id)
+	log.Debug("job cycle", "reason", "scale-down pending: demand low for 3m20s")
+	log.Debug("job cycle", "reason", "scale-down pending: demand low for 1.5m")
+	log.Info("something else", "reason", "ignored")
+	got := h.top(5)
+	want := []Reason{{"no busy-time measurement yet for vertex <" + v.ID + ">", 2}, {"scale-down pending: demand low for Nm", 1}, {"scale-down pending: demand low for NmNs", 1}}
+	if len(got) != len(want) {
+		t.Fatalf("reasons %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("reasons %v, want %v", got, want)
+		}
+	}
+}
