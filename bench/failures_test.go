@@ -30,7 +30,11 @@ type failureRun struct {
 
 func runFailure(t *testing.T, file, policy string, sets ...string) *failureRun {
 	t.Helper()
-	sc, err := scenario.Load(filepath.Join("..", "scenarios", "failures", file))
+	path := filepath.Join("..", "scenarios", "failures", file)
+	if strings.Contains(file, "/") {
+		path = filepath.Join("..", file)
+	}
+	sc, err := scenario.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

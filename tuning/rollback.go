@@ -118,7 +118,9 @@ func (r *rollback) maybeRollback(snap *autoscaler.Snapshot, d *autoscaler.Decisi
 }
 
 // hold keeps the policy's decision away from a layout that broke the job, while the block
-// lasts: a vertex is not scaled as far as (or beyond) where it failed, in that direction.
+// lasts: a vertex asked to go as far as (or beyond) where it failed, in that direction, stays
+// at the healthy parallelism. (Searching between the two costs a failure per probe, and which
+// vertex of a multi-vertex rescale broke the job is unknown: the hold is strict.)
 func (r *rollback) hold(snap *autoscaler.Snapshot, d *autoscaler.Decision) {
 	b := r.Blocked
 	if b == nil || len(d.Parallelism) == 0 {
@@ -129,15 +131,20 @@ func (r *rollback) hold(snap *autoscaler.Snapshot, d *autoscaler.Decision) {
 		return
 	}
 	var held []string
-	for id, p := range d.Parallelism {
+	for _, id := range slices.Sorted(maps.Keys(d.Parallelism)) {
+		p := d.Parallelism[id]
 		from, to := b.From[id], b.To[id]
+		if h := r.Healthy[id]; h > 0 && (to > from && h > from && h < to || to < from && h < from && h > to) {
+			from = h // a layout between ran healthy since
+		}
 		if from == 0 || to == 0 || from == to {
 			continue
 		}
-		if (to > from && p >= to) || (to < from && p <= to) {
-			held = append(held, fmt.Sprintf("%s %d", shortID(id), p))
-			d.Parallelism[id] = from
+		if !(to > from && p >= to) && !(to < from && p <= to) {
+			continue
 		}
+		d.Parallelism[id] = from
+		held = append(held, fmt.Sprintf("%s %d → %d", shortID(id), p, d.Parallelism[id]))
 	}
 	if len(held) == 0 {
 		return
