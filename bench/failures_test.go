@@ -103,6 +103,7 @@ func TestFailureScenariosExplore(t *testing.T) {
 // failureClasses are the failure scenarios with the class each must be diagnosed as.
 var failureClasses = []struct{ file, kind string }{
 	{"heap-state-oom.yaml", "oom-heap"},
+	{"heap-state-spread.yaml", "oom-heap"},
 	{"gc-overhead.yaml", "gc-overhead"},
 	{"metaspace-oom.yaml", "oom-metaspace"},
 	{"direct-oom.yaml", "oom-direct"},

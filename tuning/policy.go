@@ -27,7 +27,9 @@ type Policy struct {
 	holdUntil time.Time
 	// reported is the newest failure a rescue event was emitted for.
 	reported time.Time
-	rb       rollback
+	// spreadFor is the failure the last heap-spreading scale-out answered.
+	spreadFor time.Time
+	rb        rollback
 }
 
 // WithTuner wraps a scaling policy with a memory tuner.
@@ -125,6 +127,7 @@ type policyState struct {
 	Rollback  *rollback       `json:"rollback,omitempty"`
 	HoldUntil time.Time       `json:"holdUntil"`
 	Reported  time.Time       `json:"reported"`
+	SpreadFor time.Time       `json:"spreadFor"`
 }
 
 // MarshalState implements autoscaler.Policy: the scaling policy's state and the tuner's.
@@ -137,7 +140,7 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(policyState{Version: StateVersion, Policy: inner, Tuner: tu, LastKey: p.lastKey, Rollback: &p.rb, HoldUntil: p.holdUntil, Reported: p.reported})
+	return json.Marshal(policyState{Version: StateVersion, Policy: inner, Tuner: tu, LastKey: p.lastKey, Rollback: &p.rb, HoldUntil: p.holdUntil, Reported: p.reported, SpreadFor: p.spreadFor})
 }
 
 // RestoreState implements autoscaler.Policy. A state written by the bare scaling policy (from
@@ -157,6 +160,6 @@ func (p *Policy) RestoreState(data []byte) error {
 	if st.Rollback != nil {
 		p.rb = *st.Rollback
 	}
-	p.holdUntil, p.reported = st.HoldUntil, st.Reported
+	p.holdUntil, p.reported, p.spreadFor = st.HoldUntil, st.Reported, st.SpreadFor
 	return nil
 }

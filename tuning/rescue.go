@@ -69,6 +69,9 @@ func (p *Policy) rescue(snap *autoscaler.Snapshot, d *autoscaler.Decision) {
 	}
 	if p.tuner.Failing(snap.Time) {
 		rec, err := p.tuner.Recommend(snap, nil)
+		if err == nil && !(rec.Worthwhile && rec.Safety) && p.spreadHeap(snap, rec, d) {
+			return
+		}
 		switch {
 		case err != nil:
 			d.Events = append(d.Events, autoscaler.Event{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventWarning,
@@ -91,6 +94,40 @@ func (p *Policy) rescue(snap *autoscaler.Snapshot, d *autoscaler.Decision) {
 	if !fixed {
 		p.rb.maybeRollback(snap, d, p.tuner)
 	}
+}
+
+// spreadHeap is the remedy for a heap that failed and cannot grow within the limits: the
+// keyed vertices (those with a HASH input) scale out to spread their heap state over more
+// subtasks and TaskManagers, twice as many (within the max parallelism), once per failure.
+func (p *Policy) spreadHeap(snap *autoscaler.Snapshot, rec *Recommendation, d *autoscaler.Decision) bool {
+	if len(rec.Diagnosis) == 0 || rec.Diagnosis[0].Pool != PoolHeap || !rec.Diagnosis[0].Last.After(p.spreadFor) {
+		return false
+	}
+	target := parallelismOf(snap)
+	var parts []string
+	for _, v := range snap.Vertices {
+		keyed := slices.ContainsFunc(v.Inputs, func(e autoscaler.Edge) bool { return e.Ship == autoscaler.ShipHash })
+		cur, ok := target[v.ID]
+		if !keyed || !ok || (v.MaxParallelism > 0 && cur >= v.MaxParallelism) {
+			continue
+		}
+		next := 2 * cur
+		if v.MaxParallelism > 0 {
+			next = min(next, v.MaxParallelism)
+		}
+		target[v.ID] = next
+		parts = append(parts, fmt.Sprintf("%s %d → %d", shortID(v.ID), cur, next))
+	}
+	if len(parts) == 0 {
+		return false
+	}
+	p.spreadFor = rec.Diagnosis[0].Last
+	d.Parallelism, d.Scaled, d.Rollback, d.Ready, d.Reason = target, true, true, true, "spread heap state"
+	d.Events = append(d.Events, autoscaler.Event{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventWarning, Reason: ReasonMemoryRescue,
+		Message: fmt.Sprintf("Job is failing (%s): %s; the heap cannot grow within the memory limits (%s): scaling the keyed vertices out to spread their heap state: %s",
+			rec.Diagnosis[0].Kind, rec.Diagnosis[0].Cause, rec.Reason, strings.Join(parts, ", ")),
+		Key: "spread:" + strings.Join(parts, ",")})
+	return true
 }
 
 // rescueEvent names the cause and the exact fix: the configuration lines for flink-conf.yaml
@@ -165,15 +202,27 @@ func (p *Policy) checkScaleDown(snap *autoscaler.Snapshot, d *autoscaler.Decisio
 // the running layout (× the layout factor, plus the margin), and the largest heap the limits
 // allow (the running heap plus managed memory a heap state backend does not use).
 func (t *Tuner) heapAfter(snap *autoscaler.Snapshot, running, to map[string]int) (need, room int64, ok bool) {
-	h := t.heapOf(running)
+	// The live set of the running layout, or of the most recent layout that has one (a
+	// rescale of another vertex just started a new history).
+	var h *layoutHeap
+	live := 0.0
+	for _, c := range t.st.Heaps {
+		v, ok := c.Low.percentile(t.o.Percentile)
+		if !ok || v <= 0 {
+			continue
+		}
+		if maps.Equal(c.Layout, running) {
+			h, live = c, v
+			break
+		}
+		if h == nil || c.LastSeen.After(h.LastSeen) {
+			h, live = c, v
+		}
+	}
 	if h == nil {
 		return 0, 0, false
 	}
-	live, ok := h.Low.percentile(t.o.Percentile)
-	if !ok || live <= 0 {
-		return 0, 0, false
-	}
-	f := layoutFactor(running, to, t.slotsPerTM())
+	f := layoutFactor(h.Layout, to, t.slotsPerTM())
 	if f <= 1 {
 		return 0, 0, false
 	}
