@@ -43,6 +43,7 @@ func TestMemoryCorpus(t *testing.T) {
 		{"flinktune", []string{"job.autoscaler.memory.tuning.enabled=true"}},
 	}
 	rows := make([]row, len(corpus))
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
 	for i, g := range corpus {
@@ -67,6 +68,11 @@ func TestMemoryCorpus(t *testing.T) {
 				rows[i].oom[k], rows[i].kills[k] = r.Memory.OOMKills, r.Memory.ContainerKills
 				rows[i].lag[k] = r.LagViolationSeconds
 			}
+			mu.Lock()
+			r := rows[i]
+			fmt.Printf("%-28s GiB op/op %.3f  op/ft %.3f  ft/ft %.3f | OOM+kills %d+%d %d+%d %d+%d | lag s %.0f %.0f %.0f\n", r.name,
+				r.mem[0], r.mem[1], r.mem[2], r.oom[0], r.kills[0], r.oom[1], r.kills[1], r.oom[2], r.kills[2], r.lag[0], r.lag[1], r.lag[2])
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -85,8 +91,6 @@ func TestMemoryCorpus(t *testing.T) {
 		if r.oom[2]+r.kills[2] == 0 {
 			clean++
 		}
-		fmt.Printf("%-28s GiB op/op %.3f  op/ft %.3f  ft/ft %.3f | OOM+kills %d+%d %d+%d %d+%d | lag s %.0f %.0f %.0f\n", r.name,
-			r.mem[0], r.mem[1], r.mem[2], r.oom[0], r.kills[0], r.oom[1], r.kills[1], r.oom[2], r.kills[2], r.lag[0], r.lag[1], r.lag[2])
 	}
 	fmt.Printf("flinktune+tuner at most the operator's average TaskManager memory: %d/%d; flinktune's tuner under the operator's scaling: %d/%d; flinktune without OOM or container kill: %d/%d\n",
 		noMore, len(rows), noMoreSame, len(rows), clean, len(rows))

@@ -444,16 +444,36 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	t.adviseSlots(rec, snap, tgt, orig, propP)
 	rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
 
-	// Worthwhile?
+	t.judge(rec, verdictInput{cur: cur, final: final, curP: curP, propP: propP, rescale: rescale, span: span, now: snap.Time,
+		heapSafety: heapSafety, metaSafety: metaSafety, networkSafety: networkSafety})
+	return rec, nil
+}
+
+// verdictInput is what the verdict weighs.
+type verdictInput struct {
+	cur, final                            *memory.TaskManager
+	curP, propP                           Pools
+	rescale                               bool
+	span                                  time.Duration
+	now                                   time.Time
+	heapSafety, metaSafety, networkSafety bool
+}
+
+// judge decides whether the proposal is worth a restart: a safety increase always (a pool
+// grows beyond rounding because evidence or a failure asks for it), a saving when it reaches
+// min-saving (min-saving.with-rescale when it rides along with a rescale) after
+// min-observation and settle.
+func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
+	curP, propP := in.curP, in.propP
 	// A safety change grows a pool by more than rounding (1 MiB or 1 %).
 	grows := func(pool string) bool {
 		c, p := curP.get(pool), propP.get(pool)
 		return p > c+max(mib, c/100)
 	}
-	rec.Safety = (heapSafety && grows(PoolHeap)) || (metaSafety && grows(PoolMetaspace)) ||
-		(networkSafety && propP.Network > curP.Network)
+	rec.Safety = (in.heapSafety && grows(PoolHeap)) || (in.metaSafety && grows(PoolMetaspace)) ||
+		(in.networkSafety && propP.Network > curP.Network)
 	for _, pool := range []string{PoolHeap, PoolMetaspace, PoolNetwork, PoolTaskOffHeap, PoolOverhead} {
-		if _, ok := floorOf(pool); ok && grows(pool) {
+		if f, ok := t.st.Floors[pool]; ok && !in.now.After(f.Until) && grows(pool) {
 			rec.Safety = true // a failure asked for it
 		}
 	}
@@ -462,30 +482,29 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	// that one restart brings all of the saving.
 	saving := float64(curP.Process-propP.Process) / float64(curP.Process)
 	threshold, thresholdKey := t.o.MinSaving, "min-saving"
-	if rescale {
+	if in.rescale {
 		threshold, thresholdKey = t.o.MinSavingRescale, "min-saving.with-rescale"
 	}
 	switch {
-	case sameTM(cur, final):
+	case sameTM(in.cur, in.final):
 		rec.Reason = "the running configuration is already what the tuner recommends"
 	case rec.Safety:
 		rec.Worthwhile = true
 		rec.Reason = "safety: " + strings.Join(safetyPools(curP, propP), ", ") + " must grow"
-	case !rescale && span < t.o.MinObservation:
-		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", span.Round(time.Second), t.o.MinObservation)
-	case !t.st.AppliedAt.IsZero() && snap.Time.Sub(t.st.AppliedAt) < t.o.Settle:
+	case !in.rescale && in.span < t.o.MinObservation:
+		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", in.span.Round(time.Second), t.o.MinObservation)
+	case !t.st.AppliedAt.IsZero() && in.now.Sub(t.st.AppliedAt) < t.o.Settle:
 		rec.Reason = fmt.Sprintf("saves %.1f%%, but the last change was applied %s ago (settle %s)", saving*100,
-			snap.Time.Sub(t.st.AppliedAt).Round(time.Second), t.o.Settle)
+			in.now.Sub(t.st.AppliedAt).Round(time.Second), t.o.Settle)
 	case saving >= threshold:
 		rec.Worthwhile = true
 		rec.Reason = fmt.Sprintf("saves %.1f%% of the TaskManager process memory (%s → %s)", saving*100, hb(curP.Process), hb(propP.Process))
-		if rescale {
+		if in.rescale {
 			rec.Reason += " with the rescale"
 		}
 	default:
 		rec.Reason = fmt.Sprintf("saves only %.1f%% (%s → %s), below %s %.0f%%", saving*100, hb(curP.Process), hb(propP.Process), thresholdKey, threshold*100)
 	}
-	return rec, nil
 }
 
 // observedSpan is how long the job has been seen running.
