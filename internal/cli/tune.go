@@ -56,7 +56,7 @@ func newTuneCommand(deps tuneDeps) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "tune --flink URL [--job ID]",
-		Short: "Sample a running job and recommend its memory: pools, JobManager, slots, with the evidence",
+		Short: "Sample a job and recommend its memory (pools, JobManager, slots), or diagnose and fix one that keeps failing",
 		Long: `tune samples one running job through Flink's REST API for --duration (every --interval),
 feeds flinktune's memory tuner and prints what it recommends, with the evidence:
 
@@ -73,6 +73,11 @@ feeds flinktune's memory tuner and prints what it recommends, with the evidence:
 The proposal never exceeds the job's initial limits (its taskmanager.memory.process.size). An
 out-of-memory failure in the job's exception history bumps the pool, sustained GC pressure
 keeps the heap from shrinking.
+
+A job that keeps failing (it need not run in any sample) gets a diagnosis first: each failure
+class in its exception history (heap or metaspace OutOfMemoryError, GC overhead, direct buffer
+memory, "Insufficient number of network buffers", container kills) with the pool at fault and
+the evidence, then the fix as configuration lines, -D options and a FlinkDeployment patch.
 
 Options come from the job's configuration (job.autoscaler.memory.tuning.*, and flinktune's own
 flinktune.memory.tuning.*), overridable with --set. Heap and metaspace shrink only when the
