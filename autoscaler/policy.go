@@ -39,6 +39,10 @@ type Decision struct {
 	// vertex id -> metric name (LOAD, TRUE_PROCESSING_RATE, ...) -> value.
 	Evaluated map[string]map[string]float64 `json:"evaluated,omitempty"`
 	Events    []Event                       `json:"events,omitempty"`
+	// Rollback marks a parallelism that rescues a failing job (it undoes a rescale the job
+	// keeps failing at, or spreads heap state): the controller applies it although the job
+	// is not RUNNING.
+	Rollback bool `json:"rollback,omitempty"`
 }
 
 // Policy decides parallelism for ONE job. It is a deterministic core: all time comes from

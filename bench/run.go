@@ -37,6 +37,9 @@ type Options struct {
 	Transport func(h http.Handler) (baseURL string, client *http.Client, stop func())
 	// DataDir for the controller's store; a temporary directory when empty.
 	DataDir string
+	// After, if set, sees the simulator and the controller's store when the run ends (to
+	// read events and the history, e.g. in tests of the failure scenarios).
+	After func(s *sim.Sim, st *store.Store)
 	// Logger receives the controller's log (each cycle's decision and reason at debug);
 	// discarded when nil.
 	Logger *slog.Logger
@@ -111,6 +114,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 		if opts.Progress != nil {
 			opts.Progress(s, policy)
 		}
+	}
+	if opts.After != nil {
+		opts.After(s, st)
 	}
 	res := score(s, policy)
 	res.Reasons = reasons.top(5)

@@ -450,6 +450,13 @@ func jobException(e flinkrest.ExceptionInfo) autoscaler.JobException {
 		msg = msg[:i]
 	}
 	msg = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(msg, e.ExceptionName), ":"))
+	// The root cause of a wrapped failure (a JobException around an OutOfMemoryError or
+	// missing network buffers) is in the trace's "Caused by:" lines: keep them.
+	for _, line := range strings.Split(e.Stacktrace, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "Caused by: "); ok && len(msg) < 4096 {
+			msg += " | Caused by: " + c
+		}
+	}
 	tm := e.TaskManagerID
 	if tm == "" {
 		tm = e.Endpoint

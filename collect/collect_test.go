@@ -764,3 +764,16 @@ func TestExceptionsNil(t *testing.T) {
 		t.Error("nil history")
 	}
 }
+
+// TestExceptionsKeepRootCause: a wrapped failure keeps its "Caused by:" lines, so that an
+// OutOfMemoryError or missing network buffers under a JobException is still recognized.
+func TestExceptionsKeepRootCause(t *testing.T) {
+	info := &flinkrest.JobExceptionsInfoWithHistory{ExceptionHistory: flinkrest.JobExceptionHistory{Entries: []flinkrest.RootExceptionInfo{{
+		ExceptionInfo: flinkrest.ExceptionInfo{ExceptionName: "org.apache.flink.runtime.JobException", Timestamp: 1000,
+			Stacktrace: "org.apache.flink.runtime.JobException: Recovery is suppressed by NoRestartBackoffTimeStrategy\n\tat x.y(Z.java:1)\nCaused by: java.io.IOException: Insufficient number of network buffers: required 9, but only 2 available.\n\tat a.b(C.java:2)\n"},
+	}}}}
+	got := Exceptions(info)
+	if len(got) != 1 || got[0].Message != "Recovery is suppressed by NoRestartBackoffTimeStrategy | Caused by: java.io.IOException: Insufficient number of network buffers: required 9, but only 2 available." {
+		t.Fatalf("%+v", got)
+	}
+}

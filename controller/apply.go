@@ -138,7 +138,8 @@ func (c *Controller) planApply(cfg *flinkconf.Config, d autoscaler.Decision, sna
 		return applyPlan{}
 	}
 	// A job that is restarting is not rescaled: its requirements are applied once it runs.
-	running := snap.Status == "RUNNING"
+	// A rollback is the exception: the job fails over because of the last rescale.
+	running := snap.Status == "RUNNING" || d.Rollback
 	if d.Scaled {
 		return applyPlan{fresh: true, apply: running}
 	}

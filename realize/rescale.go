@@ -46,7 +46,9 @@ func (r *Rescale) Realize(ctx context.Context, snap *autoscaler.Snapshot, target
 	if s := snap.Config["jobmanager.scheduler"]; !strings.EqualFold(s, "adaptive") {
 		return false, ErrNotAdaptive
 	}
-	if snap.Status != "RUNNING" {
+	// The controller sends only a rollback to a job that is not running; the adaptive
+	// scheduler takes new requirements in any state but a terminal one.
+	if terminal(snap.Status) {
 		return false, fmt.Errorf("job is %s; rescaling waits until it runs", snap.Status)
 	}
 	current := flinkrest.JobResourceRequirements{}
@@ -108,4 +110,12 @@ func Requirements(snap *autoscaler.Snapshot, current flinkrest.JobResourceRequir
 		next[v.ID] = flinkrest.JobVertexResourceRequirements{Parallelism: b}
 	}
 	return next, changed
+}
+
+func terminal(status string) bool {
+	switch status {
+	case "FAILED", "CANCELED", "CANCELLING", "FINISHED", "SUSPENDED", "FAILING":
+		return true
+	}
+	return false
 }

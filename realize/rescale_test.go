@@ -67,10 +67,16 @@ func TestRescaleRefusals(t *testing.T) {
 		t.Errorf("default scheduler: %v", err)
 	}
 	s := snap("adaptive")
-	s.Status = "RESTARTING"
+	s.Status = "FAILED"
 	if _, err := r.Realize(context.Background(), s, map[string]int{"a": 4}); err == nil {
-		t.Error("restarting job must not be rescaled")
+		t.Error("a failed job must not be rescaled")
 	}
+	// A rollback goes to a job that is restarting: the adaptive scheduler takes it.
+	s.Status = "RESTARTING"
+	if sent, err := r.Realize(context.Background(), s, map[string]int{"a": 3}); err != nil || !sent {
+		t.Errorf("restarting job (rollback): sent %v err %v", sent, err)
+	}
+	api.req = flinkrest.JobResourceRequirements{}
 	// FLINK-32341: an empty GET body still yields a complete PUT.
 	sent, err := r.Realize(context.Background(), snap("adaptive"), map[string]int{"a": 4})
 	if err != nil || !sent || len(api.req) != 2 || api.req["b"] != bounds(1, 3) {

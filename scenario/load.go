@@ -805,6 +805,14 @@ func (p *parser) vertex(n *yaml.Node, where string) (Vertex, error) {
 			v.Metaspace, err = p.size(n, path)
 			return err
 		},
+		"metaspaceWarmup": func(n *yaml.Node, path string) (err error) {
+			v.MetaspaceWarmup, err = p.duration(n, path, false)
+			return err
+		},
+		"directMemory": func(n *yaml.Node, path string) (err error) {
+			v.DirectMemory, err = p.size(n, path)
+			return err
+		},
 	}, "id", "capacity")
 	if err != nil {
 		return v, err

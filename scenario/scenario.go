@@ -156,6 +156,14 @@ type Vertex struct {
 	Heap    Heap
 	// Metaspace is the class metadata the job's code loads per TaskManager, 0 = unset.
 	Metaspace int64
+	// MetaspaceWarmup is how long after a deployment the job's classes keep loading (code
+	// paths first taken late: checkpointing, failover, rare branches): metaspace use rises
+	// linearly from 70 % to all of Metaspace over it. 0 = loaded at once.
+	MetaspaceWarmup time.Duration
+	// DirectMemory is the direct (off-heap) memory one subtask allocates itself (client
+	// buffers, compression): it counts against the JVM's direct limit (framework plus task
+	// off-heap and network memory) and the process.
+	DirectMemory int64
 	// Line is where the vertex is defined, for messages.
 	Line int
 }

@@ -39,6 +39,7 @@ type taskManager struct {
 	directUsed   float64
 	allocRate    float64
 	lastHeapFull float64
+	gcOverSec    float64 // seconds the GC time share has stayed at the JVM's GC overhead limit
 }
 
 type slotState struct {

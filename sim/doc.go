@@ -70,9 +70,11 @@
 // # Memory
 //
 // See memmodel.go: live heap from operator base heap, per-record heap × input rate and hashmap
-// state × Options.HeapStateFraction; GC time per second rising steeply with occupancy; OOM,
-// metaspace OOM and container kills; RocksDB filling managed memory; network buffers checked at
-// deployment (flink-scheduling.md §D.3).
+// state × Options.HeapStateFraction (the calibration is documented there); GC time per second
+// rising steeply with occupancy; heap OOM, GC overhead limit exceeded, metaspace OOM (with an
+// optional warm-up of class loading), direct buffer OOM (directMemory per subtask) and
+// container kills, each with the JVM's or Flink's message; RocksDB filling managed memory;
+// network buffers checked at deployment (flink-scheduling.md §D.3).
 //
 // # Metrics
 //

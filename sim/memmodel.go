@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/scenario"
@@ -15,11 +16,33 @@ import (
 // garbage that fills the young generation (the free heap); each young collection pauses the
 // tasks, and pauses grow with heap occupancy, with old-generation collections taking over
 // steeply above 85 %. The GC time share slows every task on the TaskManager. Live heap beyond
-// the JVM heap is a java.lang.OutOfMemoryError (the TaskManager dies, its tasks fail); metaspace
-// beyond its limit likewise; a process whose resident memory exceeds the container limit is
-// killed by the container runtime. RocksDB state fills managed memory.
+// the JVM heap is a java.lang.OutOfMemoryError (the TaskManager dies, its tasks fail); GC
+// time at or above 98 % for a minute is "GC overhead limit exceeded" (the JVM's
+// GCTimeLimit); metaspace beyond its limit likewise; direct memory (framework 32 MiB plus
+// each subtask's directMemory) beyond the framework and task off-heap memory is "Direct
+// buffer memory" (network buffers take exactly their own pool); a process whose resident
+// memory exceeds the container limit is killed by the container runtime. RocksDB state
+// fills managed memory.
+//
+// Heap-state calibration. A scenario's state size is what a checkpoint writes (serialized).
+// On the HashMap backend the same state lives as Java objects, whose footprint is larger
+// per entry but which a full checkpoint does not count twice; Options.HeapStateFraction
+// (default 0.5) is the live heap per checkpointed byte. It was chosen so that the example
+// scenarios' TaskManagers (wordcount-ramp: 2 GB of state over 4 GB TaskManagers) run with
+// the heap 40-75 % full, where Flink's own sizing guidance places a healthy HashMap job;
+// scenarios that mean "N GB on the heap" state 2N of checkpointed state. Each subtask holds
+// the state of the key groups it owns (bytes / p), so the busiest TaskManager holds its
+// slots' share: scaling the stateful vertex out spreads it, scaling in concentrates it.
+//
+// Metaspace: a vertex's metaspace loads at deployment, or over metaspaceWarmup from 70 %
+// (classes first used late, as after a failover): a tuner that sizes from an early peak
+// under-sizes it (FLINK-35489).
 
 const (
+	// gcOverheadLimit and gcOverheadSpan are the JVM's GCTimeLimit (98 %) and how long the
+	// simulator lets the GC time share stay there before the OutOfMemoryError.
+	gcOverheadLimit    = 980
+	gcOverheadSpan     = 60
 	frameworkMetaspace = 40 << 20
 	frameworkDirect    = 32 << 20
 	baseAllocRate      = 1 << 20 // bytes/s of framework garbage
@@ -106,6 +129,21 @@ func (s *Sim) networkShortage(j *job) (*taskManager, int) {
 	return nil, 0
 }
 
+// metaspaceNow is the metaspace j's code takes on a TaskManager at now: all of it, or for a
+// vertex with a warm-up, from 70 % at the deployment rising linearly over the warm-up.
+func (j *job) metaspaceNow(now time.Time) float64 {
+	full := j.metaspaceBytes()
+	var warm time.Duration
+	for _, v := range j.vs {
+		warm = max(warm, v.sv.MetaspaceWarmup)
+	}
+	if warm <= 0 || j.exec == nil {
+		return full
+	}
+	f := min(1, float64(now.Sub(j.exec.deployed))/float64(warm))
+	return full * (0.7 + 0.3*f)
+}
+
 func (j *job) metaspaceBytes() float64 {
 	var m int64
 	for _, v := range j.vs {
@@ -171,11 +209,21 @@ func (s *Sim) updateMemory(dt float64Duration) {
 		meta := float64(frameworkMetaspace)
 		for ji, j := range s.jobs {
 			if jobs[ji] {
-				meta += j.metaspaceBytes()
+				meta += j.metaspaceNow(s.now)
 			}
 		}
 		tm.metaspace = meta
-		tm.directUsed = frameworkDirect + float64(tm.mem.Network)
+		direct := float64(frameworkDirect)
+		for _, h := range tm.hosted {
+			direct += float64(h.j.vs[h.v].sv.DirectMemory)
+		}
+		tm.directUsed = direct + float64(tm.mem.Network)
+		directMax := float64(tm.mem.FrameworkOffHeap + tm.mem.TaskOffHeap)
+		if tm.gcMsPerSec >= gcOverheadLimit {
+			tm.gcOverSec += dt.s
+		} else {
+			tm.gcOverSec = 0
+		}
 		native := float64(nativeBase) + float64(nativePerSubtask*len(tm.hosted)) + 0.02*heapMax
 		tm.rss = heapMax + tm.directUsed + tm.managedUsed + tm.metaspace + native
 		if ratio := tm.heapUsed / heapMax; ratio > s.heapRatioMax {
@@ -185,6 +233,12 @@ func (s *Sim) updateMemory(dt float64Duration) {
 		case live > heapMax:
 			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Java heap space (live heap %s > max %s)", mib(live), mib(heapMax)),
 				"java.lang.OutOfMemoryError: Java heap space", false})
+		case tm.gcOverSec >= gcOverheadSpan:
+			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: GC overhead limit exceeded (%.0f ms/s in GC for %.0f s, live heap %s of %s)", tm.gcMsPerSec, tm.gcOverSec, mib(live), mib(heapMax)),
+				"java.lang.OutOfMemoryError: GC overhead limit exceeded", false})
+		case direct > directMax:
+			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Direct buffer memory (%s > framework + task off-heap %s)", mib(direct), mib(directMax)),
+				directOOM(tm, direct), false})
 		case meta > float64(tm.mem.JVMMetaspace):
 			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Metaspace (%s > limit %s)", mib(meta), mib(float64(tm.mem.JVMMetaspace))),
 				"java.lang.OutOfMemoryError: Metaspace. The metaspace out-of-memory error has occurred. This can mean two things: either the job requires a larger size of JVM metaspace to load classes or there is a class loading leak. In the first case 'taskmanager.memory.jvm-metaspace.size' configuration option should be increased.", false})
@@ -201,6 +255,19 @@ func (s *Sim) updateMemory(dt float64Duration) {
 		}
 		s.killTM(k.tm, k.reason, k.exception)
 	}
+}
+
+// directOOM is the JDK's message (java.nio.Bits.reserveMemory) for the allocation that found
+// the direct limit (-XX:MaxDirectMemorySize: framework and task off-heap plus network memory)
+// exhausted: the largest subtask's buffers on top of everything else reserved.
+func directOOM(tm *taskManager, direct float64) string {
+	var req int64
+	for _, h := range tm.hosted {
+		req = max(req, h.j.vs[h.v].sv.DirectMemory)
+	}
+	allocated := int64(direct) + tm.mem.Network - req
+	return fmt.Sprintf("java.lang.OutOfMemoryError: Cannot reserve %d bytes of direct buffer memory (allocated: %d, limit: %d)",
+		req, allocated, tm.mem.JVMDirect())
 }
 
 // scratchJobs returns a cleared per-job flag slice (reused across ticks).

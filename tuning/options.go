@@ -63,12 +63,22 @@ var (
 		"How long an out-of-memory bump or rollback keeps a pool from shrinking below it.")
 	OptJobManager = ftOpt("jobmanager.enabled", flinkconf.TypeBool, "true",
 		"Also tune JobManager heap and metaspace (jobmanager.memory.* keys) from the JobManager's gauges.")
+	OptRollback = rbOpt("enabled", flinkconf.TypeBool, "true",
+		"Roll back a rescale after which the job fails (at the first memory failure, else the second) to the last parallelism that ran healthy.")
+	OptHealthyAfter = rbOpt("healthy-after", flinkconf.TypeDuration, "10 min",
+		"A parallelism counts as healthy once the job ran this long at it without a failure.")
+	OptRollbackHold = rbOpt("hold", flinkconf.TypeDuration, "2 h",
+		"How long a rolled-back parallelism is kept out of scaling decisions.")
 )
+
+func rbOpt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
+	return flinkconf.Option{Key: "flinktune.rollback." + key, Type: t, Default: def, HasDefault: def != "", Description: desc}
+}
 
 // AllOptions lists the tuner's options (for help texts and docs).
 var AllOptions = []flinkconf.Option{OptEnabled, OptMargin, OptMaximizeManaged, OptPercentile, OptHalfLife,
 	OptPeakInterval, OptLiveFactor, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptGCThreshold, OptGCWindow, OptRollbackWindow,
-	OptBumpHold, OptJobManager}
+	OptBumpHold, OptJobManager, OptRollback, OptHealthyAfter, OptRollbackHold}
 
 // Options are the tuner's parsed settings.
 type Options struct {
@@ -90,6 +100,9 @@ type Options struct {
 	RollbackWindow   time.Duration
 	BumpHold         time.Duration
 	JobManager       bool
+	Rollback         bool
+	HealthyAfter     time.Duration
+	RollbackHold     time.Duration
 }
 
 // DefaultOptions returns the defaults.
@@ -154,6 +167,9 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	o.RollbackWindow = dur(OptRollbackWindow)
 	o.BumpHold = dur(OptBumpHold)
 	o.JobManager = b(OptJobManager)
+	o.Rollback = b(OptRollback)
+	o.HealthyAfter = dur(OptHealthyAfter)
+	o.RollbackHold = dur(OptRollbackHold)
 	if len(errs) == 0 {
 		check := func(ok bool, opt flinkconf.Option, rule string) {
 			if !ok {
@@ -174,6 +190,8 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 		check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
 		check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")
 		check(o.BumpHold >= 0, OptBumpHold, "must not be negative")
+		check(o.HealthyAfter >= 0, OptHealthyAfter, "must not be negative")
+		check(o.RollbackHold >= 0, OptRollbackHold, "must not be negative")
 	}
 	if len(errs) > 0 {
 		return o, fmt.Errorf("invalid memory tuning options: %s", strings.Join(errs, "; "))

@@ -2,7 +2,6 @@ package tuning
 
 import (
 	"encoding/json"
-	"maps"
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
@@ -19,12 +18,33 @@ type Policy struct {
 	tuner *Tuner
 	// lastKey is the key of the last recommendation event, so each is reported once.
 	lastKey string
+	// native: the scaling policy tunes memory itself (the operator's tuner); this wrapper
+	// only rescues a failing job (its memory remedies replace the policy's own changes while
+	// a failure holds a pool) and rolls back rescales that broke the job.
+	native bool
+	// holdUntil: in native mode, after a rescue applied a change, the tuner keeps the
+	// job's memory until then (the policy's own changes would undo the remedy).
+	holdUntil time.Time
+	// reported is the newest failure a rescue event was emitted for.
+	reported time.Time
+	// spreadFor is the failure the last heap-spreading scale-out answered.
+	spreadFor time.Time
+	rb        rollback
 }
 
 // WithTuner wraps a scaling policy with a memory tuner.
 func WithTuner(p autoscaler.Policy, o Options) *Policy { return &Policy{inner: p, tuner: New(o)} }
 
+// WithRescue wraps a scaling policy that tunes memory itself: flinktune diagnoses its
+// failures, remedies memory failures and rolls back a rescale that broke the job.
+func WithRescue(p autoscaler.Policy, o Options) *Policy {
+	return &Policy{inner: p, tuner: New(o), native: true}
+}
+
 var _ autoscaler.Policy = (*Policy)(nil)
+
+// Native reports whether the scaling policy tunes memory itself (WithRescue).
+func (p *Policy) Native() bool { return p.native }
 
 // Tuner returns the wrapped tuner.
 func (p *Policy) Tuner() *Tuner { return p.tuner }
@@ -33,22 +53,57 @@ func (p *Policy) Tuner() *Tuner { return p.tuner }
 func (p *Policy) Name() string { return p.inner.Name() }
 
 // Applied implements autoscaler.Policy.
-func (p *Policy) Applied(t time.Time, parallelism map[string]int) { p.inner.Applied(t, parallelism) }
+func (p *Policy) Applied(t time.Time, parallelism map[string]int) {
+	p.rb.applied(t, parallelism)
+	p.inner.Applied(t, parallelism)
+}
 
 // Cycle implements autoscaler.Policy. A tuning failure (a configuration that does not derive)
 // is reported as an event and never blocks scaling.
 func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	p.tuner.Observe(snap)
 	d, err := p.inner.Cycle(snap)
-	if err != nil || snap == nil || snap.Status != "RUNNING" {
+	if err != nil || snap == nil {
 		return d, err
 	}
+	p.rb.observe(snap, p.o())
+	if snap.Status != "RUNNING" {
+		p.rescue(snap, &d)
+		return d, nil
+	}
+	p.rb.hold(snap, &d)
+	if p.native {
+		if !p.rescuing(snap.Time) {
+			p.rb.maybeRollback(snap, &d, p.tuner)
+			return d, nil // the policy's own tuner decides memory
+		}
+		d.ConfigOverrides, d.ConfigRemovals = nil, nil
+	}
+	p.checkScaleDown(snap, &d)
 	rec, err := p.tuner.Recommend(snap, d.Parallelism)
 	if err != nil {
 		d.Events = append(d.Events, autoscaler.Event{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventWarning,
 			Reason: ReasonRecommendation, Message: "memory tuning: " + err.Error(), Key: "memory-error:" + err.Error()})
 		return d, nil
 	}
+	p.report(snap, rec, &d)
+	if len(d.ConfigOverrides) == 0 || p.native {
+		p.rb.maybeRollback(snap, &d, p.tuner)
+	}
+	return d, nil
+}
+
+func (p *Policy) o() Options { return p.tuner.o }
+
+// rescuing: in native mode, flinktune's tuner has the job's memory (a failure holds a pool, or
+// a remedy went out less than bump.hold ago).
+func (p *Policy) rescuing(now time.Time) bool {
+	return p.tuner.Failing(now) || now.Before(p.holdUntil)
+}
+
+// report adds the recommendation's events (each worthwhile one once) and, in automatic mode,
+// its changes to the decision.
+func (p *Policy) report(snap *autoscaler.Snapshot, rec *Recommendation, d *autoscaler.Decision) {
 	for _, e := range rec.Events() {
 		if e.Reason == ReasonRecommendation && (!rec.Worthwhile || e.Key == p.lastKey) {
 			continue // only worthwhile recommendations, each once
@@ -59,18 +114,20 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		d.Events = append(d.Events, e)
 	}
 	if rec.Apply && rec.Worthwhile && len(rec.Overrides) > 0 {
-		d.ConfigOverrides = maps.Clone(rec.Overrides)
-		d.ConfigRemovals = append([]string(nil), rec.Removals...)
+		d.ConfigOverrides, d.ConfigRemovals = p.tuner.realign(snap, rec)
 		p.tuner.Applied(snap.Time, rec)
 	}
-	return d, nil
 }
 
 type policyState struct {
-	Version int             `json:"version"`
-	Policy  json.RawMessage `json:"policy"`
-	Tuner   json.RawMessage `json:"tuner"`
-	LastKey string          `json:"lastKey,omitempty"`
+	Version   int             `json:"version"`
+	Policy    json.RawMessage `json:"policy"`
+	Tuner     json.RawMessage `json:"tuner"`
+	LastKey   string          `json:"lastKey,omitempty"`
+	Rollback  *rollback       `json:"rollback,omitempty"`
+	HoldUntil time.Time       `json:"holdUntil"`
+	Reported  time.Time       `json:"reported"`
+	SpreadFor time.Time       `json:"spreadFor"`
 }
 
 // MarshalState implements autoscaler.Policy: the scaling policy's state and the tuner's.
@@ -83,7 +140,7 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(policyState{Version: StateVersion, Policy: inner, Tuner: tu, LastKey: p.lastKey})
+	return json.Marshal(policyState{Version: StateVersion, Policy: inner, Tuner: tu, LastKey: p.lastKey, Rollback: &p.rb, HoldUntil: p.holdUntil, Reported: p.reported, SpreadFor: p.spreadFor})
 }
 
 // RestoreState implements autoscaler.Policy. A state written by the bare scaling policy (from
@@ -100,5 +157,9 @@ func (p *Policy) RestoreState(data []byte) error {
 		return err
 	}
 	p.lastKey = st.LastKey
+	if st.Rollback != nil {
+		p.rb = *st.Rollback
+	}
+	p.holdUntil, p.reported, p.spreadFor = st.HoldUntil, st.Reported, st.SpreadFor
 	return nil
 }

@@ -48,6 +48,10 @@ type Recommendation struct {
 	// buffers, metaspace near its limit, or the heap a rescale to Target needs).
 	Safety bool   `json:"safety"`
 	Reason string `json:"reason"`
+	// Fits is false when the pools the job needs at Target exceed the initial limit.
+	Fits bool `json:"fits"`
+	// Diagnosis are the memory failures of the job's recent exception history, by class.
+	Diagnosis []Diagnosis `json:"diagnosis,omitempty"`
 }
 
 // PoolChange is one pool in the comparison.
@@ -292,20 +296,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	}
 
 	// Metaspace: never below the observed peak plus margin.
-	meta := curP.Metaspace
-	metaBasis := "kept"
-	metaSafety := false
-	if t.st.MetaspacePeak > 0 && span >= t.o.MinObservation {
-		meta = roundUpMiB(int64(math.Ceil(t.st.MetaspacePeak * margin)))
-		metaBasis = fmt.Sprintf("peak × %.2f", margin)
-		ev(PoolMetaspace, "peak %s used (largest TaskManager) × %.2f", hb(int64(t.st.MetaspacePeak)), margin)
-		if meta > curP.Metaspace {
-			metaSafety = true
-			ev(PoolMetaspace, "the running limit %s leaves less than the margin above the peak", hb(curP.Metaspace))
-		}
-	} else {
-		ev(PoolMetaspace, "not enough observation yet: metaspace kept at %s", hb(meta))
-	}
+	meta, metaBasis, metaSafety := t.planMetaspace(curP, span, snap.Time, ev)
 	if f, ok := floorOf(PoolMetaspace); ok && f.Bytes > meta {
 		meta = roundUpMiB(f.Bytes)
 		metaBasis = "floor: " + f.Reason
@@ -313,33 +304,15 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		ev(PoolMetaspace, "held at %s: %s", hb(meta), f.Reason)
 	}
 
-	// Managed memory by state backend.
-	backend, rocksManaged, rocksFloor, err := stateBackend(origCfg, n)
+	// Managed memory by state backend; a heap that failed takes what managed memory frees.
+	mp, err := t.planManaged(origCfg, n, orig, span, ev)
 	if err != nil {
 		return nil, err
 	}
-	managed := orig.Managed
-	managedInUse := true
-	var managedBasis string
-	switch {
-	case rocksManaged:
-		managedBasis = "kept for RocksDB"
-		ev(PoolManaged, "state backend %s takes its memory from managed memory, whose use cannot be measured: kept at the configured %s", backend, hb(orig.Managed))
-		if rocksFloor > managed {
-			managed = rocksFloor
-		}
-	case t.st.ManagedSeen && t.st.ManagedPeak == 0:
-		// With heap state nothing in a streaming job takes managed memory but Python workers
-		// and batch operators, which reserve it when they open: unused from the start is unused.
-		managed, managedInUse = 0, false
-		managedBasis = "unused"
-		ev(PoolManaged, "state backend %s and no managed memory used in %s: 0", backend, span.Round(time.Second))
-	case t.st.ManagedPeak > 0:
-		managedBasis = "in use"
-		ev(PoolManaged, "%s of managed memory in use (batch operators or Python): kept at %s", hb(int64(t.st.ManagedPeak)), hb(orig.Managed))
-	default:
-		managedBasis = "kept"
-		ev(PoolManaged, "managed memory use not observed yet: kept at %s", hb(orig.Managed))
+	managed, managedInUse, managedBasis, rocksFloor := mp.managed, mp.inUse, mp.basis, mp.rocksFloor
+	if h, basis, ok := t.resplitHeap(mp, curP, heap, snap.Time, ev); ok {
+		heap, heapBasis, heapSafety = h, basis, true
+		managed, managedInUse, managedBasis = 0, false, "re-split to the heap"
 	}
 
 	// Task off-heap and JVM overhead: as configured unless a failure bumped them.
@@ -410,8 +383,10 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		ev("limits", "%s", rec.Reason)
 		rec.Pools = poolChanges(orig, cur, cur, nil)
 		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur))
+		rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
 		return rec, nil
 	}
+	rec.Fits = true
 	if capped {
 		ev("limits", "capped by the initial limit %s: heap %s, managed %s", hb(limit), hb(pl.heap), hb(pl.managed))
 	}
@@ -467,17 +442,38 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		}
 	}
 	t.adviseSlots(rec, snap, tgt, orig, propP)
+	rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
 
-	// Worthwhile?
+	t.judge(rec, verdictInput{cur: cur, final: final, curP: curP, propP: propP, rescale: rescale, span: span, now: snap.Time,
+		heapSafety: heapSafety, metaSafety: metaSafety, networkSafety: networkSafety})
+	return rec, nil
+}
+
+// verdictInput is what the verdict weighs.
+type verdictInput struct {
+	cur, final                            *memory.TaskManager
+	curP, propP                           Pools
+	rescale                               bool
+	span                                  time.Duration
+	now                                   time.Time
+	heapSafety, metaSafety, networkSafety bool
+}
+
+// judge decides whether the proposal is worth a restart: a safety increase always (a pool
+// grows beyond rounding because evidence or a failure asks for it), a saving when it reaches
+// min-saving (min-saving.with-rescale when it rides along with a rescale) after
+// min-observation and settle.
+func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
+	curP, propP := in.curP, in.propP
 	// A safety change grows a pool by more than rounding (1 MiB or 1 %).
 	grows := func(pool string) bool {
 		c, p := curP.get(pool), propP.get(pool)
 		return p > c+max(mib, c/100)
 	}
-	rec.Safety = (heapSafety && grows(PoolHeap)) || (metaSafety && grows(PoolMetaspace)) ||
-		(networkSafety && propP.Network > curP.Network)
+	rec.Safety = (in.heapSafety && grows(PoolHeap)) || (in.metaSafety && grows(PoolMetaspace)) ||
+		(in.networkSafety && propP.Network > curP.Network)
 	for _, pool := range []string{PoolHeap, PoolMetaspace, PoolNetwork, PoolTaskOffHeap, PoolOverhead} {
-		if _, ok := floorOf(pool); ok && grows(pool) {
+		if f, ok := t.st.Floors[pool]; ok && !in.now.After(f.Until) && grows(pool) {
 			rec.Safety = true // a failure asked for it
 		}
 	}
@@ -486,30 +482,29 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	// that one restart brings all of the saving.
 	saving := float64(curP.Process-propP.Process) / float64(curP.Process)
 	threshold, thresholdKey := t.o.MinSaving, "min-saving"
-	if rescale {
+	if in.rescale {
 		threshold, thresholdKey = t.o.MinSavingRescale, "min-saving.with-rescale"
 	}
 	switch {
-	case sameTM(cur, final):
+	case sameTM(in.cur, in.final):
 		rec.Reason = "the running configuration is already what the tuner recommends"
 	case rec.Safety:
 		rec.Worthwhile = true
 		rec.Reason = "safety: " + strings.Join(safetyPools(curP, propP), ", ") + " must grow"
-	case !rescale && span < t.o.MinObservation:
-		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", span.Round(time.Second), t.o.MinObservation)
-	case !t.st.AppliedAt.IsZero() && snap.Time.Sub(t.st.AppliedAt) < t.o.Settle:
+	case !in.rescale && in.span < t.o.MinObservation:
+		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", in.span.Round(time.Second), t.o.MinObservation)
+	case !t.st.AppliedAt.IsZero() && in.now.Sub(t.st.AppliedAt) < t.o.Settle:
 		rec.Reason = fmt.Sprintf("saves %.1f%%, but the last change was applied %s ago (settle %s)", saving*100,
-			snap.Time.Sub(t.st.AppliedAt).Round(time.Second), t.o.Settle)
+			in.now.Sub(t.st.AppliedAt).Round(time.Second), t.o.Settle)
 	case saving >= threshold:
 		rec.Worthwhile = true
 		rec.Reason = fmt.Sprintf("saves %.1f%% of the TaskManager process memory (%s → %s)", saving*100, hb(curP.Process), hb(propP.Process))
-		if rescale {
+		if in.rescale {
 			rec.Reason += " with the rescale"
 		}
 	default:
 		rec.Reason = fmt.Sprintf("saves only %.1f%% (%s → %s), below %s %.0f%%", saving*100, hb(curP.Process), hb(propP.Process), thresholdKey, threshold*100)
 	}
-	return rec, nil
 }
 
 // observedSpan is how long the job has been seen running.
@@ -736,4 +731,94 @@ func layoutText(l map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s=%d", short, l[id]))
 	}
 	return strings.Join(parts, " ")
+}
+
+// managedPlan is managed memory's size and why.
+type managedPlan struct {
+	managed, rocksFloor int64
+	inUse               bool
+	basis, backend      string
+	rocks               bool
+}
+
+// planManaged sizes managed memory by state backend: RocksDB keeps it (at least its fixed
+// need), heap state with no managed use observed needs none.
+func (t *Tuner) planManaged(origCfg *flinkconf.Config, n int, orig *memory.TaskManager, span time.Duration, ev func(pool, format string, a ...any)) (managedPlan, error) {
+	backend, rocksManaged, rocksFloor, err := stateBackend(origCfg, n)
+	if err != nil {
+		return managedPlan{}, err
+	}
+	mp := managedPlan{managed: orig.Managed, inUse: true, rocksFloor: rocksFloor, backend: backend, rocks: rocksManaged}
+	switch {
+	case rocksManaged:
+		mp.basis = "kept for RocksDB"
+		ev(PoolManaged, "state backend %s takes its memory from managed memory, whose use cannot be measured: kept at the configured %s", backend, hb(orig.Managed))
+		mp.managed = max(mp.managed, rocksFloor)
+	case t.st.ManagedSeen && t.st.ManagedPeak == 0:
+		// With heap state nothing in a streaming job takes managed memory but Python workers
+		// and batch operators, which reserve it when they open: unused from the start is unused.
+		mp.managed, mp.inUse, mp.basis = 0, false, "unused"
+		ev(PoolManaged, "state backend %s and no managed memory used in %s: 0", backend, span.Round(time.Second))
+	case t.st.ManagedPeak > 0:
+		mp.basis = "in use"
+		ev(PoolManaged, "%s of managed memory in use (batch operators or Python): kept at %s", hb(int64(t.st.ManagedPeak)), hb(orig.Managed))
+	default:
+		mp.basis = "kept"
+		ev(PoolManaged, "managed memory use not observed yet: kept at %s", hb(orig.Managed))
+	}
+	return mp, nil
+}
+
+// resplitHeap is the least disruptive remedy for a heap that failed (out of memory, GC
+// overhead or pressure) on a heap state backend: the same process, with the managed memory
+// the backend never uses moved to the task heap. It applies while managed memory still holds
+// something that no use was observed for.
+func (t *Tuner) resplitHeap(mp managedPlan, cur Pools, heap int64, now time.Time, ev func(pool, format string, a ...any)) (int64, string, bool) {
+	f, failed := t.st.Floors[PoolHeap]
+	failed = failed && !now.After(f.Until)
+	if mp.rocks || t.st.ManagedPeak > 0 || cur.Managed == 0 || !(failed || t.st.GCPressure) {
+		return 0, "", false
+	}
+	to := max(heap, cur.Heap+cur.Managed)
+	ev(PoolHeap, "the heap failed (%s) on the %s state backend, which keeps keyed state on the heap and never uses managed memory: re-split, the heap takes the %s of managed memory (%s → %s), the process size stays",
+		f.Reason, backendName(mp.backend), hb(cur.Managed), hb(cur.Heap), hb(to))
+	return to, "re-split: managed → heap", true
+}
+
+func backendName(b string) string {
+	if b == "" {
+		return "hashmap (default)"
+	}
+	return b
+}
+
+// planMetaspace sizes metaspace from the observed peak plus margin. Classes keep loading long
+// after a deployment (code paths first taken by checkpoints, failovers, rare branches), so the
+// peak must have stayed flat for three times min-observation before metaspace shrinks
+// (FLINK-35489); and a growing peak is a safety increase only once it comes within half the
+// margin of the limit, so that a slowly rising peak does not restart the job for every step.
+func (t *Tuner) planMetaspace(cur Pools, span time.Duration, now time.Time, ev func(pool, format string, a ...any)) (int64, string, bool) {
+	peak := t.st.MetaspacePeak
+	if peak <= 0 || span < t.o.MinObservation {
+		ev(PoolMetaspace, "not enough observation yet: metaspace kept at %s", hb(cur.Metaspace))
+		return cur.Metaspace, "kept", false
+	}
+	margin := 1 + t.o.Margin
+	meta := roundUpMiB(int64(math.Ceil(peak * margin)))
+	ev(PoolMetaspace, "peak %s used (largest TaskManager) × %.2f = %s", hb(int64(peak)), margin, hb(meta))
+	settle := 3 * t.o.MinObservation
+	if flat := now.Sub(t.st.MetaspaceGrewAt); meta < cur.Metaspace && !t.st.MetaspaceGrewAt.IsZero() && flat < settle {
+		ev(PoolMetaspace, "the peak grew %s ago (classes still loading): not below the running %s until it stays flat for %s",
+			flat.Round(time.Second), hb(cur.Metaspace), settle)
+		return cur.Metaspace, "kept (peak still growing)", false
+	}
+	if meta <= cur.Metaspace {
+		return meta, fmt.Sprintf("peak × %.2f", margin), false
+	}
+	if peak*(1+t.o.Margin/2) < float64(cur.Metaspace) {
+		ev(PoolMetaspace, "the peak is growing towards the running limit %s: more with the next change", hb(cur.Metaspace))
+		return meta, fmt.Sprintf("peak × %.2f", margin), false
+	}
+	ev(PoolMetaspace, "the running limit %s leaves less than half the margin above the peak", hb(cur.Metaspace))
+	return meta, fmt.Sprintf("peak × %.2f", margin), true
 }

@@ -105,12 +105,16 @@ type state struct {
 	Heaps  []*layoutHeap  `json:"heaps,omitempty"`
 	JMHeap peakTracker    `json:"jmHeap"`
 
-	MetaspacePeak   float64 `json:"metaspacePeak"`
-	JMMetaspacePeak float64 `json:"jmMetaspacePeak"`
-	ManagedPeak     float64 `json:"managedPeak"`
-	ManagedSeen     bool    `json:"managedSeen"`
-	NetworkUsedPeak float64 `json:"networkUsedSegmentsPeak"`
-	HeapMax         float64 `json:"heapMax"` // latest Heap.Max of the largest TaskManager
+	MetaspacePeak float64 `json:"metaspacePeak"`
+	// MetaspaceGrewAt is when the metaspace peak last grew by more than 1 % over
+	// MetaspaceMark (the peak at the previous growth).
+	MetaspaceGrewAt time.Time `json:"metaspaceGrewAt"`
+	MetaspaceMark   float64   `json:"metaspaceMark"`
+	JMMetaspacePeak float64   `json:"jmMetaspacePeak"`
+	ManagedPeak     float64   `json:"managedPeak"`
+	ManagedSeen     bool      `json:"managedSeen"`
+	NetworkUsedPeak float64   `json:"networkUsedSegmentsPeak"`
+	HeapMax         float64   `json:"heapMax"` // latest Heap.Max of the largest TaskManager
 
 	GC            []gcSample `json:"gc,omitempty"`
 	GCPressure    bool       `json:"gcPressure"`
@@ -342,11 +346,16 @@ type change struct {
 // MemoryEvent is an out-of-memory failure, GC pressure episode or rollback the tuner reacted to.
 type MemoryEvent struct {
 	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"` // oom-heap, oom-metaspace, oom-direct, network-buffers, container-kill, gc-pressure
+	Kind     string    `json:"kind"` // oom-heap, gc-overhead, oom-metaspace, oom-direct, network-buffers, container-kill, gc-pressure
 	Pool     string    `json:"pool"`
 	Detail   string    `json:"detail"`
 	Bump     int64     `json:"bump"` // the floor set for the pool
 	Rollback bool      `json:"rollback,omitempty"`
+	// Evidence is what the failure message says is missing (network buffers, direct bytes).
+	Evidence string `json:"evidence,omitempty"`
+	// Stale: the failure happened under a configuration the tuner has since replaced; it is
+	// part of the diagnosis but raises no floor.
+	Stale bool `json:"stale,omitempty"`
 }
 
 const maxEvents = 20
@@ -395,6 +404,10 @@ func (t *Tuner) Applied(at time.Time, rec *Recommendation) {
 	t.st.Applied = maps.Clone(rec.Overrides)
 	t.st.AppliedRemovals = slices.Clone(rec.Removals)
 	t.st.AppliedAt = at
+	// GC time measured under the replaced heap says nothing about the new one.
+	if rec.Proposed != nil && rec.Current != nil && rec.Proposed.JVMHeap() != rec.Current.JVMHeap() {
+		t.st.GC, t.st.GCPressure = nil, false
+	}
 	if t.st.Written == nil {
 		t.st.Written = map[string][]string{}
 	}
@@ -571,6 +584,12 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 		t.heapFor(layout, now).observe(now, v, heapMax, t.o)
 	}
 	if v, ok := aggMax(tm, MetricMetaspaceUsed); ok {
+		switch {
+		case t.st.MetaspaceMark == 0:
+			t.st.MetaspaceMark = v
+		case v > 1.01*t.st.MetaspaceMark:
+			t.st.MetaspaceGrewAt, t.st.MetaspaceMark = now, v
+		}
 		t.st.MetaspacePeak = max(t.st.MetaspacePeak, v)
 	}
 	if v, ok := aggMax(tm, MetricManagedUsed); ok {
@@ -672,9 +691,52 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 		if pool == PoolHeap {
 			observed = int64(t.st.HeapMax)
 		}
-		t.react(snap, e.Time, kind, pool, detail, observed, true)
+		t.reactFailure(snap, e, kind, pool, detail, observed)
 	}
 	t.st.LastException = latest
+}
+
+// reactFailure records a memory failure and raises the pool's floor: VPA's bump, or what the
+// message says is missing plus the margin when it says more. A failure from before the last
+// applied change happened under the configuration that change replaced: it is recorded for
+// the diagnosis but says nothing about the one running now.
+func (t *Tuner) reactFailure(snap *autoscaler.Snapshot, e autoscaler.JobException, kind, pool, detail string, observed int64) {
+	if !t.st.AppliedAt.IsZero() && e.Time.Before(t.st.AppliedAt) {
+		t.recordEvent(MemoryEvent{Time: e.Time, Kind: kind, Pool: pool, Detail: detail, Stale: true})
+		return
+	}
+	cur, err := t.running(profileFor(snap.FlinkVersion))
+	if err != nil {
+		return
+	}
+	seg := int64(32 << 10)
+	if np, err := networkParams(flinkconf.FromMap(t.expected())); err == nil {
+		seg = np.SegmentSize
+	}
+	missing, evidence := Shortfall(e, seg)
+	need := int64(0)
+	if missing > 0 {
+		need = PoolsOf(cur).get(pool) + int64(math.Ceil(float64(missing)*(1+t.o.Margin)))
+	}
+	t.react(snap, e.Time, kind, pool, detail, max(observed, 0), true)
+	n := len(t.st.Events) - 1
+	if n >= 0 && t.st.Events[n].Time.Equal(e.Time) && t.st.Events[n].Kind == kind {
+		t.st.Events[n].Evidence = evidence
+		if need > t.st.Events[n].Bump {
+			t.st.Events[n].Bump = need
+		}
+	}
+	if f := t.st.Floors[pool]; need > f.Bytes {
+		f.Bytes = need
+		t.st.Floors[pool] = f
+	}
+}
+
+func (t *Tuner) recordEvent(ev MemoryEvent) {
+	t.st.Events = append(t.st.Events, ev)
+	if len(t.st.Events) > maxEvents {
+		t.st.Events = t.st.Events[len(t.st.Events)-maxEvents:]
+	}
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -694,26 +756,6 @@ func firstLine(s string) string {
 	return s
 }
 
-// Classify maps a job exception to a memory failure kind and the pool to grow; "" when the
-// exception is not about memory.
-func Classify(e autoscaler.JobException) (kind, pool string) {
-	text := e.Name + ": " + e.Message
-	switch {
-	case strings.Contains(text, "OutOfMemoryError") && strings.Contains(text, "Metaspace"):
-		return "oom-metaspace", PoolMetaspace
-	case strings.Contains(text, "OutOfMemoryError") && strings.Contains(text, "Direct buffer memory"):
-		return "oom-direct", PoolTaskOffHeap
-	case strings.Contains(text, "OutOfMemoryError"):
-		return "oom-heap", PoolHeap
-	case strings.Contains(text, "Insufficient number of network buffers"):
-		return "network-buffers", PoolNetwork
-	case strings.Contains(text, "code 137"), strings.Contains(text, "OOMKilled"),
-		strings.Contains(text, "memory limit exceeded"), strings.Contains(text, "beyond physical memory limits"):
-		return "container-kill", PoolOverhead
-	}
-	return "", ""
-}
-
 // react bumps a pool after a memory failure: VPA's max(used + 100 MiB, used × 1.2) of the
 // larger of the running size and what was observed, held for bump.hold; a failure soon after a
 // change that shrank the pool also rolls the pool back to its size before the change.
@@ -723,6 +765,11 @@ func (t *Tuner) react(snap *autoscaler.Snapshot, at time.Time, kind, pool, detai
 		return
 	}
 	used := max(PoolsOf(cur).get(pool), observed)
+	if pool == PoolOverhead {
+		// Native memory is invisible to Flink's metrics: a kill with the overhead pinned below
+		// Flink's default rule (10 % of the process in [192 MiB, 1 GiB]) starts from that rule.
+		used = max(used, min(max(cur.TotalProcess/10, 192<<20), 1<<30))
+	}
 	bump := max(used+oomMinBump, int64(float64(used)*oomBumpRatio))
 	ev := MemoryEvent{Time: at, Kind: kind, Pool: pool, Detail: detail}
 	reason := kind + " at " + at.UTC().Format(time.RFC3339)
@@ -742,10 +789,7 @@ func (t *Tuner) react(snap *autoscaler.Snapshot, at time.Time, kind, pool, detai
 		t.heapFor(t.st.Layout, at).Peaks.Hist.add(float64(bump), 1, at, t.o.HalfLife)
 	}
 	if record {
-		t.st.Events = append(t.st.Events, ev)
-		if len(t.st.Events) > maxEvents {
-			t.st.Events = t.st.Events[len(t.st.Events)-maxEvents:]
-		}
+		t.recordEvent(ev)
 	}
 }
 

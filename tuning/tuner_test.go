@@ -365,7 +365,7 @@ func TestOutOfMemoryBumps(t *testing.T) {
 func TestClassify(t *testing.T) {
 	cases := map[string]string{
 		"java.lang.OutOfMemoryError: Java heap space":                    "oom-heap",
-		"java.lang.OutOfMemoryError: GC overhead limit exceeded":         "oom-heap",
+		"java.lang.OutOfMemoryError: GC overhead limit exceeded":         "gc-overhead",
 		"java.lang.OutOfMemoryError: Metaspace":                          "oom-metaspace",
 		"java.lang.OutOfMemoryError: Direct buffer memory":               "oom-direct",
 		"java.io.IOException: Insufficient number of network buffers: x": "network-buffers",

@@ -67,15 +67,17 @@ func New(name string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
 	default:
 		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names(), ", "))
 	}
-	if tuner != "flinktune" {
-		return p, nil
-	}
-	// flinktune's memory tuner rides along: it recommends (events) unless
-	// job.autoscaler.memory.tuning.enabled, and then hands changes to the realizer.
 	o, err := tuning.ParseOptions(cfg)
 	if err != nil {
 		return nil, err
 	}
+	if tuner != "flinktune" {
+		// The policy tunes memory itself; flinktune still diagnoses a failing job, remedies
+		// memory failures and rolls back a rescale that broke the job.
+		return tuning.WithRescue(p, o), nil
+	}
+	// flinktune's memory tuner rides along: it recommends (events) unless
+	// job.autoscaler.memory.tuning.enabled, and then hands changes to the realizer.
 	return tuning.WithTuner(p, o), nil
 }
 

@@ -11,13 +11,13 @@ import (
 func TestNew(t *testing.T) {
 	for _, tc := range []struct {
 		name, tuner string
-		wrapped     bool
+		native      bool // the policy's own tuner, flinktune's rescue around it
 	}{
-		{"flinktune", "", true},
-		{"FlinkTune", "native", true},
-		{"operator", "", false},
-		{"operator", "native", false},
-		{"operator", "flinktune", true},
+		{"flinktune", "", false},
+		{"FlinkTune", "native", false},
+		{"operator", "", true},
+		{"operator", "native", true},
+		{"operator", "flinktune", false},
 	} {
 		cfg := flinkconf.New()
 		if tc.tuner != "" {
@@ -27,8 +27,8 @@ func TestNew(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s/%s: %v", tc.name, tc.tuner, err)
 		}
-		_, wrapped := p.(*tuning.Policy)
-		if wrapped != tc.wrapped || !strings.EqualFold(p.Name(), tc.name) {
+		tp, wrapped := p.(*tuning.Policy)
+		if !wrapped || tp.Native() != tc.native || !strings.EqualFold(p.Name(), tc.name) {
 			t.Errorf("%s/%s: %T named %s", tc.name, tc.tuner, p, p.Name())
 		}
 	}

@@ -55,7 +55,7 @@ func newTuneCommand(deps tuneDeps) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "tune --flink URL [--job ID]",
-		Short: "Sample a running job and recommend its memory: pools, JobManager, slots, with the evidence",
+		Short: "Sample a job and recommend its memory (pools, JobManager, slots), or diagnose and fix one that keeps failing",
 		Long: `tune samples one running job through Flink's REST API for --duration (every --interval),
 feeds flinktune's memory tuner and prints what it recommends, with the evidence:
 
@@ -72,6 +72,11 @@ feeds flinktune's memory tuner and prints what it recommends, with the evidence:
 The proposal never exceeds the job's initial limits (its taskmanager.memory.process.size). An
 out-of-memory failure in the job's exception history bumps the pool, sustained GC pressure
 keeps the heap from shrinking.
+
+A job that keeps failing (it need not run in any sample) gets a diagnosis first: each failure
+class in its exception history (heap or metaspace OutOfMemoryError, GC overhead, direct buffer
+memory, "Insufficient number of network buffers", container kills) with the pool at fault and
+the evidence, then the fix as configuration lines, -D options and a FlinkDeployment patch.
 
 Options come from the job's configuration (job.autoscaler.memory.tuning.*, and flinktune's own
 flinktune.memory.tuning.*), overridable with --set. Heap and metaspace shrink only when the
@@ -281,8 +286,8 @@ func (r *tuneRun) sample(ctx context.Context, jobID string, dur, every time.Dura
 	if last == nil {
 		return nil, nil, fmt.Errorf("no sample of job %s succeeded: %w", jobID, lastErr)
 	}
-	if r.running == 0 {
-		return nil, nil, fmt.Errorf("job %s was not running in any sample (last status %s): nothing to tune from", jobID, last.Status)
+	if r.running == 0 && len(tu.Diagnose(time.Time{})) == 0 {
+		return nil, nil, fmt.Errorf("job %s was not running in any sample (last status %s) and its exception history names no memory failure: nothing to tune from", jobID, last.Status)
 	}
 	for id := range target {
 		if last.Vertex(id) == nil {
@@ -366,6 +371,7 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 		verdict = "worth applying"
 	}
 	fmt.Fprintf(w, "Mode: %s\nVerdict: %s: %s\n\n", mode, verdict, rec.Reason)
+	writeDiagnosis(w, rec, snap)
 
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TASKMANAGER POOL\tLIMIT\tRUNNING\tPROPOSED\tBASIS")
@@ -441,6 +447,34 @@ func writeTuneTable(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Sn
 		fmt.Fprintf(w, "  remove %s\n", k)
 	}
 	return nil
+}
+
+// writeDiagnosis leads the report of a failing job: each failure class with the pool at
+// fault and the evidence, then the fix in the forms a user applies it.
+func writeDiagnosis(w io.Writer, rec *tuning.Recommendation, snap *autoscaler.Snapshot) {
+	if len(rec.Diagnosis) == 0 {
+		return
+	}
+	restarts := ""
+	if snap.NumRestarts >= 0 {
+		restarts = fmt.Sprintf(", %d restarts", snap.NumRestarts)
+	}
+	fmt.Fprintf(w, "Diagnosis (job %s%s):\n", snap.Status, restarts)
+	for _, d := range rec.Diagnosis {
+		fmt.Fprintf(w, "  %s ×%d, last %s: %s\n    pool at fault: %s\n", d.Kind, d.Count, d.Last.UTC().Format(time.RFC3339), d.Cause, d.Pool)
+		for _, e := range d.Evidence {
+			fmt.Fprintf(w, "    evidence: %s\n", e)
+		}
+	}
+	if len(rec.Overrides) > 0 && rec.Worthwhile {
+		fmt.Fprintln(w, "Fix:")
+		for _, line := range strings.Split(strings.TrimRight(tuning.FixText(snap.Config, rec.Overrides, rec.Removals), "\n"), "\n") {
+			fmt.Fprintln(w, "  "+line)
+		}
+	} else if !rec.Fits {
+		fmt.Fprintln(w, "Fix: none within the job's memory limits: raise taskmanager.memory.process.size or spread the state over more TaskManagers (scale the stateful vertex out).")
+	}
+	fmt.Fprintln(w)
 }
 
 func shortID(id string) string {

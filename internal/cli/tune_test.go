@@ -21,6 +21,7 @@ import (
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/memory"
 	"github.com/flinktune/flinktune/realize"
+	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/simrest"
@@ -421,5 +422,69 @@ func TestTuneAgainstSimulator(t *testing.T) {
 				t.Errorf("k8s patch does not parse: %v\n%s", err, out)
 			}
 		}
+	}
+}
+
+// TestTuneCrashLoop: tune on a job that never runs (issue 10's heap-state OOM loop) prints the
+// diagnosis from the exception history and the fix, and the fix ends the loop.
+func TestTuneCrashLoop(t *testing.T) {
+	sc, err := scenario.Load(filepath.Join("..", "..", "scenarios", "failures", "heap-state-oom.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sim.New(sc, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := simrest.New(s, simrest.Options{})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	srv.Advance(5 * time.Minute) // several out-of-memory failures
+	now := s.Now()
+	deps := tuneDeps{
+		now:   func() time.Time { return now },
+		sleep: func(_ context.Context, d time.Duration) error { srv.Advance(d); now = now.Add(d); return nil },
+	}
+	out, errOut, code := runTune(t, deps, "tune", "--flink", hs.URL, "--duration", "30s")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"Diagnosis (job ", "oom-heap", "pool at fault: heap", "java.lang.OutOfMemoryError: Java heap space",
+		"Fix:", "taskmanager.memory.managed.size: 0 bytes", "-D ", "FlinkDeployment patch", "re-split"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	out, errOut, code = runTune(t, deps, "tune", "--flink", hs.URL, "--duration", "0", "-o", "json")
+	if code != 0 {
+		t.Fatalf("json: exit %d: %s", code, errOut)
+	}
+	var rec struct {
+		Overrides map[string]string `json:"overrides"`
+		Removals  []string          `json:"removals"`
+		Safety    bool              `json:"safety"`
+		Diagnosis []struct {
+			Kind, Pool string
+		} `json:"diagnosis"`
+		Limit    int64 `json:"limitProcessBytes"`
+		Proposed int64 `json:"proposedProcessBytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Safety || len(rec.Diagnosis) == 0 || rec.Diagnosis[0].Kind != "oom-heap" || rec.Proposed > rec.Limit {
+		t.Fatalf("recommendation %+v", rec)
+	}
+	rz := &realize.SimConfig{BaseURL: hs.URL}
+	if sent, err := rz.RealizeConfig(context.Background(), nil, rec.Overrides, rec.Removals); err != nil || !sent {
+		t.Fatalf("realize: sent %v err %v", sent, err)
+	}
+	before, _ := s.Stats(s.JobIDs()[0])
+	for range 60 {
+		srv.Advance(10 * time.Second)
+	}
+	after, _ := s.Stats(s.JobIDs()[0])
+	if after.OOMKills != before.OOMKills {
+		t.Errorf("the fix did not end the loop: %d → %d OOM kills", before.OOMKills, after.OOMKills)
 	}
 }
