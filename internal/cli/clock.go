@@ -32,6 +32,9 @@ const clockRateTolerance = 0.05
 // delay run's start much.
 const clockGap = 2 * time.Second
 
+// clockEdgePolls bounds the readings that wait for a clock's edge (a gap's worth in all).
+const clockEdgePolls = 100
+
 // clockSource reads a cluster's jobs and one job's details (their "now" is the JobManager's clock).
 type clockSource interface {
 	JobsOverview(ctx context.Context) (*flinkrest.MultipleJobsDetails, error)
@@ -70,18 +73,14 @@ func measureClockRate(ctx context.Context, src clockSource, gap time.Duration, w
 		}
 		return d.Now, before.Add(after.Sub(before) / 2), nil
 	}
-	jm1, w1, err := read()
+	jm1, w1, err := readEdge(ctx, read, gap/clockEdgePolls)
 	if err != nil {
 		return 0, err
 	}
-	t := time.NewTimer(gap)
-	select {
-	case <-ctx.Done():
-		t.Stop()
-		return 0, ctx.Err()
-	case <-t.C:
+	if err := pause(ctx, gap); err != nil {
+		return 0, err
 	}
-	jm2, w2, err := read()
+	jm2, w2, err := readEdge(ctx, read, gap/clockEdgePolls)
 	if err != nil {
 		return 0, err
 	}
@@ -173,4 +172,39 @@ func runControllers(ctx context.Context, ctls []*controller.Controller) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// readEdge reads the clock until it moves. A simulator's clock advances in whole ticks, so two
+// readings at arbitrary moments are off by up to a tick (a 1 s tick over a 2 s gap measured
+// speed 1 as 1.5); readings taken as the clock moves are not. A millisecond clock (a real
+// JobManager) moves between any two readings, so this costs one extra call there.
+func readEdge(ctx context.Context, read func() (int64, time.Time, error), poll time.Duration) (int64, time.Time, error) {
+	jm0, w0, err := read()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	for range clockEdgePolls {
+		if err := pause(ctx, poll); err != nil {
+			return 0, time.Time{}, err
+		}
+		jm, w, err := read()
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		if jm != jm0 {
+			return jm, w, nil
+		}
+	}
+	return jm0, w0, nil // a clock that stands still: the caller says so
+}
+
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -17,7 +17,8 @@ type fakeJMClock struct {
 	wall  time.Time
 	start time.Time
 	step  time.Duration
-	now   int64 // when > 0: a fixed JobManager clock
+	now   int64         // when > 0: a fixed JobManager clock
+	tick  time.Duration // when > 0: the JobManager clock advances in whole ticks (a simulator)
 }
 
 func (f *fakeJMClock) wallNow() time.Time { f.wall = f.wall.Add(f.step); return f.wall }
@@ -31,6 +32,9 @@ func (f *fakeJMClock) JobDetails(_ context.Context, id string) (*flinkrest.JobDe
 		return &flinkrest.JobDetailsInfo{JID: id, Now: f.now}, nil
 	}
 	jm := f.start.Add(time.Duration(float64(f.wall.Sub(f.start)) * f.rate))
+	if f.tick > 0 {
+		jm = f.start.Add(jm.Sub(f.start).Truncate(f.tick))
+	}
 	return &flinkrest.JobDetailsInfo{JID: id, Now: jm.UnixMilli()}, nil
 }
 
@@ -47,6 +51,7 @@ func TestMeasureClockRate(t *testing.T) {
 		{"sim --speed 60", fakeJMClock{jobs: running, rate: 60}, 60, false},
 		{"slow motion", fakeJMClock{jobs: running, rate: 0.5}, 0.5, false},
 		{"no job", fakeJMClock{rate: 60}, 0, true},
+		{"sim --speed 1 ticking in whole seconds", fakeJMClock{jobs: running, rate: 1, tick: time.Second}, 1, false},
 		{"clock stands still", fakeJMClock{jobs: running, now: 1_700_000_000_000}, 0, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +59,9 @@ func TestMeasureClockRate(t *testing.T) {
 			f.start = time.Unix(1_700_000_000, 0)
 			f.wall = f.start
 			f.step = 500 * time.Millisecond
+			if f.tick > 0 {
+				f.step = 5 * time.Millisecond // readings much finer than the tick
+			}
 			got, err := measureClockRate(context.Background(), &f, time.Millisecond, f.wallNow)
 			if tc.wantErr {
 				if err == nil {
