@@ -62,8 +62,8 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 				if err != nil || every <= 0 {
 					return usagef("--interval %q: want a duration such as 10s", interval)
 				}
-				if output != "table" && output != "json" {
-					return usagef("--output %q: want table or json", output)
+				if err := checkOutput(output, "table", "json"); err != nil {
+					return err
 				}
 				if corpus.sweep != "" {
 					return runSweep(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})

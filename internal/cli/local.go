@@ -53,8 +53,8 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 		Short: "Start a JobManager and TaskManagers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return usagef("--output %q: want table or json", output)
+			if err := checkOutput(output, "table", "json"); err != nil {
+				return err
 			}
 			if tms < 0 {
 				return usagef("--taskmanagers %d: want 0 or more", tms)

@@ -19,7 +19,7 @@ func TestLocalCommandsWithoutCluster(t *testing.T) {
 		{[]string{"local", "status", "--dir", dir}, ExitFailure, "start one with flinktune local up"},
 		{[]string{"local", "down", "--dir", dir}, ExitFailure, "no local cluster"},
 		{[]string{"local", "up", "--dir", dir, "--taskmanagers", "-1"}, ExitUsage, "--taskmanagers -1"},
-		{[]string{"local", "up", "--dir", dir, "-o", "xml"}, ExitUsage, "want table or json"},
+		{[]string{"local", "up", "--dir", dir, "-o", "xml"}, ExitUsage, "want one of table, json"},
 		{[]string{"local", "up", "--dir", dir, "--set", "novalue"}, ExitUsage, "novalue"},
 		{[]string{"local", "up", "--dir", dir, "--dist", filepath.Join(dir, "missing")}, ExitFailure, "10-real-flink.sh"},
 	}

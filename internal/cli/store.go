@@ -53,8 +53,10 @@ func (f *storeFlags) add(cmd *cobra.Command, outputs string) {
 }
 
 func (f *storeFlags) validate() error {
-	if f.output != "" && f.output != "table" && f.output != "json" {
-		return usagef("--output %q: want table or json", f.output)
+	if f.output != "" { // export has no --output
+		if err := checkOutput(f.output, "table", "json"); err != nil {
+			return err
+		}
 	}
 	if f.timeout <= 0 {
 		return usagef("--timeout %s: want a positive duration such as 1m", f.timeout)
