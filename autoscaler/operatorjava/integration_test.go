@@ -38,6 +38,33 @@ func TestOperatorJavaInBench(t *testing.T) {
 	}
 }
 
+// TestOperatorJavaInSweep: the real autoscaler is a baseline of the Pareto sweep like the port;
+// each setting reaches its configuration (a lower target utilization buys more parallelism).
+func TestOperatorJavaInSweep(t *testing.T) {
+	sc, err := scenarios.Load("taskmanager-loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := bench.RunSweep(context.Background(), []bench.Case{{Scenario: sc}}, "job.autoscaler.target.utilization",
+		[]string{"0.5", "0.9"}, bench.CorpusOptions{Baseline: operatorjava.Name, Candidate: "flinktune", Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Baseline != operatorjava.Name || len(sw.Points) != 2 {
+		t.Fatalf("sweep %+v", sw)
+	}
+	low, high := sw.Points[0], sw.Points[1]
+	t.Logf("flinktune defaults: %.0f lag-violation s, %.0f parallelism-seconds; operator-java 0.5: %.0f s, %.0f; 0.9: %.0f s, %.0f",
+		sw.CandidateLagViolationSeconds, sw.CandidateParallelismSeconds, low.LagViolationSeconds, low.ParallelismSeconds, high.LagViolationSeconds, high.ParallelismSeconds)
+	if low.Rescales == 0 || high.Rescales == 0 {
+		t.Fatalf("the real autoscaler never rescaled in the sweep: %+v", sw.Points)
+	}
+	if low.ParallelismSeconds <= high.ParallelismSeconds {
+		t.Errorf("target utilization 0.5 used %.0f parallelism-seconds, not more than 0.9's %.0f: the setting did not reach the real autoscaler",
+			low.ParallelismSeconds, high.ParallelismSeconds)
+	}
+}
+
 // TestOperatorJavaProcessGroup: Close leaves no JVM behind, even one stuck in a cycle.
 func TestOperatorJavaProcessGroup(t *testing.T) {
 	// A REST endpoint that accepts connections and never answers: the cycle hangs.
