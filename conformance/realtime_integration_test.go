@@ -5,6 +5,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"github.com/flinktune/flinktune/internal/testutil"
 	"net"
 	"net/http"
 	"os"
@@ -19,24 +20,6 @@ import (
 	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/simrest"
 )
-
-// syncBuffer is the JVM's log, written by the process and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A log line that is a REST or autoscaler error: ERROR level, an AutoscalerError event, or an
 // exception the autoscaler caught and logged at WARN.
@@ -95,7 +78,7 @@ func realtimeRun(name string, speed float64, limit time.Duration, t *testing.T) 
 	wallOrigin := time.Now()
 	go srv.RunRealtime(ctx, speed)
 
-	var log syncBuffer
+	var log testutil.SyncBuffer
 	if dir := os.Getenv("FLINKTUNE_REALTIME_LOGDIR"); dir != "" {
 		defer func() { os.WriteFile(dir+"/"+name+".log", []byte(log.String()), 0o644) }()
 	}

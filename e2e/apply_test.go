@@ -126,6 +126,22 @@ func killOnce(run **proc) (func(string) bool, chan struct{}) {
 	}, done
 }
 
+// killAtFirstPut starts run on the proxy and kills it with SIGKILL at the first PUT, where
+// slot (the proxy's beforePut or afterPut) places the kill; the hook is cleared afterwards.
+func killAtFirstPut(t *testing.T, p *flinkProxy, dataDir string, slot *func(string) bool) {
+	t.Helper()
+	var run *proc
+	hook, killed := killOnce(&run)
+	p.mu.Lock()
+	*slot = hook
+	p.mu.Unlock()
+	run, _ = startRun(t, p.url, dataDir)
+	waitTimeout(t, killed, "the first PUT", 180*time.Second)
+	p.mu.Lock()
+	*slot = nil
+	p.mu.Unlock()
+}
+
 func eventsOf(t *testing.T, listen, job string) map[string]int {
 	t.Helper()
 	var events []store.Event
@@ -169,16 +185,7 @@ func TestKillBeforePut(t *testing.T) {
 	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
-	var run *proc
-	hook, killed := killOnce(&run)
-	p.mu.Lock()
-	p.beforePut = hook
-	p.mu.Unlock()
-	run, _ = startRun(t, p.url, dataDir)
-	waitTimeout(t, killed, "the first PUT", 180*time.Second)
-	p.mu.Lock()
-	p.beforePut = nil
-	p.mu.Unlock()
+	killAtFirstPut(t, p, dataDir, &p.beforePut)
 	_, dropped := p.counts()
 	stale := dropped[0]
 	// Restart much later: the step load is over.
@@ -208,16 +215,7 @@ func TestKillAfterPutAccepted(t *testing.T) {
 	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
-	var run *proc
-	hook, killed := killOnce(&run)
-	p.mu.Lock()
-	p.afterPut = hook
-	p.mu.Unlock()
-	run, _ = startRun(t, p.url, dataDir)
-	waitTimeout(t, killed, "the first PUT", 180*time.Second)
-	p.mu.Lock()
-	p.afterPut = nil
-	p.mu.Unlock()
+	killAtFirstPut(t, p, dataDir, &p.afterPut)
 	first, _ := p.counts()
 	run, listen := startRun(t, p.url, dataDir)
 	waitFor(t, "the rescale to be recorded", 60*time.Second, func() bool { return eventsOf(t, listen, job)["Scaling"] >= 1 })

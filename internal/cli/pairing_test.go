@@ -1,12 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
+	"github.com/flinktune/flinktune/internal/testutil"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,24 +34,6 @@ jobs:
       - {source: src, at: 3m, rate: 12000}
 `
 
-// syncBuffer is a bytes.Buffer safe for the command's logger and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunBesideAcceleratedSim is the README's pairing, `flinktune sim --speed N` and
 // `flinktune run --flink URL --all-jobs`: run measures the simulated JobManager's clock and
 // cycles the job in its time, so the policy sees samples every --interval of simulated time
@@ -63,7 +44,7 @@ func TestRunBesideAcceleratedSim(t *testing.T) {
 	defer cancel()
 	srv, url := serveAccelerated(t, ctx, pairingScenario, 60)
 
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	runDone := make(chan int, 1)
 	go func() {
 		runDone <- mainContext(ctx, []string{"run", "--flink", url, "--all-jobs",
@@ -134,7 +115,7 @@ func TestRunExplainsUnmanagedJob(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, url := serveAccelerated(t, ctx, pairingScenario, 60)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	runDone := make(chan int, 1)
 	go func() {
 		runDone <- mainContext(ctx, []string{"run", "--flink", url, "--data-dir", t.TempDir()}, strings.NewReader(""), &logs, &logs)
