@@ -77,7 +77,7 @@ func measureClockRate(ctx context.Context, src clockSource, gap time.Duration, w
 	if err != nil {
 		return 0, err
 	}
-	if err := pause(ctx, gap); err != nil {
+	if err := sleepCtx(ctx, gap); err != nil {
 		return 0, err
 	}
 	jm2, w2, err := readEdge(ctx, read, gap/clockEdgePolls)
@@ -184,7 +184,7 @@ func readEdge(ctx context.Context, read func() (int64, time.Time, error), poll t
 		return 0, time.Time{}, err
 	}
 	for range clockEdgePolls {
-		if err := pause(ctx, poll); err != nil {
+		if err := sleepCtx(ctx, poll); err != nil {
 			return 0, time.Time{}, err
 		}
 		jm, w, err := read()
@@ -196,15 +196,4 @@ func readEdge(ctx context.Context, read func() (int64, time.Time, error), poll t
 		}
 	}
 	return jm0, w0, nil // a clock that stands still: the caller says so
-}
-
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
