@@ -38,6 +38,8 @@ type Config struct {
 	Insecure  bool // skip TLS verification (kubeconfig insecure-skip-tls-verify)
 	Namespace string
 	Timeout   time.Duration // per request, not for watches; default 30 s
+	// UserAgent names the writer of non-apply changes in managedFields; default "flinktune".
+	UserAgent string
 }
 
 // Client talks to one API server.
@@ -120,7 +122,11 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "flinktune")
+	ua := c.cfg.UserAgent
+	if ua == "" {
+		ua = "flinktune"
+	}
+	req.Header.Set("User-Agent", ua)
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
 	}

@@ -24,7 +24,6 @@ var (
 	Deployments      = Resource{"apps", "v1", "deployments"}
 	Events           = Resource{"", "v1", "events"}
 	Leases           = Resource{"coordination.k8s.io", "v1", "leases"}
-	ConfigMaps       = Resource{"", "v1", "configmaps"}
 )
 
 func (r Resource) path(ns, name string) string {
@@ -206,33 +205,4 @@ func (c *Client) MergePatch(ctx context.Context, r Resource, ns, name string, pa
 	var out Object
 	err := c.do(ctx, http.MethodPatch, r.path(ns, name), nil, "application/merge-patch+json", patch, &out)
 	return out, err
-}
-
-// Scale is a Deployment's scale subresource.
-type Scale struct {
-	Replicas, Current int
-	ResourceVersion   string
-}
-
-// GetScale reads deployments/<name>/scale.
-func (c *Client) GetScale(ctx context.Context, ns, name string) (Scale, error) {
-	var s struct {
-		Metadata struct {
-			ResourceVersion string `json:"resourceVersion"`
-		} `json:"metadata"`
-		Spec   struct{ Replicas int } `json:"spec"`
-		Status struct{ Replicas int } `json:"status"`
-	}
-	err := c.do(ctx, http.MethodGet, Deployments.path(ns, name)+"/scale", nil, "", nil, &s)
-	return Scale{Replicas: s.Spec.Replicas, Current: s.Status.Replicas, ResourceVersion: s.Metadata.ResourceVersion}, err
-}
-
-// SetScale sets deployments/<name>/scale; a non-empty resourceVersion makes it conditional.
-func (c *Client) SetScale(ctx context.Context, ns, name string, replicas int, resourceVersion string) error {
-	body := map[string]any{
-		"apiVersion": "autoscaling/v1", "kind": "Scale",
-		"metadata": map[string]any{"name": name, "namespace": ns, "resourceVersion": resourceVersion},
-		"spec":     map[string]any{"replicas": replicas},
-	}
-	return c.do(ctx, http.MethodPut, Deployments.path(ns, name)+"/scale", nil, "application/json", body, nil)
 }
