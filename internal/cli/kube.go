@@ -136,9 +136,7 @@ func (k *kubeRun) clusters(ctx context.Context, ts []kube.Target) ([]controller.
 			if strings.Contains(t.Skip, "operator's own autoscaler") {
 				reason = "OperatorAutoscalerEnabled"
 			}
-			if t.Resource != kube.Deployments || t.URL == "" {
-				k.emit(ctx, t, autoscaler.EventNormal, reason, "flinktune leaves this resource alone: "+t.Skip)
-			}
+			k.emit(ctx, t, autoscaler.EventNormal, reason, "flinktune leaves this resource alone: "+t.Skip)
 			continue
 		}
 		client, err := flinkrest.New(t.URL, flinkrest.WithTimeout(5*time.Second))
