@@ -219,6 +219,7 @@ var (
 
 // kindResource maps the kinds of deploy/ and testdata to their resources.
 var kindResource = map[string]kube.Resource{
+	"Namespace":                namespaces,
 	"ServiceAccount":           {Version: "v1", Resource: "serviceaccounts"},
 	"ConfigMap":                {Version: "v1", Resource: "configmaps"},
 	"Role":                     {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},

@@ -335,7 +335,7 @@ func TestMemoryChangeLandsInSpec(t *testing.T) {
 func TestDeployManifests(t *testing.T) {
 	ctx := context.Background()
 	files, _ := filepath.Glob("../deploy/*.yaml")
-	if len(files) < 4 {
+	if len(files) < 5 {
 		t.Fatalf("deploy/: %v", files)
 	}
 	for _, f := range files {
