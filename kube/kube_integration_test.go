@@ -147,6 +147,14 @@ func TestEndToEnd(t *testing.T) {
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("legacy", flinkA, map[string]any{"job.autoscaler.enabled": "true"}, true))
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("other", flinkA, map[string]any{}, false))
 	mustCreate(t, kube.Deployments, reactiveDeployment("rx-taskmanager", flinkB))
+	// The operator policy with memory tuning: its memory changes land in the spec.
+	tunedScenario := strings.Replace(rampScenario, "k8s-ramp", "k8s-tuned", 1)
+	flinkC := startSim(t, "tuned", tunedScenario, 30)
+	jobC := sim.JobID("k8s-tuned", "etl")
+	mustCreate(t, kube.FlinkDeployments, flinkDeployment("tuned", flinkC, map[string]any{"flinktune.policy": "operator",
+		"job.autoscaler.memory.tuning.enabled": "true", "job.autoscaler.stabilization.interval": "1m",
+		"job.autoscaler.metrics.window": "3m"}, true))
+	runStandIn(ctx, kube.FlinkDeployments, "tuned", flinkC, jobC, 0)
 	operator := runStandIn(ctx, kube.FlinkDeployments, "etl", flinkA, jobA, 0)
 	kubelet := runStandIn(ctx, kube.Deployments, "rx-taskmanager", flinkB, jobB, 2)
 
@@ -206,6 +214,33 @@ func TestEndToEnd(t *testing.T) {
 	}
 	t.Logf("reactive replicas: %v", kubelet.values())
 
+	// Memory tuning by the operator policy: the change lands in the spec.
+	waitFor(t, "a memory change on the resource \"tuned\"", 3*time.Minute, func() bool {
+		for _, c := range kube.History(get(t, kube.FlinkDeployments, "tuned")) {
+			if c.Kind == "config" {
+				return true
+			}
+		}
+		return false
+	})
+	tuned := get(t, kube.FlinkDeployments, "tuned")
+	for _, c := range kube.History(tuned) {
+		if c.Kind != "config" {
+			continue
+		}
+		t.Logf("memory change: %v -> %v", c.From, c.To)
+		for k, v := range c.To {
+			got := tuned.StrMap("spec", "flinkConfiguration")[k]
+			if k == "taskmanager.memory.process.size" {
+				got = tuned.Str("spec", "taskManager", "resource", "memory")
+			}
+			if got != v && v != "" {
+				t.Errorf("%s = %q in the spec, history says %q", k, got, v)
+			}
+		}
+		break
+	}
+
 	// Events on the resources.
 	waitFor(t, "events on the resources", time.Minute, func() bool {
 		return eventsOn(t, "etl")["ScalingReport"] > 0 && eventsOn(t, "legacy")["OperatorAutoscalerEnabled"] > 0 &&
@@ -231,6 +266,8 @@ func mustCreate(t *testing.T, r kube.Resource, o kube.Object) {
 	if _, err := env.admin.Create(context.Background(), r, testNS, o, false); err != nil {
 		t.Fatal(err)
 	}
+	// Each test leaves the namespace as it found it: the next test's flinktune sees only its own.
+	t.Cleanup(func() { env.admin.Delete(context.Background(), r, testNS, o.Name()) })
 }
 
 // userEdit is a user's `kubectl edit`: a merge patch recorded under the manager kubectl-edit.

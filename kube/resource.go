@@ -206,3 +206,8 @@ func (c *Client) MergePatch(ctx context.Context, r Resource, ns, name string, pa
 	err := c.do(ctx, http.MethodPatch, r.path(ns, name), nil, "application/merge-patch+json", patch, &out)
 	return out, err
 }
+
+// Delete removes an object (used by tests and tools; flinktune itself deletes nothing).
+func (c *Client) Delete(ctx context.Context, r Resource, ns, name string) error {
+	return c.do(ctx, http.MethodDelete, r.path(ns, name), nil, "", nil, nil)
+}
