@@ -149,7 +149,7 @@ func (e *apiEnv) start(apiserver string) error {
 	if _, err := e.startProc("etcd", "etcd", "--name", "t", "--data-dir", filepath.Join(e.dir, "etcd"),
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL, "--initial-cluster", "t="+peerURL,
-		"--unsafe-no-fsync"); err != nil {
+	); err != nil {
 		return fmt.Errorf("etcd (apt-get install etcd-server): %w", err)
 	}
 	d := e.dir
