@@ -124,6 +124,9 @@ func (e *Elector) tryAcquireOrRenew(ctx context.Context) (bool, time.Duration, e
 	renew := lease.Str("spec", "renewTime")
 	if holder != "" && holder != e.Identity {
 		if expiry := e.expiry(lease, holder+"@"+renew, now); now.Before(expiry) {
+			e.mu.Lock()
+			e.lastRenewed = time.Time{} // another holds it: this replica does not lead, whatever it thought
+			e.mu.Unlock()
 			return false, min(e.Retry, expiry.Sub(now)+time.Millisecond), nil
 		}
 	}
