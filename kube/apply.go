@@ -174,17 +174,23 @@ var ErrNotLeader = errors.New("not the leader (lease lost or not renewed in time
 // and applies them with the history entry, conditional on the resourceVersion read. It
 // retries once on a Conflict caused by a concurrent write (another writer's edit does not
 // fail it; a field owned by another manager does, and is reported).
-func applyChange(ctx context.Context, c *Client, fence Fence, r Resource, ns, name, by, kind string,
+//
+// With merge, the change is a JSON merge patch of just the changed fields instead (an
+// update, like kubectl scale: it takes a field over rather than conflicting).
+func applyChange(ctx context.Context, c *Client, fence Fence, r Resource, ns, name, by, kind string, merge bool,
 	mutate func(live, apply Object) (from, to map[string]string, changed bool, err error)) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		live, err := c.Get(ctx, r, ns, name)
 		if err != nil {
 			return false, err
 		}
-		apply := owned(live)
-		apply["apiVersion"], apply["kind"] = live.Str("apiVersion"), live.Str("kind")
-		setPath(apply, name, "metadata", "name")
-		setPath(apply, ns, "metadata", "namespace")
+		apply := Object{}
+		if !merge {
+			apply = owned(live)
+			apply["apiVersion"], apply["kind"] = live.Str("apiVersion"), live.Str("kind")
+			setPath(apply, name, "metadata", "name")
+			setPath(apply, ns, "metadata", "namespace")
+		}
 		from, to, changed, err := mutate(live, apply)
 		if err != nil || !changed {
 			return false, err
@@ -196,13 +202,20 @@ func applyChange(ctx context.Context, c *Client, fence Fence, r Resource, ns, na
 		setPath(apply, hist, "metadata", "annotations", AnnHistory)
 		// The precondition fences a leader that lost its lease after the check above.
 		setPath(apply, live.ResourceVersion(), "metadata", "resourceVersion")
-		_, err = c.Apply(ctx, r, ns, name, apply, false)
+		if merge {
+			_, err = c.MergePatch(ctx, r, ns, name, apply)
+		} else {
+			_, err = c.Apply(ctx, r, ns, name, apply, false)
+		}
 		if err == nil {
 			return true, nil
 		}
 		var se *StatusError
 		if attempt == 0 && errors.As(err, &se) && se.Code == http.StatusConflict && !strings.Contains(se.Message, "conflict with") {
 			continue // the object changed since the read (not a field-ownership conflict): read again
+		}
+		if merge {
+			return false, fmt.Errorf("patching %s %s/%s: %w", live.Str("kind"), ns, name, err)
 		}
 		return false, fmt.Errorf("server-side apply of %s %s/%s (not forced): %w", live.Str("kind"), ns, name, err)
 	}
@@ -223,7 +236,7 @@ type SpecRealizer struct {
 // Realize implements controller.Realizer: the target goes into
 // pipeline.jobvertex-parallelism-overrides, merged with the overrides already there.
 func (s *SpecRealizer) Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (bool, error) {
-	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "parallelism",
+	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "parallelism", false,
 		func(live, apply Object) (map[string]string, map[string]string, bool, error) {
 			cur, err := ParseOverrides(live.StrMap("spec", "flinkConfiguration")[KeyOverrides])
 			if err != nil {
@@ -254,7 +267,7 @@ func (s *SpecRealizer) RealizeConfig(ctx context.Context, snap *autoscaler.Snaps
 			return false, fmt.Errorf("configuration key %q: only memory keys and slots are applied to a %s", k, s.Resource.Resource)
 		}
 	}
-	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "config",
+	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "config", false,
 		func(live, apply Object) (map[string]string, map[string]string, bool, error) {
 			conf := live.StrMap("spec", "flinkConfiguration")
 			from, to := map[string]string{}, map[string]string{}

@@ -64,8 +64,10 @@ func (b *Budget) Note(key string, replicas int, per [2]int64) {
 // ReplicasRealizer scales a reactive-mode cluster's TaskManager Deployment: in reactive
 // mode Flink runs every job at the parallelism its slots allow, so the decided parallelism
 // becomes ceil(max vertex parallelism / slots per TaskManager) replicas, within
-// [Min, Max] and the Budget. spec.replicas is applied with flinktune's field manager
-// together with the history annotation (one write, conditional on the version read).
+// [Min, Max] and the Budget. spec.replicas is written like kubectl scale or the
+// HorizontalPodAutoscaler do (an update that takes the field over, not a server-side apply
+// that would conflict with the manifest that created the Deployment), in one merge patch
+// with the history annotation, conditional on the version read.
 type ReplicasRealizer struct {
 	Client    *Client
 	Namespace string
@@ -103,7 +105,7 @@ func (r *ReplicasRealizer) Replicas(snap *autoscaler.Snapshot, target map[string
 func (r *ReplicasRealizer) Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (bool, error) {
 	want := r.Replicas(snap, target)
 	key := r.Namespace + "/" + r.Name
-	return applyChange(ctx, r.Client, r.Fence, Deployments, r.Namespace, r.Name, r.Identity, "replicas",
+	return applyChange(ctx, r.Client, r.Fence, Deployments, r.Namespace, r.Name, r.Identity, "replicas", true,
 		func(live, apply Object) (map[string]string, map[string]string, bool, error) {
 			have := 1
 			if v, ok := live.Get("spec", "replicas").(float64); ok {

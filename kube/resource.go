@@ -203,7 +203,11 @@ func (c *Client) Update(ctx context.Context, r Resource, ns, name string, obj an
 // MergePatch sends a JSON merge patch.
 func (c *Client) MergePatch(ctx context.Context, r Resource, ns, name string, patch any) (Object, error) {
 	var out Object
-	err := c.do(ctx, http.MethodPatch, r.path(ns, name), nil, "application/merge-patch+json", patch, &out)
+	q := url.Values{}
+	if c.cfg.UserAgent == "" {
+		q.Set("fieldManager", FieldManager)
+	}
+	err := c.do(ctx, http.MethodPatch, r.path(ns, name), q, "application/merge-patch+json", patch, &out)
 	return out, err
 }
 
