@@ -462,3 +462,30 @@ func (t *toggle) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return t.rt.RoundTrip(r)
 }
+
+func TestReplicasRealizerPatch(t *testing.T) {
+	f := &fakeAPI{obj: Object{"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "tm", "namespace": "ns"}, "spec": map[string]any{"replicas": 1}}}
+	srv := httptest.NewTLSServer(f)
+	defer srv.Close()
+	c, _ := New(Config{Host: srv.URL, Insecure: true})
+	r := &ReplicasRealizer{Client: c, Namespace: "ns", Name: "tm", Identity: "me", Min: 1, Max: 10, Slots: 2,
+		PerPod: [2]int64{1000, 1 << 30}, Budget: &Budget{MilliCPU: 2000}}
+	sent, err := r.Realize(context.Background(), nil, map[string]int{"a": 5})
+	if err != nil || !sent {
+		t.Fatalf("%v %v", sent, err)
+	}
+	a := f.applied[0]
+	if n, _ := a.Get("spec", "replicas").(float64); n != 2 { // 3 wanted, the budget grants 2
+		t.Errorf("replicas %v, want 2 (budget)", a.Get("spec", "replicas"))
+	}
+	if a.Str("metadata", "resourceVersion") == "" || len(History(a)) != 1 {
+		t.Errorf("patch %v: want the resourceVersion precondition and the history", a)
+	}
+	if !strings.HasSuffix(f.requests[len(f.requests)-1], "application/merge-patch+json") {
+		t.Errorf("request %s", f.requests[len(f.requests)-1])
+	}
+	if _, err := r.Realize(context.Background(), nil, map[string]int{"a": 6}); err == nil || !strings.Contains(err.Error(), "budget") {
+		t.Errorf("at the budget: %v", err)
+	}
+}
