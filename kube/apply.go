@@ -178,7 +178,7 @@ var ErrNotLeader = errors.New("not the leader (lease lost or not renewed in time
 // With merge, the change is a JSON merge patch of just the changed fields instead (an
 // update, like kubectl scale: it takes a field over rather than conflicting).
 func applyChange(ctx context.Context, c *Client, fence Fence, r Resource, ns, name, by, kind string, merge bool,
-	mutate func(live, apply Object) (from, to map[string]string, changed bool, err error)) (bool, error) {
+	mayForce func(conflicts []string) bool, mutate func(live, apply Object) (from, to map[string]string, changed bool, err error)) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		live, err := c.Get(ctx, r, ns, name)
 		if err != nil {
@@ -206,6 +206,10 @@ func applyChange(ctx context.Context, c *Client, fence Fence, r Resource, ns, na
 			_, err = c.MergePatch(ctx, r, ns, name, apply)
 		} else {
 			_, err = c.Apply(ctx, r, ns, name, apply, false)
+			if fields := conflictFields(err); len(fields) > 0 && mayForce != nil && mayForce(fields) {
+				// The user consented to flinktune taking exactly these fields over.
+				_, err = c.ApplyAs(ctx, r, ns, name, apply, FieldManager, true, false)
+			}
 		}
 		if err == nil {
 			return true, nil
@@ -217,7 +221,11 @@ func applyChange(ctx context.Context, c *Client, fence Fence, r Resource, ns, na
 		if merge {
 			return false, fmt.Errorf("patching %s %s/%s: %w", live.Str("kind"), ns, name, err)
 		}
-		return false, fmt.Errorf("server-side apply of %s %s/%s (not forced): %w", live.Str("kind"), ns, name, err)
+		hint := ""
+		if errors.As(err, &se) && se.Code == http.StatusConflict {
+			hint = "; another manager owns the field: flinktune does not force it (for memory fields, annotate the resource " + AnnManageMemory + ": \"true\" to let flinktune take them over)"
+		}
+		return false, fmt.Errorf("server-side apply of %s %s/%s (not forced): %w%s", live.Str("kind"), ns, name, err, hint)
 	}
 }
 
@@ -231,12 +239,48 @@ type SpecRealizer struct {
 	Name      string
 	Identity  string
 	Fence     Fence
+	// TakeMemory: the resource's annotation flinktune.io/manage-memory is "true", the user's
+	// consent that flinktune takes the memory fields over from the manifest that set them.
+	TakeMemory bool
+}
+
+// mayForceMemory allows a forced apply when the user consented and every conflicting
+// field is a memory field.
+func (s *SpecRealizer) mayForceMemory(fields []string) bool {
+	if !s.TakeMemory {
+		return false
+	}
+	for _, f := range fields {
+		if f != ".spec.taskManager.resource.memory" && f != ".spec.jobManager.resource.memory" &&
+			!strings.HasPrefix(f, ".spec.flinkConfiguration.taskmanager.memory.") && !strings.HasPrefix(f, ".spec.flinkConfiguration.jobmanager.memory.") {
+			return false
+		}
+	}
+	return true
+}
+
+// conflictFields reads the field paths of a server-side apply conflict ("conflict with
+// \"m\" using v: .spec.x" per line).
+func conflictFields(err error) []string {
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusConflict {
+		return nil
+	}
+	var out []string
+	for line := range strings.SplitSeq(se.Message, "\n") {
+		if i := strings.Index(line, "conflict with "); i >= 0 {
+			if j := strings.LastIndex(line, ": ."); j > i {
+				out = append(out, strings.TrimSpace(line[j+2:]))
+			}
+		}
+	}
+	return out
 }
 
 // Realize implements controller.Realizer: the target goes into
 // pipeline.jobvertex-parallelism-overrides, merged with the overrides already there.
 func (s *SpecRealizer) Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (bool, error) {
-	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "parallelism", false,
+	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "parallelism", false, nil,
 		func(live, apply Object) (map[string]string, map[string]string, bool, error) {
 			cur, err := ParseOverrides(live.StrMap("spec", "flinkConfiguration")[KeyOverrides])
 			if err != nil {
@@ -267,7 +311,7 @@ func (s *SpecRealizer) RealizeConfig(ctx context.Context, snap *autoscaler.Snaps
 			return false, fmt.Errorf("configuration key %q: only memory keys and slots are applied to a %s", k, s.Resource.Resource)
 		}
 	}
-	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "config", false,
+	return applyChange(ctx, s.Client, s.Fence, s.Resource, s.Namespace, s.Name, s.Identity, "config", false, s.mayForceMemory,
 		func(live, apply Object) (map[string]string, map[string]string, bool, error) {
 			conf := live.StrMap("spec", "flinkConfiguration")
 			from, to := map[string]string{}, map[string]string{}

@@ -15,12 +15,15 @@ import (
 
 // Annotations a user puts on a resource.
 const (
-	AnnEnabled    = "flinktune.io/enabled"  // "true": flinktune manages the resource
-	AnnRESTURL    = "flinktune.io/rest-url" // the JobManager's REST address, when not <name>-rest:8081
-	AnnMin        = "flinktune.io/min-replicas"
-	AnnMax        = "flinktune.io/max-replicas"
-	AnnSlots      = "flinktune.io/slots-per-taskmanager"
-	LabelReactive = "flinktune.io/reactive" // "true" on a reactive-mode TaskManager Deployment
+	AnnEnabled = "flinktune.io/enabled"  // "true": flinktune manages the resource
+	AnnRESTURL = "flinktune.io/rest-url" // the JobManager's REST address, when not <name>-rest:8081
+	AnnMin     = "flinktune.io/min-replicas"
+	AnnMax     = "flinktune.io/max-replicas"
+	AnnSlots   = "flinktune.io/slots-per-taskmanager"
+	// AnnManageMemory "true": flinktune may take the memory fields over from the manifest
+	// that set them (otherwise its memory changes conflict, and are reported).
+	AnnManageMemory = "flinktune.io/manage-memory"
+	LabelReactive   = "flinktune.io/reactive" // "true" on a reactive-mode TaskManager Deployment
 )
 
 // Target is one resource flinktune acts on: where its job is and how to change it.
@@ -39,6 +42,7 @@ type Target struct {
 	Min, Max, Slots int
 	PerPod          [2]int64
 	Replicas        int
+	TakeMemory      bool
 }
 
 // Key names the target in job keys and logs: namespace/kind/name.
@@ -77,7 +81,7 @@ func TargetOf(r Resource, o Object) Target {
 	ann := o.StrMap("metadata", "annotations")
 	conf := o.StrMap("spec", "flinkConfiguration")
 	t := Target{Resource: r, Kind: o.Str("kind"), Namespace: o.Namespace(), Name: o.Name(), UID: o.UID(),
-		URL: ann[AnnRESTURL], Options: options(conf)}
+		URL: ann[AnnRESTURL], Options: options(conf), TakeMemory: strings.EqualFold(ann[AnnManageMemory], "true")}
 	switch r {
 	case FlinkDeployments:
 		if t.URL == "" {
@@ -168,7 +172,7 @@ func (w *Watcher) Run(ctx context.Context, onChange func([]Target)) error {
 
 func sameTarget(a, b Target) bool {
 	return a.Key() == b.Key() && a.UID == b.UID && a.URL == b.URL && a.JobID == b.JobID && a.Skip == b.Skip &&
-		maps.Equal(a.Options, b.Options) && a.Min == b.Min && a.Max == b.Max && a.Slots == b.Slots && a.PerPod == b.PerPod
+		maps.Equal(a.Options, b.Options) && a.TakeMemory == b.TakeMemory && a.Min == b.Min && a.Max == b.Max && a.Slots == b.Slots && a.PerPod == b.PerPod
 }
 
 func (w *Watcher) watch(ctx context.Context, r Resource, listed func()) {

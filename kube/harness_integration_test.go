@@ -17,6 +17,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,10 +194,8 @@ func (e *apiEnv) waitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, last = e.admin.Get(ctx, kube.Resource{Version: "v1", Resource: "namespaces"}, "", "default")
-		cancel()
-		if last == nil {
+		// /readyz: every post-start hook done (RBAC's bootstrap roles among them).
+		if last = e.readyz(); last == nil {
 			return nil
 		}
 		for _, p := range e.procs {
@@ -210,6 +210,24 @@ func (e *apiEnv) waitReady(timeout time.Duration) error {
 		log = log[len(log)-4000:]
 	}
 	return fmt.Errorf("kube-apiserver not ready in %s: %v\n%s", timeout, last, log)
+}
+
+func (e *apiEnv) readyz() error {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(e.ca)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/readyz", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/readyz: %s %s", resp.Status, body)
+	}
+	return nil
 }
 
 var (

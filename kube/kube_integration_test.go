@@ -154,6 +154,7 @@ func TestEndToEnd(t *testing.T) {
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("tuned", flinkC, map[string]any{"flinktune.policy": "operator",
 		"job.autoscaler.memory.tuning.enabled": "true", "job.autoscaler.stabilization.interval": "1m",
 		"job.autoscaler.metrics.window": "3m"}, true))
+	userEdit(t, "tuned", map[string]any{"metadata": map[string]any{"annotations": map[string]any{kube.AnnManageMemory: "true"}}})
 	runStandIn(ctx, kube.FlinkDeployments, "tuned", flinkC, jobC, 0)
 	operator := runStandIn(ctx, kube.FlinkDeployments, "etl", flinkA, jobA, 0)
 	kubelet := runStandIn(ctx, kube.Deployments, "rx-taskmanager", flinkB, jobB, 2)
@@ -320,6 +321,18 @@ func TestMemoryChangeLandsInSpec(t *testing.T) {
 	ctx := context.Background()
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("mem", "http://127.0.0.1:1", map[string]any{"user.key": "a"}, true))
 	r := &kube.SpecRealizer{Client: env.sa, Resource: kube.FlinkDeployments, Namespace: testNS, Name: "mem", Identity: "t"}
+	// The user's manifest set the memory: flinktune's change conflicts, is reported, not forced.
+	_, err := r.RealizeConfig(context.Background(), nil, map[string]string{"taskmanager.memory.process.size": "3g"}, nil)
+	if !kube.IsStatus(err, http.StatusConflict) || !strings.Contains(err.Error(), ".spec.taskManager.resource.memory") {
+		t.Fatalf("memory the user owns: %v, want a 409 conflict naming the field", err)
+	}
+	if got := get(t, kube.FlinkDeployments, "mem").Str("spec", "taskManager", "resource", "memory"); got != "2g" {
+		t.Fatalf("user's memory overwritten: %q", got)
+	}
+	// The user consents (annotation flinktune.io/manage-memory: "true"): the memory fields,
+	// and only they, are taken over.
+	userEdit(t, "mem", map[string]any{"metadata": map[string]any{"annotations": map[string]any{kube.AnnManageMemory: "true"}}})
+	r.TakeMemory = kube.TargetOf(kube.FlinkDeployments, get(t, kube.FlinkDeployments, "mem")).TakeMemory
 	sent, err := r.RealizeConfig(ctx, nil, map[string]string{"taskmanager.memory.process.size": "3g",
 		"taskmanager.memory.managed.fraction": "0.3", "taskmanager.memory.network.fraction": "0.05"}, nil)
 	if err != nil || !sent {
@@ -353,15 +366,16 @@ func TestMemoryChangeLandsInSpec(t *testing.T) {
 	if _, ok := get(t, kube.FlinkDeployments, "mem").StrMap("spec", "flinkConfiguration")["taskmanager.memory.network.fraction"]; ok {
 		t.Error("removed key still there")
 	}
-	// The user takes the managed fraction over: flinktune's change conflicts and is not forced.
-	userEdit(t, "mem", map[string]any{"spec": map[string]any{"flinkConfiguration": map[string]any{"taskmanager.memory.managed.fraction": "0.5"}}})
-	_, err = r.RealizeConfig(ctx, nil, map[string]string{"taskmanager.memory.managed.fraction": "0.2"}, nil)
+	// The user takes the overrides over (kubectl edit): consent covers memory only, so
+	// flinktune's next rescale conflicts, is reported and not forced.
+	userEdit(t, "mem", map[string]any{"spec": map[string]any{"flinkConfiguration": map[string]any{kube.KeyOverrides: "v1:7"}}})
+	_, err = r.Realize(ctx, nil, map[string]int{"v1": 4})
 	var se *kube.StatusError
 	if !errors.As(err, &se) || se.Code != http.StatusConflict {
 		t.Fatalf("want a 409 conflict, got %v", err)
 	}
 	t.Logf("conflict reported: %v", err)
-	if got := get(t, kube.FlinkDeployments, "mem").StrMap("spec", "flinkConfiguration")["taskmanager.memory.managed.fraction"]; got != "0.5" {
+	if got := get(t, kube.FlinkDeployments, "mem").StrMap("spec", "flinkConfiguration")[kube.KeyOverrides]; got != "v1:7" {
 		t.Errorf("user's value overwritten: %q", got)
 	}
 	if h := kube.History(get(t, kube.FlinkDeployments, "mem")); len(h) != 3 {
@@ -429,11 +443,13 @@ func TestDeployManifests(t *testing.T) {
 	}
 }
 
-// canI asks the API server (SelfSubjectAccessReview) whether the service account may.
+// canI asks the API server's RBAC authorizer (a SubjectAccessReview) whether the service
+// account may.
 func canI(ctx context.Context, r kube.Resource, ns, verb string) (bool, error) {
-	review := kube.Object{"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-		"spec": map[string]any{"resourceAttributes": map[string]any{"namespace": ns, "verb": verb, "group": r.Group, "resource": r.Resource}}}
-	out, err := env.sa.Create(ctx, kube.Resource{Group: "authorization.k8s.io", Version: "v1", Resource: "selfsubjectaccessreviews"}, "", review, false)
+	review := kube.Object{"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+		"spec": map[string]any{"user": saUser, "groups": []any{"system:serviceaccounts", "system:serviceaccounts:flink", "system:authenticated"},
+			"resourceAttributes": map[string]any{"namespace": ns, "verb": verb, "group": r.Group, "resource": r.Resource}}}
+	out, err := env.admin.Create(ctx, kube.Resource{Group: "authorization.k8s.io", Version: "v1", Resource: "subjectaccessreviews"}, "", review, false)
 	if err != nil {
 		return false, err
 	}

@@ -105,7 +105,7 @@ func (r *ReplicasRealizer) Replicas(snap *autoscaler.Snapshot, target map[string
 func (r *ReplicasRealizer) Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (bool, error) {
 	want := r.Replicas(snap, target)
 	key := r.Namespace + "/" + r.Name
-	return applyChange(ctx, r.Client, r.Fence, Deployments, r.Namespace, r.Name, r.Identity, "replicas", true,
+	return applyChange(ctx, r.Client, r.Fence, Deployments, r.Namespace, r.Name, r.Identity, "replicas", true, nil,
 		func(live, apply Object) (map[string]string, map[string]string, bool, error) {
 			have := 1
 			if v, ok := live.Get("spec", "replicas").(float64); ok {

@@ -172,7 +172,16 @@ const FieldManager = "flinktune"
 // flinktune's field manager, never forced: a field another manager owns is a 409 Conflict
 // that names it. With dryRun the server validates and answers without storing.
 func (c *Client) Apply(ctx context.Context, r Resource, ns, name string, obj Object, dryRun bool) (Object, error) {
-	q := url.Values{"fieldManager": {FieldManager}}
+	return c.ApplyAs(ctx, r, ns, name, obj, FieldManager, false, dryRun)
+}
+
+// ApplyAs is a server-side apply as any field manager; force takes conflicting fields over
+// (what a user does, once, to hand a field to flinktune; flinktune itself never forces).
+func (c *Client) ApplyAs(ctx context.Context, r Resource, ns, name string, obj Object, manager string, force, dryRun bool) (Object, error) {
+	q := url.Values{"fieldManager": {manager}}
+	if force {
+		q.Set("force", "true")
+	}
 	if dryRun {
 		q.Set("dryRun", "All")
 	}

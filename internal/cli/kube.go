@@ -154,7 +154,7 @@ func (k *kubeRun) clusters(ctx context.Context, ts []kube.Target) ([]controller.
 				Fence: fence, Min: t.Min, Max: t.Max, Slots: t.Slots, PerPod: t.PerPod, Budget: k.budget}
 		default:
 			sr := &kube.SpecRealizer{Client: k.client, Resource: t.Resource, Namespace: t.Namespace, Name: t.Name,
-				Identity: k.elector.Identity, Fence: fence}
+				Identity: k.elector.Identity, Fence: fence, TakeMemory: t.TakeMemory}
 			cl.Realizer = sr
 			if t.Resource == kube.FlinkDeployments {
 				cl.Config = sr // a session job's memory is its session cluster's: recommended only
