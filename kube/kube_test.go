@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -253,6 +254,7 @@ func TestRBACMatchesPermissions(t *testing.T) {
 			APIGroups []string `yaml:"apiGroups"`
 			Resources []string
 			Verbs     []string
+			Names     []string `yaml:"resourceNames"`
 		}
 	}
 	if err := yaml.Unmarshal(data, &role); err != nil || role.Kind != "Role" {
@@ -263,7 +265,7 @@ func TestRBACMatchesPermissions(t *testing.T) {
 		for _, g := range r.APIGroups {
 			for _, res := range r.Resources {
 				for _, v := range r.Verbs {
-					granted[g+"/"+res+":"+v] = true
+					granted[g+"/"+res+":"+v+fmt.Sprint(r.Names)] = true
 				}
 			}
 		}
@@ -271,7 +273,7 @@ func TestRBACMatchesPermissions(t *testing.T) {
 	used := map[string]bool{}
 	for _, p := range Permissions {
 		for _, v := range p.Verbs {
-			used[p.Resource.Group+"/"+p.Resource.Resource+":"+v] = true
+			used[p.Resource.Group+"/"+p.Resource.Resource+":"+v+fmt.Sprint(p.Names)] = true
 		}
 	}
 	if !maps.Equal(granted, used) {

@@ -98,8 +98,11 @@ func (k *kubeRun) run(ctx context.Context) error {
 }
 
 func (k *kubeRun) lead(ctx context.Context) {
+	state := &kube.StateStore{Client: k.client, Namespace: k.ns, Name: k.opts.lease + "-state", Fence: k.elector.Leading}
+	k.restoreState(ctx, state)
 	var wg sync.WaitGroup
 	wg.Go(func() { k.mirrorEvents(ctx) })
+	wg.Go(func() { k.saveState(ctx, state) })
 	var (
 		cancel context.CancelFunc
 		done   chan struct{}
@@ -246,4 +249,59 @@ func (c *kubeCollector) Collect(ctx context.Context, job controller.JobRef, now 
 	maps.Copy(snap.Config, c.target.Options)
 	snap.Config[controller.KeyEnabled] = "true"
 	return snap, nil
+}
+
+// restoreState seeds the local store with the policy states the previous leader saved,
+// before any controller starts: each job's policy continues from them.
+func (k *kubeRun) restoreState(ctx context.Context, state *kube.StateStore) {
+	states, err := state.Load(ctx)
+	if err != nil {
+		k.log.Warn("no decision state restored; policies start afresh", "err", err)
+		return
+	}
+	now := time.Now()
+	for _, js := range states {
+		_, err := k.st.CommitCycle(store.Cycle{Info: store.JobInfo{Key: store.JobKey{Cluster: js.Cluster, JobID: js.JobID},
+			Name: js.Name, Policy: js.Policy, FirstSeen: now, LastSeen: now}, PolicyState: js.State})
+		if err != nil {
+			k.log.Warn("restoring a job's decision state", "job", js.Cluster+"|"+js.JobID, "err", err)
+		}
+	}
+	k.log.Info("decision state restored", "jobs", len(states), "configMap", k.ns+"/"+state.Name)
+}
+
+// saveState saves the managed jobs' policy states every 2 s while leading.
+func (k *kubeRun) saveState(ctx context.Context, state *kube.StateStore) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		k.mu.Lock()
+		targets := maps.Clone(k.targets)
+		k.mu.Unlock()
+		jobs, err := k.st.Jobs()
+		if err != nil {
+			continue
+		}
+		var states []kube.JobState
+		for _, info := range jobs {
+			if _, ok := targets[info.Key.Cluster]; !ok {
+				continue
+			}
+			js, ok, err := k.st.Job(info.Key)
+			if err != nil || !ok || len(js.PolicyState) == 0 {
+				continue
+			}
+			states = append(states, kube.JobState{Cluster: info.Key.Cluster, JobID: info.Key.JobID, Name: info.Name,
+				Policy: info.Policy, Saved: info.LastSeen, State: js.PolicyState})
+		}
+		if len(states) == 0 {
+			continue
+		}
+		if err := state.Save(ctx, states); err != nil && ctx.Err() == nil {
+			k.log.Warn("saving the decision state", "err", err)
+		}
+	}
 }
