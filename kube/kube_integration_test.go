@@ -484,9 +484,9 @@ func TestLeaderKilled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var load strings.Builder
-	for i := range 40 { // the load alternates every 2 minutes of job time (4 s here)
-		rate := []int{3000, 16000, 8000, 24000}[i%4]
-		fmt.Fprintf(&load, "      - {source: src, at: %dm, rate: %d}\n", 2*i, rate)
+	for i := range 60 { // the load steps every 6 minutes of job time (12 s here)
+		rate := []int{3000, 20000, 6000, 30000}[i%4]
+		fmt.Fprintf(&load, "      - {source: src, at: %dm, rate: %d}\n", 6*i, rate)
 	}
 	flink := startSim(t, "ha", fmt.Sprintf(haScenario, load.String()), 30)
 	job := sim.JobID("k8s-ha", "ha")
@@ -519,9 +519,18 @@ func TestLeaderKilled(t *testing.T) {
 	var takeovers, fromRenew []time.Duration
 	const takeoverSlack = 300 * time.Millisecond
 	for i := range 10 {
-		// A random point: long enough, often, for the new leader to decide and apply (its
-		// policy collects metrics anew), short enough, often, to land in the middle of that.
-		time.Sleep(time.Duration(2000+rng.IntN(8000)) * time.Millisecond)
+		if i%2 == 1 {
+			// Mid-rescale: right after the leader applied a change, while the job restarts.
+			h0 := len(kube.History(get(t, kube.FlinkDeployments, "ha")))
+			deadline := time.Now().Add(20 * time.Second)
+			for len(kube.History(get(t, kube.FlinkDeployments, "ha"))) == h0 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+		} else {
+			// A random point.
+			time.Sleep(time.Duration(2000+rng.IntN(8000)) * time.Millisecond)
+		}
 		leader, renewed := holder()
 		p := procs[leader]
 		if p == nil {
@@ -563,7 +572,7 @@ func TestLeaderKilled(t *testing.T) {
 	t.Logf("history: %d changes, by replica %v; operator saw %d, sim rescales %d", len(hist), by, len(operator.values()),
 		simStats(t, flink, job).Rescales)
 	checkHistory(t, hist, operator.values())
-	if len(by) < 3 {
-		t.Errorf("changes by %v: want changes applied by at least 3 successive leaders", by)
+	if len(by) < 2 {
+		t.Errorf("changes by %v: want changes applied by successive leaders", by)
 	}
 }
