@@ -8,7 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -346,11 +345,4 @@ func intStrings(m map[string]int) map[string]string {
 		out[k] = strconv.Itoa(v)
 	}
 	return out
-}
-
-// sortedKeys is for stable messages.
-func sortedKeys[V any](m map[string]V) []string {
-	k := slices.Collect(maps.Keys(m))
-	sort.Strings(k)
-	return k
 }
