@@ -2,13 +2,17 @@
 // FlinkSessionJobs and reactive-mode TaskManager Deployments as targets, realizes decisions
 // on them (parallelism overrides and memory by server-side apply, Deployment replicas through
 // the scale subresource), mirrors flinktune's events onto the resources, and elects one
-// leader among replicas with a coordination.k8s.io Lease.
+// leader among replicas with a coordination.k8s.io Lease. What a new leader needs lives in
+// the cluster: each resource's change history in its flinktune.io/history annotation
+// (written in the same request as the change) and the policies' state in a size-bounded
+// ConfigMap (StateStore).
 //
-// The API client is a small one over net/http rather than client-go: flinktune uses nine
-// REST calls (get, list, watch, apply, scale, events, lease get/create/update), all plain
-// JSON, while client-go and its apimachinery would add ~40 modules and most of a minute of
-// compile time to a fast test tier that has 3 minutes on 2 cores. Objects are handled as
-// unstructured maps (the operator's CRDs have no Go types here anyway).
+// The API client is a small one over net/http rather than client-go: flinktune makes a
+// handful of plain-JSON calls (get, list, watch, server-side apply, merge patch, create,
+// update; rbac.go lists them as RBAC rules), while client-go and its apimachinery would add
+// dozens of modules and most of a minute of compile time to a fast test tier that has
+// 3 minutes on 2 cores. Objects are handled as unstructured maps (the operator's CRDs have
+// no Go types here anyway).
 package kube
 
 import (
