@@ -147,6 +147,25 @@ func TestEndToEnd(t *testing.T) {
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("legacy", flinkA, map[string]any{"job.autoscaler.enabled": "true"}, true))
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("other", flinkA, map[string]any{}, false))
 	mustCreate(t, kube.Deployments, reactiveDeployment("rx-taskmanager", flinkB))
+	// A session job: its session cluster runs two jobs; only the session job's own is managed.
+	session := strings.Replace(rampScenario, "k8s-ramp", "k8s-session", 1) + strings.Replace(
+		rampScenario[strings.Index(rampScenario, "  - name: etl"):], "name: etl", "name: other", 1)
+	flinkD := startSim(t, "session", session, 30)
+	jobD, otherD := sim.JobID("k8s-session", "etl"), sim.JobID("k8s-session", "other")
+	mustCreate(t, kube.FlinkSessionJobs, kube.Object{
+		"apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkSessionJob",
+		"metadata": map[string]any{"name": "sj", "namespace": testNS,
+			"annotations": map[string]any{kube.AnnEnabled: "true", kube.AnnRESTURL: flinkD}},
+		"spec": map[string]any{"deploymentName": "session", "flinkConfiguration": etlOptions,
+			"job": map[string]any{"jarURI": "local:///opt/flink/job.jar", "parallelism": 1, "upgradeMode": "stateless"}},
+	})
+	// The operator reports the job id in the status.
+	if _, err := env.admin.PatchStatus(ctx, kube.FlinkSessionJobs, testNS, "sj", map[string]any{
+		"status": map[string]any{"jobStatus": map[string]any{"jobId": jobD, "state": "RUNNING"}}}); err != nil {
+		t.Fatal(err)
+	}
+	runStandIn(ctx, kube.FlinkSessionJobs, "sj", flinkD, jobD, 0)
+
 	// The operator policy with memory tuning: its memory changes land in the spec.
 	tunedScenario := strings.Replace(rampScenario, "k8s-ramp", "k8s-tuned", 1)
 	flinkC := startSim(t, "tuned", tunedScenario, 30)
@@ -242,6 +261,19 @@ func TestEndToEnd(t *testing.T) {
 			}
 		}
 		break
+	}
+
+	// The session job: rescaled through its own resource; the cluster's other job untouched.
+	waitFor(t, "the session job rescaled", 2*time.Minute, func() bool { return simStats(t, flinkD, jobD).Rescales >= 1 })
+	sj := get(t, kube.FlinkSessionJobs, "sj")
+	ov, _ := kube.ParseOverrides(sj.StrMap("spec", "flinkConfiguration")[kube.KeyOverrides])
+	for v := range ov {
+		if v != sim.VertexID("etl", "src") && v != sim.VertexID("etl", "enrich") {
+			t.Errorf("session job override for vertex %s, not of its job", v)
+		}
+	}
+	if n := simStats(t, flinkD, otherD).Rescales; n != 0 {
+		t.Errorf("the session cluster's other job was rescaled %d times", n)
 	}
 
 	// Events on the resources.

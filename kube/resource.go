@@ -224,3 +224,11 @@ func (c *Client) MergePatch(ctx context.Context, r Resource, ns, name string, pa
 func (c *Client) Delete(ctx context.Context, r Resource, ns, name string) error {
 	return c.do(ctx, http.MethodDelete, r.path(ns, name), nil, "", nil, nil)
 }
+
+// PatchStatus sends a JSON merge patch to an object's status subresource (tests play the
+// operator with it; flinktune never writes status).
+func (c *Client) PatchStatus(ctx context.Context, r Resource, ns, name string, patch any) (Object, error) {
+	var out Object
+	err := c.do(ctx, http.MethodPatch, r.path(ns, name)+"/status", nil, "application/merge-patch+json", patch, &out)
+	return out, err
+}
