@@ -143,6 +143,11 @@ func (e *apiEnv) start(apiserver string) error {
 	if err := os.WriteFile(filepath.Join(e.dir, "tokens.csv"), []byte(tokens), 0o600); err != nil {
 		return err
 	}
+	// Audit what the service account does: the RBAC test checks every grant is used.
+	audit := "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  users: [\"" + saUser + "\"]\n- level: None\n"
+	if err := os.WriteFile(filepath.Join(e.dir, "audit-policy.yaml"), []byte(audit), 0o600); err != nil {
+		return err
+	}
 	client, _ := freePort()
 	peer, _ := freePort()
 	secure, _ := freePort()
@@ -163,6 +168,7 @@ func (e *apiEnv) start(apiserver string) error {
 		"--service-account-issuer", "https://kubernetes.default.svc", "--service-account-key-file", filepath.Join(d, "sa.key"),
 		"--service-account-signing-key-file", filepath.Join(d, "sa.key"), "--service-cluster-ip-range", "10.0.0.0/24",
 		"--disable-admission-plugins", "ServiceAccount", "--enable-priority-and-fairness=false",
+		"--audit-policy-file", filepath.Join(d, "audit-policy.yaml"), "--audit-log-path", filepath.Join(d, "audit.log"),
 		"--endpoint-reconciler-type", "none", "--profiling=false", "--v=1"); err != nil {
 		return err
 	}

@@ -4,10 +4,13 @@ package kube_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -131,6 +134,7 @@ func eventsOn(t *testing.T, name string) map[string]int {
 // reactive Deployment whose replicas follow the load within the budget, events on the
 // resources, and a user's concurrent edits that survive flinktune's applies (and the reverse).
 func TestEndToEnd(t *testing.T) {
+	defer func() { ran["TestEndToEnd"] = !t.Failed() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	flinkA := startSim(t, "ramp", rampScenario, 30)
@@ -525,6 +529,7 @@ jobs:
 // lease over within the lease duration; the resource's history has no gap; every change is
 // applied once.
 func TestLeaderKilled(t *testing.T) {
+	defer func() { ran["TestLeaderKilled"] = !t.Failed() }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var load strings.Builder
@@ -619,4 +624,55 @@ func TestLeaderKilled(t *testing.T) {
 	if len(by) < 2 {
 		t.Errorf("changes by %v: want changes applied by successive leaders", by)
 	}
+}
+
+// ran records which of the tests that exercise flinktune's every call passed.
+var ran = map[string]bool{}
+
+// TestZGrantsUsed (after the end-to-end and failover tests): every rule of deploy/rbac.yaml
+// was used by flinktune as its service account, per the API server's audit log, and it made
+// no call outside them. With TestDeployManifests (each grant allowed, nothing else) this
+// shows RBAC grants exactly what flinktune uses.
+func TestZGrantsUsed(t *testing.T) {
+	if !ran["TestEndToEnd"] || !ran["TestLeaderKilled"] {
+		t.Skip("needs TestEndToEnd and TestLeaderKilled to have run and passed")
+	}
+	data, err := os.ReadFile(filepath.Join(env.dir, "audit.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var ev struct {
+			Verb      string
+			User      struct{ Username string }
+			ObjectRef struct {
+				Resource, APIGroup, Subresource, Name string
+			}
+			ResponseStatus struct{ Code int }
+			Stage          string
+		}
+		if json.Unmarshal([]byte(line), &ev) != nil || ev.User.Username != saUser || ev.Stage != "ResponseComplete" ||
+			ev.ResponseStatus.Code >= 400 || ev.ObjectRef.Resource == "" {
+			continue
+		}
+		used[ev.ObjectRef.APIGroup+"/"+ev.ObjectRef.Resource+":"+ev.Verb] = true
+	}
+	granted := map[string]bool{}
+	for _, p := range kube.Permissions {
+		for _, v := range p.Verbs {
+			granted[p.Resource.Group+"/"+p.Resource.Resource+":"+v] = true
+		}
+	}
+	for g := range granted {
+		if !used[g] {
+			t.Errorf("granted but never used by flinktune: %s", g)
+		}
+	}
+	for u := range used {
+		if !granted[u] {
+			t.Errorf("used but not in kube.Permissions: %s", u)
+		}
+	}
+	t.Logf("calls made by flinktune's service account: %v", slices.Sorted(maps.Keys(used)))
 }
