@@ -78,6 +78,7 @@ func newRunCmd() *cobra.Command {
 		retention                                     time.Duration
 		retentionEvents, retentionHistory             int
 		logFormat, logLevel                           string
+		ko                                            kubeOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "run (--flink URL [--flink URL...] | --config FILE)",
@@ -109,11 +110,23 @@ Options given with --set or the config file's config: are checked before anythin
 
 --listen serves /metrics (Prometheus), /healthz and /api/v1/events. /healthz answers
 503 with the reason while the data directory cannot record (damaged, full disk): no
-change is applied to a job then.`,
+change is applied to a job then.
+
+--kubernetes (in a pod, or with --kubeconfig) watches the namespace's FlinkDeployments and
+FlinkSessionJobs annotated flinktune.io/enabled: "true" (their job.autoscaler.* options come
+from spec.flinkConfiguration; resources whose operator autoscaler is enabled are left alone)
+and TaskManager Deployments labelled flinktune.io/reactive=true (reactive mode; annotations
+flinktune.io/rest-url, min-replicas, max-replicas, slots-per-taskmanager). Parallelism is
+applied as pipeline.jobvertex-parallelism-overrides and memory as spec.*.resource.memory by
+server-side apply (field manager flinktune, never forced: conflicts are reported), replicas
+within --k8s-budget-*. Replicas elect a leader through a Lease; the history of applied
+changes is kept on each resource (annotation flinktune.io/history). Events go on the
+resources. deploy/ has the manifests.`,
 		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
   flinktune run --config flinktune.yaml --dry-run --listen :9249
-  flinktune run --flink http://localhost:8081 --policy operator --set job.autoscaler.metrics.window=10m`,
+  flinktune run --flink http://localhost:8081 --policy operator --set job.autoscaler.metrics.window=10m
+  flinktune run --kubernetes --namespace flink --kubeconfig ~/.kube/config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rc := &runConfig{}
@@ -145,8 +158,11 @@ change is applied to a job then.`,
 				rc.Clusters = append(rc.Clusters, clusterConfig{URL: u, Timeout: timeout, CAFile: caFile, Username: user,
 					PasswordEnv: "FLINK_PASSWORD", BearerTokenEnv: token})
 			}
-			if len(rc.Clusters) == 0 {
-				return usagef("no cluster: pass --flink URL (repeatable) or --config FILE")
+			if len(rc.Clusters) == 0 && !ko.enabled {
+				return usagef("no cluster: pass --flink URL (repeatable), --config FILE or --kubernetes")
+			}
+			if len(rc.Clusters) > 0 && ko.enabled {
+				return usagef("--kubernetes finds its clusters itself: drop --flink and the config file's clusters")
 			}
 			if rc.Listen != "" {
 				if err := checkListen("--listen", rc.Listen); err != nil {
@@ -202,15 +218,40 @@ change is applied to a job then.`,
 			metrics := controller.NewMetrics()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			groups := groupByClock(ctx, log, clusters, clients, every)
-			ctls := make([]*controller.Controller, len(groups))
-			for i, g := range groups {
-				ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
-					Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
-					Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
-					Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
-				})
+			build := func(ctx context.Context, clusters []controller.Cluster, clients []*flinkrest.Client) []*controller.Controller {
+				groups := groupByClock(ctx, log, clusters, clients, every)
+				ctls := make([]*controller.Controller, len(groups))
+				for i, g := range groups {
+					ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
+						Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
+						Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
+						Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
+					})
+				}
+				return ctls
 			}
+			if ko.enabled {
+				kr, err := newKubeRun(ko, log, st)
+				if err != nil {
+					return err
+				}
+				kr.newControllers = build
+				if rc.Listen != "" {
+					srv, addr, err := serveRun(rc.Listen, metrics, st, st.Health)
+					if err != nil {
+						return err
+					}
+					defer srv.Shutdown(context.Background())
+					log.Info("serving", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
+				}
+				err = kr.run(ctx)
+				if ctx.Err() != nil {
+					err = nil // SIGTERM: the lease was released
+				}
+				log.Info("flinktune run stopped", "err", err)
+				return err
+			}
+			ctls := build(ctx, clusters, clients)
 			health := func() error {
 				for _, c := range ctls {
 					if err := c.Health(); err != nil {
@@ -259,6 +300,16 @@ change is applied to a job then.`,
 	f.IntVar(&retentionHistory, "retention-history", 1000, "keep at most this many history entries per job (0: no limit)")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&logLevel, "log-level", "info", "debug (every job cycle and its reason), info, warn or error")
+	f.BoolVar(&ko.enabled, "kubernetes", false, "find jobs as FlinkDeployments, FlinkSessionJobs and reactive TaskManager Deployments (see --help)")
+	f.StringVar(&ko.namespace, "namespace", "", "with --kubernetes: the namespace to watch (default: the pod's or the kubeconfig context's)")
+	f.StringVar(&ko.kubeconfig, "kubeconfig", "", "with --kubernetes: a kubeconfig file (default: the in-cluster service account)")
+	f.StringVar(&ko.context, "context", "", "with --kubeconfig: the context (default: current-context)")
+	f.StringVar(&ko.identity, "identity", "", "with --kubernetes: this replica's name in the lease (default: the host name, the pod's name)")
+	f.StringVar(&ko.lease, "lease", "flinktune", "with --kubernetes: the coordination.k8s.io Lease replicas elect a leader with")
+	f.DurationVar(&ko.leaseDuration, "lease-duration", 15*time.Second, "with --kubernetes: how long a leader's lease lasts without renewal (the takeover time)")
+	f.StringVar(&ko.budgetCPU, "k8s-budget-cpu", "", "with --kubernetes: CPU all reactive TaskManager Deployments may request together, e.g. 64 or 64000m")
+	f.StringVar(&ko.budgetMemory, "k8s-budget-memory", "", "with --kubernetes: memory they may request together, e.g. 256Gi")
+	f.DurationVar(&ko.timeout, "k8s-timeout", 10*time.Second, "with --kubernetes: deadline of each API server call")
 	return cmd
 }
 
