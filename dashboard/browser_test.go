@@ -1,0 +1,294 @@
+package dashboard_test
+
+// Browser tests: headless Chromium (Debian's chromium package; scripts/install-chromium.sh)
+// driven through the DevTools protocol (chromedp). They are skipped, saying so, where
+// Chromium is absent. Screenshots go to $FLINKTUNE_ARTIFACTS (default: the test's temporary
+// directory, removed afterwards).
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds the browser, or skips the test with the way to get it.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("FLINKTUNE_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("browser test skipped: Chromium not found (install it with scripts/install-chromium.sh, i.e. apt-get install chromium; .ci/run does; or set FLINKTUNE_CHROMIUM)")
+	return ""
+}
+
+// artifacts is where screenshots are saved.
+func artifacts(t testing.TB) string {
+	t.Helper()
+	if d := os.Getenv("FLINKTUNE_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// browser is one headless Chromium with every console error and uncaught exception noted.
+type browser struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string
+}
+
+func newBrowser(t *testing.T, timeout time.Duration) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancelT(); cancelB(); cancelA() })
+	b := &browser{ctx: ctx}
+	// Console subscribes (starting the browser) before it returns: nothing the page logs is lost.
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				b.note(m.String() + " " + m.URL)
+			}
+		}
+	}()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return b
+}
+
+func (b *browser) note(s string) {
+	b.mu.Lock()
+	b.errors = append(b.errors, s)
+	b.mu.Unlock()
+}
+
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errors...)
+}
+
+func (b *browser) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		t.Fatalf("%s: %v (console: %v)", what, err, b.consoleErrors())
+	}
+}
+
+// eval runs an action with a result.
+func eval[T any](t *testing.T, b *browser, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v (console: %v)", what, err, b.consoleErrors())
+	}
+	return v
+}
+
+func (b *browser) screenshot(t *testing.T, name string) string {
+	t.Helper()
+	png := eval(t, b, "screenshot", chromedp.FullScreenshot(100))
+	path := filepath.Join(artifacts(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+	return path
+}
+
+// coloredPixels counts, per chart, the saturated pixels of its canvas: the series' lines
+// (the grid and axes are grey), so a chart without data counts about zero.
+const coloredPixels = `(() => {
+  const out = {};
+  document.querySelectorAll("[data-chart]").forEach(el => {
+    const c = el.querySelector("canvas");
+    if (!c) { out[el.dataset.chart] = -1; return; }
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const r = d[i], g = d[i+1], b = d[i+2], a = d[i+3];
+      if (a > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
+    }
+    out[el.dataset.chart] = n;
+  });
+  return out;
+})()`
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// flinktuneBinary builds cmd/flinktune once per test binary.
+func flinktuneBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "flinktune-dash-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "flinktune")
+		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/flinktune").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// startProc runs the binary and returns the first submatch of re in its output.
+func startProc(t *testing.T, re *regexp.Regexp, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(flinktuneBinary(t), args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case s := <-found:
+		return s
+	case <-time.After(60 * time.Second):
+		t.Fatalf("flinktune %s: no line matching %s within 60 s", strings.Join(args, " "), re)
+	}
+	return ""
+}
+
+// TestBrowserLiveRunSim loads the dashboard of a live `flinktune run` driving `flinktune sim`
+// over loopback, and checks that the job page's charts draw data, that the rescale the policy
+// made shows as a marker with its reason, and that the page logs no error.
+func TestBrowserLiveRunSim(t *testing.T) {
+	chromiumPath(t)
+	simURL := startProc(t, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`),
+		"sim", "--scenario", "testdata/busy.yaml", "--listen", "127.0.0.1:0", "--speed", "200", "--status-every", "10h")
+	dash := startProc(t, regexp.MustCompile(`dashboard=(http://\S+)`),
+		"run", "--flink", simURL, "--all-jobs", "--interval", "20s", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+
+	// Wait (through the API the page uses) until the policy has rescaled the job.
+	var list struct {
+		Jobs []struct {
+			JobID   string `json:"jobId"`
+			Markers int    `json:"markers"`
+			Samples int    `json:"samples"`
+		} `json:"jobs"`
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(dash + "api/v1/jobs")
+		if err == nil {
+			err = json.NewDecoder(resp.Body).Decode(&list)
+			resp.Body.Close()
+		}
+		if err == nil && len(list.Jobs) == 1 && list.Jobs[0].Markers > 0 && list.Jobs[0].Samples > 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no rescale within 60 s: %+v (err %v)", list, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	b := newBrowser(t, 90*time.Second)
+	start := time.Now()
+	b.do(t, "job list", chromedp.Navigate(dash+"?refresh=500"), chromedp.WaitVisible(chromedp.CSS("tr.job a")))
+	t.Logf("job list shown in %v", time.Since(start).Round(time.Millisecond))
+	b.do(t, "open the job", chromedp.Click(chromedp.CSS("tr.job a")))
+	eval(t, b, "job page", chromedp.Poll[bool](`window.__dash.view === "job" && window.__dash.markers > 0 && window.__dash.charts.parallelism > 0`,
+		chromedp.WithPollingTimeout(30*time.Second)))
+
+	drawn := eval(t, b, "charts", chromedp.Evaluate[map[string]int](`window.__dash.charts`))
+	pixels := eval(t, b, "chart pixels", chromedp.Evaluate[map[string]int](coloredPixels))
+	for _, name := range []string{"parallelism", "busy", "rates", "lag", "taskmanagers", "memory"} {
+		if drawn[name] == 0 {
+			t.Errorf("chart %s holds no data: %v", name, drawn)
+		}
+		if pixels[name] < 50 {
+			t.Errorf("chart %s draws %d coloured pixels: no line drawn (%v)", name, pixels[name], pixels)
+		}
+	}
+
+	// The rescale is a marker on the charts' time axis with the decision's reason.
+	type markerInfo struct {
+		Kind, Reason, Change string
+		T                    float64
+	}
+	marker := eval(t, b, "marker", chromedp.Evaluate[markerInfo](`(() => {
+	  const li = document.querySelector('li.marker[data-kind="rescale"]');
+	  if (!li) return {};
+	  return {Kind: li.dataset.kind, T: parseFloat(li.dataset.t), Reason: li.querySelector(".reason").textContent,
+	          Change: li.querySelector(".change").textContent};
+	})()`))
+	if marker.Kind != "rescale" || !strings.Contains(marker.Reason, "scale") || !strings.Contains(marker.Change, "→") {
+		t.Errorf("rescale marker: %+v, want kind rescale with its reason and the parallelism change", marker)
+	}
+	b.screenshot(t, "dashboard-job.png")
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
