@@ -102,6 +102,9 @@ type Marker struct {
 	To      map[string]int     `json:"to,omitempty"`
 	Config  map[string]string  `json:"config,omitempty"`
 	Numbers map[string]float64 `json:"numbers,omitempty"`
+	// Repeats counts later cycles that decided the same change again while it was being
+	// applied (the operator's policy does until the job restarts); they add no marker.
+	Repeats int `json:"repeats,omitempty"`
 }
 
 // Marker kinds.
@@ -156,7 +159,7 @@ func (r *Recorder) ObserveCycle(key store.JobKey, policy string, snap *autoscale
 	js.options, js.memCfg, js.lagMax, js.dryRun = optionsOf(snap.Config)
 	js.last = Evaluation{T: t, Ready: d.Ready, Scaled: d.Scaled, Reason: d.Reason, Evaluated: finite(d.Evaluated)}
 	if !math.IsNaN(float64(prevRestarts)) && snap.NumRestarts > int(prevRestarts) && prevRestarts >= 0 {
-		js.mark(Marker{T: t, Kind: MarkerRestart, Reason: restartReason(snap),
+		js.mark(Marker{T: t, Kind: MarkerRestart, Reason: js.restartReason(snap),
 			Numbers: map[string]float64{"numRestarts": float64(snap.NumRestarts)}})
 	}
 	if d.Scaled || d.Rollback || len(d.ConfigOverrides) > 0 || len(d.ConfigRemovals) > 0 {
@@ -310,6 +313,13 @@ func pending(v *autoscaler.Vertex) float64 {
 }
 
 func (js *jobSeries) mark(m Marker) {
+	if n := len(js.markers); n > 0 && m.Kind != MarkerRestart {
+		last := &js.markers[n-1]
+		if last.Kind == m.Kind && maps.Equal(last.From, m.From) && maps.Equal(last.To, m.To) && maps.Equal(last.Config, m.Config) {
+			last.Repeats++
+			return
+		}
+	}
 	if len(js.markers) >= markerLimit {
 		js.markers = slices.Delete(js.markers, 0, len(js.markers)-markerLimit+1)
 	}
@@ -356,10 +366,16 @@ func decisionMarker(t float64, snap *autoscaler.Snapshot, d autoscaler.Decision)
 	return m
 }
 
-func restartReason(snap *autoscaler.Snapshot) string {
+// restartReason says why the job restarted: the failure Flink recorded, or the decision
+// just made (a rescale restarts the job).
+func (js *jobSeries) restartReason(snap *autoscaler.Snapshot) string {
 	if len(snap.Exceptions) > 0 {
 		e := snap.Exceptions[0]
-		return strings.TrimSpace("job restarted: " + e.Name + " " + firstLine(e.Message))
+		return strings.TrimSpace("job restarted after a failure: " + e.Name + " " + firstLine(e.Message))
+	}
+	if n := len(js.markers); n > 0 && js.markers[n-1].Kind != MarkerRestart {
+		return "job restarted to apply the " + js.markers[n-1].Kind + " decided at " +
+			time.UnixMilli(int64(js.markers[n-1].T*1000)).UTC().Format("15:04:05")
 	}
 	return "job restarted (status " + snap.Status + ")"
 }

@@ -50,7 +50,7 @@ var FT = (function () {
             var m = ms[i];
             var x = Math.round(u.valToPos(m.t, "x", true));
             if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
-            ctx.strokeStyle = markerColors[m.kind] || "#444";
+            ctx.strokeStyle = m.color || markerColors[m.kind] || "#444";
             ctx.setLineDash(m.kind === "restart" ? [4, 4] : []);
             ctx.beginPath();
             ctx.moveTo(x, top);
