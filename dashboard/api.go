@@ -75,10 +75,8 @@ type Series struct {
 	ManagedUsed   nums                   `json:"managedUsed"`
 	ManagedTotal  nums                   `json:"managedTotal"`
 	MetaspaceUsed nums                   `json:"metaspaceUsed"`
-	GCMsPerSec    nums                   `json:"gcMsPerSecond"`
 	LagSeconds    nums                   `json:"lagSeconds"`
 	Backlog       nums                   `json:"backlog"`
-	Restarts      nums                   `json:"restarts"`
 	Vertices      map[string]VertexSerie `json:"vertices"`
 }
 
@@ -350,10 +348,10 @@ func (js *jobSeries) slice(from int) Series {
 	for j := range k {
 		s.T[j], s.Wall[j] = js.t[js.idx(from+j)], js.wall[js.idx(from+j)]
 	}
-	s.TaskManagers, s.Slots, s.Restarts = col(js.tms), col(js.slotsT), col(js.restarts)
+	s.TaskManagers, s.Slots = col(js.tms), col(js.slotsT)
 	s.HeapUsed, s.HeapMax = col(js.heapUsed), col(js.heapMax)
 	s.ManagedUsed, s.ManagedTotal = col(js.managedUsed), col(js.managedTotal)
-	s.MetaspaceUsed, s.GCMsPerSec = col(js.metaspaceUsed), col(js.gcMsPerSec)
+	s.MetaspaceUsed = col(js.metaspaceUsed)
 	s.LagSeconds, s.Backlog = col(js.lagSeconds), col(js.backlog)
 	for id, vc := range js.vcols {
 		s.Vertices[id] = VertexSerie{Parallelism: col(vc.parallelism), Busy: col(vc.busy),

@@ -67,10 +67,10 @@ type jobSeries struct {
 	t, wall                     []float64 // job clock and controller clock, unix seconds
 	tms, heapUsed, heapMax      []float32
 	managedUsed, managedTotal   []float32
-	metaspaceUsed, gcMsPerSec   []float32
+	metaspaceUsed               []float32
 	lagSeconds, backlog, slotsT []float32
-	restarts                    []float32
 	vcols                       map[string]*vertexCols
+	restarts                    int // the last sample's numRestarts (-1: none yet)
 
 	markers []Marker // bounded too (markerLimit)
 	last    Evaluation
@@ -138,15 +138,12 @@ func (r *Recorder) ObserveCycle(key store.JobKey, policy string, snap *autoscale
 	js.name, js.policy, js.status = snap.JobName, policy, snap.Status
 	js.lastErr = ""
 	t := unix(snap.Time)
-	prevRestarts := float32(math.NaN())
-	if js.n > 0 {
-		prevRestarts = js.restarts[js.idx(js.n-1)]
-	}
+	prevRestarts := js.restarts
+	js.restarts = snap.NumRestarts
 	i := js.push(r.points)
 	js.t[i], js.wall[i] = t, unix(now)
 	js.tms[i] = float32(snap.NumTaskManagers)
 	js.slotsT[i] = float32(snap.SlotsTotal)
-	js.restarts[i] = float32(snap.NumRestarts)
 	tm := snap.TaskManagerMetrics
 	// Per TaskManager, the largest (Flink's aggregate; the collector asks for min, max, avg).
 	js.heapUsed[i] = maxOf(tm, "Status.JVM.Memory.Heap.Used")
@@ -154,11 +151,10 @@ func (r *Recorder) ObserveCycle(key store.JobKey, policy string, snap *autoscale
 	js.managedUsed[i] = maxOf(tm, "Status.Flink.Memory.Managed.Used")
 	js.managedTotal[i] = maxOf(tm, "Status.Flink.Memory.Managed.Total")
 	js.metaspaceUsed[i] = maxOf(tm, "Status.JVM.Memory.Metaspace.Used")
-	js.gcMsPerSec[i] = maxOf(tm, "Status.JVM.GarbageCollector.All.TimeMsPerSecond")
 	js.recordVertices(i, snap, d, r.points)
 	js.options, js.memCfg, js.lagMax, js.dryRun = optionsOf(snap.Config)
 	js.last = Evaluation{T: t, Ready: d.Ready, Scaled: d.Scaled, Reason: d.Reason, Evaluated: finite(d.Evaluated)}
-	if !math.IsNaN(float64(prevRestarts)) && snap.NumRestarts > int(prevRestarts) && prevRestarts >= 0 {
+	if prevRestarts >= 0 && snap.NumRestarts > prevRestarts {
 		js.mark(Marker{T: t, Kind: MarkerRestart, Reason: js.restartReason(snap),
 			Numbers: map[string]float64{"numRestarts": float64(snap.NumRestarts)}})
 	}
@@ -184,8 +180,8 @@ func (r *Recorder) newSeries(snap *autoscaler.Snapshot) *jobSeries {
 	f32 := func() []float32 { return make([]float32, 0, 8) }
 	return &jobSeries{
 		t: f64(), wall: f64(), tms: f32(), heapUsed: f32(), heapMax: f32(), managedUsed: f32(), managedTotal: f32(),
-		metaspaceUsed: f32(), gcMsPerSec: f32(), lagSeconds: f32(), backlog: f32(), slotsT: f32(), restarts: f32(),
-		vcols: map[string]*vertexCols{},
+		metaspaceUsed: f32(), lagSeconds: f32(), backlog: f32(), slotsT: f32(),
+		vcols: map[string]*vertexCols{}, restarts: -1,
 	}
 }
 
@@ -193,6 +189,9 @@ func (r *Recorder) newSeries(snap *autoscaler.Snapshot) *jobSeries {
 // the oldest sample is overwritten.
 func (js *jobSeries) push(points int) int {
 	if js.n < points {
+		if js.n == cap(js.t) {
+			js.reserve(min(2*js.n+16, points))
+		}
 		js.t, js.wall = append(js.t, 0), append(js.wall, 0)
 		for _, c := range js.cols32() {
 			*c = append(*c, float32(math.NaN()))
@@ -214,16 +213,35 @@ func (js *jobSeries) push(points int) int {
 	return i
 }
 
+// reserve grows every column to capacity c: append's own growth would overshoot the bound
+// by up to half (hundreds of jobs' histories).
+func (js *jobSeries) reserve(c int) {
+	js.t, js.wall = slices.Grow(js.t, c-len(js.t)), slices.Grow(js.wall, c-len(js.wall))
+	js.t, js.wall = js.t[:len(js.t):c], js.wall[:len(js.wall):c]
+	for _, col := range js.cols32() {
+		*col = slices.Grow(*col, c-len(*col))[:len(*col):c]
+	}
+	for _, vc := range js.vcols {
+		for _, col := range vc.cols() {
+			*col = slices.Grow(*col, c-len(*col))[:len(*col):c]
+		}
+	}
+}
+
+func (vc *vertexCols) cols() []*[]float32 {
+	return []*[]float32{&vc.parallelism, &vc.busy, &vc.trueRate, &vc.targetRate}
+}
+
 func (js *jobSeries) cols32() []*[]float32 {
 	return []*[]float32{&js.tms, &js.heapUsed, &js.heapMax, &js.managedUsed, &js.managedTotal, &js.metaspaceUsed,
-		&js.gcMsPerSec, &js.lagSeconds, &js.backlog, &js.slotsT, &js.restarts}
+		&js.lagSeconds, &js.backlog, &js.slotsT}
 }
 
 // idx maps the k-th oldest sample to its slot.
 func (js *jobSeries) idx(k int) int { return (js.head + k) % len(js.t) }
 
 func (vc *vertexCols) grow() {
-	for _, c := range []*[]float32{&vc.parallelism, &vc.busy, &vc.trueRate, &vc.targetRate} {
+	for _, c := range vc.cols() {
 		*c = append(*c, float32(math.NaN()))
 	}
 }

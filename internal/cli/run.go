@@ -207,7 +207,12 @@ change is applied to a job then.`,
 			}
 			defer st.Close()
 			metrics := controller.NewMetrics()
+			// The dashboard's history is kept only when it is served (--listen).
 			rec := dashboard.NewRecorder(dashboardPoints)
+			var observer controller.Observer
+			if rc.Listen != "" {
+				observer = rec
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			groups := groupByClock(ctx, log, clusters, clients, every)
@@ -215,7 +220,7 @@ change is applied to a job then.`,
 			for i, g := range groups {
 				ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
 					Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
-					Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics, Observer: rec,
+					Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics, Observer: observer,
 					Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
 				})
 			}
