@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/flinktune/flinktune/autoscaler"
+	"github.com/flinktune/flinktune/dashboard"
+	"github.com/flinktune/flinktune/store"
 )
 
 // chromiumPath finds the browser, or skips the test with the way to get it.
@@ -290,5 +294,118 @@ func TestBrowserLiveRunSim(t *testing.T) {
 	b.screenshot(t, "dashboard-job.png")
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// TestBrowserFirstLoad200Jobs reports how long the dashboard takes to show 200 jobs with a
+// full history each (DefaultPoints samples), and one job's page, on loopback. It reports
+// the times (a performance goal, not an assertion: BenchmarkAPI200Jobs has the server side).
+func TestBrowserFirstLoad200Jobs(t *testing.T) {
+	chromiumPath(t)
+	rec := dashboard.NewRecorder(dashboard.DefaultPoints)
+	fillJobs(rec, 200)
+	srv := httptest.NewServer(dashboard.Handler(rec, nil))
+	defer srv.Close()
+
+	b := newBrowser(t, 60*time.Second)
+	b.do(t, "job list", chromedp.Navigate(srv.URL+"/"))
+	eval(t, b, "200 rows", chromedp.Poll[bool](`window.__dash && window.__dash.view === "list" && document.querySelectorAll("tr.job").length === 200`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	// Navigation start to the list drawn, as the page measured it.
+	listMs := eval(t, b, "timing", chromedp.Evaluate[float64](`window.__dash.firstRenderMs`))
+
+	start := time.Now()
+	b.do(t, "open a job", chromedp.Click(chromedp.CSS("tr.job:nth-child(100) a")))
+	eval(t, b, "job page", chromedp.Poll[bool](`window.__dash.view === "job" && window.__dash.charts.parallelism > 0`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	jobMs := time.Since(start).Milliseconds()
+	// Responsiveness: a refresh of the job page (fetch, decode, six charts redrawn).
+	eval(t, b, "refresh", chromedp.Poll[bool](`window.__dash.lastRefreshMs > 0`, chromedp.WithPollingTimeout(20*time.Second)))
+	refreshMs := eval(t, b, "refresh timing", chromedp.Evaluate[float64](`window.__dash.lastRefreshMs`))
+	charts := eval(t, b, "charts", chromedp.Evaluate[map[string]int](`window.__dash.charts`))
+	if charts["parallelism"] < dashboard.DefaultPoints {
+		t.Errorf("job page draws %v values, want a full history (%d samples per series)", charts, dashboard.DefaultPoints)
+	}
+	msg := fmt.Sprintf("200 jobs x %d samples: first load of the job list %.0f ms (navigation start to table drawn); a job page %d ms after the click; its refresh %.0f ms",
+		dashboard.DefaultPoints, listMs, jobMs, refreshMs)
+	t.Log(msg)
+	os.WriteFile(filepath.Join(artifacts(t), "first-load-200-jobs.txt"), []byte(msg+"\n"), 0o644)
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// TestBrowserBenchReport opens `flinktune bench --report`'s file from disk (offline) and
+// checks that both policies' charts draw, that the rescales are listed with their reasons,
+// and that nothing is fetched from anywhere.
+func TestBrowserBenchReport(t *testing.T) {
+	chromiumPath(t)
+	report := filepath.Join(t.TempDir(), "report.html")
+	out, err := exec.Command(flinktuneBinary(t), "bench", "--scenario", "testdata/busy-short.yaml", "--report", report).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench --report: %v\n%s", err, out)
+	}
+	page, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{`src="http`, `href="http`, `<script src=`, `<link rel="stylesheet" href=`} {
+		if strings.Contains(string(page), ref) {
+			t.Errorf("report refers to an outside file (%s): it must be self-contained", ref)
+		}
+	}
+	b := newBrowser(t, 60*time.Second)
+	b.do(t, "report", chromedp.Navigate("file://"+report))
+	eval(t, b, "drawn", chromedp.Poll[bool](`window.__report && window.__report.done`, chromedp.WithPollingTimeout(20*time.Second)))
+	drawn := eval(t, b, "charts", chromedp.Evaluate[map[string]int](`window.__report.charts`))
+	pixels := eval(t, b, "pixels", chromedp.Evaluate[map[string]int](coloredPixels))
+	for _, name := range []string{"s0j0-parallelism", "s0j0-lag", "s0j0-slots", "s0j0-taskmanagers", "s0j0-vertices-operator", "s0j0-vertices-flinktune"} {
+		if drawn[name] == 0 || pixels[name] < 50 {
+			t.Errorf("chart %s: %d values, %d coloured pixels: no data drawn (%v)", name, drawn[name], pixels[name], drawn)
+		}
+	}
+	policies := eval(t, b, "rescales", chromedp.Evaluate[[]string](`[...document.querySelectorAll('tr.marker[data-kind="rescale"]')].map(tr => tr.cells[1].textContent + ": " + tr.cells[4].textContent)`))
+	seen := map[string]bool{}
+	for _, p := range policies {
+		name, reason, _ := strings.Cut(p, ": ")
+		seen[name] = true
+		if reason == "" {
+			t.Errorf("rescale of %s without its reason", name)
+		}
+	}
+	if !seen["operator"] || !seen["flinktune"] {
+		t.Errorf("rescales listed: %v, want both policies'", policies)
+	}
+	text := eval(t, b, "table", chromedp.Evaluate[string](`document.querySelector("pre.table").textContent + document.querySelector("ul.scoring").textContent`))
+	if !strings.Contains(text, "lag-violation time") || !strings.Contains(text, "flinktune vs operator") {
+		t.Errorf("summary table and scoring missing: %.300s", text)
+	}
+	b.screenshot(t, "bench-report.png")
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}
+
+// fillJobs gives a recorder n two-vertex jobs with a full history and a few rescales each.
+func fillJobs(r *dashboard.Recorder, n int) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for j := range n {
+		key := store.JobKey{Cluster: "http://flink:8081", JobID: fmt.Sprintf("%032x", j)}
+		for i := range r.Points() {
+			at := t0.Add(time.Duration(i) * 10 * time.Second)
+			p := 1 + i/120
+			snap := &autoscaler.Snapshot{Time: at, JobID: key.JobID, JobName: fmt.Sprintf("job-%03d", j), Status: "RUNNING",
+				NumTaskManagers: p, SlotsTotal: 4 * p, NumRestarts: i / 120,
+				Vertices: []autoscaler.Vertex{{ID: "src", Name: "Source: in", Parallelism: p},
+					{ID: "map", Name: "Map: m", Parallelism: 2 * p, Inputs: []autoscaler.Edge{{From: "src"}}}}}
+			d := autoscaler.Decision{Ready: true, Reason: "within target utilization", Evaluated: map[string]map[string]float64{
+				"src": {"LOAD": 0.5 + 0.1*float64(i%7), "TRUE_PROCESSING_RATE": 2000, "TARGET_DATA_RATE": 1000 + float64(i), "LAG": float64(i % 50)},
+				"map": {"LOAD": 0.6, "TRUE_PROCESSING_RATE": 1800, "TARGET_DATA_RATE": 1000 + float64(i)}}}
+			if i%120 == 119 {
+				d.Scaled, d.Reason = true, "scale up: vertex map at 95% utilization"
+				d.Parallelism = map[string]int{"src": p + 1, "map": 2 * (p + 1)}
+			}
+			r.ObserveCycle(key, "flinktune", snap, d, at)
+		}
 	}
 }

@@ -259,7 +259,8 @@
       req = getJSON("api/v1/jobs").then(renderList);
     }
     state.inflight = true;
-    req.then(function () { setLive(true); }, function (err) {
+    var started = performance.now();
+    req.then(function () { setLive(true); dash.lastRefreshMs = performance.now() - started; }, function (err) {
       setLive(false, String(err.message || err));
       if (!main.querySelector("section")) main.innerHTML = '<p class="error">' + FT.esc(err.message || err) + "</p>";
     }).then(function () { state.inflight = false; });
