@@ -139,7 +139,8 @@ func (b *browser) screenshot(t *testing.T, name string) string {
 
 // coloredPixels counts, per chart, the saturated pixels of its canvas: the series' lines
 // (the grid and axes are grey), so a chart without data counts about zero.
-const coloredPixels = `(() => {
+const coloredPixels = `(async () => {
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); // redrawn
   const out = {};
   document.querySelectorAll("[data-chart]").forEach(el => {
     const c = el.querySelector("canvas");
@@ -229,6 +230,9 @@ func startProc(t *testing.T, re *regexp.Regexp, args ...string) string {
 // made shows as a marker with its reason, and that the page logs no error.
 func TestBrowserLiveRunSim(t *testing.T) {
 	chromiumPath(t)
+	began := time.Now()
+	flinktuneBinary(t)
+	t.Logf("flinktune built in %v", time.Since(began).Round(time.Millisecond))
 	simURL := startProc(t, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`),
 		"sim", "--scenario", "testdata/busy.yaml", "--listen", "127.0.0.1:0", "--speed", "200", "--status-every", "10h")
 	dash := startProc(t, regexp.MustCompile(`dashboard=(http://\S+)`),
@@ -258,6 +262,7 @@ func TestBrowserLiveRunSim(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 
+	t.Logf("first rescale %v after the start", time.Since(began).Round(time.Millisecond))
 	b := newBrowser(t, 90*time.Second)
 	start := time.Now()
 	b.do(t, "job list", chromedp.Navigate(dash+"?refresh=500"), chromedp.WaitVisible(chromedp.CSS("tr.job a")))
@@ -267,7 +272,10 @@ func TestBrowserLiveRunSim(t *testing.T) {
 		chromedp.WithPollingTimeout(30*time.Second)))
 
 	drawn := eval(t, b, "charts", chromedp.Evaluate[map[string]int](`window.__dash.charts`))
-	pixels := eval(t, b, "chart pixels", chromedp.Evaluate[map[string]int](coloredPixels))
+	// The data's own pixels: markers hidden for the count.
+	eval(t, b, "markers hidden", chromedp.Evaluate[bool](`window.__hideMarkers = true; window.__dash.redraw(); true`))
+	pixels := eval(t, b, "chart pixels", chromedp.Evaluate[map[string]int](coloredPixels, chromedp.EvalAwaitPromise))
+	eval(t, b, "markers back", chromedp.Evaluate[bool](`window.__hideMarkers = false; window.__dash.redraw(); true`))
 	for _, name := range []string{"parallelism", "busy", "rates", "lag", "taskmanagers", "memory"} {
 		if drawn[name] == 0 {
 			t.Errorf("chart %s holds no data: %v", name, drawn)
@@ -326,6 +334,13 @@ func TestBrowserFirstLoad200Jobs(t *testing.T) {
 	if charts["parallelism"] < dashboard.DefaultPoints {
 		t.Errorf("job page draws %v values, want a full history (%d samples per series)", charts, dashboard.DefaultPoints)
 	}
+	// The pixel count of the other tests must tell an empty chart (these jobs report no
+	// memory) from a drawn one.
+	eval(t, b, "markers hidden", chromedp.Evaluate[bool](`window.__hideMarkers = true; window.__dash.redraw(); true`))
+	pixels := eval(t, b, "pixels", chromedp.Evaluate[map[string]int](coloredPixels, chromedp.EvalAwaitPromise))
+	if pixels["memory"] >= 50 || pixels["parallelism"] < 50 {
+		t.Errorf("coloured pixels %v: want none in the empty memory chart, lines in the parallelism chart", pixels)
+	}
 	msg := fmt.Sprintf("200 jobs x %d samples: first load of the job list %.0f ms (navigation start to table drawn); a job page %d ms after the click; its refresh %.0f ms",
 		dashboard.DefaultPoints, listMs, jobMs, refreshMs)
 	t.Log(msg)
@@ -358,7 +373,9 @@ func TestBrowserBenchReport(t *testing.T) {
 	b.do(t, "report", chromedp.Navigate("file://"+report))
 	eval(t, b, "drawn", chromedp.Poll[bool](`window.__report && window.__report.done`, chromedp.WithPollingTimeout(20*time.Second)))
 	drawn := eval(t, b, "charts", chromedp.Evaluate[map[string]int](`window.__report.charts`))
-	pixels := eval(t, b, "pixels", chromedp.Evaluate[map[string]int](coloredPixels))
+	eval(t, b, "markers hidden", chromedp.Evaluate[bool](`window.__hideMarkers = true; window.__report.redraw(); true`))
+	pixels := eval(t, b, "pixels", chromedp.Evaluate[map[string]int](coloredPixels, chromedp.EvalAwaitPromise))
+	eval(t, b, "markers back", chromedp.Evaluate[bool](`window.__hideMarkers = false; window.__report.redraw(); true`))
 	for _, name := range []string{"s0j0-parallelism", "s0j0-lag", "s0j0-slots", "s0j0-taskmanagers", "s0j0-vertices-operator", "s0j0-vertices-flinktune"} {
 		if drawn[name] == 0 || pixels[name] < 50 {
 			t.Errorf("chart %s: %d values, %d coloured pixels: no data drawn (%v)", name, drawn[name], pixels[name], drawn)

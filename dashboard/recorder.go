@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
+	ftpolicy "github.com/flinktune/flinktune/autoscaler/flinktune"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/store"
 )
@@ -296,6 +297,8 @@ func (js *jobSeries) recordVertices(i int, snap *autoscaler.Snapshot, d autoscal
 			}
 			if r, ok := ev["TARGET_DATA_RATE"]; ok && !math.IsNaN(r) {
 				ingest += r
+			} else if a, ok := v.Metrics["numRecordsOutPerSecond"]; ok && !math.IsNaN(a.Sum) {
+				ingest += a.Sum // before the policy has an estimate: what the source reads now
 			}
 		}
 	}
@@ -410,10 +413,13 @@ func optionsOf(cfg map[string]string) (opts, mem map[string]string, lagMax float
 			mem[k] = v
 		}
 	}
-	if v, ok := cfg["flinktune.lag.max"]; ok {
-		if d, err := flinkconf.ParseDuration(v); err == nil {
-			lagMax = d.Seconds()
-		}
+	// The lag SLO: the job's flinktune.lag.max, else its default.
+	v, ok := cfg[ftpolicy.OptMaxLag.Key]
+	if !ok {
+		v = ftpolicy.OptMaxLag.Default
+	}
+	if d, err := flinkconf.ParseDuration(v); err == nil {
+		lagMax = d.Seconds()
 	}
 	dryRun = strings.EqualFold(cfg["job.autoscaler.scaling.enabled"], "false")
 	return opts, mem, lagMax, dryRun

@@ -10,7 +10,8 @@
   var live = document.getElementById("live");
   var state = { route: null, charts: [], vertexKey: "", timer: null, inflight: false };
   // What the page shows, for tests and scripts: charts' drawn values, markers, timings.
-  var dash = window.__dash = { view: "", charts: {}, markers: 0, renders: 0, firstRenderMs: null };
+  var dash = window.__dash = { view: "", charts: {}, markers: 0, renders: 0, firstRenderMs: null,
+    redraw: function () { state.charts.forEach(function (u) { u.redraw(false, false); }); } };
 
   function params() {
     var h = location.hash.replace(/^#/, "");
@@ -104,7 +105,7 @@
     specs.push({ name: "busy", title: "Busy ratio (load) per vertex", items: busy });
     specs.push({ name: "rates", title: "True processing rate vs target rate (records/s)", items: rate });
     var lag = [{ s: { label: "lag (s)", color: "#d62728" }, d: S.lagSeconds }];
-    if (d.lagMaxSeconds) lag.push({ s: { label: "SLO flinktune.lag.max", color: "#000", dash: [8, 4] }, d: col(d, function () { return d.lagMaxSeconds; }) });
+    if (d.lagMaxSeconds) lag.push({ s: { label: "SLO (flinktune.lag.max)", color: "#000", dash: [8, 4] }, d: col(d, function () { return d.lagMaxSeconds; }) });
     lag.push({ s: { label: "backlog (records)", color: "#ff7f0e", scale: "y2" }, d: S.backlog });
     specs.push({ name: "lag", title: "Source lag vs SLO, and backlog", items: lag, scales: { y2: {} } });
     specs.push({ name: "taskmanagers", title: "TaskManagers and slots", items: [
@@ -178,7 +179,7 @@
     var le = d.lastEvaluation || {};
     var leh = "<h2>Last evaluation " + (le.t ? "at " + FT.fmtTime(le.t) : "") + "</h2>";
     leh += "<p>" + (le.scaled ? "<b>scaled</b>: " : le.ready ? "<b>no change</b> (why not): " : "<b>not ready</b>: ") + FT.esc(le.reason || "–") + "</p>";
-    if (le.evaluated) {
+    if (le.evaluated && le.ready) { // before it is ready, a policy's numbers are placeholders
       leh += '<table class="small"><thead><tr><th>vertex</th><th>load</th><th>true rate</th><th>target rate</th><th>lag</th><th>recommended</th></tr></thead><tbody>';
       d.vertices.forEach(function (v) {
         var e = le.evaluated[v.id] || {};

@@ -5,7 +5,8 @@
 (function () {
   var scenarios = JSON.parse(document.getElementById("report-data").textContent);
   var charts = [];
-  var report = window.__report = { charts: {}, markers: 0 };
+  var report = window.__report = { charts: {}, markers: 0,
+    redraw: function () { charts.forEach(function (u) { u.redraw(false, false); }); } };
   var policyColors = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
 
   function sumParallelism(p) {
