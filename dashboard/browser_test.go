@@ -163,7 +163,7 @@ var (
 )
 
 // flinktuneBinary builds cmd/flinktune once per test binary.
-func flinktuneBinary(t *testing.T) string {
+func flinktuneBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "flinktune-dash-")
@@ -191,10 +191,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startProc runs the binary and returns the first submatch of re in its output.
+// startProc runs flinktune and returns the first submatch of re in its output.
 func startProc(t *testing.T, re *regexp.Regexp, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(flinktuneBinary(t), args...)
+	s, _ := startBin(t, flinktuneBinary(t), re, args...)
+	return s
+}
+
+// startBin runs bin (killed at the end of the test) and returns the first submatch of re
+// in its output.
+func startBin(t testing.TB, bin string, re *regexp.Regexp, args ...string) (string, *exec.Cmd) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -218,11 +226,11 @@ func startProc(t *testing.T, re *regexp.Regexp, args ...string) string {
 	}()
 	select {
 	case s := <-found:
-		return s
+		return s, cmd
 	case <-time.After(60 * time.Second):
 		t.Fatalf("flinktune %s: no line matching %s within 60 s", strings.Join(args, " "), re)
 	}
-	return ""
+	return "", nil
 }
 
 // TestBrowserLiveRunSim loads the dashboard of a live `flinktune run` driving `flinktune sim`

@@ -67,6 +67,7 @@
     });
     h += "</tbody></table>";
     if (!list.jobs.length) h += '<p class="muted">No job yet: flinktune lists the jobs of its clusters on its first cycle.</p>';
+    if (list.storeError) h = '<p class="error">stored jobs unavailable: ' + FT.esc(list.storeError) + "</p>" + h;
     main.innerHTML = h;
     document.getElementById("crumb").textContent = "";
     dash.view = "list";
@@ -188,6 +189,7 @@
       });
       leh += "</tbody></table>";
     }
+    if (d.storeError) leh += '<p class="error">decisions and events unavailable: ' + FT.esc(d.storeError) + "</p>";
     if (d.lastError) leh += '<p class="error">last cycle failed: ' + FT.esc(d.lastError) + "</p>";
     document.getElementById("lasteval").innerHTML = leh;
 

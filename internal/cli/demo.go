@@ -65,7 +65,8 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					return err
 				}
 			}
-			rec := dashboard.NewRecorder(0)
+			// The whole run is kept (the demo's control loop cycles every 10 s of simulated time).
+			rec := dashboard.NewRecorder(int(time.Duration(sc.Duration)/(10*time.Second)) + 2)
 			var srv *http.Server
 			serve := func(st *store.Store) (string, error) {
 				if listen == "" {
