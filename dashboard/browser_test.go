@@ -307,6 +307,10 @@ func TestBrowserLiveRunSim(t *testing.T) {
 	if marker.Kind != "rescale" || !strings.Contains(marker.Reason, "scale") || !strings.Contains(marker.Change, "→") {
 		t.Errorf("rescale marker: %+v, want kind rescale with its reason and the parallelism change", marker)
 	}
+	// Live: the page refreshes by itself, and the series grow as run cycles the job.
+	before := drawn["parallelism"]
+	eval(t, b, "live update", chromedp.Poll[bool](fmt.Sprintf(`window.__dash.charts.parallelism > %d`, before),
+		chromedp.WithPollingTimeout(20*time.Second)))
 	b.screenshot(t, "dashboard-job.png")
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %v", errs)

@@ -30,6 +30,7 @@ func snapshot(t time.Time, par int, restarts int) *autoscaler.Snapshot {
 		Vertices: []autoscaler.Vertex{
 			{ID: "src", Name: "Source: in", Parallelism: par, Metrics: map[string]autoscaler.Aggregate{
 				"busyTimeMsPerSecond":       {Avg: 500, Max: 600, Min: 400, Sum: 1000},
+				"numRecordsOutPerSecond":    {Sum: 800},
 				"Source__in.pendingRecords": {Sum: 3000, Avg: 1500, Max: 2000, Min: 1000}}},
 			{ID: "map", Name: "Map: m", Parallelism: par, Inputs: []autoscaler.Edge{{From: "src", Ship: "REBALANCE"}}},
 		},
@@ -94,8 +95,11 @@ func TestRecorderNotReadyUsesFlinksNumbers(t *testing.T) {
 	if v.Busy[0] != 0.5 {
 		t.Errorf("busy %v, want Flink's busyTimeMsPerSecond 500/1000 (the policy's 0 is a placeholder)", v.Busy[0])
 	}
-	if !math.IsNaN(float64(v.TargetRate[0])) {
-		t.Errorf("target rate %v, want absent before the policy is ready", v.TargetRate[0])
+	if v.TargetRate[0] != 800 || v.TrueRate[0] != 1600 {
+		t.Errorf("rates %v %v, want Flink's observed 800/s and 800/0.5 (the policy's 0 is a placeholder)", v.TargetRate[0], v.TrueRate[0])
+	}
+	if m := det.Series.Vertices["map"]; !math.IsNaN(float64(m.TargetRate[0])) || !math.IsNaN(float64(m.Busy[0])) {
+		t.Errorf("map without metrics: %+v, want absent", m)
 	}
 	if det.Series.Backlog[0] != 3000 {
 		t.Errorf("backlog %v, want pendingRecords 3000", det.Series.Backlog[0])

@@ -287,6 +287,16 @@ func (js *jobSeries) recordVertices(i int, snap *autoscaler.Snapshot, d autoscal
 		vc.busy[i] = float32(busy)
 		vc.trueRate[i] = f32(ev, "TRUE_PROCESSING_RATE")
 		vc.targetRate[i] = f32(ev, "TARGET_DATA_RATE")
+		if ev == nil {
+			// Before the policy's estimate: Flink's observed rate, and that rate over the busy
+			// ratio as the true processing rate (Flink's own definition).
+			if in := observedRate(&v); !math.IsNaN(in) {
+				vc.targetRate[i] = float32(in)
+				if busy > 0 {
+					vc.trueRate[i] = float32(in / busy)
+				}
+			}
+		}
 		if v.IsSource() {
 			if lag, ok := ev["LAG"]; ok && !math.IsNaN(lag) {
 				backlog += lag
@@ -297,8 +307,8 @@ func (js *jobSeries) recordVertices(i int, snap *autoscaler.Snapshot, d autoscal
 			}
 			if r, ok := ev["TARGET_DATA_RATE"]; ok && !math.IsNaN(r) {
 				ingest += r
-			} else if a, ok := v.Metrics["numRecordsOutPerSecond"]; ok && !math.IsNaN(a.Sum) {
-				ingest += a.Sum // before the policy has an estimate: what the source reads now
+			} else if r := observedRate(&v); !math.IsNaN(r) {
+				ingest += r // before the policy has an estimate: what the source reads now
 			}
 		}
 	}
@@ -316,6 +326,18 @@ func (js *jobSeries) recordVertices(i int, snap *autoscaler.Snapshot, d autoscal
 			js.lagSeconds[i] = 0
 		}
 	}
+}
+
+// observedRate is the records a vertex reads per second (a source: writes), NaN if unknown.
+func observedRate(v *autoscaler.Vertex) float64 {
+	name := "numRecordsInPerSecond"
+	if v.IsSource() {
+		name = "numRecordsOutPerSecond"
+	}
+	if a, ok := v.Metrics[name]; ok && !math.IsNaN(a.Sum) {
+		return a.Sum
+	}
+	return math.NaN()
 }
 
 // pending is a source's pendingRecords summed over its subtasks, NaN when Flink has none.
