@@ -253,20 +253,25 @@
     var p = params();
     var w = p.w || "1h";
     winSel.value = w;
-    var req;
+    var req, hash = location.hash;
+    // A view left while its data was on the way is not drawn over the new one.
+    var current = function (f) { return function (d) { if (location.hash === hash) f(d); }; };
     if (p.job) {
       req = getJSON("api/v1/job?job=" + encodeURIComponent(p.job) + "&cluster=" + encodeURIComponent(p.cluster || "") +
-        "&window=" + encodeURIComponent(w)).then(renderJob);
+        "&window=" + encodeURIComponent(w)).then(current(renderJob));
     } else {
       if (state.charts.length) destroyCharts();
-      req = getJSON("api/v1/jobs").then(renderList);
+      req = getJSON("api/v1/jobs").then(current(renderList));
     }
     state.inflight = true;
     var started = performance.now();
     req.then(function () { setLive(true); dash.lastRefreshMs = performance.now() - started; }, function (err) {
       setLive(false, String(err.message || err));
       if (!main.querySelector("section")) main.innerHTML = '<p class="error">' + FT.esc(err.message || err) + "</p>";
-    }).then(function () { state.inflight = false; });
+    }).then(function () {
+      state.inflight = false;
+      if (location.hash !== hash) refresh();
+    });
   }
 
   winSel.addEventListener("change", function () {
