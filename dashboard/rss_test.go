@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flinktune/flinktune/dashboard"
 )
 
 // manyJobs is a session cluster running n small two-vertex jobs.
@@ -41,7 +43,8 @@ jobs:
 // 200 simulated jobs with the dashboard served (its history kept, default
 // --dashboard-points) and loaded every 2 s (the job list and a job's page), as the
 // goal says: under 60 MB. FLINKTUNE_RSS_SECONDS sets how long it runs (default 60; the
-// history fills after --dashboard-points cycles of 1 s each at --speed 10).
+// history fills after --dashboard-points cycles of 1 s each at --speed 10);
+// FLINKTUNE_RSS_POINTS sets --dashboard-points (1: the same run and load without history).
 func BenchmarkRunRSS200JobsDashboard(b *testing.B) {
 	bin := flinktuneBinary(b)
 	file := filepath.Join(b.TempDir(), "many.yaml")
@@ -52,13 +55,18 @@ func BenchmarkRunRSS200JobsDashboard(b *testing.B) {
 	if s, err := strconv.Atoi(os.Getenv("FLINKTUNE_RSS_SECONDS")); err == nil && s > 0 {
 		seconds = s
 	}
+	points := strconv.Itoa(dashboard.DefaultPoints)
+	if s := os.Getenv("FLINKTUNE_RSS_POINTS"); s != "" {
+		points = s
+	}
 	var peak float64
 	var samples string
 	for b.Loop() {
 		simURL, _ := startBin(b, bin, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`),
 			"sim", "--scenario", file, "--listen", "127.0.0.1:0", "--speed", "10", "--status-every", "10h")
 		dash, run := startBin(b, bin, regexp.MustCompile(`dashboard=(http://\S+)`),
-			"run", "--flink", simURL, "--all-jobs", "--interval", "10s", "--listen", "127.0.0.1:0", "--data-dir", b.TempDir())
+			"run", "--flink", simURL, "--all-jobs", "--interval", "10s", "--listen", "127.0.0.1:0", "--data-dir", b.TempDir(),
+			"--dashboard-points", points)
 		deadline := time.Now().Add(time.Duration(seconds) * time.Second)
 		for time.Now().Before(deadline) {
 			time.Sleep(2 * time.Second)

@@ -109,10 +109,10 @@ collecting metrics (and for how long), stabilizing, or cycles too far apart in t
 Options given with --set or the config file's config: are checked before anything runs
 (unknown job.autoscaler.* and flinktune.* keys, with a "did you mean", and bad values exit 2).
 
---listen serves the dashboard at / (API.md: /api/v1/jobs, /api/v1/job), /metrics
-(Prometheus), /healthz and /api/v1/events. The dashboard keeps the last --dashboard-points
-samples of each job in memory. /healthz answers
-503 with the reason while the data directory cannot record (damaged, full disk): no
+--listen serves the dashboard at / (its API: /api/v1/jobs, /api/v1/job; see
+dashboard/API.md), /metrics (Prometheus), /healthz and /api/v1/events. The dashboard
+keeps the last --dashboard-points samples of each job in memory (360: an hour at a
+10 s interval, about 6 MiB for 200 jobs). /healthz answers 503 with the reason while the data directory cannot record (damaged, full disk): no
 change is applied to a job then.`,
 		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
