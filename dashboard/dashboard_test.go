@@ -392,3 +392,39 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
 }
+
+// TestConcurrentCyclesAndReads runs the controller's concurrent cycles against the page's
+// reads (go test -race finds what they share).
+func TestConcurrentCyclesAndReads(t *testing.T) {
+	r := NewRecorder(20)
+	h := Handler(r, nil)
+	done := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			k := store.JobKey{Cluster: "c", JobID: fmt.Sprintf("job%d", w)}
+			for i := range 200 {
+				d := ready("x")
+				if i%10 == 0 {
+					d = autoscaler.Decision{Ready: true, Scaled: true, Reason: "up", Parallelism: map[string]int{"src": i, "map": i}}
+				}
+				r.ObserveCycle(k, "flinktune", snapshot(t0.Add(time.Duration(i)*time.Second), 1+i%3, i/10), d, t0)
+			}
+		}()
+	}
+	for range 50 {
+		for _, path := range []string{"/api/v1/jobs", "/api/v1/job?cluster=c&job=job1", "/api/v1/job?cluster=c&job=job2&window=30s"} {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+			if w.Code != 200 && w.Code != 404 {
+				t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+			}
+		}
+	}
+	for range 4 {
+		<-done
+	}
+	if l := r.List(nil); len(l.Jobs) != 4 || l.Jobs[0].Samples != 20 {
+		t.Errorf("%+v", l.Jobs)
+	}
+}
