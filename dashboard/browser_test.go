@@ -333,6 +333,12 @@ func TestBrowserFirstLoad200Jobs(t *testing.T) {
 		chromedp.WithPollingTimeout(20*time.Second)))
 	// Navigation start to the list drawn, as the page measured it.
 	listMs := eval(t, b, "timing", chromedp.Evaluate[float64](`window.__dash.firstRenderMs`))
+	// With hundreds of jobs, the filter finds one.
+	b.do(t, "filter", chromedp.SendKeys(chromedp.CSS("#filter"), "job-042"))
+	eval(t, b, "filtered", chromedp.Poll[bool](`document.querySelectorAll("tr.job").length === 1 && document.querySelector("tr.job a").textContent === "job-042"`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	eval(t, b, "unfilter", chromedp.Evaluate[bool](`const f = document.getElementById("filter"); f.value = ""; f.dispatchEvent(new Event("input")); true`))
+	eval(t, b, "all rows", chromedp.Poll[bool](`document.querySelectorAll("tr.job").length === 200`, chromedp.WithPollingTimeout(10*time.Second)))
 
 	start := time.Now()
 	b.do(t, "open a job", chromedp.Click(chromedp.CSS("tr.job:nth-child(100) a")))

@@ -7,6 +7,7 @@
   var REFRESH_MS = 3000;
   var main = document.getElementById("main");
   var winSel = document.getElementById("window");
+  var filter = document.getElementById("filter");
   var live = document.getElementById("live");
   var state = { route: null, charts: [], vertexKey: "", timer: null, inflight: false };
   // What the page shows, for tests and scripts: charts' drawn values, markers, timings.
@@ -50,16 +51,28 @@
 
   // ---- job list ----
 
+  function matches(j, q) {
+    if (!q) return true;
+    return [j.name, j.jobId, j.cluster, j.state, j.reason, j.policy].some(function (f) {
+      return String(f || "").toLowerCase().indexOf(q) >= 0;
+    });
+  }
+
   function renderList(list) {
+    state.list = list;
+    var q = filter.value.trim().toLowerCase();
+    var shown = list.jobs.filter(function (j) { return matches(j, q); });
     var counts = {};
     list.jobs.forEach(function (j) { counts[j.state] = (counts[j.state] || 0) + 1; });
     var h = '<section class="summary">';
     h += "<div><b>" + list.jobs.length + "</b> jobs on <b>" + list.clusters.length + "</b> cluster" + (list.clusters.length === 1 ? "" : "s") + "</div>";
     Object.keys(counts).sort().forEach(function (s) { h += "<div>" + badge(s) + " " + counts[s] + "</div>"; });
-    h += '<div class="muted">history kept: ' + list.points + " samples per job</div></section>";
+    h += '<div class="muted">history kept: ' + list.points + " samples per job</div>";
+    if (q) h += "<div><b>" + shown.length + "</b> match “" + FT.esc(q) + "”</div>";
+    h += "</section>";
     h += '<table class="jobs"><thead><tr><th>cluster</th><th>job</th><th>policy</th><th>state</th><th>why</th>' +
       '<th class="num">parallelism</th><th class="num">TMs</th><th class="num">markers</th></tr></thead><tbody>';
-    list.jobs.forEach(function (j) {
+    shown.forEach(function (j) {
       h += '<tr class="job"><td class="muted">' + FT.esc(j.cluster) + '</td><td><a href="' + jobHref(j.cluster, j.jobId) + '">' +
         FT.esc(j.name || j.jobId) + '</a><div class="muted small">' + FT.esc(j.jobId) + "</div></td><td>" + FT.esc(j.policy) +
         "</td><td>" + badge(j.state) + '</td><td class="reason">' + FT.esc(j.reason) + '</td><td class="num">' +
@@ -253,6 +266,7 @@
     var p = params();
     var w = p.w || "1h";
     winSel.value = w;
+    filter.hidden = !!p.job;
     var req, hash = location.hash;
     // A view left while its data was on the way is not drawn over the new one.
     var current = function (f) { return function (d) { if (location.hash === hash) f(d); }; };
@@ -273,6 +287,8 @@
       if (location.hash !== hash) refresh();
     });
   }
+
+  filter.addEventListener("input", function () { if (state.list && dash.view === "list") renderList(state.list); });
 
   winSel.addEventListener("change", function () {
     var p = params();
