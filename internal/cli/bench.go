@@ -61,6 +61,9 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("generate") || corpus.sweep != "" {
+				if reportPath != "" {
+					return usagef("--report draws --scenario runs; with --generate or --sweep use --output json")
+				}
 				every, err := time.ParseDuration(interval)
 				if err != nil || every <= 0 {
 					return usagef("--interval %q: want a duration such as 10s", interval)

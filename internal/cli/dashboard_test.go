@@ -37,6 +37,7 @@ func TestDashboardUsageErrors(t *testing.T) {
 	}{
 		{[]string{"run", "--flink", "http://x:8081", "--dashboard-points", "0"}, "--dashboard-points 0"},
 		{[]string{"demo", "--listen", "nonsense"}, "--listen"},
+		{[]string{"bench", "--generate", "2", "--report", "r.html"}, "--report draws --scenario runs"},
 	} {
 		_, errOut, code := runCLI(t, tc.args...)
 		if code != ExitUsage || !strings.Contains(errOut, tc.want) {
