@@ -70,6 +70,15 @@
     h += '<div class="muted">history kept: ' + list.points + " samples per job</div>";
     if (q) h += "<div><b>" + shown.length + "</b> match “" + FT.esc(q) + "”</div>";
     h += "</section>";
+    if (list.clusters.length > 1) {
+      h += '<section class="summary clusters">';
+      list.clusters.forEach(function (c) {
+        var js = list.jobs.filter(function (j) { return j.cluster === c; });
+        var failing = js.filter(function (j) { return j.state === "failing"; }).length;
+        h += '<div class="cluster">' + FT.esc(c) + ": <b>" + js.length + "</b> jobs" + (failing ? ", " + badge("failing") + " " + failing : "") + "</div>";
+      });
+      h += "</section>";
+    }
     h += '<table class="jobs"><thead><tr><th>cluster</th><th>job</th><th>policy</th><th>state</th><th>why</th>' +
       '<th class="num">parallelism</th><th class="num">TMs</th><th class="num">markers</th></tr></thead><tbody>';
     shown.forEach(function (j) {
