@@ -333,6 +333,9 @@ func TestBrowserFirstLoad200Jobs(t *testing.T) {
 		chromedp.WithPollingTimeout(20*time.Second)))
 	// Navigation start to the list drawn, as the page measured it.
 	listMs := eval(t, b, "timing", chromedp.Evaluate[float64](`window.__dash.firstRenderMs`))
+	if n := eval(t, b, "clusters", chromedp.Evaluate[int](`document.querySelectorAll(".clusters .cluster").length`)); n != 2 {
+		t.Errorf("%d clusters summarized, want 2", n)
+	}
 	// With hundreds of jobs, the filter finds one.
 	b.do(t, "filter", chromedp.SendKeys(chromedp.CSS("#filter"), "job-042"))
 	eval(t, b, "filtered", chromedp.Poll[bool](`document.querySelectorAll("tr.job").length === 1 && document.querySelector("tr.job a").textContent === "job-042"`,
@@ -425,7 +428,7 @@ func TestBrowserBenchReport(t *testing.T) {
 func fillJobs(r *dashboard.Recorder, n int) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for j := range n {
-		key := store.JobKey{Cluster: "http://flink:8081", JobID: fmt.Sprintf("%032x", j)}
+		key := store.JobKey{Cluster: fmt.Sprintf("http://flink-%c:8081", 'a'+j%2), JobID: fmt.Sprintf("%032x", j)}
 		for i := range r.Points() {
 			at := t0.Add(time.Duration(i) * 10 * time.Second)
 			p := 1 + i/120
