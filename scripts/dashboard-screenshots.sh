@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the README's pictures of the dashboard with headless Chromium:
-#   docs/dashboard-job.png  the job page of `flinktune demo` (wordcount-ramp), after the run
+#   docs/dashboard-job.png  the job page during `flinktune demo` (wordcount-ramp at --speed 600),
+#                           once its first rescale has landed
 #   docs/bench-report.png   `flinktune bench --scenario wordcount-ramp --report`
 # Needs chromium (scripts/install-chromium.sh), curl and python3. About a minute.
 set -euo pipefail
@@ -16,11 +17,18 @@ shot() { # url file height
     --virtual-time-budget=4000 --screenshot="$2" "$1" 2>/dev/null
 }
 
-"$tmp/flinktune" demo --speed max --hold 120s >"$tmp/demo.out" 2>&1 &
+"$tmp/flinktune" demo --speed 600 >"$tmp/demo.out" 2>&1 &
 demo_pid=$!
-for _ in $(seq 240); do grep -q "dashboard stays up" "$tmp/demo.out" && break; sleep 0.5; done
+for _ in $(seq 120); do grep -q "dashboard: http" "$tmp/demo.out" && break; sleep 0.5; done
 url=$(grep -o 'dashboard: http://[^ ]*' "$tmp/demo.out" | cut -d' ' -f2)
-job=$(curl -s "${url}api/v1/jobs" | python3 -c 'import json,sys; j=json.load(sys.stdin)["jobs"][0]; print(j["jobId"])')
+# The rescale and the restart that applied it, and an hour more of simulated time.
+for _ in $(seq 240); do
+  job=$(curl -s "${url}api/v1/jobs" | python3 -c 'import json,sys
+j=json.load(sys.stdin)["jobs"]
+print(j[0]["jobId"] if j and j[0]["markers"] >= 2 and j[0]["samples"] >= 700 else "")' 2>/dev/null || true)
+  [ -n "$job" ] && break
+  sleep 0.5
+done
 shot "${url}#job=${job}&cluster=simulator&w=all" docs/dashboard-job.png 1900
 kill "$demo_pid"; demo_pid=""
 
