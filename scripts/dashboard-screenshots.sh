@@ -21,6 +21,7 @@ shot() { # url file height
 demo_pid=$!
 for _ in $(seq 120); do grep -q "dashboard: http" "$tmp/demo.out" && break; sleep 0.5; done
 url=$(grep -o 'dashboard: http://[^ ]*' "$tmp/demo.out" | cut -d' ' -f2)
+url=${url%%#*}
 # The rescale and the restart that applied it, and an hour more of simulated time.
 for _ in $(seq 240); do
   job=$(curl -s "${url}api/v1/jobs" | python3 -c 'import json,sys

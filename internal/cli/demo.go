@@ -74,7 +74,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 				}
 				s, url, err := dashboard.Serve(listen, rec, st)
 				srv = s
-				return url, err
+				return url + "#w=all", err // the whole run: simulated hours pass in seconds
 			}
 			err = demo.Run(cmd.Context(), cmd.OutOrStdout(), sc, demo.Options{
 				Speed: speed.factor, Every: every, Policy: policy, Baseline: baseline,
