@@ -59,7 +59,7 @@ func BenchmarkRunRSS200JobsDashboard(b *testing.B) {
 	if s := os.Getenv("FLINKTUNE_RSS_POINTS"); s != "" {
 		points = s
 	}
-	var peak float64
+	var peak, heap float64
 	var samples string
 	for b.Loop() {
 		simURL, _ := startBin(b, bin, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`),
@@ -78,9 +78,15 @@ func BenchmarkRunRSS200JobsDashboard(b *testing.B) {
 				samples = m[1]
 			}
 			peak = max(peak, rss(b, run.Process.Pid))
+			// The Go heap alone (RSS also counts the store's memory-mapped file).
+			if m := regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)`).FindStringSubmatch(fetch(b, dash+"metrics")); m != nil {
+				v, _ := strconv.ParseFloat(m[1], 64)
+				heap = max(heap, v/(1<<20))
+			}
 		}
 	}
 	b.ReportMetric(peak, "peak-rss-MB")
+	b.ReportMetric(heap, "peak-heap-inuse-MiB")
 	n, _ := strconv.Atoi(samples)
 	b.ReportMetric(float64(n), "samples/job")
 }
