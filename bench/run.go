@@ -40,6 +40,10 @@ type Options struct {
 	// After, if set, sees the simulator and the controller's store when the run ends (to
 	// read events and the history, e.g. in tests of the failure scenarios).
 	After func(s *sim.Sim, st *store.Store)
+	// Observer, if set, sees every cycle of the control loop (the dashboard's recorder).
+	Observer controller.Observer
+	// Opened, if set, is called with the controller's store once it is open (to serve it).
+	Opened func(st *store.Store)
 	// Logger receives the controller's log (each cycle's decision and reason at debug);
 	// discarded when nil.
 	Logger *slog.Logger
@@ -85,6 +89,9 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 		return nil, err
 	}
 	defer st.Close()
+	if opts.Opened != nil {
+		opts.Opened(st)
+	}
 	cfg := flinkconf.New()
 	if err := cfg.ApplyOverrides(opts.Set); err != nil {
 		return nil, err
@@ -103,7 +110,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	reasons := newReasonLog(sc, next)
 	ctl := controller.New(st, []controller.Cluster{cluster},
 		policies.New, controller.Options{Policy: policy, AllJobs: true, Base: cfg, Interval: opts.Interval, Parallelism: 4,
-			Logger: slog.New(reasons)})
+			Logger: slog.New(reasons), Observer: opts.Observer})
 
 	for !s.Done() {
 		if err := ctx.Err(); err != nil {

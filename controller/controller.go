@@ -92,8 +92,19 @@ type Options struct {
 	RetentionEvery time.Duration
 	Logger         *slog.Logger
 	Metrics        *Metrics
+	// Observer, when set, sees every evaluated cycle and every failed one (the dashboard
+	// keeps its bounded time series from it). It must return quickly.
+	Observer Observer
 	// Now is the wall clock for Run; RunOnce takes explicit times.
 	Now func() time.Time
+}
+
+// Observer sees the control loop's cycles as they happen.
+type Observer interface {
+	// ObserveCycle is called after the policy evaluated a snapshot, with the decision.
+	ObserveCycle(key store.JobKey, policy string, snap *autoscaler.Snapshot, d autoscaler.Decision, now time.Time)
+	// ObserveError is called when a job's cycle failed (collection, policy or realization).
+	ObserveError(key store.JobKey, err error, now time.Time)
 }
 
 // Job-level keys flinktune adds to the operator's job.autoscaler.* set.
@@ -284,6 +295,9 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		return res, err
 	}
 	c.opts.Metrics.observe(key, runner.policyName, snap, decision)
+	if c.opts.Observer != nil {
+		c.opts.Observer.ObserveCycle(key, runner.policyName, snap, decision, now)
+	}
 	c.log.Debug("job cycle", "cluster", key.Cluster, "job", key.JobID, "policy", runner.policyName,
 		"ready", decision.Ready, "scaled", decision.Scaled, "reason", decision.Reason)
 	c.explain.note(c.log, key, decision.Ready, decision.Reason, snap.Time, now, c.opts.Interval)
@@ -486,6 +500,9 @@ func (c *Controller) runner(key store.JobKey, job JobRef, cfg *flinkconf.Config)
 
 func (c *Controller) recordError(key store.JobKey, job JobRef, now time.Time, err error) {
 	c.log.Warn("job cycle failed", "cluster", key.Cluster, "job", key.JobID, "err", err)
+	if c.opts.Observer != nil {
+		c.opts.Observer.ObserveError(key, err, now)
+	}
 	msg := err.Error()
 	if len(msg) > 2048 {
 		msg = msg[:2048]

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/flinktune/flinktune/bench"
+	"github.com/flinktune/flinktune/controller"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/sim"
+	"github.com/flinktune/flinktune/store"
 )
 
 // Options tune the demo.
@@ -28,6 +30,10 @@ type Options struct {
 	Every time.Duration
 	// Policy is the policy shown live; Baseline runs alongside for the comparison.
 	Policy, Baseline string
+	// Observer sees the live policy's cycles (the dashboard's recorder); Serve, if set, serves
+	// the dashboard over the live run's store and returns its URL, printed at the start.
+	Observer controller.Observer
+	Serve    func(st *store.Store) (url string, err error)
 	// Sleep is the wall clock sleep (injected by tests).
 	Sleep func(time.Duration)
 }
@@ -66,7 +72,19 @@ func Run(ctx context.Context, w io.Writer, sc *scenario.Scenario, o Options) err
 	var serveErr error
 	live := &liveView{w: w, every: o.Every}
 	start := time.Now()
+	var opened func(st *store.Store)
+	if o.Serve != nil {
+		opened = func(st *store.Store) {
+			url, err := o.Serve(st)
+			if err != nil {
+				fmt.Fprintf(w, "dashboard not served: %v\n", err)
+				return
+			}
+			fmt.Fprintf(w, "dashboard: %s (open it in a browser while the demo runs)\n", url)
+		}
+	}
 	res, err := bench.Run(ctx, sc, o.Policy, bench.Options{
+		Observer: o.Observer, Opened: opened,
 		Transport: func(h http.Handler) (string, *http.Client, func()) {
 			base, stop, lerr := serveLoopback(h)
 			if lerr != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/bench"
+	"github.com/flinktune/flinktune/dashboard"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ func newBenchCmd() *cobra.Command {
 	var (
 		scenarioArgs, policyArgs, sets []string
 		output, interval, dataDir      string
+		reportPath                     string
 		logLevel                       string
 		corpus                         corpusFlags
 	)
@@ -53,11 +55,15 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 		Example: `  flinktune bench --scenario wordcount-ramp
   flinktune bench --scenario kafka-diurnal --policy operator --policy flinktune --output json
   flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true
+  flinktune bench --scenario wordcount-ramp --report report.html
   flinktune bench --generate 200 --seed 1 --output json > corpus.json
   flinktune bench --sweep job.autoscaler.target.utilization=0.5,0.6,0.7,0.8,0.9 --generate 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed("generate") || corpus.sweep != "" {
+				if reportPath != "" {
+					return usagef("--report draws --scenario runs; with --generate or --sweep use --output json")
+				}
 				every, err := time.ParseDuration(interval)
 				if err != nil || every <= 0 {
 					return usagef("--interval %q: want a duration such as 10s", interval)
@@ -113,9 +119,18 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 				scs = append(scs, sc)
 			}
 			var all [][]*bench.Result
+			var runs [][]dashboard.ReportRun
 			for _, sc := range scs {
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
-				results, err := bench.RunAll(cmd.Context(), sc, policyArgs, bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger})
+				opts := bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger}
+				var results []*bench.Result
+				if reportPath != "" {
+					var rr []dashboard.ReportRun
+					results, rr, err = runForReport(cmd.Context(), sc, policyArgs, opts)
+					runs = append(runs, rr)
+				} else {
+					results, err = bench.RunAll(cmd.Context(), sc, policyArgs, opts)
+				}
 				if err != nil {
 					return err
 				}
@@ -123,6 +138,12 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "  %s: %.1fs\n", r.Policy, r.WallSeconds)
 				}
 				all = append(all, results)
+			}
+			if reportPath != "" {
+				if err := writeBenchReport(reportPath, scs, all, runs); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "report: %s (open it in a browser; it works offline)\n", reportPath)
 			}
 			out := cmd.OutOrStdout()
 			if output != "table" {
@@ -152,6 +173,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
 	f.StringVar(&dataDir, "data-dir", "", "keep each run's controller store in DIR/<scenario>-<policy> (read it with flinktune events --data-dir)")
+	f.StringVar(&reportPath, "report", "", "also write a self-contained HTML report (charts of each policy's run, the table, the scoring) to this file")
 	f.StringVar(&logLevel, "log-level", "", "log the control loop on stderr: debug (every job cycle and its reason), info, warn or error")
 	corpus.register(cmd)
 	return cmd

@@ -8,12 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flinktune/flinktune/dashboard"
 	"github.com/flinktune/flinktune/planner"
 	"github.com/flinktune/flinktune/planner/batch"
 )
 
 func newPlanCmd() *cobra.Command {
-	var output, svgPath string
+	var output, svgPath, htmlPath string
 	var noSearch bool
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
@@ -75,6 +76,22 @@ See also: flinktune plan batch (adaptive batch scheduler parallelism).`,
 					return err
 				}
 			}
+			if htmlPath != "" {
+				var svg, text bytes.Buffer
+				if err := planner.RenderSVG(&svg, res); err != nil {
+					return err
+				}
+				if err := planner.RenderText(&text, res); err != nil {
+					return err
+				}
+				var page bytes.Buffer
+				if err := dashboard.WritePlanReport(&page, "flinktune plan "+args[0], svg.Bytes(), text.String()); err != nil {
+					return err
+				}
+				if err := os.WriteFile(htmlPath, page.Bytes(), 0o644); err != nil {
+					return err
+				}
+			}
 			if err := writePlanOutput(cmd.OutOrStdout(), output, res, planner.RenderText); err != nil {
 				return err
 			}
@@ -87,6 +104,7 @@ See also: flinktune plan batch (adaptive batch scheduler parallelism).`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or yaml")
 	cmd.Flags().StringVar(&svgPath, "svg", "", "also draw TaskManager occupancy as SVG into this file")
+	cmd.Flags().StringVar(&htmlPath, "html", "", "also write the occupancy picture and the plan as a self-contained HTML page into this file")
 	cmd.Flags().BoolVar(&noSearch, "no-search", false, "skip the single-best-shape search")
 	cmd.AddCommand(newPlanBatchCmd())
 	return cmd

@@ -18,6 +18,7 @@ import (
 
 	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/controller"
+	"github.com/flinktune/flinktune/dashboard"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/flinkrest"
 	"github.com/flinktune/flinktune/store"
@@ -77,6 +78,7 @@ func newRunCmd() *cobra.Command {
 		parallelism                                   int
 		retention                                     time.Duration
 		retentionEvents, retentionHistory             int
+		dashboardPoints                               int
 		logFormat, logLevel                           string
 		ko                                            kubeOptions
 	)
@@ -108,8 +110,10 @@ collecting metrics (and for how long), stabilizing, or cycles too far apart in t
 Options given with --set or the config file's config: are checked before anything runs
 (unknown job.autoscaler.* and flinktune.* keys, with a "did you mean", and bad values exit 2).
 
---listen serves /metrics (Prometheus), /healthz and /api/v1/events. /healthz answers
-503 with the reason while the data directory cannot record (damaged, full disk): no
+--listen serves the dashboard at / (its API: /api/v1/jobs, /api/v1/job; see
+dashboard/API.md), /metrics (Prometheus), /healthz and /api/v1/events. The dashboard
+keeps the last --dashboard-points samples of each job in memory (360: an hour at a
+10 s interval, about 6 MiB for 200 jobs). /healthz answers 503 with the reason while the data directory cannot record (damaged, full disk): no
 change is applied to a job then.
 
 --kubernetes (in a pod, or with --kubeconfig) watches the namespace's FlinkDeployments and
@@ -210,12 +214,21 @@ resources. deploy/ has the manifests.`,
 			if retention < 0 || retentionEvents < 0 || retentionHistory < 0 {
 				return usagef("--retention, --retention-events and --retention-history: want 0 (keep all) or more")
 			}
+			if dashboardPoints < 1 {
+				return usagef("--dashboard-points %d: want at least 1 sample per job", dashboardPoints)
+			}
 			st, err := store.Open(rc.DataDir)
 			if err != nil {
 				return err // a damaged store's error names the recovery commands
 			}
 			defer st.Close()
 			metrics := controller.NewMetrics()
+			// The dashboard's history is kept only when it is served (--listen).
+			rec := dashboard.NewRecorder(dashboardPoints)
+			var observer controller.Observer
+			if rc.Listen != "" {
+				observer = rec
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			build := func(ctx context.Context, clusters []controller.Cluster, clients []*flinkrest.Client) []*controller.Controller {
@@ -224,7 +237,7 @@ resources. deploy/ has the manifests.`,
 				for i, g := range groups {
 					ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
 						Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
-						Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics,
+						Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics, Observer: observer,
 						Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
 					})
 				}
@@ -237,12 +250,12 @@ resources. deploy/ has the manifests.`,
 				}
 				kr.newControllers = build
 				if rc.Listen != "" {
-					srv, addr, err := serveRun(rc.Listen, metrics, st, st.Health)
+					srv, addr, err := serveRun(rc.Listen, metrics, st, st.Health, dashboard.Handler(rec, st))
 					if err != nil {
 						return err
 					}
 					defer srv.Shutdown(context.Background())
-					log.Info("serving", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
+					log.Info("serving", "dashboard", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
 				}
 				err = kr.run(ctx)
 				if ctx.Err() != nil {
@@ -261,12 +274,12 @@ resources. deploy/ has the manifests.`,
 				return nil
 			}
 			if rc.Listen != "" {
-				srv, addr, err := serveRun(rc.Listen, metrics, st, health)
+				srv, addr, err := serveRun(rc.Listen, metrics, st, health, dashboard.Handler(rec, st))
 				if err != nil {
 					return err
 				}
 				defer srv.Shutdown(context.Background())
-				log.Info("serving", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
+				log.Info("serving", "dashboard", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
 			}
 			names := make([]string, len(clusters))
 			for i, c := range clusters {
@@ -285,7 +298,7 @@ resources. deploy/ has the manifests.`,
 	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory of the persistent state")
 	f.StringVar(&policy, "policy", "flinktune", "default policy: "+strings.Join(policies.Names(), " or "))
 	f.StringVar(&interval, "interval", "10s", "time between cycles")
-	f.StringVar(&listen, "listen", "", "address for /metrics, /healthz and /api/v1/events (e.g. 127.0.0.1:9249)")
+	f.StringVar(&listen, "listen", "", "address of the dashboard, /metrics, /healthz and /api/v1/events (e.g. 127.0.0.1:9249)")
 	f.BoolVar(&dryRun, "dry-run", false, "record recommendations, apply nothing")
 	f.BoolVar(&allJobs, "all-jobs", false, "manage every job, not only those with job.autoscaler.enabled: true")
 	f.IntVar(&parallelism, "parallelism", 16, "jobs cycled concurrently")
@@ -298,6 +311,7 @@ resources. deploy/ has the manifests.`,
 	f.DurationVar(&retention, "retention", 30*24*time.Hour, "drop events and history older than this (0: keep)")
 	f.IntVar(&retentionEvents, "retention-events", 100000, "keep at most this many events (0: no limit)")
 	f.IntVar(&retentionHistory, "retention-history", 1000, "keep at most this many history entries per job (0: no limit)")
+	f.IntVar(&dashboardPoints, "dashboard-points", dashboard.DefaultPoints, "samples of each job's time series kept in memory for the dashboard")
 	f.StringVar(&logFormat, "log-format", "text", "text or json")
 	f.StringVar(&logLevel, "log-level", "info", "debug (every job cycle and its reason), info, warn or error")
 	f.BoolVar(&ko.enabled, "kubernetes", false, "find jobs as FlinkDeployments, FlinkSessionJobs and reactive TaskManager Deployments (see --help)")
@@ -391,13 +405,16 @@ func newLogger(cmd *cobra.Command, format, level string) (*slog.Logger, error) {
 // serveRun serves /metrics, /healthz (and /readyz) and /api/v1/events. /healthz fails
 // (503, with the reason) while health does: the store is damaged, not responding or
 // failing writes, or jobs cannot record their cycles.
-func serveRun(addr string, m *controller.Metrics, st *store.Store, health func() error) (*http.Server, string, error) {
+func serveRun(addr string, m *controller.Metrics, st *store.Store, health func() error, dash http.Handler) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, "", fmt.Errorf("--listen %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	if dash != nil {
+		mux.Handle("/", dash) // the dashboard and its API (/api/v1/jobs, /api/v1/job)
+	}
 	healthz := func(w http.ResponseWriter, _ *http.Request) {
 		if err := health(); err != nil {
 			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
