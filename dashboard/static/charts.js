@@ -79,9 +79,11 @@ var FT = (function () {
       if (s.stepped) o.paths = uPlot.paths.stepped({ align: 1 });
       series.push(o);
     });
-    var axes = [{ space: 80 }, { scale: "y", size: 60, values: function (u, vals) { return vals.map(spec.yfmt || fmtNum); } }];
+    // Byte labels ("953.7 MiB") are wider than numbers ("600.0k"): a narrow axis clips them.
+    function axisSize(fmt) { return fmt === fmtBytes ? 84 : 60; }
+    var axes = [{ space: 80 }, { scale: "y", size: axisSize(spec.yfmt), values: function (u, vals) { return vals.map(spec.yfmt || fmtNum); } }];
     if (spec.scales && spec.scales.y2) {
-      axes.push({ scale: "y2", side: 1, size: 60, grid: { show: false },
+      axes.push({ scale: "y2", side: 1, size: axisSize(spec.y2fmt), grid: { show: false },
         values: function (u, vals) { return vals.map(spec.y2fmt || fmtNum); } });
     }
     var opts = {
