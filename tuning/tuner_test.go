@@ -776,3 +776,63 @@ func TestSettleAfterAChange(t *testing.T) {
 		t.Errorf("after settle: %s", rec.Reason)
 	}
 }
+
+// Two TaskManagers on a large heap, collecting every 3 and 4 min: the largest TaskManager's
+// heap (the max over TaskManagers) rarely shows its live set, since when one has just
+// collected the other is mostly high up its allocation ramp. The live set comes from the
+// lowest sample of each live window, which spans collections of both.
+func TestLiveSetSpansCollectionsOfEveryTaskManager(t *testing.T) {
+	j := newJob(map[string]string{"taskmanager.memory.process.size": "8g"}, 8)
+	tu := New(DefaultOptions())
+	const live, young = 800 * mib, 2.5 * gib
+	ramp := func(i, period int) float64 { return float64(i%period) / float64(period) * young }
+	var snap *autoscaler.Snapshot
+	for i := range 180 { // 30 min, 10 s apart
+		busiest := live + ramp(i, 18)
+		other := 200*mib + ramp(i+12, 24)
+		snap = j.snap(t0.Add(time.Duration(i)*10*time.Second), usage{heap: max(busiest, other), heapMax: 4.5 * gib, meta: 120 * mib})
+		tu.Observe(snap)
+	}
+	rec, err := tu.Recommend(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The one-minute lows of the max read up to 2 GiB; the live set × live-factor 1.5,
+	// rounded up to a histogram bucket, is about 1.2 GiB.
+	if h := rec.Proposed.JVMHeap(); h > int64(1.5*1.1*live) || h < int64(live) {
+		t.Errorf("heap %s, want about 1.5 × the live set %s\n%+v", hb(h), hb(int64(live)), rec.Evidence)
+	}
+	if rec.Observed.HeapLive > 1.1*live {
+		t.Errorf("live set read as %s, it is %s", hb(int64(rec.Observed.HeapLive)), hb(int64(live)))
+	}
+}
+
+// Settle spaces the restarts tuning causes: a change that rode along with a rescale caused
+// none, so a saving at the new layout goes as soon as that layout has its evidence.
+func TestSettleCountsFromOwnRestarts(t *testing.T) {
+	j := newJob(nil, 2)
+	tu := New(DefaultOptions())
+	snap := j.observe(tu, t0, 120, 500*mib, usage{managed: 0})
+	up := map[string]int{"src": 4, "agg": 4, "sink": 4}
+	rec, err := tu.Recommend(snap, up)
+	if err != nil || !rec.Worthwhile || !rec.rescale() {
+		t.Fatalf("no change with the rescale: %v %+v", err, rec)
+	}
+	tu.Applied(snap.Time, rec)
+	j.layout = up
+	snap = j.observe(tu, snap.Time.Add(10*time.Second), 75, 400*mib, usage{managed: 0, heapMax: float64(rec.Proposed.JVMHeap())})
+	rec, _ = tu.Recommend(snap, nil)
+	if strings.Contains(rec.Reason, "settle") {
+		t.Errorf("a change that rode along with a rescale holds savings back: %s", rec.Reason)
+	}
+	if !rec.Worthwhile {
+		t.Fatalf("nothing to save at the new layout: %s", rec.Reason)
+	}
+	// That change restarts the job on its own: the next saving waits.
+	tu.Applied(snap.Time, rec)
+	snap = j.observe(tu, snap.Time.Add(10*time.Second), 90, 250*mib, usage{managed: 0, heapMax: float64(rec.Proposed.JVMHeap())})
+	rec, _ = tu.Recommend(snap, nil)
+	if rec.Worthwhile && !rec.Safety {
+		t.Errorf("a saving within settle of a change of its own: %s", rec.Reason)
+	}
+}
