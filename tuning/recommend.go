@@ -228,8 +228,9 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		return need, true
 	}
 	extrapolated := false
+	keyed := keyedVertices(snap)
 	extrapolate := func(from *layoutHeap, need int64) int64 {
-		f := layoutFactor(from.Layout, tgt, n)
+		f := layoutFactor(from.Layout, tgt, n, keyed)
 		obs.LayoutFactor = f
 		if f > 1 {
 			extrapolated = true
@@ -264,7 +265,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
 			span.Round(time.Second), t.o.MinObservation, hb(curP.Heap))
 		// Another layout's evidence only matters where the target may need more than it did.
-		if prev := t.latestEvidence(running, q); prev != nil && layoutFactor(prev.Layout, tgt, n) > 1 {
+		if prev := t.latestEvidence(running, q); prev != nil && layoutFactor(prev.Layout, tgt, n, keyed) > 1 {
 			if need, ok := needAt(prev); ok {
 				heap = max(heap, extrapolate(prev, need))
 				heapBasis = "kept (new layout)"

@@ -562,10 +562,14 @@ func parallelismOf(snap *autoscaler.Snapshot) map[string]int {
 
 // layoutFactor bounds how much the heap of the busiest TaskManager can grow when the job goes
 // from parallelism from to parallelism to, with n slots per TaskManager. The busiest
-// TaskManager hosts min(p, n) subtasks of each vertex (slot sharing), and a subtask's heap is a
-// constant part plus keyed state divided over p subtasks; per vertex its share grows at most by
-// min(p', n)/min(p, n) × max(1, p/p'), so the TaskManager grows at most by the largest of these.
-func layoutFactor(from, to map[string]int, n int) float64 {
+// TaskManager hosts min(p, n) subtasks of each vertex (slot sharing), so per vertex its share
+// grows at most by g = min(p', n)/min(p, n). Keyed state is divided over the p subtasks by
+// key group, so a keyed vertex's (keyed names the vertices with a HASH input) can grow by
+// g × max(1, p/p') when it scales in: its state concentrates. Other vertices keep per
+// subtask what they had (operator state is small, and the records in flight per subtask
+// are bounded by what one subtask processes, which the scaling policy keeps below capacity),
+// so a source or map scaled in from 48 to 5 subtasks does not count as 9.6× the heap.
+func layoutFactor(from, to map[string]int, n int, keyed map[string]bool) float64 {
 	f := 1.0
 	for _, id := range slices.Sorted(maps.Keys(from)) {
 		pf, pt := from[id], to[id]
@@ -573,10 +577,23 @@ func layoutFactor(from, to map[string]int, n int) float64 {
 			continue
 		}
 		g := float64(min(pt, n)) / float64(min(pf, n))
-		r := max(1, float64(pf)/float64(pt))
-		f = max(f, g*r)
+		if keyed[id] {
+			g *= max(1, float64(pf)/float64(pt))
+		}
+		f = max(f, g)
 	}
 	return f
+}
+
+// keyedVertices are the vertices with a HASH input: those that hold keyed state.
+func keyedVertices(snap *autoscaler.Snapshot) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range snap.Vertices {
+		if slices.ContainsFunc(v.Inputs, func(e autoscaler.Edge) bool { return e.Ship == autoscaler.ShipHash }) {
+			out[v.ID] = true
+		}
+	}
+	return out
 }
 
 // Observe ingests one snapshot: configuration, failures, memory gauges and GC time.
