@@ -26,6 +26,9 @@ type failureRun struct {
 	beforeFix  int       // failures before it
 	lastFail   time.Time
 	memChanges int
+	// finalLag is the largest lag (seconds of input) at the end of the run over the jobs,
+	// maxLag the scenario's slo.maxLag.
+	finalLag, maxLag time.Duration
 }
 
 func runFailure(t *testing.T, file, policy string, sets ...string) *failureRun {
@@ -47,11 +50,18 @@ func runFailure(t *testing.T, file, policy string, sets ...string) *failureRun {
 			}
 		}
 		fr.events, _ = st.Events(store.EventQuery{})
+		for _, id := range s.JobIDs() {
+			if js, ok := s.Stats(id); ok && len(js.Series) > 0 {
+				lag := time.Duration(float64(js.Series[len(js.Series)-1].LagSeconds) * float64(time.Second))
+				fr.finalLag = max(fr.finalLag, lag)
+			}
+		}
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fr.res = res
+	fr.maxLag = sc.SLO.MaxLag
 	for _, e := range fr.events {
 		if fr.firstFix.IsZero() && (e.Reason == "ConfigurationApplied" || e.Reason == "Rollback") {
 			fr.firstFix = e.Time
@@ -113,7 +123,7 @@ var failureClasses = []struct{ file, kind string }{
 
 // TestFailureScenarios is issue 10's acceptance on the failure scenarios: with memory tuning
 // enabled every crash loop ends within 3 failures and the backlog drains with records
-// conserved; with it disabled a MemoryRescue event names the class and the exact fix by the
+// conserved and the lag back under slo.maxLag; with it disabled a MemoryRescue event names the class and the exact fix by the
 // second failure. The fast tier runs the heap-state scenario under both policies;
 // FLINKTUNE_FAILURES_ALL=1 runs every class.
 func TestFailureScenarios(t *testing.T) {
@@ -126,11 +136,17 @@ func TestFailureScenarios(t *testing.T) {
 			t.Run(c.file+"/"+policy, func(t *testing.T) {
 				fr := runFailure(t, c.file, policy, "job.autoscaler.memory.tuning.enabled=true")
 				r := fr.res
-				if fr.firstFix.IsZero() || fr.beforeFix+fr.afterFix > 3 || fr.afterFix > 0 {
+				// A remedy may take two steps (heap-state-spread: re-split, then scale-out), so
+				// failures after the first remedy count too; more than three means the loop
+				// did not end (without a remedy these scenarios fail 64-187 times).
+				if fr.firstFix.IsZero() || fr.beforeFix+fr.afterFix > 3 {
 					t.Errorf("tuning enabled: %d failures before and %d after the first remedy (at %s)", fr.beforeFix, fr.afterFix, fr.firstFix.Sub(fr.start))
 				}
 				if r.InputRecords != r.ProcessedRecords+r.FinalLagRecords || float64(r.FinalLagRecords) > 0.01*float64(r.InputRecords) {
 					t.Errorf("backlog not processed: in %d, processed %d, lag %d", r.InputRecords, r.ProcessedRecords, r.FinalLagRecords)
+				}
+				if fr.maxLag <= 0 || fr.finalLag > fr.maxLag {
+					t.Errorf("lag at the end %s, slo.maxLag %s", fr.finalLag, fr.maxLag)
 				}
 				fr = runFailure(t, c.file, policy)
 				var second time.Time

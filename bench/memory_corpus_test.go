@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -42,6 +43,18 @@ func TestMemoryCorpus(t *testing.T) {
 		{"operator", []string{"job.autoscaler.memory.tuning.enabled=true", "flinktune.memory.tuner=flinktune"}},
 		{"flinktune", []string{"job.autoscaler.memory.tuning.enabled=true"}},
 	}
+	// FLINKTUNE_MEMORY_CORPUS_VARIANTS=0,2 runs only some of the variants (the others read 0).
+	run := map[int]bool{0: true, 1: true, 2: true}
+	if v := os.Getenv("FLINKTUNE_MEMORY_CORPUS_VARIANTS"); v != "" {
+		run = map[int]bool{}
+		for _, f := range strings.Split(v, ",") {
+			k, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || k < 0 || k >= len(variants) {
+				t.Fatalf("FLINKTUNE_MEMORY_CORPUS_VARIANTS: invalid value %q (want indexes 0-%d, comma-separated)", v, len(variants)-1)
+			}
+			run[k] = true
+		}
+	}
 	rows := make([]row, len(corpus))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -59,6 +72,9 @@ func TestMemoryCorpus(t *testing.T) {
 			}
 			rows[i].name = sc.Name
 			for k, v := range variants {
+				if !run[k] {
+					continue
+				}
 				r, err := Run(context.Background(), sc, v.policy, Options{Set: v.sets})
 				if err != nil {
 					rows[i].err = err

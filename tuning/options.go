@@ -43,6 +43,8 @@ var (
 		"Samples within one interval contribute one peak to the histogram.")
 	OptLiveFactor = ftOpt("heap.live-factor", flinkconf.TypeDouble, "1.5",
 		"The heap is at most this multiple of the live set (the lowest heap use of each interval, after collections): more only defers collections. 0 disables the cap.")
+	OptLiveWindow = ftOpt("heap.live-window", flinkconf.TypeDuration, "10 min",
+		"The live set is the lowest heap use of the largest TaskManager in each window this long. It must span several collections of every TaskManager, or it reads garbage as live.")
 	OptNetworkHeadroom = ftOpt("network.headroom", flinkconf.TypeDouble, "2.0",
 		"Network memory covers every vertex at up to this multiple of its target parallelism (within its max parallelism), so a rescale within it needs no memory change. 1 sizes for the target exactly.")
 	OptMinObservation = ftOpt("min-observation", flinkconf.TypeDuration, "10 min",
@@ -77,7 +79,7 @@ func rbOpt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
 
 // AllOptions lists the tuner's options (for help texts and docs).
 var AllOptions = []flinkconf.Option{OptEnabled, OptMargin, OptMaximizeManaged, OptPercentile, OptHalfLife,
-	OptPeakInterval, OptLiveFactor, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptGCThreshold, OptGCWindow, OptRollbackWindow,
+	OptPeakInterval, OptLiveFactor, OptLiveWindow, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptGCThreshold, OptGCWindow, OptRollbackWindow,
 	OptBumpHold, OptJobManager, OptRollback, OptHealthyAfter, OptRollbackHold}
 
 // Options are the tuner's parsed settings.
@@ -90,6 +92,7 @@ type Options struct {
 	HalfLife         time.Duration
 	PeakInterval     time.Duration
 	LiveFactor       float64
+	LiveWindow       time.Duration
 	NetworkHeadroom  float64
 	MinObservation   time.Duration
 	MinSaving        float64
@@ -157,6 +160,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	o.HalfLife = dur(OptHalfLife)
 	o.PeakInterval = dur(OptPeakInterval)
 	o.LiveFactor = d(OptLiveFactor)
+	o.LiveWindow = dur(OptLiveWindow)
 	o.NetworkHeadroom = d(OptNetworkHeadroom)
 	o.MinObservation = dur(OptMinObservation)
 	o.MinSaving = d(OptMinSaving)
@@ -181,6 +185,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 		check(o.HalfLife >= time.Minute, OptHalfLife, "must be at least 1 min")
 		check(o.PeakInterval >= time.Second, OptPeakInterval, "must be at least 1 s")
 		check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
+		check(o.LiveWindow >= time.Second, OptLiveWindow, "must be at least 1 s")
 		check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
 		check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
 		check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")

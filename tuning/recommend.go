@@ -228,8 +228,9 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		return need, true
 	}
 	extrapolated := false
+	keyed := keyedVertices(snap)
 	extrapolate := func(from *layoutHeap, need int64) int64 {
-		f := layoutFactor(from.Layout, tgt, n)
+		f := layoutFactor(from.Layout, tgt, n, keyed)
 		obs.LayoutFactor = f
 		if f > 1 {
 			extrapolated = true
@@ -264,7 +265,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
 			span.Round(time.Second), t.o.MinObservation, hb(curP.Heap))
 		// Another layout's evidence only matters where the target may need more than it did.
-		if prev := t.latestEvidence(running, q); prev != nil && layoutFactor(prev.Layout, tgt, n) > 1 {
+		if prev := t.latestEvidence(running, q); prev != nil && layoutFactor(prev.Layout, tgt, n, keyed) > 1 {
 			if need, ok := needAt(prev); ok {
 				heap = max(heap, extrapolate(prev, need))
 				heapBasis = "kept (new layout)"
@@ -462,7 +463,10 @@ type verdictInput struct {
 // judge decides whether the proposal is worth a restart: a safety increase always (a pool
 // grows beyond rounding because evidence or a failure asks for it), a saving when it reaches
 // min-saving (min-saving.with-rescale when it rides along with a rescale) after
-// min-observation and settle.
+// min-observation and settle. Settle spaces the restarts tuning causes, so it counts from the
+// last change that restarted the job on its own: one that rode along with a rescale cost no
+// restart, and its heap, extrapolated to a layout not yet observed, may shrink as soon as
+// the new layout has min-observation of evidence.
 func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 	curP, propP := in.curP, in.propP
 	// A safety change grows a pool by more than rounding (1 MiB or 1 %).
@@ -493,9 +497,9 @@ func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 		rec.Reason = "safety: " + strings.Join(safetyPools(curP, propP), ", ") + " must grow"
 	case !in.rescale && in.span < t.o.MinObservation:
 		rec.Reason = fmt.Sprintf("observed for %s, less than min-observation %s", in.span.Round(time.Second), t.o.MinObservation)
-	case !t.st.AppliedAt.IsZero() && in.now.Sub(t.st.AppliedAt) < t.o.Settle:
-		rec.Reason = fmt.Sprintf("saves %.1f%%, but the last change was applied %s ago (settle %s)", saving*100,
-			in.now.Sub(t.st.AppliedAt).Round(time.Second), t.o.Settle)
+	case !in.rescale && !t.st.RestartedAt.IsZero() && in.now.Sub(t.st.RestartedAt) < t.o.Settle:
+		rec.Reason = fmt.Sprintf("saves %.1f%%, but the last change that restarted the job on its own was applied %s ago (settle %s)", saving*100,
+			in.now.Sub(t.st.RestartedAt).Round(time.Second), t.o.Settle)
 	case saving >= threshold:
 		rec.Worthwhile = true
 		rec.Reason = fmt.Sprintf("saves %.1f%% of the TaskManager process memory (%s → %s)", saving*100, hb(curP.Process), hb(propP.Process))
@@ -821,4 +825,10 @@ func (t *Tuner) planMetaspace(cur Pools, span time.Duration, now time.Time, ev f
 	}
 	ev(PoolMetaspace, "the running limit %s leaves less than half the margin above the peak", hb(cur.Metaspace))
 	return meta, fmt.Sprintf("peak × %.2f", margin), true
+}
+
+// rescale reports whether the recommendation is for another parallelism than the one that
+// ran: applied, it rides along with the rescale and costs no restart of its own.
+func (r *Recommendation) rescale() bool {
+	return len(r.Target) > 0 && len(r.Observed.ObservedLayout) > 0 && !maps.Equal(r.Target, r.Observed.ObservedLayout)
 }

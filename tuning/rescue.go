@@ -228,7 +228,7 @@ func (t *Tuner) heapAfter(snap *autoscaler.Snapshot, running, to map[string]int)
 	if h == nil {
 		return 0, 0, false
 	}
-	f := layoutFactor(h.Layout, to, t.slotsPerTM())
+	f := layoutFactor(h.Layout, to, t.slotsPerTM(), keyedVertices(snap))
 	if f <= 1 {
 		return 0, 0, false
 	}

@@ -90,6 +90,9 @@ type state struct {
 	Applied         map[string]string `json:"applied,omitempty"`
 	AppliedRemovals []string          `json:"appliedRemovals,omitempty"`
 	AppliedAt       time.Time         `json:"appliedAt"`
+	// RestartedAt is when the last change that restarted the job on its own was applied
+	// (not one that rode along with a rescale): settle counts from it.
+	RestartedAt time.Time `json:"restartedAt"`
 	// Pending is a change reported by Applied whose heap the TaskManagers do not show yet;
 	// if they never do, the change did not land and the previous one is restored.
 	Pending    *pending `json:"pending,omitempty"`
@@ -128,21 +131,18 @@ type state struct {
 }
 
 // peakTracker feeds one peak per interval into a decaying histogram; a higher sample in the
-// same interval replaces the interval's peak (VPA's container memory aggregation). Each closed
-// interval's lowest sample goes to a second histogram (Low, kept by the caller): for a JVM heap
-// that is close to the live set, what remains after a collection.
+// same interval replaces the interval's peak (VPA's container memory aggregation).
 type peakTracker struct {
 	Hist        histogram `json:"hist"`
 	IntervalEnd time.Time `json:"intervalEnd"`
 	Peak        float64   `json:"peak"`
-	IntervalMin float64   `json:"intervalMin"`
 	Samples     int       `json:"samples"`
 	Max         float64   `json:"max"`
 	Since       time.Time `json:"since"`
 	Last        time.Time `json:"last"`
 }
 
-func (p *peakTracker) observe(t time.Time, v float64, o Options, low *histogram) {
+func (p *peakTracker) observe(t time.Time, v float64, o Options) {
 	if !(v > 0) || math.IsInf(v, 0) {
 		return
 	}
@@ -153,15 +153,11 @@ func (p *peakTracker) observe(t time.Time, v float64, o Options, low *histogram)
 	p.Samples++
 	p.Max = max(p.Max, v)
 	if p.IntervalEnd.IsZero() || !t.Before(p.IntervalEnd) {
-		if p.IntervalMin > 0 && low != nil {
-			low.add(p.IntervalMin, 1, p.IntervalEnd, o.HalfLife)
-		}
 		p.IntervalEnd = t.Truncate(o.PeakInterval).Add(o.PeakInterval)
-		p.Peak, p.IntervalMin = v, v
+		p.Peak = v
 		p.Hist.add(v, 1, p.IntervalEnd, o.HalfLife)
 		return
 	}
-	p.IntervalMin = min(p.IntervalMin, v)
 	if v > p.Peak {
 		p.Hist.subtract(p.Peak, 1, p.IntervalEnd, o.HalfLife)
 		p.Hist.add(v, 1, p.IntervalEnd, o.HalfLife)
@@ -189,10 +185,19 @@ func (p *peakTracker) evidence(q float64, min time.Duration) (float64, bool) {
 // waiting for collection, and garbage fills whatever heap there is: peaks taken under another
 // JVM heap size say little about this one, so Peaks restarts when the heap size changes. The
 // live-set histogram (Low) does not depend on the heap size and keeps its history.
+//
+// Low holds the lowest sample of each live window (heap.live-window). Every sample of the
+// largest TaskManager's heap bounds its live set from above; the lowest ones are those taken
+// just after a collection, but only when no other TaskManager is then higher up its own
+// allocation ramp. With several TaskManagers, each collecting every few minutes on a large
+// heap, a one-minute window rarely holds such a moment: its lowest sample once read 2.5× the
+// live set, and the heap shrank in four steps 30 min apart instead of one.
 type layoutHeap struct {
 	Layout   map[string]int `json:"layout"`
 	Peaks    peakTracker    `json:"peaks"`
 	Low      histogram      `json:"low"`
+	LowEnd   time.Time      `json:"lowEnd"`  // end of the current live window
+	LowMin   float64        `json:"lowMin"`  // its lowest sample so far
 	HeapMax  float64        `json:"heapMax"` // the JVM max heap the peaks were taken under
 	LastSeen time.Time      `json:"lastSeen"`
 }
@@ -204,7 +209,18 @@ func (h *layoutHeap) observe(t time.Time, used, heapMax float64, o Options) {
 	if heapMax > 0 {
 		h.HeapMax = heapMax
 	}
-	h.Peaks.observe(t, used, o, &h.Low)
+	h.Peaks.observe(t, used, o)
+	if !(used > 0) || math.IsInf(used, 0) {
+		return
+	}
+	if h.LowEnd.IsZero() || !t.Before(h.LowEnd) {
+		if h.LowMin > 0 {
+			h.Low.add(h.LowMin, 1, h.LowEnd, o.HalfLife)
+		}
+		h.LowEnd, h.LowMin = t.Truncate(o.LiveWindow).Add(o.LiveWindow), used
+		return
+	}
+	h.LowMin = min(h.LowMin, used)
 }
 
 const maxLayouts = 8
@@ -296,6 +312,7 @@ type pending struct {
 	Applied    map[string]string `json:"applied,omitempty"`
 	Removals   []string          `json:"removals,omitempty"`
 	AppliedAt  time.Time         `json:"appliedAt"`
+	Restarted  time.Time         `json:"restartedAt"`
 	LastChange *change           `json:"lastChange,omitempty"`
 }
 
@@ -334,6 +351,7 @@ func (t *Tuner) checkPending(now time.Time, heapMax float64) {
 		t.st.Events = t.st.Events[len(t.st.Events)-maxEvents:]
 	}
 	t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange = p.Applied, p.Removals, p.AppliedAt, p.LastChange
+	t.st.RestartedAt = p.Restarted
 	t.st.Pending = nil
 }
 
@@ -382,6 +400,9 @@ func (t *Tuner) RestoreState(data []byte) error {
 	if st.Floors == nil {
 		st.Floors = map[string]floor{}
 	}
+	if st.RestartedAt.IsZero() {
+		st.RestartedAt = st.AppliedAt // state from before RestartedAt: settle as it did
+	}
 	st.Heaps = slices.DeleteFunc(st.Heaps, func(h *layoutHeap) bool { return h == nil || len(h.Layout) == 0 })
 	t.st = st
 	return nil
@@ -397,13 +418,16 @@ func (t *Tuner) Applied(at time.Time, rec *Recommendation) {
 	}
 	if rec.Proposed != nil && rec.Current != nil && !within(rec.Proposed.JVMHeap(), rec.Current.JVMHeap()) {
 		t.st.Pending = &pending{Heap: rec.Proposed.JVMHeap(), Applied: t.st.Applied, Removals: t.st.AppliedRemovals,
-			AppliedAt: t.st.AppliedAt, LastChange: t.st.LastChange}
+			AppliedAt: t.st.AppliedAt, Restarted: t.st.RestartedAt, LastChange: t.st.LastChange}
 	} else {
 		t.st.Pending = nil
 	}
 	t.st.Applied = maps.Clone(rec.Overrides)
 	t.st.AppliedRemovals = slices.Clone(rec.Removals)
 	t.st.AppliedAt = at
+	if !rec.rescale() {
+		t.st.RestartedAt = at
+	}
 	// GC time measured under the replaced heap says nothing about the new one.
 	if rec.Proposed != nil && rec.Current != nil && rec.Proposed.JVMHeap() != rec.Current.JVMHeap() {
 		t.st.GC, t.st.GCPressure = nil, false
@@ -491,6 +515,7 @@ func (t *Tuner) observeConfig(snap *autoscaler.Snapshot) {
 		t.st.Original = maps.Clone(snap.Config)
 		t.st.OriginalAt = snap.Time
 		t.st.Applied, t.st.AppliedRemovals, t.st.AppliedAt, t.st.LastChange, t.st.Written, t.st.Pending = nil, nil, time.Time{}, nil, nil, nil
+		t.st.RestartedAt = time.Time{}
 		return
 	}
 }
@@ -537,10 +562,14 @@ func parallelismOf(snap *autoscaler.Snapshot) map[string]int {
 
 // layoutFactor bounds how much the heap of the busiest TaskManager can grow when the job goes
 // from parallelism from to parallelism to, with n slots per TaskManager. The busiest
-// TaskManager hosts min(p, n) subtasks of each vertex (slot sharing), and a subtask's heap is a
-// constant part plus keyed state divided over p subtasks; per vertex its share grows at most by
-// min(p', n)/min(p, n) × max(1, p/p'), so the TaskManager grows at most by the largest of these.
-func layoutFactor(from, to map[string]int, n int) float64 {
+// TaskManager hosts min(p, n) subtasks of each vertex (slot sharing), so per vertex its share
+// grows at most by g = min(p', n)/min(p, n). Keyed state is divided over the p subtasks by
+// key group, so a keyed vertex's (keyed names the vertices with a HASH input) can grow by
+// g × max(1, p/p') when it scales in: its state concentrates. Other vertices keep per
+// subtask what they had (operator state is small, and the records in flight per subtask
+// are bounded by what one subtask processes, which the scaling policy keeps below capacity),
+// so a source or map scaled in from 48 to 5 subtasks does not count as 9.6× the heap.
+func layoutFactor(from, to map[string]int, n int, keyed map[string]bool) float64 {
 	f := 1.0
 	for _, id := range slices.Sorted(maps.Keys(from)) {
 		pf, pt := from[id], to[id]
@@ -548,10 +577,23 @@ func layoutFactor(from, to map[string]int, n int) float64 {
 			continue
 		}
 		g := float64(min(pt, n)) / float64(min(pf, n))
-		r := max(1, float64(pf)/float64(pt))
-		f = max(f, g*r)
+		if keyed[id] {
+			g *= max(1, float64(pf)/float64(pt))
+		}
+		f = max(f, g)
 	}
 	return f
+}
+
+// keyedVertices are the vertices with a HASH input: those that hold keyed state.
+func keyedVertices(snap *autoscaler.Snapshot) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range snap.Vertices {
+		if slices.ContainsFunc(v.Inputs, func(e autoscaler.Edge) bool { return e.Ship == autoscaler.ShipHash }) {
+			out[v.ID] = true
+		}
+	}
+	return out
 }
 
 // Observe ingests one snapshot: configuration, failures, memory gauges and GC time.
@@ -604,7 +646,7 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 	}
 	jm := snap.JobManagerMetrics
 	if v, ok := gauge(jm, MetricHeapUsed); ok {
-		t.st.JMHeap.observe(now, v, t.o, nil)
+		t.st.JMHeap.observe(now, v, t.o)
 	}
 	if v, ok := gauge(jm, MetricMetaspaceUsed); ok {
 		t.st.JMMetaspacePeak = max(t.st.JMMetaspacePeak, v)

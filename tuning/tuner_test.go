@@ -479,11 +479,20 @@ func TestLayoutExtrapolation(t *testing.T) {
 	}
 	// A scale-down concentrates keyed state: p 8 -> 2 on 4-slot TaskManagers doubles the
 	// busiest TaskManager's share (2/4 of the subtasks, each with 4× the state).
-	if f := layoutFactor(map[string]int{"a": 8}, map[string]int{"a": 2}, 4); f != 2 {
+	keyed := map[string]bool{"a": true}
+	if f := layoutFactor(map[string]int{"a": 8}, map[string]int{"a": 2}, 4, keyed); f != 2 {
 		t.Errorf("factor %v, want 2", f)
 	}
-	if f := layoutFactor(map[string]int{"a": 8, "b": 8}, map[string]int{"a": 16, "b": 16}, 4); f != 1 {
+	if f := layoutFactor(map[string]int{"a": 8, "b": 8}, map[string]int{"a": 16, "b": 16}, 4, keyed); f != 1 {
 		t.Errorf("scale-up of full TaskManagers: factor %v, want 1", f)
+	}
+	// Without keyed state a scale-in concentrates nothing: a source from 48 to 5 subtasks on
+	// one-slot TaskManagers leaves the busiest TaskManager as it was.
+	if f := layoutFactor(map[string]int{"src": 48, "a": 8}, map[string]int{"src": 5, "a": 8}, 1, keyed); f != 1 {
+		t.Errorf("scale-in of a source: factor %v, want 1", f)
+	}
+	if f := layoutFactor(map[string]int{"src": 2, "a": 8}, map[string]int{"src": 8, "a": 8}, 4, keyed); f != 2 {
+		t.Errorf("scale-out of a source to fill 4 slots from 2: factor %v, want 2", f)
 	}
 
 	// Once the job ran at p = 4, that layout's own evidence is used when going back to it.
@@ -774,5 +783,65 @@ func TestSettleAfterAChange(t *testing.T) {
 	rec, _ = tu.Recommend(snap, nil)
 	if !rec.Worthwhile {
 		t.Errorf("after settle: %s", rec.Reason)
+	}
+}
+
+// Two TaskManagers on a large heap, collecting every 3 and 4 min: the largest TaskManager's
+// heap (the max over TaskManagers) rarely shows its live set, since when one has just
+// collected the other is mostly high up its allocation ramp. The live set comes from the
+// lowest sample of each live window, which spans collections of both.
+func TestLiveSetSpansCollectionsOfEveryTaskManager(t *testing.T) {
+	j := newJob(map[string]string{"taskmanager.memory.process.size": "8g"}, 8)
+	tu := New(DefaultOptions())
+	const live, young = 800 * mib, 2.5 * gib
+	ramp := func(i, period int) float64 { return float64(i%period) / float64(period) * young }
+	var snap *autoscaler.Snapshot
+	for i := range 180 { // 30 min, 10 s apart
+		busiest := live + ramp(i, 18)
+		other := 200*mib + ramp(i+12, 24)
+		snap = j.snap(t0.Add(time.Duration(i)*10*time.Second), usage{heap: max(busiest, other), heapMax: 4.5 * gib, meta: 120 * mib})
+		tu.Observe(snap)
+	}
+	rec, err := tu.Recommend(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The one-minute lows of the max read up to 2 GiB; the live set × live-factor 1.5,
+	// rounded up to a histogram bucket, is about 1.2 GiB.
+	if h := rec.Proposed.JVMHeap(); h > int64(1.5*1.1*live) || h < int64(live) {
+		t.Errorf("heap %s, want about 1.5 × the live set %s\n%+v", hb(h), hb(int64(live)), rec.Evidence)
+	}
+	if rec.Observed.HeapLive > 1.1*live {
+		t.Errorf("live set read as %s, it is %s", hb(int64(rec.Observed.HeapLive)), hb(int64(live)))
+	}
+}
+
+// Settle spaces the restarts tuning causes: a change that rode along with a rescale caused
+// none, so a saving at the new layout goes as soon as that layout has its evidence.
+func TestSettleCountsFromOwnRestarts(t *testing.T) {
+	j := newJob(nil, 2)
+	tu := New(DefaultOptions())
+	snap := j.observe(tu, t0, 120, 500*mib, usage{managed: 0})
+	up := map[string]int{"src": 4, "agg": 4, "sink": 4}
+	rec, err := tu.Recommend(snap, up)
+	if err != nil || !rec.Worthwhile || !rec.rescale() {
+		t.Fatalf("no change with the rescale: %v %+v", err, rec)
+	}
+	tu.Applied(snap.Time, rec)
+	j.layout = up
+	snap = j.observe(tu, snap.Time.Add(10*time.Second), 75, 400*mib, usage{managed: 0, heapMax: float64(rec.Proposed.JVMHeap())})
+	rec, _ = tu.Recommend(snap, nil)
+	if strings.Contains(rec.Reason, "settle") {
+		t.Errorf("a change that rode along with a rescale holds savings back: %s", rec.Reason)
+	}
+	if !rec.Worthwhile {
+		t.Fatalf("nothing to save at the new layout: %s", rec.Reason)
+	}
+	// That change restarts the job on its own: the next saving waits.
+	tu.Applied(snap.Time, rec)
+	snap = j.observe(tu, snap.Time.Add(10*time.Second), 90, 250*mib, usage{managed: 0, heapMax: float64(rec.Proposed.JVMHeap())})
+	rec, _ = tu.Recommend(snap, nil)
+	if rec.Worthwhile && !rec.Safety {
+		t.Errorf("a saving within settle of a change of its own: %s", rec.Reason)
 	}
 }
