@@ -18,11 +18,11 @@ import (
 )
 
 // TestAutoscaleScenario runs testdata/autoscale-real.yaml (load ×1 → ×3 → ×1, a source with a
-// start backlog reporting pendingRecords) on real Flink under flinktune run
-// (FLINKTUNE_AUTOSCALE_POLICY, default flinktune; windows compressed) and checks that the real
-// job's work vertex is scaled up during the ×3 phase and back down after it. It logs every
-// parallelism change with its time since the load changed and the job's downtime.
-// FLINKTUNE_AUTOSCALE=0 skips it.
+// start backlog reporting pendingRecords) on real Flink under flinktune run with each policy of
+// FLINKTUNE_AUTOSCALE_POLICY (space-separated, default "flinktune"; windows compressed) and
+// checks that the real job's work vertex is scaled up during the ×3 phase and back down after
+// it. It logs every parallelism change with its time since the load changed and the job's
+// restart downtime. It runs on the first prepared version; FLINKTUNE_AUTOSCALE=0 skips it.
 func TestAutoscaleScenario(t *testing.T) {
 	if os.Getenv("FLINKTUNE_AUTOSCALE") == "0" {
 		t.Skip("FLINKTUNE_AUTOSCALE=0")
@@ -31,16 +31,21 @@ func TestAutoscaleScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := dists[0]
-	policy := os.Getenv("FLINKTUNE_AUTOSCALE_POLICY")
-	if policy == "" {
-		policy = "flinktune"
+	policies := strings.Fields(os.Getenv("FLINKTUNE_AUTOSCALE_POLICY"))
+	if len(policies) == 0 {
+		policies = []string{"flinktune"}
 	}
+	bin := buildFlinktune(t)
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) { autoscaleScenario(t, dists[0], bin, policy) })
+	}
+}
+
+func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 	sc, err := scenario.Load("testdata/autoscale-real.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin := buildFlinktune(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c := startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
