@@ -197,18 +197,24 @@ func sourceLoad(sc *scenario.Scenario, j *scenario.Job, source string) *SpecLoad
 // SubmitScenario submits spec to the cluster (a short-lived client JVM running ScenarioJob)
 // and returns the job id once Flink has accepted it.
 func (c *Cluster) SubmitScenario(ctx context.Context, spec *JobSpec) (string, error) {
+	return SubmitScenario(ctx, c.Spec.Dist, c.RESTURL, c.Spec.Dir, spec)
+}
+
+// SubmitScenario submits spec to the session cluster at restURL (on 127.0.0.1) with d's
+// harness, keeping the spec file in dir.
+func SubmitScenario(ctx context.Context, d *Dist, restURL, dir string, spec *JobSpec) (string, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return "", err
 	}
-	f := filepath.Join(c.Spec.Dir, "job-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".json")
+	f := filepath.Join(dir, "job-"+strconv.FormatInt(time.Now().UnixNano(), 36)+".json")
 	if err := os.WriteFile(f, b, 0o644); err != nil {
 		return "", err
 	}
-	port := c.RESTURL[strings.LastIndex(c.RESTURL, ":")+1:]
-	cmd := c.Spec.Dist.JavaCommand(ctx, []string{"-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+	port := restURL[strings.LastIndex(restURL, ":")+1:]
+	cmd := d.JavaCommand(ctx, []string{"-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
 		"-Dlog4j2.level=WARN"}, "io.flinktune.harness.scenario.ScenarioJob",
-		"--host", "127.0.0.1", "--port", port, "--jar", c.Spec.Dist.Harness, "--spec", f)
+		"--host", "127.0.0.1", "--port", port, "--jar", d.Harness, "--spec", f)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
