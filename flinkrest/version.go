@@ -92,3 +92,38 @@ func (c *Client) FlinkVersion(ctx context.Context) (Version, error) {
 	c.mu.Unlock()
 	return v, err
 }
+
+// The supported matrix: Flink 1.18 (the first with PUT /jobs/{id}/resource-requirements)
+// through 2.x. TestedVersions ran against real clusters (the integration tier; 2.0.1 by
+// its recorded REST fixtures).
+const (
+	MinMajor, MinMinor = 1, 18
+	MaxMajor           = 2
+)
+
+// TestedVersions are the Flink releases flinktune was run against.
+var TestedVersions = []string{"1.20.5", "2.0.1", "2.2.1"}
+
+// ErrUnsupportedVersion is wrapped by CheckSupported's errors.
+var ErrUnsupportedVersion = errors.New("unsupported Flink version")
+
+// CheckSupported returns an error naming the version, the supported matrix and the fix when
+// flinktune cannot drive v. An unparsed version (a development build) passes: features are
+// probed then.
+func (v Version) CheckSupported() error {
+	if !v.Known() {
+		return nil
+	}
+	tested := strings.Join(TestedVersions, ", ")
+	switch {
+	case !v.AtLeast(MinMajor, MinMinor):
+		return fmt.Errorf("%w: Flink %s has no in-place rescaling API (PUT /jobs/<id>/resource-requirements arrived in 1.18); "+
+			"flinktune drives Flink %d.%d to %d.x (tested: %s): upgrade the cluster to 1.18 or newer",
+			ErrUnsupportedVersion, v, MinMajor, MinMinor, MaxMajor, tested)
+	case v.Major > MaxMajor:
+		return fmt.Errorf("%w: Flink %s is newer than this flinktune knows (%d.%d to %d.x, tested: %s): "+
+			"its REST API is unchecked; use a flinktune release that lists %d.x",
+			ErrUnsupportedVersion, v, MinMajor, MinMinor, MaxMajor, tested, v.Major)
+	}
+	return nil
+}

@@ -68,16 +68,22 @@ func TestLiveTaskManagers(t *testing.T) {
 // test's temp dir, and stops it when the test ends, checking that every port is free again.
 func startCluster(t *testing.T, ctx context.Context, d *local.Dist, tms int) *local.Cluster {
 	t.Helper()
+	return startClusterWith(t, ctx, d, tms, nil)
+}
+
+// startClusterWith starts a cluster with conf added to the launcher's defaults.
+func startClusterWith(t *testing.T, ctx context.Context, d *local.Dist, tms int, conf map[string]string) *local.Cluster {
+	t.Helper()
 	dir := t.TempDir()
 	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
 		dir = filepath.Join(logs, strings.ReplaceAll(t.Name(), "/", "_"))
 	}
-	c, err := local.Start(ctx, local.Spec{Dist: d, Dir: dir, TaskManagers: tms})
+	c, err := local.Start(ctx, local.Spec{Dist: d, Dir: dir, TaskManagers: tms, Config: conf})
 	if err != nil {
 		// On a heavily loaded machine a JVM can miss Flink's own start-up timeouts (the actor
 		// system's 10 s); Start has stopped everything, so one more try is clean.
 		t.Logf("cluster start failed, retrying once: %v", err)
-		c, err = local.Start(ctx, local.Spec{Dist: d, Dir: dir + "-retry", TaskManagers: tms})
+		c, err = local.Start(ctx, local.Spec{Dist: d, Dir: dir + "-retry", TaskManagers: tms, Config: conf})
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -46,6 +46,11 @@ func (r *Rescale) Realize(ctx context.Context, snap *autoscaler.Snapshot, target
 	if s := snap.Config["jobmanager.scheduler"]; !strings.EqualFold(s, "adaptive") {
 		return false, ErrNotAdaptive
 	}
+	if v, err := flinkrest.ParseVersion(snap.FlinkVersion); err == nil {
+		if err := v.CheckSupported(); err != nil {
+			return false, err
+		}
+	}
 	// The controller sends only a rollback to a job that is not running; the adaptive
 	// scheduler takes new requirements in any state but a terminal one.
 	if terminal(snap.Status) {

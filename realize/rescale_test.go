@@ -3,6 +3,7 @@ package realize
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/flinktune/flinktune/autoscaler"
@@ -66,7 +67,19 @@ func TestRescaleRefusals(t *testing.T) {
 	if _, err := r.Realize(context.Background(), snap("default"), map[string]int{"a": 4}); !errors.Is(err, ErrNotAdaptive) {
 		t.Errorf("default scheduler: %v", err)
 	}
+	// A Flink outside the supported matrix is refused before any call, naming the fix.
+	for _, v := range []string{"1.17.2", "3.0.0"} {
+		s := snap("adaptive")
+		s.FlinkVersion = v
+		if _, err := r.Realize(context.Background(), s, map[string]int{"a": 4}); !errors.Is(err, flinkrest.ErrUnsupportedVersion) || !strings.Contains(err.Error(), "Flink "+v) {
+			t.Errorf("Flink %s: %v", v, err)
+		}
+	}
+	if api.puts != 0 {
+		t.Errorf("%d PUTs to unsupported versions", api.puts)
+	}
 	s := snap("adaptive")
+	s.FlinkVersion = "1.20.5"
 	s.Status = "FAILED"
 	if _, err := r.Realize(context.Background(), s, map[string]int{"a": 4}); err == nil {
 		t.Error("a failed job must not be rescaled")

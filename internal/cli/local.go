@@ -13,6 +13,7 @@ import (
 
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/local"
+	"github.com/flinktune/flinktune/scenario"
 )
 
 func newLocalCmd() *cobra.Command {
@@ -32,13 +33,14 @@ Flink comes from Maven Central, not from a download: prepare a version once with
 The cluster outlives the command; its state (pids, ports, log files) is in --dir, which
 status and down read. down stops every process and checks that every port is free.`,
 		Example: `  flinktune local up --taskmanagers 2 --set taskmanager.memory.process.size=1200m
+  flinktune local submit --scenario local/testdata/autoscale-real.yaml
   flinktune local status
   flinktune run --flink http://127.0.0.1:<port> --all-jobs
   flinktune local down`,
 	}
 	dir := filepath.Join(local.CacheDir(), "local")
 	cmd.PersistentFlags().StringVar(&dir, "dir", dir, "directory holding the cluster's configuration, logs and state")
-	cmd.AddCommand(newLocalUpCmd(&dir), newLocalStatusCmd(&dir), newLocalDownCmd(&dir))
+	cmd.AddCommand(newLocalUpCmd(&dir), newLocalStatusCmd(&dir), newLocalDownCmd(&dir), newLocalSubmitCmd(&dir))
 	return cmd
 }
 
@@ -112,6 +114,59 @@ func newLocalStatusCmd(dir *string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return cmd
+}
+
+func newLocalSubmitCmd(dir *string) *cobra.Command {
+	var (
+		file string
+		job  int
+	)
+	cmd := &cobra.Command{
+		Use:   "submit --scenario FILE",
+		Short: "Run a scenario's job on the local cluster",
+		Long: `submit runs one job of a flinktune scenario on the local cluster, the same job graph the
+simulator runs: one Flink vertex per scenario vertex (named as in the scenario), each vertex's
+capacity as a per-record service time, its selectivity and keyed state, and sources that
+behave like a partitioned log fed at the scenario's load schedule (from now) with its start
+backlog, reporting pendingRecords. Give the cluster the slots the job needs (local up
+--set taskmanager.numberOfTaskSlots=N). Prints the job id.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return usagef("--scenario: required")
+			}
+			sc, err := scenario.Load(file)
+			if err != nil {
+				return err
+			}
+			if job < 0 || job >= len(sc.Jobs) {
+				return usagef("--job %d: scenario %s has %d job(s), numbered from 0", job, sc.Name, len(sc.Jobs))
+			}
+			st, err := local.ReadState(*dir)
+			if err != nil {
+				return err
+			}
+			d, err := local.FindDist(st.FlinkVersion, "")
+			if err != nil {
+				return err
+			}
+			spec, err := local.ScenarioSpec(sc, job, time.Now())
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			id, err := local.SubmitScenario(ctx, d, st.RESTURL, *dir, spec)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), id)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "scenario", "", "scenario YAML file")
+	cmd.Flags().IntVar(&job, "job", 0, "which of the scenario's jobs (from 0)")
 	return cmd
 }
 

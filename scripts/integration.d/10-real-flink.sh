@@ -2,7 +2,8 @@
 # Real-Flink tier: resolves a standalone Flink cluster's classpath from Maven Central for each
 # tested version (flink/, cached in ~/.m2 and $FLINKTUNE_CACHE, keyed by version; offline when
 # cached), then runs the integration tests of the memory model (against Flink's BashJavaUtils),
-# the local launcher (live TaskManagers) and the REST fixtures.
+# the local launcher (live TaskManagers), the REST fixtures, a real rescale and the
+# simulator-vs-real fidelity check (a scenario run on both).
 #   FLINKTUNE_FLINK_VERSIONS  versions to test (default "1.20.5 2.2.1")
 #   FLINKTUNE_CACHE           cache directory (default ~/.cache/flinktune)
 set -euo pipefail
@@ -57,7 +58,7 @@ export FLINKTUNE_FLINK_LOGS=$logs
 status=0
 # Only the real-Flink tests (the fast tier already ran the rest), one package at a time so
 # that JVMs do not compete for the two cores.
-tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestAutoscaleRealJob|TestAgainstRealFlinkFixtures'
+tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
 go test -tags integration -count=1 -p 1 -timeout 25m -run "$tests" -v ./memory/ ./local/ ./simrest/ \
   >"$logs/go-test.log" 2>&1 || status=$?
 grep -E '^\s*(--- |ok|FAIL|PASS|panic)|_test.go:[0-9]+:' "$logs/go-test.log" || true

@@ -1,0 +1,232 @@
+package io.flinktune.harness.scenario;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Executes a flinktune scenario's job graph on a real session cluster: one Flink vertex per
+ * scenario vertex (chaining off, each vertex's uid the scenario vertex id, so its JobVertexID
+ * is stable), sources that behave like a partitioned log fed at the scenario's rate schedule
+ * with its start backlog ({@link ScheduledSource}), each vertex's capacity as a per-record
+ * service time (a timed wait), its selectivity, keyed state of its size behind HASH inputs,
+ * ship strategies, slot sharing groups and max parallelism. The Go side (package local) turns
+ * a scenario into the JSON spec this reads:
+ *
+ * <pre>
+ * ScenarioJob --host 127.0.0.1 --port 8081 --jar harness.jar --spec job.json
+ * </pre>
+ *
+ * <p>Prints the job id on standard output and exits; the job keeps running.
+ */
+public final class ScenarioJob {
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            a.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        JsonNode spec = new ObjectMapper().readTree(new File(required(a, "spec")));
+        Configuration conf = new Configuration();
+        for (Iterator<Map.Entry<String, JsonNode>> it = spec.path("config").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            conf.setString(e.getKey(), e.getValue().asText());
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createRemoteEnvironment(
+                a.getOrDefault("host", "127.0.0.1"), Integer.parseInt(a.getOrDefault("port", "8081")),
+                conf, required(a, "jar"));
+        env.disableOperatorChaining();
+        build(env, spec);
+        JobClient job = env.executeAsync(spec.path("name").asText("flinktune-scenario"));
+        System.out.println(job.getJobID());
+        System.out.flush();
+        System.exit(0);
+    }
+
+    private static String required(Map<String, String> a, String k) {
+        String v = a.get(k);
+        if (v == null) {
+            throw new IllegalArgumentException("missing --" + k);
+        }
+        return v;
+    }
+
+    /** Adds the spec's vertices (in topological order) to env. */
+    static void build(StreamExecutionEnvironment env, JsonNode spec) {
+        long origin = spec.path("originMs").asLong(System.currentTimeMillis());
+        Map<String, DataStream<Long>> built = new HashMap<>();
+        for (JsonNode v : spec.path("vertices")) {
+            String id = v.path("id").asText();
+            long serviceNanos = v.path("serviceNanos").asLong(0);
+            SingleOutputStreamOperator<Long> op;
+            if (v.path("inputs").size() == 0) {
+                JsonNode load = v.path("load");
+                int n = load.path("points").size();
+                long[] t = new long[Math.max(1, n)];
+                double[] r = new double[Math.max(1, n)];
+                for (int k = 0; k < n; k++) {
+                    t[k] = load.path("points").get(k).get(0).asLong();
+                    r[k] = load.path("points").get(k).get(1).asDouble();
+                }
+                Schedule sch = new Schedule(origin, load.path("backlog").asLong(0), t, r);
+                String name = v.path("name").asText(id).replaceFirst("^Source: ", "");
+                op = env.fromSource(new ScheduledSource(sch, v.path("partitions").asInt(1), serviceNanos),
+                        WatermarkStrategy.noWatermarks(), name);
+            } else {
+                op = processor(v, built, serviceNanos);
+                op.name(v.path("name").asText(id));
+            }
+            op.uid(id);
+            op.setParallelism(v.path("parallelism").asInt(1));
+            if (v.path("maxParallelism").asInt(0) > 0) {
+                op.setMaxParallelism(v.path("maxParallelism").asInt());
+            }
+            op.slotSharingGroup(v.path("slotSharingGroup").asText("default"));
+            built.put(id, op);
+        }
+    }
+
+    private static SingleOutputStreamOperator<Long> processor(
+            JsonNode v, Map<String, DataStream<Long>> built, long serviceNanos) {
+        double selectivity = v.path("selectivity").asDouble(1);
+        List<DataStream<Long>> ins = new ArrayList<>();
+        boolean keyed = false;
+        for (JsonNode in : v.path("inputs")) {
+            DataStream<Long> from = built.get(in.path("from").asText());
+            if (from == null) {
+                throw new IllegalArgumentException("vertex " + v.path("id").asText() + ": input "
+                        + in.path("from").asText() + " is not defined before it");
+            }
+            String ship = in.path("ship").asText("REBALANCE");
+            switch (ship) {
+                case "HASH":
+                    keyed = true;
+                    ins.add(from);
+                    break;
+                case "FORWARD":
+                    ins.add(from.forward());
+                    break;
+                case "RESCALE":
+                    ins.add(from.rescale());
+                    break;
+                case "BROADCAST":
+                    ins.add(from.broadcast());
+                    break;
+                default:
+                    ins.add(from.rebalance());
+            }
+        }
+        DataStream<Long> in = ins.get(0);
+        for (int i = 1; i < ins.size(); i++) {
+            in = in.union(ins.get(i));
+        }
+        if (keyed) {
+            // A vertex with a HASH input is keyed on all its inputs (a union is then re-keyed).
+            long keys = Math.max(1, v.path("keys").asLong(1024));
+            return in.keyBy(new ModKey(keys)).process(new KeyedWork(serviceNanos, selectivity,
+                    v.path("stateBytesPerKey").asInt(0)));
+        }
+        return in.process(new Work(serviceNanos, selectivity));
+    }
+
+    static final class ModKey implements KeySelector<Long, Long> {
+        private static final long serialVersionUID = 1L;
+        private final long keys;
+
+        ModKey(long keys) {
+            this.keys = keys;
+        }
+
+        @Override
+        public Long getKey(Long v) {
+            return Math.floorMod(v * 0x9E3779B97F4A7C15L, keys);
+        }
+    }
+
+    /** Emits selectivity records per record on average (a deterministic carry), distinct values. */
+    static final class Emitter implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private final double selectivity;
+        private double carry;
+
+        Emitter(double selectivity) {
+            this.selectivity = selectivity;
+        }
+
+        void emit(long v, Collector<Long> out) {
+            carry += selectivity;
+            for (long j = 0; carry >= 1; j++, carry -= 1) {
+                out.collect(v * 31 + j);
+            }
+        }
+    }
+
+    static final class Work extends ProcessFunction<Long, Long> {
+        private static final long serialVersionUID = 1L;
+        private final ServiceClock service;
+        private final Emitter emitter;
+
+        Work(long serviceNanos, double selectivity) {
+            this.service = new ServiceClock(serviceNanos);
+            this.emitter = new Emitter(selectivity);
+        }
+
+        @Override
+        public void processElement(Long v, Context ctx, Collector<Long> out) {
+            service.record();
+            emitter.emit(v, out);
+        }
+    }
+
+    /** Keyed work: each key holds stateBytesPerKey bytes of keyed state once seen. */
+    static final class KeyedWork extends KeyedProcessFunction<Long, Long, Long> {
+        private static final long serialVersionUID = 1L;
+        private final ServiceClock service;
+        private final Emitter emitter;
+        private final int stateBytesPerKey;
+        private transient ValueState<byte[]> state;
+
+        KeyedWork(long serviceNanos, double selectivity, int stateBytesPerKey) {
+            this.service = new ServiceClock(serviceNanos);
+            this.emitter = new Emitter(selectivity);
+            this.stateBytesPerKey = stateBytesPerKey;
+        }
+
+        @Override
+        public void open(OpenContext ctx) {
+            if (stateBytesPerKey > 0) {
+                state = getRuntimeContext().getState(new ValueStateDescriptor<>(
+                        "state", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+            }
+        }
+
+        @Override
+        public void processElement(Long v, Context ctx, Collector<Long> out) throws Exception {
+            service.record();
+            if (state != null && state.value() == null) {
+                state.update(new byte[stateBytesPerKey]);
+            }
+            emitter.emit(v, out);
+        }
+    }
+
+}

@@ -1,0 +1,165 @@
+//go:build integration
+
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/local"
+	"github.com/flinktune/flinktune/scenario"
+)
+
+// TestAutoscaleScenario runs testdata/autoscale-real.yaml (load ×1 → ×3 → ×1, a source with a
+// start backlog reporting pendingRecords) on real Flink under flinktune run with each policy of
+// FLINKTUNE_AUTOSCALE_POLICY (space-separated, default "flinktune"; windows compressed) and
+// checks that the real job's work vertex is scaled up after the ×3 step and back down after the
+// load falls. It logs every parallelism change with its time since the load changed and the job's
+// restart downtime. It runs on the first prepared version; FLINKTUNE_AUTOSCALE=0 skips it.
+func TestAutoscaleScenario(t *testing.T) {
+	if os.Getenv("FLINKTUNE_AUTOSCALE") == "0" {
+		t.Skip("FLINKTUNE_AUTOSCALE=0")
+	}
+	dists, err := local.DistsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies := strings.Fields(os.Getenv("FLINKTUNE_AUTOSCALE_POLICY"))
+	if len(policies) == 0 {
+		policies = []string{"flinktune"}
+	}
+	bin := buildFlinktune(t)
+	for _, policy := range policies {
+		t.Run(policy, func(t *testing.T) { autoscaleScenario(t, dists[0], bin, policy) })
+	}
+}
+
+func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
+	sc, err := scenario.Load("testdata/autoscale-real.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c := startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
+	spec, err := local.ScenarioSpec(sc, 0, time.Now().Add(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := time.UnixMilli(spec.OriginMs)
+	jobID, err := c.SubmitScenario(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitJobRunning(ctx, jobID, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// The flinktune policy decides on at least one minute of samples inside the metric window,
+	// so the window must be longer than a minute (90 s).
+	run := exec.CommandContext(ctx, bin, "run", "--flink", c.RESTURL, "--all-jobs", "--interval", "10s",
+		"--policy", policy, "--data-dir", t.TempDir(), "--log-level", "info",
+		"--set", "job.autoscaler.metrics.window=90s",
+		"--set", "job.autoscaler.stabilization.interval=10s",
+		"--set", "job.autoscaler.restart.time=10s",
+		"--set", "job.autoscaler.catch-up.duration=1m",
+		"--set", "job.autoscaler.scale-down.interval=30s",
+		// The cluster has 4 slots: a larger target would wait 5 minutes for slots that never come.
+		"--set", "job.autoscaler.vertex.max-parallelism=4",
+		"--set", "flinktune.settle=30s")
+	var out bytes.Buffer
+	run.Stdout, run.Stderr = &out, &out
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = run.Process.Signal(syscall.SIGTERM)
+		_ = run.Wait()
+		t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 4000))
+	}()
+
+	// The load: ×3 from 40 s to 170 s. Up must come during it, down after it.
+	const up, down = 40 * time.Second, 170 * time.Second
+	var (
+		p, maxP        = 1, 1
+		upAt, downAt   time.Duration
+		notRunning     time.Duration
+		notRunningFrom time.Duration = -1
+	)
+	for time.Since(origin) < down+200*time.Second && downAt == 0 {
+		time.Sleep(time.Second)
+		now := time.Since(origin)
+		wp, state := mapParallelismNamed(ctx, c, jobID, "work")
+		switch {
+		case state != "RUNNING" && notRunningFrom < 0:
+			notRunningFrom = now
+		case state == "RUNNING" && notRunningFrom >= 0:
+			notRunning += now - notRunningFrom
+			t.Logf("%5.0fs: job RUNNING again after %s", now.Seconds(), (now - notRunningFrom).Round(100*time.Millisecond))
+			notRunningFrom = -1
+		}
+		if wp > 0 && wp != p {
+			t.Logf("%5.0fs: work parallelism %d → %d (%s)", now.Seconds(), p, wp, state)
+			if wp > p && upAt == 0 && now > up {
+				upAt = now
+			}
+			if wp < p && upAt > 0 && now > down {
+				downAt = now
+			}
+			p = wp
+			maxP = max(maxP, wp)
+		}
+	}
+	t.Logf("Flink %s, policy %s: up %d after %s of ×3 load, down to %d after %s of ×1 load; job not running %s in all",
+		d.Version, policy, maxP, durOrNever(upAt, up), p, durOrNever(downAt, down), notRunning.Round(100*time.Millisecond))
+	if upAt == 0 {
+		t.Errorf("policy %s did not scale the real job up after the ×3 step at %s", policy, up)
+	} else if upAt > down {
+		// Reported, not failed: how fast a policy trusts real (noisy) rates is the policy's
+		// matter; this test checks that real Flink is driven both ways.
+		t.Logf("policy %s scaled up only after the ×3 load ended (%s)", policy, down)
+	}
+	if downAt == 0 {
+		t.Errorf("policy %s did not scale the real job back down within 200 s of the load's fall", policy)
+	}
+	if strings.Contains(out.String(), "panic") {
+		t.Error("flinktune run panicked")
+	}
+}
+
+func durOrNever(at, since time.Duration) string {
+	if at == 0 {
+		return "never"
+	}
+	return (at - since).Round(time.Second).String()
+}
+
+// mapParallelismNamed is the parallelism of the real job's vertex named name and the job
+// state (the vertex's own status while it is not running).
+func mapParallelismNamed(ctx context.Context, c *local.Cluster, jobID, name string) (int, string) {
+	var d struct {
+		State    string `json:"state"`
+		Vertices []struct {
+			Name        string `json:"name"`
+			Parallelism int    `json:"parallelism"`
+			Status      string `json:"status"`
+		} `json:"vertices"`
+	}
+	if err := c.GetJSON(ctx, "/jobs/"+jobID, &d); err != nil {
+		return 0, ""
+	}
+	for _, v := range d.Vertices {
+		if v.Name == name {
+			if v.Status != "RUNNING" {
+				return v.Parallelism, v.Status
+			}
+			return v.Parallelism, d.State
+		}
+	}
+	return 0, d.State
+}
