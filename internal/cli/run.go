@@ -361,6 +361,7 @@ func serveRun(addr string, m *controller.Metrics, st *store.Store, health func()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	debugHandlers(mux)
 	if dash != nil {
 		mux.Handle("/", dash) // the dashboard and its API (/api/v1/jobs, /api/v1/job)
 	}
