@@ -112,7 +112,9 @@ Options given with --set or the config file's config: are checked before anythin
 --listen serves the dashboard at / (its API: /api/v1/jobs, /api/v1/job; see
 dashboard/API.md), /metrics (Prometheus), /healthz and /api/v1/events. The dashboard
 keeps the last --dashboard-points samples of each job in memory (360: an hour at a
-10 s interval, about 6 MiB for 200 jobs). /healthz answers 503 with the reason while the data directory cannot record (damaged, full disk): no
+10 s interval, about 6 MiB for 200 jobs). Go's garbage collector lets the heap grow to twice
+what is live; the GOMEMLIMIT environment variable (a soft limit, e.g. GOMEMLIMIT=40MiB for
+200 jobs) makes it collect sooner instead. /healthz answers 503 with the reason while the data directory cannot record (damaged, full disk): no
 change is applied to a job then.`,
 		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
