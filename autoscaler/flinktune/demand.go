@@ -50,7 +50,8 @@ func (p *Policy) recordLevels(s sample) {
 		p.st.Levels = map[string][]level{}
 	}
 	minute := s.T.Truncate(time.Minute)
-	for id, v := range s.V {
+	for _, v := range s.V {
+		id := v.ID
 		if v.Ingest < 0 || !p.isSource(id) {
 			continue
 		}
@@ -88,7 +89,7 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	var d demandEstimate
 	var ts, ys []float64
 	for _, s := range window {
-		v, ok := s.V[id]
+		v, ok := s.V.get(id)
 		if !ok {
 			continue
 		}

@@ -336,7 +336,7 @@ func (p *Policy) accept(snap *autoscaler.Snapshot) bool {
 }
 
 func (p *Policy) appendSample(prev, cur *base, snap *autoscaler.Snapshot, dt float64) bool {
-	s := sample{T: cur.T, Dt: dt, V: map[string]vsample{}}
+	s := sample{T: cur.T, Dt: dt, V: make(vsamples, 0, len(snap.Vertices))}
 	for i := range snap.Vertices {
 		v := &snap.Vertices[i]
 		c, pc := cur.V[v.ID], prev.V[v.ID]
@@ -351,14 +351,14 @@ func (p *Policy) appendSample(prev, cur *base, snap *autoscaler.Snapshot, dt flo
 		if v.IsSource() {
 			vs.Ingest = math.Max(0, vs.InRate+(c.Lag-pc.Lag)/dt)
 		}
-		s.V[v.ID] = vs
+		s.V = append(s.V, vertexSample{ID: v.ID, vsample: vs})
 	}
 	p.st.Base = cur
 	p.st.Samples = append(p.st.Samples, s)
 	p.recordLevels(s)
 	if p.st.Resuming {
-		for id, v := range s.V {
-			if p.st.Sources[id] && v.InRate > 0 {
+		for _, v := range s.V {
+			if p.st.Sources[v.ID] && v.InRate > 0 {
 				// Records flow since some time within this sample's interval: count it whole.
 				p.st.Downtimes = append(p.st.Downtimes, s.T.Sub(p.st.AppliedAt).Seconds()-dt/2)
 				if len(p.st.Downtimes) > 5 {
@@ -452,7 +452,8 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			p.applyPattern(e, vi.ID, snap.Time)
 			e.peak[vi.ID] = math.Max(est.Peak, est.Level)
 			e.horizon = max(e.horizon, est.Horizon)
-			lag := last.V[vi.ID].Lag
+			lv, _ := last.V.get(vi.ID)
+			lag := lv.Lag
 			e.lag += lag
 			if p.st.LagKnown[vi.ID] {
 				e.lagKnown = true
@@ -526,7 +527,7 @@ func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []samp
 	busyN := 0
 	hots := []float64{}
 	for _, s := range window {
-		vs, ok := s.V[vi.ID]
+		vs, ok := s.V.get(vi.ID)
 		if !ok || vs.P != vi.P {
 			continue
 		}

@@ -113,8 +113,11 @@ Options given with --set or the config file's config: are checked before anythin
 --listen serves the dashboard at / (its API: /api/v1/jobs, /api/v1/job; see
 dashboard/API.md), /metrics (Prometheus), /healthz and /api/v1/events. The dashboard
 keeps the last --dashboard-points samples of each job in memory (360: an hour at a
-10 s interval, about 6 MiB for 200 jobs). /healthz answers 503 with the reason while the data directory cannot record (damaged, full disk): no
-change is applied to a job then.
+10 s interval, about 6 MiB for 200 jobs). Go's garbage collector lets the heap grow to twice
+what is live; the GOMEMLIMIT environment variable (a soft limit, e.g. GOMEMLIMIT=40MiB for
+200 jobs) makes it collect sooner instead. /healthz answers 503 with the reason while the
+data directory cannot record (damaged, full disk): no change is applied to a job then.
+
 
 --kubernetes (in a pod, or with --kubeconfig) watches the namespace's FlinkDeployments and
 FlinkSessionJobs annotated flinktune.io/enabled: "true" (their job.autoscaler.* options come
@@ -412,6 +415,7 @@ func serveRun(addr string, m *controller.Metrics, st *store.Store, health func()
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	debugHandlers(mux)
 	if dash != nil {
 		mux.Handle("/", dash) // the dashboard and its API (/api/v1/jobs, /api/v1/job)
 	}
