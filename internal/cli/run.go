@@ -118,7 +118,6 @@ what is live; the GOMEMLIMIT environment variable (a soft limit, e.g. GOMEMLIMIT
 200 jobs) makes it collect sooner instead. /healthz answers 503 with the reason while the
 data directory cannot record (damaged, full disk): no change is applied to a job then.
 
-
 --kubernetes (in a pod, or with --kubeconfig) watches the namespace's FlinkDeployments and
 FlinkSessionJobs annotated flinktune.io/enabled: "true" (their job.autoscaler.* options come
 from spec.flinkConfiguration; resources whose operator autoscaler is enabled are left alone)
