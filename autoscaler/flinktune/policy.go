@@ -393,8 +393,12 @@ type evaluation struct {
 	peak     map[string]float64 // highest demand seen in the window (for conservative scale-down)
 	catchUp  map[string]float64 // extra records/s to drain the current lag within catch-up
 	lag      float64            // total source lag in records
-	lagKnown bool               // some source reports pendingRecords
-	ingest   float64            // total source ingest now
+	// lagSec is the lag of the source furthest behind, in seconds of its input: one lagging
+	// source of a join or union is late by that much however fast the others keep up, so
+	// the lag objective is checked on it, never on the total lag over the total input.
+	lagSec   float64
+	lagKnown bool    // some source reports pendingRecords
+	ingest   float64 // total source ingest now
 	horizon  time.Duration
 	slope    float64 // total source demand trend, records/s per second
 	// expected is the total source demand a recurring pattern expects before a rescale
@@ -454,6 +458,9 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			e.horizon = max(e.horizon, est.Horizon)
 			lag := last.V[vi.ID].Lag
 			e.lag += lag
+			if est.Level > 0 {
+				e.lagSec = math.Max(e.lagSec, lag/est.Level)
+			}
 			if p.st.LagKnown[vi.ID] {
 				e.lagKnown = true
 			}
@@ -643,7 +650,6 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 // sizing is what decide derives from the evaluation before choosing a direction.
 type sizing struct {
 	up, down map[string]int // per vertex: the size for a scale-up and for a scale-down
-	must     map[string]int // the scale-down of the vertices below utilization.min only
 	low      int            // vertices that could do with fewer subtasks
 	hottest  string         // the vertex with the highest utilization
 	hotUtil  float64
@@ -653,10 +659,10 @@ type sizing struct {
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
-	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime()}
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, down0: p.restartDowntime()}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what arrives while the job is down.
-	lagAtResume := e.lag + math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
+	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
 	for _, vi := range e.order {
 		m := e.models[vi.ID]
 		capNow := m.capacity(vi.P)
@@ -673,7 +679,9 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// Draining lag is temporary, so it is sized at full utilization, the lasting demand
 		// at the target utilization.
 		lasting := math.Max(e.forecast[vi.ID], e.demand[vi.ID])
-		drain := lagAtResume / p.o.CatchUp.Seconds() * gain
+		// The lag already there reaches each vertex through its own sources (catchUp), so a
+		// lagging source of a join sizes its branch for all of it, not for its share of the total.
+		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
 		want := max(mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o))
 		sz.up[vi.ID] = max(want, vi.P)
@@ -682,11 +690,10 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// halfway there come along (one step, not one per vertex crossing the line).
 		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
 		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
-		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
-		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
+		sz.down[vi.ID] = vi.P
+		if util := conservative / capNow; util < u && low < vi.P {
 			sz.down[vi.ID] = low
 			if util < p.o.UtilizationMin {
-				sz.must[vi.ID] = low
 				sz.low++
 			}
 		}
@@ -707,27 +714,30 @@ func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
 		}
 		return ""
 	}
+	// In records of the total input: the furthest source's lag, shrinking at the rate the
+	// job's sustainable input exceeds its demand.
+	lag := e.lagSec * e.ingest
 	drain := srcCap - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
 	if drain <= 0 {
 		// Lag grows: act before it would exceed the limit by the time a rescale helps.
-		if projected := (e.lag - drain*ahead) / e.ingest; projected > p.o.MaxLag.Seconds() {
+		if projected := (lag - drain*ahead) / e.ingest; projected > p.o.MaxLag.Seconds() {
 			return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
-				e.lag/e.ingest, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
+				e.lagSec, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
 		}
 		return ""
 	}
-	if e.lag/e.ingest <= p.o.MaxLag.Seconds() {
+	if e.lagSec <= p.o.MaxLag.Seconds() {
 		return ""
 	}
 	// Lag drains, but slowly: a rescale must beat waiting, counting the lag its own restart
 	// adds (restarting a lagging job again is how lag spirals).
-	wait := e.lag / drain
+	wait := lag / drain
 	if wait <= p.o.CatchUp.Seconds() {
 		return ""
 	}
 	if gain := srcCapacity(e, sz.up) - e.ingest; gain > 0 {
-		if withRescale := sz.down0 + (e.lag+e.ingest*sz.down0)/gain; withRescale < 0.7*wait {
-			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", e.lag/e.ingest, wait, withRescale)
+		if withRescale := sz.down0 + (lag+e.ingest*sz.down0)/gain; withRescale < 0.7*wait {
+			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", e.lagSec, wait, withRescale)
 		}
 	}
 	return ""
@@ -738,7 +748,10 @@ func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
 // has been low for scale-down.interval, never within settle of a scale-up, never with lag.
 func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) (map[string]int, int, string) {
 	if sz.low > 0 {
-		now, after := jobSlots(e, nil), jobSlots(e, sz.must)
+		// The restart is worth it if the plan it applies frees slots: the vertices below
+		// utilization.min call for it, but the slots of a sharing group go only when its
+		// largest vertices, which may be merely halfway down, come along.
+		now, after := jobSlots(e, nil), jobSlots(e, sz.down)
 		if now-after < max(1, now/10) {
 			sz.low = 0
 		}
@@ -756,7 +769,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
 		return nil, 0, "scale-down held: within settle time of the last scale-up"
 	}
-	if e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds()/2 {
+	if e.ingest > 0 && e.lagSec > p.o.MaxLag.Seconds()/2 {
 		return nil, 0, "scale-down held: lag not drained"
 	}
 	t := changed(e, sz.down)
@@ -771,7 +784,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 // scale-down's own restart took longer than learned so far), is waited out: reversing it
 // would restart the job again and add more lag than it saves.
 func (p *Policy) emergency(e *evaluation, srcCap float64) bool {
-	return e.ingest > 0 && e.lag/e.ingest > p.o.MaxLag.Seconds() && srcCap <= e.ingest
+	return e.ingest > 0 && e.lagSec > p.o.MaxLag.Seconds() && srcCap <= e.ingest
 }
 
 func changed(e *evaluation, target map[string]int) map[string]int {
