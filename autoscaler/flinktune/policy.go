@@ -396,7 +396,11 @@ type evaluation struct {
 	// lagSec is the lag of the source furthest behind, in seconds of its input: one lagging
 	// source of a join or union is late by that much however fast the others keep up, so
 	// the lag objective is checked on it, never on the total lag over the total input.
-	lagSec   float64
+	lagSec float64
+	// lagSecOf is each source's lag in seconds of its input; feeds names the sources whose
+	// records reach each vertex (a source's lag drains only as fast as its own branch allows).
+	lagSecOf map[string]float64
+	feeds    map[string]map[string]bool
 	lagKnown bool    // some source reports pendingRecords
 	ingest   float64 // total source ingest now
 	horizon  time.Duration
@@ -435,7 +439,20 @@ func (e *evaluation) metrics() map[string]map[string]float64 {
 // evaluate estimates demand and capacity for every vertex from the window.
 func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window []sample) *evaluation {
 	e := &evaluation{order: order, models: map[string]*vertexModel{}, demand: map[string]float64{},
-		forecast: map[string]float64{}, peak: map[string]float64{}, catchUp: map[string]float64{}, ok: true}
+		forecast: map[string]float64{}, peak: map[string]float64{}, catchUp: map[string]float64{}, ok: true,
+		lagSecOf: map[string]float64{}, feeds: map[string]map[string]bool{}}
+	for _, vi := range order {
+		f := map[string]bool{}
+		if vi.Source {
+			f[vi.ID] = true
+		}
+		for _, in := range vi.Inputs {
+			for src := range e.feeds[in] {
+				f[src] = true
+			}
+		}
+		e.feeds[vi.ID] = f
+	}
 	last := window[len(window)-1]
 
 	sel := map[string]float64{}
@@ -459,6 +476,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			lag := last.V[vi.ID].Lag
 			e.lag += lag
 			if est.Level > 0 {
+				e.lagSecOf[vi.ID] = lag / est.Level
 				e.lagSec = math.Max(e.lagSec, lag/est.Level)
 			}
 			if p.st.LagKnown[vi.ID] {
@@ -606,8 +624,16 @@ const catchUpUtilization = 0.95
 // srcCapacity is the source rate the job sustains with the given parallelism (current where
 // target has no entry).
 func srcCapacity(e *evaluation, target map[string]int) float64 {
+	return branchCapacity(e, "", target)
+}
+
+// branchCapacity is srcCapacity over the vertices the source src feeds (all if src is "").
+func branchCapacity(e *evaluation, src string, target map[string]int) float64 {
 	c := math.Inf(1)
 	for _, vi := range e.order {
+		if src != "" && !e.feeds[vi.ID][src] {
+			continue
+		}
 		p, ok := target[vi.ID]
 		if !ok {
 			p = vi.P
@@ -639,7 +665,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if len(t) == 0 {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
 		}
-		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e, srcCap) {
+		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
 		return t, +1, "scale up: " + why
@@ -714,19 +740,32 @@ func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
 		}
 		return ""
 	}
-	// In records of the total input: the furthest source's lag, shrinking at the rate the
-	// job's sustainable input exceeds its demand.
-	lag := e.lagSec * e.ingest
-	drain := srcCap - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
+	for _, vi := range e.order {
+		if vi.Source {
+			if why := p.lagReason(e, sz, vi.ID, ahead); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
+// lagReason checks the lag objective on one source: its lag in seconds of its own input,
+// which drains at the rate its branch's capacity exceeds the demand (in records of the job's
+// total input, as srcCapacity counts them).
+func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) string {
+	lagSec := e.lagSecOf[src]
+	lag := lagSec * e.ingest
+	drain := branchCapacity(e, src, nil) - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
 	if drain <= 0 {
 		// Lag grows: act before it would exceed the limit by the time a rescale helps.
 		if projected := (lag - drain*ahead) / e.ingest; projected > p.o.MaxLag.Seconds() {
 			return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
-				e.lagSec, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
+				lagSec, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
 		}
 		return ""
 	}
-	if e.lagSec <= p.o.MaxLag.Seconds() {
+	if lagSec <= p.o.MaxLag.Seconds() {
 		return ""
 	}
 	// Lag drains, but slowly: a rescale must beat waiting, counting the lag its own restart
@@ -735,9 +774,9 @@ func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
 	if wait <= p.o.CatchUp.Seconds() {
 		return ""
 	}
-	if gain := srcCapacity(e, sz.up) - e.ingest; gain > 0 {
+	if gain := branchCapacity(e, src, sz.up) - e.ingest; gain > 0 {
 		if withRescale := sz.down0 + (lag+e.ingest*sz.down0)/gain; withRescale < 0.7*wait {
-			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", e.lagSec, wait, withRescale)
+			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", lagSec, wait, withRescale)
 		}
 	}
 	return ""
@@ -783,8 +822,13 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 // capacity left no longer keeps up with the input. Lag that drains, however slowly (the
 // scale-down's own restart took longer than learned so far), is waited out: reversing it
 // would restart the job again and add more lag than it saves.
-func (p *Policy) emergency(e *evaluation, srcCap float64) bool {
-	return e.ingest > 0 && e.lagSec > p.o.MaxLag.Seconds() && srcCap <= e.ingest
+func (p *Policy) emergency(e *evaluation) bool {
+	for src, lagSec := range e.lagSecOf {
+		if e.ingest > 0 && lagSec > p.o.MaxLag.Seconds() && branchCapacity(e, src, nil) <= e.ingest {
+			return true
+		}
+	}
+	return false
 }
 
 func changed(e *evaluation, target map[string]int) map[string]int {
