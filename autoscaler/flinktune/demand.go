@@ -124,9 +124,8 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	// A rate is as noisy as the source and the metric sampling make it: the limits are the
 	// larger of maxFitError and what the window's own noise explains.
 	// (The RMS of a line's residuals over pure noise stays within 1.5σ; one sample within 3σ.)
-	noise := relNoise(all)
-	limit := math.Max(maxFitError, 1.5*noise)
-	if rel > limit || newest > 2*limit || stepFitsBetter(ts, ys, rss, noise*mean) {
+	limit := math.Max(maxFitError, 1.5*relNoise(all))
+	if rel > limit || newest > 2*limit {
 		p.st.Shifts[id] = now // an abrupt change is under way: trends before it are void
 		d.Level = math.Max(mean, 0)
 		return d
@@ -243,35 +242,4 @@ func relNoise(ys []float64) float64 {
 		return 0
 	}
 	return median(diffs) / 0.954
-}
-
-// stepFitsBetter reports whether two levels, split anywhere with at least two samples on each
-// side, fit the samples better than the line (residual sum of squares rssLine) by more than
-// noise σ can explain: a step hidden in noise too large for the line's error alone to show.
-func stepFitsBetter(xs, ys []float64, rssLine, sigma float64) bool {
-	n := len(ys)
-	if n < 4 || sigma <= 0 {
-		return false
-	}
-	for k := 2; k <= n-2; k++ {
-		rss := sumSq(ys[:k]) + sumSq(ys[k:])
-		if rssLine-rss > 8*sigma*sigma {
-			return true
-		}
-	}
-	return false
-}
-
-// sumSq is the sum of squared deviations from the mean.
-func sumSq(ys []float64) float64 {
-	m := 0.0
-	for _, y := range ys {
-		m += y
-	}
-	m /= float64(len(ys))
-	s := 0.0
-	for _, y := range ys {
-		s += (y - m) * (y - m)
-	}
-	return s
 }
