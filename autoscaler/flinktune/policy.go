@@ -676,6 +676,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 // sizing is what decide derives from the evaluation before choosing a direction.
 type sizing struct {
 	up, down map[string]int // per vertex: the size for a scale-up and for a scale-down
+	must     map[string]int // the scale-down of the vertices below utilization.min only
 	low      int            // vertices that could do with fewer subtasks
 	hottest  string         // the vertex with the highest utilization
 	hotUtil  float64
@@ -685,7 +686,7 @@ type sizing struct {
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
-	sz := sizing{up: map[string]int{}, down: map[string]int{}, down0: p.restartDowntime()}
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime()}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what arrives while the job is down.
 	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
@@ -716,10 +717,11 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// halfway there come along (one step, not one per vertex crossing the line).
 		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
 		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
-		sz.down[vi.ID] = vi.P
-		if util := conservative / capNow; util < u && low < vi.P {
+		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
+		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
 			sz.down[vi.ID] = low
 			if util < p.o.UtilizationMin {
+				sz.must[vi.ID] = low
 				sz.low++
 			}
 		}
@@ -787,10 +789,11 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 // has been low for scale-down.interval, never within settle of a scale-up, never with lag.
 func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) (map[string]int, int, string) {
 	if sz.low > 0 {
-		// The restart is worth it if the plan it applies frees slots: the vertices below
-		// utilization.min call for it, but the slots of a sharing group go only when its
-		// largest vertices, which may be merely halfway down, come along.
-		now, after := jobSlots(e, nil), jobSlots(e, sz.down)
+		// Only vertices deep below the target (utilization.min) may start a scale-down, and
+		// only if they alone free slots: counting the slots that the vertices merely halfway
+		// down free as well scaled jobs down twice as often, and a load step within the
+		// settle time then reversed it (5 oscillations in 22 corpus scenarios, against 1).
+		now, after := jobSlots(e, nil), jobSlots(e, sz.must)
 		if now-after < max(1, now/10) {
 			sz.low = 0
 		}
