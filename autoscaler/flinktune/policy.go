@@ -725,6 +725,12 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 				sz.low++
 			}
 		}
+		// Subtasks beyond a source's partitions (or the max parallelism) idle: shedding
+		// them risks nothing, so they call for a scale-down on their own.
+		if hi := m.upperBound(p.o); hi < vi.P && sz.must[vi.ID] > hi {
+			sz.down[vi.ID], sz.must[vi.ID] = min(sz.down[vi.ID], hi), hi
+			sz.low++
+		}
 	}
 	return sz
 }
