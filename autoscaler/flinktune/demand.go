@@ -25,7 +25,8 @@ const (
 	// trusts the current demand: a step change is waited out for this long.
 	shortFit = 90 * time.Second
 	// maxFitError is the relative RMS error of a line through the recent samples above which
-	// the demand is considered to be changing abruptly (Flink's rates are far less noisy).
+	// the demand is considered to be changing abruptly, for quiet rates; noisier ones (real
+	// Flink's 10-second rates scatter by 10-20%) raise the limit to what their noise explains.
 	maxFitError = 0.08
 	// longTrend is the span of per-minute levels the long trend is fitted on.
 	longTrend = 3 * time.Hour
@@ -87,13 +88,14 @@ func (p *Policy) isSource(id string) bool { return p.st.Sources[id] }
 // the per-minute levels since the last abrupt change gives the trend and how long it lasted.
 func (p *Policy) estimateDemand(id string, window []sample, now time.Time) demandEstimate {
 	var d demandEstimate
-	var ts, ys []float64
+	var ts, ys, all []float64
 	for _, s := range window {
 		v, ok := s.V.get(id)
 		if !ok {
 			continue
 		}
 		d.Peak = math.Max(d.Peak, v.Ingest)
+		all = append(all, v.Ingest)
 		if now.Sub(s.T) <= shortFit {
 			ts = append(ts, s.T.Sub(now).Seconds())
 			ys = append(ys, v.Ingest)
@@ -120,7 +122,11 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	if p.st.Shifts == nil {
 		p.st.Shifts = map[string]time.Time{}
 	}
-	if rel > maxFitError || newest > 2*maxFitError {
+	// A rate is as noisy as the source and the metric sampling make it: the limits are the
+	// larger of maxFitError and what the window's own noise explains.
+	// (The RMS of a line's residuals over pure noise stays within 1.5σ; one sample within 3σ.)
+	limit := math.Max(maxFitError, 1.5*relNoise(all))
+	if rel > limit || newest > 2*limit {
 		p.st.Shifts[id] = now // an abrupt change is under way: trends before it are void
 		d.Level = math.Max(mean, 0)
 		return d
@@ -217,4 +223,24 @@ func relFitError(xs, ys []float64) float64 {
 	}
 	mean /= float64(len(xs))
 	return math.Sqrt(rss/float64(len(xs))) / math.Max(mean, 1)
+}
+
+// relNoise estimates the standard deviation of the samples' random part relative to the rate,
+// from the median of the relative differences of consecutive samples (for Gaussian noise
+// 0.954σ): a step shows in one difference and a ramp in none beyond its slope, so neither
+// inflates it.
+func relNoise(ys []float64) float64 {
+	if len(ys) < 5 {
+		return 0
+	}
+	diffs := make([]float64, 0, len(ys)-1)
+	for i := 1; i < len(ys); i++ {
+		if m := (ys[i] + ys[i-1]) / 2; m > 0 {
+			diffs = append(diffs, math.Abs(ys[i]-ys[i-1])/m)
+		}
+	}
+	if len(diffs) < 4 {
+		return 0
+	}
+	return median(diffs) / 0.954
 }

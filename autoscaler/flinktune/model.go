@@ -98,7 +98,13 @@ func (m *vertexModel) capacity(p int) float64 {
 // by its square root when shrinking (so scale-downs do not count on the skew vanishing).
 func (m *vertexModel) skewAt(p int) float64 {
 	cur := m.info.P
-	base := m.hot / (m.unitImbalance(cur) * m.upImbalance(cur, nil))
+	// The measured factor is over all subtasks; a source's subtasks beyond its partitions
+	// idle and pull the average down, but capacity counts only the active ones.
+	idle := 1.0
+	if m.info.Source && m.info.Partitions > 0 && cur > m.info.Partitions {
+		idle = float64(cur) / float64(m.info.Partitions)
+	}
+	base := m.hot / (m.unitImbalance(cur) * m.upImbalance(cur, nil) * idle)
 	if base < 1 {
 		base = 1
 	}

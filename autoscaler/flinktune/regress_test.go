@@ -25,6 +25,8 @@ var regressions = []struct {
 }{
 	{"low-selectivity-window.yaml", 1, 2, 600, 0},
 	{"slow-restart-scale-down.yaml", 0, 2, 1200, 0},
+	{"union-lagging-branch.yaml", 1, 2, 200, 0},
+	{"source-beyond-partitions.yaml", 1, 2, 60, 120000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
