@@ -11,7 +11,7 @@ func ingestSamples(rate func(i int) float64) ([]sample, time.Time) {
 	var w []sample
 	for i := range 31 {
 		w = append(w, sample{T: t0.Add(time.Duration(i) * 10 * time.Second), Dt: 10,
-			V: map[string]vsample{"src": {Ingest: rate(i)}}})
+			V: vsamples{{ID: "src", vsample: vsample{Ingest: rate(i)}}}})
 	}
 	return w, w[len(w)-1].T
 }
