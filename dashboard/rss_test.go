@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,31 +12,8 @@ import (
 	"time"
 
 	"github.com/flinktune/flinktune/dashboard"
+	"github.com/flinktune/flinktune/internal/testutil"
 )
-
-// manyJobs is a session cluster running n small two-vertex jobs.
-func manyJobs(n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `name: many-jobs
-duration: 4h
-cluster:
-  config: {jobmanager.scheduler: adaptive, taskmanager.numberOfTaskSlots: 4, taskmanager.memory.process.size: 4g,
-           taskmanager.memory.jvm-metaspace.size: 1g}
-  taskManagers: {initial: %d, min: %d, max: %d}
-jobs:
-`, n/2+1, n/2+1, n+1)
-	for i := range n {
-		fmt.Fprintf(&b, `  - name: job-%03d
-    config: {execution.checkpointing.interval: 1m}
-    vertices:
-      - {id: src, name: "Source: in", capacity: 20000, partitions: 8, metaspace: 40m}
-      - {id: map, name: "Map: m", capacity: 5000, inputs: [{from: src, ship: REBALANCE}]}
-    load:
-      - {source: src, at: 0s, rate: %d, noise: 0.02}
-`, i, 2000+(i%7)*500)
-	}
-	return b.String()
-}
 
 // BenchmarkRunRSS200JobsDashboard measures the resident memory of `flinktune run` managing
 // 200 simulated jobs with the dashboard served (its history kept, default
@@ -48,7 +24,7 @@ jobs:
 func BenchmarkRunRSS200JobsDashboard(b *testing.B) {
 	bin := flinktuneBinary(b)
 	file := filepath.Join(b.TempDir(), "many.yaml")
-	if err := os.WriteFile(file, []byte(manyJobs(200)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(testutil.ManyJobsScenario(200, "4h")), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	seconds := 60
@@ -77,7 +53,7 @@ func BenchmarkRunRSS200JobsDashboard(b *testing.B) {
 			if m := regexp.MustCompile(`"samples":(\d+)`).FindStringSubmatch(body); m != nil {
 				samples = m[1]
 			}
-			peak = max(peak, rss(b, run.Process.Pid))
+			peak = max(peak, testutil.RSSMB(b, run.Process.Pid))
 			// The Go heap alone (RSS also counts the store's memory-mapped file).
 			if m := regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes (\S+)`).FindStringSubmatch(fetch(b, dash+"metrics")); m != nil {
 				v, _ := strconv.ParseFloat(m[1], 64)
@@ -99,17 +75,4 @@ func fetch(b *testing.B, u string) string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return string(body)
-}
-
-func rss(b *testing.B, pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(data)
-	if m == nil {
-		b.Fatalf("no VmRSS in /proc/%d/status", pid)
-	}
-	kb, _ := strconv.Atoi(string(m[1]))
-	return float64(kb) / 1024
 }

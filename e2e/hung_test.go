@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/flinktune/flinktune/internal/testutil"
 	"net"
 	"os"
 	"os/exec"
@@ -32,7 +33,7 @@ func BenchmarkRun1000JobsHungCluster(b *testing.B) {
 func measureHungCluster(b *testing.B, clusters, jobsEach int, interval, length time.Duration) {
 	dir := b.TempDir()
 	file := filepath.Join(dir, "many.yaml")
-	if err := os.WriteFile(file, []byte(manyJobsScenario(jobsEach)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(testutil.ManyJobsScenario(jobsEach, "2h")), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	var cfg strings.Builder
@@ -66,7 +67,7 @@ func measureHungCluster(b *testing.B, clusters, jobsEach int, interval, length t
 	var peak float64
 	for end := time.Now().Add(length); time.Now().Before(end); {
 		time.Sleep(time.Second)
-		peak = max(peak, rssMB(b, run.Process.Pid))
+		peak = max(peak, testutil.RSSMB(b, run.Process.Pid))
 	}
 	cpu := cpuSeconds(b, run.Process.Pid)
 	run.Process.Kill()
