@@ -6,6 +6,7 @@ package autoscaler
 
 import (
 	"math"
+	"strings"
 	"time"
 )
 
@@ -131,4 +132,16 @@ type JobException struct {
 	Name        string    `json:"name"` // exception class, e.g. java.lang.OutOfMemoryError
 	Message     string    `json:"message,omitempty"`
 	TaskManager string    `json:"taskManager,omitempty"`
+}
+
+// FirstLine is a message's first line, cut to at most limit bytes: Flink's exception texts and
+// REST errors carry whole stack traces, which fit neither an event key nor a chart label.
+func FirstLine(s string, limit int) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > limit {
+		s = s[:limit]
+	}
+	return s
 }

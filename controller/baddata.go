@@ -22,7 +22,7 @@ func (c *Controller) recordBadData(key store.JobKey, job JobRef, now time.Time, 
 		msg = msg[:2048]
 	}
 	if serr := c.recordEvent(key, job, now, c.opts.EventDedupe, autoscaler.Event{Type: autoscaler.EventWarning,
-		Reason: ReasonBadData, Message: msg, Key: "baddata:" + firstLine(msg)}); serr != nil {
+		Reason: ReasonBadData, Message: msg, Key: "baddata:" + autoscaler.FirstLine(msg, 200)}); serr != nil {
 		c.log.Error("cannot record bad-data event", "err", serr)
 	}
 }

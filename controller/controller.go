@@ -508,7 +508,7 @@ func (c *Controller) recordError(key store.JobKey, job JobRef, now time.Time, er
 		msg = msg[:2048]
 	}
 	serr := c.recordEvent(key, job, now, c.opts.EventDedupe, autoscaler.Event{Type: autoscaler.EventWarning,
-		Reason: "AutoscalerError", Message: msg, Key: "error:" + firstLine(msg)})
+		Reason: "AutoscalerError", Message: msg, Key: "error:" + autoscaler.FirstLine(msg, 200)})
 	if serr != nil {
 		c.log.Error("cannot record error event", "err", errors.Join(err, serr))
 	}
@@ -556,14 +556,4 @@ func formatParallelism(from, to map[string]int) string {
 		}
 	}
 	return strings.Join(parts, ", ")
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
 }

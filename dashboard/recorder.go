@@ -173,7 +173,7 @@ func (r *Recorder) ObserveError(key store.JobKey, err error, now time.Time) {
 		js = r.newSeries(&autoscaler.Snapshot{})
 		r.jobs[key] = js
 	}
-	js.lastErr, js.errAt = firstLine(err.Error()), now
+	js.lastErr, js.errAt = autoscaler.FirstLine(err.Error(), 300), now
 }
 
 func (r *Recorder) newSeries(snap *autoscaler.Snapshot) *jobSeries {
@@ -414,7 +414,7 @@ func decisionMarker(t float64, snap *autoscaler.Snapshot, d autoscaler.Decision)
 func (js *jobSeries) restartReason(snap *autoscaler.Snapshot) string {
 	if len(snap.Exceptions) > 0 {
 		e := snap.Exceptions[0]
-		return strings.TrimSpace("job restarted after a failure: " + e.Name + " " + firstLine(e.Message))
+		return strings.TrimSpace("job restarted after a failure: " + e.Name + " " + autoscaler.FirstLine(e.Message, 300))
 	}
 	if n := len(js.markers); n > 0 && js.markers[n-1].Kind != MarkerRestart {
 		return "job restarted to apply the " + js.markers[n-1].Kind + " decided at " +
@@ -488,16 +488,6 @@ func f32(m map[string]float64, k string) float32 {
 		return float32(math.NaN())
 	}
 	return float32(v)
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
 }
 
 // finite copies evaluated metrics without NaN and infinities (JSON has neither).

@@ -727,7 +727,7 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 		}
 		detail := e.Name
 		if e.Message != "" {
-			detail += ": " + firstLine(e.Message)
+			detail += ": " + autoscaler.FirstLine(e.Message, 300)
 		}
 		observed := int64(0)
 		if pool == PoolHeap {
@@ -786,16 +786,6 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
 }
 
 // react bumps a pool after a memory failure: VPA's max(used + 100 MiB, used × 1.2) of the
