@@ -161,18 +161,24 @@ type CorpusOptions struct {
 	Ran func(done, total int, r *Result, setting string)
 }
 
+// withDefaults fills what a caller left unset: flinktune against the operator, a run per core.
+func (o CorpusOptions) withDefaults() CorpusOptions {
+	if o.Candidate == "" {
+		o.Candidate = "flinktune"
+	}
+	if o.Baseline == "" {
+		o.Baseline = "operator"
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	return o
+}
+
 // RunCorpus runs both policies on every case, Workers runs at a time, and classifies each
 // scenario. The comparisons are in the order of cases.
 func RunCorpus(ctx context.Context, cases []Case, opts CorpusOptions) ([]*Comparison, error) {
-	if opts.Candidate == "" {
-		opts.Candidate = "flinktune"
-	}
-	if opts.Baseline == "" {
-		opts.Baseline = "operator"
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.NumCPU()
-	}
+	opts = opts.withDefaults()
 	policies := [2]string{opts.Candidate, opts.Baseline}
 	results := make([][2]*Result, len(cases))
 	out := make([]*Comparison, len(cases))

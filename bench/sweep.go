@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 )
 
@@ -52,15 +51,7 @@ func lagBetter(a, b float64, scenarios int) bool {
 // RunSweep runs the candidate once per case with opts.Set, and the baseline once per case
 // and value with key=value added, Workers runs at a time.
 func RunSweep(ctx context.Context, cases []Case, key string, values []string, opts CorpusOptions) (*Sweep, error) {
-	if opts.Candidate == "" {
-		opts.Candidate = "flinktune"
-	}
-	if opts.Baseline == "" {
-		opts.Baseline = "operator"
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.NumCPU()
-	}
+	opts = opts.withDefaults()
 	// Run r: r/len(cases) == 0 is the candidate, else the baseline at values[r/len(cases)-1].
 	n := len(cases) * (1 + len(values))
 	results := make([]*Result, n)
