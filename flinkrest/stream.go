@@ -143,14 +143,7 @@ func (n *nonFiniteReader) copyPlain(p []byte) int {
 	for ; i < len(buf); i++ {
 		c := buf[i]
 		if n.inString {
-			switch {
-			case n.escape:
-				n.escape = false
-			case c == '\\':
-				n.escape = true
-			case c == '"':
-				n.inString = false
-			}
+			n.stringByte(c)
 			continue
 		}
 		if (c == 'N' || c == 'I' || c == '-' || c == '+') && !n.prevIdent {
@@ -167,19 +160,24 @@ func (n *nonFiniteReader) copyPlain(p []byte) int {
 	return i
 }
 
+// stringByte consumes byte c inside a JSON string: an escape, the closing quote, or text.
+func (n *nonFiniteReader) stringByte(c byte) {
+	switch {
+	case n.escape:
+		n.escape = false
+	case c == '\\':
+		n.escape = true
+	case c == '"':
+		n.inString = false
+	}
+}
+
 // step consumes one byte c (already read); it returns the non-finite token c starts (its
 // other bytes consumed too), or "" when c stands for itself.
 func (n *nonFiniteReader) step(c byte) string {
 	switch {
 	case n.inString:
-		switch {
-		case n.escape:
-			n.escape = false
-		case c == '\\':
-			n.escape = true
-		case c == '"':
-			n.inString = false
-		}
+		n.stringByte(c)
 	case c == '"':
 		n.inString, n.prevIdent = true, false
 	case (c == 'N' || c == 'I' || c == '-' || c == '+') && !n.prevIdent:
