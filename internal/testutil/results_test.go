@@ -22,6 +22,11 @@ func TestWriteResult(t *testing.T) {
 }
 
 func TestWriteResultWithoutDirWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
 	t.Setenv(ResultsDirEnv, "")
 	WriteResult(t, "x", 1) // only logs
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("wrote %d files without %s", len(entries), ResultsDirEnv)
+	}
 }
