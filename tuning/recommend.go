@@ -397,7 +397,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		rec.Reason = fmt.Sprintf("the pools this job needs at the target parallelism exceed the initial limit (%s) by %s: nothing proposed", hb(limit), hb(o))
 		ev("limits", "%s", rec.Reason)
 		rec.Pools = poolChanges(orig, cur, cur, nil)
-		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur))
+		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur), nc, nc)
 		rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
 		return rec, nil
 	}
@@ -465,7 +465,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 			}
 		}
 	}
-	t.adviseSlots(rec, snap, tgt, orig, propP)
+	t.adviseSlots(rec, snap, tgt, orig, propP, nc, n)
 	if n != nc {
 		rec.SlotsPerTaskManager = n
 	}

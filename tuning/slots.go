@@ -30,9 +30,9 @@ const busyMetric = "busyTimeMsPerSecond"
 // adviseSlots recommends taskmanager.numberOfTaskSlots: as many slots as the TaskManager's
 // cores can keep busy (a slot needs the CPU of everything it hosts) and the memory limit
 // allows at the proposed per-slot memory; more than now only as far as the job uses them.
-func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt map[string]int, orig *memory.TaskManager, prop Pools) {
-	n := max(1, orig.NumSlots)
-	a := SlotsAdvice{Current: n, Recommended: n, CPUCores: orig.CPUCores}
+// running is the running slot count, n the one the proposal is for.
+func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt map[string]int, orig *memory.TaskManager, prop Pools, running, n int) {
+	a := SlotsAdvice{Current: running, Recommended: n, CPUCores: orig.CPUCores}
 	defer func() {
 		rec.Slots, rec.SlotsPerTaskManager = a, a.Recommended
 		rec.Evidence = append(rec.Evidence, Evidence{Pool: "slots", Text: a.Basis})
@@ -83,7 +83,7 @@ func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt 
 		a.Recommended = min(a.Recommended, max(n, a.JobSlots))
 	}
 	a.Basis = fmt.Sprintf("busiest slot needs %.2f of %.3g cores → %s slots by CPU; %s per slot within the %s limit → %s by memory; the job uses %d slots: recommend %d (now %d)",
-		a.CPUPerSlot, a.CPUCores, capText(a.ByCPU), hb(int64(perSlot)), hb(orig.TotalProcess), capText(a.ByMemory), a.JobSlots, a.Recommended, n)
+		a.CPUPerSlot, a.CPUCores, capText(a.ByCPU), hb(int64(perSlot)), hb(orig.TotalProcess), capText(a.ByMemory), a.JobSlots, a.Recommended, a.Current)
 }
 
 func capText(n int) string {
