@@ -112,15 +112,19 @@ func jobSlots(vertices []autoscaler.Vertex, p map[string]int) int {
 
 // balancedSlots is the taskmanager.numberOfTaskSlots that spreads the job's w slots evenly
 // over the TaskManagers the user's slot count (limit) needs for them: ceil(w / ceil(w /
-// limit)). Flink up to 2.1 assigns the adaptive scheduler's execution slot-sharing groups to
-// free slots in the slot pool's order, a HashMap over random allocation IDs
-// (DefaultSlotAssigner, DefaultAllocatedSlotPool): any TaskManager may get any groups, so the
-// busiest can hold min(slots, p) subtasks of a keyed vertex of parallelism p, and every
-// TaskManager is sized for it. Fewer slots per TaskManager for the same number of
-// TaskManagers bounds that hot spot (5 slots on 4-slot TaskManagers: 4 and 1; on 3-slot
-// ones: 3 and 2) at no cost in TaskManagers. (taskmanager.load-balance.mode: SLOTS spreads
-// the groups too, but the adaptive scheduler honours it only from Flink 2.2.) The running
-// count cur is kept when it already gives the same TaskManagers and the same busiest one.
+// limit)). Flink's ResourceManager cuts a job's slots from TaskManagers first fit
+// (DefaultResourceAllocationStrategy): w slots on limit-slot TaskManagers fill all but the
+// last. cluster.evenly-spread-out-slots (taskmanager.load-balance.mode: SLOTS) spreads only
+// over TaskManagers already registered; TaskManagers started for the job, as after every
+// TaskManager configuration change, are always filled first fit. The adaptive scheduler then
+// puts its execution slot-sharing groups (subtask i of every vertex together) on those slots
+// in the slot pool's order, a HashMap over random allocation IDs (DefaultSlotAssigner,
+// DefaultAllocatedSlotPool; it honours taskmanager.load-balance.mode only from Flink 2.2).
+// So the fullest TaskManager holds up to min(slots, p) subtasks of a vertex, a keyed
+// vertex's state included, and every TaskManager is sized for it. Fewer slots per TaskManager
+// for the same number of TaskManagers bounds that hot spot (5 slots on 4-slot TaskManagers: 4
+// and 1; on 3-slot ones: 3 and 2) at no cost in TaskManagers. The running count cur is kept
+// when it already gives the same TaskManagers and the same fullest one.
 func balancedSlots(w, limit, cur int) int {
 	limit, cur = max(1, limit), max(1, cur)
 	if w <= 0 {
