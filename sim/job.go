@@ -330,6 +330,18 @@ func (j *job) Deploy(now time.Time, p map[string]int) {
 
 // place maps the execution's shared slots onto the job's slots in TaskManager registration
 // order (slot i of a group holds subtask i of every vertex in it).
+//
+// Flink's adaptive scheduler (1.18 to 2.1) builds the same execution slot-sharing groups
+// (subtask i of every vertex of a group together) and hands them to the free slots in the
+// order the slot pool iterates them (DefaultSlotAssigner), a HashMap over random allocation
+// IDs (DefaultAllocatedSlotPool): which TaskManager gets which groups is arbitrary and changes
+// with every deployment. cluster.evenly-spread-out-slots and taskmanager.load-balance.mode act
+// on the ResourceManager's slot matching and the default scheduler, not on this assignment;
+// the adaptive scheduler honours taskmanager.load-balance.mode (SLOTS, TASKS) only from Flink
+// 2.2 (SlotsBalancedSlotMatchingResolver, TaskBalancedSlotSharingResolver), later than the
+// versions simulated. Registration order is one of the orders Flink may pick: the first
+// TaskManager holds min(slots, p) subtasks of every vertex, the most any placement puts on
+// one TaskManager. A memory sizing must hold for that one, since the next restart may draw it.
 func (j *job) place(ex *execution) {
 	for i, v := range j.vs {
 		ex.placement[i] = make([]*taskManager, v.p)

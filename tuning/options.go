@@ -65,6 +65,8 @@ var (
 		"How long an out-of-memory bump or rollback keeps a pool from shrinking below it.")
 	OptJobManager = ftOpt("jobmanager.enabled", flinkconf.TypeBool, "true",
 		"Also tune JobManager heap and metaspace (jobmanager.memory.* keys) from the JobManager's gauges.")
+	OptBalanceSlots = ftOpt("slots.balance", flinkconf.TypeBool, "true",
+		"Spread the job's slots evenly over the TaskManagers its configured taskmanager.numberOfTaskSlots needs (never more TaskManagers, never more slots each): Flink's adaptive scheduler may put any slot-sharing group on any TaskManager, and every TaskManager is sized for the busiest.")
 	OptRollback = rbOpt("enabled", flinkconf.TypeBool, "true",
 		"Roll back a rescale after which the job fails (at the first memory failure, else the second) to the last parallelism that ran healthy.")
 	OptHealthyAfter = rbOpt("healthy-after", flinkconf.TypeDuration, "10 min",
@@ -80,7 +82,7 @@ func rbOpt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
 // AllOptions lists the tuner's options (for help texts and docs).
 var AllOptions = []flinkconf.Option{OptEnabled, OptMargin, OptMaximizeManaged, OptPercentile, OptHalfLife,
 	OptPeakInterval, OptLiveFactor, OptLiveWindow, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptGCThreshold, OptGCWindow, OptRollbackWindow,
-	OptBumpHold, OptJobManager, OptRollback, OptHealthyAfter, OptRollbackHold}
+	OptBumpHold, OptJobManager, OptBalanceSlots, OptRollback, OptHealthyAfter, OptRollbackHold}
 
 // Options are the tuner's parsed settings.
 type Options struct {
@@ -103,6 +105,7 @@ type Options struct {
 	RollbackWindow   time.Duration
 	BumpHold         time.Duration
 	JobManager       bool
+	BalanceSlots     bool
 	Rollback         bool
 	HealthyAfter     time.Duration
 	RollbackHold     time.Duration
@@ -171,6 +174,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	o.RollbackWindow = dur(OptRollbackWindow)
 	o.BumpHold = dur(OptBumpHold)
 	o.JobManager = b(OptJobManager)
+	o.BalanceSlots = b(OptBalanceSlots)
 	o.Rollback = b(OptRollback)
 	o.HealthyAfter = dur(OptHealthyAfter)
 	o.RollbackHold = dur(OptRollbackHold)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -209,7 +210,17 @@ func checkRecommendation(t *testing.T, it int, rec *Recommendation, orig map[str
 		cfg.Delete(k)
 	}
 	for k, v := range rec.Overrides {
-		if !strings.HasPrefix(k, "taskmanager.memory.") && !strings.HasPrefix(k, "jobmanager.memory.") {
+		if k == flinkconf.TMNumberOfTaskSlots.Key {
+			// Balanced slots: never more per TaskManager than configured, never more
+			// TaskManagers than the configured count needs for the target.
+			n, _ := strconv.Atoi(v)
+			if n < 1 || n > otm.NumSlots {
+				t.Fatalf("iteration %d: %s=%s outside [1, %d]", it, k, v, otm.NumSlots)
+			}
+			if w := rec.Slots.JobSlots; w > 0 && (w+n-1)/n > (w+otm.NumSlots-1)/otm.NumSlots {
+				t.Fatalf("iteration %d: %d slots on %d-slot TaskManagers need more than on %d-slot ones", it, w, n, otm.NumSlots)
+			}
+		} else if !strings.HasPrefix(k, "taskmanager.memory.") && !strings.HasPrefix(k, "jobmanager.memory.") {
 			t.Fatalf("iteration %d: override of a non-memory key %s", it, k)
 		}
 		cfg.Set(k, v)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,8 +125,6 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("network options: %w", err)
 	}
-	n := max(1, orig.NumSlots)
-
 	running := parallelismOf(snap)
 	if len(running) == 0 {
 		running = maps.Clone(t.st.Layout)
@@ -137,6 +136,14 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		}
 	}
 	rescale := !maps.Equal(tgt, running)
+	// Slots per TaskManager: the running count (nc), and the target's (n), spread evenly over
+	// the TaskManagers the configured count needs; the pools below are planned for n.
+	nc := max(1, cur.NumSlots)
+	n := nc
+	if t.o.BalanceSlots {
+		n = balancedSlots(jobSlots(snap.Vertices, tgt), orig.NumSlots, nc)
+	}
+	relayout := rescale || n != nc
 
 	rec := &Recommendation{Time: snap.Time, JobID: snap.JobID, Apply: t.o.Apply, Overrides: map[string]string{},
 		Removals: []string{}, Original: orig, Current: cur, Target: tgt}
@@ -196,8 +203,8 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	heapBasis := "kept"
 	q := t.o.Percentile
 	pt := pctText(q)
-	runningHeap := t.heapOf(running)
-	targetHeap := t.heapOf(tgt)
+	runningHeap := t.heapOf(running, nc)
+	targetHeap := t.heapOf(tgt, n)
 	if runningHeap != nil {
 		obs.HeapSamples, obs.HeapPeak = runningHeap.Peaks.Samples, runningHeap.Peaks.Max
 	}
@@ -212,17 +219,24 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		text := fmt.Sprintf("P%s of %d samples' interval peaks (largest TaskManager) = %s (bucket end), largest %s, over %s at layout %s: × %.2f = %s",
 			pt, h.Peaks.Samples, hb(int64(pPeak)), hb(int64(h.Peaks.Max)), h.Peaks.span().Round(time.Second), layoutText(h.Layout), margin, hb(need))
 		obs.HeapPercentile = pPeak
-		if pLow, ok := h.Low.percentile(q); ok && t.o.LiveFactor > 0 {
+		pLow, okLow := h.Low.percentile(q)
+		if okLow && t.o.LiveFactor > 0 {
 			obs.HeapLive = pLow
 			live := int64(math.Ceil(pLow * t.o.LiveFactor))
 			text += fmt.Sprintf("; live set (lowest use per interval) P%s = %s × %.2f = %s", pt, hb(int64(pLow)), t.o.LiveFactor, hb(live))
 			need = min(need, live)
 		}
 		// Garbage fills whatever heap there is: peaks taken under a larger heap than the
-		// running one can show that less is enough, never that more is needed.
+		// running one can show that less is enough, never that more is needed. The live set
+		// does not depend on the heap size: the running heap must still hold it plus margin
+		// (a scale-in back to a layout seen under a larger heap concentrates the state again).
 		if h.HeapMax > 1.05*float64(curP.Heap) && need > curP.Heap {
-			need = curP.Heap
-			text += fmt.Sprintf("; taken under a %s heap, it asks for no more than the running %s", hb(int64(h.HeapMax)), hb(curP.Heap))
+			floorLive := int64(0)
+			if okLow {
+				floorLive = min(need, int64(math.Ceil(pLow*margin)))
+			}
+			need = max(curP.Heap, floorLive)
+			text += fmt.Sprintf("; taken under a %s heap, it asks for no more than the running %s or the live set × %.2f (%s)", hb(int64(h.HeapMax)), hb(curP.Heap), margin, hb(floorLive))
 		}
 		ev(PoolHeap, "%s", text)
 		return need, true
@@ -230,7 +244,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	extrapolated := false
 	keyed := keyedVertices(snap)
 	extrapolate := func(from *layoutHeap, need int64) int64 {
-		f := layoutFactor(from.Layout, tgt, n, keyed)
+		f := layoutFactor(from.Layout, slotsOr(from.Slots, nc), tgt, n, keyed)
 		obs.LayoutFactor = f
 		if f > 1 {
 			extrapolated = true
@@ -247,7 +261,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		needRun, okRun = needAt(runningHeap)
 	}
 	switch {
-	case rescale && targetHeap != nil && hasEvidence(targetHeap, q, t.o.MinObservation):
+	case relayout && targetHeap != nil && hasEvidence(targetHeap, q, t.o.MinObservation):
 		ev(PoolHeap, "the target layout ran before:")
 		heap, _ = needAt(targetHeap)
 		heapBasis = "seen at the target layout"
@@ -265,7 +279,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
 			span.Round(time.Second), t.o.MinObservation, hb(curP.Heap))
 		// Another layout's evidence only matters where the target may need more than it did.
-		if prev := t.latestEvidence(running, q); prev != nil && layoutFactor(prev.Layout, tgt, n, keyed) > 1 {
+		if prev := t.latestEvidence(running, nc, q); prev != nil && layoutFactor(prev.Layout, slotsOr(prev.Slots, nc), tgt, n, keyed) > 1 {
 			if need, ok := needAt(prev); ok {
 				heap = max(heap, extrapolate(prev, need))
 				heapBasis = "kept (new layout)"
@@ -292,7 +306,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	}
 	// A rescale that the bound says may need more heap must bring it; evidence that the target
 	// layout peaks a little higher (within 5 %, the garbage in the peaks) is no emergency.
-	if rescale && (extrapolated && heap > curP.Heap || heap > curP.Heap+curP.Heap/20) {
+	if relayout && (extrapolated && heap > curP.Heap || heap > curP.Heap+curP.Heap/20) {
 		heapSafety = true
 	}
 
@@ -383,7 +397,7 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 		rec.Reason = fmt.Sprintf("the pools this job needs at the target parallelism exceed the initial limit (%s) by %s: nothing proposed", hb(limit), hb(o))
 		ev("limits", "%s", rec.Reason)
 		rec.Pools = poolChanges(orig, cur, cur, nil)
-		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur))
+		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur), nc, nc)
 		rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
 		return rec, nil
 	}
@@ -416,6 +430,15 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 	}
 	rec.Proposed = final
 	rec.Overrides, rec.Removals = overrides, removals
+	// The applied overrides replace the previous ones: the slot count is stated whenever it
+	// is not the configured one.
+	if n != orig.NumSlots || nc != orig.NumSlots {
+		rec.Overrides[flinkconf.TMNumberOfTaskSlots.Key] = strconv.Itoa(n)
+	}
+	if n != nc {
+		ev("slots", "the job's %d slots over the TaskManagers %d slots each need: %d slots per TaskManager (running %d), so that no TaskManager holds more of the job than an even share (%s)",
+			jobSlots(snap.Vertices, tgt), orig.NumSlots, n, nc, OptBalanceSlots.Key)
+	}
 	if rec.Removals == nil {
 		rec.Removals = []string{}
 	}
@@ -442,10 +465,13 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 			}
 		}
 	}
-	t.adviseSlots(rec, snap, tgt, orig, propP)
+	t.adviseSlots(rec, snap, tgt, orig, propP, nc, n)
+	if n != nc {
+		rec.SlotsPerTaskManager = n
+	}
 	rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
 
-	t.judge(rec, verdictInput{cur: cur, final: final, curP: curP, propP: propP, rescale: rescale, span: span, now: snap.Time,
+	t.judge(rec, verdictInput{cur: cur, final: final, curP: curP, propP: propP, rescale: rescale, slots: [2]int{nc, n}, span: span, now: snap.Time,
 		heapSafety: heapSafety, metaSafety: metaSafety, networkSafety: networkSafety})
 	return rec, nil
 }
@@ -455,6 +481,7 @@ type verdictInput struct {
 	cur, final                            *memory.TaskManager
 	curP, propP                           Pools
 	rescale                               bool
+	slots                                 [2]int // running and proposed slots per TaskManager
 	span                                  time.Duration
 	now                                   time.Time
 	heapSafety, metaSafety, networkSafety bool
@@ -489,8 +516,9 @@ func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 	if in.rescale {
 		threshold, thresholdKey = t.o.MinSavingRescale, "min-saving.with-rescale"
 	}
+	reslot := in.slots[0] != in.slots[1]
 	switch {
-	case sameTM(in.cur, in.final):
+	case sameTM(in.cur, in.final) && !reslot:
 		rec.Reason = "the running configuration is already what the tuner recommends"
 	case rec.Safety:
 		rec.Worthwhile = true
@@ -500,6 +528,11 @@ func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 	case !in.rescale && !t.st.RestartedAt.IsZero() && in.now.Sub(t.st.RestartedAt) < t.o.Settle:
 		rec.Reason = fmt.Sprintf("saves %.1f%%, but the last change that restarted the job on its own was applied %s ago (settle %s)", saving*100,
 			in.now.Sub(t.st.RestartedAt).Round(time.Second), t.o.Settle)
+	case reslot && in.rescale:
+		// The rescale restarts the job anyway, and the TaskManagers it needs are replaced.
+		rec.Worthwhile = true
+		rec.Reason = fmt.Sprintf("spreads the job's slots evenly with the rescale: %d slots per TaskManager (now %d); saves %.1f%% of the TaskManager process memory (%s → %s)",
+			in.slots[1], in.slots[0], saving*100, hb(curP.Process), hb(propP.Process))
 	case saving >= threshold:
 		rec.Worthwhile = true
 		rec.Reason = fmt.Sprintf("saves %.1f%% of the TaskManager process memory (%s → %s)", saving*100, hb(curP.Process), hb(propP.Process))
@@ -711,10 +744,10 @@ func hasEvidence(h *layoutHeap, q float64, min time.Duration) bool {
 }
 
 // latestEvidence is the most recently seen layout other than except with enough evidence.
-func (t *Tuner) latestEvidence(except map[string]int, q float64) *layoutHeap {
+func (t *Tuner) latestEvidence(except map[string]int, slots int, q float64) *layoutHeap {
 	var best *layoutHeap
 	for _, h := range t.st.Heaps {
-		if maps.Equal(h.Layout, except) || !hasEvidence(h, q, t.o.MinObservation) {
+		if maps.Equal(h.Layout, except) && slotsOr(h.Slots, slots) == slots || !hasEvidence(h, q, t.o.MinObservation) {
 			continue
 		}
 		if best == nil || h.LastSeen.After(best.LastSeen) {

@@ -228,7 +228,16 @@ func (t *Tuner) heapAfter(snap *autoscaler.Snapshot, running, to map[string]int)
 	if h == nil {
 		return 0, 0, false
 	}
-	f := layoutFactor(h.Layout, to, t.slotsPerTM(), keyedVertices(snap))
+	// The target runs on the running slots per TaskManager, or on the balanced count if the
+	// tuner changes it with the rescale: the larger bounds the busiest TaskManager.
+	n := t.slotsPerTM()
+	nt := n
+	if t.o.BalanceSlots {
+		if o, _, err := flinkconf.FromMap(t.st.Original).Int(flinkconf.TMNumberOfTaskSlots); err == nil {
+			nt = max(n, balancedSlots(jobSlots(snap.Vertices, to), int(o), n))
+		}
+	}
+	f := layoutFactor(h.Layout, slotsOr(h.Slots, n), to, nt, keyedVertices(snap))
 	if f <= 1 {
 		return 0, 0, false
 	}

@@ -30,9 +30,9 @@ const busyMetric = "busyTimeMsPerSecond"
 // adviseSlots recommends taskmanager.numberOfTaskSlots: as many slots as the TaskManager's
 // cores can keep busy (a slot needs the CPU of everything it hosts) and the memory limit
 // allows at the proposed per-slot memory; more than now only as far as the job uses them.
-func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt map[string]int, orig *memory.TaskManager, prop Pools) {
-	n := max(1, orig.NumSlots)
-	a := SlotsAdvice{Current: n, Recommended: n, CPUCores: orig.CPUCores}
+// running is the running slot count, n the one the proposal is for.
+func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt map[string]int, orig *memory.TaskManager, prop Pools, running, n int) {
+	a := SlotsAdvice{Current: running, Recommended: n, CPUCores: orig.CPUCores}
 	defer func() {
 		rec.Slots, rec.SlotsPerTaskManager = a, a.Recommended
 		rec.Evidence = append(rec.Evidence, Evidence{Pool: "slots", Text: a.Basis})
@@ -83,7 +83,7 @@ func (t *Tuner) adviseSlots(rec *Recommendation, snap *autoscaler.Snapshot, tgt 
 		a.Recommended = min(a.Recommended, max(n, a.JobSlots))
 	}
 	a.Basis = fmt.Sprintf("busiest slot needs %.2f of %.3g cores → %s slots by CPU; %s per slot within the %s limit → %s by memory; the job uses %d slots: recommend %d (now %d)",
-		a.CPUPerSlot, a.CPUCores, capText(a.ByCPU), hb(int64(perSlot)), hb(orig.TotalProcess), capText(a.ByMemory), a.JobSlots, a.Recommended, n)
+		a.CPUPerSlot, a.CPUCores, capText(a.ByCPU), hb(int64(perSlot)), hb(orig.TotalProcess), capText(a.ByMemory), a.JobSlots, a.Recommended, a.Current)
 }
 
 func capText(n int) string {
@@ -91,4 +91,56 @@ func capText(n int) string {
 		return "any"
 	}
 	return fmt.Sprint(n)
+}
+
+// jobSlots is the slots the job asks for at parallelism p: the adaptive scheduler declares,
+// per slot-sharing group, the group's largest parallelism (SlotSharingSlotAllocator).
+func jobSlots(vertices []autoscaler.Vertex, p map[string]int) int {
+	groups := map[string]int{}
+	for _, v := range vertices {
+		if v.Finished || p[v.ID] <= 0 {
+			continue
+		}
+		groups[v.SlotSharingGroup] = max(groups[v.SlotSharingGroup], p[v.ID])
+	}
+	total := 0
+	for _, w := range groups {
+		total += w
+	}
+	return total
+}
+
+// balancedSlots is the taskmanager.numberOfTaskSlots that spreads the job's w slots evenly
+// over the TaskManagers the user's slot count (limit) needs for them: ceil(w / ceil(w /
+// limit)). Flink's ResourceManager cuts a job's slots from TaskManagers first fit
+// (DefaultResourceAllocationStrategy): w slots on limit-slot TaskManagers fill all but the
+// last. cluster.evenly-spread-out-slots (taskmanager.load-balance.mode: SLOTS) spreads only
+// over TaskManagers already registered; TaskManagers started for the job, as after every
+// TaskManager configuration change, are always filled first fit. The adaptive scheduler then
+// puts its execution slot-sharing groups (subtask i of every vertex together) on those slots
+// in the slot pool's order, a HashMap over random allocation IDs (DefaultSlotAssigner,
+// DefaultAllocatedSlotPool; it honours taskmanager.load-balance.mode only from Flink 2.2).
+// So the fullest TaskManager holds up to min(slots, p) subtasks of a vertex, a keyed
+// vertex's state included, and every TaskManager is sized for it. Fewer slots per TaskManager
+// for the same number of TaskManagers bounds that hot spot (5 slots on 4-slot TaskManagers: 4
+// and 1; on 3-slot ones: 3 and 2) at no cost in TaskManagers. The running count cur is kept
+// when it already gives the same TaskManagers and the same fullest one.
+func balancedSlots(w, limit, cur int) int {
+	limit, cur = max(1, limit), max(1, cur)
+	if w <= 0 {
+		return cur
+	}
+	tms := (w + limit - 1) / limit
+	even := (w + tms - 1) / tms
+	if cur <= limit && (w+cur-1)/cur == tms && min(cur, w) == even {
+		return cur
+	}
+	return even
+}
+
+func slotsOr(s, def int) int {
+	if s > 0 {
+		return s
+	}
+	return def
 }

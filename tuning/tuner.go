@@ -193,13 +193,17 @@ func (p *peakTracker) evidence(q float64, min time.Duration) (float64, bool) {
 // heap, a one-minute window rarely holds such a moment: its lowest sample once read 2.5× the
 // live set, and the heap shrank in four steps 30 min apart instead of one.
 type layoutHeap struct {
-	Layout   map[string]int `json:"layout"`
-	Peaks    peakTracker    `json:"peaks"`
-	Low      histogram      `json:"low"`
-	LowEnd   time.Time      `json:"lowEnd"`  // end of the current live window
-	LowMin   float64        `json:"lowMin"`  // its lowest sample so far
-	HeapMax  float64        `json:"heapMax"` // the JVM max heap the peaks were taken under
-	LastSeen time.Time      `json:"lastSeen"`
+	Layout map[string]int `json:"layout"`
+	// Slots is taskmanager.numberOfTaskSlots the layout ran with: the same parallelism over
+	// fewer slots per TaskManager puts fewer subtasks on the busiest one. 0: recorded before
+	// slots were part of the layout; taken over by the first slot count observed.
+	Slots    int         `json:"slots,omitempty"`
+	Peaks    peakTracker `json:"peaks"`
+	Low      histogram   `json:"low"`
+	LowEnd   time.Time   `json:"lowEnd"`  // end of the current live window
+	LowMin   float64     `json:"lowMin"`  // its lowest sample so far
+	HeapMax  float64     `json:"heapMax"` // the JVM max heap the peaks were taken under
+	LastSeen time.Time   `json:"lastSeen"`
 }
 
 func (h *layoutHeap) observe(t time.Time, used, heapMax float64, o Options) {
@@ -225,10 +229,10 @@ func (h *layoutHeap) observe(t time.Time, used, heapMax float64, o Options) {
 
 const maxLayouts = 8
 
-// heapOf returns the heap history of a layout, or nil.
-func (t *Tuner) heapOf(layout map[string]int) *layoutHeap {
+// heapOf returns the heap history of a layout run with slots slots per TaskManager, or nil.
+func (t *Tuner) heapOf(layout map[string]int, slots int) *layoutHeap {
 	for _, h := range t.st.Heaps {
-		if maps.Equal(h.Layout, layout) {
+		if maps.Equal(h.Layout, layout) && (h.Slots == slots || h.Slots == 0) {
 			return h
 		}
 	}
@@ -237,10 +241,10 @@ func (t *Tuner) heapOf(layout map[string]int) *layoutHeap {
 
 // heapFor returns the heap history of a layout, creating it (and forgetting the least
 // recently seen layout beyond maxLayouts).
-func (t *Tuner) heapFor(layout map[string]int, now time.Time) *layoutHeap {
-	h := t.heapOf(layout)
+func (t *Tuner) heapFor(layout map[string]int, slots int, now time.Time) *layoutHeap {
+	h := t.heapOf(layout, slots)
 	if h == nil {
-		h = &layoutHeap{Layout: maps.Clone(layout)}
+		h = &layoutHeap{Layout: maps.Clone(layout), Slots: slots}
 		t.st.Heaps = append(t.st.Heaps, h)
 		if len(t.st.Heaps) > maxLayouts {
 			oldest := 0
@@ -252,6 +256,7 @@ func (t *Tuner) heapFor(layout map[string]int, now time.Time) *layoutHeap {
 			t.st.Heaps = slices.Delete(t.st.Heaps, oldest, oldest+1)
 		}
 	}
+	h.Slots = slots
 	h.LastSeen = now
 	return h
 }
@@ -561,22 +566,22 @@ func parallelismOf(snap *autoscaler.Snapshot) map[string]int {
 }
 
 // layoutFactor bounds how much the heap of the busiest TaskManager can grow when the job goes
-// from parallelism from to parallelism to, with n slots per TaskManager. The busiest
+// from parallelism from on nf slots per TaskManager to parallelism to on nt. The busiest
 // TaskManager hosts min(p, n) subtasks of each vertex (slot sharing), so per vertex its share
-// grows at most by g = min(p', n)/min(p, n). Keyed state is divided over the p subtasks by
+// grows at most by g = min(p', nt)/min(p, nf). Keyed state is divided over the p subtasks by
 // key group, so a keyed vertex's (keyed names the vertices with a HASH input) can grow by
 // g × max(1, p/p') when it scales in: its state concentrates. Other vertices keep per
 // subtask what they had (operator state is small, and the records in flight per subtask
 // are bounded by what one subtask processes, which the scaling policy keeps below capacity),
 // so a source or map scaled in from 48 to 5 subtasks does not count as 9.6× the heap.
-func layoutFactor(from, to map[string]int, n int, keyed map[string]bool) float64 {
+func layoutFactor(from map[string]int, nf int, to map[string]int, nt int, keyed map[string]bool) float64 {
 	f := 1.0
 	for _, id := range slices.Sorted(maps.Keys(from)) {
 		pf, pt := from[id], to[id]
 		if pf <= 0 || pt <= 0 {
 			continue
 		}
-		g := float64(min(pt, n)) / float64(min(pf, n))
+		g := float64(min(pt, nt)) / float64(min(pf, nf))
 		if keyed[id] {
 			g *= max(1, float64(pf)/float64(pt))
 		}
@@ -623,7 +628,7 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 	}
 	t.checkPending(now, heapMax)
 	if v, ok := aggMax(tm, MetricHeapUsed); ok && len(layout) > 0 {
-		t.heapFor(layout, now).observe(now, v, heapMax, t.o)
+		t.heapFor(layout, t.slotsPerTM(), now).observe(now, v, heapMax, t.o)
 	}
 	if v, ok := aggMax(tm, MetricMetaspaceUsed); ok {
 		switch {
@@ -818,7 +823,7 @@ func (t *Tuner) react(snap *autoscaler.Snapshot, at time.Time, kind, pool, detai
 	}
 	if pool == PoolHeap && record && len(t.st.Layout) > 0 {
 		// Like VPA, the bump is also a peak of the histogram (of the layout that ran).
-		t.heapFor(t.st.Layout, at).Peaks.Hist.add(float64(bump), 1, at, t.o.HalfLife)
+		t.heapFor(t.st.Layout, t.slotsPerTM(), at).Peaks.Hist.add(float64(bump), 1, at, t.o.HalfLife)
 	}
 	if record {
 		t.recordEvent(ev)

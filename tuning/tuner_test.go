@@ -480,18 +480,18 @@ func TestLayoutExtrapolation(t *testing.T) {
 	// A scale-down concentrates keyed state: p 8 -> 2 on 4-slot TaskManagers doubles the
 	// busiest TaskManager's share (2/4 of the subtasks, each with 4× the state).
 	keyed := map[string]bool{"a": true}
-	if f := layoutFactor(map[string]int{"a": 8}, map[string]int{"a": 2}, 4, keyed); f != 2 {
+	if f := layoutFactor(map[string]int{"a": 8}, 4, map[string]int{"a": 2}, 4, keyed); f != 2 {
 		t.Errorf("factor %v, want 2", f)
 	}
-	if f := layoutFactor(map[string]int{"a": 8, "b": 8}, map[string]int{"a": 16, "b": 16}, 4, keyed); f != 1 {
+	if f := layoutFactor(map[string]int{"a": 8, "b": 8}, 4, map[string]int{"a": 16, "b": 16}, 4, keyed); f != 1 {
 		t.Errorf("scale-up of full TaskManagers: factor %v, want 1", f)
 	}
 	// Without keyed state a scale-in concentrates nothing: a source from 48 to 5 subtasks on
 	// one-slot TaskManagers leaves the busiest TaskManager as it was.
-	if f := layoutFactor(map[string]int{"src": 48, "a": 8}, map[string]int{"src": 5, "a": 8}, 1, keyed); f != 1 {
+	if f := layoutFactor(map[string]int{"src": 48, "a": 8}, 1, map[string]int{"src": 5, "a": 8}, 1, keyed); f != 1 {
 		t.Errorf("scale-in of a source: factor %v, want 1", f)
 	}
-	if f := layoutFactor(map[string]int{"src": 2, "a": 8}, map[string]int{"src": 8, "a": 8}, 4, keyed); f != 2 {
+	if f := layoutFactor(map[string]int{"src": 2, "a": 8}, 4, map[string]int{"src": 8, "a": 8}, 4, keyed); f != 2 {
 		t.Errorf("scale-out of a source to fill 4 slots from 2: factor %v, want 2", f)
 	}
 
@@ -516,7 +516,7 @@ func TestHeapPeaksRestartWithTheHeapSize(t *testing.T) {
 	j := newJob(nil, 8)
 	tu := New(DefaultOptions())
 	snap := j.observe(tu, t0, 120, 500*mib, usage{managed: 0, heapMax: 1.5 * gib})
-	h := tu.heapOf(j.layout)
+	h := tu.heapOf(j.layout, tu.slotsPerTM())
 	if h == nil || h.Peaks.Samples != 120 || h.Low.empty() {
 		t.Fatalf("history %+v", h)
 	}
