@@ -104,6 +104,8 @@ func Evaluate(s Setup) (*Estimate, error) {
 	heap := e.HeapCommitted
 	job := s.running()
 	kafka := s.Workload.Connector == ConnectorKafka
+	cal := plat.calibration()
+	jc := plat.jobCalibration(s.Workload.Connector)
 	tm := s.Mode == TaskManager
 	slots := s.Flink.Slots
 
@@ -112,15 +114,11 @@ func Evaluate(s Setup) (*Estimate, error) {
 	e.add(CompHeap, "Java heap", heap, heap, heapDetail(s, heap))
 
 	// Metaspace.
-	meta := metaspaceEmpty
-	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(metaspaceEmpty, 1))
+	meta := cal.MetaspaceEmpty
+	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(cal.MetaspaceEmpty, 1))
 	if job {
-		meta += metaspaceJob
-		detail += fmt.Sprintf(" + job runtime %s MiB", trimFloat(metaspaceJob, 1))
-	}
-	if kafka {
-		meta += metaspaceKafka
-		detail += fmt.Sprintf(" + Kafka connector %s MiB", trimFloat(metaspaceKafka, 1))
+		meta += jc.MetaspaceMiB
+		detail += fmt.Sprintf(" + job runtime and %s connector %s MiB", s.Workload.Connector, trimFloat(jc.MetaspaceMiB, 1))
 	}
 	if tm {
 		meta -= metaspaceTaskManagerSaving
@@ -161,13 +159,13 @@ func Evaluate(s Setup) (*Estimate, error) {
 	e.add(CompGC, "GC structures", gcRes, gcCom, gcDetail)
 
 	// Code cache and compiler arenas.
-	code := codeIdle
+	code := cal.CodeIdle
 	if job {
-		code = codeJob
+		code = cal.CodeJob
 	}
 	cd := "JIT code and compiler arenas, tiered C1+C2"
 	if j.JIT == JITC1 {
-		code *= codeC1Factor
+		code *= cal.CodeC1Factor
 		cd = "JIT code and compiler arenas, C1 only (-XX:TieredStopAtLevel=1)"
 	}
 	if job {
@@ -181,9 +179,9 @@ func Evaluate(s Setup) (*Estimate, error) {
 			JVMSize(j.CodeCache), HumanSize(mib(code))))
 	}
 
-	other := otherIdle
+	other := cal.OtherIdle
 	if job {
-		other = otherJob
+		other = cal.OtherJob
 	}
 	e.add(CompOther, "Other JVM native", mib(other), mib(other), "symbol and string tables, class loader data, arenas, malloc overhead")
 
@@ -194,12 +192,12 @@ func Evaluate(s Setup) (*Estimate, error) {
 
 	// Throughput: memory-bound by the heap above the floor, CPU-bound by the slots.
 	e.HeapFloor = heapFloor(&s)
-	e.ThroughputPerHeap = throughputPerHeap(j.GC, ParallelGCThreads(j.ActiveProcessors))
+	e.ThroughputPerHeap = throughputPerHeap(jc, j.GC, ParallelGCThreads(j.ActiveProcessors))
 	if job {
 		free := max(heap-e.HeapFloor, 0)
 		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
 		// Each slot's chained pipeline keeps about one CPU busy at full speed.
-		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(j.JIT))
+		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(jc, j.JIT))
 		e.Capacity = min(e.MemoryBound, e.CPUBound)
 	}
 
@@ -228,7 +226,7 @@ func heapDetail(s Setup, heap int64) string {
 func heapFloor(s *Setup) int64 {
 	var f int64
 	if s.running() {
-		f = mib(jobHeapFloorMiB) + int64(s.Flink.Slots-1)*slotHeap
+		f = mib(s.Machine.Platform.jobCalibration(s.Workload.Connector).HeapFloorMiB) + int64(s.Flink.Slots-1)*slotHeap
 	} else {
 		f = emptyHeapFloor
 	}
@@ -241,24 +239,24 @@ func heapFloor(s *Setup) int64 {
 // throughputPerHeap is the sustainable rate per byte of heap above the floor. Young collections
 // copy the live young objects; their frequency is the allocation rate over the free heap, so the
 // rate a collector keeps up with grows with the free heap and with its parallel workers. The
-// seed fixes G1 with 9 workers; one worker (Serial, or any collector on one CPU) is
+// calibration fixes G1 with its workers (the seed: 9); one worker (Serial, or any collector on one CPU) is
 // serialThroughputFactor of that, and workers in between interpolate in 1 - 1/workers.
-func throughputPerHeap(gc GC, workers int) float64 {
-	single := g1ThroughputPerHeap * serialThroughputFactor
-	if gc == GCSerial || workers <= 1 {
+func throughputPerHeap(jc JobCalibration, gc GC, workers int) float64 {
+	single := jc.G1PerHeap * jc.SerialFactor
+	if gc == GCSerial || workers <= 1 || jc.GCWorkers <= 1 {
 		return single
 	}
-	w := min(workers, seedGCWorkers)
-	share := (1 - 1/float64(w)) / (1 - 1/float64(seedGCWorkers))
-	return single + (g1ThroughputPerHeap-single)*share
+	w := min(workers, jc.GCWorkers)
+	share := (1 - 1/float64(w)) / (1 - 1/float64(jc.GCWorkers))
+	return single + (jc.G1PerHeap-single)*share
 }
 
 // slotThroughput is one slot's CPU-bound rate in MiB/s.
-func slotThroughput(j JIT) float64 {
+func slotThroughput(jc JobCalibration, j JIT) float64 {
 	if j == JITC1 {
-		return slotCPUThroughput * c1ThroughputFactor
+		return jc.SlotCPU * jc.C1Factor
 	}
-	return slotCPUThroughput
+	return jc.SlotCPU
 }
 
 // gcStructures estimates the collector's native memory: resident, NMT-committed, explanation.
@@ -364,14 +362,15 @@ func (e *Estimate) failure() *Failure {
 					target, HumanSize(e.HeapCommitted), e.MemoryBound, Rate(e.ThroughputPerHeap*float64(MiB)), HumanSize(e.HeapFloor)),
 				Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
 		}
-		slots := int(math.Ceil(target.MiBps() / slotThroughput(j.JIT)))
+		jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
+		slots := int(math.Ceil(target.MiBps() / slotThroughput(jc, j.JIT)))
 		fix := fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)
 		if slots > s.Machine.CPUs {
 			fix = fmt.Sprintf("run %d slots on at least %d CPUs, or split the job over several processes", slots, slots)
 		}
 		return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
 			Why: fmt.Sprintf("%d slot(s) on %d CPU(s) process ~%s when memory is not the limit (~%s per slot and CPU); %s needs %d",
-				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(j.JIT)), target, slots),
+				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(jc, j.JIT)), target, slots),
 			Fix: fix}
 	}
 	return nil
