@@ -99,7 +99,7 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
 	f.StringVar(&o.throughput, "throughput", "", "rate to sustain, e.g. 25mb/s, 512kb/s, 20000rec/s: the least memory that does")
 	f.StringVar(&o.recordSize, "record-size", "1kb", "record size for rates in rec/s")
 	f.Float64Var(&o.headroom, "headroom", 0.2, "fraction added to --throughput when sizing (0.2 = +20%)")
-	f.StringVar(&o.connector, "connector", "kafka", "the job: kafka (Kafka source and sink, the talk's job) or none (an empty cluster)")
+	f.StringVar(&o.connector, "connector", "kafka", "the job: kafka (Kafka source and sink, the talk's job), datagen (datagen source and discarding sink, as flinktune measures it on real Flink) or none (an empty cluster)")
 	f.StringVar(&o.submit, "submit", "local", "how the job is submitted: local (MiniCluster#submitJob) or rest (RemoteStreamEnvironment, as in the talk)")
 	f.StringVar(&o.mode, "mode", "minicluster", "minicluster (Flink in one JVM) or taskmanager (one TaskManager of a small cluster)")
 	f.StringVar(&o.platform, "platform", "linux-x64", "where the JVM runs: "+strings.Join(tiny.PlatformNames(), ", ")+" (the talk's machine is macos-arm64)")

@@ -7,8 +7,8 @@ package tiny
 type Calibration struct {
 	// Name and Source say where the figures come from.
 	Name, Source string
-	// MetaspaceEmpty is the class metadata of an empty MiniCluster; a job adds its connector's
-	// JobCalibration.MetaspaceMiB. MiB.
+	// MetaspaceEmpty is the class metadata of an empty MiniCluster; a job adds JobCalibration's
+	// MetaspaceJob and MetaspaceConnector. MiB.
 	MetaspaceEmpty float64
 	// CodeIdle and CodeJob are the JIT code cache and compiler arenas of an idle cluster and of
 	// one running a job (tiered); C1-only compilation keeps CodeC1Factor of them. MiB.
@@ -23,15 +23,16 @@ type Calibration struct {
 
 // JobCalibration is one job's figures on a platform.
 type JobCalibration struct {
-	// MetaspaceMiB is the class metadata the running job adds (streaming runtime, connector).
-	MetaspaceMiB float64
+	// MetaspaceJob is the class metadata the running job's streaming runtime adds (tasks,
+	// operators, serializers) and MetaspaceConnector its connector's. MiB.
+	MetaspaceJob, MetaspaceConnector float64
 	// HeapFloorMiB is the heap the job needs before it processes anything.
 	HeapFloorMiB float64
 	// G1PerHeap is the memory-bound rate per MiB of heap above the floor with G1 and GCWorkers
-	// parallel workers, MiB/s; one worker (Serial) sustains SerialFactor of it.
-	G1PerHeap    float64
-	GCWorkers    int
-	SerialFactor float64
+	// parallel workers, MiB/s; SerialPerHeap is the same with one worker (Serial).
+	G1PerHeap     float64
+	GCWorkers     int
+	SerialPerHeap float64
 	// SlotCPU is what one slot's chained pipeline processes per CPU when memory is not the
 	// limit, MiB/s; C1-only code reaches C1Factor of it.
 	SlotCPU, C1Factor float64
@@ -47,9 +48,9 @@ var seedCalibration = &Calibration{
 	OtherIdle: otherIdle, OtherJob: otherJob,
 	Jobs: map[Connector]JobCalibration{
 		ConnectorKafka: {
-			MetaspaceMiB: metaspaceJob + metaspaceKafka,
+			MetaspaceJob: metaspaceJob, MetaspaceConnector: metaspaceKafka,
 			HeapFloorMiB: jobHeapFloorMiB,
-			G1PerHeap:    g1ThroughputPerHeap, GCWorkers: seedGCWorkers, SerialFactor: serialThroughputFactor,
+			G1PerHeap:    g1ThroughputPerHeap, GCWorkers: seedGCWorkers, SerialPerHeap: g1ThroughputPerHeap * serialThroughputFactor,
 			SlotCPU: slotCPUThroughput, C1Factor: c1ThroughputFactor,
 		},
 	},

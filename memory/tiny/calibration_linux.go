@@ -11,9 +11,9 @@ var linuxX64JDK17 = &Calibration{
 	OtherIdle: otherIdle, OtherJob: otherJob,
 	Jobs: map[Connector]JobCalibration{
 		ConnectorDatagen: {
-			MetaspaceMiB: metaspaceJob,
+			MetaspaceJob: metaspaceJob,
 			HeapFloorMiB: jobHeapFloorMiB,
-			G1PerHeap:    g1ThroughputPerHeap, GCWorkers: 2, SerialFactor: serialThroughputFactor,
+			G1PerHeap:    g1ThroughputPerHeap, GCWorkers: 2, SerialPerHeap: g1ThroughputPerHeap * serialThroughputFactor,
 			SlotCPU: slotCPUThroughput, C1Factor: c1ThroughputFactor,
 		},
 	},

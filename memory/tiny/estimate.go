@@ -117,8 +117,12 @@ func Evaluate(s Setup) (*Estimate, error) {
 	meta := cal.MetaspaceEmpty
 	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(cal.MetaspaceEmpty, 1))
 	if job {
-		meta += jc.MetaspaceMiB
-		detail += fmt.Sprintf(" + job runtime and %s connector %s MiB", s.Workload.Connector, trimFloat(jc.MetaspaceMiB, 1))
+		meta += jc.MetaspaceJob
+		detail += fmt.Sprintf(" + job runtime %s MiB", trimFloat(jc.MetaspaceJob, 1))
+	}
+	if kafka && jc.MetaspaceConnector > 0 {
+		meta += jc.MetaspaceConnector
+		detail += fmt.Sprintf(" + Kafka connector %s MiB", trimFloat(jc.MetaspaceConnector, 1))
 	}
 	if tm {
 		meta -= metaspaceTaskManagerSaving
@@ -242,7 +246,7 @@ func heapFloor(s *Setup) int64 {
 // calibration fixes G1 with its workers (the seed: 9); one worker (Serial, or any collector on one CPU) is
 // serialThroughputFactor of that, and workers in between interpolate in 1 - 1/workers.
 func throughputPerHeap(jc JobCalibration, gc GC, workers int) float64 {
-	single := jc.G1PerHeap * jc.SerialFactor
+	single := jc.SerialPerHeap
 	if gc == GCSerial || workers <= 1 || jc.GCWorkers <= 1 {
 		return single
 	}
