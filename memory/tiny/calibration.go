@@ -13,6 +13,11 @@ type Calibration struct {
 	// CodeIdle and CodeJob are the JIT code cache and compiler arenas of an idle cluster and of
 	// one running a job (tiered); C1-only compilation keeps CodeC1Factor of them. MiB.
 	CodeIdle, CodeJob, CodeC1Factor float64
+	// OldTouchedMiB, when positive, is how much of the old generation a generational collector
+	// (Serial, Parallel) touches: the heap's resident part is then the young generation (a
+	// third of the heap) plus at most this much. 0 is the seed's view: all of it is touched
+	// (the seed measured G1 only, which spreads young regions over the whole heap). MiB.
+	OldTouchedMiB float64
 	// OtherIdle and OtherJob are the rest of the JVM's native memory (symbol tables, class
 	// loader data, malloc arenas, the CDS archive on Linux). MiB.
 	OtherIdle, OtherJob float64
@@ -34,8 +39,9 @@ type JobCalibration struct {
 	GCWorkers     int
 	SerialPerHeap float64
 	// SlotCPU is what one slot's chained pipeline processes per CPU when memory is not the
-	// limit, MiB/s; C1-only code reaches C1Factor of it.
-	SlotCPU, C1Factor float64
+	// limit, MiB/s; C1-only code reaches C1Factor of it, and Serial collection SerialCPUFactor
+	// (0: 1; a collector without concurrent threads and write barriers costs less CPU).
+	SlotCPU, C1Factor, SerialCPUFactor float64
 }
 
 // seedCalibration is the "Tiny Flink" talk's machine (Apple M1 Max, 10 cores, JDK 17, Flink

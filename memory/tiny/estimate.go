@@ -111,7 +111,15 @@ func Evaluate(s Setup) (*Estimate, error) {
 
 	// Heap: committed in full (-Xms defaults to a 64th of the machine's memory, more than these
 	// heaps) and touched in full once the young generation has cycled through it.
-	e.add(CompHeap, "Java heap", heap, heap, heapDetail(s, heap))
+	heapRes := heap
+	hd := heapDetail(s, heap)
+	if cal.OldTouchedMiB > 0 && j.GC != GCG1 {
+		young := heap / 3
+		heapRes = young + min(heap-young, mib(cal.OldTouchedMiB))
+		hd = fmt.Sprintf("-Xmx%s (%s), committed; resident: the young generation %s and %s of the old one (%s calibration)",
+			JVMSize(j.Heap), HumanSize(heap), HumanSize(young), HumanSize(heapRes-young), cal.Name)
+	}
+	e.add(CompHeap, "Java heap", heapRes, heap, hd)
 
 	// Metaspace.
 	meta := cal.MetaspaceEmpty
@@ -201,7 +209,7 @@ func Evaluate(s Setup) (*Estimate, error) {
 		free := max(heap-e.HeapFloor, 0)
 		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
 		// Each slot's chained pipeline keeps about one CPU busy at full speed.
-		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(jc, j.JIT))
+		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(jc, j.JIT, j.GC))
 		e.Capacity = min(e.MemoryBound, e.CPUBound)
 	}
 
@@ -256,11 +264,15 @@ func throughputPerHeap(jc JobCalibration, gc GC, workers int) float64 {
 }
 
 // slotThroughput is one slot's CPU-bound rate in MiB/s.
-func slotThroughput(jc JobCalibration, j JIT) float64 {
+func slotThroughput(jc JobCalibration, j JIT, gc GC) float64 {
+	r := jc.SlotCPU
 	if j == JITC1 {
-		return jc.SlotCPU * jc.C1Factor
+		r *= jc.C1Factor
 	}
-	return jc.SlotCPU
+	if gc == GCSerial && jc.SerialCPUFactor > 0 {
+		r *= jc.SerialCPUFactor
+	}
+	return r
 }
 
 // gcStructures estimates the collector's native memory: resident, NMT-committed, explanation.
@@ -367,14 +379,14 @@ func (e *Estimate) failure() *Failure {
 				Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
 		}
 		jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
-		slots := int(math.Ceil(target.MiBps() / slotThroughput(jc, j.JIT)))
+		slots := int(math.Ceil(target.MiBps() / slotThroughput(jc, j.JIT, j.GC)))
 		fix := fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)
 		if slots > s.Machine.CPUs {
 			fix = fmt.Sprintf("run %d slots on at least %d CPUs, or split the job over several processes", slots, slots)
 		}
 		return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
 			Why: fmt.Sprintf("%d slot(s) on %d CPU(s) process ~%s when memory is not the limit (~%s per slot and CPU); %s needs %d",
-				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(jc, j.JIT)), target, slots),
+				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(jc, j.JIT, j.GC)), target, slots),
 			Fix: fix}
 	}
 	return nil

@@ -285,11 +285,11 @@ func (r *Request) minimalHeap(c candidate, slots int, target Rate) int64 {
 }
 
 // slotsFor is the number of slots whose CPU-bound rate covers target.
-func slotsFor(jc JobCalibration, target Rate, j JIT) int {
+func slotsFor(jc JobCalibration, target Rate, j JIT, gc GC) int {
 	if target <= 0 {
 		return 1
 	}
-	return max(1, int(math.Ceil(target.MiBps()/slotThroughput(jc, j)-1e-9)))
+	return max(1, int(math.Ceil(target.MiBps()/slotThroughput(jc, j, gc)-1e-9)))
 }
 
 // NewPlan finds the smallest configuration for the request: the least memory that sustains the
@@ -321,7 +321,7 @@ func NewPlan(r Request) (*Plan, error) {
 		if r.Budget > 0 && r.Throughput == 0 && r.Connector != ConnectorNone {
 			got, err = r.mostWithin(c)
 		} else {
-			slots := slotsFor(r.Machine.Platform.jobCalibration(r.Connector), target, c.jit)
+			slots := slotsFor(r.Machine.Platform.jobCalibration(r.Connector), target, c.jit, c.gc)
 			if slots > r.Machine.CPUs {
 				continue // each slot needs a CPU at full speed
 			}
@@ -343,9 +343,9 @@ func NewPlan(r Request) (*Plan, error) {
 	}
 	if best == nil && len(considered) == 0 && target > 0 {
 		jc := r.Machine.Platform.jobCalibration(r.Connector)
-		need := slotsFor(jc, target, JITTiered)
+		need := slotsFor(jc, target, JITTiered, GCG1)
 		return nil, fmt.Errorf("%s needs %d slots, one CPU each at ~%s (%s with C1 only), but the machine has %d CPU(s); give --cpus %d or split the job over several processes",
-			target, need, mibps(slotThroughput(jc, JITTiered)), mibps(slotThroughput(jc, JITC1)), r.Machine.CPUs, need)
+			target, need, mibps(slotThroughput(jc, JITTiered, GCG1)), mibps(slotThroughput(jc, JITC1, GCG1)), r.Machine.CPUs, need)
 	}
 	if best == nil && r.Budget > 0 {
 		smallest, err := r.smallest()
