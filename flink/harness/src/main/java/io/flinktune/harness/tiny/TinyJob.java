@@ -7,6 +7,8 @@ import org.apache.flink.api.common.functions.FilterFunction;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.runtime.jobgraph.JobGraph;
@@ -113,8 +115,8 @@ public final class TinyJob {
             conf.setString("rest.bind-address", "127.0.0.1");
             conf.setString("rest.address", "127.0.0.1");
         }
-        int slots = conf.getInteger("taskmanager.numberOfTaskSlots", 1);
-        int parallelism = conf.getInteger("parallelism.default", slots);
+        int slots = conf.get(TaskManagerOptions.NUM_TASK_SLOTS);
+        int parallelism = conf.getOptional(CoreOptions.DEFAULT_PARALLELISM).orElse(slots);
 
         StringBuilder gcs = new StringBuilder();
         for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
