@@ -544,11 +544,15 @@ func (r *Request) notes(b *sized) []string {
 	}
 	n = append(n, "Heap state only: managed memory is 0 (RocksDB and batch operators need managed memory) and checkpointing is not modelled (the Tiny Flink talk ran without it).",
 		"-Xss256k (as in the Tiny Flink talk): deep recursion in user code risks a StackOverflowError.")
-	if j.GC == GCSerial {
-		n = append(n, "Serial GC collects with one thread: the model takes 70% of G1's throughput per MiB of heap (the Tiny Flink talk only says it \"reduces the throughput\").")
-	}
-	if j.JIT == JITC1 {
-		n = append(n, "C1-only code is slower: the model takes 75% of the tiered CPU-bound rate per slot.")
+	if cal := r.Machine.Platform.calibration(); cal != seedCalibration {
+		n = append(n, fmt.Sprintf("Calibration %s (%s): resident sizes were predicted within 15%% on held-out profiles; throughputs were not (near the heap floor and with large young generations the real rate is lower).", cal.Name, cal.Source))
+	} else {
+		if j.GC == GCSerial {
+			n = append(n, "Serial GC collects with one thread: the model takes 70% of G1's throughput per MiB of heap (the Tiny Flink talk only says it \"reduces the throughput\").")
+		}
+		if j.JIT == JITC1 {
+			n = append(n, "C1-only code is slower: the model takes 75% of the tiered CPU-bound rate per slot.")
+		}
 	}
 	if r.Target() > mibps(97) {
 		n = append(n, "The throughput is beyond the Tiny Flink talk's largest point (97 MB/s at -Xmx100m): the figures are extrapolated.")
