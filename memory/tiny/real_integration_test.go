@@ -634,11 +634,13 @@ func checkRefusal(t *testing.T, d *local.Dist, repeats int, warm, measure time.D
 	}
 	p, _ := profileOf(t, c.Args)
 	ref.PlannedHeapMiB = int(p.Heap >> 20)
-	// Probe below the planned heap; full runs walk down until a run fails.
+	// Probe below the planned heap; full runs (or FLINKTUNE_TINY_WALK=1) walk down in steps of
+	// a sixteenth of it until a run fails.
 	steps := []int{ref.PlannedHeapMiB * 3 / 4}
-	if os.Getenv("FLINKTUNE_TINY_FULL") != "" {
+	if os.Getenv("FLINKTUNE_TINY_FULL") != "" || os.Getenv("FLINKTUNE_TINY_WALK") != "" {
 		steps = nil
-		for h := ref.PlannedHeapMiB - 4; h >= 8 && len(steps) < 8; h -= 4 {
+		step := max(1, ref.PlannedHeapMiB/16)
+		for h := ref.PlannedHeapMiB - step; h >= 4 && len(steps) < 8; h -= step {
 			steps = append(steps, h)
 		}
 	}
