@@ -251,8 +251,8 @@ func heapFloor(s *Setup) int64 {
 // throughputPerHeap is the sustainable rate per byte of heap above the floor. Young collections
 // copy the live young objects; their frequency is the allocation rate over the free heap, so the
 // rate a collector keeps up with grows with the free heap and with its parallel workers. The
-// calibration fixes G1 with its workers (the seed: 9); one worker (Serial, or any collector on one CPU) is
-// serialThroughputFactor of that, and workers in between interpolate in 1 - 1/workers.
+// calibration fixes G1 with its workers (the seed: 9) and one worker (Serial, or any collector
+// on one CPU); workers in between interpolate in 1 - 1/workers.
 func throughputPerHeap(jc JobCalibration, gc GC, workers int) float64 {
 	single := jc.SerialPerHeap
 	if gc == GCSerial || workers <= 1 || jc.GCWorkers <= 1 {
