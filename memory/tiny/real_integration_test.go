@@ -241,6 +241,10 @@ sample:
 			from = &points[i]
 		}
 	}
+	if len(points) == 0 {
+		run.Failed = "no progress reported"
+		return run
+	}
 	last := points[len(points)-1]
 	if from == nil || last.ms-from.ms < 1000 || len(rss) == 0 {
 		run.Failed = fmt.Sprintf("too short a run: %d progress lines, %d RSS samples", len(points), len(rss))
