@@ -106,7 +106,7 @@ func TestTinyUsageErrors(t *testing.T) {
 		{[]string{"--throughput", "100rec/s", "--record-size", "x"}, "--record-size"},
 		{[]string{"--connector", "none", "--throughput", "1mb/s"}, "needs a job"},
 		{[]string{"--connector", "pulsar"}, "want kafka"},
-		{[]string{"--platform", "windows"}, "linux-x64, linux-arm64, macos-arm64"},
+		{[]string{"--platform", "windows"}, "linux-x64, linux-x64-jdk17, linux-arm64, macos-arm64"},
 		{[]string{"--cpus", "0"}, "--cpus 0"},
 		{[]string{"--mode", "jobmanager"}, "want minicluster or taskmanager"},
 		{[]string{"--submit", "email"}, "want local"},

@@ -104,23 +104,33 @@ func Evaluate(s Setup) (*Estimate, error) {
 	heap := e.HeapCommitted
 	job := s.running()
 	kafka := s.Workload.Connector == ConnectorKafka
+	cal := plat.calibration()
+	jc := plat.jobCalibration(s.Workload.Connector)
 	tm := s.Mode == TaskManager
 	slots := s.Flink.Slots
 
 	// Heap: committed in full (-Xms defaults to a 64th of the machine's memory, more than these
 	// heaps) and touched in full once the young generation has cycled through it.
-	e.add(CompHeap, "Java heap", heap, heap, heapDetail(s, heap))
+	heapRes := heap
+	hd := heapDetail(s, heap)
+	if cal.OldTouchedMiB > 0 && j.GC != GCG1 {
+		young := heap / 3
+		heapRes = young + min(heap-young, mib(cal.OldTouchedMiB))
+		hd = fmt.Sprintf("-Xmx%s (%s), committed; resident: the young generation %s and %s of the old one (%s calibration)",
+			JVMSize(j.Heap), HumanSize(heap), HumanSize(young), HumanSize(heapRes-young), cal.Name)
+	}
+	e.add(CompHeap, "Java heap", heapRes, heap, hd)
 
 	// Metaspace.
-	meta := metaspaceEmpty
-	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(metaspaceEmpty, 1))
+	meta := cal.MetaspaceEmpty
+	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(cal.MetaspaceEmpty, 1))
 	if job {
-		meta += metaspaceJob
-		detail += fmt.Sprintf(" + job runtime %s MiB", trimFloat(metaspaceJob, 1))
+		meta += jc.MetaspaceJob
+		detail += fmt.Sprintf(" + job runtime %s MiB", trimFloat(jc.MetaspaceJob, 1))
 	}
-	if kafka {
-		meta += metaspaceKafka
-		detail += fmt.Sprintf(" + Kafka connector %s MiB", trimFloat(metaspaceKafka, 1))
+	if kafka && jc.MetaspaceConnector > 0 {
+		meta += jc.MetaspaceConnector
+		detail += fmt.Sprintf(" + Kafka connector %s MiB", trimFloat(jc.MetaspaceConnector, 1))
 	}
 	if tm {
 		meta -= metaspaceTaskManagerSaving
@@ -161,13 +171,13 @@ func Evaluate(s Setup) (*Estimate, error) {
 	e.add(CompGC, "GC structures", gcRes, gcCom, gcDetail)
 
 	// Code cache and compiler arenas.
-	code := codeIdle
+	code := cal.CodeIdle
 	if job {
-		code = codeJob
+		code = cal.CodeJob
 	}
 	cd := "JIT code and compiler arenas, tiered C1+C2"
 	if j.JIT == JITC1 {
-		code *= codeC1Factor
+		code *= cal.CodeC1Factor
 		cd = "JIT code and compiler arenas, C1 only (-XX:TieredStopAtLevel=1)"
 	}
 	if job {
@@ -181,9 +191,9 @@ func Evaluate(s Setup) (*Estimate, error) {
 			JVMSize(j.CodeCache), HumanSize(mib(code))))
 	}
 
-	other := otherIdle
+	other := cal.OtherIdle
 	if job {
-		other = otherJob
+		other = cal.OtherJob
 	}
 	e.add(CompOther, "Other JVM native", mib(other), mib(other), "symbol and string tables, class loader data, arenas, malloc overhead")
 
@@ -194,12 +204,12 @@ func Evaluate(s Setup) (*Estimate, error) {
 
 	// Throughput: memory-bound by the heap above the floor, CPU-bound by the slots.
 	e.HeapFloor = heapFloor(&s)
-	e.ThroughputPerHeap = throughputPerHeap(j.GC, ParallelGCThreads(j.ActiveProcessors))
+	e.ThroughputPerHeap = throughputPerHeap(jc, j.GC, ParallelGCThreads(j.ActiveProcessors))
 	if job {
 		free := max(heap-e.HeapFloor, 0)
 		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
 		// Each slot's chained pipeline keeps about one CPU busy at full speed.
-		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(j.JIT))
+		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(jc, j.JIT, j.GC))
 		e.Capacity = min(e.MemoryBound, e.CPUBound)
 	}
 
@@ -228,7 +238,7 @@ func heapDetail(s Setup, heap int64) string {
 func heapFloor(s *Setup) int64 {
 	var f int64
 	if s.running() {
-		f = mib(jobHeapFloorMiB) + int64(s.Flink.Slots-1)*slotHeap
+		f = mib(s.Machine.Platform.jobCalibration(s.Workload.Connector).HeapFloorMiB) + int64(s.Flink.Slots-1)*slotHeap
 	} else {
 		f = emptyHeapFloor
 	}
@@ -241,24 +251,28 @@ func heapFloor(s *Setup) int64 {
 // throughputPerHeap is the sustainable rate per byte of heap above the floor. Young collections
 // copy the live young objects; their frequency is the allocation rate over the free heap, so the
 // rate a collector keeps up with grows with the free heap and with its parallel workers. The
-// seed fixes G1 with 9 workers; one worker (Serial, or any collector on one CPU) is
-// serialThroughputFactor of that, and workers in between interpolate in 1 - 1/workers.
-func throughputPerHeap(gc GC, workers int) float64 {
-	single := g1ThroughputPerHeap * serialThroughputFactor
-	if gc == GCSerial || workers <= 1 {
+// calibration fixes G1 with its workers (the seed: 9) and one worker (Serial, or any collector
+// on one CPU); workers in between interpolate in 1 - 1/workers.
+func throughputPerHeap(jc JobCalibration, gc GC, workers int) float64 {
+	single := jc.SerialPerHeap
+	if gc == GCSerial || workers <= 1 || jc.GCWorkers <= 1 {
 		return single
 	}
-	w := min(workers, seedGCWorkers)
-	share := (1 - 1/float64(w)) / (1 - 1/float64(seedGCWorkers))
-	return single + (g1ThroughputPerHeap-single)*share
+	w := min(workers, jc.GCWorkers)
+	share := (1 - 1/float64(w)) / (1 - 1/float64(jc.GCWorkers))
+	return single + (jc.G1PerHeap-single)*share
 }
 
 // slotThroughput is one slot's CPU-bound rate in MiB/s.
-func slotThroughput(j JIT) float64 {
+func slotThroughput(jc JobCalibration, j JIT, gc GC) float64 {
+	r := jc.SlotCPU
 	if j == JITC1 {
-		return slotCPUThroughput * c1ThroughputFactor
+		r *= jc.C1Factor
 	}
-	return slotCPUThroughput
+	if gc == GCSerial && jc.SerialCPUFactor > 0 {
+		r *= jc.SerialCPUFactor
+	}
+	return r
 }
 
 // gcStructures estimates the collector's native memory: resident, NMT-committed, explanation.
@@ -364,14 +378,15 @@ func (e *Estimate) failure() *Failure {
 					target, HumanSize(e.HeapCommitted), e.MemoryBound, Rate(e.ThroughputPerHeap*float64(MiB)), HumanSize(e.HeapFloor)),
 				Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
 		}
-		slots := int(math.Ceil(target.MiBps() / slotThroughput(j.JIT)))
+		jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
+		slots := int(math.Ceil(target.MiBps() / slotThroughput(jc, j.JIT, j.GC)))
 		fix := fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)
 		if slots > s.Machine.CPUs {
 			fix = fmt.Sprintf("run %d slots on at least %d CPUs, or split the job over several processes", slots, slots)
 		}
 		return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
 			Why: fmt.Sprintf("%d slot(s) on %d CPU(s) process ~%s when memory is not the limit (~%s per slot and CPU); %s needs %d",
-				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(j.JIT)), target, slots),
+				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(jc, j.JIT, j.GC)), target, slots),
 			Fix: fix}
 	}
 	return nil

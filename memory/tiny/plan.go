@@ -278,18 +278,18 @@ func (r *Request) minimalHeap(c candidate, slots int, target Rate) int64 {
 	s, _ := probe.resolved()
 	need := heapFloor(&s)
 	if target > 0 {
-		k := throughputPerHeap(c.gc, ParallelGCThreads(c.apc))
+		k := throughputPerHeap(r.Machine.Platform.jobCalibration(r.Connector), c.gc, ParallelGCThreads(c.apc))
 		need += int64(math.Ceil(float64(target) / k))
 	}
 	return r.Machine.Platform.EffectiveHeap(c.gc, ceilMiB(need))
 }
 
 // slotsFor is the number of slots whose CPU-bound rate covers target.
-func slotsFor(target Rate, j JIT) int {
+func slotsFor(jc JobCalibration, target Rate, j JIT, gc GC) int {
 	if target <= 0 {
 		return 1
 	}
-	return max(1, int(math.Ceil(target.MiBps()/slotThroughput(j)-1e-9)))
+	return max(1, int(math.Ceil(target.MiBps()/slotThroughput(jc, j, gc)-1e-9)))
 }
 
 // NewPlan finds the smallest configuration for the request: the least memory that sustains the
@@ -321,7 +321,7 @@ func NewPlan(r Request) (*Plan, error) {
 		if r.Budget > 0 && r.Throughput == 0 && r.Connector != ConnectorNone {
 			got, err = r.mostWithin(c)
 		} else {
-			slots := slotsFor(target, c.jit)
+			slots := slotsFor(r.Machine.Platform.jobCalibration(r.Connector), target, c.jit, c.gc)
 			if slots > r.Machine.CPUs {
 				continue // each slot needs a CPU at full speed
 			}
@@ -342,9 +342,10 @@ func NewPlan(r Request) (*Plan, error) {
 		}
 	}
 	if best == nil && len(considered) == 0 && target > 0 {
-		need := slotsFor(target, JITTiered)
+		jc := r.Machine.Platform.jobCalibration(r.Connector)
+		need := slotsFor(jc, target, JITTiered, GCG1)
 		return nil, fmt.Errorf("%s needs %d slots, one CPU each at ~%s (%s with C1 only), but the machine has %d CPU(s); give --cpus %d or split the job over several processes",
-			target, need, mibps(slotThroughput(JITTiered)), mibps(slotThroughput(JITC1)), r.Machine.CPUs, need)
+			target, need, mibps(slotThroughput(jc, JITTiered, GCG1)), mibps(slotThroughput(jc, JITC1, GCG1)), r.Machine.CPUs, need)
 	}
 	if best == nil && r.Budget > 0 {
 		smallest, err := r.smallest()
@@ -543,11 +544,15 @@ func (r *Request) notes(b *sized) []string {
 	}
 	n = append(n, "Heap state only: managed memory is 0 (RocksDB and batch operators need managed memory) and checkpointing is not modelled (the Tiny Flink talk ran without it).",
 		"-Xss256k (as in the Tiny Flink talk): deep recursion in user code risks a StackOverflowError.")
-	if j.GC == GCSerial {
-		n = append(n, "Serial GC collects with one thread: the model takes 70% of G1's throughput per MiB of heap (the Tiny Flink talk only says it \"reduces the throughput\").")
-	}
-	if j.JIT == JITC1 {
-		n = append(n, "C1-only code is slower: the model takes 75% of the tiered CPU-bound rate per slot.")
+	if cal := r.Machine.Platform.calibration(); cal != seedCalibration {
+		n = append(n, fmt.Sprintf("Calibration %s (%s): resident sizes were predicted within 15%% on held-out profiles; throughputs were not (near the heap floor and with large young generations the real rate is lower).", cal.Name, cal.Source))
+	} else {
+		if j.GC == GCSerial {
+			n = append(n, "Serial GC collects with one thread: the model takes 70% of G1's throughput per MiB of heap (the Tiny Flink talk only says it \"reduces the throughput\").")
+		}
+		if j.JIT == JITC1 {
+			n = append(n, "C1-only code is slower: the model takes 75% of the tiered CPU-bound rate per slot.")
+		}
 	}
 	if r.Target() > mibps(97) {
 		n = append(n, "The throughput is beyond the Tiny Flink talk's largest point (97 MB/s at -Xmx100m): the figures are extrapolated.")

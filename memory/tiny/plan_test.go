@@ -237,7 +237,7 @@ func TestPlanSlotsFollowThroughput(t *testing.T) {
 	r.Throughput, r.Headroom = mibps(250), 0
 	p := plan(t, r)
 	checkPlan(t, r, p)
-	want := slotsFor(r.Target(), p.Setup.JVM.JIT)
+	want := slotsFor(r.Machine.Platform.jobCalibration(r.Connector), r.Target(), p.Setup.JVM.JIT, p.Setup.JVM.GC)
 	if p.Setup.Flink.Slots != want || want < 3 {
 		t.Errorf("250 MiB/s: %d slots, want %d", p.Setup.Flink.Slots, want)
 	}

@@ -17,12 +17,16 @@ type Platform struct {
 	// ThreadStackSize is the default -Xss of Java threads; VMThreadStackSize and
 	// CompilerThreadStackSize are those of the VM's own threads, which -Xss does not change.
 	ThreadStackSize, VMThreadStackSize, CompilerThreadStackSize int64
+	// Cal is the platform's own calibration; nil is the seed's (calibration.go).
+	Cal *Calibration
 }
 
 // Platforms the model knows. The seed's machine is macos-arm64 (Apple M1 Max).
 var platforms = []Platform{
 	// globals_linux_x86.hpp: ThreadStackSize = VMThreadStackSize = CompilerThreadStackSize = 1M.
 	{Name: "linux-x64", PageSize: 4 * KiB, ThreadStackSize: MiB, VMThreadStackSize: MiB, CompilerThreadStackSize: MiB},
+	// linux-x64 measured: OpenJDK 17 on 2 shared x86-64 CPUs, Flink 1.20 (calibration_linux.go).
+	{Name: "linux-x64-jdk17", PageSize: 4 * KiB, ThreadStackSize: MiB, VMThreadStackSize: MiB, CompilerThreadStackSize: MiB, Cal: linuxX64JDK17},
 	// globals_linux_aarch64.hpp: 2048 KiB for all three.
 	{Name: "linux-arm64", PageSize: 4 * KiB, ThreadStackSize: 2 * MiB, VMThreadStackSize: 2 * MiB, CompilerThreadStackSize: 2 * MiB},
 	// globals_bsd_aarch64.hpp: 2048 KiB for all three; macOS on Apple silicon has 16 KiB pages.
@@ -45,6 +49,8 @@ func ParsePlatform(name string) (Platform, error) {
 	switch n {
 	case "linux-amd64", "linux-x86_64", "linux":
 		n = "linux-x64"
+	case "linux-amd64-jdk17", "linux-x86_64-jdk17":
+		n = "linux-x64-jdk17"
 	case "linux-aarch64":
 		n = "linux-arm64"
 	case "macos-aarch64", "darwin-arm64", "seed":

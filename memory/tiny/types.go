@@ -100,19 +100,29 @@ const (
 	ConnectorKafka Connector = iota
 	// ConnectorNone is no job at all: an empty cluster (the seed's first experiment).
 	ConnectorNone
+	// ConnectorDatagen is the seed's job without Kafka, as flinktune's harness runs it on real
+	// Flink (io.flinktune.harness.tiny.TinyJob): a DataGeneratorSource of byte records, the 1%
+	// filter and a discarding sink, chained into one task per slot.
+	ConnectorDatagen
 )
 
 func (c Connector) String() string {
-	if c == ConnectorNone {
+	switch c {
+	case ConnectorNone:
 		return "none"
+	case ConnectorDatagen:
+		return "datagen"
 	}
 	return "kafka"
 }
 
 // Title describes the workload for people.
 func (c Connector) Title() string {
-	if c == ConnectorNone {
+	switch c {
+	case ConnectorNone:
 		return "empty cluster (no job)"
+	case ConnectorDatagen:
+		return "datagen source, filter, discarding sink"
 	}
 	return "Kafka source and sink"
 }
@@ -124,8 +134,10 @@ func ParseConnector(s string) (Connector, error) {
 		return ConnectorKafka, nil
 	case "none", "empty":
 		return ConnectorNone, nil
+	case "datagen":
+		return ConnectorDatagen, nil
 	}
-	return ConnectorKafka, fmt.Errorf("unknown connector %q: want kafka (Kafka source and sink, the Tiny Flink talk's job) or none (an empty cluster)", s)
+	return ConnectorKafka, fmt.Errorf("unknown connector %q: want kafka (Kafka source and sink, the Tiny Flink talk's job), datagen (datagen source and discarding sink, as flinktune runs it on real Flink) or none (an empty cluster)", s)
 }
 
 // Mode is the kind of process sized.
