@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/local"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scheduler"
@@ -22,6 +23,7 @@ import (
 type vertexSample struct {
 	In, Out      float64 // numRecordsIn / numRecordsOut counters
 	Busy, BackPr float64
+	Idle         float64
 	Pending      float64
 	// Meter is numRecordsInPerSecond (sources: numRecordsOutPerSecond), Flink's 60 s meter.
 	Meter       float64
@@ -36,7 +38,7 @@ type vertexSample struct {
 // phaseStats is a vertex's behaviour over a window: rates from counter deltas, busy and
 // back-pressure as the mean of the samples, lag growth per second.
 type phaseStats struct {
-	Rate, Busy, BackPr, LagGrowth float64
+	Rate, Busy, BackPr, Idle, LagGrowth float64
 }
 
 func statsOver(samples []map[string]vertexSample, v string, source bool) phaseStats {
@@ -52,6 +54,7 @@ func statsOver(samples []map[string]vertexSample, v string, source bool) phaseSt
 	for _, s := range samples {
 		st.Busy += s[v].Busy / float64(len(samples))
 		st.BackPr += s[v].BackPr / float64(len(samples))
+		st.Idle += s[v].Idle / float64(len(samples))
 	}
 	return st
 }
@@ -193,7 +196,7 @@ func TestFidelityRealFlink(t *testing.T) {
 		results[name+"/drain/work"] = map[string]phaseStats{"": statsOver(drain, "work", false)}
 	}
 
-	t.Logf("Flink %s, scenario %s; per vertex: rate r/s, busy ms/s, back-pressured ms/s, source lag growth r/s (sim | real)", d.Version, sc.Name)
+	t.Logf("Flink %s, scenario %s; per vertex: rate r/s, busy ms/s, back-pressured ms/s, idle ms/s, source lag growth r/s (sim | real)", d.Version, sc.Name)
 	for _, ph := range append([]string{phases[0].name, phases[1].name}, "drain") {
 		for _, v := range []string{"src", "work", "agg"} {
 			sm, ok := results["sim/"+ph+"/"+v]
@@ -201,11 +204,32 @@ func TestFidelityRealFlink(t *testing.T) {
 				continue
 			}
 			a, b := sm[""], results["real/"+ph+"/"+v][""]
-			t.Logf("  %-15s %-5s rate %6.1f | %6.1f   busy %6.0f | %6.0f   bp %6.0f | %6.0f   lag %+6.1f | %+6.1f",
-				ph, v, a.Rate, b.Rate, a.Busy, b.Busy, a.BackPr, b.BackPr, a.LagGrowth, b.LagGrowth)
+			t.Logf("  %-15s %-5s rate %6.1f | %6.1f   busy %6.0f | %6.0f   bp %6.0f | %6.0f   idle %6.0f | %6.0f   lag %+6.1f | %+6.1f",
+				ph, v, a.Rate, b.Rate, a.Busy, b.Busy, a.BackPr, b.BackPr, a.Idle, b.Idle, a.LagGrowth, b.LagGrowth)
 		}
 	}
 	t.Logf("  real source lag metric %q", realRun.pending)
+	type row struct {
+		Phase, Vertex                                  string
+		SimRate, RealRate, SimBusy, RealBusy           float64
+		SimBackPressured, RealBackPressured            float64
+		SimIdle, RealIdle, SimLagGrowth, RealLagGrowth float64
+	}
+	var rows []row
+	for _, ph := range append([]string{phases[0].name, phases[1].name}, "drain") {
+		for _, v := range []string{"src", "work", "agg"} {
+			sm, ok := results["sim/"+ph+"/"+v]
+			if !ok {
+				continue
+			}
+			a, b := sm[""], results["real/"+ph+"/"+v][""]
+			rows = append(rows, row{ph, v, a.Rate, b.Rate, a.Busy, b.Busy, a.BackPr, b.BackPr, a.Idle, b.Idle, a.LagGrowth, b.LagGrowth})
+		}
+	}
+	testutil.WriteResult(t, "fidelity-"+d.Version, map[string]any{
+		"flinkVersion": d.Version, "scenario": sc.Name, "phases": rows,
+		"rescaleSeconds": map[string]float64{"sim": rescales[0].Seconds(), "real": rescales[1].Seconds()},
+	})
 	t.Logf("  rescale work 2→4: job running again after %s (sim) | %s (real)", rescales[0], rescales[1])
 
 	// The scenario's arithmetic, for both runs: 120/s through work (2 × 100/s) → busy 600;
@@ -261,6 +285,7 @@ func (r *simFidelity) at(t time.Duration) (map[string]vertexSample, error) {
 			x.Pending += float64(m.Pending)
 			x.Busy += m.BusyMsPerSec / float64(len(v.Subtasks))
 			x.BackPr += m.BackPressuredMs / float64(len(v.Subtasks))
+			x.Idle += m.IdleMsPerSec / float64(len(v.Subtasks))
 		}
 		out[v.ScenarioID] = x
 	}
@@ -328,7 +353,7 @@ func (r *realFidelity) read(t time.Duration) (map[string]vertexSample, error) {
 		x := vertexSample{Parallelism: v.Parallelism, Running: v.Status == "RUNNING" && jd.State == "RUNNING", At: at,
 			Started: time.UnixMilli(v.StartTime).Sub(r.origin)}
 		base := "/jobs/" + r.jobID + "/vertices/" + v.ID + "/subtasks/metrics"
-		get := []string{"numRecordsIn", "numRecordsOut", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond", "numRecordsInPerSecond", "numRecordsOutPerSecond"}
+		get := []string{"numRecordsIn", "numRecordsOut", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond", "idleTimeMsPerSecond", "numRecordsInPerSecond", "numRecordsOutPerSecond"}
 		if strings.HasPrefix(v.Name, "Source: ") {
 			if r.pending == "" {
 				var names []struct{ ID string }
@@ -361,6 +386,8 @@ func (r *realFidelity) read(t time.Duration) (map[string]vertexSample, error) {
 				x.Busy = avg
 			case id == "backPressuredTimeMsPerSecond":
 				x.BackPr = avg
+			case id == "idleTimeMsPerSecond":
+				x.Idle = avg
 			case id == "numRecordsInPerSecond" && !strings.HasPrefix(v.Name, "Source: "),
 				id == "numRecordsOutPerSecond" && strings.HasPrefix(v.Name, "Source: "):
 				x.Meter = sum
