@@ -103,7 +103,7 @@ func TestDiscoverResultTestsInTree(t *testing.T) {
 	for _, r := range got {
 		found[r.Name] = true
 	}
-	for _, name := range []string{"TestFidelityRealFlink"} {
+	for _, name := range []string{"TestFidelityRealFlink", "TestTwinRealFlink"} {
 		if !found[name] {
 			t.Errorf("%s not discovered among %v", name, got)
 		}
