@@ -68,13 +68,15 @@ func TestCaptureSimulatedJob(t *testing.T) {
 			srv := simrest.New(s, simrest.Options{})
 			hs := httptest.NewServer(srv)
 			defer hs.Close()
-			srv.Advance(3 * time.Minute)
+			// Off the MetricFetcher's 10 s grid: a capture that took the REST answers as fresh
+			// would be off by the staleness.
+			srv.Advance(3*time.Minute + 3700*time.Millisecond)
 			c, err := flinkrest.New(hs.URL)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tw, err := capture.Capture(context.Background(), c, sim.JobID(sc.Name, "pipeline"), capture.Options{
-				Window: time.Minute,
+				Window: 45 * time.Second,
 				Sleep:  func(_ context.Context, d time.Duration) error { srv.Advance(d); return nil },
 			})
 			if err != nil {

@@ -20,12 +20,22 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Name is the scenario's name (default: the job's name).
 	Name string
+	// Poll is how often a sample re-reads until the metrics change (default 100ms), and
+	// FreshWithin how long it tries (default 15s: Flink's fetcher refreshes every 10 s by
+	// default). See sample.
+	Poll, FreshWithin time.Duration
 }
 
 // Capture reads job jobID over the Flink REST API and returns its twin.
 func Capture(ctx context.Context, c *flinkrest.Client, jobID string, o Options) (*Twin, error) {
 	if o.Window <= 0 {
 		o.Window = 30 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = 100 * time.Millisecond
+	}
+	if o.FreshWithin <= 0 {
+		o.FreshWithin = 15 * time.Second
 	}
 	if o.Sleep == nil {
 		o.Sleep = func(ctx context.Context, d time.Duration) error {
@@ -41,14 +51,15 @@ func Capture(ctx context.Context, c *flinkrest.Client, jobID string, o Options) 
 	if err != nil {
 		return nil, err
 	}
-	first, err := sample(ctx, c, jobID, &obs.Job)
+	names := map[string][]string{}
+	first, err := freshSample(ctx, c, jobID, &obs.Job, names, o)
 	if err != nil {
 		return nil, err
 	}
 	if err := o.Sleep(ctx, o.Window); err != nil {
 		return nil, err
 	}
-	last, err := sample(ctx, c, jobID, &obs.Job)
+	last, err := freshSample(ctx, c, jobID, &obs.Job, names, o)
 	if err != nil {
 		return nil, err
 	}
@@ -89,9 +100,47 @@ func observeShape(ctx context.Context, c *flinkrest.Client, jobID string) (*Obse
 	return obs, nil
 }
 
+// freshSample reads until the metrics change and returns the first changed reading. Flink's
+// REST API serves metrics from the JobManager's MetricFetcher store, refreshed at most every
+// metrics.fetcher.update-interval and only after a request asks: a lone reading can be as old
+// as the previous request (a whole window, without this). The reading where the values change
+// is at most one poll younger than the refresh, at both ends of the window alike.
+func freshSample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flinkrest.JobDetailsInfo,
+	names map[string][]string, o Options) (Sample, error) {
+	prev, err := sample(ctx, c, jobID, shape, names)
+	if err != nil {
+		return Sample{}, err
+	}
+	for waited := time.Duration(0); waited < o.FreshWithin; waited += o.Poll {
+		if err := o.Sleep(ctx, o.Poll); err != nil {
+			return Sample{}, err
+		}
+		cur, err := sample(ctx, c, jobID, shape, names)
+		if err != nil {
+			return Sample{}, err
+		}
+		if changed(prev, cur) {
+			return cur, nil
+		}
+		prev = cur
+	}
+	return prev, nil // nothing moves: an idle job's counters are as fresh as they get
+}
+
+func changed(a, b Sample) bool {
+	for id, x := range b.Vertices {
+		y := a.Vertices[id]
+		if x.RecordsIn != y.RecordsIn || x.RecordsOut != y.RecordsOut || x.Busy != y.Busy || x.Idle != y.Idle {
+			return true
+		}
+	}
+	return false
+}
+
 // sample reads the accumulated times from the job details and the record counters (and the
-// sources' pendingRecords) from each vertex's subtask metrics, summed.
-func sample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flinkrest.JobDetailsInfo) (Sample, error) {
+// sources' pendingRecords) from each vertex's subtask metrics, summed. names caches each
+// vertex's pendingRecords metric names.
+func sample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flinkrest.JobDetailsInfo, names map[string][]string) (Sample, error) {
 	job, err := c.JobDetails(ctx, jobID)
 	if err != nil {
 		return Sample{}, fmt.Errorf("capture: job %s: %w", jobID, err)
@@ -108,16 +157,23 @@ func sample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flink
 	for _, v := range job.Vertices {
 		x := VertexSample{Busy: float64(v.Metrics.AccumulatedBusyTime), Idle: float64(v.Metrics.AccumulatedIdleTime),
 			BackPressured: float64(v.Metrics.AccumulatedBackpressuredTime), Pending: math.NaN()}
-		names, err := c.VertexMetricNames(ctx, jobID, v.ID)
-		if err != nil {
-			return Sample{}, fmt.Errorf("capture: vertex %s metrics: %w", v.Name, err)
-		}
-		get := []string{"numRecordsIn", "numRecordsOut"}
-		for _, n := range names {
-			if strings.HasSuffix(n, ".pendingRecords") || n == "pendingRecords" {
-				get = append(get, n)
+		pending, ok := names[v.ID]
+		if !ok {
+			all, err := c.VertexMetricNames(ctx, jobID, v.ID)
+			if err != nil {
+				return Sample{}, fmt.Errorf("capture: vertex %s metrics: %w", v.Name, err)
+			}
+			pending = []string{}
+			for _, n := range all {
+				if strings.HasSuffix(n, ".pendingRecords") || n == "pendingRecords" {
+					pending = append(pending, n)
+				}
+			}
+			if len(all) > 0 { // the store may not have this vertex's names yet
+				names[v.ID] = pending
 			}
 		}
+		get := append([]string{"numRecordsIn", "numRecordsOut"}, pending...)
 		ms, err := c.VertexMetrics(ctx, jobID, v.ID, get, []string{"sum"})
 		if err != nil {
 			return Sample{}, fmt.Errorf("capture: vertex %s metrics: %w", v.Name, err)
