@@ -90,7 +90,7 @@ func interesting(id string) bool {
 	if strings.Contains(id, "Latency") || strings.Contains(id, "Netty") {
 		return false
 	}
-	for _, k := range []string{"Time", "Pool", "numRecords", "ending", "BackPressured", "Buffers"} {
+	for _, k := range []string{"Time", "Pool", "numRecords", "flinktune", "ending", "BackPressured", "Buffers"} {
 		if strings.Contains(id, k) {
 			return true
 		}

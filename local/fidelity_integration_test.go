@@ -67,6 +67,29 @@ type fidelityRun interface {
 	at(t time.Duration) (map[string]vertexSample, error)
 	// rescale sets one vertex's parallelism (PUT resource requirements) at the current time.
 	rescale(vertexID string, p int) error
+	// checkpointAcks are the completion times (scenario time) of the completed checkpoints.
+	checkpointAcks() ([]time.Duration, error)
+}
+
+// cpWait is how long after t0 the first checkpoint completed: Flink 1.20 and later rescale on
+// a requirement change only once a checkpoint completes (FLIP-461), so a rescale's downtime is
+// this wait plus the restart itself.
+func cpWait(t *testing.T, r fidelityRun, t0 time.Duration) time.Duration {
+	t.Helper()
+	acks, err := r.checkpointAcks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := time.Duration(-1)
+	for _, a := range acks {
+		if a >= t0 && (best < 0 || a < best) {
+			best = a
+		}
+	}
+	if best < 0 {
+		return 0
+	}
+	return best - t0
 }
 
 // window samples [from, to] every sampleEvery.
@@ -178,7 +201,7 @@ func TestFidelityRealFlink(t *testing.T) {
 	}
 	phases := []phase{{"steady 120/s", 30 * time.Second, 50 * time.Second}, {"overload 300/s", 80 * time.Second, 100 * time.Second}}
 	results := map[string]map[string]phaseStats{}
-	var rescales []time.Duration
+	var rescales, waits []time.Duration
 	var drain []map[string]vertexSample
 	for _, r := range []fidelityRun{simRun, realRun} {
 		name := map[bool]string{true: "sim", false: "real"}[r == fidelityRun(simRun)]
@@ -191,6 +214,7 @@ func TestFidelityRealFlink(t *testing.T) {
 		// Rescale work 2 → 4 at 104 s: capacity 400/s drains the lag built in the overload.
 		rt := rescaleTime(t, r, 104*time.Second, "work", 4)
 		rescales = append(rescales, rt)
+		waits = append(waits, cpWait(t, r, 104*time.Second))
 		from := (104*time.Second + rt + 10*time.Second).Truncate(time.Second)
 		drain = window(t, r, from, from+14*time.Second)
 		results[name+"/drain/work"] = map[string]phaseStats{"": statsOver(drain, "work", false)}
@@ -228,9 +252,11 @@ func TestFidelityRealFlink(t *testing.T) {
 	}
 	testutil.WriteResult(t, "fidelity-"+d.Version, map[string]any{
 		"flinkVersion": d.Version, "scenario": sc.Name, "phases": rows,
-		"rescaleSeconds": map[string]float64{"sim": rescales[0].Seconds(), "real": rescales[1].Seconds()},
+		"rescaleSeconds":               map[string]float64{"sim": rescales[0].Seconds(), "real": rescales[1].Seconds()},
+		"rescaleCheckpointWaitSeconds": map[string]float64{"sim": waits[0].Seconds(), "real": waits[1].Seconds()},
 	})
-	t.Logf("  rescale work 2→4: job running again after %s (sim) | %s (real)", rescales[0], rescales[1])
+	t.Logf("  rescale work 2→4: job running again after %s (sim) | %s (real), of which waiting for a checkpoint %s | %s",
+		rescales[0], rescales[1], waits[0], waits[1])
 
 	// The scenario's arithmetic, for both runs: 120/s through work (2 × 100/s) → busy 600;
 	// agg sees 120/s at 400/s → 300. At 300/s work saturates: 200/s through, busy ~1000, the
@@ -288,6 +314,17 @@ func (r *simFidelity) at(t time.Duration) (map[string]vertexSample, error) {
 			x.Idle += m.IdleMsPerSec / float64(len(v.Subtasks))
 		}
 		out[v.ScenarioID] = x
+	}
+	return out, nil
+}
+
+func (r *simFidelity) checkpointAcks() ([]time.Duration, error) {
+	cp, _ := r.s.Checkpoints(r.jobID)
+	var out []time.Duration
+	for _, c := range cp.History {
+		if c.Status == "COMPLETED" {
+			out = append(out, time.UnixMilli(c.LatestAck).Sub(r.s.Start()))
+		}
 	}
 	return out, nil
 }
@@ -402,6 +439,25 @@ func (r *realFidelity) read(t time.Duration) (map[string]vertexSample, error) {
 
 func isNotFound(err error) bool {
 	return strings.Contains(err.Error(), fmt.Sprint(http.StatusNotFound))
+}
+
+func (r *realFidelity) checkpointAcks() ([]time.Duration, error) {
+	var cp struct {
+		History []struct {
+			Status    string `json:"status"`
+			LatestAck int64  `json:"latest_ack_timestamp"`
+		} `json:"history"`
+	}
+	if err := r.c.GetJSON(r.ctx, "/jobs/"+r.jobID+"/checkpoints", &cp); err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for _, c := range cp.History {
+		if c.Status == "COMPLETED" {
+			out = append(out, time.UnixMilli(c.LatestAck).Sub(r.origin))
+		}
+	}
+	return out, nil
 }
 
 func (r *realFidelity) rescale(v string, p int) error {
