@@ -71,9 +71,9 @@ type fidelityRun interface {
 	checkpointAcks() ([]time.Duration, error)
 }
 
-// cpWait is how long after t0 the first checkpoint completed: Flink 1.20 and later rescale on
-// a requirement change only once a checkpoint completes (FLIP-461), so a rescale's downtime is
-// this wait plus the restart itself.
+// cpWait is how long after t0 the first checkpoint completed. Flink 2.x rescales on a
+// requirement change only once a checkpoint completes (FLIP-461); 1.20 does not wait (the
+// simulator once assumed it did: sim/CALIBRATION.md), so there a rescale is the restart alone.
 func cpWait(t *testing.T, r fidelityRun, t0 time.Duration) time.Duration {
 	t.Helper()
 	acks, err := r.checkpointAcks()
