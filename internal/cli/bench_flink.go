@@ -453,7 +453,7 @@ func readMachine() machineInfo {
 		java = filepath.Join(h, "bin", "java")
 	}
 	if out, err := exec.Command(java, "-version").CombinedOutput(); err == nil {
-		m.JDK = strings.Join(strings.Fields(strings.ReplaceAll(string(out), "\n", " ; ")), " ")
+		m.JDK = strings.TrimSuffix(strings.Join(strings.Fields(strings.ReplaceAll(strings.TrimSpace(string(out)), "\n", " ; ")), " "), " ;")
 	}
 	return m
 }
@@ -557,28 +557,56 @@ func (d *benchFlinkDoc) markdown() string {
 }
 
 // writeValueMarkdown renders any JSON value: a list of objects as one table (their scalar
-// fields as columns), an object's scalars as a key/value table with nested values below.
+// fields as columns); an object as a key/value table of its other fields, flattened, followed
+// by a table for each of its fields that is a list of objects.
 func writeValueMarkdown(b *strings.Builder, v any) {
-	rows := flattenScalars("", v)
 	if list, ok := v.([]any); ok && len(list) > 0 {
 		if table := objectTable(list); table != "" {
 			b.WriteString(table)
 			return
 		}
 	}
-	if len(rows) == 0 {
+	var rows [][2]string
+	var lists []string
+	obj, isObj := v.(map[string]any)
+	if isObj {
+		for _, k := range sortedKeys(obj) {
+			if list, ok := obj[k].([]any); ok && len(list) > 0 && objectTable(list) != "" {
+				lists = append(lists, k)
+				continue
+			}
+			rows = append(rows, flattenScalars(k, obj[k])...)
+		}
+	} else {
+		rows = flattenScalars("", v)
+	}
+	if len(rows) == 0 && len(lists) == 0 {
 		b.WriteString("(empty)\n")
 		return
 	}
-	b.WriteString("| key | value |\n|---|---|\n")
-	const maxRows = 200
-	for i, r := range rows {
-		if i == maxRows {
-			fmt.Fprintf(b, "| … | %d more |\n", len(rows)-maxRows)
-			break
+	if len(rows) > 0 {
+		b.WriteString("| key | value |\n|---|---|\n")
+		const maxRows = 200
+		for i, r := range rows {
+			if i == maxRows {
+				fmt.Fprintf(b, "| … | %d more |\n", len(rows)-maxRows)
+				break
+			}
+			fmt.Fprintf(b, "| %s | %s |\n", r[0], r[1])
 		}
-		fmt.Fprintf(b, "| %s | %s |\n", r[0], r[1])
 	}
+	for _, k := range lists {
+		fmt.Fprintf(b, "\n%s:\n\n%s", k, objectTable(obj[k].([]any)))
+	}
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // objectTable is a markdown table of a list of objects, "" if the list is not all objects.
@@ -645,8 +673,11 @@ func flattenScalars(prefix string, v any) [][2]string {
 	case nil:
 		return [][2]string{{prefix, "–"}}
 	default:
-		s := strings.ReplaceAll(fmt.Sprint(x), "|", "\\|")
-		return [][2]string{{prefix, strings.ReplaceAll(s, "\n", " ")}}
+		s := fmt.Sprint(x)
+		if len(s) > 160 || strings.Contains(s, "\n") { // a document (a YAML, a log): the JSON has it
+			s = fmt.Sprintf("(%d characters, in the JSON)", len(s))
+		}
+		return [][2]string{{prefix, strings.ReplaceAll(s, "|", "\\|")}}
 	}
 }
 
