@@ -12,11 +12,13 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/flinktune/flinktune/internal/testutil"
@@ -64,6 +66,9 @@ plus a readable summary in the .md beside it. It needs the source tree and Maven
 
 // onFlink runs the matrix (or only aggregates) and writes the results.
 func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd.SetContext(ctx)
 	if f.on != "flink" {
 		return usagef("--on %q: want sim or flink", f.on)
 	}
@@ -180,6 +185,10 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 		"-timeout", f.timeout.String(), "-run", r.Pattern}, r.Packages...)
 	fmt.Fprintf(cmd.ErrOrStderr(), "Flink %s: go %s\n", r.Version, strings.Join(args, " "))
 	gt := exec.CommandContext(cmd.Context(), "go", args...)
+	// Stopped (Ctrl-C, a timeout), go test gets SIGTERM rather than SIGKILL, so that it can
+	// stop its test binary, whose clusters die with it.
+	gt.Cancel = func() error { return gt.Process.Signal(syscall.SIGTERM) }
+	gt.WaitDelay = 30 * time.Second
 	gt.Dir = repo
 	abs, _ := filepath.Abs(dir)
 	env := append(os.Environ(), "FLINKTUNE_FLINK_DISTS="+dists, testutil.ResultsDirEnv+"="+abs,
