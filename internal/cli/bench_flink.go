@@ -103,7 +103,7 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 		} else {
 			pkgs = integrationPackages(tests)
 		}
-		resultsDir = strings.TrimSuffix(f.out, filepath.Ext(f.out)) + "-results"
+		resultsDir = strings.TrimSuffix(f.out, filepath.Ext(f.out)) + ".d"
 		for _, v := range versions {
 			fmt.Fprintf(stderr, "Flink %s: preparing ...\n", v)
 			r := flinkTestRun{Version: v, Pattern: pattern, Packages: pkgs}
@@ -191,10 +191,15 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 	gt.WaitDelay = 30 * time.Second
 	gt.Dir = repo
 	abs, _ := filepath.Abs(dir)
+	// Logs go beside the results directory, never into it: every JSON in it is a result.
+	logs := filepath.Dir(abs) + "-logs"
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return err
+	}
 	env := append(os.Environ(), "FLINKTUNE_FLINK_DISTS="+dists, testutil.ResultsDirEnv+"="+abs,
-		FullMatrixEnv+"=1", "FLINKTUNE_AUTOSCALE_POLICY=operator flinktune", "FLINKTUNE_FLINK_LOGS="+filepath.Join(abs, "logs"))
+		FullMatrixEnv+"=1", "FLINKTUNE_AUTOSCALE_POLICY=operator flinktune", "FLINKTUNE_FLINK_LOGS="+filepath.Join(logs, r.Version))
 	gt.Env = append(env, f.env...) // later entries win
-	logPath := filepath.Join(abs, "go-test.json")
+	logPath := filepath.Join(logs, r.Version+"-go-test.jsonl")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
@@ -492,7 +497,8 @@ type benchFlinkEntry struct {
 	Value   json.RawMessage `json:"value"`
 }
 
-// aggregateResults gathers dir/<version>/*.json (and dir/*.json, version "") into one document;
+// aggregateResults gathers dir/<version>/*.json (and dir/*.json, version "") into one document
+// (deeper files, such as logs, are not results);
 // any JSON is a result, whatever test wrote it. A file that is not JSON is an error naming it.
 func aggregateResults(dir string, versions []string, runs []flinkTestRun) (*benchFlinkDoc, error) {
 	doc := &benchFlinkDoc{Date: time.Now().UTC().Format(time.RFC3339), Versions: versions, Machine: readMachine(), Runs: runs,
@@ -501,7 +507,14 @@ func aggregateResults(dir string, versions []string, runs []flinkTestRun) (*benc
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || filepath.Ext(p) != ".json" || d.Name() == "go-test.json" {
+		if d.IsDir() {
+			// Results are dir/*.json and dir/<version>/*.json; anything deeper (logs) is not.
+			if rel, _ := filepath.Rel(dir, p); rel != "." && strings.Count(filepath.ToSlash(rel), "/") >= 1 {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if filepath.Ext(p) != ".json" {
 			return nil
 		}
 		b, err := os.ReadFile(p)

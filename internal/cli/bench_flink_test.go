@@ -170,9 +170,9 @@ func TestBenchOnFlinkFakeTree(t *testing.T) {
 func TestBenchOnFlinkAggregate(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"1.20.5/twin.json":    `{"at2p": {"predicted": 0.5, "measured": 0.52}, "notes": "a|b"}`,
-		"2.2.1/tiny.json":     `[{"budget": "50m", "rssMB": 120.5}]`,
-		"1.20.5/go-test.json": `{"Action":"pass"}`,
+		"1.20.5/twin.json":           `{"at2p": {"predicted": 0.5, "measured": 0.52}, "notes": "a|b"}`,
+		"2.2.1/tiny.json":            `[{"budget": "50m", "rssMB": 120.5}]`,
+		"1.20.5/logs/TestX/job.json": `{"a log": 1}`,
 	})
 	out := filepath.Join(t.TempDir(), "all.json")
 	_, stderr, code := simCLI(t, "bench", "--on", "flink", "--aggregate", dir, "--versions", "1.20.5,2.2.1", "--out", out)
@@ -180,6 +180,9 @@ func TestBenchOnFlinkAggregate(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	md, _ := os.ReadFile(filepath.Join(filepath.Dir(out), "all.md"))
+	if strings.Contains(string(md), "a log") {
+		t.Errorf("a file under logs/ was taken for a result:\n%s", md)
+	}
 	for _, want := range []string{"| at2p.measured | 0.52 |", "| notes | a\\|b |", "| 50m | 120.5 |", "## Flink 1.20.5: twin"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
