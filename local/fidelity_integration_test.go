@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/local"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scheduler"
@@ -22,6 +23,7 @@ import (
 type vertexSample struct {
 	In, Out      float64 // numRecordsIn / numRecordsOut counters
 	Busy, BackPr float64
+	Idle         float64
 	Pending      float64
 	// Meter is numRecordsInPerSecond (sources: numRecordsOutPerSecond), Flink's 60 s meter.
 	Meter       float64
@@ -36,7 +38,7 @@ type vertexSample struct {
 // phaseStats is a vertex's behaviour over a window: rates from counter deltas, busy and
 // back-pressure as the mean of the samples, lag growth per second.
 type phaseStats struct {
-	Rate, Busy, BackPr, LagGrowth float64
+	Rate, Busy, BackPr, Idle, LagGrowth float64
 }
 
 func statsOver(samples []map[string]vertexSample, v string, source bool) phaseStats {
@@ -52,6 +54,7 @@ func statsOver(samples []map[string]vertexSample, v string, source bool) phaseSt
 	for _, s := range samples {
 		st.Busy += s[v].Busy / float64(len(samples))
 		st.BackPr += s[v].BackPr / float64(len(samples))
+		st.Idle += s[v].Idle / float64(len(samples))
 	}
 	return st
 }
@@ -64,6 +67,29 @@ type fidelityRun interface {
 	at(t time.Duration) (map[string]vertexSample, error)
 	// rescale sets one vertex's parallelism (PUT resource requirements) at the current time.
 	rescale(vertexID string, p int) error
+	// checkpointAcks are the completion times (scenario time) of the completed checkpoints.
+	checkpointAcks() ([]time.Duration, error)
+}
+
+// cpWait is how long after t0 the first checkpoint completed. Flink 2.x rescales on a
+// requirement change only once a checkpoint completes (FLIP-461); 1.20 does not wait (the
+// simulator once assumed it did: sim/CALIBRATION.md), so there a rescale is the restart alone.
+func cpWait(t *testing.T, r fidelityRun, t0 time.Duration) time.Duration {
+	t.Helper()
+	acks, err := r.checkpointAcks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := time.Duration(-1)
+	for _, a := range acks {
+		if a >= t0 && (best < 0 || a < best) {
+			best = a
+		}
+	}
+	if best < 0 {
+		return 0
+	}
+	return best - t0
 }
 
 // window samples [from, to] every sampleEvery.
@@ -175,7 +201,7 @@ func TestFidelityRealFlink(t *testing.T) {
 	}
 	phases := []phase{{"steady 120/s", 30 * time.Second, 50 * time.Second}, {"overload 300/s", 80 * time.Second, 100 * time.Second}}
 	results := map[string]map[string]phaseStats{}
-	var rescales []time.Duration
+	var rescales, waits []time.Duration
 	var drain []map[string]vertexSample
 	for _, r := range []fidelityRun{simRun, realRun} {
 		name := map[bool]string{true: "sim", false: "real"}[r == fidelityRun(simRun)]
@@ -188,12 +214,13 @@ func TestFidelityRealFlink(t *testing.T) {
 		// Rescale work 2 → 4 at 104 s: capacity 400/s drains the lag built in the overload.
 		rt := rescaleTime(t, r, 104*time.Second, "work", 4)
 		rescales = append(rescales, rt)
+		waits = append(waits, cpWait(t, r, 104*time.Second))
 		from := (104*time.Second + rt + 10*time.Second).Truncate(time.Second)
 		drain = window(t, r, from, from+14*time.Second)
 		results[name+"/drain/work"] = map[string]phaseStats{"": statsOver(drain, "work", false)}
 	}
 
-	t.Logf("Flink %s, scenario %s; per vertex: rate r/s, busy ms/s, back-pressured ms/s, source lag growth r/s (sim | real)", d.Version, sc.Name)
+	t.Logf("Flink %s, scenario %s; per vertex: rate r/s, busy ms/s, back-pressured ms/s, idle ms/s, source lag growth r/s (sim | real)", d.Version, sc.Name)
 	for _, ph := range append([]string{phases[0].name, phases[1].name}, "drain") {
 		for _, v := range []string{"src", "work", "agg"} {
 			sm, ok := results["sim/"+ph+"/"+v]
@@ -201,12 +228,35 @@ func TestFidelityRealFlink(t *testing.T) {
 				continue
 			}
 			a, b := sm[""], results["real/"+ph+"/"+v][""]
-			t.Logf("  %-15s %-5s rate %6.1f | %6.1f   busy %6.0f | %6.0f   bp %6.0f | %6.0f   lag %+6.1f | %+6.1f",
-				ph, v, a.Rate, b.Rate, a.Busy, b.Busy, a.BackPr, b.BackPr, a.LagGrowth, b.LagGrowth)
+			t.Logf("  %-15s %-5s rate %6.1f | %6.1f   busy %6.0f | %6.0f   bp %6.0f | %6.0f   idle %6.0f | %6.0f   lag %+6.1f | %+6.1f",
+				ph, v, a.Rate, b.Rate, a.Busy, b.Busy, a.BackPr, b.BackPr, a.Idle, b.Idle, a.LagGrowth, b.LagGrowth)
 		}
 	}
 	t.Logf("  real source lag metric %q", realRun.pending)
-	t.Logf("  rescale work 2→4: job running again after %s (sim) | %s (real)", rescales[0], rescales[1])
+	type row struct {
+		Phase, Vertex                                  string
+		SimRate, RealRate, SimBusy, RealBusy           float64
+		SimBackPressured, RealBackPressured            float64
+		SimIdle, RealIdle, SimLagGrowth, RealLagGrowth float64
+	}
+	var rows []row
+	for _, ph := range append([]string{phases[0].name, phases[1].name}, "drain") {
+		for _, v := range []string{"src", "work", "agg"} {
+			sm, ok := results["sim/"+ph+"/"+v]
+			if !ok {
+				continue
+			}
+			a, b := sm[""], results["real/"+ph+"/"+v][""]
+			rows = append(rows, row{ph, v, a.Rate, b.Rate, a.Busy, b.Busy, a.BackPr, b.BackPr, a.Idle, b.Idle, a.LagGrowth, b.LagGrowth})
+		}
+	}
+	testutil.WriteResult(t, "fidelity-"+d.Version, map[string]any{
+		"flinkVersion": d.Version, "scenario": sc.Name, "phases": rows,
+		"rescaleSeconds":               map[string]float64{"sim": rescales[0].Seconds(), "real": rescales[1].Seconds()},
+		"rescaleCheckpointWaitSeconds": map[string]float64{"sim": waits[0].Seconds(), "real": waits[1].Seconds()},
+	})
+	t.Logf("  rescale work 2→4: job running again after %s (sim) | %s (real), of which waiting for a checkpoint %s | %s",
+		rescales[0], rescales[1], waits[0], waits[1])
 
 	// The scenario's arithmetic, for both runs: 120/s through work (2 × 100/s) → busy 600;
 	// agg sees 120/s at 400/s → 300. At 300/s work saturates: 200/s through, busy ~1000, the
@@ -261,8 +311,20 @@ func (r *simFidelity) at(t time.Duration) (map[string]vertexSample, error) {
 			x.Pending += float64(m.Pending)
 			x.Busy += m.BusyMsPerSec / float64(len(v.Subtasks))
 			x.BackPr += m.BackPressuredMs / float64(len(v.Subtasks))
+			x.Idle += m.IdleMsPerSec / float64(len(v.Subtasks))
 		}
 		out[v.ScenarioID] = x
+	}
+	return out, nil
+}
+
+func (r *simFidelity) checkpointAcks() ([]time.Duration, error) {
+	cp, _ := r.s.Checkpoints(r.jobID)
+	var out []time.Duration
+	for _, c := range cp.History {
+		if c.Status == "COMPLETED" {
+			out = append(out, time.UnixMilli(c.LatestAck).Sub(r.s.Start()))
+		}
 	}
 	return out, nil
 }
@@ -328,7 +390,7 @@ func (r *realFidelity) read(t time.Duration) (map[string]vertexSample, error) {
 		x := vertexSample{Parallelism: v.Parallelism, Running: v.Status == "RUNNING" && jd.State == "RUNNING", At: at,
 			Started: time.UnixMilli(v.StartTime).Sub(r.origin)}
 		base := "/jobs/" + r.jobID + "/vertices/" + v.ID + "/subtasks/metrics"
-		get := []string{"numRecordsIn", "numRecordsOut", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond", "numRecordsInPerSecond", "numRecordsOutPerSecond"}
+		get := []string{"numRecordsIn", "numRecordsOut", "busyTimeMsPerSecond", "backPressuredTimeMsPerSecond", "idleTimeMsPerSecond", "numRecordsInPerSecond", "numRecordsOutPerSecond"}
 		if strings.HasPrefix(v.Name, "Source: ") {
 			if r.pending == "" {
 				var names []struct{ ID string }
@@ -361,6 +423,8 @@ func (r *realFidelity) read(t time.Duration) (map[string]vertexSample, error) {
 				x.Busy = avg
 			case id == "backPressuredTimeMsPerSecond":
 				x.BackPr = avg
+			case id == "idleTimeMsPerSecond":
+				x.Idle = avg
 			case id == "numRecordsInPerSecond" && !strings.HasPrefix(v.Name, "Source: "),
 				id == "numRecordsOutPerSecond" && strings.HasPrefix(v.Name, "Source: "):
 				x.Meter = sum
@@ -375,6 +439,25 @@ func (r *realFidelity) read(t time.Duration) (map[string]vertexSample, error) {
 
 func isNotFound(err error) bool {
 	return strings.Contains(err.Error(), fmt.Sprint(http.StatusNotFound))
+}
+
+func (r *realFidelity) checkpointAcks() ([]time.Duration, error) {
+	var cp struct {
+		History []struct {
+			Status    string `json:"status"`
+			LatestAck int64  `json:"latest_ack_timestamp"`
+		} `json:"history"`
+	}
+	if err := r.c.GetJSON(r.ctx, "/jobs/"+r.jobID+"/checkpoints", &cp); err != nil {
+		return nil, err
+	}
+	var out []time.Duration
+	for _, c := range cp.History {
+		if c.Status == "COMPLETED" {
+			out = append(out, time.UnixMilli(c.LatestAck).Sub(r.origin))
+		}
+	}
+	return out, nil
 }
 
 func (r *realFidelity) rescale(v string, p int) error {

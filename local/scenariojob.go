@@ -68,11 +68,22 @@ const (
 	// specKeys is the number of distinct keys behind HASH inputs; keyed state is spread
 	// evenly over them.
 	specKeys = 1024
+	// defaultBufferTimeout replaces Flink's 100 ms output flush interval: a scenario runs at
+	// hundreds of records per second, so its 32 KiB network buffers never fill and records
+	// would move between tasks only on the flusher's tick, in 100 ms batches; a consumer then
+	// idles between batches while its producer is back-pressured (sim/CALIBRATION.md). A job
+	// at the scenario's real rates fills buffers in far less than 100 ms, so 1 ms keeps the
+	// hand-over as continuous as there.
+	// The key is execution.buffer-timeout.interval since 1.19 and execution.buffer-timeout
+	// before; both are set, each version reads its own.
+	bufferTimeoutKey     = "execution.buffer-timeout.interval"
+	bufferTimeoutOldKey  = "execution.buffer-timeout"
+	defaultBufferTimeout = "1ms"
 )
 
 // jobConfigPrefixes are the scenario's job-level keys the real job takes (the rest are the
 // cluster's or the autoscaler's).
-var jobConfigPrefixes = []string{"state.", "execution.checkpointing.", "pipeline.", "restart-strategy", "execution.runtime-mode"}
+var jobConfigPrefixes = []string{"state.", "execution.checkpointing.", "pipeline.", "restart-strategy", "execution.runtime-mode", "execution.buffer-timeout"}
 
 // ScenarioSpec turns job ji of sc into the spec ScenarioJob runs, with the load schedule
 // starting at origin. What real Flink cannot take is refused with the field named: noise is
@@ -94,6 +105,14 @@ func ScenarioSpec(sc *scenario.Scenario, ji int, origin time.Time) (*JobSpec, er
 	if _, ok := spec.Config["execution.checkpointing.interval"]; !ok {
 		spec.Config["execution.checkpointing.interval"] = "5s"
 	}
+	if _, ok := spec.Config[bufferTimeoutKey]; !ok {
+		if old, ok := spec.Config[bufferTimeoutOldKey]; ok {
+			spec.Config[bufferTimeoutKey] = old
+		} else {
+			spec.Config[bufferTimeoutKey] = defaultBufferTimeout
+		}
+	}
+	spec.Config[bufferTimeoutOldKey] = spec.Config[bufferTimeoutKey]
 	order, err := topoOrder(j)
 	if err != nil {
 		return nil, err

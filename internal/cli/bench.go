@@ -21,6 +21,7 @@ func newBenchCmd() *cobra.Command {
 		reportPath                     string
 		logLevel                       string
 		corpus                         corpusFlags
+		real                           flinkBenchFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "bench --scenario FILE|NAME [--policy NAME]...",
@@ -51,15 +52,19 @@ job's configuration) and the second with its defaults, over --generate, --scenar
 or the built-in examples; a setting dominates when its lag-violation seconds and
 parallelism-seconds, summed over the scenarios, are both at least 5% lower (lag
 no higher is enough when the second policy's is within 60 s per scenario).
-Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
+Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlinkHelp,
 		Example: `  flinktune bench --scenario wordcount-ramp
   flinktune bench --scenario kafka-diurnal --policy operator --policy flinktune --output json
   flinktune bench --scenario my.yaml --set job.autoscaler.memory.tuning.enabled=true
   flinktune bench --scenario wordcount-ramp --report report.html
   flinktune bench --generate 200 --seed 1 --output json > corpus.json
-  flinktune bench --sweep job.autoscaler.target.utilization=0.5,0.6,0.7,0.8,0.9 --generate 20`,
+  flinktune bench --sweep job.autoscaler.target.utilization=0.5,0.6,0.7,0.8,0.9 --generate 20
+  flinktune bench --on flink --versions 1.20.5,2.2.1 --out results.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if real.on != "sim" {
+				return real.onFlink(cmd)
+			}
 			if cmd.Flags().Changed("generate") || corpus.sweep != "" {
 				if reportPath != "" {
 					return usagef("--report draws --scenario runs; with --generate or --sweep use --output json")
@@ -176,6 +181,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.`,
 	f.StringVar(&reportPath, "report", "", "also write a self-contained HTML report (charts of each policy's run, the table, the scoring) to this file")
 	f.StringVar(&logLevel, "log-level", "", "log the control loop on stderr: debug (every job cycle and its reason), info, warn or error")
 	corpus.register(cmd)
+	real.register(cmd)
 	return cmd
 }
 

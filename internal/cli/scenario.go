@@ -15,7 +15,7 @@ func newScenarioCmd() *cobra.Command {
 		Short: "Work with simulator scenarios",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newScenarioGenerateCmd())
+	cmd.AddCommand(newScenarioGenerateCmd(), newScenarioCaptureCmd())
 	return cmd
 }
 

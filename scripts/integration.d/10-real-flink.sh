@@ -6,6 +6,7 @@
 # simulator-vs-real fidelity check (a scenario run on both).
 #   FLINKTUNE_FLINK_VERSIONS  versions to test (default "1.20.5 2.2.1")
 #   FLINKTUNE_CACHE           cache directory (default ~/.cache/flinktune)
+#   FLINKTUNE_PREPARE_ONLY=1  only prepare the classpaths; print FLINKTUNE_FLINK_DISTS=...
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -49,6 +50,8 @@ echo "-- classpaths ready in $(( $(date +%s) - start ))s"
 
 FLINKTUNE_FLINK_DISTS=$(IFS=:; echo "${dists[*]}")
 export FLINKTUNE_FLINK_DISTS
+# `flinktune bench --on flink` prepares the classpaths here and runs the tests itself.
+if [ "${FLINKTUNE_PREPARE_ONLY:-}" = 1 ]; then echo "FLINKTUNE_FLINK_DISTS=$FLINKTUNE_FLINK_DISTS"; exit 0; fi
 logs=$cache/logs/run-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$logs"
 # Keep the logs of the last three runs.

@@ -229,9 +229,28 @@ public final class ScheduledSource
             return out;
         }
 
+        /**
+         * Available as soon as a record has arrived. The future a wait set up completes on the
+         * timer; if Flink asks before that (it re-checks input availability after a
+         * back-pressure wait, see StreamTask#processInput), an incomplete future would park the
+         * task as idle while records wait, so it is completed here.
+         */
         @Override
         public CompletableFuture<Void> isAvailable() {
+            if (!available.isDone() && hasArrived()) {
+                available.complete(null);
+            }
             return available;
+        }
+
+        private synchronized boolean hasArrived() {
+            double arrived = arrivedNow();
+            for (PartitionSplit s : splits) {
+                if (s.next() < arrived) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         @Override

@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for p, body := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A fake flinktune tree: integration tests that record results directly, through a helper,
+// a method or a function value, one that records nothing, and an untagged one.
+var fakeTree = map[string]string{
+	"go.mod": "module github.com/flinktune/flinktune\n\ngo 1.22\n",
+	"scripts/integration.d/10-real-flink.sh": `#!/usr/bin/env bash
+[ "$FLINKTUNE_PREPARE_ONLY" = 1 ] || exit 3
+echo "-- classpaths ready"
+echo "FLINKTUNE_FLINK_DISTS=/dists/$FLINKTUNE_FLINK_VERSIONS"
+`,
+	"pkga/a_integration_test.go": `//go:build integration
+
+package pkga
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// WriteResult stands in for testutil.WriteResult (the fake tree cannot import it).
+func WriteResult(t *testing.T, name, v string) {
+	dir := os.Getenv("FLINKTUNE_RESULTS_DIR")
+	os.WriteFile(filepath.Join(dir, name+".json"), []byte(v), 0o644)
+}
+
+func TestDirect(t *testing.T) {
+	WriteResult(t, "direct", "{\"dists\": \""+os.Getenv("FLINKTUNE_FLINK_DISTS")+"\", \"full\": \""+os.Getenv("FLINKTUNE_FULL_MATRIX")+"\"}")
+}
+
+func helper(t *testing.T) { WriteResult(t, "helper", "[{\"p\": 2, \"busy\": 0.5}, {\"p\": 4, \"busy\": 0.25}]") }
+
+func TestThroughHelper(t *testing.T) { t.Run("sub", helper) }
+
+type rec struct{ t *testing.T }
+
+func (r rec) done() { WriteResult(r.t, "method", "{\"env\": \""+os.Getenv("EXTRA")+"\"}") }
+
+func TestThroughMethod(t *testing.T) { rec{t}.done() }
+
+func TestRecordsNothing(t *testing.T) { t.Fatal("must not run") }
+`,
+	"pkgb/b_test.go": `package pkgb
+
+import "testing"
+
+func WriteResult() {}
+
+func TestUntagged(t *testing.T) { WriteResult() }
+`,
+}
+
+func TestDiscoverResultTests(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, fakeTree)
+	got, err := discoverResultTests(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range got {
+		names = append(names, r.Package+" "+r.Name)
+	}
+	want := "./pkga TestDirect,./pkga TestThroughHelper,./pkga TestThroughMethod"
+	if strings.Join(names, ",") != want {
+		t.Errorf("discovered %v, want %s", names, want)
+	}
+	pattern, pkgs := testPattern(got)
+	if pattern != "^TestDirect$|^TestThroughHelper$|^TestThroughMethod$" || strings.Join(pkgs, ",") != "./pkga" {
+		t.Errorf("pattern %q packages %v", pattern, pkgs)
+	}
+}
+
+// The repository's own real-Flink tests are found (a test renamed or moved still is).
+func TestDiscoverResultTestsInTree(t *testing.T) {
+	got, err := discoverResultTests("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, r := range got {
+		found[r.Name] = true
+	}
+	for _, name := range []string{"TestFidelityRealFlink", "TestTwinRealFlink"} {
+		if !found[name] {
+			t.Errorf("%s not discovered among %v", name, got)
+		}
+	}
+}
+
+// TestBenchOnFlinkFakeTree runs the whole command on the fake tree: it prepares each version
+// with the tree's script, runs the discovered tests with the results directory, the version's
+// classpath and --env set, and aggregates what they wrote.
+func TestBenchOnFlinkFakeTree(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on a small module")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, fakeTree)
+	out := filepath.Join(t.TempDir(), "res.json")
+	_, stderr, code := simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", "1.20.5,2.2.1", "--out", out, "--env", "EXTRA=yes")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc benchFlinkDoc
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Results) != 6 || len(doc.Runs) != 2 || doc.Machine.Cores == 0 || doc.Date == "" {
+		t.Fatalf("doc: %d results, %d runs, machine %+v:\n%s", len(doc.Results), len(doc.Runs), doc.Machine, b)
+	}
+	for _, r := range doc.Results {
+		var v map[string]any
+		json.Unmarshal(r.Value, &v)
+		if r.Name == "direct" && (v["dists"] != "/dists/"+r.Version || v["full"] != "1") {
+			t.Errorf("%s: %s ran without its version's classpath or the full matrix", r.Version, r.Value)
+		}
+		if r.Name == "method" && v["env"] != "yes" {
+			t.Errorf("--env not passed: %s", r.Value)
+		}
+	}
+	for _, run := range doc.Runs {
+		if run.Failed != 0 || len(run.Tests) != 3 {
+			t.Errorf("run %+v", run)
+		}
+	}
+	md, err := os.ReadFile(strings.TrimSuffix(out, ".json") + ".md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Flink 2.2.1: helper", "| busy | p |", "| 0.25 | 4 |", "| TestThroughMethod | github.com/flinktune/flinktune/pkga | pass |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	// A failing test fails the command, and its failure is in the results.
+	writeFiles(t, root, map[string]string{"pkga/fail_integration_test.go": "//go:build integration\n\npackage pkga\n\nimport \"testing\"\n\nfunc TestFails(t *testing.T) { WriteResult(t, \"x\", \"1\"); t.Fatal(\"boom\") }\n"})
+	_, stderr, code = simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", "1.20.5", "--out", out)
+	if code == 0 || !strings.Contains(stderr, "fail TestFails") {
+		t.Errorf("a failing test: exit %d, %s", code, stderr)
+	}
+}
+
+func TestBenchOnFlinkAggregate(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"1.20.5/twin.json":           `{"at2p": {"predicted": 0.5, "measured": 0.52}, "notes": "a|b"}`,
+		"2.2.1/tiny.json":            `[{"budget": "50m", "rssMB": 120.5}]`,
+		"1.20.5/logs/TestX/job.json": `{"a log": 1}`,
+	})
+	out := filepath.Join(t.TempDir(), "all.json")
+	_, stderr, code := simCLI(t, "bench", "--on", "flink", "--aggregate", dir, "--versions", "1.20.5,2.2.1", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	md, _ := os.ReadFile(filepath.Join(filepath.Dir(out), "all.md"))
+	if strings.Contains(string(md), "a log") {
+		t.Errorf("a file under logs/ was taken for a result:\n%s", md)
+	}
+	for _, want := range []string{"| at2p.measured | 0.52 |", "| notes | a\\|b |", "| 50m | 120.5 |", "## Flink 1.20.5: twin"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	writeFiles(t, dir, map[string]string{"1.20.5/bad.json": "{"})
+	if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--aggregate", dir, "--out", out); code == 0 || !strings.Contains(stderr, "bad.json is not JSON") {
+		t.Errorf("bad file: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := simCLI(t, "bench", "--on", "k8s"); code == 0 || !strings.Contains(stderr, `--on "k8s": want sim or flink`) {
+		t.Errorf("--on k8s: exit %d, %s", code, stderr)
+	}
+}
+
+func TestCPUModel(t *testing.T) {
+	if got := cpuModel("processor\t: 0\nvendor_id\t: X\nmodel name\t: AMD EPYC 7B13\nflags: a\n"); got != "AMD EPYC 7B13" {
+		t.Errorf("cpuModel = %q", got)
+	}
+}

@@ -1,0 +1,54 @@
+package capture
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/flinkrest"
+)
+
+func obsOf(nodes []flinkrest.PlanNode, window time.Duration) Observation {
+	var vs []flinkrest.JobVertex
+	for _, n := range nodes {
+		vs = append(vs, flinkrest.JobVertex{ID: n.ID, Name: n.ID, Parallelism: 1})
+	}
+	return Observation{FlinkVersion: "2.2.1", Job: flinkrest.JobDetailsInfo{Name: "j", Vertices: vs, Plan: flinkrest.Plan{Nodes: nodes}},
+		First: Sample{At: time.Unix(0, 0)}, Last: Sample{At: time.Unix(0, 0).Add(window)}}
+}
+
+func TestBuildRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		obs   Observation
+		error string
+	}{
+		{"no window", obsOf([]flinkrest.PlanNode{{ID: "a"}}, 0), "want a positive window"},
+		{"cycle", obsOf([]flinkrest.PlanNode{{ID: "a", Inputs: []flinkrest.PlanInput{{ID: "b"}}}, {ID: "b", Inputs: []flinkrest.PlanInput{{ID: "a"}}}}, time.Second), "cycle"},
+		{"unknown input", obsOf([]flinkrest.PlanNode{{ID: "a", Inputs: []flinkrest.PlanInput{{ID: "zz"}}}}, time.Second), "zz is no vertex"},
+		{"empty plan", obsOf(nil, time.Second), "no vertices"},
+	} {
+		if _, err := Build(tc.obs, "x"); err == nil || !strings.Contains(err.Error(), tc.error) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.error)
+		}
+	}
+}
+
+// An idle vertex gets a capacity from its rate and a note; one without records a default;
+// a 2.x version maps to the simulator's 2.0 model; Flink's HASH spelling variants ship HASH.
+func TestBuildEdges(t *testing.T) {
+	obs := obsOf([]flinkrest.PlanNode{{ID: "a"}, {ID: "b", Inputs: []flinkrest.PlanInput{{ID: "a", ShipStrategy: "HASH[0]"}}},
+		{ID: "c", Inputs: []flinkrest.PlanInput{{ID: "b", ShipStrategy: "CUSTOM"}}}}, 10*time.Second)
+	obs.First.Vertices = map[string]VertexSample{"a": {}, "b": {}, "c": {}}
+	obs.Last.Vertices = map[string]VertexSample{"a": {RecordsOut: 100, Busy: 10}, "b": {RecordsIn: 100}, "c": {}}
+	tw, err := Build(obs, "edge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(tw.YAML)
+	for _, want := range []string{`flinkVersion: "2.0"`, "ship: HASH", "ship: REBALANCE", "capacity: 500", "b: busy 0.0% is too little to measure", "c: no records in the window"} {
+		if !strings.Contains(y, want) {
+			t.Errorf("twin lacks %q:\n%s", want, y)
+		}
+	}
+}
