@@ -19,7 +19,7 @@ src_hash=$(find flink -path '*/target' -prune -o -type f \( -name '*.xml' -o -na
 cached() { # version: the cached dist is complete and built from these sources
   local d=$cache/flink/$1
   [ "$(cat "$d/source.sha" 2>/dev/null)" = "$src_hash" ] && [ -f "$d/harness.jar" ] || return 1
-  tr ':' '\n' <"$d/classpath.txt" | while read -r jar; do [ -f "$jar" ] || exit 1; done
+  { cat "$d/classpath.txt"; echo; cat "$d/kafka-classpath.txt"; } | tr ':' '\n' | while read -r jar; do [ -z "$jar" ] || [ -f "$jar" ] || exit 1; done
 }
 
 dists=()
@@ -41,6 +41,7 @@ for v in $versions; do
   mkdir -p "$d"
   cp "$out/flinktune-flink-harness-0.1.0.jar" "$d/harness.jar"
   cp "$out/classpath.txt" "$d/classpath.txt"
+  cp "flink/kafka/target/$v/kafka-classpath.txt" "$d/kafka-classpath.txt" # the Kafka broker's (local up --kafka)
   echo "$v" >"$d/version"
   echo "$src_hash" >"$d/source.sha"
   dists+=("$d")
