@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flinktune/flinktune/scenario"
 )
 
 // kafkaClasspathFile lists the broker's jars (kafka_2.13 and its dependencies, from flink/kafka)
@@ -356,4 +358,13 @@ func RecordProcess(dir string, p *Process) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, stateFile), b, 0o644)
+}
+
+// ScenarioVersion is the scenario Flink line the dist's version belongs to (its timers and
+// option keys): 1.20 for 1.x, 2.0 for 2.x.
+func ScenarioVersion(d *Dist) scenario.Version {
+	if d.Major() == 1 {
+		return scenario.V120
+	}
+	return scenario.V20
 }

@@ -141,7 +141,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		return d, nil
 	}
 	window := p.windowSamples(snap.Time)
-	if len(window) < 3 || window[len(window)-1].T.Sub(window[0].T) < time.Minute {
+	if len(window) < 3 || window[len(window)-1].T.Sub(window[0].T) < minWindowSpan(p.o.Window) {
 		d.Reason = "collecting metrics"
 		return d, nil
 	}
@@ -177,6 +177,11 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	}
 	return d, nil
 }
+
+// minWindowSpan is how much time the samples of a window must span before the policy decides:
+// a minute, or half the window when it is shorter (a compressed scenario's window; samples in a
+// window of 60 s or less never span a whole minute, so such a window would never decide).
+func minWindowSpan(window time.Duration) time.Duration { return min(time.Minute, window/2) }
 
 // restarted resets what a (re)start invalidates and learns the downtime of a rescale.
 func (p *Policy) restarted(snap *autoscaler.Snapshot) {

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/local"
 	"github.com/flinktune/flinktune/scenario"
@@ -49,6 +51,8 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 		version, distDir, output string
 		tms                      int
 		sets                     []string
+		kafka                    bool
+		compress                 float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -76,11 +80,24 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if compress != 1 {
+				timers, err := scenario.CompressFlinkTimers(conf, local.ScenarioVersion(d), compress)
+				if err != nil {
+					return usagef("--compress: %v", err)
+				}
+				maps.Copy(conf, timers)
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
 			defer cancel()
 			c, err := local.Start(ctx, local.Spec{Dist: d, Dir: *dir, TaskManagers: tms, Config: conf, Detached: true})
 			if err != nil {
 				return err
+			}
+			if kafka {
+				if err := c.StartKafka(ctx); err != nil {
+					_ = c.Stop()
+					return fmt.Errorf("Kafka broker: %w", err)
+				}
 			}
 			st, err := local.ReadState(*dir)
 			if err != nil {
@@ -94,6 +111,8 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 	f.StringVar(&version, "flink-version", local.DefaultVersion, "Flink version (prepared with scripts/integration.d/10-real-flink.sh)")
 	f.StringVar(&distDir, "dist", "", "a prepared Flink classpath directory (version, classpath.txt, harness.jar)")
 	f.IntVar(&tms, "taskmanagers", 1, "TaskManagers to start")
+	f.BoolVar(&kafka, "kafka", false, "also start a single-node Kafka broker (KRaft) on 127.0.0.1; local submit then feeds each scenario source's topic at its load schedule")
+	f.Float64Var(&compress, "compress", 1, "run Flink's own timers with options (metric fetcher, adaptive scheduler cooldown and stabilization, resource wait; per version) this many times faster, for scenarios submitted with --compress")
 	f.StringArrayVar(&sets, "set", nil, "Flink option key=value for every process (repeatable), e.g. taskmanager.memory.process.size=1200m")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
@@ -119,8 +138,9 @@ func newLocalStatusCmd(dir *string) *cobra.Command {
 
 func newLocalSubmitCmd(dir *string) *cobra.Command {
 	var (
-		file string
-		job  int
+		file     string
+		job      int
+		compress float64
 	)
 	cmd := &cobra.Command{
 		Use:   "submit --scenario FILE",
@@ -129,7 +149,9 @@ func newLocalSubmitCmd(dir *string) *cobra.Command {
 simulator runs: one Flink vertex per scenario vertex (named as in the scenario), each vertex's
 capacity as a per-record service time, its selectivity and keyed state, and sources that
 behave like a partitioned log fed at the scenario's load schedule (from now) with its start
-backlog, reporting pendingRecords. Give the cluster the slots the job needs (local up
+backlog, reporting pendingRecords. When the cluster runs a Kafka broker (local up --kafka), each
+source reads a topic of its own with Flink's Kafka connector instead, filled at the load schedule
+by a producer that stops with the cluster, so lag and pendingRecords are Kafka's. Give the cluster the slots the job needs (local up
 --set taskmanager.numberOfTaskSlots=N). Prints the job id.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -142,6 +164,11 @@ backlog, reporting pendingRecords. Give the cluster the slots the job needs (loc
 			}
 			if job < 0 || job >= len(sc.Jobs) {
 				return usagef("--job %d: scenario %s has %d job(s), numbered from 0", job, sc.Name, len(sc.Jobs))
+			}
+			if compress != 1 {
+				if sc, err = sc.Compress(compress, policies.IsTimelineDuration); err != nil {
+					return usagef("--compress: %v", err)
+				}
 			}
 			st, err := local.ReadState(*dir)
 			if err != nil {
@@ -157,8 +184,22 @@ backlog, reporting pendingRecords. Give the cluster the slots the job needs (loc
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
+			var load *local.Process
+			if st.KafkaBootstrap != "" {
+				spec.UseKafka(st.KafkaBootstrap)
+				if load, err = local.StartKafkaLoad(ctx, d, *dir, spec, true); err != nil {
+					return err
+				}
+				if err := local.RecordProcess(*dir, load); err != nil {
+					load.Kill(5 * time.Second)
+					return err
+				}
+			}
 			id, err := local.SubmitScenario(ctx, d, st.RESTURL, *dir, spec)
 			if err != nil {
+				if load != nil {
+					load.Kill(5 * time.Second) // local down skips a process that is gone
+				}
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), id)
@@ -167,6 +208,7 @@ backlog, reporting pendingRecords. Give the cluster the slots the job needs (loc
 	}
 	cmd.Flags().StringVar(&file, "scenario", "", "scenario YAML file")
 	cmd.Flags().IntVar(&job, "job", 0, "which of the scenario's jobs (from 0)")
+	cmd.Flags().Float64Var(&compress, "compress", 1, "run the scenario's timeline this many times faster (load schedule, restart model, SLO, Flink timers and autoscaler windows it sets; rates and backlogs unchanged); pair with local up --compress and run --compress")
 	return cmd
 }
 
