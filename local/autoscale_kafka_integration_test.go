@@ -145,8 +145,10 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	args := []string{"run", "--flink", c.RESTURL, "--all-jobs", "--interval", "5s",
 		"--policy", policy, "--data-dir", t.TempDir(), "--log-level", "info",
 		"--compress", strconv.FormatFloat(compress, 'g', -1, 64)}
-	for k, v := range full.Autoscaler {
-		args = append(args, "--set", k+"="+v)
+	for k, v := range full.JobConfig(&full.Jobs[0]) {
+		if strings.HasPrefix(k, "job.autoscaler.") || strings.HasPrefix(k, "flinktune.") {
+			args = append(args, "--set", k+"="+v)
+		}
 	}
 	run := exec.CommandContext(ctx, bin, args...)
 	var out bytes.Buffer
