@@ -111,6 +111,7 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if err != nil {
 		t.Fatal(err)
 	}
+	full.FlinkVersion = local.ScenarioVersion(d) // Flink's timers are set with the version's keys
 	sc, err := full.Compress(compress, policies.IsTimelineDuration)
 	if err != nil {
 		t.Fatal(err)
