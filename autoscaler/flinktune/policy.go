@@ -204,10 +204,26 @@ func (p *Policy) inFlight(snap *autoscaler.Snapshot) bool {
 	}
 	for id, n := range p.st.Target {
 		if v := snap.Vertex(id); v != nil && v.Parallelism != n {
-			return true
+			return !p.slotBound(snap)
 		}
 	}
 	return false
+}
+
+// slotBound reports whether the decided parallelism waits for slots that are not there (a
+// real-Flink finding: a target above a standalone cluster's free slots held every decision
+// for pendingTimeout): no slot is free and the job has run at what it got, since the decision
+// or its restart after it, for as long as a rescale is expected to settle. Waiting longer only
+// delays the next decision; the scheduler takes more slots by itself when they come.
+func (p *Policy) slotBound(snap *autoscaler.Snapshot) bool {
+	if snap.SlotsAvailable != 0 || snap.Status != "RUNNING" {
+		return false // free slots (or unknown): the rescale is on its way
+	}
+	settled := p.st.LastChange
+	if snap.RunningSince.After(settled) {
+		settled = snap.RunningSince
+	}
+	return snap.Time.Sub(settled) >= max(p.o.Stabilization, p.o.RestartTime)
 }
 
 // incomplete names a vertex and a metric it reported before and lacks now (a metric reporter

@@ -3,6 +3,8 @@ package flinktune
 import (
 	"testing"
 	"time"
+
+	"github.com/flinktune/flinktune/autoscaler"
 )
 
 // A compressed scenario's metric window is a minute or less (a real-Flink finding: such a
@@ -39,5 +41,32 @@ func TestMinWindowSpan(t *testing.T) {
 		if got := minWindowSpan(c.w); got != c.want {
 			t.Errorf("minWindowSpan(%s) = %s, want %s", c.w, got, c.want)
 		}
+	}
+}
+
+// A target above the cluster's free slots (a standalone cluster of 4 slots, a decision for 6)
+// runs at what the scheduler could give; the policy must not hold every decision for
+// pendingTimeout (a real-Flink finding), and must keep waiting while slots are free.
+func TestTargetAboveFreeSlotsDoesNotHold(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		free     int
+		wantHold bool
+	}{{"no free slot", 0, false}, {"free slots", 2, true}, {"slots unknown", -1, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := New(DefaultOptions())
+			p.st.Target = map[string]int{"work": 6}
+			p.st.LastChange = t0
+			snap := &autoscaler.Snapshot{Time: t0.Add(2 * time.Minute), Status: "RUNNING", RunningSince: t0.Add(30 * time.Second),
+				SlotsAvailable: c.free, Vertices: []autoscaler.Vertex{{ID: "work", Parallelism: 4}}}
+			if got := p.inFlight(snap); got != c.wantHold {
+				t.Errorf("inFlight = %v, want %v", got, c.wantHold)
+			}
+			// Right after the decision the rescale is on its way whatever the slots.
+			snap.Time, snap.RunningSince = t0.Add(20*time.Second), t0.Add(-time.Hour)
+			if !p.inFlight(snap) {
+				t.Error("not in flight 20 s after the decision")
+			}
+		})
 	}
 }
