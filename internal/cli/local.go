@@ -32,10 +32,22 @@ Flink comes from Maven Central, not from a download: prepare a version once with
   FLINKTUNE_FLINK_VERSIONS=2.2.1 scripts/integration.d/10-real-flink.sh
 (tested: 1.20.5 and 2.2.1), or pass --dist DIR.
 
+With --kafka, a single-node Kafka broker (KRaft mode, Kafka 4.1 from Maven Central) runs beside
+it on 127.0.0.1; local submit then feeds each scenario source's own topic at its load schedule,
+and the job reads it with Flink's Kafka connector.
+
+Without --compress the launcher sets Flink's timers short for a small machine (metric fetcher
+2 s, rescale cooldown 5 s, resource stabilization 2 s); --compress F sets every Flink timer that
+has an option to Flink's default (or the --set value) divided by F, to run scenarios compressed
+as much (scenarios/FORMAT.md, "Time scale").
+
 The cluster outlives the command; its state (pids, ports, log files) is in --dir, which
-status and down read. down stops every process and checks that every port is free.`,
+status and down read. down stops every process (the broker and producers included) and
+checks that every port is free.`,
 		Example: `  flinktune local up --taskmanagers 2 --set taskmanager.memory.process.size=1200m
   flinktune local submit --scenario local/testdata/autoscale-real.yaml
+  flinktune local up --kafka --compress 2 --taskmanagers 2 --flink-version 1.20.5
+  flinktune local submit --scenario local/testdata/autoscale-kafka.yaml --compress 2
   flinktune local status
   flinktune run --flink http://127.0.0.1:<port> --all-jobs
   flinktune local down`,
@@ -249,6 +261,9 @@ func printLocalState(w io.Writer, st *local.State, output, verb string) error {
 		fmt.Fprintf(w, "%s Flink %s: REST %s\n", verb, st.FlinkVersion, st.RESTURL)
 	} else {
 		fmt.Fprintf(w, "Flink %s: REST %s\n", st.FlinkVersion, st.RESTURL)
+	}
+	if st.KafkaBootstrap != "" {
+		fmt.Fprintf(w, "Kafka broker: %s\n", st.KafkaBootstrap)
 	}
 	fmt.Fprintf(w, "%-12s %-8s %-6s %s\n", "PROCESS", "PID", "ALIVE", "LOG")
 	for _, p := range st.Processes {
