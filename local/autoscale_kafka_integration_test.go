@@ -91,6 +91,7 @@ type kafkaRun struct {
 	// DrainedAt is when the lag, in seconds of input at the current rate, fell back under the
 	// SLO's maxLag after the scale-up (-1: never); CaughtUpAt when under one second of input.
 	DrainedAt  float64 `json:"drainedAt"`
+	AboveSLOAt float64 `json:"aboveSloAt"` // first time the lag exceeded the SLO (-1: never)
 	CaughtUpAt float64 `json:"caughtUpAt"`
 	MaxP       int     `json:"maxParallelism"`
 	FinalP     int     `json:"finalParallelism"`
@@ -118,15 +119,20 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	c := startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
+	var c *local.Cluster
+	t.Cleanup(func() { // registered first, so it runs after the cluster's Stop
+		if c != nil && c.Kafka != nil {
+			for _, p := range append([]*local.Process{c.Kafka.Proc}, c.Kafka.Loads...) {
+				if p.Alive() {
+					t.Errorf("%s (pid %d) still running after Stop", p.ID, p.PID)
+				}
+			}
+		}
+	})
+	c = startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
 	if err := c.StartKafka(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if c.Kafka.Proc.Alive() {
-			t.Errorf("Kafka broker (pid %d) still running after Stop", c.Kafka.Proc.PID)
-		}
-	})
 	spec, err := local.ScenarioSpec(sc, 0, time.Now().Add(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -166,12 +172,12 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	upAt, downAt := loadSteps(sc)
 	maxLag := sc.SLO.MaxLag.Seconds()
 	res := kafkaRun{FlinkVersion: d.Version, Policy: policy, Compress: compress, UpStepAt: upAt.Seconds(),
-		DownStepAt: downAt.Seconds(), DrainedAt: -1, CaughtUpAt: -1, StartLag: -1}
+		DownStepAt: downAt.Seconds(), DrainedAt: -1, CaughtUpAt: -1, AboveSLOAt: -1, StartLag: -1}
 	var (
 		p, upper       = 1, 1
 		notRunningFrom = time.Duration(-1)
 		scaledUp       bool
-		deadline       = downAt + 150*time.Second
+		deadline       = downAt + 120*time.Second
 	)
 	for time.Since(origin) < deadline {
 		time.Sleep(500 * time.Millisecond)
@@ -196,8 +202,9 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 		if wp > 0 && wp != p {
 			t.Logf("%6.1fs: work parallelism %d → %d (%s)", now.Seconds(), p, wp, state)
 			ev := kafkaEvent{At: now.Seconds(), From: p, To: wp}
-			if notRunningFrom >= 0 {
-				ev.DowntimeSec = 0 // filled when RUNNING again
+			if state == "RUNNING" {
+				// Restarted between two polls: Flink's own status timestamps tell how long.
+				ev.DowntimeSec = restartDowntime(ctx, c, jobID)
 			}
 			res.Rescales = append(res.Rescales, ev)
 			scaledUp = scaledUp || wp > p
@@ -212,7 +219,11 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 				}
 				res.PeakLag = max(res.PeakLag, lag)
 				lagSec := lag / rateAt(sc, now)
-				if scaledUp && res.DrainedAt < 0 && lagSec < maxLag {
+				if lagSec > maxLag && res.AboveSLOAt < 0 {
+					res.AboveSLOAt = now.Seconds()
+					t.Logf("%6.1fs: lag %.0f (%.1f s of input) above the SLO's maxLag %s", now.Seconds(), lag, lagSec, sc.SLO.MaxLag)
+				}
+				if scaledUp && res.AboveSLOAt >= 0 && res.DrainedAt < 0 && lagSec < maxLag {
 					res.DrainedAt = now.Seconds()
 					t.Logf("%6.1fs: lag %.0f (%.1f s of input) back under the SLO's maxLag %s", now.Seconds(), lag, lagSec, sc.SLO.MaxLag)
 				}
@@ -239,7 +250,10 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if res.MaxP <= 1 {
 		t.Errorf("the real job was not scaled up after the ×3 step at %s", upAt)
 	}
-	if res.DrainedAt < 0 {
+	if res.AboveSLOAt < 0 {
+		t.Errorf("the Kafka lag never exceeded the SLO's maxLag %s (start backlog %d records at %.0f r/s; peak lag %.0f)",
+			sc.SLO.MaxLag, sc.Jobs[0].Load[0].Backlog, sc.Jobs[0].Load[0].Rate, res.PeakLag)
+	} else if res.DrainedAt < 0 {
 		t.Errorf("the Kafka lag never drained under the SLO after the scale-up (peak %.0f)", res.PeakLag)
 	}
 	if res.FinalP != 1 {
@@ -251,6 +265,22 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if strings.Contains(out.String(), "plan has no node") {
 		t.Error("flinktune run reported a rescale's transient plan as an error")
 	}
+}
+
+// restartDowntime is the job's last restart as Flink's status timestamps record it: from
+// RESTARTING to RUNNING, in seconds (0 when unknown).
+func restartDowntime(ctx context.Context, c *local.Cluster, jobID string) float64 {
+	var d struct {
+		Timestamps map[string]int64 `json:"timestamps"`
+	}
+	if err := c.GetJSON(ctx, "/jobs/"+jobID, &d); err != nil {
+		return 0
+	}
+	from, to := d.Timestamps["RESTARTING"], d.Timestamps["RUNNING"]
+	if from <= 0 || to <= from {
+		return 0
+	}
+	return float64(to-from) / 1000
 }
 
 // rateAt is the scenario's (step) input rate at t.

@@ -40,8 +40,8 @@ func TestKafkaSpecCompressed(t *testing.T) {
 	if src.Partitions != 4 || src.Load.Backlog != 1500 {
 		t.Errorf("partitions %d, backlog %d", src.Partitions, src.Load.Backlog)
 	}
-	// The ×3 step of the full scenario at 60 s is at 30 s compressed; the rate is unchanged.
-	want := map[float64]float64{29_999: 60, 30_000: 180, 119_999: 180, 120_000: 60}
+	// The full scenario's steps at 60 s and 200 s are at 30 s and 100 s compressed; rates unchanged.
+	want := map[float64]float64{29_999: 60, 30_000: 180, 99_999: 180, 100_000: 60}
 	seen := 0
 	for _, p := range src.Load.Points {
 		if r, ok := want[p[0]]; ok {

@@ -25,6 +25,11 @@ final class KafkaSources {
                 // The topic exists before the job starts; no discovery thread on a 2-core machine.
                 .setProperty("partition.discovery.interval.ms", "-1")
                 .setProperty("client.id.prefix", "flinktune-" + vertexId)
+                // Kafka's lag (pendingRecords) counts from the consumer's position, which moves
+                // when a poll returns records, and the split fetcher queues two polls ahead of the
+                // task: with 500 records a poll, a back-pressured source would hide about 1000
+                // records of a few bytes each. Small polls keep the reported lag the real one.
+                .setProperty("max.poll.records", "10")
                 .build();
     }
 }
