@@ -37,7 +37,7 @@ func TestKafkaSpecCompressed(t *testing.T) {
 	if want := "autoscale-kafka.src." + "lnp5xx1s"; !strings.HasPrefix(src.Kafka.Topic, "autoscale-kafka.src.") || len(src.Kafka.Topic) != len(want) {
 		t.Errorf("topic %q", src.Kafka.Topic)
 	}
-	if src.Partitions != 4 || src.Load.Backlog != 1500 {
+	if src.Partitions != 4 || src.Load.Backlog != 6000 {
 		t.Errorf("partitions %d, backlog %d", src.Partitions, src.Load.Backlog)
 	}
 	// The full scenario's steps at 60 s and 200 s are at 30 s and 100 s compressed; rates unchanged.
