@@ -103,7 +103,9 @@ type kafkaEvent struct {
 	At          float64 `json:"at"`
 	From        int     `json:"from"`
 	To          int     `json:"to"`
-	DowntimeSec float64 `json:"downtimeSeconds,omitempty"`
+	DowntimeSec float64 `json:"downtimeSeconds,omitempty"` // not RUNNING, as polled every 0.5 s
+	// DecisionToRunningSec is from the decision (its PUT seen) to the rescaled job RUNNING.
+	DecisionToRunningSec float64 `json:"decisionToRunningSeconds,omitempty"`
 }
 
 func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress float64) {
@@ -179,6 +181,7 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 		settledAt      time.Duration // the last restart or rescale: lag reads right after it are not yet Kafka's
 		downAfterFall  bool
 		scaledUp       bool
+		decidedAt      time.Time // wall time of the last decision seen
 		deadline       = downAt + 150*time.Second
 	)
 	for time.Since(origin) < deadline {
@@ -188,26 +191,30 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 		if u := upperBound(ctx, c, jobID, workID); u > 0 && u != upper {
 			t.Logf("%6.1fs: flinktune set work's upper bound %d → %d", now.Seconds(), upper, u)
 			res.Decisions = append(res.Decisions, kafkaEvent{At: now.Seconds(), From: upper, To: u})
-			upper = u
+			upper, decidedAt = u, time.Now()
 		}
+		justDown := time.Duration(0) // the not-running time that ended at this poll
 		switch {
 		case state != "RUNNING" && notRunningFrom < 0:
 			notRunningFrom = now
 		case state == "RUNNING" && notRunningFrom >= 0:
 			down := now - notRunningFrom
 			t.Logf("%6.1fs: job RUNNING again after %s", now.Seconds(), down.Round(100*time.Millisecond))
-			if n := len(res.Rescales); n > 0 && res.Rescales[n-1].DowntimeSec == 0 {
+			if n := len(res.Rescales); n > 0 && res.Rescales[n-1].DowntimeSec == 0 && wp == p {
 				res.Rescales[n-1].DowntimeSec = down.Seconds()
 			}
-			notRunningFrom = -1
+			notRunningFrom, justDown = -1, down
 			settledAt = now
 		}
 		if wp > 0 && wp != p {
 			t.Logf("%6.1fs: work parallelism %d → %d (%s)", now.Seconds(), p, wp, state)
-			ev := kafkaEvent{At: now.Seconds(), From: p, To: wp}
-			if state == "RUNNING" {
-				// Restarted between two polls: Flink's own status timestamps tell how long.
-				ev.DowntimeSec = restartDowntime(ctx, c, jobID)
+			ev := kafkaEvent{At: now.Seconds(), From: p, To: wp, DowntimeSec: justDown.Seconds()}
+			if !decidedAt.IsZero() {
+				// From the PUT (seen within half a second) to the new execution graph RUNNING,
+				// by Flink's own status timestamp.
+				if ts := runningSince(ctx, c, jobID); ts.After(decidedAt) {
+					ev.DecisionToRunningSec = ts.Sub(decidedAt).Seconds()
+				}
 			}
 			res.Rescales = append(res.Rescales, ev)
 			scaledUp = scaledUp || wp > p
@@ -275,20 +282,16 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	}
 }
 
-// restartDowntime is the job's last restart as Flink's status timestamps record it: from
-// RESTARTING to RUNNING, in seconds (0 when unknown).
-func restartDowntime(ctx context.Context, c *local.Cluster, jobID string) float64 {
+// runningSince is the job's RUNNING status timestamp: the adaptive scheduler builds a new
+// execution graph for each rescale, whose RUNNING time this is.
+func runningSince(ctx context.Context, c *local.Cluster, jobID string) time.Time {
 	var d struct {
 		Timestamps map[string]int64 `json:"timestamps"`
 	}
-	if err := c.GetJSON(ctx, "/jobs/"+jobID, &d); err != nil {
-		return 0
+	if err := c.GetJSON(ctx, "/jobs/"+jobID, &d); err != nil || d.Timestamps["RUNNING"] <= 0 {
+		return time.Time{}
 	}
-	from, to := d.Timestamps["RESTARTING"], d.Timestamps["RUNNING"]
-	if from <= 0 || to <= from {
-		return 0
-	}
-	return float64(to-from) / 1000
+	return time.UnixMilli(d.Timestamps["RUNNING"])
 }
 
 // rateAt is the scenario's (step) input rate at t.
