@@ -68,6 +68,11 @@ func StartKafka(ctx context.Context, d *Dist, dir string, detached bool) (*Broke
 	if err != nil {
 		return nil, err
 	}
+	// A broker lives as long as its cluster: data left by an earlier one in the same directory
+	// carries another cluster id, which the format step refuses.
+	if err := os.RemoveAll(filepath.Join(dir, "data")); err != nil {
+		return nil, err
+	}
 	for _, sub := range []string{"data", "log"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return nil, err
