@@ -524,6 +524,13 @@ func fromDetails(d *flinkrest.JobDetailsInfo, now time.Time) (*autoscaler.Snapsh
 	sources := map[string]bool{}
 	for _, dv := range d.Vertices {
 		node, ok := nodes[dv.ID]
+		if !ok && snap.Status != flinkrest.JobRunning {
+			// Between two execution graphs (a rescale or restart in progress) the plan can lag
+			// the vertex list: a job that is not running is reported as such, without vertices,
+			// and the policies wait for it to run again. Only a running job must be consistent.
+			snap.Vertices = nil
+			return snap, map[string]bool{}, nil
+		}
 		if !ok {
 			return nil, nil, fmt.Errorf("the plan has no node for vertex %s (%s)", dv.ID, dv.Name)
 		}

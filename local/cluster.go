@@ -70,6 +70,8 @@ type Cluster struct {
 
 	mu  sync.Mutex
 	TMs []*Process
+	// Kafka is the cluster's broker, when one runs (StartKafka); it stops with the cluster.
+	Kafka *Broker
 }
 
 // defaultConfig keeps a 2-core machine usable: small JobManager, quick failure detection.
@@ -336,8 +338,9 @@ func (c *Cluster) Stop() error {
 	}
 	wg.Wait()
 	c.JM.Kill(10 * time.Second)
+	kerr := c.Kafka.Stop()
 	_ = os.Remove(filepath.Join(c.Spec.Dir, stateFile))
-	return waitPortsFree(c.Ports, 10*time.Second)
+	return errors.Join(waitPortsFree(c.Ports, 10*time.Second), kerr)
 }
 
 func (c *Cluster) waitREST(ctx context.Context, timeout time.Duration) error {

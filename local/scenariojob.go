@@ -44,6 +44,7 @@ type SpecVertex struct {
 	StateBytesPerKey int64       `json:"stateBytesPerKey,omitempty"`
 	Inputs           []SpecInput `json:"inputs,omitempty"`
 	Load             *SpecLoad   `json:"load,omitempty"`
+	Kafka            *SpecKafka  `json:"kafka,omitempty"` // a source reading a real topic
 }
 
 // SpecInput is an input edge.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -16,10 +17,12 @@ const stateFile = "cluster.json"
 
 // State is what cluster.json holds.
 type State struct {
-	FlinkVersion string         `json:"flinkVersion"`
-	RESTURL      string         `json:"restUrl"`
-	Ports        []int          `json:"ports"`
-	Processes    []ProcessState `json:"processes"`
+	FlinkVersion string `json:"flinkVersion"`
+	RESTURL      string `json:"restUrl"`
+	Ports        []int  `json:"ports"`
+	// KafkaBootstrap is the broker's address when the cluster runs one (local up --kafka).
+	KafkaBootstrap string         `json:"kafkaBootstrap,omitempty"`
+	Processes      []ProcessState `json:"processes"`
 }
 
 // ProcessState is one JVM of a recorded cluster.
@@ -34,7 +37,13 @@ func (c *Cluster) state() State {
 	s := State{FlinkVersion: c.Spec.Dist.Version, RESTURL: c.RESTURL, Ports: c.Ports}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, p := range append([]*Process{c.JM}, c.TMs...) {
+	procs := append([]*Process{c.JM}, c.TMs...)
+	if c.Kafka != nil {
+		s.KafkaBootstrap = c.Kafka.Bootstrap
+		s.Ports = append(slices.Clone(s.Ports), c.Kafka.Ports...)
+		procs = append(append(procs, c.Kafka.Proc), c.Kafka.Loads...)
+	}
+	for _, p := range procs {
 		if p != nil {
 			s.Processes = append(s.Processes, ProcessState{Role: p.Role, ID: p.ID, PID: p.PID, Log: p.Log})
 		}

@@ -141,7 +141,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		return d, nil
 	}
 	window := p.windowSamples(snap.Time)
-	if len(window) < 3 || window[len(window)-1].T.Sub(window[0].T) < time.Minute {
+	if len(window) < 3 || window[len(window)-1].T.Sub(window[0].T) < minWindowSpan(p.o.Window) {
 		d.Reason = "collecting metrics"
 		return d, nil
 	}
@@ -178,6 +178,11 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	return d, nil
 }
 
+// minWindowSpan is how much time the samples of a window must span before the policy decides:
+// a minute, or half the window when it is shorter (a compressed scenario's window; samples in a
+// window of 60 s or less never span a whole minute, so such a window would never decide).
+func minWindowSpan(window time.Duration) time.Duration { return min(time.Minute, window/2) }
+
 // restarted resets what a (re)start invalidates and learns the downtime of a rescale.
 func (p *Policy) restarted(snap *autoscaler.Snapshot) {
 	// The downtime of our own rescale is measured when records flow again (appendSample):
@@ -199,10 +204,26 @@ func (p *Policy) inFlight(snap *autoscaler.Snapshot) bool {
 	}
 	for id, n := range p.st.Target {
 		if v := snap.Vertex(id); v != nil && v.Parallelism != n {
-			return true
+			return !p.slotBound(snap)
 		}
 	}
 	return false
+}
+
+// slotBound reports whether the decided parallelism waits for slots that are not there (a
+// real-Flink finding: a target above a standalone cluster's free slots held every decision
+// for pendingTimeout): no slot is free and the job has run at what it got, since the decision
+// or its restart after it, for as long as a rescale is expected to settle. Waiting longer only
+// delays the next decision; the scheduler takes more slots by itself when they come.
+func (p *Policy) slotBound(snap *autoscaler.Snapshot) bool {
+	if snap.SlotsAvailable != 0 || snap.Status != "RUNNING" {
+		return false // free slots (or unknown): the rescale is on its way
+	}
+	settled := p.st.LastChange
+	if snap.RunningSince.After(settled) {
+		settled = snap.RunningSince
+	}
+	return snap.Time.Sub(settled) >= max(p.o.Stabilization, p.o.RestartTime)
 }
 
 // incomplete names a vertex and a metric it reported before and lacks now (a metric reporter

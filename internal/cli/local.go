@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flinktune/flinktune/autoscaler/policies"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/local"
 	"github.com/flinktune/flinktune/scenario"
@@ -30,10 +32,22 @@ Flink comes from Maven Central, not from a download: prepare a version once with
   FLINKTUNE_FLINK_VERSIONS=2.2.1 scripts/integration.d/10-real-flink.sh
 (tested: 1.20.5 and 2.2.1), or pass --dist DIR.
 
+With --kafka, a single-node Kafka broker (KRaft mode, Kafka 4.1 from Maven Central) runs beside
+it on 127.0.0.1; local submit then feeds each scenario source's own topic at its load schedule,
+and the job reads it with Flink's Kafka connector.
+
+Without --compress the launcher sets Flink's timers short for a small machine (metric fetcher
+2 s, rescale cooldown 5 s, resource stabilization 2 s); --compress F sets every Flink timer that
+has an option to Flink's default (or the --set value) divided by F, to run scenarios compressed
+as much (scenarios/FORMAT.md, "Time scale").
+
 The cluster outlives the command; its state (pids, ports, log files) is in --dir, which
-status and down read. down stops every process and checks that every port is free.`,
+status and down read. down stops every process (the broker and producers included) and
+checks that every port is free.`,
 		Example: `  flinktune local up --taskmanagers 2 --set taskmanager.memory.process.size=1200m
   flinktune local submit --scenario local/testdata/autoscale-real.yaml
+  flinktune local up --kafka --compress 2 --taskmanagers 2 --flink-version 1.20.5
+  flinktune local submit --scenario local/testdata/autoscale-kafka.yaml --compress 2
   flinktune local status
   flinktune run --flink http://127.0.0.1:<port> --all-jobs
   flinktune local down`,
@@ -49,6 +63,8 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 		version, distDir, output string
 		tms                      int
 		sets                     []string
+		kafka                    bool
+		compress                 float64
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -76,11 +92,24 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if compress != 1 {
+				timers, err := scenario.CompressFlinkTimers(conf, local.ScenarioVersion(d), compress)
+				if err != nil {
+					return usagef("--compress: %v", err)
+				}
+				maps.Copy(conf, timers)
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 3*time.Minute)
 			defer cancel()
 			c, err := local.Start(ctx, local.Spec{Dist: d, Dir: *dir, TaskManagers: tms, Config: conf, Detached: true})
 			if err != nil {
 				return err
+			}
+			if kafka {
+				if err := c.StartKafka(ctx); err != nil {
+					_ = c.Stop()
+					return fmt.Errorf("Kafka broker: %w", err)
+				}
 			}
 			st, err := local.ReadState(*dir)
 			if err != nil {
@@ -94,6 +123,8 @@ func newLocalUpCmd(dir *string) *cobra.Command {
 	f.StringVar(&version, "flink-version", local.DefaultVersion, "Flink version (prepared with scripts/integration.d/10-real-flink.sh)")
 	f.StringVar(&distDir, "dist", "", "a prepared Flink classpath directory (version, classpath.txt, harness.jar)")
 	f.IntVar(&tms, "taskmanagers", 1, "TaskManagers to start")
+	f.BoolVar(&kafka, "kafka", false, "also start a single-node Kafka broker (KRaft) on 127.0.0.1; local submit then feeds each scenario source's topic at its load schedule")
+	f.Float64Var(&compress, "compress", 1, "run Flink's own timers with options (metric fetcher, adaptive scheduler cooldown and stabilization, resource wait; per version) this many times faster, for scenarios submitted with --compress")
 	f.StringArrayVar(&sets, "set", nil, "Flink option key=value for every process (repeatable), e.g. taskmanager.memory.process.size=1200m")
 	f.StringVarP(&output, "output", "o", "table", "table or json")
 	return cmd
@@ -119,8 +150,9 @@ func newLocalStatusCmd(dir *string) *cobra.Command {
 
 func newLocalSubmitCmd(dir *string) *cobra.Command {
 	var (
-		file string
-		job  int
+		file     string
+		job      int
+		compress float64
 	)
 	cmd := &cobra.Command{
 		Use:   "submit --scenario FILE",
@@ -129,7 +161,9 @@ func newLocalSubmitCmd(dir *string) *cobra.Command {
 simulator runs: one Flink vertex per scenario vertex (named as in the scenario), each vertex's
 capacity as a per-record service time, its selectivity and keyed state, and sources that
 behave like a partitioned log fed at the scenario's load schedule (from now) with its start
-backlog, reporting pendingRecords. Give the cluster the slots the job needs (local up
+backlog, reporting pendingRecords. When the cluster runs a Kafka broker (local up --kafka), each
+source reads a topic of its own with Flink's Kafka connector instead, filled at the load schedule
+by a producer that stops with the cluster, so lag and pendingRecords are Kafka's. Give the cluster the slots the job needs (local up
 --set taskmanager.numberOfTaskSlots=N). Prints the job id.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -142,6 +176,11 @@ backlog, reporting pendingRecords. Give the cluster the slots the job needs (loc
 			}
 			if job < 0 || job >= len(sc.Jobs) {
 				return usagef("--job %d: scenario %s has %d job(s), numbered from 0", job, sc.Name, len(sc.Jobs))
+			}
+			if compress != 1 {
+				if sc, err = sc.Compress(compress, policies.IsTimelineDuration); err != nil {
+					return usagef("--compress: %v", err)
+				}
 			}
 			st, err := local.ReadState(*dir)
 			if err != nil {
@@ -157,8 +196,22 @@ backlog, reporting pendingRecords. Give the cluster the slots the job needs (loc
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
+			var load *local.Process
+			if st.KafkaBootstrap != "" {
+				spec.UseKafka(st.KafkaBootstrap)
+				if load, err = local.StartKafkaLoad(ctx, d, *dir, spec, true); err != nil {
+					return err
+				}
+				if err := local.RecordProcess(*dir, load); err != nil {
+					load.Kill(5 * time.Second)
+					return err
+				}
+			}
 			id, err := local.SubmitScenario(ctx, d, st.RESTURL, *dir, spec)
 			if err != nil {
+				if load != nil {
+					load.Kill(5 * time.Second) // local down skips a process that is gone
+				}
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), id)
@@ -167,6 +220,7 @@ backlog, reporting pendingRecords. Give the cluster the slots the job needs (loc
 	}
 	cmd.Flags().StringVar(&file, "scenario", "", "scenario YAML file")
 	cmd.Flags().IntVar(&job, "job", 0, "which of the scenario's jobs (from 0)")
+	cmd.Flags().Float64Var(&compress, "compress", 1, "run the scenario's timeline this many times faster (load schedule, restart model, SLO, Flink timers and autoscaler windows it sets; rates and backlogs unchanged); pair with local up --compress and run --compress")
 	return cmd
 }
 
@@ -207,6 +261,9 @@ func printLocalState(w io.Writer, st *local.State, output, verb string) error {
 		fmt.Fprintf(w, "%s Flink %s: REST %s\n", verb, st.FlinkVersion, st.RESTURL)
 	} else {
 		fmt.Fprintf(w, "Flink %s: REST %s\n", st.FlinkVersion, st.RESTURL)
+	}
+	if st.KafkaBootstrap != "" {
+		fmt.Fprintf(w, "Kafka broker: %s\n", st.KafkaBootstrap)
 	}
 	fmt.Fprintf(w, "%-12s %-8s %-6s %s\n", "PROCESS", "PID", "ALIVE", "LOG")
 	for _, p := range st.Processes {

@@ -77,6 +77,7 @@ func newRunCmd() *cobra.Command {
 		dryRun, allJobs                               bool
 		parallelism                                   int
 		retention                                     time.Duration
+		compress                                      float64
 		retentionEvents, retentionHistory             int
 		dashboardPoints                               int
 		logFormat, logLevel                           string
@@ -189,6 +190,13 @@ resources. deploy/ has the manifests.`,
 			base, err := withOverrides(rc.Config, sets)
 			if err != nil {
 				return err
+			}
+			if compress != 1 {
+				// The policy's windows mean the same share of a scenario compressed as much
+				// (flinktune local submit --compress; scenarios/FORMAT.md, "Time scale").
+				if err := policies.Compress(base, rc.Policy, compress); err != nil {
+					return usageError{err}
+				}
 			}
 			where := "--set"
 			if configFile != "" {
@@ -308,6 +316,7 @@ resources. deploy/ has the manifests.`,
 	f.BoolVar(&dryRun, "dry-run", false, "record recommendations, apply nothing")
 	f.BoolVar(&allJobs, "all-jobs", false, "manage every job, not only those with job.autoscaler.enabled: true")
 	f.IntVar(&parallelism, "parallelism", 16, "jobs cycled concurrently")
+	f.Float64Var(&compress, "compress", 1, "divide every job-time window of the policy and the memory tuner (--set value or default) by this factor, for a scenario compressed as much on a real Flink (local submit --compress)")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration, e.g. job.autoscaler.utilization.target=0.7")
 	f.StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed the clusters' TLS certificates")
 	f.StringVar(&token, "token-env", "", "environment variable holding a bearer token")

@@ -20,7 +20,7 @@ src_hash=$(find flink -path '*/target' -prune -o -type f \( -name '*.xml' -o -na
 cached() { # version: the cached dist is complete and built from these sources
   local d=$cache/flink/$1
   [ "$(cat "$d/source.sha" 2>/dev/null)" = "$src_hash" ] && [ -f "$d/harness.jar" ] || return 1
-  tr ':' '\n' <"$d/classpath.txt" | while read -r jar; do [ -f "$jar" ] || exit 1; done
+  { cat "$d/classpath.txt"; echo; cat "$d/kafka-classpath.txt"; } | tr ':' '\n' | while read -r jar; do [ -z "$jar" ] || [ -f "$jar" ] || exit 1; done
 }
 
 dists=()
@@ -42,6 +42,7 @@ for v in $versions; do
   mkdir -p "$d"
   cp "$out/flinktune-flink-harness-0.1.0.jar" "$d/harness.jar"
   cp "$out/classpath.txt" "$d/classpath.txt"
+  cp "flink/kafka/target/$v/kafka-classpath.txt" "$d/kafka-classpath.txt" # the Kafka broker's (local up --kafka)
   echo "$v" >"$d/version"
   echo "$src_hash" >"$d/source.sha"
   dists+=("$d")
@@ -63,7 +64,8 @@ status=0
 # that JVMs do not compete for the two cores.
 tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
 tests+='|TestTinyProfilesRealFlink'
-go test -tags integration -count=1 -p 1 -timeout 25m -run "$tests" -v ./memory/ ./memory/tiny/ ./local/ ./simrest/ \
+tests+='|TestAutoscaleKafka|TestKafkaBrokerAndLoad'
+go test -tags integration -count=1 -p 1 -timeout 40m -run "$tests" -v ./memory/ ./memory/tiny/ ./local/ ./simrest/ \
   >"$logs/go-test.log" 2>&1 || status=$?
 grep -E '^\s*(--- |ok|FAIL|PASS|panic)|_test.go:[0-9]+:' "$logs/go-test.log" || true
 if [ "$status" != 0 ]; then

@@ -89,8 +89,13 @@ public final class ScenarioJob {
                 }
                 Schedule sch = new Schedule(origin, load.path("backlog").asLong(0), t, r);
                 String name = v.path("name").asText(id).replaceFirst("^Source: ", "");
-                op = env.fromSource(new ScheduledSource(sch, v.path("partitions").asInt(1), serviceNanos),
-                        WatermarkStrategy.noWatermarks(), name);
+                if (v.has("kafka")) {
+                    op = env.fromSource(KafkaSources.of(v.path("kafka"), id, serviceNanos),
+                            WatermarkStrategy.noWatermarks(), name);
+                } else {
+                    op = env.fromSource(new ScheduledSource(sch, v.path("partitions").asInt(1), serviceNanos),
+                            WatermarkStrategy.noWatermarks(), name);
+                }
             } else {
                 op = processor(v, built, serviceNanos);
                 op.name(v.path("name").asText(id));

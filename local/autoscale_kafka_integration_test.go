@@ -1,0 +1,379 @@
+//go:build integration
+
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/autoscaler/policies"
+	"github.com/flinktune/flinktune/internal/testutil"
+	"github.com/flinktune/flinktune/local"
+	"github.com/flinktune/flinktune/scenario"
+)
+
+// TestAutoscaleKafka is "autoscaling a real job" on Kafka: testdata/autoscale-kafka.yaml (load
+// ×1 → ×3 → ×1 into a real topic on a KRaft broker, with a start backlog) runs compressed
+// (FLINKTUNE_AUTOSCALE_COMPRESS, default 2) on real Flink, its source reading the topic with
+// Flink's Kafka connector, under flinktune run --compress with the scenario's autoscaler
+// options. It checks that flinktune PUTs resource requirements, the job rescales up, the Kafka
+// lag (the source's own pendingRecords) drains back under the SLO, and parallelism comes back
+// down; it records decision times, rescale downtimes and the drain. Policies:
+// FLINKTUNE_AUTOSCALE_POLICY (default flinktune); versions: FLINKTUNE_AUTOSCALE_VERSIONS (default
+// the first prepared). FLINKTUNE_AUTOSCALE=0 skips it.
+func TestAutoscaleKafka(t *testing.T) {
+	if os.Getenv("FLINKTUNE_AUTOSCALE") == "0" {
+		t.Skip("FLINKTUNE_AUTOSCALE=0")
+	}
+	dists, err := local.DistsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs := strings.Fields(os.Getenv("FLINKTUNE_AUTOSCALE_VERSIONS")); len(vs) > 0 {
+		var picked []*local.Dist
+		for _, d := range dists {
+			for _, v := range vs {
+				if d.Version == v {
+					picked = append(picked, d)
+				}
+			}
+		}
+		if len(picked) == 0 {
+			t.Fatalf("FLINKTUNE_AUTOSCALE_VERSIONS=%q: none of them is prepared (%s)", vs, os.Getenv(local.DistsEnv))
+		}
+		dists = picked
+	} else {
+		dists = dists[:1]
+	}
+	policyNames := strings.Fields(os.Getenv("FLINKTUNE_AUTOSCALE_POLICY"))
+	if len(policyNames) == 0 {
+		policyNames = []string{"flinktune"}
+	}
+	compress := 2.0
+	if s := os.Getenv("FLINKTUNE_AUTOSCALE_COMPRESS"); s != "" {
+		if compress, err = strconv.ParseFloat(s, 64); err != nil {
+			t.Fatalf("FLINKTUNE_AUTOSCALE_COMPRESS=%q: %v", s, err)
+		}
+	}
+	bin := buildFlinktune(t)
+	for _, d := range dists {
+		for _, policy := range policyNames {
+			t.Run(d.Version+"/"+policy, func(t *testing.T) { autoscaleKafka(t, d, bin, policy, compress) })
+		}
+	}
+}
+
+// kafkaRun is what TestAutoscaleKafka measures, in seconds of the compressed run.
+type kafkaRun struct {
+	FlinkVersion string  `json:"flinkVersion"`
+	Policy       string  `json:"policy"`
+	Compress     float64 `json:"compress"`
+	// UpStepAt and DownStepAt are when the load rose to ×3 and fell back to ×1.
+	UpStepAt   float64 `json:"upStepAt"`
+	DownStepAt float64 `json:"downStepAt"`
+	// Decisions are flinktune's PUTs of resource requirements (the work vertex's upper bound).
+	Decisions []kafkaEvent `json:"decisions"`
+	// Rescales are the work vertex's parallelism changes as Flink reports them, each with the
+	// time the job was not RUNNING around it.
+	Rescales []kafkaEvent `json:"rescales"`
+	// StartLag is the Kafka lag (pendingRecords) first read; PeakLag the highest.
+	StartLag float64 `json:"startLag"`
+	PeakLag  float64 `json:"peakLag"`
+	// DrainedAt is when the lag, in seconds of input at the current rate, fell back under the
+	// SLO's maxLag after the scale-up (-1: never); CaughtUpAt when under one second of input.
+	DrainedAt  float64 `json:"drainedAt"`
+	AboveSLOAt float64 `json:"aboveSloAt"` // first time the lag exceeded the SLO (-1: never)
+	CaughtUpAt float64 `json:"caughtUpAt"`
+	MaxP       int     `json:"maxParallelism"`
+	FinalP     int     `json:"finalParallelism"`
+	// WallSeconds is the whole test case, cluster and broker start included.
+	WallSeconds float64 `json:"wallSeconds"`
+}
+
+type kafkaEvent struct {
+	At          float64 `json:"at"`
+	From        int     `json:"from"`
+	To          int     `json:"to"`
+	DowntimeSec float64 `json:"downtimeSeconds,omitempty"` // not RUNNING, as polled every 0.5 s
+	// DecisionToRunningSec is from the decision (its PUT seen) to the rescaled job RUNNING.
+	DecisionToRunningSec float64 `json:"decisionToRunningSeconds,omitempty"`
+}
+
+func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress float64) {
+	start := time.Now()
+	full, err := scenario.Load("testdata/autoscale-kafka.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full.FlinkVersion = local.ScenarioVersion(d) // Flink's timers are set with the version's keys
+	sc, err := full.Compress(compress, policies.IsTimelineDuration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	var c *local.Cluster
+	t.Cleanup(func() { // registered first, so it runs after the cluster's Stop
+		if c != nil && c.Kafka != nil {
+			for _, p := range append([]*local.Process{c.Kafka.Proc}, c.Kafka.Loads...) {
+				if p.Alive() {
+					t.Errorf("%s (pid %d) still running after Stop", p.ID, p.PID)
+				}
+			}
+		}
+	})
+	c = startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
+	if err := c.StartKafka(ctx); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := local.ScenarioSpec(sc, 0, time.Now().Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin := time.UnixMilli(spec.OriginMs)
+	jobID, err := c.SubmitKafkaScenario(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitJobRunning(ctx, jobID, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	ids := vertexIDs(t, ctx, c, jobID, "work", "log")
+	workID, srcID := ids[0], ids[1]
+
+	// The scenario's autoscaler options at full scale, compressed by run itself.
+	args := []string{"run", "--flink", c.RESTURL, "--all-jobs", "--interval", "5s",
+		"--policy", policy, "--data-dir", t.TempDir(), "--log-level", "info",
+		"--compress", strconv.FormatFloat(compress, 'g', -1, 64)}
+	for k, v := range full.JobConfig(&full.Jobs[0]) {
+		if strings.HasPrefix(k, "job.autoscaler.") || strings.HasPrefix(k, "flinktune.") {
+			args = append(args, "--set", k+"="+v)
+		}
+	}
+	run := exec.CommandContext(ctx, bin, args...)
+	var out bytes.Buffer
+	run.Stdout, run.Stderr = &out, &out
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = run.Process.Signal(syscall.SIGTERM)
+		_ = run.Wait()
+		t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 3000))
+	}()
+
+	upAt, downAt := loadSteps(sc)
+	maxLag := sc.SLO.MaxLag.Seconds()
+	res := kafkaRun{FlinkVersion: d.Version, Policy: policy, Compress: compress, UpStepAt: upAt.Seconds(),
+		DownStepAt: downAt.Seconds(), DrainedAt: -1, CaughtUpAt: -1, AboveSLOAt: -1, StartLag: -1}
+	var (
+		p, upper       = 1, 1
+		notRunningFrom = time.Duration(-1)
+		settledAt      time.Duration // the last restart or rescale: lag reads right after it are not yet Kafka's
+		downAfterFall  bool
+		scaledUp       bool
+		decidedAt      time.Time // wall time of the last decision seen
+		deadline       = downAt + 150*time.Second
+	)
+	for time.Since(origin) < deadline {
+		time.Sleep(500 * time.Millisecond)
+		now := time.Since(origin)
+		wp, state := mapParallelismNamed(ctx, c, jobID, "work")
+		if u := upperBound(ctx, c, jobID, workID); u > 0 && u != upper {
+			t.Logf("%6.1fs: flinktune set work's upper bound %d → %d", now.Seconds(), upper, u)
+			res.Decisions = append(res.Decisions, kafkaEvent{At: now.Seconds(), From: upper, To: u})
+			upper, decidedAt = u, time.Now()
+		}
+		justDown := time.Duration(0) // the not-running time that ended at this poll
+		switch {
+		case state != "RUNNING" && notRunningFrom < 0:
+			notRunningFrom = now
+		case state == "RUNNING" && notRunningFrom >= 0:
+			down := now - notRunningFrom
+			t.Logf("%6.1fs: job RUNNING again after %s", now.Seconds(), down.Round(100*time.Millisecond))
+			if n := len(res.Rescales); n > 0 && res.Rescales[n-1].DowntimeSec == 0 && wp == p {
+				res.Rescales[n-1].DowntimeSec = down.Seconds()
+			}
+			notRunningFrom, justDown = -1, down
+			settledAt = now
+		}
+		if wp > 0 && wp != p {
+			t.Logf("%6.1fs: work parallelism %d → %d (%s)", now.Seconds(), p, wp, state)
+			ev := kafkaEvent{At: now.Seconds(), From: p, To: wp, DowntimeSec: justDown.Seconds()}
+			if !decidedAt.IsZero() {
+				// From the PUT (seen within half a second) to the new execution graph RUNNING,
+				// by Flink's own status timestamp.
+				if ts := runningSince(ctx, c, jobID); ts.After(decidedAt) {
+					ev.DecisionToRunningSec = ts.Sub(decidedAt).Seconds()
+				}
+			}
+			res.Rescales = append(res.Rescales, ev)
+			scaledUp = scaledUp || wp > p
+			downAfterFall = downAfterFall || wp < p && now > downAt
+			settledAt = now
+			p = wp
+			res.MaxP = max(res.MaxP, wp)
+		}
+		// A restarted Kafka source reports no lag until its first fetch: wait a few seconds.
+		if state == "RUNNING" && now-settledAt > 5*time.Second {
+			if lag, ok := pendingRecords(ctx, c, jobID, srcID); ok {
+				if res.StartLag < 0 {
+					res.StartLag = lag
+					t.Logf("%6.1fs: Kafka lag (pendingRecords) %0.f", now.Seconds(), lag)
+				}
+				res.PeakLag = max(res.PeakLag, lag)
+				lagSec := lag / rateAt(sc, now)
+				if lagSec > maxLag && res.AboveSLOAt < 0 {
+					res.AboveSLOAt = now.Seconds()
+					t.Logf("%6.1fs: lag %.0f (%.1f s of input) above the SLO's maxLag %s", now.Seconds(), lag, lagSec, sc.SLO.MaxLag)
+				}
+				if scaledUp && res.AboveSLOAt >= 0 && res.DrainedAt < 0 && lagSec < maxLag {
+					res.DrainedAt = now.Seconds()
+					t.Logf("%6.1fs: lag %.0f (%.1f s of input) back under the SLO's maxLag %s", now.Seconds(), lag, lagSec, sc.SLO.MaxLag)
+				}
+				if scaledUp && res.CaughtUpAt < 0 && lagSec < 1 {
+					res.CaughtUpAt = now.Seconds()
+					t.Logf("%6.1fs: caught up: lag %.0f", now.Seconds(), lag)
+				}
+			}
+		}
+		if downAfterFall && state == "RUNNING" {
+			break
+		}
+	}
+	res.FinalP = p
+	res.WallSeconds = time.Since(start).Seconds()
+	testutil.WriteResult(t, fmt.Sprintf("autoscale-kafka-%s-%s", d.Version, policy), res)
+
+	if res.StartLag <= 0 {
+		t.Errorf("the Kafka source reported no start backlog as pendingRecords (first read %.0f)", res.StartLag)
+	}
+	if len(res.Decisions) == 0 || res.Decisions[0].To <= 1 {
+		t.Errorf("flinktune did not PUT a larger upper bound for the work vertex (decisions %+v)", res.Decisions)
+	}
+	if res.MaxP <= 1 {
+		t.Errorf("the real job was not scaled up after the ×3 step at %s", upAt)
+	}
+	if res.AboveSLOAt < 0 {
+		t.Errorf("the Kafka lag never exceeded the SLO's maxLag %s (start backlog %d records at %.0f r/s; peak lag %.0f)",
+			sc.SLO.MaxLag, sc.Jobs[0].Load[0].Backlog, sc.Jobs[0].Load[0].Rate, res.PeakLag)
+	} else if res.DrainedAt < 0 {
+		t.Errorf("the Kafka lag never drained under the SLO after the scale-up (peak %.0f)", res.PeakLag)
+	}
+	if !downAfterFall || res.FinalP >= res.MaxP {
+		t.Errorf("parallelism did not come back down within %s of the load's fall (max %d, now %d)", deadline-downAt, res.MaxP, res.FinalP)
+	} else if res.FinalP != 1 {
+		t.Logf("down to %d, not yet 1, when the test stopped", res.FinalP)
+	}
+	if strings.Contains(out.String(), "panic") {
+		t.Error("flinktune run panicked")
+	}
+	if strings.Contains(out.String(), "plan has no node") {
+		t.Error("flinktune run reported a rescale's transient plan as an error")
+	}
+}
+
+// runningSince is the job's RUNNING status timestamp: the adaptive scheduler builds a new
+// execution graph for each rescale, whose RUNNING time this is.
+func runningSince(ctx context.Context, c *local.Cluster, jobID string) time.Time {
+	var d struct {
+		Timestamps map[string]int64 `json:"timestamps"`
+	}
+	if err := c.GetJSON(ctx, "/jobs/"+jobID, &d); err != nil || d.Timestamps["RUNNING"] <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(d.Timestamps["RUNNING"])
+}
+
+// rateAt is the scenario's (step) input rate at t.
+func rateAt(sc *scenario.Scenario, t time.Duration) float64 {
+	r := 1.0
+	for _, l := range sc.Jobs[0].Load {
+		if l.At <= t {
+			r = l.Rate
+		}
+	}
+	return r
+}
+
+// loadSteps are the times of the ×3 step and of the fall back to ×1 in sc.
+func loadSteps(sc *scenario.Scenario) (up, down time.Duration) {
+	l := sc.Jobs[0].Load
+	return l[1].At, l[2].At
+}
+
+// vertexIDs are the ids of the vertices whose names contain each of names.
+func vertexIDs(t *testing.T, ctx context.Context, c *local.Cluster, jobID string, names ...string) (ids []string) {
+	t.Helper()
+	var d struct {
+		Vertices []struct{ ID, Name string } `json:"vertices"`
+	}
+	if err := c.GetJSON(ctx, "/jobs/"+jobID, &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		found := ""
+		for _, v := range d.Vertices {
+			if strings.Contains(v.Name, n) {
+				found = v.ID
+			}
+		}
+		if found == "" {
+			t.Fatalf("no vertex named like %q in %+v", n, d.Vertices)
+		}
+		ids = append(ids, found)
+	}
+	return ids
+}
+
+// upperBound is the upper bound of the vertex's parallelism in the job's resource
+// requirements (what flinktune PUTs); 0 when unknown.
+func upperBound(ctx context.Context, c *local.Cluster, jobID, vertexID string) int {
+	var rr map[string]struct {
+		Parallelism struct {
+			Upper int `json:"upperBound"`
+		} `json:"parallelism"`
+	}
+	if err := c.GetJSON(ctx, "/jobs/"+jobID+"/resource-requirements", &rr); err != nil {
+		return 0
+	}
+	return rr[vertexID].Parallelism.Upper
+}
+
+// pendingRecords is the sum over the source's subtasks of its pendingRecords metric (the
+// Kafka connector's lag).
+func pendingRecords(ctx context.Context, c *local.Cluster, jobID, vertexID string) (float64, bool) {
+	base := "/jobs/" + jobID + "/vertices/" + vertexID + "/subtasks/metrics"
+	var names []struct {
+		ID string `json:"id"`
+	}
+	if err := c.GetJSON(ctx, base, &names); err != nil {
+		return 0, false
+	}
+	var keys []string
+	for _, n := range names {
+		if strings.HasSuffix(n.ID, ".pendingRecords") {
+			keys = append(keys, n.ID)
+		}
+	}
+	if len(keys) == 0 {
+		return 0, false
+	}
+	var vals []struct {
+		ID  string  `json:"id"`
+		Sum float64 `json:"sum"`
+	}
+	if err := c.GetJSON(ctx, base+"?agg=sum&get="+url.QueryEscape(strings.Join(keys, ",")), &vals); err != nil || len(vals) == 0 {
+		return 0, false
+	}
+	return vals[0].Sum, true
+}
