@@ -366,7 +366,12 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	if cfgApply := c.shouldApplyConfig(cfg, decision); cfgApply && cl.Config != nil {
 		// Configuration goes first so that, where the platform restarts TaskManagers for it,
 		// the rescale below lands in the same restart.
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RealizeTimeout)
+		timeout := c.opts.RealizeTimeout
+		if t, ok := cl.Config.(interface{ RealizeTimeout() time.Duration }); ok {
+			// A realizer that restarts processes one at a time says how long it needs.
+			timeout = max(timeout, t.RealizeTimeout())
+		}
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		sent, err := cl.Config.RealizeConfig(rctx, snap, decision.ConfigOverrides, decision.ConfigRemovals)
 		rcancel()
 		if err != nil {
