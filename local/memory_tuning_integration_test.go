@@ -227,7 +227,7 @@ func TestHeapStarvedRescue(t *testing.T) {
 		"flinktune.settle=30s")
 
 	// The end of the loop: the TaskManager replaced, and the job RUNNING for a minute since.
-	const stable = 60 * time.Second
+	const stable = 45 * time.Second
 	var (
 		runningSince time.Time
 		fixedAt      time.Time

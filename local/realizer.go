@@ -177,8 +177,8 @@ func (r *ProcessRealizer) restart(ctx context.Context, old *Process, tm *memory.
 	c := r.Cluster
 	start := time.Now()
 	stopProcess(old, 15*time.Second)
+	p, err := c.launchTaskManager(ctx, tm) // old is still listed: its id is not reused
 	c.forget(old)
-	p, err := c.launchTaskManager(ctx, tm)
 	if err != nil {
 		return nil, fmt.Errorf("starting a TaskManager with the tuned memory: %w", err)
 	}

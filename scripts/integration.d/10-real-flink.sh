@@ -59,6 +59,7 @@ status=0
 # Only the real-Flink tests (the fast tier already ran the rest), one package at a time so
 # that JVMs do not compete for the two cores.
 tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
+tests+='|TestHeapStarvedRescue|TestMemoryTuningRealJob'
 go test -tags integration -count=1 -p 1 -timeout 25m -run "$tests" -v ./memory/ ./local/ ./simrest/ \
   >"$logs/go-test.log" 2>&1 || status=$?
 grep -E '^\s*(--- |ok|FAIL|PASS|panic)|_test.go:[0-9]+:' "$logs/go-test.log" || true
