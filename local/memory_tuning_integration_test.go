@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -174,6 +175,17 @@ func events(t *testing.T, bin, dataDir string) []map[string]any {
 	return evs
 }
 
+// logMemoryEvents logs the memory events flinktune run recorded (what was applied, and why).
+func logMemoryEvents(t *testing.T, evs []map[string]any) {
+	t.Helper()
+	for _, e := range evs {
+		switch e["reason"] {
+		case "ConfigurationApplied", "MemoryRescue", "MemoryRecommendation", "Error":
+			t.Logf("event %v: %v", e["reason"], e["message"])
+		}
+	}
+}
+
 func hasEvent(evs []map[string]any, reason string) bool {
 	return slices.ContainsFunc(evs, func(e map[string]any) bool { return e["reason"] == reason })
 }
@@ -269,6 +281,7 @@ func TestHeapStarvedRescue(t *testing.T) {
 	}
 	out := stop()
 	evs := events(t, bin, dataDir)
+	logMemoryEvents(t, evs)
 	oomAfter := countSince(fs, fixedAt, true)
 	oomBefore := countSince(fs, submitted, true) - oomAfter
 	res := map[string]any{
@@ -439,7 +452,9 @@ func TestMemoryTuningRealJob(t *testing.T) {
 	if restarts > 0 {
 		t.Logf("%d job failures during tuning: %v", restarts, fs)
 	}
-	if !hasEvent(events(t, bin, dataDir), "ConfigurationApplied") {
+	evs := events(t, bin, dataDir)
+	logMemoryEvents(t, evs)
+	if !hasEvent(evs, "ConfigurationApplied") {
 		t.Errorf("no ConfigurationApplied event\n%s", tailString(out, 4000))
 	}
 }
@@ -497,8 +512,8 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 			fixed[k] = v
 		}
 	}
-	lo, hi := int64(0), int64(192<<20) // task heap: lo may fail, hi assumed to run
-	const resolution = 8 << 20
+	lo, hi := int64(0), envMiB(t, "FLINKTUNE_BISECT_HI", 128) // task heap: lo may fail, hi must run
+	resolution := envMiB(t, "FLINKTUNE_BISECT_RESOLUTION", 16)
 	rec := minimumRecord{FlinkVersion: d.Version, Scenario: "local/testdata/tune-real.yaml", Fixed: fixed, ProbeFor: dur.String(),
 		Resolution: resolution, Date: time.Now().UTC().Format(time.RFC3339),
 		Method: "bisection of taskmanager.memory.task.heap.size (other pools fixed) on a fresh 2-TaskManager cluster per probe; " +
@@ -572,6 +587,18 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("minimum: task heap %d MiB, process %d MiB; written to %s", best.TaskHeap>>20, best.Process>>20, minimumFile)
+}
+
+func envMiB(t *testing.T, name string, def int64) int64 {
+	s := os.Getenv(name)
+	if s == "" {
+		return def << 20
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want MiB", name, s)
+	}
+	return n << 20
 }
 
 // lockFlink takes the shared real-Flink lock named by FLINKTUNE_FLINK_LOCK, if any.

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -58,6 +59,9 @@ type ProcessRealizer struct {
 	Logger    *slog.Logger
 	// Now is the clock of the record (default time.Now).
 	Now func() time.Time
+
+	// mu serializes changes: jobs of one cluster share its TaskManagers.
+	mu sync.Mutex
 }
 
 // RealizeTimeout is how long one change may take: every TaskManager restarted, checked and,
@@ -100,6 +104,8 @@ func (r *ProcessRealizer) RealizeConfig(ctx context.Context, snap *autoscaler.Sn
 	if err := checkTaskManagerKeys(overrides, removals); err != nil {
 		return false, err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := r.Cluster
 	st, err := ReadMemoryState(c.Spec.Dir)
 	if err != nil {
