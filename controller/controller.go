@@ -59,7 +59,9 @@ type Cluster struct {
 	Collector Collector
 	Realizer  Realizer
 	// Config applies memory-tuning changes; nil where the platform cannot (a standalone
-	// cluster), in which case they are only recorded as recommendations.
+	// cluster not started by flinktune local), in which case they are only recorded as
+	// recommendations. A realizer with a RealizeTimeout() time.Duration method gets that
+	// long instead of Options.RealizeTimeout (local.ProcessRealizer restarts processes).
 	Config ConfigRealizer
 }
 
