@@ -59,7 +59,9 @@ type Cluster struct {
 	Collector Collector
 	Realizer  Realizer
 	// Config applies memory-tuning changes; nil where the platform cannot (a standalone
-	// cluster), in which case they are only recorded as recommendations.
+	// cluster not started by flinktune local), in which case they are only recorded as
+	// recommendations. A realizer with a RealizeTimeout() time.Duration method gets that
+	// long instead of Options.RealizeTimeout (local.ProcessRealizer restarts processes).
 	Config ConfigRealizer
 }
 
@@ -366,7 +368,12 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	if cfgApply := c.shouldApplyConfig(cfg, decision); cfgApply && cl.Config != nil {
 		// Configuration goes first so that, where the platform restarts TaskManagers for it,
 		// the rescale below lands in the same restart.
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RealizeTimeout)
+		timeout := c.opts.RealizeTimeout
+		if t, ok := cl.Config.(interface{ RealizeTimeout() time.Duration }); ok {
+			// A realizer that restarts processes one at a time says how long it needs.
+			timeout = max(timeout, t.RealizeTimeout())
+		}
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		sent, err := cl.Config.RealizeConfig(rctx, snap, decision.ConfigOverrides, decision.ConfigRemovals)
 		rcancel()
 		if err != nil {

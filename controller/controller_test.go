@@ -331,3 +331,34 @@ func TestConfigRealizedBeforeRescale(t *testing.T) {
 		t.Errorf("dry run applied config %v", fc2.applied)
 	}
 }
+
+// slowConfig is a configuration realizer that says how long it needs (restarting processes).
+type slowConfig struct {
+	fakeConfig
+	need     time.Duration
+	deadline time.Duration // the time left when RealizeConfig was called
+}
+
+func (s *slowConfig) RealizeTimeout() time.Duration { return s.need }
+
+func (s *slowConfig) RealizeConfig(ctx context.Context, snap *autoscaler.Snapshot, o map[string]string, r []string) (bool, error) {
+	if d, ok := ctx.Deadline(); ok {
+		s.deadline = time.Until(d)
+	}
+	return s.fakeConfig.RealizeConfig(ctx, snap, o, r)
+}
+
+func TestConfigRealizerOwnTimeout(t *testing.T) {
+	st, _ := store.Open(t.TempDir())
+	defer st.Close()
+	f := newFake()
+	delete(f.jobs, "b")
+	var order []string
+	sc := &slowConfig{fakeConfig: fakeConfig{order: &order}, need: 10 * time.Minute}
+	fac := func(string, *flinkconf.Config) (autoscaler.Policy, error) { return &configPolicy{}, nil }
+	c := New(st, []Cluster{{Name: "x", Collector: f, Realizer: f, Config: sc}}, fac, Options{AllJobs: true, RealizeTimeout: 30 * time.Second})
+	c.RunOnce(context.Background(), t0)
+	if len(sc.applied) != 1 || sc.deadline < 9*time.Minute {
+		t.Errorf("a realizer needing 10 min got %s (applied %v)", sc.deadline, sc.applied)
+	}
+}

@@ -233,9 +233,7 @@ func (c *Cluster) AddTaskManager(ctx context.Context, overrides map[string]strin
 	if err != nil {
 		return nil, fmt.Errorf("TaskManager memory: %w", err)
 	}
-	c.mu.Lock()
-	id := fmt.Sprintf("tm-%d", len(c.TMs))
-	c.mu.Unlock()
+	id := c.nextTaskManagerID()
 	dyn := splitDynamic(tm.DynamicConfigsString())
 	extra := []string{"-D", "taskmanager.resource-id=" + id}
 	for _, k := range slices.Sorted(maps.Keys(overrides)) {

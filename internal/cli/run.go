@@ -21,6 +21,7 @@ import (
 	"github.com/flinktune/flinktune/dashboard"
 	"github.com/flinktune/flinktune/flinkconf"
 	"github.com/flinktune/flinktune/flinkrest"
+	"github.com/flinktune/flinktune/local"
 	"github.com/flinktune/flinktune/store"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -81,6 +82,7 @@ func newRunCmd() *cobra.Command {
 		retentionEvents, retentionHistory             int
 		dashboardPoints                               int
 		logFormat, logLevel                           string
+		localDir                                      string
 		ko                                            kubeOptions
 	)
 	cmd := &cobra.Command{
@@ -129,12 +131,13 @@ applied as pipeline.jobvertex-parallelism-overrides and memory as spec.*.resourc
 server-side apply (field manager flinktune, never forced: conflicts are reported), replicas
 within --k8s-budget-*. Replicas elect a leader through a Lease; the history of applied
 changes is kept on each resource (annotation flinktune.io/history). Events go on the
-resources. deploy/ has the manifests.`,
+resources. deploy/ has the manifests.` + localRunHelp,
 		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
   flinktune run --config flinktune.yaml --dry-run --listen :9249
   flinktune run --flink http://localhost:8081 --policy operator --set job.autoscaler.metrics.window=10m
-  flinktune run --kubernetes --namespace flink --kubeconfig ~/.kube/config`,
+  flinktune run --kubernetes --namespace flink --kubeconfig ~/.kube/config
+  flinktune run --local-dir ~/.cache/flinktune/local --all-jobs --set job.autoscaler.memory.tuning.enabled=true`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rc := &runConfig{}
@@ -165,6 +168,13 @@ resources. deploy/ has the manifests.`,
 			for _, u := range flinks {
 				rc.Clusters = append(rc.Clusters, clusterConfig{URL: u, Timeout: timeout, CAFile: caFile, Username: user,
 					PasswordEnv: "FLINK_PASSWORD", BearerTokenEnv: token})
+			}
+			var pr *local.ProcessRealizer
+			if localDir != "" {
+				var lerr error
+				if pr, lerr = wireLocal(localDir, rc); lerr != nil {
+					return usageError{lerr}
+				}
 			}
 			if len(rc.Clusters) == 0 && !ko.enabled {
 				return usagef("no cluster: pass --flink URL (repeatable), --config FILE or --kubernetes")
@@ -222,6 +232,7 @@ resources. deploy/ has the manifests.`,
 			if err != nil {
 				return usageError{err}
 			}
+			withLocalRealizer(clusters, pr, base, log)
 			if retention < 0 || retentionEvents < 0 || retentionHistory < 0 {
 				return usagef("--retention, --retention-events and --retention-history: want 0 (keep all) or more")
 			}
@@ -309,6 +320,7 @@ resources. deploy/ has the manifests.`,
 	f := cmd.Flags()
 	f.StringArrayVar(&flinks, "flink", nil, "REST endpoint of a Flink cluster (repeatable)")
 	f.StringVar(&configFile, "config", "", "YAML file with clusters and settings (see --help)")
+	f.StringVar(&localDir, "local-dir", "", "state directory of a flinktune local up cluster: apply memory tuning by restarting its TaskManagers (see --help)")
 	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory of the persistent state")
 	f.StringVar(&policy, "policy", "flinktune", "default policy: "+strings.Join(policies.Names(), " or "))
 	f.StringVar(&interval, "interval", "10s", "time between cycles")

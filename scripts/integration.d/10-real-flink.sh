@@ -65,6 +65,7 @@ status=0
 tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
 tests+='|TestTinyProfilesRealFlink'
 tests+='|TestAutoscaleKafka|TestKafkaBrokerAndLoad'
+tests+='|TestHeapStarvedRescue|TestMemoryTuningRealJob'
 go test -tags integration -count=1 -p 1 -timeout 40m -run "$tests" -v ./memory/ ./memory/tiny/ ./local/ ./simrest/ \
   >"$logs/go-test.log" 2>&1 || status=$?
 grep -E '^\s*(--- |ok|FAIL|PASS|panic)|_test.go:[0-9]+:' "$logs/go-test.log" || true
