@@ -13,6 +13,8 @@ type vertexModel struct {
 	hot float64
 	// alpha is the scaling-efficiency exponent: per-subtask rate ∝ p^-alpha.
 	alpha float64
+	// minSeen is the lowest parallelism the vertex was measured at (0: only the current one).
+	minSeen int
 	// upCur and upPlan are the current and planned parallelism of the pointwise inputs.
 	upCur, upPlan map[string]int
 }
@@ -87,7 +89,14 @@ func (m *vertexModel) capacity(p int) float64 {
 	if m.info.Source && m.info.Partitions > 0 {
 		active = min(p, m.info.Partitions) // subtasks beyond the partition count idle
 	}
-	per := m.perSubtask * math.Pow(float64(p)/float64(cur), -m.alpha)
+	// Fewer subtasks each do more only as far as measured: the prior's gain below the lowest
+	// parallelism seen would size a scale-down for a rate the vertex may never reach (29 -> 1
+	// counted on 40% more per subtask), and the next load step then finds it short.
+	eff := max(p, min(cur, m.minSeen))
+	if m.minSeen == 0 {
+		eff = max(p, cur)
+	}
+	per := m.perSubtask * math.Pow(float64(eff)/float64(cur), -m.alpha)
 	return per * float64(active) / m.skewAt(p)
 }
 

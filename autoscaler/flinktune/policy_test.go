@@ -555,3 +555,21 @@ func TestMetricGoneForGoodDoesNotStall(t *testing.T) {
 		t.Errorf("first scale-up at %v to %v; the load rose at 40m", scaledAt, final)
 	}
 }
+
+// Regression (issue 9, gen-22): a vertex measured only at 24 subtasks must not be counted on
+// to do more per subtask at 1 (the efficiency prior's 37%): a scale-down sized so leaves it
+// short at the next load step. Below the lowest parallelism measured the per-subtask rate is
+// held; growing still pays the prior's loss, and a measured lower parallelism earns its gain.
+func TestScaleDownCountsOnNoUnmeasuredEfficiency(t *testing.T) {
+	m := &vertexModel{info: vertexInfo{P: 24}, perSubtask: 1000, known: true, hot: 1, alpha: alphaPrior}
+	if got := m.capacity(1); math.Abs(got-1000) > 1e-9 {
+		t.Errorf("capacity at 1 of 24 measured = %.1f, want 1000 (no unmeasured gain)", got)
+	}
+	if got, want := m.capacity(48), 48*1000*math.Pow(2, -alphaPrior); math.Abs(got-want) > 1e-6 {
+		t.Errorf("capacity at 48 = %.1f, want %.1f (the prior's loss)", got, want)
+	}
+	m.minSeen = 6
+	if got, want := m.capacity(2), 2*1000*math.Pow(0.25, -alphaPrior); math.Abs(got-want) > 1e-6 {
+		t.Errorf("capacity at 2 with 6 measured = %.1f, want %.1f (gain down to 6 only)", got, want)
+	}
+}

@@ -27,6 +27,7 @@ var regressions = []struct {
 	{"slow-restart-scale-down.yaml", 0, 2, 1200, 0},
 	{"union-lagging-branch.yaml", 1, 2, 200, 0},
 	{"source-beyond-partitions.yaml", 1, 2, 60, 120000},
+	{"idle-subtasks-shared-slots.yaml", 1, 2, 60, 300000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
