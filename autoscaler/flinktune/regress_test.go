@@ -24,11 +24,7 @@ var regressions = []struct {
 	maxParSec          float64 // 0: no bound
 }{
 	{"low-selectivity-window.yaml", 1, 2, 600, 0},
-	// 1334 s since the simulator's 1.20 rescales stopped waiting for a fresh checkpoint (as
-	// real 1.20 does, sim/CALIBRATION.md) and so replay what came after the last one; the
-	// policy does not count that replay yet (issue 9's open restart-lag class). The bound
-	// still catches the reversal this scenario was written for.
-	{"slow-restart-scale-down.yaml", 0, 2, 1500, 0},
+	{"slow-restart-scale-down.yaml", 0, 2, 1200, 0},
 	{"union-lagging-branch.yaml", 1, 2, 200, 0},
 	{"source-beyond-partitions.yaml", 1, 2, 60, 120000},
 	{"idle-subtasks-shared-slots.yaml", 1, 2, 60, 300000},
