@@ -313,6 +313,12 @@ func (p *Process) Kill(grace time.Duration) {
 	if p == nil || p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
+	p.terminateGroup(grace)
+}
+
+// terminateGroup sends SIGTERM to the process group, SIGKILL after grace, and waits for the
+// process to end.
+func (p *Process) terminateGroup(grace time.Duration) {
 	p.stopped.Store(true)
 	_ = syscall.Kill(-p.PID, syscall.SIGTERM)
 	select {

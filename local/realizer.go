@@ -503,14 +503,7 @@ func stopProcess(p *Process, grace time.Duration) {
 		p.Kill(grace)
 		return
 	}
-	p.stopped.Store(true)
-	_ = syscall.Kill(-p.PID, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(grace):
-		_ = syscall.Kill(-p.PID, syscall.SIGKILL)
-		<-p.done
-	}
+	p.terminateGroup(grace)
 }
 
 // Attach returns the cluster that flinktune local up recorded in dir, for the process
