@@ -540,8 +540,11 @@ func TestLeaderKilled(t *testing.T) {
 	}
 	flink := startSim(t, "ha", fmt.Sprintf(haScenario, load.String()), 30)
 	job := sim.JobID("k8s-ha", "ha")
+	// A short metric window (4 s here): a leader lives 5-13 s between kills, and each must
+	// get the chance to decide, or the history cannot show changes by successive leaders.
 	mustCreate(t, kube.FlinkDeployments, flinkDeployment("ha", flink, map[string]any{
-		"job.autoscaler.scale-down.interval": "1m", "flinktune.settle": "1m"}, true))
+		"job.autoscaler.scale-down.interval": "1m", "flinktune.settle": "1m",
+		"job.autoscaler.metrics.window": "2m"}, true))
 	operator := runStandIn(ctx, kube.FlinkDeployments, "ha", flink, job, 0)
 
 	const leaseDuration = 3 * time.Second
@@ -571,8 +574,9 @@ func TestLeaderKilled(t *testing.T) {
 	for i := range 10 {
 		if i%2 == 1 {
 			// Mid-rescale: right after the leader applied a change, while the job restarts.
+			// Waits long enough for a leader that just took over to fill its window and decide.
 			h0 := len(kube.History(get(t, kube.FlinkDeployments, "ha")))
-			deadline := time.Now().Add(20 * time.Second)
+			deadline := time.Now().Add(45 * time.Second)
 			for len(kube.History(get(t, kube.FlinkDeployments, "ha"))) == h0 && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
