@@ -469,7 +469,9 @@ func writeTinyEstimate(w io.Writer, e *tiny.Estimate) {
 	}
 	rows = append(rows, []string{"Total", tiny.HumanSize(e.Resident), "100%", tiny.HumanSize(e.Committed), ""})
 	writeColumns(w, "  ", rows, map[int]bool{1: true, 2: true, 3: true})
-	if e.Setup.Workload.Connector != tiny.ConnectorNone {
+	if e.ThroughputHow != "" {
+		fmt.Fprintf(w, "\nThroughput: sustains ~%s (%s)\n", e.Capacity, e.ThroughputHow)
+	} else if e.Setup.Workload.Connector != tiny.ConnectorNone {
 		fmt.Fprintf(w, "\nThroughput: sustains ~%s (memory bound %s: %s per MiB of heap above the %s the job needs; CPU bound %s: %d slot(s))\n",
 			e.Capacity, e.MemoryBound, tiny.Rate(e.ThroughputPerHeap*float64(tiny.MiB)), tiny.HumanSize(e.HeapFloor), e.CPUBound, e.Setup.Flink.Slots)
 	}

@@ -33,6 +33,10 @@ type JobCalibration struct {
 	MetaspaceJob, MetaspaceConnector float64
 	// HeapFloorMiB is the heap the job needs before it processes anything.
 	HeapFloorMiB float64
+	// MinHeapMiB, when above the floor, is the smallest heap the job was measured to run in with
+	// the linear model's collectors (G1, Parallel): the line through HeapFloorMiB is an
+	// extrapolation below it, and the planner does not go there.
+	MinHeapMiB float64
 	// G1PerHeap is the memory-bound rate per MiB of heap above the floor with G1 and GCWorkers
 	// parallel workers, MiB/s; SerialPerHeap is the same with one worker (Serial).
 	G1PerHeap     float64
@@ -42,6 +46,9 @@ type JobCalibration struct {
 	// limit, MiB/s; C1-only code reaches C1Factor of it, and Serial collection SerialCPUFactor
 	// (0: 1; a collector without concurrent threads and write barriers costs less CPU).
 	SlotCPU, C1Factor, SerialCPUFactor float64
+	// Serial, when set, replaces the linear heap model above for the Serial collector with costs
+	// measured part by part (serialcost.go).
+	Serial *SerialCost
 }
 
 // seedCalibration is the "Tiny Flink" talk's machine (Apple M1 Max, 10 cores, JDK 17, Flink

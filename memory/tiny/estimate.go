@@ -75,6 +75,9 @@ type Estimate struct {
 	MemoryBound       Rate    `json:"memory_bound" yaml:"memory_bound"`
 	CPUBound          Rate    `json:"cpu_bound" yaml:"cpu_bound"`
 	Capacity          Rate    `json:"capacity" yaml:"capacity"`
+	// ThroughputHow explains the throughput when the calibration measured its costs part by part
+	// (SerialCost); empty for the linear heap model.
+	ThroughputHow string `json:"throughput_how,omitempty" yaml:"throughput_how,omitempty"`
 	// Failure is set when the setup does not do the job.
 	Failure  *Failure `json:"failure,omitempty" yaml:"failure,omitempty"`
 	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
@@ -203,10 +206,16 @@ func Evaluate(s Setup) (*Estimate, error) {
 	}
 
 	// Throughput: memory-bound by the heap above the floor, CPU-bound by the slots.
-	e.HeapFloor = heapFloor(&s)
+	e.HeapFloor = runFloor(&s)
 	e.ThroughputPerHeap = throughputPerHeap(jc, j.GC, ParallelGCThreads(j.ActiveProcessors))
-	if job {
-		free := max(heap-e.HeapFloor, 0)
+	if sc := serialCost(jc, j.GC); job && sc != nil {
+		c, cpu, gc := serialCapacity(sc, heap, j.JIT, slots, s.Machine.CPUs)
+		e.Capacity, e.CPUBound, e.MemoryBound = mibps(c), mibps(cpu), mibps(gc)
+		work, gcs, miss := sc.costs(heap, j.JIT)
+		e.ThroughputHow = fmt.Sprintf("%d slot(s) on %d CPU(s) at %.0f MiB per CPU-second: the pipeline %.3f ms per MiB (eden %.1f MiB, %.0f%% out of the cache) + young collections %.3f ms per MiB (Serial, %s calibration)",
+			min(slots, s.Machine.CPUs), s.Machine.CPUs, 1/(work+gcs), work*1000, serialEdenMiB(heap), miss*100, gcs*1000, cal.Name)
+	} else if job {
+		free := max(heap-heapFloor(&s), 0)
 		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
 		// Each slot's chained pipeline keeps about one CPU busy at full speed.
 		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(jc, j.JIT, j.GC))
@@ -234,16 +243,38 @@ func heapDetail(s Setup, heap int64) string {
 	return d
 }
 
-// heapFloor is the heap a workload needs before it processes anything.
+// serialCost is the job's part-by-part Serial cost model, if calibrated and the collector is Serial.
+func serialCost(jc JobCalibration, gc GC) *SerialCost {
+	if gc == GCSerial {
+		return jc.Serial
+	}
+	return nil
+}
+
+// heapFloor is the heap a workload needs before it processes anything (with a Serial cost model:
+// the smallest heap that does not thrash).
 func heapFloor(s *Setup) int64 {
 	var f int64
-	if s.running() {
+	if sc := serialCost(s.Machine.Platform.jobCalibration(s.Workload.Connector), s.JVM.GC); sc != nil && s.running() {
+		f = sc.floor(s.Flink.Slots)
+	} else if s.running() {
 		f = mib(s.Machine.Platform.jobCalibration(s.Workload.Connector).HeapFloorMiB) + int64(s.Flink.Slots-1)*slotHeap
 	} else {
 		f = emptyHeapFloor
 	}
 	if s.Mode == TaskManager {
 		f -= taskManagerHeapSaving
+	}
+	return f
+}
+
+// runFloor is the smallest heap the model lets a workload run in: the heap floor, or the
+// smallest heap measured where the floor is an extrapolation (JobCalibration.MinHeapMiB).
+func runFloor(s *Setup) int64 {
+	f := heapFloor(s)
+	jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
+	if s.running() && serialCost(jc, s.JVM.GC) == nil && jc.MinHeapMiB > 0 {
+		f = max(f, mib(jc.MinHeapMiB))
 	}
 	return f
 }
@@ -265,6 +296,9 @@ func throughputPerHeap(jc JobCalibration, gc GC, workers int) float64 {
 
 // slotThroughput is one slot's CPU-bound rate in MiB/s.
 func slotThroughput(jc JobCalibration, j JIT, gc GC) float64 {
+	if sc := serialCost(jc, gc); sc != nil {
+		return sc.bestSlotRate(j)
+	}
 	r := jc.SlotCPU
 	if j == JITC1 {
 		r *= jc.C1Factor
@@ -347,6 +381,11 @@ func (e *Estimate) failure() *Failure {
 			Fix: fmt.Sprintf("set -XX:MaxMetaspaceSize to at least %s", JVMSize(ceilMiB(e.Metaspace)))}
 	}
 	// 3. The heap must hold the workload's live set before any record flows.
+	if sc := serialCost(s.Machine.Platform.jobCalibration(s.Workload.Connector), j.GC); sc != nil && s.running() && e.HeapCommitted < e.HeapFloor {
+		return &Failure{Phase: "load", Message: "the collector thrashes: every collection is a full one (GC takes nearly all the CPU)",
+			Why: sc.describeThrash(e.HeapCommitted, s.Flink.Slots),
+			Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(e.HeapFloor)))}
+	}
 	if e.HeapCommitted < e.HeapFloor {
 		ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Java heap space", nil)
 		what := "the empty cluster"
@@ -370,6 +409,9 @@ func (e *Estimate) failure() *Failure {
 	// 5. The requested throughput.
 	target := s.Workload.Throughput
 	if target > 0 && target > e.Capacity {
+		if sc := serialCost(s.Machine.Platform.jobCalibration(s.Workload.Connector), j.GC); sc != nil {
+			return e.serialShortfall(sc, target)
+		}
 		if e.MemoryBound <= e.CPUBound {
 			ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Java heap space", nil)
 			need := e.HeapFloor + int64(math.Ceil(float64(target)/e.ThroughputPerHeap))

@@ -276,10 +276,23 @@ func (r *Request) deriveTaskManager(s Setup, e *Estimate, native int64) (*memory
 func (r *Request) minimalHeap(c candidate, slots int, target Rate) int64 {
 	probe := r.setup(c, MiB, slots)
 	s, _ := probe.resolved()
-	need := heapFloor(&s)
+	need := runFloor(&s)
+	plat := r.Machine.Platform
+	if sc := serialCost(plat.jobCalibration(r.Connector), c.gc); sc != nil && s.running() {
+		align := plat.HeapAlignment(c.gc, need)
+		lo := plat.EffectiveHeap(c.gc, ceilMiB(need))
+		if target <= 0 {
+			return lo
+		}
+		if h, ok := serialHeapFor(sc, lo, align, target.MiBps(), c.jit, slots, r.Machine.CPUs); ok {
+			return h
+		}
+		h, _ := bestSerialHeap(sc, lo, 4*GiB, align, c.jit, slots, r.Machine.CPUs)
+		return h // short of the target: the estimate says why
+	}
 	if target > 0 {
 		k := throughputPerHeap(r.Machine.Platform.jobCalibration(r.Connector), c.gc, ParallelGCThreads(c.apc))
-		need += int64(math.Ceil(float64(target) / k))
+		need = max(need, heapFloor(&s)+int64(math.Ceil(float64(target)/k)))
 	}
 	return r.Machine.Platform.EffectiveHeap(c.gc, ceilMiB(need))
 }
@@ -407,6 +420,11 @@ func (r *Request) mostWithin(c candidate) (*sized, error) {
 			} else {
 				hi = mid
 			}
+		}
+		// Past the CPU's cache a bigger eden is slower: the most capacity may be below the
+		// largest heap that fits.
+		if sc := serialCost(r.Machine.Platform.jobCalibration(r.Connector), c.gc); sc != nil {
+			lo, _ = bestSerialHeap(sc, first.setup.JVM.Heap, lo, align, c.jit, slots, r.Machine.CPUs)
 		}
 		got, err := r.size(c, lo, slots)
 		if err != nil {

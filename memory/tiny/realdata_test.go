@@ -26,6 +26,8 @@ type realRow struct {
 	Fit          bool     `json:"fit"`
 	Runs         []struct {
 		MiBPerCPUSecond float64 `json:"mibPerCpuSecond"`
+		CPUs            float64 `json:"cpus"`
+		GCCPUs          float64 `json:"gcCpus"`
 	} `json:"runs"`
 	MiBPerCPUSecond float64 `json:"mibPerCpuSecond"`
 }
@@ -64,17 +66,34 @@ func estimateRow(t *testing.T, r realRow) *Estimate {
 }
 
 // checkReal compares a row with the model: resident size, and the capacity (rate per CPU-second
-// × the CPUs the slots keep busy).
+// × the CPUs the slots keep busy), which is checked on held-out rows only (the fit's G1 rows are
+// the linear heap model's, whose G1 peak at 50m it does not follow).
 func checkReal(t *testing.T, r realRow) {
 	t.Helper()
 	e := estimateRow(t, r)
+	if e.Failure != nil && e.Failure.Exception == nil && strings.Contains(e.Failure.Message, "thrashes") {
+		// A heap the model refuses as thrashing: it ran, but the collector took most of the CPU.
+		// Runs recorded before the collector's CPU was (gcCpus 0): their rate per CPU-second must
+		// have collapsed to under a tenth of the pipeline's.
+		sc := e.Setup.Machine.Platform.jobCalibration(ConnectorDatagen).Serial
+		for _, run := range r.Runs {
+			collapsed := run.MiBPerCPUSecond < sc.CachedMiBps*sc.C1Factor/10
+			if run.GCCPUs > 0 && run.GCCPUs/run.CPUs < 0.5 || run.GCCPUs == 0 && !collapsed {
+				t.Errorf("%s: the model says the collector thrashes, but it took %.2f of %.2f CPUs (%.0f MiB per CPU-second)", r.Name, run.GCCPUs, run.CPUs, run.MiBPerCPUSecond)
+			}
+		}
+		return
+	}
 	if e.Failure != nil {
 		t.Errorf("%s ran for real but the model predicts a failure: %s", r.Name, e.Failure.Message)
 		return
 	}
 	withinMeasured(t, r.Name+" resident size (MiB)", toMiB(e.Resident), r.RSSp95MiB)
-	// The throughput is a known gap (testdata/real-linux-x64-jdk17.md): logged, not checked.
 	capacity := r.perCPU() * float64(min(e.Setup.Flink.Slots, 2))
+	if !r.Fit && !strings.HasPrefix(r.Name, "raw-") {
+		withinMeasured(t, r.Name+" capacity (MiB/s)", e.Capacity.MiBps(), capacity)
+		return
+	}
 	t.Logf("%s capacity (MiB/s): model %.0f, measured %.0f (%+.1f%%)", r.Name, e.Capacity.MiBps(), capacity, (e.Capacity.MiBps()-capacity)/capacity*100)
 }
 
@@ -123,12 +142,15 @@ func TestLinuxCalibrationFitsItsMeasurements(t *testing.T) {
 	}
 }
 
+// TestLinuxCalibrationPredictsHeldOutProfiles checks the profiles recorded by
+// TestTinyProfilesRealFlink: real-linux-x64-jdk17.json (this calibration's run) and
+// real-linux-x64-jdk17-heldout-1.json (the previous calibration's profiles, measured before the
+// Serial cost model was fitted).
 func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
-	const path = "testdata/real-linux-x64-jdk17.json"
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s not recorded yet (TestTinyProfilesRealFlink with FLINKTUNE_TINY_RECORD)", path)
+	var rows []realRow
+	for _, path := range []string{"testdata/real-linux-x64-jdk17.json", "testdata/real-linux-x64-jdk17-heldout-1.json"} {
+		rows = append(rows, readRealRows(t, path)...)
 	}
-	rows := readRealRows(t, path)
 	n := 0
 	for _, r := range rows {
 		if r.Fit || r.Refused != "" {
