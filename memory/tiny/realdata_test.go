@@ -143,12 +143,13 @@ func TestLinuxCalibrationFitsItsMeasurements(t *testing.T) {
 }
 
 // TestLinuxCalibrationPredictsHeldOutProfiles checks the profiles recorded by
-// TestTinyProfilesRealFlink: real-linux-x64-jdk17.json (this calibration's run) and
-// real-linux-x64-jdk17-heldout-1.json (the previous calibration's profiles, measured before the
+// TestTinyProfilesRealFlink: real-linux-x64-jdk17.json, -run2 and -run3 (three CI-mode runs with
+// this calibration) and -heldout-1 (the previous calibration's profiles, measured before the
 // Serial cost model was fitted).
 func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 	var rows []realRow
-	for _, path := range []string{"testdata/real-linux-x64-jdk17.json", "testdata/real-linux-x64-jdk17-heldout-1.json"} {
+	for _, path := range []string{"testdata/real-linux-x64-jdk17.json", "testdata/real-linux-x64-jdk17-run2.json",
+		"testdata/real-linux-x64-jdk17-run3.json", "testdata/real-linux-x64-jdk17-heldout-1.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
 	n := 0
