@@ -5,7 +5,8 @@ package tiny
 // io.flinktune.harness.tiny.TinyJob (testdata/real-linux-x64-jdk17.md holds the fit and the
 // held-out checks). The fit: ten single runs with the seed's Flink options (8m network,
 // managed 0, one slot) and JVM defaults otherwise: G1 at -Xmx30m to -Xmx160m, Serial at 35m and
-// 100m, C1 only at 50m.
+// 100m, C1 only at 50m; then 23 Serial runs of the planner's kind of profile for SerialCost.
+// Held out, within 15% for resident size and throughput in three runs: the planner's profiles.
 var linuxX64JDK17 = &Calibration{
 	Name:   "linux-x64-jdk17",
 	Source: "measured: Flink 1.20.5 MiniCluster, OpenJDK 17.0.15, x86-64 Linux, 2 CPUs (testdata/real-linux-x64-jdk17.md)",
