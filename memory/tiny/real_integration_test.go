@@ -773,7 +773,9 @@ func checkRefusal(t *testing.T, d *local.Dist, repeats int, warm, measure time.D
 	}
 	// The heap a refused budget would have had does not do the job: it dies, or the collector
 	// takes nearly all the CPU (the model's thrashing).
-	if p := ref.Probes[0]; p.Failed == 0 && p.MiBPerCPUSecond > ref.SmallestRun.MiBPerCPUSecond/4 {
+	if len(ref.Probes) == 0 {
+		t.Errorf("no heap below the smallest profile's was probed")
+	} else if p := ref.Probes[0]; p.Failed == 0 && p.MiBPerCPUSecond > ref.SmallestRun.MiBPerCPUSecond/4 {
 		t.Errorf("%s, a quarter less heap than the smallest profile, runs at %.0f MiB per CPU-second (the smallest: %.0f): the refusal threshold is not where the job stops running",
 			p.Name, p.MiBPerCPUSecond, ref.SmallestRun.MiBPerCPUSecond)
 	}
