@@ -269,6 +269,13 @@ func realThroughput(t *testing.T, r *realFidelity, from, to time.Duration) float
 	samples := window(t, r, from, to)
 	st := statsOver(samples, "src", true)
 	t.Logf("  real [%s, %s] source rate %6.1f/s, lag %+6.1f/s", from, to, st.Rate, st.LagGrowth)
+	// Every vertex's rate from counters and its gauges (60 s averages: sim/CALIBRATION.md §2),
+	// to see where an overloaded job's throughput goes.
+	for _, v := range []string{"src", "work", "agg"} {
+		x := statsOver(samples, v, v == "src")
+		t.Logf("    %-4s p=%d rate %6.1f/s  gauges busy %4.0f back-pressured %4.0f idle %4.0f ms/s", v,
+			samples[len(samples)-1][v].Parallelism, x.Rate, x.Busy, x.BackPr, x.Idle)
+	}
 	return st.Rate
 }
 
