@@ -12,7 +12,8 @@ import (
 //     ramps up over its first minute, as in Flink).
 //   - idleTimeMsPerSecond and backPressuredTimeMsPerSecond are TimerGauges: the time spent in
 //     the last 5 s window, per second, as whole milliseconds; busyTimeMsPerSecond is
-//     1000 − min(idle + back-pressured, 1000).
+//     1000 − min(idle + back-pressured, 1000). (Flink 1.20 and 2.x average these over 60 s;
+//     not modelled yet because both policies read them: sim/CALIBRATION.md §2.)
 //   - The REST API serves values as of the JobManager's last MetricFetcher refresh, every
 //     metrics.fetcher.update-interval (10 s) on a fixed grid from the start — stale by up to one
 //     interval like real Flink. Counters are cumulative since the task started.
