@@ -550,7 +550,7 @@ func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 // stable.max-wait: it rides along with the rescale that is likely to come, or goes once the
 // load settles.
 func (t *Tuner) waitForStable(rec *Recommendation, in verdictInput) {
-	if !rec.Worthwhile || rec.Safety || in.rescale || !t.o.Apply {
+	if !rec.Worthwhile || rec.Safety || in.rescale || !t.o.Apply || t.o.StableMaxWait <= 0 {
 		t.st.DeferredSince = time.Time{}
 		return
 	}

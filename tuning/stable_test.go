@@ -39,6 +39,7 @@ func (j *job) observeLoad(tu *Tuner, start time.Time, n int, live float64, in *f
 func automatic() Options {
 	o := DefaultOptions()
 	o.Apply = true
+	o.StableMaxWait = 24 * time.Hour
 	return o
 }
 
@@ -101,6 +102,14 @@ func TestStableWaitBounds(t *testing.T) {
 	snap = j.observeLoad(tu, snap.Time.Add(10*time.Second), 90, 500*mib, &in, func(i int) load { return ramp(i + 120) })
 	if rec, _ := tu.Recommend(snap, nil); !rec.Worthwhile || !strings.Contains(rec.Reason, "stable.max-wait") {
 		t.Errorf("waited beyond stable.max-wait: %s", rec.Reason)
+	}
+
+	o = DefaultOptions() // the default: automatic mode never waits
+	o.Apply = true
+	tu = New(o)
+	snap = j.observeLoad(tu, t0, 120, 500*mib, &in, ramp)
+	if rec, _ := tu.Recommend(snap, nil); !rec.Worthwhile {
+		t.Errorf("waits by default: %s", rec.Reason)
 	}
 
 	tu = New(DefaultOptions()) // dry run
