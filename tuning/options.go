@@ -55,6 +55,19 @@ var (
 		"The same threshold when the change rides along with a rescale that restarts the job anyway.")
 	OptSettle = ftOpt("settle", flinkconf.TypeDuration, "30 min",
 		"After an applied change, changes that only save memory wait this long (safety increases do not), bounding the restarts tuning causes.")
+	OptStableWindow = ftOpt("stable.window", flinkconf.TypeDuration, "10 min",
+		"A change that only saves memory restarts the job on its own only when the job is stable over this window: no load trend, no backlog (else it waits, or rides along with the next rescale).")
+	OptStableTrend = ftOpt("stable.max-trend", flinkconf.TypeDouble, "0.1",
+		"Largest change of the sources' arrival rate between the halves of stable.window that still counts as stable (0.1 = 10 %).")
+	OptStableBacklog = ftOpt("stable.max-backlog", flinkconf.TypeDuration, "30 s",
+		"Largest source backlog, in seconds of input, that still counts as stable.")
+	OptStableDrain = ftOpt("stable.max-drain", flinkconf.TypeDuration, "5 min",
+		"Longest time the job, at its current busy time, may take to catch up with the input of a restart's downtime (the last restart's, else 1 min) for a restart that only saves memory.")
+	// Off by default (0): on the generated corpus waiting cost more than it saved (89 % of seeds
+	// at or under the operator's memory instead of 92 %, lag-violation about the same); on
+	// wordcount-ramp 24 h saves a restart. bench/testdata/memory-corpus.md has both.
+	OptStableMaxWait = ftOpt("stable.max-wait", flinkconf.TypeDuration, "0 s",
+		"A worthwhile saving waits for a stable job (stable.*) at most this long, then restarts the job anyway; 0 (default) never waits. 24 h: a job that never settles still gets it, one that is merely busy gets it with its next rescale.")
 	OptGCThreshold = ftOpt("gc-pressure.threshold", flinkconf.TypeDouble, "0.1",
 		"Fraction of time in garbage collection (worst TaskManager, averaged over gc-pressure.window) above which the heap counts as too small.")
 	OptGCWindow = ftOpt("gc-pressure.window", flinkconf.TypeDuration, "5 min",
@@ -81,7 +94,7 @@ func rbOpt(key string, t flinkconf.Type, def, desc string) flinkconf.Option {
 
 // AllOptions lists the tuner's options (for help texts and docs).
 var AllOptions = []flinkconf.Option{OptEnabled, OptMargin, OptMaximizeManaged, OptPercentile, OptHalfLife,
-	OptPeakInterval, OptLiveFactor, OptLiveWindow, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptGCThreshold, OptGCWindow, OptRollbackWindow,
+	OptPeakInterval, OptLiveFactor, OptLiveWindow, OptNetworkHeadroom, OptMinObservation, OptMinSaving, OptMinSavingRescale, OptSettle, OptStableWindow, OptStableTrend, OptStableBacklog, OptStableDrain, OptStableMaxWait, OptGCThreshold, OptGCWindow, OptRollbackWindow,
 	OptBumpHold, OptJobManager, OptBalanceSlots, OptRollback, OptHealthyAfter, OptRollbackHold}
 
 // Options are the tuner's parsed settings.
@@ -100,6 +113,11 @@ type Options struct {
 	MinSaving        float64
 	MinSavingRescale float64
 	Settle           time.Duration
+	StableWindow     time.Duration
+	StableTrend      float64
+	StableBacklog    time.Duration
+	StableDrain      time.Duration
+	StableMaxWait    time.Duration
 	GCThreshold      float64
 	GCWindow         time.Duration
 	RollbackWindow   time.Duration
@@ -169,6 +187,11 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	o.MinSaving = d(OptMinSaving)
 	o.MinSavingRescale = d(OptMinSavingRescale)
 	o.Settle = dur(OptSettle)
+	o.StableWindow = dur(OptStableWindow)
+	o.StableTrend = d(OptStableTrend)
+	o.StableBacklog = dur(OptStableBacklog)
+	o.StableDrain = dur(OptStableDrain)
+	o.StableMaxWait = dur(OptStableMaxWait)
 	o.GCThreshold = d(OptGCThreshold)
 	o.GCWindow = dur(OptGCWindow)
 	o.RollbackWindow = dur(OptRollbackWindow)
@@ -195,6 +218,11 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 		check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
 		check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
 		check(o.Settle >= 0, OptSettle, "must not be negative")
+		check(o.StableWindow >= time.Second, OptStableWindow, "must be at least 1 s")
+		check(o.StableTrend > 0, OptStableTrend, "must be positive")
+		check(o.StableBacklog >= 0, OptStableBacklog, "must not be negative")
+		check(o.StableDrain >= 0, OptStableDrain, "must not be negative")
+		check(o.StableMaxWait >= 0, OptStableMaxWait, "must not be negative")
 		check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
 		check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
 		check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")

@@ -11,8 +11,10 @@ import (
 // asks it for the parallelism the policy decided, and a worthwhile change (in automatic mode)
 // goes into the decision's configuration overrides, so the controller hands it to the
 // configuration realizer before the rescale of the same cycle. A change rides along with a
-// rescale when there is one; alone it goes only when it is a safety increase or saves at least
-// min-saving of the process memory after min-observation.
+// rescale when there is one; alone it goes only when it is a safety increase, or when it saves
+// at least min-saving of the process memory after min-observation (and, with stable.max-wait
+// set, the job is stable: no load trend, no backlog, time to catch up with a restart; see
+// stable.go).
 type Policy struct {
 	inner autoscaler.Policy
 	tuner *Tuner

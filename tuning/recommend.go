@@ -542,6 +542,33 @@ func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 	default:
 		rec.Reason = fmt.Sprintf("saves only %.1f%% (%s → %s), below %s %.0f%%", saving*100, hb(curP.Process), hb(propP.Process), thresholdKey, threshold*100)
 	}
+	t.waitForStable(rec, in)
+}
+
+// waitForStable holds back, in automatic mode, a worthwhile change that only saves memory and
+// would restart the job on its own while the job is not stable (see stable), for at most
+// stable.max-wait: it rides along with the rescale that is likely to come, or goes once the
+// load settles.
+func (t *Tuner) waitForStable(rec *Recommendation, in verdictInput) {
+	if !rec.Worthwhile || rec.Safety || in.rescale || !t.o.Apply || t.o.StableMaxWait <= 0 {
+		t.st.DeferredSince = time.Time{}
+		return
+	}
+	ok, why := t.stable()
+	if ok {
+		t.st.DeferredSince = time.Time{}
+		return
+	}
+	if t.st.DeferredSince.IsZero() {
+		t.st.DeferredSince = in.now
+	}
+	waited := in.now.Sub(t.st.DeferredSince)
+	if waited >= t.o.StableMaxWait {
+		rec.Reason += fmt.Sprintf("; the job is not stable (%s), but the change waited %s (stable.max-wait %s)", why, waited.Round(time.Second), t.o.StableMaxWait)
+		return
+	}
+	rec.Worthwhile = false
+	rec.Reason += fmt.Sprintf("; waits for a stable job: %s (waited %s of stable.max-wait %s)", why, waited.Round(time.Second), t.o.StableMaxWait)
 }
 
 // observedSpan is how long the job has been seen running.

@@ -128,6 +128,16 @@ type state struct {
 
 	Floors map[string]floor `json:"floors"`
 	Events []MemoryEvent    `json:"events,omitempty"`
+
+	// Load holds the sources' samples of the last stable.window (see stable).
+	Load []loadSample `json:"load,omitempty"`
+	// DeferredSince is when a worthwhile saving first waited for a stable job (zero: none
+	// waits); after stable.max-wait it goes anyway.
+	DeferredSince time.Time `json:"deferredSince"`
+	// Downtime is how long the job's last restart kept it from running (0: none seen).
+	Downtime time.Duration `json:"downtime"`
+	// Busy is the busiest subtask's busy fraction at the latest sample (NaN: unknown).
+	Busy float64 `json:"busy"`
 }
 
 // peakTracker feeds one peak per interval into a decaying histogram; a higher sample in the
@@ -616,7 +626,12 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 	if t.st.FirstRunning.IsZero() {
 		t.st.FirstRunning = now
 	}
+	// A restart seen as a new RUNNING timestamp: the job was down since it was last seen running.
+	if !t.st.LastRunning.IsZero() && snap.RunningSince.After(t.st.LastRunning) {
+		t.st.Downtime = snap.RunningSince.Sub(t.st.LastRunning)
+	}
 	t.st.LastRunning = now
+	t.observeLoad(snap)
 
 	layout := parallelismOf(snap)
 	t.st.Layout = layout
