@@ -28,6 +28,7 @@ var regressions = []struct {
 	{"union-lagging-branch.yaml", 1, 2, 200, 0},
 	{"source-beyond-partitions.yaml", 1, 2, 60, 120000},
 	{"idle-subtasks-shared-slots.yaml", 1, 2, 60, 300000},
+	{"restart-replay-scale-up.yaml", 1, 2, 500, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
