@@ -99,6 +99,10 @@ type Snapshot struct {
 	JobManagerMetrics map[string]float64 `json:"jobManagerMetrics,omitempty"`
 	// NumRestarts is the job's numRestarts gauge; -1 when missing.
 	NumRestarts int `json:"numRestarts"`
+	// LastCheckpointDuration is the job's lastCheckpointDuration gauge; 0 when unknown. A restart
+	// rewinds the sources to where the last completed checkpoint was triggered, so the records
+	// replayed grow with it (and with the checkpoint interval in Config).
+	LastCheckpointDuration time.Duration `json:"lastCheckpointDuration,omitempty"`
 	// Exceptions are the most recent entries of the job's exception history, newest first
 	// (collected when the job restarted since the previous cycle).
 	Exceptions []JobException `json:"exceptions,omitempty"`

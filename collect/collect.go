@@ -66,6 +66,9 @@ const (
 	TMNetworkUsedSegs    = "Status.Shuffle.Netty.UsedMemorySegments"
 	TMNetworkTotalSegs   = "Status.Shuffle.Netty.TotalMemorySegments"
 	MetricNumRestarts    = "numRestarts"
+	// MetricLastCheckpointDuration is the last completed checkpoint's duration (ms): with the
+	// checkpoint interval it bounds how far back a restart rewinds the sources.
+	MetricLastCheckpointDuration = "lastCheckpointDuration"
 	// MaxExceptions is how many entries of the exception history a restart fetches.
 	MaxExceptions        = 10
 	sourcePrefix         = "Source__"
@@ -394,12 +397,13 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 // first sight, when the job ever restarted), the exception history.
 func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot, chk *checker) error {
 	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
-		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts})
+		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts, MetricLastCheckpointDuration})
 	})
 	if err != nil {
-		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts", Err: err}
+		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration", Err: err}
 	}
 	snap.NumRestarts = chk.gaugeInt(jobMetrics, MetricNumRestarts, math.MaxInt32)
+	snap.LastCheckpointDuration = lastCheckpointDuration(jobMetrics)
 	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
 		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
 			return c.api.Exceptions(ctx, jobID, MaxExceptions)
@@ -614,4 +618,19 @@ func adaptiveScheduler(cfg map[string]string) bool {
 
 func toAggregate(a flinkrest.AggregatedMetric) autoscaler.Aggregate {
 	return autoscaler.Aggregate{Min: a.Min.Float(), Max: a.Max.Float(), Avg: a.Avg.Float(), Sum: a.Sum.Float(), Skew: a.Skew.Float()}
+}
+
+// lastCheckpointDuration reads the lastCheckpointDuration gauge; 0 when missing or not a
+// duration (Flink reports -1 before the first checkpoint completes). It is evidence for a
+// policy's restart cost only, so a bad value is dropped rather than failing the collection.
+func lastCheckpointDuration(ms []flinkrest.Metric) time.Duration {
+	for _, m := range ms {
+		if m.ID != MetricLastCheckpointDuration {
+			continue
+		}
+		if f, err := m.Float(); err == nil && f > 0 && f < float64(24*time.Hour/time.Millisecond) {
+			return time.Duration(f * float64(time.Millisecond))
+		}
+	}
+	return 0
 }

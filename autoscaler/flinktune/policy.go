@@ -57,6 +57,10 @@ type state struct {
 	LagKnown map[string]bool `json:"lagKnown,omitempty"`
 	// Profiles are the sources' demand per five-minute slot (recurring load).
 	Profiles map[string]*profile `json:"profiles,omitempty"`
+	// Checkpoint evidence for the restart cost (restartcost.go).
+	CheckpointIntervalSec float64   `json:"checkpointIntervalSec,omitempty"`
+	CheckpointSecs        []float64 `json:"checkpointSecs,omitempty"`
+	RescaleOnCheckpoint   bool      `json:"rescaleOnCheckpoint,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -125,6 +129,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	}
 	d.Parallelism = p.st.Target
 	p.noteLagMetrics(snap)
+	p.noteCheckpoints(snap)
 	if p.inFlight(snap) {
 		d.Reason = "waiting for the last rescale to take effect"
 		return d, nil
@@ -168,7 +173,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	d.Parallelism = p.st.Target
 	d.Scaled = true
 	d.Events = []autoscaler.Event{{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventNormal,
-		Reason: "ScalingReport", Message: reason + ": " + describe(snap, target, ev)}}
+		Reason: "ScalingReport", Message: reason + ": " + describe(snap, target, ev) + p.describeRestart()}}
 	if !p.o.ScalingEnabled {
 		d.Events[0].Message = "Scaling disabled by config, recommendation only: " + d.Events[0].Message
 	}
@@ -620,7 +625,7 @@ func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []samp
 
 func (p *Policy) restartDowntime() float64 {
 	if len(p.st.Downtimes) == 0 {
-		return p.o.RestartTime.Seconds()
+		return math.Max(p.o.RestartTime.Seconds(), p.restoreFloor())
 	}
 	return slices.Max(p.st.Downtimes)
 }
@@ -720,15 +725,18 @@ type sizing struct {
 	hottest  string         // the vertex with the highest utilization
 	hotUtil  float64
 	down0    float64 // restart downtime, seconds
+	restart  float64 // records a restart leaves behind (replay and downtime backlog)
 }
 
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
-	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime()}
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime(),
+		restart: p.restartLag(e, srcCap)}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
-	// restart, and what arrives while the job is down.
-	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
+	// restart, and what the restart leaves behind (the replay since the last checkpoint and
+	// what arrives while the job is down).
+	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + sz.restart
 	for _, vi := range e.order {
 		m := e.models[vi.ID]
 		capNow := m.capacity(vi.P)
@@ -822,7 +830,7 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 		return ""
 	}
 	if gain := branchCapacity(e, src, sz.up) - e.ingest; gain > 0 {
-		if withRescale := sz.down0 + (lag+e.ingest*sz.down0)/gain; withRescale < 0.7*wait {
+		if withRescale := sz.down0 + (lag+sz.restart)/gain; withRescale < 0.7*wait {
 			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", lagSec, wait, withRescale)
 		}
 	}
@@ -876,6 +884,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	t := changed(e, target)
 	if len(t) == 0 {
 		return nil, 0, "within target utilization"
+	}
+	if why := p.restartUndrained(e, sz, t); why != "" {
+		return nil, 0, "scale-down held: " + why
 	}
 	return t, -1, "scale down: demand low for " + p.o.ScaleDownInterval.String()
 }

@@ -88,7 +88,6 @@ type Scheduler struct {
 	lastRescale      time.Time
 	rescalePending   bool // a maybeRescale is scheduled
 	forcePending     bool // a forceRescale is scheduled
-	cycleOpen        bool // 1.20: a change waits for its trigger
 	failedCheckpoint int  // consecutive failed checkpoints
 
 	// Executing (2.x) DefaultStateTransitionManager
@@ -289,7 +288,7 @@ func (s *Scheduler) enterExecuting(now time.Time, p map[string]int) {
 	s.enter(Executing)
 	s.running = maps.Clone(p)
 	s.lastRescale = now
-	s.rescalePending, s.forcePending, s.cycleOpen = false, false, false
+	s.rescalePending, s.forcePending = false, false
 	s.failedCheckpoint = 0
 	s.causes = map[Cause]bool{}
 	s.lis.Deploy(now, maps.Clone(p))
@@ -364,31 +363,11 @@ func (s *Scheduler) onChange(now time.Time, cause Cause) {
 		if s.shouldRescale(false) {
 			s.rescale(now)
 		}
-	case V119:
+	case V119, V120:
 		s.rescaleWhenCooldownIsOver(now)
-	case V120:
-		if s.cycleOpen {
-			return
-		}
-		s.cycleOpen = true
-		if s.opts.MaxTriggerDelay <= 0 {
-			s.evaluateChange(now)
-			return
-		}
-		s.schedule(now.Add(s.opts.MaxTriggerDelay), func(now time.Time) {
-			if s.cycleOpen {
-				s.evaluateChange(now)
-			}
-		})
 	default:
 		s.phaseChange(now)
 	}
-}
-
-// evaluateChange is the 1.20 RescaleManager's end of a change cycle.
-func (s *Scheduler) evaluateChange(now time.Time) {
-	s.cycleOpen = false
-	s.rescaleWhenCooldownIsOver(now)
 }
 
 func (s *Scheduler) rescaleWhenCooldownIsOver(now time.Time) {
@@ -555,7 +534,7 @@ func (s *Scheduler) OnNewRequirements(now time.Time) {
 	}
 }
 
-// OnCheckpoint reports a checkpoint's completion (ok) or failure; in 1.20 and 2.x a completed
+// OnCheckpoint reports a checkpoint's completion (ok) or failure; in 2.x a completed
 // checkpoint, or MaxCheckpointFailures consecutive failed ones, is the rescale trigger.
 func (s *Scheduler) OnCheckpoint(now time.Time, ok bool) {
 	if s.state != Executing || !s.opts.Adaptive {
@@ -568,12 +547,7 @@ func (s *Scheduler) OnCheckpoint(now time.Time, ok bool) {
 		}
 	}
 	s.failedCheckpoint = 0
-	switch s.opts.Version {
-	case V120:
-		if s.cycleOpen {
-			s.evaluateChange(now)
-		}
-	case V2:
+	if s.opts.Version == V2 {
 		s.phaseTrigger(now)
 	}
 }

@@ -108,7 +108,7 @@ func TestWorkedTimelinePerVersion(t *testing.T) {
 	}{
 		{V118, 8, 25 * time.Second},
 		{V119, 8, 55 * time.Second},
-		{V120, 8, 60 * time.Second},
+		{V120, 8, 55 * time.Second}, // as 1.19: no checkpoint trigger before 2.0
 		{V2, 8, 50 * time.Second},
 		// Only one extra TaskManager: sufficient, not desired.
 		{V119, 6, 55 * time.Second},
@@ -147,7 +147,7 @@ func TestWorkedTimelinePerVersion(t *testing.T) {
 
 func TestV120WithoutCheckpointsRescalesAfterCooldown(t *testing.T) {
 	o := opts(t, V120, map[string]string{"execution.checkpointing.interval": "0"})
-	// No checkpointing: max trigger delay 0, so the change is evaluated at once (cooldown applies).
+	// 1.20 has no trigger delay (FLIP-461 is 2.0): the change is evaluated at once (cooldown applies).
 	m := map[string]string{"jobmanager.scheduler": "adaptive"}
 	o, err := OptionsFromConfig(flinkconf.FromMap(m), V120)
 	if err != nil || o.MaxTriggerDelay != 0 {
@@ -204,9 +204,9 @@ func TestRequirementsCauseAndScaleDown(t *testing.T) {
 		if len(rec.events) != 3 || rec.events[1].kind != "rescale:requirements" || rec.events[2].p["v"] != 3 {
 			t.Errorf("%s: %s", v, rec)
 		}
-		// 1.18 at once; 1.19 cooldown already over (95 > 30) → at once; 1.20 at the next
-		// checkpoint (100); 2.x: Idling → Stabilizing(95) → desired at the next checkpoint (100).
-		want := map[Version]time.Duration{V118: 95 * time.Second, V119: 95 * time.Second, V120: 100 * time.Second, V2: 100 * time.Second}[v]
+		// 1.18 at once; 1.19 and 1.20 cooldown already over (95 > 30) → at once; 2.x: Idling →
+		// Stabilizing(95) → desired at the next checkpoint (100).
+		want := map[Version]time.Duration{V118: 95 * time.Second, V119: 95 * time.Second, V120: 95 * time.Second, V2: 100 * time.Second}[v]
 		if rec.events[1].at != want {
 			t.Errorf("%s: scale-down at %v, want %v", v, rec.events[1].at, want)
 		}

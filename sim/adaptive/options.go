@@ -15,8 +15,12 @@ type Version int
 const (
 	V118 Version = iota // rescale at once on change
 	V119                // cooldown scaling-interval.min, optional forced rescale after scaling-interval.max
-	V120                // DefaultRescaleManager: change → wait for a checkpoint (or max delay) → 1.19 logic
-	V2                  // DefaultStateTransitionManager phases
+	// V120 behaves as 1.19. FLIP-461 (rescale on a completed checkpoint) shipped in 2.0, not
+	// 1.20: flink-core 1.20.5 has no max-delay-for-scale-trigger option and flink-runtime
+	// 1.20.5 no DefaultRescaleManager, and a real 1.20.5 job rescales without waiting for a
+	// checkpoint (sim/CALIBRATION.md).
+	V120
+	V2 // DefaultStateTransitionManager phases
 )
 
 func (v Version) String() string { return [...]string{"1.18", "1.19", "1.20", "2.0"}[v] }
@@ -57,9 +61,9 @@ type Options struct {
 	ScalingIntervalMax time.Duration
 	// ExecutingStabilization is 2.x's executing.resource-stabilization-timeout.
 	ExecutingStabilization time.Duration
-	// MaxTriggerDelay is max-delay-for-scale-trigger / rescale-trigger.max-delay (1.20, 2.x).
+	// MaxTriggerDelay is rescale-trigger.max-delay (2.x).
 	MaxTriggerDelay time.Duration
-	// MaxCheckpointFailures consecutive failed checkpoints also trigger (1.20, 2.x).
+	// MaxCheckpointFailures consecutive failed checkpoints also trigger (2.x).
 	MaxCheckpointFailures int
 }
 
@@ -122,7 +126,7 @@ func OptionsFromConfig(cfg *flinkconf.Config, v Version) (Options, error) {
 	if v >= V2 {
 		o.ExecutingStabilization = dur(flinkconf.ExecutingStabilization, 60*time.Second)
 	}
-	if v >= V120 {
+	if v >= V2 {
 		n, _, ferr := cfg.Int(flinkconf.RescaleMaxCheckpointFailures)
 		if ferr != nil {
 			return o, ferr
