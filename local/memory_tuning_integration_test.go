@@ -32,37 +32,6 @@ import (
 // minimumFile is the bisection's record.
 const minimumFile = "testdata/memory-tuning-minimum.json"
 
-// startAttachable starts sc's cluster for flinktune run --local-dir to attach to. TaskManagers
-// the realizer starts belong to the run process, not to this one: cleanup stops whatever the
-// state file lists (local down) before the cluster's own Stop.
-func startAttachable(t *testing.T, ctx context.Context, d *local.Dist, sc *scenario.Scenario, conf map[string]string) *local.Cluster {
-	t.Helper()
-	if conf == nil {
-		conf = local.ScenarioClusterConfig(sc)
-	}
-	c := startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, conf)
-	t.Cleanup(func() {
-		if _, err := local.Down(c.Spec.Dir, 15*time.Second); err != nil {
-			t.Logf("local down: %v", err)
-		}
-	})
-	return c
-}
-
-// submitAndWait submits job 0 of sc and waits until Flink has it (not necessarily running).
-func submitScenarioJob(t *testing.T, ctx context.Context, c *local.Cluster, sc *scenario.Scenario) string {
-	t.Helper()
-	spec, err := local.ScenarioSpec(sc, 0, time.Now().Add(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := c.SubmitScenario(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
 type failure struct {
 	At   time.Time
 	Name string
@@ -196,25 +165,18 @@ func hasEvent(evs []map[string]any, reason string) bool {
 // through the process realizer: the TaskManager runs again with a larger heap and the job
 // stays RUNNING with no further OutOfMemoryError.
 func TestHeapStarvedRescue(t *testing.T) {
-	dists, err := local.DistsFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := dists[0]
-	sc, err := scenario.Load("testdata/heap-starved-real.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := firstDist(t)
+	sc := loadScenario(t, "testdata/heap-starved-real.yaml")
 	bin := buildFlinktune(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	c := startAttachable(t, ctx, d, sc, nil)
+	job := startScenarioJob(t, ctx, d, sc, jobSetup{Attachable: true})
+	c, jobID := job.Cluster, job.JobID
+	submitted := time.Now()
 	before, err := registeredTMs(ctx, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobID := submitScenarioJob(t, ctx, c, sc)
-	submitted := time.Now()
 
 	// The loop: at least two heap OOMs.
 	var fs []failure
@@ -347,25 +309,15 @@ type probeResult struct {
 // compressed) and checks that the TaskManagers are restarted with tuned memory, the job never
 // fails, and the tuned process size ends within 25% of the recorded bisected minimum.
 func TestMemoryTuningRealJob(t *testing.T) {
-	dists, err := local.DistsFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := dists[0]
-	sc, err := scenario.Load("testdata/tune-real.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := firstDist(t)
+	sc := loadScenario(t, "testdata/tune-real.yaml")
 	bin := buildFlinktune(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
 	defer cancel()
-	c := startAttachable(t, ctx, d, sc, nil)
+	job := startScenarioJob(t, ctx, d, sc, jobSetup{Attachable: true, WaitRunning: true})
+	c, jobID := job.Cluster, job.JobID
 	before, err := registeredTMs(ctx, c)
 	if err != nil {
-		t.Fatal(err)
-	}
-	jobID := submitScenarioJob(t, ctx, c, sc)
-	if err := c.WaitJobRunning(ctx, jobID, 2*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -540,13 +492,13 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 		t.Run(fmt.Sprintf("heap-%dm", heap>>20), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), dur+5*time.Minute)
 			defer cancel()
-			c := startAttachable(t, ctx, d, sc, conf)
+			job := startScenarioJob(t, ctx, d, sc, jobSetup{Conf: conf, Attachable: true})
+			c, jobID := job.Cluster, job.JobID
 			tm, err := c.DeriveTaskManager(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			pr = probeResult{TaskHeap: heap, Process: tm.TotalProcess, JVMHeap: tm.JVMHeap(), OK: true}
-			jobID := submitScenarioJob(t, ctx, c, sc)
 			if err := c.WaitJobRunning(ctx, jobID, 2*time.Minute); err != nil {
 				pr.OK, pr.Failure = false, err.Error()
 				return
