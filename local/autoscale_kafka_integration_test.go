@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -128,6 +129,10 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 
 	// The scenario's autoscaler options at full scale, compressed by run itself.
 	dataDir := t.TempDir()
+	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
+		// Kept with the logs: `flinktune store export` shows each cycle's evaluation.
+		dataDir = filepath.Join(logs, strings.ReplaceAll(t.Name(), "/", "_")+"-data")
+	}
 	args := []string{"run", "--flink", c.RESTURL, "--all-jobs", "--interval", "5s",
 		"--policy", policy, "--data-dir", dataDir, "--log-level", "info",
 		"--compress", strconv.FormatFloat(compress, 'g', -1, 64)}
