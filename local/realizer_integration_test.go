@@ -47,14 +47,14 @@ func TestRealizerRollback(t *testing.T) {
 	r := &local.ProcessRealizer{Cluster: c, RegisterTimeout: time.Minute, RunningTimeout: 2 * time.Minute,
 		StableFor: 15 * time.Second, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	start := time.Now()
-	sent, err := r.RealizeConfig(ctx, &autoscaler.Snapshot{JobID: job.JobID}, bad, nil)
+	sent, realizeErr := r.RealizeConfig(ctx, &autoscaler.Snapshot{JobID: job.JobID}, bad, nil)
 	took := time.Since(start)
-	t.Logf("RealizeConfig (metaspace %d MiB) after %s: sent %v, %v", next.JVMMetaspace>>20, took.Round(100*time.Millisecond), sent, err)
-	if err == nil || !strings.Contains(err.Error(), "rolled back") {
-		t.Fatalf("want an error saying the change was rolled back, got %v", err)
+	t.Logf("RealizeConfig (metaspace %d MiB) after %s: sent %v, %v", next.JVMMetaspace>>20, took.Round(100*time.Millisecond), sent, realizeErr)
+	if realizeErr == nil || !strings.Contains(realizeErr.Error(), "rolled back") {
+		t.Fatalf("want an error saying the change was rolled back, got %v", realizeErr)
 	}
-	if strings.Contains(err.Error(), "failed too") {
-		t.Fatalf("the rollback itself failed: %v", err)
+	if strings.Contains(realizeErr.Error(), "failed too") {
+		t.Fatalf("the rollback itself failed: %v", realizeErr)
 	}
 
 	// The cluster as before: as many TaskManagers, each running the previous memory, in its
@@ -114,7 +114,7 @@ func TestRealizerRollback(t *testing.T) {
 		"before":         before,
 		"after":          after,
 		"secondsTotal":   took.Seconds(),
-		"error":          err.Error(),
+		"error":          realizeErr.Error(),
 		"jobFailures":    len(fs),
 		"previousMemory": prev.TotalProcess,
 	})
