@@ -147,11 +147,16 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		_ = run.Process.Signal(syscall.SIGTERM)
-		_ = run.Wait()
-		t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 3000))
-	}()
+	stopped := false
+	stopRun := func() { // the data directory is run's until it stops
+		if !stopped {
+			stopped = true
+			_ = run.Process.Signal(syscall.SIGTERM)
+			_ = run.Wait()
+			t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 3000))
+		}
+	}
+	defer stopRun()
 
 	upAt, downAt := loadSteps(sc)
 	maxLag := sc.SLO.MaxLag.Seconds()
@@ -236,6 +241,7 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	res.FinalP = p
 	res.WallSeconds = time.Since(start).Seconds()
 	// Why each decision was taken (and why the last scale-down stopped where it did).
+	stopRun()
 	for _, e := range events(t, bin, dataDir) {
 		if r, _ := e["reason"].(string); strings.HasPrefix(r, "Scaling") || r == "AutoscalerError" {
 			t.Logf("event %s: %v", r, e["message"])
