@@ -233,8 +233,14 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 				}
 			}
 		}
-		// Watched until parallelism is back at 1: a policy may come down in steps.
-		if downAfterFall && state == "RUNNING" && p == 1 {
+		// The first scale-down after the fall ends the run. Whether it goes to 1 or 2 is decided
+		// by one noisy sample: the flinktune policy sizes it for the window's highest 5 s ingest
+		// sample plus the drain of the restart's lag, at 80% of a ~96 r/s subtask (77 r/s),
+		// against 60 r/s whose real samples scatter by ±10 r/s (the MetricFetcher's 1 s
+		// staleness in a 5 s cycle); at 2, 60 r/s is 31–35% utilization, not below
+		// utilization.min (35%), so it stays there. The operator policy halves at most
+		// (scale-down.max-factor 0.6: 4 → 2).
+		if downAfterFall && state == "RUNNING" {
 			break
 		}
 	}
@@ -267,7 +273,7 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if !downAfterFall || res.FinalP >= res.MaxP {
 		t.Errorf("parallelism did not come back down within %s of the load's fall (max %d, now %d)", deadline-downAt, res.MaxP, res.FinalP)
 	} else if res.FinalP != 1 {
-		t.Logf("down to %d, not 1, within %s of the load's fall", res.FinalP, deadline-downAt)
+		t.Logf("down to %d, not 1 (see the loop's end for why 2 is within the policies' rules)", res.FinalP)
 	}
 	if strings.Contains(out.String(), "panic") {
 		t.Error("flinktune run panicked")
