@@ -44,7 +44,9 @@ func TestRealizerRollback(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the bad change must derive (it is the JVM, not the model, that refuses it): %v", err)
 	}
-	r := &local.ProcessRealizer{Cluster: c, RegisterTimeout: time.Minute, RunningTimeout: 2 * time.Minute,
+	// A TaskManager registers in 3–6 s here even under load; a bad one may hang unregistered
+	// (1.20.5 did, once) until this timeout, which bounds the test's time in CI.
+	r := &local.ProcessRealizer{Cluster: c, RegisterTimeout: 45 * time.Second, RunningTimeout: 2 * time.Minute,
 		StableFor: 15 * time.Second, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	start := time.Now()
 	sent, realizeErr := r.RealizeConfig(ctx, &autoscaler.Snapshot{JobID: job.JobID}, bad, nil)
