@@ -237,7 +237,7 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 		// by one noisy sample: the flinktune policy sizes it for the window's highest 5 s ingest
 		// sample plus the drain of the restart's lag, at 80% of a ~96 r/s subtask (77 r/s),
 		// against 60 r/s whose real samples scatter by ±10 r/s (the MetricFetcher's 1 s
-		// staleness in a 5 s cycle); at 2, 60 r/s is 31–35% utilization, not below
+		// staleness in a 5 s cycle); at 2, that estimate is 35–38% utilization, not below
 		// utilization.min (35%), so it stays there. The operator policy halves at most
 		// (scale-down.max-factor 0.6: 4 → 2).
 		if downAfterFall && state == "RUNNING" {
