@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -121,38 +122,19 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
-	var c *local.Cluster
-	t.Cleanup(func() { // registered first, so it runs after the cluster's Stop
-		if c != nil && c.Kafka != nil {
-			for _, p := range append([]*local.Process{c.Kafka.Proc}, c.Kafka.Loads...) {
-				if p.Alive() {
-					t.Errorf("%s (pid %d) still running after Stop", p.ID, p.PID)
-				}
-			}
-		}
-	})
-	c = startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
-	if err := c.StartKafka(ctx); err != nil {
-		t.Fatal(err)
-	}
-	spec, err := local.ScenarioSpec(sc, 0, time.Now().Add(2*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := time.UnixMilli(spec.OriginMs)
-	jobID, err := c.SubmitKafkaScenario(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitJobRunning(ctx, jobID, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	job := startScenarioJob(t, ctx, d, sc, jobSetup{Kafka: true, WaitRunning: true})
+	c, jobID, origin := job.Cluster, job.JobID, job.Origin
 	ids := vertexIDs(t, ctx, c, jobID, "work", "log")
 	workID, srcID := ids[0], ids[1]
 
 	// The scenario's autoscaler options at full scale, compressed by run itself.
+	dataDir := t.TempDir()
+	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
+		// Kept with the logs: `flinktune store export` shows each cycle's evaluation.
+		dataDir = filepath.Join(logs, strings.ReplaceAll(t.Name(), "/", "_")+"-data")
+	}
 	args := []string{"run", "--flink", c.RESTURL, "--all-jobs", "--interval", "5s",
-		"--policy", policy, "--data-dir", t.TempDir(), "--log-level", "info",
+		"--policy", policy, "--data-dir", dataDir, "--log-level", "info",
 		"--compress", strconv.FormatFloat(compress, 'g', -1, 64)}
 	for k, v := range full.JobConfig(&full.Jobs[0]) {
 		if strings.HasPrefix(k, "job.autoscaler.") || strings.HasPrefix(k, "flinktune.") {
@@ -165,11 +147,16 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		_ = run.Process.Signal(syscall.SIGTERM)
-		_ = run.Wait()
-		t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 3000))
-	}()
+	stopped := false
+	stopRun := func() { // the data directory is run's until it stops
+		if !stopped {
+			stopped = true
+			_ = run.Process.Signal(syscall.SIGTERM)
+			_ = run.Wait()
+			t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 3000))
+		}
+	}
+	defer stopRun()
 
 	upAt, downAt := loadSteps(sc)
 	maxLag := sc.SLO.MaxLag.Seconds()
@@ -246,12 +233,26 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 				}
 			}
 		}
+		// The first scale-down after the fall ends the run. Whether it goes to 1 or 2 is decided
+		// by one noisy sample: the flinktune policy sizes it for the window's highest 5 s ingest
+		// sample plus the drain of the restart's lag, at 80% of a ~96 r/s subtask (77 r/s),
+		// against 60 r/s whose real samples scatter by ±10 r/s (the MetricFetcher's 1 s
+		// staleness in a 5 s cycle); at 2, that estimate is 35–38% utilization, not below
+		// utilization.min (35%), so it stays there. The operator policy halves at most
+		// (scale-down.max-factor 0.6: 4 → 2).
 		if downAfterFall && state == "RUNNING" {
 			break
 		}
 	}
 	res.FinalP = p
 	res.WallSeconds = time.Since(start).Seconds()
+	// Why each decision was taken (and why the last scale-down stopped where it did).
+	stopRun()
+	for _, e := range events(t, bin, dataDir) {
+		if r, _ := e["reason"].(string); strings.HasPrefix(r, "Scaling") || r == "AutoscalerError" {
+			t.Logf("event %s: %v", r, e["message"])
+		}
+	}
 	testutil.WriteResult(t, fmt.Sprintf("autoscale-kafka-%s-%s", d.Version, policy), res)
 
 	if res.StartLag <= 0 {
@@ -272,7 +273,7 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	if !downAfterFall || res.FinalP >= res.MaxP {
 		t.Errorf("parallelism did not come back down within %s of the load's fall (max %d, now %d)", deadline-downAt, res.MaxP, res.FinalP)
 	} else if res.FinalP != 1 {
-		t.Logf("down to %d, not yet 1, when the test stopped", res.FinalP)
+		t.Logf("down to %d, not 1 (see the loop's end for why 2 is within the policies' rules)", res.FinalP)
 	}
 	if strings.Contains(out.String(), "panic") {
 		t.Error("flinktune run panicked")

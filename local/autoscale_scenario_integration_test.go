@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/local"
-	"github.com/flinktune/flinktune/scenario"
 )
 
 // TestAutoscaleScenario runs testdata/autoscale-real.yaml (load ×1 → ×3 → ×1, a source with a
@@ -41,25 +41,11 @@ func TestAutoscaleScenario(t *testing.T) {
 }
 
 func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
-	sc, err := scenario.Load("testdata/autoscale-real.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := loadScenario(t, "testdata/autoscale-real.yaml")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c := startClusterWith(t, ctx, d, sc.Cluster.TaskManagers.Initial, local.ScenarioClusterConfig(sc))
-	spec, err := local.ScenarioSpec(sc, 0, time.Now().Add(3*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	origin := time.UnixMilli(spec.OriginMs)
-	jobID, err := c.SubmitScenario(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WaitJobRunning(ctx, jobID, 2*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	job := startScenarioJob(t, ctx, d, sc, jobSetup{StartIn: 3 * time.Second, WaitRunning: true})
+	c, jobID, origin := job.Cluster, job.JobID, job.Origin
 	// The flinktune policy decides on at least one minute of samples inside the metric window,
 	// so the window must be longer than a minute (90 s).
 	run := exec.CommandContext(ctx, bin, "run", "--flink", c.RESTURL, "--all-jobs", "--interval", "10s",
@@ -117,6 +103,16 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 	}
 	t.Logf("Flink %s, policy %s: up %d after %s of ×3 load, down to %d after %s of ×1 load; job not running %s in all",
 		d.Version, policy, maxP, durOrNever(upAt, up), p, durOrNever(downAt, down), notRunning.Round(100*time.Millisecond))
+	secs := func(at, since time.Duration) float64 {
+		if at == 0 {
+			return -1
+		}
+		return (at - since).Seconds()
+	}
+	testutil.WriteResult(t, "autoscale-scenario-"+d.Version+"-"+policy, map[string]any{
+		"flinkVersion": d.Version, "policy": policy, "scenario": "local/testdata/autoscale-real.yaml",
+		"maxParallelism": maxP, "finalParallelism": p, "secondsUpAfterStep": secs(upAt, up),
+		"secondsDownAfterFall": secs(downAt, down), "secondsNotRunning": notRunning.Seconds()})
 	if upAt == 0 {
 		t.Errorf("policy %s did not scale the real job up after the ×3 step at %s", policy, up)
 	} else if upAt > down {

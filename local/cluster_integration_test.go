@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/local"
 	"github.com/flinktune/flinktune/memory"
 )
@@ -49,19 +50,37 @@ func TestLiveTaskManagers(t *testing.T) {
 			t.Fatalf("FLINKTUNE_LIVE_TMS=%q: %v", s, err)
 		}
 	}
+	if os.Getenv("FLINKTUNE_FULL_MATRIX") == "1" { // bench --on flink: every configuration
+		n = len(liveConfigs)
+	}
 	n = min(n, len(liveConfigs))
 	for _, d := range dists {
 		t.Run(d.Version, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(2+n)*time.Minute)
 			defer cancel()
 			start := time.Now()
 			c := startCluster(t, ctx, d, 0)
 			t.Logf("Flink %s: JobManager up in %s", d.Version, time.Since(start).Round(time.Millisecond))
+			var live []liveTM
 			for i, conf := range liveConfigs[:n] {
-				checkLiveTaskManager(t, ctx, c, i, conf)
+				live = append(live, checkLiveTaskManager(t, ctx, c, i, conf))
 			}
+			testutil.WriteResult(t, "live-taskmanagers-"+d.Version, map[string]any{
+				"flinkVersion": d.Version, "taskManagers": live, "allEqual": !t.Failed()})
 		})
 	}
+}
+
+// liveTM is one live TaskManager's check: its configuration, what flinktune derived, and
+// whether the process's command line and Flink's own report agree with it.
+type liveTM struct {
+	Config       map[string]string `json:"config"`
+	PID          int               `json:"pid"`
+	ProcessBytes int64             `json:"processBytes"`
+	JVMArgs      string            `json:"jvmArgs"`
+	CmdlineEqual bool              `json:"cmdlineEqual"`
+	RESTEqual    bool              `json:"restEqual"`
+	SlotsEqual   bool              `json:"slotsEqual"`
 }
 
 // startCluster starts a cluster whose logs go to $FLINKTUNE_FLINK_LOGS (kept for CI) or the
@@ -101,7 +120,7 @@ func startClusterWith(t *testing.T, ctx context.Context, d *local.Dist, tms int,
 	return c
 }
 
-func checkLiveTaskManager(t *testing.T, ctx context.Context, c *local.Cluster, i int, conf map[string]string) {
+func checkLiveTaskManager(t *testing.T, ctx context.Context, c *local.Cluster, i int, conf map[string]string) liveTM {
 	t.Helper()
 	want, err := c.DeriveTaskManager(conf)
 	if err != nil {
@@ -117,11 +136,13 @@ func checkLiveTaskManager(t *testing.T, ctx context.Context, c *local.Cluster, i
 		t.Fatal(err)
 	}
 	t.Logf("config %d %v: %s registered in %s", i, conf, p.ID, time.Since(start).Round(time.Millisecond))
+	rec := liveTM{Config: conf, PID: p.PID, ProcessBytes: want.TotalProcess, JVMArgs: want.JVMArgs()}
 
 	cmdline, err := p.Cmdline()
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec.CmdlineEqual = containsSeq(cmdline, strings.Fields(want.JVMArgs())) && containsSeq(cmdline, strings.Fields(want.DynamicConfigsString()))
 	if !containsSeq(cmdline, strings.Fields(want.JVMArgs())) {
 		t.Errorf("config %d: /proc/%d/cmdline lacks flinktune's JVM flags %q:\n%q", i, p.PID, want.JVMArgs(), cmdline)
 	}
@@ -141,12 +162,15 @@ func checkLiveTaskManager(t *testing.T, ctx context.Context, c *local.Cluster, i
 			break
 		}
 	}
-	if diff := memoryDiff(info.Memory, want); diff != "" {
+	diff := memoryDiff(info.Memory, want)
+	rec.RESTEqual, rec.SlotsEqual = diff == "", info.SlotsNumber == want.NumSlots
+	if diff != "" {
 		t.Errorf("config %d %v: /taskmanagers/%s memoryConfiguration differs from flinktune's derivation:\n%s", i, conf, p.ID, diff)
 	}
 	if info.SlotsNumber != want.NumSlots {
 		t.Errorf("config %d: %d slots reported, flinktune derived %d", i, info.SlotsNumber, want.NumSlots)
 	}
+	return rec
 }
 
 // memoryDiff compares the REST memory configuration with a derivation, field by field.

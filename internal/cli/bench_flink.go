@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"go/ast"
@@ -34,6 +35,7 @@ type flinkBenchFlags struct {
 	env       []string
 	repo      string
 	aggregate string
+	lock      string
 	timeout   time.Duration
 }
 
@@ -50,7 +52,8 @@ func (f *flinkBenchFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.env, "env", nil, "with --on flink: KEY=VALUE for the tests (repeatable), e.g. FLINKTUNE_AUTOSCALE_POLICY=flinktune")
 	fl.StringVar(&f.repo, "repo", "", "with --on flink: the flinktune source tree (default: found from the working directory)")
 	fl.StringVar(&f.aggregate, "aggregate", "", "with --on flink: only aggregate the result files under DIR (DIR/<version>/*.json) into --out")
-	fl.DurationVar(&f.timeout, "test-timeout", 90*time.Minute, "with --on flink: go test -timeout per version")
+	fl.DurationVar(&f.timeout, "test-timeout", 90*time.Minute, "with --on flink: go test -timeout per version (with --lock: per test)")
+	fl.StringVar(&f.lock, "lock", "", "with --on flink: a lock file held (flock) around each test and released between tests, so that others sharing the machine's real Flink get their turn; each test then runs as its own go test")
 }
 
 const benchFlinkHelp = `
@@ -62,7 +65,9 @@ testutil.WriteResult, found by reading the code; --run overrides) with
 FLINKTUNE_RESULTS_DIR, FLINKTUNE_FULL_MATRIX=1 and both policies set, and
 aggregates every result file into --out: versions, machine (CPU, cores, memory,
 kernel, JDK), date, each test's outcome and time, and the results themselves,
-plus a readable summary in the .md beside it. It needs the source tree and Maven.`
+plus a readable summary in the .md beside it. It needs the source tree and Maven.
+On a machine shared with other real-Flink users, --lock FILE runs one test at a
+time under that lock (the matrix takes over an hour; nobody waits that long).`
 
 // onFlink runs the matrix (or only aggregates) and writes the results.
 func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
@@ -103,10 +108,19 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 		} else {
 			pkgs = integrationPackages(tests)
 		}
+		var units []resultTest // with --lock: the tests run one by one
+		if f.lock != "" {
+			if units, err = matchingTests(tests, f.run); err != nil {
+				return err
+			}
+			if len(units) == 0 {
+				return usagef("--run %q matches no integration test that records results (--lock runs those one by one)", f.run)
+			}
+		}
 		resultsDir = strings.TrimSuffix(f.out, filepath.Ext(f.out)) + ".d"
 		for _, v := range versions {
 			fmt.Fprintf(stderr, "Flink %s: preparing ...\n", v)
-			r := flinkTestRun{Version: v, Pattern: pattern, Packages: pkgs}
+			r := flinkTestRun{Version: v, Pattern: pattern, Packages: pkgs, units: units}
 			err := f.runVersion(cmd, repo, filepath.Join(resultsDir, v), &r)
 			if err != nil {
 				r.Error = err.Error()
@@ -146,6 +160,8 @@ type flinkTestRun struct {
 	Seconds  float64         `json:"seconds"`
 	Log      string          `json:"log,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	// units, with --lock, are the tests to run one at a time under the lock.
+	units []resultTest
 }
 
 type flinkTestStat struct {
@@ -181,15 +197,6 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 	if dists == "" {
 		return fmt.Errorf("preparing the classpath: no FLINKTUNE_FLINK_DISTS in its output:\n%s", out)
 	}
-	args := append([]string{"test", "-tags", "integration", "-count=1", "-p", "1", "-json",
-		"-timeout", f.timeout.String(), "-run", r.Pattern}, r.Packages...)
-	fmt.Fprintf(cmd.ErrOrStderr(), "Flink %s: go %s\n", r.Version, strings.Join(args, " "))
-	gt := exec.CommandContext(cmd.Context(), "go", args...)
-	// Stopped (Ctrl-C, a timeout), go test gets SIGTERM rather than SIGKILL, so that it can
-	// stop its test binary, whose clusters die with it.
-	gt.Cancel = func() error { return gt.Process.Signal(syscall.SIGTERM) }
-	gt.WaitDelay = 30 * time.Second
-	gt.Dir = repo
 	abs, _ := filepath.Abs(dir)
 	// Logs go beside the results directory, never into it: every JSON in it is a result.
 	logs := filepath.Dir(abs) + "-logs"
@@ -198,16 +205,47 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 	}
 	env := append(os.Environ(), "FLINKTUNE_FLINK_DISTS="+dists, testutil.ResultsDirEnv+"="+abs,
 		FullMatrixEnv+"=1", "FLINKTUNE_AUTOSCALE_POLICY=operator flinktune", "FLINKTUNE_FLINK_LOGS="+filepath.Join(logs, r.Version))
-	gt.Env = append(env, f.env...) // later entries win
+	env = append(env, f.env...) // later entries win
 	logPath := filepath.Join(logs, r.Version+"-go-test.jsonl")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
+	r.Log = logPath
+	start := time.Now()
+	defer func() { r.Seconds = time.Since(start).Seconds() }()
+	if len(r.units) == 0 {
+		return f.goTest(cmd, repo, r, env, logf, r.Pattern, r.Packages)
+	}
+	for _, u := range r.units {
+		unlock, err := flock(cmd.Context(), f.lock)
+		if err != nil {
+			return err
+		}
+		err = f.goTest(cmd, repo, r, env, logf, "^"+u.Name+"$", []string{u.Package})
+		unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goTest runs go test on pattern and pkgs, adding each top-level test's outcome to r.
+func (f *flinkBenchFlags) goTest(cmd *cobra.Command, repo string, r *flinkTestRun, env []string, logf io.Writer, pattern string, pkgs []string) error {
+	args := append([]string{"test", "-tags", "integration", "-count=1", "-p", "1", "-json",
+		"-timeout", f.timeout.String(), "-run", pattern}, pkgs...)
+	fmt.Fprintf(cmd.ErrOrStderr(), "Flink %s: go %s\n", r.Version, strings.Join(args, " "))
+	gt := exec.CommandContext(cmd.Context(), "go", args...)
+	// Stopped (Ctrl-C, a timeout), go test gets SIGTERM rather than SIGKILL, so that it can
+	// stop its test binary, whose clusters die with it.
+	gt.Cancel = func() error { return gt.Process.Signal(syscall.SIGTERM) }
+	gt.WaitDelay = 30 * time.Second
+	gt.Dir = repo
+	gt.Env = env
 	pr, pw := io.Pipe()
 	gt.Stdout, gt.Stderr = io.MultiWriter(logf, pw), logf
-	start := time.Now()
 	if err := gt.Start(); err != nil {
 		return err
 	}
@@ -215,18 +253,64 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 	go func() { done <- readTestEvents(pr, cmd.ErrOrStderr(), r.Version) }()
 	werr := gt.Wait()
 	pw.Close()
-	r.Tests = <-done
-	r.Seconds = time.Since(start).Seconds()
-	r.Log = logPath
-	for _, t := range r.Tests {
+	tests := <-done
+	r.Tests = append(r.Tests, tests...)
+	failed := 0
+	for _, t := range tests {
 		if t.Result == "fail" {
-			r.Failed++
+			failed++
 		}
 	}
-	if werr != nil && r.Failed == 0 {
-		return fmt.Errorf("go test: %v (see %s)", werr, logPath)
+	r.Failed += failed
+	if werr != nil && failed == 0 {
+		return fmt.Errorf("go test: %v (see %s)", werr, r.Log)
 	}
 	return nil
+}
+
+// flock takes an exclusive lock on path (created if missing), waiting for it; the returned
+// function releases it.
+func flock(ctx context.Context, path string) (func(), error) {
+	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("--lock: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN); lf.Close() }, nil
+		}
+		if err != syscall.EWOULDBLOCK {
+			lf.Close()
+			return nil, fmt.Errorf("--lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			lf.Close()
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// matchingTests are the tests whose name matches the go test -run pattern (all for "").
+// Only the pattern's first level counts, as go test's does for top-level tests.
+func matchingTests(tests []resultTest, pattern string) ([]resultTest, error) {
+	if pattern == "" {
+		return tests, nil
+	}
+	top, _, _ := strings.Cut(pattern, "/")
+	re, err := regexp.Compile(top)
+	if err != nil {
+		return nil, usagef("--run %q: %v", pattern, err)
+	}
+	var out []resultTest
+	for _, t := range tests {
+		if re.MatchString(t.Name) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
 }
 
 // readTestEvents reads go test -json and keeps each top-level test's outcome, echoing them.

@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func writeFiles(t *testing.T, root string, files map[string]string) {
@@ -164,6 +166,52 @@ func TestBenchOnFlinkFakeTree(t *testing.T) {
 	_, stderr, code = simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", "1.20.5", "--out", out)
 	if code == 0 || !strings.Contains(stderr, "fail TestFails") {
 		t.Errorf("a failing test: exit %d, %s", code, stderr)
+	}
+}
+
+// TestBenchOnFlinkLock runs the matching tests one by one under --lock: the command waits
+// while another holds the lock, each test is its own go test run, and the lock is free after.
+func TestBenchOnFlinkLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on a small module")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, fakeTree)
+	lockPath := filepath.Join(t.TempDir(), "flink.lock")
+	held, err := flock(context.Background(), lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hold = 1500 * time.Millisecond
+	time.AfterFunc(hold, held)
+	out := filepath.Join(t.TempDir(), "res.json")
+	start := time.Now()
+	_, stderr, code := simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", "1.20.5", "--out", out,
+		"--lock", lockPath, "--run", "TestDirect|TestThroughMethod")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if took := time.Since(start); took < hold {
+		t.Errorf("the command took %s: it did not wait for the lock held %s", took, hold)
+	}
+	if n := strings.Count(stderr, "go test -tags integration"); n != 2 {
+		t.Errorf("%d go test runs, want one per test (2):\n%s", n, stderr)
+	}
+	var doc benchFlinkDoc
+	b, _ := os.ReadFile(out)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Runs) != 1 || len(doc.Runs[0].Tests) != 2 || doc.Runs[0].Failed != 0 || len(doc.Results) != 2 {
+		t.Errorf("runs %+v, %d results", doc.Runs, len(doc.Results))
+	}
+	free, err := flock(context.Background(), lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	free()
+	if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--repo", root, "--out", out, "--lock", lockPath, "--run", "TestNone"); code == 0 || !strings.Contains(stderr, "matches no integration test") {
+		t.Errorf("--run matching nothing: exit %d, %s", code, stderr)
 	}
 }
 

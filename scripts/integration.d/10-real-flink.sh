@@ -63,6 +63,7 @@ status=0
 # Only the real-Flink tests (the fast tier already ran the rest), one package at a time so
 # that JVMs do not compete for the two cores.
 tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
+tests+='|TestRealizerRollback'
 tests+='|TestTinyProfilesRealFlink'
 tests+='|TestAutoscaleKafka|TestKafkaBrokerAndLoad'
 tests+='|TestHeapStarvedRescue|TestMemoryTuningRealJob'
