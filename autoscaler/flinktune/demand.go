@@ -146,6 +146,7 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 		}
 	}
 	span := shortFit
+	var prevX, prevY []float64
 	for _, w := range trendWindows {
 		var lx, ly []float64
 		var first time.Time
@@ -165,8 +166,15 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 		if relFitError(lx, ly) > maxTrendError {
 			break // the trend changed within this window
 		}
-		_, d.Slope = fitLine(lx, ly)
-		span = now.Sub(first)
+		_, slope := fitLine(lx, ly)
+		if prevX != nil && math.Abs(d.Slope) < math.Abs(slope) && slopeBreaks(prevX, prevY, slope) {
+			// The recent minutes are flatter than the longer span, beyond their noise: the
+			// trend ended (or slowed) there, and extending the longer one over-provisions.
+			// (A recent span steeper than the longer one is a trend that just began: the
+			// longer span's slope is then the cautious one.)
+			break
+		}
+		d.Slope, span, prevX, prevY = slope, now.Sub(first), lx, ly
 	}
 	// A trend that has just stopped still fits the per-minute levels; the newest samples tell.
 	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {

@@ -10,9 +10,10 @@
 //     without busy time the most it was seen to process; a metric missing for longer than the
 //     metrics window is taken as gone, not waited for.
 //   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
-//     fits (minutes for a ramp, hours for a daily curve), extrapolated up to twice as long as
-//     it has lasted (at most flinktune.forecast.horizon); a step change is waited out until
-//     the recent samples agree, and a trend that just stopped is recognised from them.
+//     fits and whose recent minutes are not flatter than it (minutes for a ramp, hours for a
+//     daily curve), extrapolated up to twice as long as it has lasted (at most
+//     flinktune.forecast.horizon); a step change is waited out until the recent samples
+//     agree, and a trend that just stopped is recognised from them and from the minutes since.
 //   - Scale-ups are driven by the lag objective (flinktune.lag.max), not by a utilization
 //     threshold: the job may run hot until its sources would fall behind the limit before a
 //     rescale could help. That shows more of the trend, so one rescale sized for where the

@@ -716,16 +716,18 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 type sizing struct {
 	up, down map[string]int // per vertex: the size for a scale-up and for a scale-down
 	must     map[string]int // the scale-down of the vertices below utilization.min only
-	low      int            // vertices that could do with fewer subtasks
-	hottest  string         // the vertex with the highest utilization
-	hotUtil  float64
-	down0    float64 // restart downtime, seconds
+	// short are the vertices that would not drain, within catch-up, the lag a restart adds.
+	short   map[string]bool
+	low     int    // vertices that could do with fewer subtasks
+	hottest string // the vertex with the highest utilization
+	hotUtil float64
+	down0   float64 // restart downtime, seconds
 }
 
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
-	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime()}
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, short: map[string]bool{}, down0: p.restartDowntime()}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what arrives while the job is down.
 	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
@@ -751,6 +753,9 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
 		want := max(mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o))
 		sz.up[vi.ID] = max(want, vi.P)
+		if m.capacity(vi.P) < lasting+drain {
+			sz.short[vi.ID] = true
+		}
 		// Scale down against the highest demand of the window, never below the forecast.
 		// Vertices below utilization.min call for it; once the job restarts anyway, those
 		// halfway there come along (one step, not one per vertex crossing the line).
@@ -859,7 +864,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if p.st.LowSince.IsZero() {
 		p.st.LowSince = snap.Time
 	}
-	if snap.Time.Sub(p.st.LowSince) < p.o.ScaleDownInterval {
+	if snap.Time.Sub(p.st.LowSince) < p.lowFor() {
 		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
 	}
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
@@ -873,12 +878,32 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		// how the next load change begins: a restart now is likely reversed within settle.
 		return nil, 0, "scale-down held: demand of source " + short(src) + " rising"
 	}
-	t := changed(e, target)
+	t := changed(e, withHotAlong(e, target, sz))
 	if len(t) == 0 {
 		return nil, 0, "within target utilization"
 	}
-	return t, -1, "scale down: demand low for " + p.o.ScaleDownInterval.String()
+	return t, -1, "scale down: demand low for " + p.lowFor().String()
 }
+
+// withHotAlong adds to a scale-down the vertices that stay at their parallelism but could not
+// drain the lag its restart adds (a vertex running near its capacity, which the lag objective
+// lets run hot as long as nothing accrues): the restart is due anyway, and without them it
+// left a lag that only a scale-up right after could drain, an oscillation.
+func withHotAlong(e *evaluation, target map[string]int, sz sizing) map[string]int {
+	out := maps.Clone(target)
+	for _, vi := range e.order {
+		if n, ok := out[vi.ID]; (!ok || n == vi.P) && sz.short[vi.ID] && sz.up[vi.ID] > vi.P {
+			out[vi.ID] = sz.up[vi.ID]
+		}
+	}
+	return out
+}
+
+// lowFor is how long the demand must have been low before a scale-down. A scale-down bets
+// that the demand stays low for settle (a rise within it reverses the restart, an oscillation),
+// and a level is as likely to last as long again as it has lasted so far: below settle the bet
+// is worse than even. So the wait is scale-down.interval, at least settle.
+func (p *Policy) lowFor() time.Duration { return max(p.o.ScaleDownInterval, p.o.Settle) }
 
 // rising returns a source whose forecast demand is more than 10% above its demand now, or "".
 func rising(e *evaluation) string {

@@ -573,3 +573,43 @@ func TestScaleDownCountsOnNoUnmeasuredEfficiency(t *testing.T) {
 		t.Errorf("capacity at 2 with 6 measured = %.1f, want %.1f (gain down to 6 only)", got, want)
 	}
 }
+
+// A vertex the lag objective lets run near its capacity keeps up only as long as nothing
+// accrues: a scale-down's restart must not leave it to drain that restart's lag, or a
+// scale-up follows right after (gen-149: sources and sinks 16 -> 1, a window at 99% of its
+// capacity left at 16, reversed two minutes later). It comes along up in the same restart.
+func TestScaleDownBringsHotVertexAlong(t *testing.T) {
+	j := newToy(func(time.Duration) float64 { return 10000 },
+		&toyVertex{id: "src", p: 8, capacity: 20000, sel: 1},
+		&toyVertex{id: "win", p: 4, capacity: 2560, sel: 1, maxP: 128, hash: true})
+	r := run(t, New(DefaultOptions()), j, 3*time.Hour)
+	if len(r.rescales) == 0 {
+		t.Fatalf("the idle source was never scaled down; final %v", r.final)
+	}
+	for i := 1; i < len(r.dirs); i++ {
+		if r.dirs[i] != r.dirs[i-1] && r.rescales[i]-r.rescales[i-1] < 35*time.Minute {
+			t.Errorf("rescale at %v reverses the one at %v (dirs %v)", r.rescales[i], r.rescales[i-1], r.dirs)
+		}
+	}
+	if r.final["src"] >= 8 || r.final["win"] <= 4 {
+		t.Errorf("final %v, want the source down and the window up", r.final)
+	}
+	if r.maxLagSec > 120 {
+		t.Errorf("lag reached %.0f s of input", r.maxLagSec)
+	}
+}
+
+// A scale-down bets that the demand stays low for settle; a level that has held for less is
+// as likely to end within it as not, so the first scale-down of a job comes no earlier than
+// settle after the demand went low, even with a shorter scale-down.interval.
+func TestScaleDownWaitsForSettle(t *testing.T) {
+	j := newToy(func(time.Duration) float64 { return 3000 },
+		&toyVertex{id: "src", p: 2, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 8, capacity: 5000, sel: 1, maxP: 128})
+	r := run(t, New(DefaultOptions()), j, 90*time.Minute)
+	if len(r.rescales) != 1 || r.dirs[0] != -1 {
+		t.Fatalf("want one scale-down, got %v dirs %v final %v", r.rescales, r.dirs, r.final)
+	}
+	if o := DefaultOptions(); r.rescales[0] < o.Settle {
+		t.Errorf("scaled down at %v, before the demand was low for settle (%v)", r.rescales[0], o.Settle)
+	}
+}

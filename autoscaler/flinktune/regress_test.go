@@ -28,6 +28,8 @@ var regressions = []struct {
 	{"union-lagging-branch.yaml", 1, 2, 200, 0},
 	{"source-beyond-partitions.yaml", 1, 2, 60, 120000},
 	{"idle-subtasks-shared-slots.yaml", 1, 2, 60, 300000},
+	{"hot-vertex-scale-down.yaml", 1, 2, 700, 0},
+	{"scale-down-before-step.yaml", 1, 2, 800, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
