@@ -33,9 +33,12 @@
 //     after, and no scale-down happens just before a rise. A day that does not repeat the
 //     period falls back to reactive scaling.
 //   - Scale-downs wait until the demand has been low (below utilization.min) for
-//     job.autoscaler.scale-down.interval, are sized for the window's peak, take along the
-//     vertices halfway there (one restart, not one per vertex), happen only if the job then
-//     holds fewer slots, and never reverse a change within flinktune.settle. A scale-down is
+//     job.autoscaler.scale-down.interval and at least flinktune.settle (a level that held
+//     for less is as likely to end within settle as not), are sized for the window's peak,
+//     take along the vertices halfway there (one restart, not one per vertex) and, up, those
+//     that could not drain the restart's lag, happen only if the job then holds fewer slots,
+//     and never reverse a change within flinktune.settle. The surplus of a scale-up sized to
+//     drain a backlog is shed once the lag is gone (halfway is enough). A scale-down is
 //     reversed within settle only if the capacity left does not keep up: lag that drains
 //     after a restart longer than learned so far is waited out. No oscillation.
 package flinktune

@@ -57,6 +57,9 @@ type state struct {
 	LagKnown map[string]bool `json:"lagKnown,omitempty"`
 	// Profiles are the sources' demand per five-minute slot (recurring load).
 	Profiles map[string]*profile `json:"profiles,omitempty"`
+	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
+	// surplus is temporary and is shed once the lag is gone.
+	CatchUpSized bool `json:"catchUpSized,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -707,6 +710,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
+		p.st.CatchUpSized = drainSized(t, sz)
 		return t, +1, "scale up: " + why
 	}
 	return p.scaleDown(snap, e, sz)
@@ -717,7 +721,9 @@ type sizing struct {
 	up, down map[string]int // per vertex: the size for a scale-up and for a scale-down
 	must     map[string]int // the scale-down of the vertices below utilization.min only
 	// short are the vertices that would not drain, within catch-up, the lag a restart adds.
-	short   map[string]bool
+	short map[string]bool
+	// drained are the vertices whose scale-up size is set by the lag to drain, not the demand.
+	drained map[string]bool
 	low     int    // vertices that could do with fewer subtasks
 	hottest string // the vertex with the highest utilization
 	hotUtil float64
@@ -727,7 +733,7 @@ type sizing struct {
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
-	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, short: map[string]bool{}, down0: p.restartDowntime()}
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, short: map[string]bool{}, drained: map[string]bool{}, down0: p.restartDowntime()}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what arrives while the job is down.
 	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + e.ingest*sz.down0
@@ -751,8 +757,9 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// lagging source of a join sizes its branch for all of it, not for its share of the total.
 		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
-		want := max(mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o))
-		sz.up[vi.ID] = max(want, vi.P)
+		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o)
+		sz.up[vi.ID] = max(forDemand, forDrain, vi.P)
+		sz.drained[vi.ID] = forDrain > max(forDemand, vi.P)
 		if m.capacity(vi.P) < lasting+drain {
 			sz.short[vi.ID] = true
 		}
@@ -857,6 +864,11 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 			sz.low = 0
 		}
 	}
+	if sz.low == 0 && p.st.CatchUpSized && len(changed(e, sz.down)) > 0 {
+		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
+		// halfway down start the scale-down once the lag is gone (the guards below hold).
+		sz.low, target = 1, sz.down
+	}
 	if sz.low == 0 {
 		p.st.LowSince = time.Time{}
 		return nil, 0, "within target utilization"
@@ -882,7 +894,19 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if len(t) == 0 {
 		return nil, 0, "within target utilization"
 	}
+	p.st.CatchUpSized = false
 	return t, -1, "scale down: demand low for " + p.lowFor().String()
+}
+
+// drainSized reports whether a scale-up's size was set by the lag to drain for some vertex it
+// changes.
+func drainSized(t map[string]int, sz sizing) bool {
+	for id := range t {
+		if sz.drained[id] {
+			return true
+		}
+	}
+	return false
 }
 
 // withHotAlong adds to a scale-down the vertices that stay at their parallelism but could not

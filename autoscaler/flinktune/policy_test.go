@@ -613,3 +613,30 @@ func TestScaleDownWaitsForSettle(t *testing.T) {
 		t.Errorf("scaled down at %v, before the demand was low for settle (%v)", r.rescales[0], o.Settle)
 	}
 }
+
+// A start backlog is drained by a scale-up sized for the demand plus the lag to drain within
+// catch-up; once the lag is gone that surplus leaves the job at ~40% utilization, above
+// utilization.min, so nothing ever shed it (gen-4, 27, 36: +15-50% parallelism-seconds held for
+// hours). The vertices halfway down now start a scale-down once the backlog is gone, with the
+// usual guards (settle after the scale-up, low for lowFor, no lag).
+func TestBacklogSurplusShedOnceDrained(t *testing.T) {
+	j := newToy(func(time.Duration) float64 { return 8000 },
+		&toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "agg", p: 2, capacity: 5000, sel: 1, maxP: 128, hash: true})
+	j.lag = 8000 * 500 // 8 minutes of input behind at the start
+	r := run(t, New(DefaultOptions()), j, 3*time.Hour)
+	if len(r.rescales) < 2 || r.dirs[0] != 1 {
+		t.Fatalf("want the catch-up scale-up and a scale-down after, got %v dirs %v final %v", r.rescales, r.dirs, r.final)
+	}
+	if r.dirs[1] != -1 || r.rescales[1]-r.rescales[0] < DefaultOptions().Settle {
+		t.Errorf("second rescale at %v (dir %d), want a scale-down no sooner than settle after the first at %v",
+			r.rescales[1], r.dirs[1], r.rescales[0])
+	}
+	// 8000/s at the target utilization 0.8 needs 2 subtasks of 5000/s (3 with the prior's loss).
+	if r.final["agg"] > 3 {
+		t.Errorf("final %v: the catch-up surplus is still held", r.final)
+	}
+	if j.lag > 8000*60 {
+		t.Errorf("lag %.0f records at the end", j.lag)
+	}
+}

@@ -30,6 +30,7 @@ var regressions = []struct {
 	{"idle-subtasks-shared-slots.yaml", 1, 2, 60, 300000},
 	{"hot-vertex-scale-down.yaml", 1, 2, 700, 0},
 	{"scale-down-before-step.yaml", 1, 2, 800, 0},
+	{"backlog-drain-surplus.yaml", 1, 2, 800, 460000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
