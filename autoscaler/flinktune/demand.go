@@ -252,3 +252,19 @@ func relNoise(ys []float64) float64 {
 	}
 	return median(diffs) / 0.954
 }
+
+// levelPeak is the highest per-minute level of the source's demand within span before now (0
+// if none). A scale-down sized for the window's peak alone bet on five minutes of a low level
+// that, twenty minutes before, had been twice as high (gen-127: a dip from 10k/s to 4.6k/s
+// for 34 minutes, the scale-down sized for 4.6k/s at 41 min, the level back at 47): a scale-down
+// waits for the demand to be low for lowFor, so it is sized for the highest demand of that
+// time too. Whole minutes are means of their samples, so noise does not inflate it.
+func (p *Policy) levelPeak(id string, now time.Time, span time.Duration) float64 {
+	hi := 0.0
+	for _, l := range p.st.Levels[id] {
+		if now.Sub(l.T) <= span && l.N > 0 {
+			hi = math.Max(hi, l.mean())
+		}
+	}
+	return hi
+}

@@ -495,7 +495,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			e.demand[vi.ID] = est.Level
 			e.forecast[vi.ID] = est.forecast()
 			p.applyPattern(e, vi.ID, snap.Time)
-			e.peak[vi.ID] = math.Max(est.Peak, est.Level)
+			e.peak[vi.ID] = max(est.Peak, est.Level, p.levelPeak(vi.ID, snap.Time, p.lowFor()))
 			e.horizon = max(e.horizon, est.Horizon)
 			lv, _ := last.V.get(vi.ID)
 			lag := lv.Lag

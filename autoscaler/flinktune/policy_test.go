@@ -640,3 +640,23 @@ func TestBacklogSurplusShedOnceDrained(t *testing.T) {
 		t.Errorf("lag %.0f records at the end", j.lag)
 	}
 }
+
+// A dip that lasts about lowFor must not be taken for the new level: the scale-down is sized
+// for the highest demand of the whole time it waited for, not for the window's last five
+// minutes (gen-127: a dip to 4.6k/s for 34 minutes, scaled down for it at 41 min, back to
+// 10.8k/s at 47 and reversed).
+func TestScaleDownSizedForTheLowPeriodsPeak(t *testing.T) {
+	rate := func(el time.Duration) float64 {
+		if el >= 20*time.Minute && el < 64*time.Minute {
+			return 5000
+		}
+		return 12000
+	}
+	j := newToy(rate, &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "map", p: 6, capacity: 3000, sel: 1, maxP: 128})
+	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
+	if len(r.rescales) != 0 {
+		t.Errorf("rescales at %v (dirs %v), want none: the job fits 12000/s and the dip ended within settle",
+			r.rescales, r.dirs)
+	}
+}
