@@ -56,3 +56,39 @@ func TestDemandEstimateFollowsTheNoise(t *testing.T) {
 		})
 	}
 }
+
+// A ramp that ended twenty minutes ago still fits a straight line through the per-minute
+// levels of the last hour within a few percent (a hockey stick around a high mean), but the
+// flat minutes since go another way: the forecast must be the level, not the ramp extended.
+// (gen-89: a ramp to 113k/s that ended at 119 min was forecast at 170k/s at 139 min.)
+func TestEndedRampIsNotExtrapolated(t *testing.T) {
+	for _, noise := range []float64{0, 0.01, 0.03} {
+		rng := rand.New(rand.NewPCG(7, 1))
+		rate := func(el time.Duration) float64 {
+			r := 45800.0
+			switch {
+			case el >= 120*time.Minute:
+				r = 113000
+			case el >= 60*time.Minute:
+				r = 45800 + (113000-45800)*(el-60*time.Minute).Seconds()/3600
+			}
+			return r * (1 + noise*rng.NormFloat64())
+		}
+		p := New(DefaultOptions())
+		p.st.Sources = map[string]bool{"src": true}
+		var w []sample
+		now := t0
+		for el := 10 * time.Second; el <= 140*time.Minute; el += 10 * time.Second {
+			now = t0.Add(el)
+			s := sample{T: now, Dt: 10, V: vsamples{{ID: "src", vsample: vsample{Ingest: rate(el)}}}}
+			p.recordLevels(s)
+			w = append(w, s)
+		}
+		w = w[len(w)-30:]
+		d := p.estimateDemand("src", w, now)
+		if f := d.forecast(); f > 1.1*113000 {
+			t.Errorf("noise %.0f%%: forecast %.0f/s (level %.0f, slope %.2f over %v), want the 113000/s the ramp ended at",
+				100*noise, f, d.Level, d.Slope, d.Horizon)
+		}
+	}
+}

@@ -10,9 +10,10 @@
 //     without busy time the most it was seen to process; a metric missing for longer than the
 //     metrics window is taken as gone, not waited for.
 //   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
-//     fits (minutes for a ramp, hours for a daily curve), extrapolated up to twice as long as
-//     it has lasted (at most flinktune.forecast.horizon); a step change is waited out until
-//     the recent samples agree, and a trend that just stopped is recognised from them.
+//     fits and whose recent minutes are not flatter than it (minutes for a ramp, hours for a
+//     daily curve), extrapolated up to twice as long as it has lasted (at most
+//     flinktune.forecast.horizon); a step change is waited out until the recent samples
+//     agree, and a trend that just stopped is recognised from them and from the minutes since.
 //   - Scale-ups are driven by the lag objective (flinktune.lag.max), not by a utilization
 //     threshold: the job may run hot until its sources would fall behind the limit before a
 //     rescale could help. That shows more of the trend, so one rescale sized for where the
@@ -32,9 +33,12 @@
 //     after, and no scale-down happens just before a rise. A day that does not repeat the
 //     period falls back to reactive scaling.
 //   - Scale-downs wait until the demand has been low (below utilization.min) for
-//     job.autoscaler.scale-down.interval, are sized for the window's peak, take along the
-//     vertices halfway there (one restart, not one per vertex), happen only if the job then
-//     holds fewer slots, and never reverse a change within flinktune.settle. A scale-down is
+//     job.autoscaler.scale-down.interval and at least flinktune.settle (a level that held
+//     for less is as likely to end within settle as not), are sized for the window's peak,
+//     take along the vertices halfway there (one restart, not one per vertex) and, up, those
+//     that could not drain the restart's lag, happen only if the job then holds fewer slots,
+//     and never reverse a change within flinktune.settle. The surplus of a scale-up sized to
+//     drain a backlog is shed once the lag is gone (halfway is enough). A scale-down is
 //     reversed within settle only if the capacity left does not keep up: lag that drains
 //     after a restart longer than learned so far is waited out. No oscillation.
 package flinktune

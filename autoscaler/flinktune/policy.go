@@ -61,6 +61,9 @@ type state struct {
 	CheckpointIntervalSec float64   `json:"checkpointIntervalSec,omitempty"`
 	CheckpointSecs        []float64 `json:"checkpointSecs,omitempty"`
 	RescaleOnCheckpoint   bool      `json:"rescaleOnCheckpoint,omitempty"`
+	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
+	// surplus is temporary and is shed once the lag is gone.
+	CatchUpSized bool `json:"catchUpSized,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -497,7 +500,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			e.demand[vi.ID] = est.Level
 			e.forecast[vi.ID] = est.forecast()
 			p.applyPattern(e, vi.ID, snap.Time)
-			e.peak[vi.ID] = math.Max(est.Peak, est.Level)
+			e.peak[vi.ID] = max(est.Peak, est.Level, p.levelPeak(vi.ID, snap.Time, p.lowFor()))
 			e.horizon = max(e.horizon, est.Horizon)
 			lv, _ := last.V.get(vi.ID)
 			lag := lv.Lag
@@ -712,6 +715,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
+		p.st.CatchUpSized = drainSized(t, sz)
 		return t, +1, "scale up: " + why
 	}
 	return p.scaleDown(snap, e, sz)
@@ -721,18 +725,22 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 type sizing struct {
 	up, down map[string]int // per vertex: the size for a scale-up and for a scale-down
 	must     map[string]int // the scale-down of the vertices below utilization.min only
-	low      int            // vertices that could do with fewer subtasks
-	hottest  string         // the vertex with the highest utilization
-	hotUtil  float64
-	down0    float64 // restart downtime, seconds
-	restart  float64 // records a restart leaves behind (replay and downtime backlog)
+	// short are the vertices that would not drain, within catch-up, the lag a restart adds.
+	short map[string]bool
+	// drained are the vertices whose scale-up size is set by the lag to drain, not the demand.
+	drained map[string]bool
+	low     int    // vertices that could do with fewer subtasks
+	hottest string // the vertex with the highest utilization
+	hotUtil float64
+	down0   float64 // restart downtime, seconds
+	restart float64 // records a restart leaves behind (replay and downtime backlog)
 }
 
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
-	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, down0: p.restartDowntime(),
-		restart: p.restartLag(e, srcCap)}
+	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, short: map[string]bool{}, drained: map[string]bool{},
+		down0: p.restartDowntime(), restart: p.restartLag(e, srcCap)}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what the restart leaves behind (the replay since the last checkpoint and
 	// what arrives while the job is down).
@@ -757,8 +765,12 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// lagging source of a join sizes its branch for all of it, not for its share of the total.
 		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
-		want := max(mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o))
-		sz.up[vi.ID] = max(want, vi.P)
+		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o)
+		sz.up[vi.ID] = max(forDemand, forDrain, vi.P)
+		sz.drained[vi.ID] = forDrain > max(forDemand, vi.P)
+		if m.capacity(vi.P) < lasting+drain {
+			sz.short[vi.ID] = true
+		}
 		// Scale down against the highest demand of the window, never below the forecast.
 		// Vertices below utilization.min call for it; once the job restarts anyway, those
 		// halfway there come along (one step, not one per vertex crossing the line).
@@ -860,6 +872,11 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 			sz.low = 0
 		}
 	}
+	if sz.low == 0 && p.st.CatchUpSized && len(changed(e, sz.down)) > 0 {
+		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
+		// halfway down start the scale-down once the lag is gone (the guards below hold).
+		sz.low, target = 1, sz.down
+	}
 	if sz.low == 0 {
 		p.st.LowSince = time.Time{}
 		return nil, 0, "within target utilization"
@@ -867,7 +884,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if p.st.LowSince.IsZero() {
 		p.st.LowSince = snap.Time
 	}
-	if snap.Time.Sub(p.st.LowSince) < p.o.ScaleDownInterval {
+	if snap.Time.Sub(p.st.LowSince) < p.lowFor() {
 		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
 	}
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
@@ -881,15 +898,47 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		// how the next load change begins: a restart now is likely reversed within settle.
 		return nil, 0, "scale-down held: demand of source " + short(src) + " rising"
 	}
-	t := changed(e, target)
+	t := changed(e, withHotAlong(e, target, sz))
 	if len(t) == 0 {
 		return nil, 0, "within target utilization"
 	}
 	if why := p.restartUndrained(e, sz, t); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}
-	return t, -1, "scale down: demand low for " + p.o.ScaleDownInterval.String()
+	p.st.CatchUpSized = false
+	return t, -1, "scale down: demand low for " + p.lowFor().String()
 }
+
+// drainSized reports whether a scale-up's size was set by the lag to drain for some vertex it
+// changes.
+func drainSized(t map[string]int, sz sizing) bool {
+	for id := range t {
+		if sz.drained[id] {
+			return true
+		}
+	}
+	return false
+}
+
+// withHotAlong adds to a scale-down the vertices that stay at their parallelism but could not
+// drain the lag its restart adds (a vertex running near its capacity, which the lag objective
+// lets run hot as long as nothing accrues): the restart is due anyway, and without them it
+// left a lag that only a scale-up right after could drain, an oscillation.
+func withHotAlong(e *evaluation, target map[string]int, sz sizing) map[string]int {
+	out := maps.Clone(target)
+	for _, vi := range e.order {
+		if n, ok := out[vi.ID]; (!ok || n == vi.P) && sz.short[vi.ID] && sz.up[vi.ID] > vi.P {
+			out[vi.ID] = sz.up[vi.ID]
+		}
+	}
+	return out
+}
+
+// lowFor is how long the demand must have been low before a scale-down. A scale-down bets
+// that the demand stays low for settle (a rise within it reverses the restart, an oscillation),
+// and a level is as likely to last as long again as it has lasted so far: below settle the bet
+// is worse than even. So the wait is scale-down.interval, at least settle.
+func (p *Policy) lowFor() time.Duration { return max(p.o.ScaleDownInterval, p.o.Settle) }
 
 // rising returns a source whose forecast demand is more than 10% above its demand now, or "".
 func rising(e *evaluation) string {

@@ -573,3 +573,90 @@ func TestScaleDownCountsOnNoUnmeasuredEfficiency(t *testing.T) {
 		t.Errorf("capacity at 2 with 6 measured = %.1f, want %.1f (gain down to 6 only)", got, want)
 	}
 }
+
+// A vertex the lag objective lets run near its capacity keeps up only as long as nothing
+// accrues: a scale-down's restart must not leave it to drain that restart's lag, or a
+// scale-up follows right after (gen-149: sources and sinks 16 -> 1, a window at 99% of its
+// capacity left at 16, reversed two minutes later). It comes along up in the same restart.
+func TestScaleDownBringsHotVertexAlong(t *testing.T) {
+	j := newToy(func(time.Duration) float64 { return 10000 },
+		&toyVertex{id: "src", p: 8, capacity: 20000, sel: 1},
+		&toyVertex{id: "win", p: 4, capacity: 2560, sel: 1, maxP: 128, hash: true})
+	r := run(t, New(DefaultOptions()), j, 3*time.Hour)
+	if len(r.rescales) == 0 {
+		t.Fatalf("the idle source was never scaled down; final %v", r.final)
+	}
+	for i := 1; i < len(r.dirs); i++ {
+		if r.dirs[i] != r.dirs[i-1] && r.rescales[i]-r.rescales[i-1] < 35*time.Minute {
+			t.Errorf("rescale at %v reverses the one at %v (dirs %v)", r.rescales[i], r.rescales[i-1], r.dirs)
+		}
+	}
+	if r.final["src"] >= 8 || r.final["win"] <= 4 {
+		t.Errorf("final %v, want the source down and the window up", r.final)
+	}
+	if r.maxLagSec > 120 {
+		t.Errorf("lag reached %.0f s of input", r.maxLagSec)
+	}
+}
+
+// A scale-down bets that the demand stays low for settle; a level that has held for less is
+// as likely to end within it as not, so the first scale-down of a job comes no earlier than
+// settle after the demand went low, even with a shorter scale-down.interval.
+func TestScaleDownWaitsForSettle(t *testing.T) {
+	j := newToy(func(time.Duration) float64 { return 3000 },
+		&toyVertex{id: "src", p: 2, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 8, capacity: 5000, sel: 1, maxP: 128})
+	r := run(t, New(DefaultOptions()), j, 90*time.Minute)
+	if len(r.rescales) != 1 || r.dirs[0] != -1 {
+		t.Fatalf("want one scale-down, got %v dirs %v final %v", r.rescales, r.dirs, r.final)
+	}
+	if o := DefaultOptions(); r.rescales[0] < o.Settle {
+		t.Errorf("scaled down at %v, before the demand was low for settle (%v)", r.rescales[0], o.Settle)
+	}
+}
+
+// A start backlog is drained by a scale-up sized for the demand plus the lag to drain within
+// catch-up; once the lag is gone that surplus leaves the job at ~40% utilization, above
+// utilization.min, so nothing ever shed it (gen-4, 27, 36: +15-50% parallelism-seconds held for
+// hours). The vertices halfway down now start a scale-down once the backlog is gone, with the
+// usual guards (settle after the scale-up, low for lowFor, no lag).
+func TestBacklogSurplusShedOnceDrained(t *testing.T) {
+	j := newToy(func(time.Duration) float64 { return 8000 },
+		&toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "agg", p: 2, capacity: 5000, sel: 1, maxP: 128, hash: true})
+	j.lag = 8000 * 500 // 8 minutes of input behind at the start
+	r := run(t, New(DefaultOptions()), j, 3*time.Hour)
+	if len(r.rescales) < 2 || r.dirs[0] != 1 {
+		t.Fatalf("want the catch-up scale-up and a scale-down after, got %v dirs %v final %v", r.rescales, r.dirs, r.final)
+	}
+	if r.dirs[1] != -1 || r.rescales[1]-r.rescales[0] < DefaultOptions().Settle {
+		t.Errorf("second rescale at %v (dir %d), want a scale-down no sooner than settle after the first at %v",
+			r.rescales[1], r.dirs[1], r.rescales[0])
+	}
+	// 8000/s at the target utilization 0.8 needs 2 subtasks of 5000/s (3 with the prior's loss).
+	if r.final["agg"] > 3 {
+		t.Errorf("final %v: the catch-up surplus is still held", r.final)
+	}
+	if j.lag > 8000*60 {
+		t.Errorf("lag %.0f records at the end", j.lag)
+	}
+}
+
+// A dip that lasts about lowFor must not be taken for the new level: the scale-down is sized
+// for the highest demand of the whole time it waited for, not for the window's last five
+// minutes (gen-127: a dip to 4.6k/s for 34 minutes, scaled down for it at 41 min, back to
+// 10.8k/s at 47 and reversed).
+func TestScaleDownSizedForTheLowPeriodsPeak(t *testing.T) {
+	rate := func(el time.Duration) float64 {
+		if el >= 20*time.Minute && el < 64*time.Minute {
+			return 5000
+		}
+		return 12000
+	}
+	j := newToy(rate, &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "map", p: 6, capacity: 3000, sel: 1, maxP: 128})
+	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
+	if len(r.rescales) != 0 {
+		t.Errorf("rescales at %v (dirs %v), want none: the job fits 12000/s and the dip ended within settle",
+			r.rescales, r.dirs)
+	}
+}
