@@ -599,21 +599,6 @@ func TestScaleDownBringsHotVertexAlong(t *testing.T) {
 	}
 }
 
-// A scale-down bets that the demand stays low for settle; a level that has held for less is
-// as likely to end within it as not, so the first scale-down of a job comes no earlier than
-// settle after the demand went low, even with a shorter scale-down.interval.
-func TestScaleDownWaitsForSettle(t *testing.T) {
-	j := newToy(func(time.Duration) float64 { return 3000 },
-		&toyVertex{id: "src", p: 2, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 8, capacity: 5000, sel: 1, maxP: 128})
-	r := run(t, New(DefaultOptions()), j, 90*time.Minute)
-	if len(r.rescales) != 1 || r.dirs[0] != -1 {
-		t.Fatalf("want one scale-down, got %v dirs %v final %v", r.rescales, r.dirs, r.final)
-	}
-	if o := DefaultOptions(); r.rescales[0] < o.Settle {
-		t.Errorf("scaled down at %v, before the demand was low for settle (%v)", r.rescales[0], o.Settle)
-	}
-}
-
 // A start backlog is drained by a scale-up sized for the demand plus the lag to drain within
 // catch-up; once the lag is gone that surplus leaves the job at ~40% utilization, above
 // utilization.min, so nothing ever shed it (gen-4, 27, 36: +15-50% parallelism-seconds held for
@@ -638,25 +623,5 @@ func TestBacklogSurplusShedOnceDrained(t *testing.T) {
 	}
 	if j.lag > 8000*60 {
 		t.Errorf("lag %.0f records at the end", j.lag)
-	}
-}
-
-// A dip that lasts about lowFor must not be taken for the new level: the scale-down is sized
-// for the highest demand of the whole time it waited for, not for the window's last five
-// minutes (gen-127: a dip to 4.6k/s for 34 minutes, scaled down for it at 41 min, back to
-// 10.8k/s at 47 and reversed).
-func TestScaleDownSizedForTheLowPeriodsPeak(t *testing.T) {
-	rate := func(el time.Duration) float64 {
-		if el >= 20*time.Minute && el < 64*time.Minute {
-			return 5000
-		}
-		return 12000
-	}
-	j := newToy(rate, &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
-		&toyVertex{id: "map", p: 6, capacity: 3000, sel: 1, maxP: 128})
-	r := run(t, New(DefaultOptions()), j, 2*time.Hour)
-	if len(r.rescales) != 0 {
-		t.Errorf("rescales at %v (dirs %v), want none: the job fits 12000/s and the dip ended within settle",
-			r.rescales, r.dirs)
 	}
 }
