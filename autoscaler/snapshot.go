@@ -68,6 +68,31 @@ type Vertex struct {
 // IsSource reports whether the vertex has no inputs.
 func (v *Vertex) IsSource() bool { return len(v.Inputs) == 0 }
 
+// SourceRecordsIn is the records a source vertex consumed: its source operators'
+// numRecordsIn (a source task's own read-records is 0), else their numRecordsOut, else the
+// vertex's write-records.
+func (v *Vertex) SourceRecordsIn() float64 {
+	in, out := 0.0, 0.0
+	for name, a := range v.Metrics {
+		if !strings.HasPrefix(name, "Source__") || math.IsNaN(a.Sum) {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(name, ".numRecordsIn"):
+			in += a.Sum
+		case strings.HasSuffix(name, ".numRecordsOut"):
+			out += a.Sum
+		}
+	}
+	switch {
+	case in > 0:
+		return in
+	case out > 0:
+		return out
+	}
+	return float64(v.WriteRecords)
+}
+
 // Snapshot is everything one collection cycle read about one job. Time is the collector's
 // clock (the operator keys samples by it, not by Flink's timestamps).
 type Snapshot struct {

@@ -36,7 +36,7 @@ func (t *Tuner) observeLoad(snap *autoscaler.Snapshot) {
 		if !v.IsSource() || v.Finished {
 			continue
 		}
-		in += sourceIn(v)
+		in += v.SourceRecordsIn()
 		for name, a := range v.Metrics {
 			if strings.HasSuffix(name, ".pendingRecords") && !math.IsNaN(a.Sum) && a.Sum >= 0 {
 				pending += a.Sum
@@ -59,31 +59,6 @@ func (t *Tuner) observeLoad(snap *autoscaler.Snapshot) {
 		cut++
 	}
 	t.st.Load = t.st.Load[cut:]
-}
-
-// sourceIn is the records a source vertex consumed: its source operators' numRecordsIn
-// (a source task's own read-records is 0), else their numRecordsOut, else the vertex's
-// write-records.
-func sourceIn(v *autoscaler.Vertex) float64 {
-	in, out := 0.0, 0.0
-	for name, a := range v.Metrics {
-		if !strings.HasPrefix(name, "Source__") || math.IsNaN(a.Sum) {
-			continue
-		}
-		switch {
-		case strings.HasSuffix(name, ".numRecordsIn"):
-			in += a.Sum
-		case strings.HasSuffix(name, ".numRecordsOut"):
-			out += a.Sum
-		}
-	}
-	switch {
-	case in > 0:
-		return in
-	case out > 0:
-		return out
-	}
-	return float64(v.WriteRecords)
 }
 
 // arrival is the records per second arriving at the sources between two samples of one run

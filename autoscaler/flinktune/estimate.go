@@ -47,7 +47,6 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
@@ -150,25 +149,7 @@ type vertexInfo struct {
 func readCounters(v *autoscaler.Vertex) counters {
 	c := counters{In: float64(v.ReadRecords), Out: float64(v.WriteRecords), Busy: v.AccumulatedBusyTime}
 	if v.IsSource() {
-		in, out := 0.0, 0.0
-		for name, a := range v.Metrics {
-			if !strings.HasPrefix(name, "Source__") || math.IsNaN(a.Sum) {
-				continue
-			}
-			switch {
-			case strings.HasSuffix(name, ".numRecordsIn"):
-				in += a.Sum
-			case strings.HasSuffix(name, ".numRecordsOut"):
-				out += a.Sum
-			}
-		}
-		if in == 0 {
-			in = out
-		}
-		if in == 0 {
-			in = float64(v.WriteRecords)
-		}
-		c.In = in
+		c.In = v.SourceRecordsIn()
 	}
 	// A source without pendingRecords has no known lag: 0, as the operator reads it.
 	if c.Lag = sumSuffixOrNaN(v.Metrics, ".pendingRecords"); math.IsNaN(c.Lag) {
