@@ -251,6 +251,15 @@ func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Re
 			bound := min(int64(math.Ceil(float64(need)*f)), heapCap)
 			ev(PoolHeap, "the target layout can put up to %.2f× the heap on the busiest TaskManager (more subtasks per TaskManager, or keyed state over fewer subtasks): %s, capped at %s until observed",
 				f, hb(int64(math.Ceil(float64(need)*f))), hb(heapCap))
+			if split, ok := t.splitHeap(keyed, nc, q); ok && t.o.LiveFactor > 0 {
+				if live, ok := split.predict(tgt, n, keyed); ok {
+					if b := int64(math.Ceil(live * t.o.LiveFactor)); b < bound {
+						bound = b
+						ev(PoolHeap, "split of the live sets of %d layouts: %s per hosted subtask + %s of keyed state spread over its subtasks (× %.2f, the worst miss); the target's busiest TaskManager (%d slots) holds %s live × %.2f = %s",
+							split.Layouts, hb(int64(split.PerSubtask)), hb(int64(split.State)), split.Worst, n, hb(int64(live)), t.o.LiveFactor, hb(b))
+					}
+				}
+			}
 			need = max(need, bound)
 		}
 		return need
