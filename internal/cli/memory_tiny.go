@@ -18,7 +18,7 @@ type tinyOpts struct {
 	budget, throughput, recordSize string
 	headroom                       float64
 	connector, submit, mode        string
-	platform                       string
+	platform, serialRates          string
 	cpus                           int
 	gc, jit, threads, flink        string
 	flinkURL                       string
@@ -107,6 +107,7 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
 	f.StringVar(&o.submit, "submit", "local", "how the job is submitted: local (MiniCluster#submitJob) or rest (RemoteStreamEnvironment, as in the talk)")
 	f.StringVar(&o.mode, "mode", "minicluster", "minicluster (Flink in one JVM) or taskmanager (one TaskManager of a small cluster)")
 	f.StringVar(&o.platform, "platform", "linux-x64", "where the JVM runs: "+strings.Join(tiny.PlatformNames(), ", ")+" (the talk's machine is macos-arm64)")
+	f.StringVar(&o.serialRates, "serial-rates", "", "CACHED,UNCACHED: this machine's rates of the job's own work under the Serial collector, MiB per CPU-second of tiered code with the eden in the CPU's cache and out of it (measured; replaces the platform's, which depend on what else runs)")
 	f.IntVar(&o.cpus, "cpus", 2, "CPUs the JVM sees")
 	f.StringVar(&o.gc, "gc", "auto", "collector: auto (try serial and g1), serial, g1 or parallel")
 	f.StringVar(&o.jit, "jit", "auto", "JIT: auto (try both), c1 (-XX:TieredStopAtLevel=1) or tiered")
@@ -149,6 +150,11 @@ func parseTinyInput(cmd *cobra.Command, o *tinyOpts) (*tinyInput, error) {
 	plat, err := tiny.ParsePlatform(o.platform)
 	if err != nil {
 		return nil, usagef("--platform: %v", err)
+	}
+	if o.serialRates != "" {
+		if plat, err = withSerialRates(plat, o.serialRates); err != nil {
+			return nil, err
+		}
 	}
 	if o.cpus < 1 || o.cpus > 4096 {
 		return nil, usagef("--cpus %d: want a number of CPUs between 1 and 4096", o.cpus)
@@ -583,4 +589,19 @@ func tinyEvalDoc(in *tinyInput, e *tiny.Estimate, tm *memory.TaskManager) tinyDo
 
 func encodeTiny(w io.Writer, format string, doc tinyDoc) error {
 	return writeCamelDoc(w, format, doc)
+}
+
+// withSerialRates applies --serial-rates CACHED,UNCACHED to the platform.
+func withSerialRates(p tiny.Platform, v string) (tiny.Platform, error) {
+	a, b, ok := strings.Cut(v, ",")
+	cached, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	uncached, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return p, usagef("--serial-rates %q: want two numbers, MiB per CPU-second with the eden in the cache and out of it, e.g. 5200,2300", v)
+	}
+	q, err := p.WithSerialRates(cached, uncached)
+	if err != nil {
+		return p, usagef("--serial-rates %q: %v", v, err)
+	}
+	return q, nil
 }
