@@ -58,7 +58,10 @@ memory limit there. --platform linux-x64-jdk17 is calibrated on real Flink inste
 MiniClusters, OpenJDK 17, x86-64 Linux, 2 CPUs, --connector datagen; memory/tiny/testdata): its
 resident sizes and, with the Serial collector, throughputs hold within 15% on held-out profiles
 (the rate falls once the eden outgrows the CPU's cache, so a bigger heap is not always faster;
-a heap whose old generation cannot take a young collection thrashes and is refused). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
+a heap whose old generation cannot take a young collection thrashes and is refused). Those rates
+depend on what else the machine runs (1.8x apart between a quiet and a loaded one): --serial-rates
+gives the machine's, fitted to two runs on it now (eden in and out of the cache; see
+memory/tiny/testdata/real-linux-x64-jdk17.md). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
 kafka) submitted through REST (--submit rest); --connector none is an empty cluster. The
 estimates hold within ~15%.
 
