@@ -186,13 +186,15 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 }
 
 // The runs that calibrated the machine's rates (-now-N) give back the rates recorded beside
-// them: the held-out rows above were predicted from those two runs and nothing else measured.
+// them: the held-out rows were predicted from those two runs and nothing else measured. (-now-2
+// at load 27-32 is recorded but not among the held-out checks: its throughput missed by -33%
+// to +1331%, see checkTinyRow in real_integration_test.go.)
 func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 	plat, err := ParsePlatform("linux-x64-jdk17")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"testdata/real-linux-x64-jdk17-now-1.json"} {
+	for _, path := range []string{"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-now-2-load30.json"} {
 		var points []RatePoint
 		var rates []float64
 		for _, r := range readRealRows(t, path) {
