@@ -37,6 +37,10 @@ const (
 	// tinyPlatform is this machine's calibration (memory/tiny/calibration.go).
 	tinyPlatform = "linux-x64-jdk17"
 	tinyCPUs     = 2 // --cpus of the profiles: this machine's
+	// tinyWarmCPU and tinyMeasureCPU are the CPU-seconds the process must have had in the
+	// warm-up and in the measured window (runTiny); tinyMaxSeconds bounds a run's wall time.
+	tinyWarmCPU, tinyMeasureCPU = 3.0, 4.0
+	tinyMaxSeconds              = 45
 )
 
 // slotsOf reads taskmanager.numberOfTaskSlots from key=value options (1 if absent).
@@ -146,11 +150,16 @@ var (
 )
 
 // runTiny starts one JVM with the profile, lets it warm up, measures, and stops it.
+//
+// The windows are at least warm and measure long and hold at least tinyWarmCPU and
+// tinyMeasureCPU CPU-seconds of the process: on a loaded machine (load 30, 0.1 CPUs of 2) an 8 s
+// window held under one CPU-second, tiered code was still compiling, and the rate per CPU-second
+// did not repeat. The JVM runs at most tinyMaxSeconds; the test stops it once it has measured.
 func runTiny(t *testing.T, d *local.Dist, p *tinyProfile, warm, measure time.Duration) tinyRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), warm+measure+90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), tinyMaxSeconds*time.Second+90*time.Second)
 	defer cancel()
-	args := []string{"--seconds", strconv.Itoa(int((warm + measure).Seconds()) + 2), "--record-size", strconv.Itoa(tinyRecordSize)}
+	args := []string{"--seconds", strconv.Itoa(tinyMaxSeconds), "--record-size", strconv.Itoa(tinyRecordSize)}
 	for _, kv := range p.FlinkOptions {
 		args = append(args, "-D", kv)
 	}
@@ -169,9 +178,14 @@ func runTiny(t *testing.T, d *local.Dist, p *tinyProfile, warm, measure time.Dur
 	var mu sync.Mutex
 	var run tinyRun
 	var runningAt time.Time
-	type point struct{ ms, records int64 }
+	type point struct {
+		ms, records int64
+		at          time.Time // when the line was read
+	}
 	var points []point
-	var rss []float64 // MiB, after warm-up
+	var warmedAt, stoppedAt time.Time
+	cpuRunning := -1.0 // the process's CPU seconds when the job was running
+	var rss []float64  // MiB, after warm-up
 	var cpu0, cpu1 float64
 	var grp0, grp1 threadTimes
 	var wall0, wall1 time.Time
@@ -196,7 +210,7 @@ func runTiny(t *testing.T, d *local.Dist, p *tinyProfile, warm, measure time.Dur
 				if m := tinyProgress.FindStringSubmatch(line); m != nil {
 					ms, _ := strconv.ParseInt(m[1], 10, 64)
 					n, _ := strconv.ParseInt(m[2], 10, 64)
-					points = append(points, point{ms, n})
+					points = append(points, point{ms, n, time.Now()})
 				}
 			}
 			mu.Unlock()
@@ -211,10 +225,22 @@ sample:
 			break sample
 		case <-tick.C:
 			mu.Lock()
-			warmed := !runningAt.IsZero() && time.Since(runningAt) >= warm
+			running := !runningAt.IsZero()
+			warmed := running && time.Since(runningAt) >= warm
 			mu.Unlock()
+			if running && cpuRunning < 0 {
+				cpuRunning, _ = cpuSeconds(pid)
+			}
 			if !warmed {
 				continue
+			}
+			if warmedAt.IsZero() {
+				// A process starved of CPU still gets a third of its time to measure in.
+				c, ok := cpuSeconds(pid)
+				if (!ok || c-cpuRunning < tinyWarmCPU) && time.Since(runningAt) < tinyMaxSeconds*time.Second/3 {
+					continue
+				}
+				warmedAt = time.Now()
 			}
 			data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err != nil {
@@ -231,9 +257,18 @@ sample:
 				}
 				cpu1, grp1, wall1 = c, g, time.Now()
 			}
+			if wall1.Sub(wall0) >= measure && cpu1-cpu0 >= tinyMeasureCPU {
+				stoppedAt = time.Now()
+				_ = cmd.Process.Kill() // measured: the rest of the JVM's time is not needed
+				break sample
+			}
 		}
 	}
+	<-done
 	werr := cmd.Wait()
+	if !stoppedAt.IsZero() {
+		werr = nil // killed by the test after measuring
+	}
 	mu.Lock()
 	run.Load = loadAvg()
 	defer mu.Unlock()
@@ -248,21 +283,25 @@ sample:
 	}
 	// Throughput over the measured window, from the JVM's own clock.
 	var from *point
+	last := -1
 	for i := range points {
-		if time.Duration(points[i].ms)*time.Millisecond >= warm && from == nil {
+		if !warmedAt.IsZero() && !points[i].at.Before(warmedAt) && from == nil {
 			from = &points[i]
 		}
+		if stoppedAt.IsZero() || !points[i].at.After(stoppedAt) {
+			last = i
+		}
 	}
-	if len(points) == 0 {
+	if len(points) == 0 || last < 0 {
 		run.Failed = "no progress reported"
 		return run
 	}
-	last := points[len(points)-1]
-	if from == nil || last.ms-from.ms < 1000 || len(rss) == 0 {
+	end := points[last]
+	if from == nil || end.ms-from.ms < 1000 || len(rss) == 0 {
 		run.Failed = fmt.Sprintf("too short a run: %d progress lines, %d RSS samples", len(points), len(rss))
 		return run
 	}
-	run.RecordsPerSec = float64(last.records-from.records) / (float64(last.ms-from.ms) / 1000)
+	run.RecordsPerSec = float64(end.records-from.records) / (float64(end.ms-from.ms) / 1000)
 	run.MiBPerSec = run.RecordsPerSec * tinyRecordSize / (1 << 20)
 	if w := wall1.Sub(wall0).Seconds(); w > 1 {
 		run.CPUs = (cpu1 - cpu0) / w
