@@ -47,6 +47,7 @@ func FitSerialRates(p Platform, c Connector, runs []RatePoint) (cached, uncached
 		m := *sc
 		m.CachedMiBps = start
 		var fitErr error
+		converged := false
 		for iter := 0; iter < 30; iter++ {
 			x, y, e := serialRatesLS(p, &m, runs)
 			if e != nil {
@@ -56,8 +57,14 @@ func FitSerialRates(p Platform, c Connector, runs []RatePoint) (cached, uncached
 			done := math.Abs(1/x-m.CachedMiBps) < 0.01 && math.Abs(1/y-m.UncachedMiBps) < 0.01
 			m.CachedMiBps, m.UncachedMiBps = 1/x, 1/y
 			if done {
+				converged = true
 				break
 			}
+		}
+		// A pair that does not settle (a "cached" run so slow that its eden would be out of the
+		// cache at that rate) explains nothing.
+		if fitErr == nil && !converged {
+			fitErr = fmt.Errorf("no rates are consistent with the runs: at the rate a small-heap run gives, its eden would not stay in the cache (a starved process, or a cache the neighbours take)")
 		}
 		if fitErr != nil {
 			if err == nil {

@@ -59,6 +59,8 @@ func TestFitSerialRatesRefuses(t *testing.T) {
 		{"only out", linux, ConnectorDatagen, []RatePoint{{400 * MiB, JITTiered, 2000}}, "in the CPU's cache and one with it out"},
 		{"thrashing", linux, ConnectorDatagen, []RatePoint{{20 * MiB, JITC1, 60}, {400 * MiB, JITTiered, 2000}}, "thrashes"},
 		{"no rate", linux, ConnectorDatagen, []RatePoint{{80 * MiB, JITTiered, 0}, {400 * MiB, JITTiered, 2000}}, "positive"},
+		// Measured at load 36 with 0.09 CPUs: tiered 80m as slow as C1 out of the cache.
+		{"inconsistent", linux, ConnectorDatagen, []RatePoint{{80 * MiB, JITTiered, 1559}, {400 * MiB, JITC1, 912}}, "no rates are consistent"},
 		{"collector costs more than measured", linux, ConnectorDatagen, []RatePoint{{40 * MiB, JITTiered, 30000}, {400 * MiB, JITTiered, 2000}}, "no positive rates"},
 	} {
 		_, _, err := FitSerialRates(tc.plat, tc.conn, tc.runs)
