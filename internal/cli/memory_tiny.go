@@ -18,7 +18,7 @@ type tinyOpts struct {
 	budget, throughput, recordSize string
 	headroom                       float64
 	connector, submit, mode        string
-	platform                       string
+	platform, serialRates          string
 	cpus                           int
 	gc, jit, threads, flink        string
 	flinkURL                       string
@@ -58,7 +58,10 @@ memory limit there. --platform linux-x64-jdk17 is calibrated on real Flink inste
 MiniClusters, OpenJDK 17, x86-64 Linux, 2 CPUs, --connector datagen; memory/tiny/testdata): its
 resident sizes and, with the Serial collector, throughputs hold within 15% on held-out profiles
 (the rate falls once the eden outgrows the CPU's cache, so a bigger heap is not always faster;
-a heap whose old generation cannot take a young collection thrashes and is refused). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
+a heap whose old generation cannot take a young collection thrashes and is refused). Those rates
+depend on what else the machine runs (1.8x apart between a quiet and a loaded one): --serial-rates
+gives the machine's, fitted to two runs on it now (eden in and out of the cache; see
+memory/tiny/testdata/real-linux-x64-jdk17.md). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
 kafka) submitted through REST (--submit rest); --connector none is an empty cluster. The
 estimates hold within ~15%.
 
@@ -107,6 +110,7 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
 	f.StringVar(&o.submit, "submit", "local", "how the job is submitted: local (MiniCluster#submitJob) or rest (RemoteStreamEnvironment, as in the talk)")
 	f.StringVar(&o.mode, "mode", "minicluster", "minicluster (Flink in one JVM) or taskmanager (one TaskManager of a small cluster)")
 	f.StringVar(&o.platform, "platform", "linux-x64", "where the JVM runs: "+strings.Join(tiny.PlatformNames(), ", ")+" (the talk's machine is macos-arm64)")
+	f.StringVar(&o.serialRates, "serial-rates", "", "CACHED,UNCACHED: this machine's rates of the job's own work under the Serial collector, MiB per CPU-second of tiered code with the eden in the CPU's cache and out of it (measured; replaces the platform's, which depend on what else runs)")
 	f.IntVar(&o.cpus, "cpus", 2, "CPUs the JVM sees")
 	f.StringVar(&o.gc, "gc", "auto", "collector: auto (try serial and g1), serial, g1 or parallel")
 	f.StringVar(&o.jit, "jit", "auto", "JIT: auto (try both), c1 (-XX:TieredStopAtLevel=1) or tiered")
@@ -149,6 +153,11 @@ func parseTinyInput(cmd *cobra.Command, o *tinyOpts) (*tinyInput, error) {
 	plat, err := tiny.ParsePlatform(o.platform)
 	if err != nil {
 		return nil, usagef("--platform: %v", err)
+	}
+	if o.serialRates != "" {
+		if plat, err = withSerialRates(plat, o.serialRates); err != nil {
+			return nil, err
+		}
 	}
 	if o.cpus < 1 || o.cpus > 4096 {
 		return nil, usagef("--cpus %d: want a number of CPUs between 1 and 4096", o.cpus)
@@ -583,4 +592,19 @@ func tinyEvalDoc(in *tinyInput, e *tiny.Estimate, tm *memory.TaskManager) tinyDo
 
 func encodeTiny(w io.Writer, format string, doc tinyDoc) error {
 	return writeCamelDoc(w, format, doc)
+}
+
+// withSerialRates applies --serial-rates CACHED,UNCACHED to the platform.
+func withSerialRates(p tiny.Platform, v string) (tiny.Platform, error) {
+	a, b, ok := strings.Cut(v, ",")
+	cached, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
+	uncached, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
+	if !ok || err1 != nil || err2 != nil {
+		return p, usagef("--serial-rates %q: want two numbers, MiB per CPU-second with the eden in the cache and out of it, e.g. 5200,2300", v)
+	}
+	q, err := p.WithSerialRates(cached, uncached)
+	if err != nil {
+		return p, usagef("--serial-rates %q: %v", v, err)
+	}
+	return q, nil
 }

@@ -1,0 +1,118 @@
+package tiny
+
+import (
+	"fmt"
+	"math"
+)
+
+// RatePoint is one measured run of a job under the Serial collector: -Xmx (with -Xms equal to
+// it), the JIT, and the rate the job reached per CPU-second the process got.
+type RatePoint struct {
+	Xmx             int64
+	JIT             JIT
+	MiBPerCPUSecond float64
+}
+
+// FitSerialRates fits the two machine-dependent rates of a platform's Serial cost model (the
+// pipeline's MiB per CPU-second of tiered code with the eden in the CPU's cache and out of it;
+// WithSerialRates) to runs measured on the machine, keeping everything else of the model.
+// Each run says 1/rate = work + gc, where gc is the model's young collections per MiB and work
+// = (1-miss)/cached + miss/uncached over the JIT's factor: linear in 1/cached and 1/uncached
+// once miss is known, and miss depends on the cached rate (the eden's sweep time), so the fit
+// alternates the two until miss settles. The runs must include one with the eden in the cache
+// and one out of it; a run on the ramp between counts towards both.
+func FitSerialRates(p Platform, c Connector, runs []RatePoint) (cached, uncached float64, err error) {
+	sc := p.jobCalibration(c).Serial
+	if sc == nil {
+		return 0, 0, fmt.Errorf("platform %s has no Serial cost model for --connector %s", p.Name, c)
+	}
+	for _, run := range runs {
+		if !(run.MiBPerCPUSecond > 0) {
+			return 0, 0, fmt.Errorf("-Xmx%s: rate %v MiB per CPU-second, want a positive one", JVMSize(run.Xmx), run.MiBPerCPUSecond)
+		}
+		if sc.thrashes(p.EffectiveHeap(GCSerial, run.Xmx), 1) {
+			return 0, 0, fmt.Errorf("-Xmx%s thrashes (the model's live set does not leave an eden's room): it measures the collector, not the pipeline", JVMSize(run.Xmx))
+		}
+	}
+	// Which runs are in the cache depends on the cached rate, so more than one pair can be
+	// self-consistent: start from cached rates across the plausible range and keep the pair
+	// that explains the runs best.
+	// When none fits, the error is the one from the platform's own rates.
+	best := math.Inf(1)
+	starts := []float64{sc.CachedMiBps}
+	for s := 500.0; s <= 64000; s *= 2 {
+		starts = append(starts, s)
+	}
+	for _, start := range starts {
+		m := *sc
+		m.CachedMiBps = start
+		var fitErr error
+		converged := false
+		for iter := 0; iter < 30; iter++ {
+			x, y, e := serialRatesLS(p, &m, runs)
+			if e != nil {
+				fitErr = e
+				break
+			}
+			done := math.Abs(1/x-m.CachedMiBps) < 0.01 && math.Abs(1/y-m.UncachedMiBps) < 0.01
+			m.CachedMiBps, m.UncachedMiBps = 1/x, 1/y
+			if done {
+				converged = true
+				break
+			}
+		}
+		// A pair that does not settle (a "cached" run so slow that its eden would be out of the
+		// cache at that rate) explains nothing.
+		if fitErr == nil && !converged {
+			fitErr = fmt.Errorf("no rates are consistent with the runs: at the rate a small-heap run gives, its eden would not stay in the cache (a starved process, or a cache the neighbours take)")
+		}
+		if fitErr != nil {
+			if err == nil {
+				err = fitErr
+			}
+			continue
+		}
+		if r := serialRatesResidual(p, &m, runs); r < best {
+			best, cached, uncached = r, m.CachedMiBps, m.UncachedMiBps
+		}
+	}
+	if math.IsInf(best, 1) {
+		return 0, 0, err
+	}
+	return cached, uncached, nil
+}
+
+// serialRatesLS is the least-squares x = 1/cached, y = 1/uncached with the runs' cache misses
+// taken from m: per run a x + b y = 1/rate - gc.
+func serialRatesLS(p Platform, m *SerialCost, runs []RatePoint) (x, y float64, err error) {
+	var saa, sab, sbb, sar, sbr float64
+	for _, run := range runs {
+		_, gc, miss := m.costs(p.EffectiveHeap(GCSerial, run.Xmx), run.JIT)
+		f := 1.0
+		if run.JIT == JITC1 && m.C1Factor > 0 {
+			f = m.C1Factor
+		}
+		a, b, r := (1-miss)/f, miss/f, 1/run.MiBPerCPUSecond-gc
+		saa, sab, sbb, sar, sbr = saa+a*a, sab+a*b, sbb+b*b, sar+a*r, sbr+b*r
+	}
+	det := saa*sbb - sab*sab
+	if saa == 0 || sbb == 0 || math.Abs(det) < 1e-9*saa*sbb {
+		return 0, 0, fmt.Errorf("the runs need one with the eden in the CPU's cache and one with it out (a small and a large heap); got %d run(s) that do not tell the two apart", len(runs))
+	}
+	x, y = (sar*sbb-sab*sbr)/det, (saa*sbr-sab*sar)/det
+	if !(x > 0 && y > 0) {
+		return 0, 0, fmt.Errorf("the runs give no positive rates (the collector's modelled cost exceeds what was measured): 1/cached %.3g, 1/uncached %.3g", x, y)
+	}
+	return x, y, nil
+}
+
+// serialRatesResidual is the sum of the runs' squared relative errors under m.
+func serialRatesResidual(p Platform, m *SerialCost, runs []RatePoint) float64 {
+	var sum float64
+	for _, run := range runs {
+		got, _, _ := serialCapacity(m, p.EffectiveHeap(GCSerial, run.Xmx), run.JIT, 1, 1)
+		d := got/run.MiBPerCPUSecond - 1
+		sum += d * d
+	}
+	return sum
+}
