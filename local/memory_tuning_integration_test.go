@@ -339,6 +339,7 @@ type minimumRecord struct {
 	Resolution      int64  `json:"resolutionBytes"`
 	Machine         string `json:"machine"`
 	Date            string `json:"date"`
+	Note            string `json:"note,omitempty"` // FLINKTUNE_BISECT_NOTE: how the run was cut or held
 }
 
 type probeResult struct {
@@ -514,7 +515,7 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 	lo, hi := int64(0), envMiB(t, "FLINKTUNE_BISECT_HI", 128) // task heap: lo may fail, hi must run
 	resolution := envMiB(t, "FLINKTUNE_BISECT_RESOLUTION", 16)
 	rec := minimumRecord{FlinkVersion: d.Version, Scenario: "local/testdata/tune-real.yaml", Fixed: fixed, ProbeFor: dur.String(),
-		Resolution: resolution, Date: time.Now().UTC().Format(time.RFC3339),
+		Resolution: resolution, Date: time.Now().UTC().Format(time.RFC3339), Note: os.Getenv("FLINKTUNE_BISECT_NOTE"),
 		Method: "bisection of taskmanager.memory.task.heap.size (other pools fixed) on a fresh 2-TaskManager cluster per probe; " +
 			"a probe runs if the job has no failure (no exception in /jobs/<id>/exceptions) for the probe duration"}
 	if h, err := os.Hostname(); err == nil {
