@@ -599,6 +599,7 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 		}
 	}
 	t.Logf("minimum: task heap %d MiB, process %d MiB; written to %s", rec.MinimumTaskHeap>>20, rec.MinimumProcess>>20, file)
+	testutil.WriteResult(t, "memory-tuning-minimum-"+d.Version, rec)
 }
 
 func envMiB(t *testing.T, name string, def int64) int64 {
