@@ -216,7 +216,7 @@ func (c *Cluster) startJobManager(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("JobManager memory: %w", err)
 	}
-	p, err := c.launch(ctx, "jobmanager", "jobmanager", strings.Fields(jm.JVMArgs()), splitDynamic(jm.DynamicConfigsString()), nil,
+	p, err := c.launch(ctx, "jobmanager", "jobmanager", c.Spec.Config, strings.Fields(jm.JVMArgs()), splitDynamic(jm.DynamicConfigsString()), nil,
 		"org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint")
 	if err != nil {
 		return err
@@ -237,11 +237,11 @@ func (c *Cluster) AddTaskManager(ctx context.Context, overrides map[string]strin
 	dyn := splitDynamic(tm.DynamicConfigsString())
 	extra := []string{"-D", "taskmanager.resource-id=" + id}
 	for _, k := range slices.Sorted(maps.Keys(overrides)) {
-		if !strings.HasPrefix(k, "taskmanager.memory.") && k != "taskmanager.numberOfTaskSlots" && k != "taskmanager.cpu.cores" {
+		if !strings.HasPrefix(k, "taskmanager.memory.") && !strings.HasPrefix(k, "env.java.") && k != "taskmanager.numberOfTaskSlots" && k != "taskmanager.cpu.cores" {
 			extra = append(extra, "-D", k+"="+overrides[k])
 		}
 	}
-	p, err := c.launch(ctx, "taskmanager", id, strings.Fields(tm.JVMArgs()), dyn, extra,
+	p, err := c.launch(ctx, "taskmanager", id, c.tmConfig(overrides), strings.Fields(tm.JVMArgs()), dyn, extra,
 		"org.apache.flink.runtime.taskexecutor.TaskManagerRunner")
 	if err != nil {
 		return nil, err
@@ -255,13 +255,12 @@ func (c *Cluster) AddTaskManager(ctx context.Context, overrides map[string]strin
 // splitDynamic turns "-D k=v -D k2=v2" into ["-D", "k=v", "-D", "k2=v2"], as the shell does.
 func splitDynamic(s string) []string { return strings.Fields(s) }
 
-func (c *Cluster) launch(ctx context.Context, role, id string, memArgs, dynamic, extra []string, mainClass string) (*Process, error) {
+// launch starts one Flink process; conf is the configuration its role's JVM options
+// (env.java.opts.*) are read from.
+func (c *Cluster) launch(ctx context.Context, role, id string, conf map[string]string, memArgs, dynamic, extra []string, mainClass string) (*Process, error) {
 	logDir := filepath.Join(c.Spec.Dir, "log")
 	p := &Process{Role: role, ID: id, Log: filepath.Join(logDir, id+".log"), Out: filepath.Join(logDir, id+".out"), done: make(chan struct{})}
-	jvm := append([]string{}, memArgs...)
-	jvm = append(jvm, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss512k",
-		"-Dlog.file="+p.Log,
-		"-Dlog4j.configurationFile=file:"+filepath.Join(c.Spec.Dir, "conf", "log4j.properties"))
+	jvm := jvmArgs(memArgs, conf, role, p.Log, filepath.Join(c.Spec.Dir, "conf", "log4j.properties"))
 	args := append([]string{"--configDir", filepath.Join(c.Spec.Dir, "conf")}, dynamic...)
 	args = append(args, extra...)
 	cmdCtx := ctx

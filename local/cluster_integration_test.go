@@ -22,7 +22,8 @@ import (
 // every way of sizing a TaskManager (process, Flink, fine-grained, mixes, fractions, ranges,
 // legacy heap) at sizes a 2-core machine can hold.
 var liveConfigs = []map[string]string{
-	{"taskmanager.memory.process.size": "1g"},
+	// Also the user's JVM options: a collector of their own replaces the launcher's Serial one.
+	{"taskmanager.memory.process.size": "1g", "env.java.opts.taskmanager": "-XX:+UseParallelGC -Xss1m"},
 	{"taskmanager.memory.flink.size": "700m", "taskmanager.numberOfTaskSlots": "3"},
 	{"taskmanager.memory.task.heap.size": "128m", "taskmanager.memory.managed.size": "64m"},
 	{"taskmanager.memory.process.size": "1100m", "taskmanager.memory.managed.fraction": "0.2", "taskmanager.memory.network.fraction": "0.15"},
@@ -148,6 +149,16 @@ func checkLiveTaskManager(t *testing.T, ctx context.Context, c *local.Cluster, i
 	}
 	if !containsSeq(cmdline, strings.Fields(want.DynamicConfigsString())) {
 		t.Errorf("config %d: /proc/%d/cmdline lacks flinktune's dynamic properties %q", i, p.PID, want.DynamicConfigsString())
+	}
+	if opts := local.JavaOpts(conf, "taskmanager", ""); len(opts) > 0 {
+		// Flink's order (flink-daemon.sh): memory flags, then env.java.opts.*, which win.
+		at := slices.Index(cmdline, strings.Fields(want.JVMArgs())[0])
+		if at < 0 || !containsSeq(cmdline[at:], opts) {
+			t.Errorf("config %d: /proc/%d/cmdline lacks env.java.opts %q after the memory flags:\n%q", i, p.PID, opts, cmdline)
+		}
+		if slices.Contains(opts, "-XX:+UseParallelGC") && slices.Contains(cmdline, "-XX:+UseSerialGC") {
+			t.Errorf("config %d: the launcher's Serial collector kept beside the user's: %q", i, cmdline)
+		}
 	}
 	var info struct {
 		SlotsNumber int              `json:"slotsNumber"`

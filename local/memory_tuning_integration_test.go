@@ -27,15 +27,19 @@ import (
 // Memory tuning on real jobs through the process realizer (flinktune run --local-dir): a
 // heap-starved job's OutOfMemoryError loop ended by the rescue, and over-provisioned
 // TaskManagers tuned down to within 25% of the smallest TaskManager that runs the job (found by
-// TestBisectTaskManagerMinimum and recorded in testdata/memory-tuning-minimum.json).
+// TestBisectTaskManagerMinimum and recorded per version in testdata/memory-tuning-minimum-V.json).
 
-// minimumFile is the bisection's record.
-const minimumFile = "testdata/memory-tuning-minimum.json"
+// minimumFile is the bisection's record for a Flink version: each version bisects with the
+// pools its own tuner chose (2.2.1's tuner keeps a smaller metaspace than 1.20.5's).
+func minimumFile(version string) string {
+	return "testdata/memory-tuning-minimum-" + version + ".json"
+}
 
 type failure struct {
-	At   time.Time
-	Name string
-	OOM  bool
+	At      time.Time
+	Name    string
+	OOM     bool
+	OOMText string // the OutOfMemoryError's line, with its message
 }
 
 // failures reads the job's exception history (newest first in Flink; returned oldest first).
@@ -55,7 +59,14 @@ func failures(ctx context.Context, c *local.Cluster, jobID string) ([]failure, e
 	var out []failure
 	for _, e := range ex.History.Entries {
 		oom := strings.Contains(e.Name, "OutOfMemoryError") || strings.Contains(e.Stacktrace, "java.lang.OutOfMemoryError")
-		out = append(out, failure{At: time.UnixMilli(e.Timestamp), Name: e.Name, OOM: oom})
+		f := failure{At: time.UnixMilli(e.Timestamp), Name: e.Name, OOM: oom}
+		for line := range strings.Lines(e.Stacktrace) {
+			if i := strings.Index(line, "java.lang.OutOfMemoryError"); i >= 0 {
+				f.OOMText = strings.TrimSpace(line[i:]) // "java.lang.OutOfMemoryError: Java heap space"
+				break
+			}
+		}
+		out = append(out, f)
 	}
 	slices.Reverse(out)
 	return out, nil
@@ -194,7 +205,6 @@ func TestHeapStarvedRescue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	// The loop: at least two heap OOMs.
 	var fs []failure
 	for {
@@ -263,9 +273,16 @@ func TestHeapStarvedRescue(t *testing.T) {
 	logMemoryEvents(t, evs)
 	oomAfter := countSince(fs, fixedAt, true)
 	oomBefore := countSince(fs, submitted, true) - oomAfter
+	var oomKinds []string
+	for _, f := range fs {
+		if f.OOM && !slices.Contains(oomKinds, f.OOMText) {
+			oomKinds = append(oomKinds, f.OOMText)
+		}
+	}
 	res := map[string]any{
 		"flinkVersion":           d.Version,
 		"scenario":               "local/testdata/heap-starved-real.yaml",
+		"oomKinds":               oomKinds,
 		"before":                 before,
 		"after":                  after,
 		"oomBeforeRun":           countSince(fs, submitted, true) - countSince(fs, runStart, true),
@@ -311,6 +328,7 @@ type minimumRecord struct {
 	Resolution      int64  `json:"resolutionBytes"`
 	Machine         string `json:"machine"`
 	Date            string `json:"date"`
+	Note            string `json:"note,omitempty"` // FLINKTUNE_BISECT_NOTE: how the run was cut or held
 }
 
 type probeResult struct {
@@ -401,12 +419,12 @@ func TestMemoryTuningRealJob(t *testing.T) {
 		"finalProcessBytes":    final,
 	}
 	var minRec minimumRecord
-	b, err := os.ReadFile(minimumFile)
+	b, err := os.ReadFile(minimumFile(d.Version))
 	if err == nil {
 		err = json.Unmarshal(b, &minRec)
 	}
 	if err != nil {
-		t.Errorf("%s: %v (record it with FLINKTUNE_BISECT=1 go test -tags integration -run TestBisectTaskManagerMinimum ./local/)", minimumFile, err)
+		t.Errorf("%s: %v (record it with FLINKTUNE_BISECT=1 go test -tags integration -run TestBisectTaskManagerMinimum ./local/)", minimumFile(d.Version), err)
 	} else {
 		ratio := float64(final) / float64(minRec.MinimumProcess)
 		res["bisectedMinimumProcessBytes"] = minRec.MinimumProcess
@@ -448,7 +466,8 @@ func tuneSets(maxParallelism int) []string {
 // task heap is bisected with every other pool fixed (managed memory 0, as a HashMap backend
 // needs none; network, metaspace and JVM overhead as FLINKTUNE_BISECT_FIXED gives, by default
 // what the tuner chose in TestMemoryTuningRealJob), each probe a fresh cluster. It writes
-// testdata/memory-tuning-minimum.json. Set FLINKTUNE_BISECT=1 to run it (it takes long);
+// testdata/memory-tuning-minimum-V.json, after every probe (a cut-short run keeps the probes
+// it finished, with no minimum if none ran). Set FLINKTUNE_BISECT=1 to run it (it takes long);
 // FLINKTUNE_FLINK_LOCK names a lock file held for each probe only.
 func TestBisectTaskManagerMinimum(t *testing.T) {
 	if os.Getenv("FLINKTUNE_BISECT") != "1" {
@@ -485,7 +504,7 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 	lo, hi := int64(0), envMiB(t, "FLINKTUNE_BISECT_HI", 128) // task heap: lo may fail, hi must run
 	resolution := envMiB(t, "FLINKTUNE_BISECT_RESOLUTION", 16)
 	rec := minimumRecord{FlinkVersion: d.Version, Scenario: "local/testdata/tune-real.yaml", Fixed: fixed, ProbeFor: dur.String(),
-		Resolution: resolution, Date: time.Now().UTC().Format(time.RFC3339),
+		Resolution: resolution, Date: time.Now().UTC().Format(time.RFC3339), Note: os.Getenv("FLINKTUNE_BISECT_NOTE"),
 		Method: "bisection of taskmanager.memory.task.heap.size (other pools fixed) on a fresh 2-TaskManager cluster per probe; " +
 			"a probe runs if the job has no failure (no exception in /jobs/<id>/exceptions) for the probe duration"}
 	if h, err := os.Hostname(); err == nil {
@@ -535,28 +554,41 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 		})
 		return pr
 	}
-	top := probe(hi)
-	rec.Probes = append(rec.Probes, top)
-	if !top.OK {
-		t.Fatalf("the upper bound %d MiB of task heap fails: %s", hi>>20, top.Failure)
+	file := minimumFile(d.Version)
+	save := func(p probeResult) {
+		rec.Probes = append(rec.Probes, p)
+		if p.OK {
+			rec.MinimumTaskHeap, rec.MinimumProcess = p.TaskHeap, p.Process
+		}
+		b, _ := json.MarshalIndent(rec, "", "  ")
+		if err := os.WriteFile(file, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	best := top
+	// The upper bound doubles until a probe runs (at most 4 times), so a bound guessed too low
+	// costs a probe, not the whole bisection.
+	for top := probe(hi); ; top = probe(hi) {
+		save(top)
+		if top.OK {
+			break
+		}
+		if hi >= envMiB(t, "FLINKTUNE_BISECT_HI", 128)<<4 {
+			t.Fatalf("the upper bound %d MiB of task heap fails: %s", hi>>20, top.Failure)
+		}
+		lo, hi = hi, 2*hi
+	}
 	for hi-lo > resolution {
 		mid := (lo + hi) / 2 / (1 << 20) * (1 << 20)
 		p := probe(mid)
-		rec.Probes = append(rec.Probes, p)
+		save(p) // a probe that ran is below every earlier one that ran: the new minimum
 		if p.OK {
-			hi, best = mid, p
+			hi = mid
 		} else {
 			lo = mid
 		}
 	}
-	rec.MinimumTaskHeap, rec.MinimumProcess = best.TaskHeap, best.Process
-	b, _ := json.MarshalIndent(rec, "", "  ")
-	if err := os.WriteFile(minimumFile, append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("minimum: task heap %d MiB, process %d MiB; written to %s", best.TaskHeap>>20, best.Process>>20, minimumFile)
+	t.Logf("minimum: task heap %d MiB, process %d MiB; written to %s", rec.MinimumTaskHeap>>20, rec.MinimumProcess>>20, file)
+	testutil.WriteResult(t, "memory-tuning-minimum-"+d.Version, rec)
 }
 
 func envMiB(t *testing.T, name string, def int64) int64 {

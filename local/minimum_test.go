@@ -3,14 +3,27 @@ package local
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
-// The bisected smallest TaskManager (recorded once by the integration test
-// TestBisectTaskManagerMinimum) is consistent: the minimum is the smallest probe that ran, every
-// smaller probe failed, and the method and probe duration are named.
+// The bisected smallest TaskManager (recorded once per Flink version by the integration test
+// TestBisectTaskManagerMinimum, in testdata/memory-tuning-minimum-V.json) is consistent: the
+// record is the file's version, the minimum is the smallest probe that ran, every smaller
+// probe failed, and the method and probe duration are named.
 func TestBisectedMinimumRecord(t *testing.T) {
-	b, err := os.ReadFile("testdata/memory-tuning-minimum.json")
+	files, err := filepath.Glob("testdata/memory-tuning-minimum-*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no bisection record in testdata (%v)", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { checkMinimumRecord(t, f) })
+	}
+}
+
+func checkMinimumRecord(t *testing.T, file string) {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +40,9 @@ func TestBisectedMinimumRecord(t *testing.T) {
 	}
 	if rec.FlinkVersion == "" || rec.Method == "" || rec.ProbeDuration == "" || len(rec.Probes) == 0 {
 		t.Fatalf("record lacks its version, method, probe duration or probes: %+v", rec)
+	}
+	if want := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), "memory-tuning-minimum-"), ".json"); rec.FlinkVersion != want {
+		t.Errorf("%s records Flink %s", file, rec.FlinkVersion)
 	}
 	found := false
 	for _, p := range rec.Probes {

@@ -485,7 +485,7 @@ func (c *Cluster) nextTaskManagerID() string {
 // cluster, not as long as ctx (a change's deadline).
 func (c *Cluster) launchTaskManager(ctx context.Context, tm *memory.TaskManager) (*Process, error) {
 	id := c.nextTaskManagerID()
-	p, err := c.launch(context.WithoutCancel(ctx), "taskmanager", id, strings.Fields(tm.JVMArgs()), splitDynamic(tm.DynamicConfigsString()),
+	p, err := c.launch(context.WithoutCancel(ctx), "taskmanager", id, c.Spec.Config, strings.Fields(tm.JVMArgs()), splitDynamic(tm.DynamicConfigsString()),
 		[]string{"-D", "taskmanager.resource-id=" + id}, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner")
 	if err != nil {
 		return nil, err
