@@ -26,22 +26,34 @@ func change(at time.Duration, oldNew ...int) sim.ParallelismChange {
 
 func TestOscillations(t *testing.T) {
 	settle := 30 * time.Minute
+	// change(at, a.old, a.new, b.old, b.new, ...): vertices a, b, ...
 	tests := []struct {
-		name    string
-		changes []sim.ParallelismChange
-		want    int
+		name             string
+		changes          []sim.ParallelismChange
+		perVertex, total int
 	}{
-		{"none", nil, 0},
-		{"up then up", []sim.ParallelismChange{change(0, 1, 2), change(10*time.Minute, 2, 4)}, 0},
-		{"up then down soon", []sim.ParallelismChange{change(0, 1, 2), change(10*time.Minute, 2, 1)}, 1},
-		{"up then down late", []sim.ParallelismChange{change(0, 1, 2), change(40*time.Minute, 2, 1)}, 0},
-		{"zig zag", []sim.ParallelismChange{change(0, 1, 2), change(5*time.Minute, 2, 1), change(10*time.Minute, 1, 3)}, 2},
-		{"mixed change counts by total", []sim.ParallelismChange{change(0, 1, 3, 4, 3), change(5*time.Minute, 3, 2)}, 1},
-		{"neutral change is skipped", []sim.ParallelismChange{change(0, 1, 2), change(time.Minute, 2, 3, 3, 2), change(2*time.Minute, 2, 1)}, 1},
+		{"none", nil, 0, 0},
+		{"up then up", []sim.ParallelismChange{change(0, 1, 2), change(10*time.Minute, 2, 4)}, 0, 0},
+		{"up then down soon", []sim.ParallelismChange{change(0, 1, 2), change(10*time.Minute, 2, 1)}, 1, 1},
+		{"up then down late", []sim.ParallelismChange{change(0, 1, 2), change(40*time.Minute, 2, 1)}, 0, 0},
+		{"zig zag", []sim.ParallelismChange{change(0, 1, 2), change(5*time.Minute, 2, 1), change(10*time.Minute, 1, 3)}, 2, 2},
+		// a up 1→3 and b down 4→3 (total +1), then a down 3→2: a reverses its own change.
+		{"mixed change, vertex reverses", []sim.ParallelismChange{change(0, 1, 3, 4, 3), change(5*time.Minute, 3, 2)}, 1, 1},
+		{"neutral change is skipped by the total", []sim.ParallelismChange{change(0, 1, 2), change(time.Minute, 2, 3, 3, 2), change(2*time.Minute, 2, 1)}, 1, 1},
+		// gen-44's shape: a down, then b up. The total reverses, no vertex does.
+		{"one vertex down, another up", []sim.ParallelismChange{change(0, 4, 2, 2, 2), change(10*time.Minute, 2, 2, 2, 4)}, 0, 1},
+		// b's own previous change (at 0) is older than settle when it reverses at 40 min,
+		// although a changed in between.
+		{"vertex reversal measured from its own change", []sim.ParallelismChange{change(0, 2, 2, 4, 2), change(20*time.Minute, 2, 3, 2, 2), change(40*time.Minute, 3, 3, 2, 4)}, 0, 1},
+		// b goes down at 0, a goes up at 20, b goes back up at 25: b reverses within settle.
+		{"vertex reverses across another's change", []sim.ParallelismChange{change(0, 2, 2, 4, 2), change(20*time.Minute, 2, 3, 2, 2), change(25*time.Minute, 3, 3, 2, 4)}, 1, 1},
 	}
 	for _, tc := range tests {
-		if got := oscillations(tc.changes, settle); got != tc.want {
-			t.Errorf("%s: %d oscillations, want %d", tc.name, got, tc.want)
+		if got := oscillations(tc.changes, settle); got != tc.perVertex {
+			t.Errorf("%s: %d per-vertex oscillations, want %d", tc.name, got, tc.perVertex)
+		}
+		if got := jobLevelOscillations(tc.changes, settle); got != tc.total {
+			t.Errorf("%s: %d job-level oscillations, want %d", tc.name, got, tc.total)
 		}
 	}
 }

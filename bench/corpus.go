@@ -132,6 +132,9 @@ func diagnose(c *Comparison) string {
 	if a.Oscillations > 0 {
 		s += fmt.Sprintf("; %d oscillations", a.Oscillations)
 	}
+	if a.JobLevelOscillations > a.Oscillations {
+		s += fmt.Sprintf("; %d job-level oscillations", a.JobLevelOscillations)
+	}
 	if c.MaxSteps > 2 {
 		s += fmt.Sprintf("; %d steps for one load change", c.MaxSteps)
 	}
@@ -230,6 +233,9 @@ type Summary struct {
 	// oscillated (targets 0).
 	NotConserved int `json:"notConserved"`
 	Oscillating  int `json:"oscillating"`
+	// OscillatingJobLevel: scenarios with a job-level oscillation (the older count, for
+	// comparison with earlier runs; not a target).
+	OscillatingJobLevel int `json:"oscillatingJobLevel"`
 	// BaselineStuck: scenarios where the baseline was stuck by the same rule.
 	BaselineStuck int `json:"baselineStuck"`
 	// Totals of both policies over the corpus.
@@ -267,6 +273,9 @@ func Summarize(cs []*Comparison) Summary {
 		}
 		if c.Candidate.Oscillations > 0 {
 			s.Oscillating++
+		}
+		if c.Candidate.JobLevelOscillations > 0 {
+			s.OscillatingJobLevel++
 		}
 		if c.BaselineStuck {
 			s.BaselineStuck++

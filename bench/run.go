@@ -191,6 +191,7 @@ func score(s *sim.Sim, policy string) *Result {
 		changes := policyChanges(st)
 		r.UnansweredLagViolationSeconds += unanswered(st.Series, changes, s.Start(), sc.SLO.MaxLag)
 		r.Oscillations += oscillations(changes, sc.SLO.Settle)
+		r.JobLevelOscillations += jobLevelOscillations(changes, sc.SLO.Settle)
 		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
 	}
 	r.TaskManagerMemoryGiBHours = r.TaskManagerSeconds * r.Memory.TaskManagerProcessBytesAvg / (1 << 30) / 3600

@@ -46,14 +46,19 @@ type Result struct {
 	LagViolationSeconds float64 `json:"lagViolationSeconds"`
 	// UnansweredLagViolationSeconds are lag-violation seconds in episodes (lag continuously
 	// above slo.maxLag) in which the policy did not rescale at all.
-	UnansweredLagViolationSeconds float64       `json:"unansweredLagViolationSeconds"`
-	MaxLagSeconds                 float64       `json:"maxLagSeconds"`
-	InputRecords                  int64         `json:"inputRecords"`
-	ProcessedRecords              int64         `json:"processedRecords"`
-	FinalLagRecords               int64         `json:"finalLagRecords"`
-	Oscillations                  int           `json:"oscillations"`
-	Convergence                   []Convergence `json:"convergence"`
-	Memory                        Memory        `json:"memory"`
+	UnansweredLagViolationSeconds float64 `json:"unansweredLagViolationSeconds"`
+	MaxLagSeconds                 float64 `json:"maxLagSeconds"`
+	InputRecords                  int64   `json:"inputRecords"`
+	ProcessedRecords              int64   `json:"processedRecords"`
+	FinalLagRecords               int64   `json:"finalLagRecords"`
+	// Oscillations are rescales in which some vertex reverses its own previous parallelism
+	// change within slo.settle (per vertex, as the operator judges a scaling ineffective).
+	Oscillations int `json:"oscillations"`
+	// JobLevelOscillations are rescales whose job-total subtask direction reverses the
+	// previous rescale's within settle (the older, coarser count, reported beside it).
+	JobLevelOscillations int           `json:"jobLevelOscillations"`
+	Convergence          []Convergence `json:"convergence"`
+	Memory               Memory        `json:"memory"`
 	// MemoryConfigChanges are TaskManager memory roll-outs applied by memory tuning (each a
 	// restart, counted in rescales too).
 	MemoryConfigChanges int `json:"memoryConfigChanges"`
@@ -93,8 +98,10 @@ func direction(c sim.ParallelismChange) int {
 	return 0
 }
 
-// oscillations counts changes that reverse the direction of the previous change within settle.
-func oscillations(changes []sim.ParallelismChange, settle time.Duration) int {
+// jobLevelOscillations counts changes whose job-total direction reverses the previous
+// change's within settle, even when no single vertex reverses (one vertex down, later another
+// up counts).
+func jobLevelOscillations(changes []sim.ParallelismChange, settle time.Duration) int {
 	n := 0
 	var prev *sim.ParallelismChange
 	for i := range changes {
@@ -109,6 +116,45 @@ func oscillations(changes []sim.ParallelismChange, settle time.Duration) int {
 		prev = c
 	}
 	return n
+}
+
+// oscillations counts changes in which at least one vertex reverses the direction of its
+// own previous change within settle. A scale-down of one vertex followed by a scale-up of
+// another is not an oscillation: each vertex moved once.
+func oscillations(changes []sim.ParallelismChange, settle time.Duration) int {
+	type move struct {
+		at  time.Time
+		dir int
+	}
+	last := map[string]move{}
+	n := 0
+	for _, c := range changes {
+		reversed := false
+		for id, v := range c.Vertices {
+			d := sign(v.New - v.Old)
+			if d == 0 {
+				continue
+			}
+			if p, ok := last[id]; ok && p.dir == -d && c.Time.Sub(p.at) < settle {
+				reversed = true
+			}
+			last[id] = move{c.Time, d}
+		}
+		if reversed {
+			n++
+		}
+	}
+	return n
+}
+
+func sign(d int) int {
+	switch {
+	case d > 0:
+		return 1
+	case d < 0:
+		return -1
+	}
+	return 0
 }
 
 // convergence scores each load change: the policy's rescales until the next load change,

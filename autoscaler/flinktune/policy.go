@@ -853,7 +853,7 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 // (parallelism below a slot sharing group's largest vertex frees nothing), after the demand
 // has been low for scale-down.interval, never within settle of a scale-up, never with lag.
 func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) (map[string]int, int, string) {
-	target := sz.down
+	target, surplus := sz.down, false
 	if sz.low > 0 {
 		// Only vertices deep below the target (utilization.min) may start a scale-down, and
 		// only if they alone free slots: counting the slots that the vertices merely halfway
@@ -875,7 +875,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if sz.low == 0 && p.st.CatchUpSized && len(changed(e, sz.down)) > 0 {
 		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
 		// halfway down start the scale-down once the lag is gone (the guards below hold).
-		sz.low, target = 1, sz.down
+		sz.low, target, surplus = 1, sz.down, true
 	}
 	if sz.low == 0 {
 		p.st.LowSince = time.Time{}
@@ -884,7 +884,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if p.st.LowSince.IsZero() {
 		p.st.LowSince = snap.Time
 	}
-	if snap.Time.Sub(p.st.LowSince) < p.lowFor() {
+	if snap.Time.Sub(p.st.LowSince) < p.downWait(e, surplus) {
 		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
 	}
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
@@ -906,7 +906,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "scale-down held: " + why
 	}
 	p.st.CatchUpSized = false
-	return t, -1, "scale down: demand low for " + p.lowFor().String()
+	return t, -1, "scale down: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
 }
 
 // drainSized reports whether a scale-up's size was set by the lag to drain for some vertex it

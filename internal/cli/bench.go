@@ -32,8 +32,8 @@ every --interval of simulated time, exactly as flinktune run talks to a real one
 
 Reported per policy (scenarios/FORMAT.md): rescales, restarts, downtime, slot-,
 TaskManager- and parallelism-seconds against the minimal slot-seconds, lag-violation
-seconds and worst lag, conservation of records, oscillations (reversals within
-slo.settle), convergence per load change, and TaskManager memory.
+seconds and worst lag, conservation of records, oscillations (a vertex reversing
+its own change within slo.settle), convergence per load change, and TaskManager memory.
 
 With both the operator and flinktune policies, the table ends with a verdict on
 flinktune's targets: at most half the rescales, no more lag violations, no more
