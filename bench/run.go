@@ -96,6 +96,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	if err := cfg.ApplyOverrides(opts.Set); err != nil {
 		return nil, err
 	}
+	applyLagObjective(cfg, sc)
 	if policy == operatorjava.Name {
 		cfg.Set(operatorjava.OptRESTAddress.Key, base)
 	}

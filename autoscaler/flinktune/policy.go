@@ -195,7 +195,7 @@ func minWindowSpan(window time.Duration) time.Duration { return min(time.Minute,
 func (p *Policy) restarted(snap *autoscaler.Snapshot) {
 	// The downtime of our own rescale is measured when records flow again (appendSample):
 	// RUNNING comes before state is restored.
-	p.st.Resuming = !p.st.AppliedAt.IsZero() && snap.RunningSince.After(p.st.AppliedAt)
+	p.st.Resuming = p.ownRestart(snap.RunningSince)
 	p.st.RunningSince = snap.RunningSince
 	p.st.Base = nil
 	p.st.Samples = nil
@@ -438,6 +438,7 @@ type evaluation struct {
 	// decided now could take effect (NaN without a pattern), pattern names it.
 	expected float64
 	pattern  string
+	lagEv    map[string]lagEvidence // each source's lag over the window (lagobjective.go)
 }
 
 func (e *evaluation) metrics() map[string]map[string]float64 {
@@ -529,6 +530,10 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 		if !e.models[vi.ID].known && e.demand[vi.ID] > 0 {
 			e.ok, e.why = false, "no busy-time measurement yet for vertex "+short(vi.ID)
 		}
+	}
+	if e.ok {
+		p.observeLag(e, window)
+		capByObservedRate(e)
 	}
 	return e
 }
@@ -814,7 +819,7 @@ func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
 			}
 		}
 	}
-	return ""
+	return p.persistentLagReason(e, sz)
 }
 
 // lagReason checks the lag objective on one source: its lag in seconds of its own input,
@@ -825,8 +830,9 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 	lag := lagSec * e.ingest
 	drain := branchCapacity(e, src, nil) - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
 	if drain <= 0 {
-		// Lag grows: act before it would exceed the limit by the time a rescale helps.
-		if projected := (lag - drain*ahead) / e.ingest; projected > p.o.MaxLag.Seconds() {
+		// Lag grows: act before it would exceed the limit by the time a rescale helps, the lag
+		// the rescale's own restart adds counted (restartGrowth).
+		if projected := p.restartGrowth(lag-drain*ahead, sz) / e.ingest; projected > p.o.MaxLag.Seconds() {
 			return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
 				lagSec, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
 		}
