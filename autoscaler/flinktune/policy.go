@@ -830,9 +830,8 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 	lag := lagSec * e.ingest
 	drain := branchCapacity(e, src, nil) - (e.ingest + e.slope*ahead/2) // records/s the lag shrinks by
 	if drain <= 0 {
-		// Lag grows: act before it would exceed the limit by the time a rescale helps, the lag
-		// the rescale's own restart adds counted (restartGrowth).
-		if projected := p.restartGrowth(lag-drain*ahead, sz) / e.ingest; projected > p.o.MaxLag.Seconds() {
+		// Lag grows: act before it would exceed the limit by the time a rescale helps.
+		if projected := (lag - drain*ahead) / e.ingest; projected > p.o.MaxLag.Seconds() {
 			return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
 				lagSec, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
 		}

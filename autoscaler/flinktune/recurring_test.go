@@ -104,24 +104,19 @@ func dailyRun(t *testing.T, rate func(time.Duration) float64) (lagSec [2]float64
 }
 
 // On the second day of a daily curve, the policy scales up ahead of the rise it saw the day
-// before, with the restart time it learned: day 2's scale-ups include the pattern's, and day 2
-// has at most half the lag of day 1, or no more than a few seconds (a reactive trigger that
-// counts its restart's lag keeps day 1 itself at 3 s here, against 452 s before).
+// before, with the restart time it learned: every scale-up of day 2 is the pattern's, and
+// day 2 has at most half the lag of day 1.
 func TestDailyPatternScalesAhead(t *testing.T) {
 	lagSec, reasons := dailyRun(t, dailyCurve(12000, 0.8))
 	if len(reasons) == 0 {
 		t.Fatal("no scale-up on day 2")
 	}
-	ahead := 0
 	for _, r := range reasons {
-		if strings.Contains(r, "daily pattern") {
-			ahead++
+		if !strings.Contains(r, "daily pattern") {
+			t.Errorf("day-2 scale-up not ahead of the rise: %s", r)
 		}
 	}
-	if ahead == 0 {
-		t.Errorf("no day-2 scale-up ahead of the rise: %q", reasons)
-	}
-	if lagSec[1] > max(lagSec[0]/2, 10) {
+	if lagSec[1] > lagSec[0]/2 {
 		t.Errorf("seconds above 60 s of lag: day 1 %.0f, day 2 %.0f", lagSec[0], lagSec[1])
 	}
 }
