@@ -195,7 +195,7 @@ func minWindowSpan(window time.Duration) time.Duration { return min(time.Minute,
 func (p *Policy) restarted(snap *autoscaler.Snapshot) {
 	// The downtime of our own rescale is measured when records flow again (appendSample):
 	// RUNNING comes before state is restored.
-	p.st.Resuming = !p.st.AppliedAt.IsZero() && snap.RunningSince.After(p.st.AppliedAt)
+	p.st.Resuming = p.ownRestart(snap.RunningSince)
 	p.st.RunningSince = snap.RunningSince
 	p.st.Base = nil
 	p.st.Samples = nil
@@ -438,6 +438,7 @@ type evaluation struct {
 	// decided now could take effect (NaN without a pattern), pattern names it.
 	expected float64
 	pattern  string
+	lagEv    map[string]lagEvidence // each source's lag over the window (lagobjective.go)
 }
 
 func (e *evaluation) metrics() map[string]map[string]float64 {
@@ -529,6 +530,10 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 		if !e.models[vi.ID].known && e.demand[vi.ID] > 0 {
 			e.ok, e.why = false, "no busy-time measurement yet for vertex "+short(vi.ID)
 		}
+	}
+	if e.ok {
+		p.observeLag(e, window)
+		capByObservedRate(e)
 	}
 	return e
 }
@@ -814,7 +819,7 @@ func (p *Policy) upReason(e *evaluation, sz sizing, srcCap float64) string {
 			}
 		}
 	}
-	return ""
+	return p.persistentLagReason(e, sz)
 }
 
 // lagReason checks the lag objective on one source: its lag in seconds of its own input,

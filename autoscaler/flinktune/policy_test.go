@@ -39,6 +39,9 @@ type toyVertex struct {
 	lastBusy  float64 // busy fraction of the last step
 	lastRate  float64
 	skewFirst float64 // extra share of the first subtask's load (for skew tests)
+	// busyReport scales the busy time the vertex reports (0: 1), e.g. time a real task spends
+	// blocked outside its busy time, which the capacity model then overestimates.
+	busyReport float64
 }
 
 func newToy(rate func(time.Duration) float64, vs ...*toyVertex) *toyJob {
@@ -76,8 +79,12 @@ func (j *toyJob) step() {
 	for _, v := range j.vertices {
 		v.in += flow
 		busy := flow / v.cap() * (1 + v.skewFirst)
-		v.lastBusy = math.Min(busy, 1)
-		v.busyMs += flow / (v.cap() / float64(v.p)) * 1000
+		report := 1.0
+		if v.busyReport > 0 {
+			report = v.busyReport
+		}
+		v.lastBusy = math.Min(busy, 1) * report
+		v.busyMs += flow / (v.cap() / float64(v.p)) * 1000 * report
 		v.lastRate = flow
 		flow *= v.sel
 		v.out += flow

@@ -42,6 +42,9 @@ var regressions = []struct {
 	// 4 rescales, 1 oscillation, 1532 s and 228,146 parallelism-seconds when a flat level
 	// was scaled down after scale-down.interval; 2, 0, 1104 s and 170,317 waiting settle.
 	{"scale-down-at-ramp-start.yaml", 1, 2, 1300, 200000},
+	// 187,387 parallelism-seconds while a failure's restart counted as a rescale's downtime;
+	// 75,000 since (the operator: 104,640).
+	{"failure-restart-after-scale-down.yaml", 1, 2, 600, 110000},
 }
 
 func TestRegressionScenarios(t *testing.T) {

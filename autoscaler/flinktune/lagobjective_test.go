@@ -1,0 +1,106 @@
+package flinktune
+
+import (
+	"testing"
+	"time"
+)
+
+// A job whose busy time under-reports (the capacity model reads 1.7x the true capacity) and
+// whose input exceeds its true capacity: its lag grows without end while the model sees the
+// job at 60% utilization. The lag series is the evidence: the policy scales up and the lag
+// comes back under the objective. Before the observed rate capped the model, the policy said
+// "within target utilization" for the whole run (stuck).
+func TestPersistentLagScalesUpWhenModelSaysWithinTarget(t *testing.T) {
+	j := newToy(constant(10500), &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "map", p: 2, capacity: 5000, sel: 1, maxP: 128, busyReport: 0.6})
+	p := New(DefaultOptions())
+	r := run(t, p, j, 90*time.Minute)
+	if len(r.rescales) == 0 || r.dirs[0] != 1 {
+		t.Fatalf("no scale-up for a lag growing all run: rescales %v, final %v", r.rescales, r.final)
+	}
+	// The lag (growing 500/s) crosses the 1-minute objective at 21 minutes.
+	if r.rescales[0] > 31*time.Minute {
+		t.Errorf("first scale-up at %s, want within 10 min of the lag crossing the objective (21 min)", r.rescales[0])
+	}
+	if lagSec := j.lag / 10500; lagSec > DefaultOptions().MaxLag.Seconds() {
+		t.Errorf("lag at the end %.0fs of input, above the objective %s; final %v", lagSec, DefaultOptions().MaxLag, r.final)
+	}
+}
+
+// A backlog the job drains, but with a surplus so small that it stays above the objective for
+// over an hour: the lag, not the utilization, calls for the scale-up (gen-64's shape).
+func TestSlowlyDrainingBacklogScalesUp(t *testing.T) {
+	j := newToy(constant(9600), &toyVertex{id: "src", p: 1, capacity: 40000, sel: 1},
+		&toyVertex{id: "map", p: 2, capacity: 5000, sel: 1, maxP: 128})
+	j.lag = 9600 * 240 // 4 minutes of input behind, draining at 400/s: 96 minutes
+	r := run(t, New(DefaultOptions()), j, 60*time.Minute)
+	if len(r.rescales) == 0 || r.dirs[0] != 1 {
+		t.Fatalf("no scale-up for a backlog above the objective for over an hour: final %v", r.final)
+	}
+	if lagSec := j.lag / 9600; lagSec > DefaultOptions().MaxLag.Seconds() {
+		t.Errorf("lag at the end %.0fs of input, above the objective; final %v", lagSec, r.final)
+	}
+}
+
+// The downtime of a rescale is learned from the restart it causes, also when that restart is
+// reported RUNNING at the very time the rescale was applied (the simulator, a fast cluster);
+// a failure's restart long after is not the rescale's downtime.
+func TestOwnRestartRecognized(t *testing.T) {
+	p := New(DefaultOptions())
+	p.Applied(t0, nil)
+	if !p.ownRestart(t0) {
+		t.Error("a restart RUNNING at the rescale's own time was not taken as the rescale's")
+	}
+	if !p.ownRestart(t0.Add(20 * time.Second)) {
+		t.Error("a restart 20 s after the rescale was not taken as the rescale's")
+	}
+	if p.ownRestart(t0.Add(-time.Second)) {
+		t.Error("a restart before the rescale was taken as the rescale's")
+	}
+	if p.ownRestart(t0.Add(17 * time.Minute)) {
+		t.Error("a restart 17 minutes after the rescale was taken as the rescale's (a failure's recovery)")
+	}
+	if !p.st.AppliedAt.IsZero() {
+		t.Error("a rescale never seen restarting is still waited for")
+	}
+}
+
+// persistentLagReason decides from the lag's observed trend, not the model's drain: a lag that
+// persisted above the objective calls for a scale-up when, left alone, it stays above it for
+// longer than catch-up.duration and longer than a rescale would take; never otherwise.
+func TestPersistentLagReason(t *testing.T) {
+	o := DefaultOptions() // lag.max 1 min, catch-up 10 min
+	one := func(trend float64, persisted bool, lagSec, down0 float64) string {
+		src := vertexInfo{ID: "src", P: 2, Source: true}
+		e := &evaluation{order: []vertexInfo{src}, ingest: 1000,
+			demand:   map[string]float64{"src": 1000},
+			lagSecOf: map[string]float64{"src": lagSec},
+			feeds:    map[string]map[string]bool{"src": {"src": true}},
+			models:   map[string]*vertexModel{"src": {info: src, perSubtask: 600, known: true, hot: 1}},
+			lagEv:    map[string]lagEvidence{"src": {persisted: persisted, trend: trend, readRate: 1020}},
+		}
+		sz := sizing{up: map[string]int{"src": 3}, down0: down0, restart: 1000 * down0}
+		return (&Policy{o: o}).persistentLagReason(e, sz)
+	}
+	for _, tc := range []struct {
+		name          string
+		trend         float64 // records/s
+		persisted     bool
+		lagSec, down0 float64
+		want          bool
+	}{
+		// 180 s of input, 120 s above the objective: 120,000 records at 20/s is 6,000 s alone;
+		// a rescale to 1,800/s drains 180,000 + 30,000 records at 800/s in ~260 s + 70 s.
+		{"slow drain", -20, true, 180, 30, true},
+		{"growing", +5, true, 180, 30, true},
+		{"drains within catch-up", -400, true, 180, 30, false},
+		{"not persisted", -20, false, 180, 30, false},
+		// A restart so long that the rescale takes longer than waiting.
+		{"rescale slower than waiting", -20, true, 180, 7000, false},
+	} {
+		got := one(tc.trend, tc.persisted, tc.lagSec, tc.down0)
+		if (got != "") != tc.want {
+			t.Errorf("%s: reason %q, want a scale-up %v", tc.name, got, tc.want)
+		}
+	}
+}
