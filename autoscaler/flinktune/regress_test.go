@@ -39,6 +39,10 @@ var regressions = []struct {
 	{"hot-vertex-scale-down.yaml", 1, 2, 700, 0},
 	{"scale-down-before-step.yaml", 1, 2, 800, 0},
 	{"backlog-drain-surplus.yaml", 1, 2, 800, 460000},
+	// 944,189 parallelism-seconds when a trend was extrapolated beyond settle.
+	{"late-ramp-overshoot.yaml", 1, 2, 600, 900000},
+	// 582,262 when the drain was sized on top of the demand at the forecast horizon.
+	{"ramp-drain-at-horizon.yaml", 1, 3, 900, 570000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
