@@ -180,10 +180,21 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
 		d.Slope, span = slope, shortFit
 	}
-	// Extrapolate a trend up to twice as long as it has lasted: a rescale should hold while the
-	// trend continues, and a trend is likely to last about as long again as it already has.
-	d.Horizon = min(p.o.ForecastHorizon, 2*span)
+	d.Horizon = trendHorizon(span, p.o.ForecastHorizon, p.o.Settle)
 	return d
+}
+
+// trendHorizon is how far a trend that has lasted span is extrapolated: as long again as it
+// has lasted, the median of what remains of a trend of unknown length seen this far into it.
+// A young trend, whose age the per-minute fit sees only minutes late, is extrapolated up to
+// twice its age, but not beyond settle: within settle a scale-up's surplus cannot be shed, and
+// a rescale that falls short is followed by another on more of the trend (wordcount-ramp,
+// caught 12 minutes into its rise, needs the double to hold with one scale-up). Twice the age
+// of an old trend sized a ramp caught late far beyond its end: gen-48's ramp, 38 minutes old at
+// 259k/s, was forecast at 537k/s, ended 11 minutes later at 297k/s, and the surplus was held to
+// the end of the run (62% more parallelism-seconds than the operator).
+func trendHorizon(span, limit, settle time.Duration) time.Duration {
+	return min(limit, max(span, min(2*span, settle)))
 }
 
 // slopeBreaks reports whether the recent samples' slope differs from the long trend's by more
@@ -267,4 +278,18 @@ func (p *Policy) levelPeak(id string, now time.Time, span time.Duration) float64
 		}
 	}
 	return hi
+}
+
+// drainDemand is the demand a vertex sees while a scale-up drains its lag. The drain is over
+// within catch-up.duration, so a trend counts only as far as it gets by then: adding the lag
+// to drain to the demand at the end of a trend's horizon sized a surplus for a moment that
+// never comes (the drain is long over when the demand gets there, if it does). The lasting
+// demand at the horizon is sized on its own, at the target utilization. A recurring pattern's
+// forecast is a learned level, not an extrapolation, and counts in full.
+func drainDemand(e *evaluation, id string, catchUp time.Duration) float64 {
+	lasting := math.Max(e.forecast[id], e.demand[id])
+	if e.pattern != "" || e.horizon <= catchUp {
+		return lasting
+	}
+	return e.demand[id] + (lasting-e.demand[id])*catchUp.Seconds()/e.horizon.Seconds()
 }

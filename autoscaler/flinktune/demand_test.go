@@ -92,3 +92,69 @@ func TestEndedRampIsNotExtrapolated(t *testing.T) {
 		}
 	}
 }
+
+// A ramp seen 38 minutes into it, older than settle/2, is extrapolated as long again as it has
+// lasted, not twice (gen-48: a ramp from 135k/s, 38 minutes old at 259k/s, was sized for
+// 537k/s and ended 11 minutes later at 297k/s).
+func TestLateRampForecastAsLongAgain(t *testing.T) {
+	for _, noise := range []float64{0.01, 0.03} {
+		rng := rand.New(rand.NewPCG(11, 1))
+		const start, slope = 60 * time.Minute, 55.0 // records/s per second
+		rate := func(el time.Duration) float64 {
+			r := 135000.0
+			if el > start {
+				r += slope * (el - start).Seconds()
+			}
+			return r * (1 + noise*rng.NormFloat64())
+		}
+		p := New(DefaultOptions())
+		p.st.Sources = map[string]bool{"src": true}
+		var w []sample
+		now := t0
+		for el := 10 * time.Second; el <= start+38*time.Minute; el += 10 * time.Second {
+			now = t0.Add(el)
+			s := sample{T: now, Dt: 10, V: vsamples{{ID: "src", vsample: vsample{Ingest: rate(el)}}}}
+			p.recordLevels(s)
+			w = append(w, s)
+		}
+		w = w[len(w)-30:]
+		d := p.estimateDemand("src", w, now)
+		level := 135000 + slope*(38*time.Minute).Seconds()
+		asLongAgain := level + slope*(38*time.Minute).Seconds()
+		if f := d.forecast(); f > 1.05*asLongAgain || f < 0.9*asLongAgain {
+			t.Errorf("noise %.0f%%: forecast %.0f/s (level %.0f, slope %.1f over %v), want about %.0f/s (the ramp as long again)",
+				100*noise, f, d.Level, d.Slope, d.Horizon, asLongAgain)
+		}
+	}
+}
+
+// A scale-up that drains lag while the demand ramps sizes the drain against the demand of the
+// catch-up time, not against the end of the trend's horizon: the drain is over long before.
+// Source at 4 x 10,000/s, demand 40,000/s ramping to a forecast of 80,000/s in 40 minutes,
+// 24,000/s of lag to drain within catch-up: the lasting demand needs 80,000/0.8 = 10 subtasks;
+// the drain, (50,000 + 24,000 + the restart's 4,000)/0.95, 9. Adding the drain to the
+// horizon's 80,000/s sized 12.
+func TestDrainSizedForTheCatchUpTime(t *testing.T) {
+	src := vertexInfo{ID: "src", P: 4, Source: true}
+	e := &evaluation{
+		order:    []vertexInfo{src},
+		models:   map[string]*vertexModel{"src": {info: src, perSubtask: 10000, known: true, hot: 1}},
+		demand:   map[string]float64{"src": 40000},
+		peak:     map[string]float64{"src": 40000},
+		forecast: map[string]float64{"src": 80000},
+		catchUp:  map[string]float64{"src": 24000},
+		ingest:   40000,
+		horizon:  40 * time.Minute,
+	}
+	p := New(DefaultOptions())
+	p.st.Downtimes = []float64{60}
+	sz := p.size(e, 40000)
+	if got := sz.up["src"]; got != 10 {
+		t.Errorf("scale-up to %d subtasks, want 10 (the lasting demand; the drain needs 9)", got)
+	}
+	// Without a trend the drain adds to the demand now, as before.
+	e.forecast["src"], e.horizon = 40000, 0
+	if got := p.size(e, 40000).up["src"]; got != 8 {
+		t.Errorf("flat demand: scale-up to %d subtasks, want 8 ((40,000 + 28,000)/0.95)", got)
+	}
+}

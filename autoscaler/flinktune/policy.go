@@ -770,7 +770,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// lagging source of a join sizes its branch for all of it, not for its share of the total.
 		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
-		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(lasting+drain, catchUpUtilization, p.o)
+		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(drainDemand(e, vi.ID, p.o.CatchUp)+drain, catchUpUtilization, p.o)
 		sz.up[vi.ID] = max(forDemand, forDrain, vi.P)
 		sz.drained[vi.ID] = forDrain > max(forDemand, vi.P)
 		if m.capacity(vi.P) < lasting+drain {

@@ -45,6 +45,10 @@ var regressions = []struct {
 	// 187,387 parallelism-seconds while a failure's restart counted as a rescale's downtime;
 	// 75,000 since (the operator: 104,640).
 	{"failure-restart-after-scale-down.yaml", 1, 2, 600, 110000},
+	// 944,189 parallelism-seconds when a trend was extrapolated beyond settle.
+	{"late-ramp-overshoot.yaml", 1, 2, 600, 900000},
+	// 582,262 when the drain was sized on top of the demand at the forecast horizon.
+	{"ramp-drain-at-horizon.yaml", 1, 3, 900, 570000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
