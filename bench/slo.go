@@ -15,7 +15,7 @@ import (
 // flinktune has a lag objective (flinktune.lag.max); the operator's autoscaler has none (its
 // backlog-processing.lag-threshold only holds scale-downs) and ignores the key. A --set value
 // and a job's own configuration win, as they do for a real user.
-// Not called by Run yet (see run.go).
+// Run calls it with Options.SLOObjective (bench --slo-objective).
 func applyLagObjective(cfg *flinkconf.Config, sc *scenario.Scenario) {
 	if sc.SLO.MaxLag <= 0 || cfg.IsConfigured(flinktune.OptMaxLag) {
 		return

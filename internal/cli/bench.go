@@ -20,6 +20,7 @@ func newBenchCmd() *cobra.Command {
 		output, interval, dataDir      string
 		reportPath                     string
 		logLevel                       string
+		sloObjective                   bool
 		corpus                         corpusFlags
 		real                           flinkBenchFlags
 	)
@@ -77,9 +78,9 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 					return err
 				}
 				if corpus.sweep != "" {
-					return runSweep(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})
+					return runSweep(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets, SLOObjective: sloObjective})
 				}
-				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets})
+				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets, SLOObjective: sloObjective})
 			}
 			if len(scenarioArgs) == 0 {
 				return usagef("--scenario is required (a file or one of %s)", strings.Join(scenarios.Names(), ", "))
@@ -127,7 +128,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 			var runs [][]dashboard.ReportRun
 			for _, sc := range scs {
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
-				opts := bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger}
+				opts := bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger, SLOObjective: sloObjective}
 				var results []*bench.Result
 				if reportPath != "" {
 					var rr []dashboard.ReportRun
@@ -177,6 +178,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 	f.StringVarP(&output, "output", "o", "table", "table, json or yaml (one list of results, one per scenario and policy)")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
+	f.BoolVar(&sloObjective, "slo-objective", false, "give each scenario's slo.maxLag to flinktune as its lag objective (flinktune.lag.max), unless --set or the job's config sets it")
 	f.StringVar(&dataDir, "data-dir", "", "keep each run's controller store in DIR/<scenario>-<policy> (read it with flinktune events --data-dir)")
 	f.StringVar(&reportPath, "report", "", "also write a self-contained HTML report (charts of each policy's run, the table, the scoring) to this file")
 	f.StringVar(&logLevel, "log-level", "", "log the control loop on stderr: debug (every job cycle and its reason), info, warn or error")
