@@ -89,13 +89,7 @@ func direction(c sim.ParallelismChange) int {
 	for _, v := range c.Vertices {
 		d += v.New - v.Old
 	}
-	switch {
-	case d > 0:
-		return 1
-	case d < 0:
-		return -1
-	}
-	return 0
+	return sign(d)
 }
 
 // jobLevelOscillations counts changes whose job-total direction reverses the previous
