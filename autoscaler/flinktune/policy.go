@@ -939,11 +939,8 @@ func withHotAlong(e *evaluation, target map[string]int, sz sizing) map[string]in
 	return out
 }
 
-// lowFor is how long the demand must have been low before a scale-down: scale-down.interval.
-// Waiting at least settle instead (a level is as likely to end within settle as not, below it)
-// removed oscillations on the corpus but held surplus long enough to cost kafka-diurnal 1.2%
-// more parallelism-seconds than the operator with the restart cost counted; held back until
-// the corpus decides (issue 9).
+// lowFor is the shortest time the demand must have been low before a scale-down:
+// scale-down.interval. downWait (scaledown.go) waits settle instead on a flat or rising demand.
 func (p *Policy) lowFor() time.Duration { return p.o.ScaleDownInterval }
 
 // rising returns a source whose forecast demand is more than 10% above its demand now, or "".

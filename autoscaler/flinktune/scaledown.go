@@ -19,9 +19,9 @@ const fallingShare = 0.1
 // lag that is gone), so it is shed after scale-down.interval.
 func (p *Policy) downWait(e *evaluation, surplus bool) time.Duration {
 	if surplus || falling(e, p.o.Settle) {
-		return p.o.ScaleDownInterval
+		return p.lowFor()
 	}
-	return max(p.o.ScaleDownInterval, p.o.Settle)
+	return max(p.lowFor(), p.o.Settle)
 }
 
 // falling reports whether the job's total source demand trends down by more than
