@@ -4,6 +4,8 @@ import (
 	"maps"
 	"math"
 	"slices"
+
+	"github.com/flinktune/flinktune/internal/lsq"
 )
 
 // The heap split: what a new layout puts on the busiest TaskManager.
@@ -75,8 +77,7 @@ func layoutShape(layout map[string]int, n int, keyed map[string]bool) (subtasks,
 // splitHeap fits the split on the live sets (percentile q) of the layouts seen; nc is the
 // running slots per TaskManager (for layouts recorded without a slot count).
 func (t *Tuner) splitHeap(keyed map[string]bool, nc int, q float64) (heapSplit, bool) {
-	type point struct{ n, s, live float64 }
-	var pts []point
+	var ns, ss, lives []float64
 	for _, h := range t.st.Heaps {
 		live, ok := h.Low.percentile(q)
 		if !ok || !(live > 0) {
@@ -86,36 +87,23 @@ func (t *Tuner) splitHeap(keyed map[string]bool, nc int, q float64) (heapSplit, 
 		if !ok {
 			return heapSplit{}, false
 		}
-		pts = append(pts, point{n, s, live})
+		ns, ss, lives = append(ns, n), append(ss, s), append(lives, live)
 	}
-	if len(pts) < 2 {
+	if len(lives) < 2 {
 		return heapSplit{}, false
 	}
 	// Least squares without intercept: the TaskManager's own heap is spread over its subtasks.
-	var nn, ns, ss, nl, sl float64
-	for _, p := range pts {
-		nn += p.n * p.n
-		ns += p.n * p.s
-		ss += p.s * p.s
-		nl += p.n * p.live
-		sl += p.s * p.live
-	}
-	det := nn*ss - ns*ns
-	if ss == 0 || det <= splitMinSpread*splitMinSpread*nn*ss {
+	w, k, ok := lsq.Solve2(ns, ss, lives, splitMinSpread*splitMinSpread)
+	if !ok || w < 0 || k < 0 {
 		return heapSplit{}, false
 	}
-	w := (nl*ss - sl*ns) / det
-	k := (sl*nn - nl*ns) / det
-	if w < 0 || k < 0 {
-		return heapSplit{}, false
-	}
-	sp := heapSplit{PerSubtask: w, State: k, Worst: 1, Layouts: len(pts)}
-	for _, p := range pts {
-		fit := sp.fit(p.n, p.s)
-		if !(fit > 0) || math.Abs(p.live-fit) > splitMaxMiss*p.live {
+	sp := heapSplit{PerSubtask: w, State: k, Worst: 1, Layouts: len(lives)}
+	for i, live := range lives {
+		fit := sp.fit(ns[i], ss[i])
+		if !(fit > 0) || math.Abs(live-fit) > splitMaxMiss*live {
 			return heapSplit{}, false
 		}
-		sp.Worst = max(sp.Worst, p.live/fit)
+		sp.Worst = max(sp.Worst, live/fit)
 	}
 	return sp, true
 }

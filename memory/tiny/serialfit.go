@@ -3,6 +3,8 @@ package tiny
 import (
 	"fmt"
 	"math"
+
+	"github.com/flinktune/flinktune/internal/lsq"
 )
 
 // RatePoint is one measured run of a job under the Serial collector: -Xmx (with -Xms equal to
@@ -85,21 +87,19 @@ func FitSerialRates(p Platform, c Connector, runs []RatePoint) (cached, uncached
 // serialRatesLS is the least-squares x = 1/cached, y = 1/uncached with the runs' cache misses
 // taken from m: per run a x + b y = 1/rate - gc.
 func serialRatesLS(p Platform, m *SerialCost, runs []RatePoint) (x, y float64, err error) {
-	var saa, sab, sbb, sar, sbr float64
+	var as, bs, rs []float64
 	for _, run := range runs {
 		_, gc, miss := m.costs(p.EffectiveHeap(GCSerial, run.Xmx), run.JIT)
 		f := 1.0
 		if run.JIT == JITC1 && m.C1Factor > 0 {
 			f = m.C1Factor
 		}
-		a, b, r := (1-miss)/f, miss/f, 1/run.MiBPerCPUSecond-gc
-		saa, sab, sbb, sar, sbr = saa+a*a, sab+a*b, sbb+b*b, sar+a*r, sbr+b*r
+		as, bs, rs = append(as, (1-miss)/f), append(bs, miss/f), append(rs, 1/run.MiBPerCPUSecond-gc)
 	}
-	det := saa*sbb - sab*sab
-	if saa == 0 || sbb == 0 || math.Abs(det) < 1e-9*saa*sbb {
+	x, y, ok := lsq.Solve2(as, bs, rs, 1e-9)
+	if !ok {
 		return 0, 0, fmt.Errorf("the runs need one with the eden in the CPU's cache and one with it out (a small and a large heap); got %d run(s) that do not tell the two apart", len(runs))
 	}
-	x, y = (sar*sbb-sab*sbr)/det, (saa*sbr-sab*sar)/det
 	if !(x > 0 && y > 0) {
 		return 0, 0, fmt.Errorf("the runs give no positive rates (the collector's modelled cost exceeds what was measured): 1/cached %.3g, 1/uncached %.3g", x, y)
 	}
