@@ -196,6 +196,7 @@ func TestHeapStarvedRescue(t *testing.T) {
 	d := firstDist(t)
 	sc := loadScenario(t, "testdata/heap-starved-real.yaml")
 	bin := buildFlinktune(t)
+	testStart, loadStart := time.Now(), loadAverage()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	job := startScenarioJob(t, ctx, d, sc, jobSetup{Attachable: true})
@@ -295,6 +296,9 @@ func TestHeapStarvedRescue(t *testing.T) {
 		"memoryRescueEvent":      hasEvent(evs, "MemoryRescue"),
 		"diagnosedBy":            diagnosedBy(evs),
 		"configurationApplied":   hasEvent(evs, "ConfigurationApplied"),
+		"secondsTest":            time.Since(testStart).Seconds(),
+		"loadAverage1mStart":     loadStart,
+		"loadAverage1mEnd":       loadAverage(),
 	}
 	testutil.WriteResult(t, "heap-starved-rescue-"+d.Version, res)
 	if diagnosedBy(evs) == "" {
@@ -312,6 +316,20 @@ func TestHeapStarvedRescue(t *testing.T) {
 	if len(after) > 0 && len(before) > 0 && after[0].Process > before[0].Process {
 		t.Logf("the remedy grew the process: %d → %d MiB", before[0].Process>>20, after[0].Process>>20)
 	}
+}
+
+// loadAverage is the machine's 1-minute load average (-1 where /proc/loadavg is not), recorded
+// beside timings measured on a shared machine.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	if err != nil {
+		return -1
+	}
+	return f
 }
 
 // minimumRecord is testdata/memory-tuning-minimum.json.

@@ -66,8 +66,8 @@ const (
 	// simulator's "unlimited"): enough that every subtask up to a parallelism of 16 reads
 	// within 7% of an equal share.
 	defaultPartitions = 240
-	// specKeys is the number of distinct keys behind HASH inputs; keyed state is spread
-	// evenly over them.
+	// specKeys is the number of distinct keys behind HASH inputs when the scenario's state
+	// names none (state.keys); keyed state is spread evenly over them.
 	specKeys = 1024
 	// defaultBufferTimeout replaces Flink's 100 ms output flush interval: a scenario runs at
 	// hundreds of records per second, so its 32 KiB network buffers never fill and records
@@ -141,7 +141,10 @@ func ScenarioSpec(sc *scenario.Scenario, ji int, origin time.Time) (*JobSpec, er
 			sv.Inputs = append(sv.Inputs, SpecInput{From: in.From, Ship: in.Ship})
 			if in.Ship == scenario.ShipHash {
 				sv.Keys = specKeys
-				sv.StateBytesPerKey = v.StateBytes(sv.Parallelism) / specKeys
+				if v.State.Keys > 0 {
+					sv.Keys = v.State.Keys
+				}
+				sv.StateBytesPerKey = v.StateBytes(sv.Parallelism) / sv.Keys
 			}
 		}
 		spec.Vertices = append(spec.Vertices, sv)

@@ -26,6 +26,33 @@ jobs:
       - {source: src, at: 6s, rate: 100, ramp: 2s}
 `
 
+// TestScenarioSpecStateKeys: state.keys spreads the state over that many keys (large values,
+// so that a heap too small fails at one large allocation), the default over specKeys.
+func TestScenarioSpecStateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		state           string
+		keys, perKeyMiB int64
+	}{
+		{"{bytes: 160m}", specKeys, 0}, // 160 KiB a key
+		{"{bytes: 160m, keys: 16}", 16, 10},
+		{"{bytesPerSubtask: 32m, keys: 4}", 4, 16}, // 2 subtasks
+	} {
+		y := strings.Replace(specScenario, "state: {bytesPerSubtask: 1m}", "state: "+tc.state, 1)
+		sc, err := scenario.Parse([]byte(y), "spec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := ScenarioSpec(sc, 0, time.UnixMilli(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		agg := spec.Vertices[2]
+		if agg.Keys != tc.keys || agg.StateBytesPerKey>>20 != tc.perKeyMiB || agg.Keys*agg.StateBytesPerKey>>20 != sc.Jobs[0].Vertices[0].StateBytes(2)>>20 {
+			t.Errorf("state %s: %d keys × %d B, want %d keys × %d MiB", tc.state, agg.Keys, agg.StateBytesPerKey, tc.keys, tc.perKeyMiB)
+		}
+	}
+}
+
 func TestScenarioSpec(t *testing.T) {
 	sc, err := scenario.Parse([]byte(specScenario), "spec")
 	if err != nil {

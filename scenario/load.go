@@ -787,6 +787,10 @@ func (p *parser) vertex(n *yaml.Node, where string) (Vertex, error) {
 					v.State.Bytes, err = p.size(n, path)
 					return err
 				},
+				"keys": func(n *yaml.Node, path string) (err error) {
+					v.State.Keys, err = p.integer(n, path, 1, 1<<31-1, "a number of keys between 1 and 2147483647")
+					return err
+				},
 			})
 		},
 		"heap": func(n *yaml.Node, path string) error {

@@ -197,6 +197,10 @@ type Resources struct {
 type State struct {
 	BytesPerSubtask int64
 	Bytes           int64
+	// Keys is how many distinct keys the state is spread over, evenly (0: the real job's
+	// default). The simulator models bytes only; on real Flink few keys mean large values,
+	// allocated in large steps.
+	Keys int64
 }
 
 // Heap is the JVM heap a vertex's operators use.
