@@ -128,6 +128,13 @@ func (r *ProcessRealizer) RealizeConfig(ctx context.Context, snap *autoscaler.Sn
 			todo = append(todo, p)
 		}
 	}
+	// A TaskManager that exited on its own (a fatal error such as an OutOfMemoryError in one of
+	// its threads) runs nothing, and on a standalone cluster nothing starts it again: it is
+	// replaced with the new memory, or the change would count as in force with its slots gone.
+	for _, p := range c.exitedTaskManagers() {
+		r.log().Warn("TaskManager exited on its own: replacing it", "taskmanager", p.ID, "pid", p.PID, "log", p.Log)
+		todo = append(todo, p)
+	}
 	if len(todo) == 0 {
 		// Already in force (e.g. a previous flinktune finished the restarts but not the record).
 		return false, r.record(nextState)
@@ -182,7 +189,9 @@ func checkTaskManagerKeys(overrides map[string]string, removals []string) error 
 func (r *ProcessRealizer) restart(ctx context.Context, old *Process, tm *memory.TaskManager, jobs map[string]int, last bool) (*Process, error) {
 	c := r.Cluster
 	start := time.Now()
-	stopProcess(old, 15*time.Second)
+	if old.Alive() { // an exited one's pid may be another process's by now
+		stopProcess(old, 15*time.Second)
+	}
 	p, err := c.launchTaskManager(ctx, tm) // old is still listed: its id is not reused
 	c.forget(old)
 	if err != nil {
@@ -457,6 +466,19 @@ func (c *Cluster) liveTaskManagers() []*Process {
 	return out
 }
 
+// exitedTaskManagers are the TaskManagers that ended although nobody stopped them.
+func (c *Cluster) exitedTaskManagers() []*Process {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*Process
+	for _, p := range c.TMs {
+		if !p.stopped.Load() && !p.Alive() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // forget drops a stopped TaskManager from the cluster's list and state file, so that down
 // never signals a pid the system may have reused.
 func (c *Cluster) forget(p *Process) {
@@ -523,14 +545,29 @@ func Attach(dir string) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Spec: Spec{Dist: d, Dir: dir, Config: conf, Detached: true}, RESTURL: s.RESTURL, Ports: s.Ports}
+	broker := func() *Broker { // the ports recorded are all in c.Ports already
+		if c.Kafka == nil {
+			c.Kafka = &Broker{Dir: filepath.Join(dir, "kafka"), Bootstrap: s.KafkaBootstrap}
+		}
+		return c.Kafka
+	}
 	for _, ps := range s.Processes {
 		p := &Process{Role: ps.Role, ID: ps.ID, PID: ps.PID, Log: ps.Log, done: make(chan struct{})}
-		go watchPID(p)
-		if ps.Role == "jobmanager" {
+		// Each role where it belongs: a broker listed as a TaskManager would be "restarted"
+		// with TaskManager memory by the next change.
+		switch ps.Role {
+		case "jobmanager":
 			c.JM = p
-		} else {
+		case "taskmanager":
 			c.TMs = append(c.TMs, p)
+		case "kafka":
+			broker().Proc = p
+		case "kafka-load":
+			broker().Loads = append(broker().Loads, p)
+		default:
+			return nil, fmt.Errorf("%s: process %s has the unknown role %q", filepath.Join(dir, stateFile), ps.ID, ps.Role)
 		}
+		go watchPID(p)
 	}
 	if c.JM == nil || !c.JM.Alive() {
 		return nil, fmt.Errorf("the JobManager recorded in %s is not running: flinktune local down, then up", dir)

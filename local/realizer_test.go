@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -160,5 +161,75 @@ func TestNextTaskManagerID(t *testing.T) {
 	c.TMs = []*Process{{ID: "tm-0"}, {ID: "tm-1"}}
 	if id := c.nextTaskManagerID(); id != "tm-2" {
 		t.Errorf("plain growth: %s", id)
+	}
+}
+
+// Attach puts each recorded process where it belongs: a Kafka broker or producer listed as a
+// TaskManager would be restarted with TaskManager memory by the next change. The state it
+// writes back lists every process and port again, so local down still stops them all.
+func TestAttachRoles(t *testing.T) {
+	dist := t.TempDir()
+	for name, body := range map[string]string{"version": "1.20.5\n", "classpath.txt": filepath.Join(dist, "harness.jar"), "harness.jar": ""} {
+		if err := os.WriteFile(filepath.Join(dist, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv(DistsEnv, dist)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "conf"), 0o755)
+	if err := os.WriteFile(filepath.Join(dir, "conf", "flink-conf.yaml"), []byte("taskmanager.memory.process.size: 1g\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	self := os.Getpid() // alive: Attach wants a running JobManager
+	st := State{FlinkVersion: "1.20.5", RESTURL: "http://127.0.0.1:1", Ports: []int{1, 2, 3}, KafkaBootstrap: "127.0.0.1:3",
+		Processes: []ProcessState{{Role: "jobmanager", ID: "jobmanager", PID: self}, {Role: "taskmanager", ID: "tm-0", PID: self},
+			{Role: "kafka", ID: "kafka", PID: self}, {Role: "kafka-load", ID: "kafka-load-x", PID: self}, {Role: "taskmanager", ID: "tm-1", PID: self}}}
+	write := func(s State) {
+		b, _ := json.Marshal(s)
+		if err := os.WriteFile(filepath.Join(dir, stateFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(st)
+	c, err := Attach(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tms []string
+	for _, p := range c.TMs {
+		tms = append(tms, p.ID)
+	}
+	if !reflect.DeepEqual(tms, []string{"tm-0", "tm-1"}) || c.Kafka == nil || c.Kafka.Proc == nil || c.Kafka.Proc.ID != "kafka" ||
+		len(c.Kafka.Loads) != 1 || c.Kafka.Bootstrap != "127.0.0.1:3" {
+		t.Fatalf("TaskManagers %v, broker %+v", tms, c.Kafka)
+	}
+	back := c.state()
+	if !reflect.DeepEqual(back.Ports, st.Ports) || len(back.Processes) != len(st.Processes) || back.KafkaBootstrap != st.KafkaBootstrap {
+		t.Errorf("state written back %+v, want every process and port of %+v", back, st)
+	}
+	st.Processes = append(st.Processes, ProcessState{Role: "zookeeper", ID: "zk", PID: self})
+	write(st)
+	if _, err := Attach(dir); err == nil || !strings.Contains(err.Error(), `unknown role "zookeeper"`) {
+		t.Errorf("an unknown role: %v", err)
+	}
+}
+
+// A TaskManager that exited although nobody stopped it is one to replace; one the realizer
+// stopped is not.
+func TestExitedTaskManagers(t *testing.T) {
+	tm, err := memory.DeriveTaskManager(memory.ConfigFromStrings(map[string]string{"taskmanager.memory.process.size": "1g"}, "t"), nil, testDist("1.20.5").Profile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, crashed, stopped := fakeTM("tm-0", tm), fakeTM("tm-1", tm), fakeTM("tm-2", tm)
+	close(crashed.done)
+	close(stopped.done)
+	stopped.stopped.Store(true)
+	c := &Cluster{TMs: []*Process{live, crashed, stopped}}
+	if got := c.exitedTaskManagers(); len(got) != 1 || got[0] != crashed {
+		t.Errorf("exited: %v, want tm-1 only", got)
+	}
+	if got := c.liveTaskManagers(); len(got) != 1 || got[0] != live {
+		t.Errorf("live: %v, want tm-0 only", got)
 	}
 }
