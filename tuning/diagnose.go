@@ -20,7 +20,33 @@ const (
 	KindDirectOOM      = "oom-direct"      // java.lang.OutOfMemoryError: (Cannot reserve ... bytes of) Direct buffer memory → task off-heap
 	KindNetworkBuffers = "network-buffers" // java.io.IOException: Insufficient number of network buffers → network
 	KindContainerKill  = "container-kill"  // exit code 137 / OOMKilled / beyond physical memory limits → JVM overhead
+	// KindTaskManagerLostInGC: a TaskManager lost (its heartbeat timed out, or it is no longer
+	// reachable) right after its JVM spent most of its time in GC: a heap near full thrashes
+	// in GC until the process stops answering, or exits on an OutOfMemoryError in one of its
+	// own threads, before the task's failure reaches the JobManager → heap. Without that
+	// evidence a lost TaskManager (a host, a kill, the network) says nothing about memory.
+	KindTaskManagerLostInGC = "tm-lost-in-gc"
 )
+
+// A lost TaskManager counts as a heap failure when the GC time the tuner saw within
+// gcEvidenceAge before the loss reached gcBoundFraction of the time. The age covers Flink's
+// heartbeat timeout (50 s by default in 1.20 and 2.x) and a metric fetch; the fraction is
+// far above what a healthy heap costs (the GC-pressure threshold is 10 %), well below the
+// 98 % at which HotSpot throws "GC overhead limit exceeded", which a stalled JVM may never
+// report.
+const (
+	gcEvidenceAge   = 2 * time.Minute
+	gcBoundFraction = 0.5
+)
+
+// taskManagerLost reports whether e is the JobMaster failing a TaskManager's tasks because it
+// lost the TaskManager: "Heartbeat of TaskManager with id %s timed out." or "TaskManager with
+// id %s is no longer reachable." (JobMaster's TaskManagerHeartbeatListener, 1.20 and 2.x).
+func taskManagerLost(e autoscaler.JobException) bool {
+	text := e.Name + ": " + e.Message
+	return strings.Contains(text, "Heartbeat of TaskManager with id") && strings.Contains(text, "timed out") ||
+		strings.Contains(text, "TaskManager with id") && strings.Contains(text, "is no longer reachable")
+}
 
 // Classify maps a job exception to a memory failure kind and the pool to grow; "" when the
 // exception is not about memory.
@@ -120,6 +146,8 @@ var causeText = map[string]string{
 	KindDirectOOM:      "direct memory (framework + task off-heap) is too small for the buffers the job's code allocates",
 	KindNetworkBuffers: "network memory holds fewer buffers than the tasks on one TaskManager need at this parallelism",
 	KindContainerKill:  "the process outgrew its container: native memory beyond the JVM overhead",
+	KindTaskManagerLostInGC: "a TaskManager was lost while its JVM spent most of its time in garbage collection: " +
+		"the live objects nearly fill the heap",
 }
 
 // Diagnose summarizes the failures the tuner has seen since since (zero: all it remembers),

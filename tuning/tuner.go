@@ -742,6 +742,13 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 			continue // too old to say anything about the configuration running now
 		}
 		kind, pool := Classify(e)
+		gcBound := ""
+		if kind == "" && taskManagerLost(e) {
+			if frac, ok := t.gcBoundBefore(e.Time); ok {
+				kind, pool = KindTaskManagerLostInGC, PoolHeap
+				gcBound = fmt.Sprintf(" (after %.0f%% of the time in GC within %s before)", frac*100, gcEvidenceAge)
+			}
+		}
 		if kind == "" {
 			continue
 		}
@@ -749,6 +756,7 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 		if e.Message != "" {
 			detail += ": " + autoscaler.FirstLine(e.Message, 300)
 		}
+		detail += gcBound
 		observed := int64(0)
 		if pool == PoolHeap {
 			observed = int64(t.st.HeapMax)
@@ -756,6 +764,19 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 		t.reactFailure(snap, e, kind, pool, detail, observed)
 	}
 	t.st.LastException = latest
+}
+
+// gcBoundBefore is the largest GC time fraction the tuner saw within gcEvidenceAge before at
+// (under the configuration running now: a change clears the samples), and whether it reached
+// gcBoundFraction.
+func (t *Tuner) gcBoundBefore(at time.Time) (float64, bool) {
+	peak, seen := 0.0, false
+	for _, s := range t.st.GC {
+		if !s.T.After(at) && at.Sub(s.T) <= gcEvidenceAge {
+			peak, seen = max(peak, s.V), true
+		}
+	}
+	return peak, seen && peak >= gcBoundFraction
 }
 
 // reactFailure records a memory failure and raises the pool's floor: VPA's bump, or what the

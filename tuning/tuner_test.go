@@ -845,3 +845,51 @@ func TestSettleCountsFromOwnRestarts(t *testing.T) {
 		t.Errorf("a saving within settle of a change of its own: %s", rec.Reason)
 	}
 }
+
+// A TaskManager lost (its heartbeat timed out, or unreachable) is a heap failure only with
+// evidence: the JVM spent at least half its time in GC shortly before. The same loss after a
+// healthy run, or long after a GC-bound spell, is no memory signal.
+func TestTaskManagerLostInGC(t *testing.T) {
+	heartbeat := autoscaler.JobException{Name: "java.util.concurrent.TimeoutException", Message: "Heartbeat of TaskManager with id 127.0.0.1:40123-9f1c2d timed out."}
+	unreachable := autoscaler.JobException{Name: "org.apache.flink.runtime.jobmaster.JobMasterException", Message: "TaskManager with id tm-0 is no longer reachable."}
+	cases := []struct {
+		name     string
+		e        autoscaler.JobException
+		gcMs     float64       // GC time per second in the run before the loss
+		quietFor time.Duration // the last GC-bound sample this long before the loss
+		heap     bool
+	}{
+		{"heartbeat after GC-bound run", heartbeat, 800, 0, true},
+		{"unreachable after GC-bound run", unreachable, 600, 0, true},
+		{"heartbeat after healthy run", heartbeat, 30, 0, false},
+		{"just below the bound", heartbeat, 490, 0, false},
+		{"GC-bound spell long before", heartbeat, 900, 3 * time.Minute, false},
+		{"other failure after GC-bound run", autoscaler.JobException{Name: "java.lang.RuntimeException", Message: "user code"}, 900, 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := newJob(nil, 8)
+			tu := New(DefaultOptions())
+			snap := j.observe(tu, t0, 12, 500*mib, usage{gcMs: c.gcMs})
+			for range int(c.quietFor / (10 * time.Second)) { // healthy samples after the spell
+				snap = j.snap(snap.Time.Add(10*time.Second), usage{heap: 500 * mib, heapMax: 1.5 * gib, meta: 120 * mib, gcMs: 10})
+				tu.Observe(snap)
+			}
+			e := c.e
+			e.Time = snap.Time.Add(5 * time.Second)
+			tu.Observe(j.snap(snap.Time.Add(50*time.Second), usage{status: "RESTARTING", exceptions: []autoscaler.JobException{e}}))
+			ds := tu.Diagnose(time.Time{})
+			got := len(ds) == 1 && ds[0].Kind == KindTaskManagerLostInGC && ds[0].Pool == PoolHeap
+			if got != c.heap || (!c.heap && len(ds) > 0) {
+				t.Fatalf("diagnosis %+v, want a heap failure: %v", ds, c.heap)
+			}
+			if c.heap && !strings.Contains(ds[0].Evidence[0], "of the time in GC") {
+				t.Errorf("evidence %q does not name the GC time", ds[0].Evidence)
+			}
+			// (A long GC-bound spell raises a floor of its own, as GC pressure.)
+			if f := tu.st.Floors[PoolHeap]; strings.HasPrefix(f.Reason, KindTaskManagerLostInGC) != c.heap {
+				t.Errorf("heap floor %+v, want one for the lost TaskManager: %v", f, c.heap)
+			}
+		})
+	}
+}
