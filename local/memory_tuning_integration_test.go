@@ -228,8 +228,10 @@ func TestHeapStarvedRescue(t *testing.T) {
 		"job.autoscaler.vertex.max-parallelism=1",
 		"flinktune.settle=30s")
 
-	// The end of the loop: the TaskManager replaced, and the job RUNNING for a minute since.
-	const stable = 45 * time.Second
+	// The end of the loop: the TaskManager replaced, and the job RUNNING for 30 s since. The
+	// state's 16 keys all arrive within the first records after a start, so a heap still too
+	// small fails within seconds, and 30 s also spans two checkpoints (10 s apart).
+	const stable = 30 * time.Second
 	var (
 		runningSince time.Time
 		fixedAt      time.Time
@@ -269,6 +271,12 @@ func TestHeapStarvedRescue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The rescue is real only if the state it made room for lives in the heap now.
+	stateBytes := sc.Jobs[0].Vertices[1].StateBytes(1)
+	heapUsed := int64(-1)
+	if len(after) > 0 {
+		heapUsed = tmHeapUsed(ctx, c, after[0].ID)
+	}
 	out := stop()
 	evs := events(t, bin, dataDir)
 	logMemoryEvents(t, evs)
@@ -296,6 +304,8 @@ func TestHeapStarvedRescue(t *testing.T) {
 		"memoryRescueEvent":      hasEvent(evs, "MemoryRescue"),
 		"diagnosedBy":            diagnosedBy(evs),
 		"configurationApplied":   hasEvent(evs, "ConfigurationApplied"),
+		"heapUsedAfterBytes":     heapUsed,
+		"stateBytes":             stateBytes,
 		"secondsTest":            time.Since(testStart).Seconds(),
 		"loadAverage1mStart":     loadStart,
 		"loadAverage1mEnd":       loadAverage(),
@@ -310,12 +320,31 @@ func TestHeapStarvedRescue(t *testing.T) {
 	if oomAfter > 0 {
 		t.Errorf("%d OutOfMemoryError failures after the TaskManager was replaced", oomAfter)
 	}
+	if heapUsed < stateBytes {
+		t.Errorf("the replaced TaskManager's heap holds %d MiB, less than the job's %d MiB of state: the job does not hold its state", heapUsed>>20, stateBytes>>20)
+	}
 	if len(after) == 0 || len(before) == 0 || after[0].Heap <= before[0].Heap {
 		t.Errorf("the TaskManager's heap did not grow: %v → %v", before, after)
 	}
 	if len(after) > 0 && len(before) > 0 && after[0].Process > before[0].Process {
 		t.Logf("the remedy grew the process: %d → %d MiB", before[0].Process>>20, after[0].Process>>20)
 	}
+}
+
+// tmHeapUsed is a TaskManager's Status.JVM.Memory.Heap.Used, -1 if it cannot be read.
+func tmHeapUsed(ctx context.Context, c *local.Cluster, id string) int64 {
+	var ms []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	}
+	if err := c.GetJSON(ctx, "/taskmanagers/"+id+"/metrics?get=Status.JVM.Memory.Heap.Used", &ms); err != nil || len(ms) != 1 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(ms[0].Value, 64)
+	if err != nil {
+		return -1
+	}
+	return int64(v)
 }
 
 // loadAverage is the machine's 1-minute load average (-1 where /proc/loadavg is not), recorded
