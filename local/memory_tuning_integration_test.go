@@ -602,8 +602,22 @@ func TestBisectTaskManagerMinimum(t *testing.T) {
 		return pr
 	}
 	file := minimumFile(d.Version)
+	// FLINKTUNE_BISECT_MAX_PROBES stops after that many probes (e.g. 1 with HI below a recorded
+	// minimum: one probe of whether it is lower), the record written as after every probe.
+	maxProbes := 1 << 30
+	if s := os.Getenv("FLINKTUNE_BISECT_MAX_PROBES"); s != "" {
+		if maxProbes, err = strconv.Atoi(s); err != nil || maxProbes < 1 {
+			t.Fatalf("FLINKTUNE_BISECT_MAX_PROBES=%q: want a number of probes >= 1", s)
+		}
+	}
 	save := func(p probeResult) {
 		rec.Probes = append(rec.Probes, p)
+		defer func() {
+			if len(rec.Probes) >= maxProbes {
+				t.Logf("stopped after %d probes (FLINKTUNE_BISECT_MAX_PROBES); written to %s", len(rec.Probes), file)
+				t.SkipNow()
+			}
+		}()
 		if p.OK {
 			rec.MinimumTaskHeap, rec.MinimumProcess = p.TaskHeap, p.Process
 		}
