@@ -20,12 +20,13 @@ import (
 // CPU-seconds), so the process's CPU time is not the model's quantity.
 //
 // A run is cut into windows of at least cpuWindowCPU of those CPU-seconds; a window counts only
-// if those threads got at least minTaskShare of the time they were runnable and the hypervisor
-// stole at most maxSteal of the machine's time in it. A thread that waits for a CPU behind ten
-// others runs in slices of a few milliseconds and finds its eden evicted from the cache each time:
-// it is slower per CPU-second than the same thread on a machine it has to itself, which is what the
-// model predicts (load 30: the calibration profile ran at half its rate per CPU-second). The rate
-// is the median over the windows that count.
+// if those threads got at least minTaskShare of the time they were runnable, the hypervisor stole
+// at most maxSteal of the machine's time in it and the JIT was quiet. The model predicts a job
+// that gets the CPUs its slots ask for; a starved one measures something else: at load 20 the
+// two slots of the -Xmx80m calibration profile ran at 3,200-4,500 MiB per CPU-second in windows
+// where they got 41-59% of their runnable time (taking turns on one CPU) and at 2,700-3,300 in
+// windows where they got 64-87% (side by side), and the same run's median moved with the mix.
+// The rate is the median over the windows that count.
 
 const (
 	cpuWindowCPU = 0.5  // CPU-seconds of task and collector threads per window

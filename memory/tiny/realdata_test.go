@@ -159,13 +159,14 @@ func TestLinuxCalibrationFitsItsMeasurements(t *testing.T) {
 // TestLinuxCalibrationPredictsHeldOutProfiles checks the profiles recorded by
 // TestTinyProfilesRealFlink: real-linux-x64-jdk17.json, -run2 and -run3 (three CI-mode runs with
 // this calibration), -heldout-1 (the previous calibration's profiles, measured before the
-// Serial cost model was fitted) and -now-1 to -now-3 (three runs that calibrated the machine's
-// two rates first and predicted with them).
+// Serial cost model was fitted), -now-1 to -now-3 (three runs that calibrated the machine's
+// two rates first and predicted with them) and -windows-N (calibrated before and after the
+// held-out rows, rates per CPU-second of the task and collector threads in unstarved windows).
 func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 	var rows []realRow
 	for _, path := range []string{"testdata/real-linux-x64-jdk17.json", "testdata/real-linux-x64-jdk17-run2.json",
 		"testdata/real-linux-x64-jdk17-run3.json", "testdata/real-linux-x64-jdk17-heldout-1.json",
-		"testdata/real-linux-x64-jdk17-now-1.json"} {
+		"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-windows-1.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
 	n := 0
@@ -194,7 +195,8 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-now-2-load30.json"} {
+	for _, path := range []string{"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-now-2-load30.json",
+		"testdata/real-linux-x64-jdk17-windows-1.json"} {
 		var points []RatePoint
 		var rates []float64
 		for _, r := range readRealRows(t, path) {
