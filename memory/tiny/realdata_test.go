@@ -167,7 +167,7 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 	for _, path := range []string{"testdata/real-linux-x64-jdk17.json", "testdata/real-linux-x64-jdk17-run2.json",
 		"testdata/real-linux-x64-jdk17-run3.json", "testdata/real-linux-x64-jdk17-heldout-1.json",
 		"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-windows-1.json",
-		"testdata/real-linux-x64-jdk17-windows-3.json"} {
+		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-flink2.2.1-windows.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
 	n := 0
@@ -199,7 +199,7 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 	}
 	for _, path := range []string{"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-now-2-load30.json",
 		"testdata/real-linux-x64-jdk17-windows-1.json", "testdata/real-linux-x64-jdk17-windows-2.json",
-		"testdata/real-linux-x64-jdk17-windows-3.json"} {
+		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-flink2.2.1-windows.json"} {
 		var points []RatePoint
 		var rates []float64
 		for _, r := range readRealRows(t, path) {
