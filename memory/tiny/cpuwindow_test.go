@@ -1,0 +1,286 @@
+package tiny_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The measured side of the Serial model's rate: MiB of records per CPU-second of the threads the
+// model prices, the slots' task threads (the pipeline's work) and the collector's (young and full
+// collections), read per thread from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU and
+// nanoseconds runnable but waiting for it). The JIT's threads, Flink's own (RPC, metrics,
+// heartbeats) and the JVM's others are not in the model: on a loaded machine they are a large and
+// varying share of the process's CPU (the JIT still compiling when the pipeline has had 3
+// CPU-seconds), so the process's CPU time is not the model's quantity.
+//
+// A run is cut into windows of at least cpuWindowCPU of those CPU-seconds; a window counts only
+// if those threads got at least minTaskShare of the time they were runnable, the hypervisor stole
+// at most maxSteal of the machine's time in it and the JIT was quiet. The model predicts a job
+// that gets the CPUs its slots ask for; a starved one measures something else: at load 20 the
+// two slots of the -Xmx80m calibration profile ran at 3,200-4,500 MiB per CPU-second in windows
+// where they got 41-59% of their runnable time (taking turns on one CPU) and at 2,700-3,300 in
+// windows where they got 64-87% (side by side), and the same run's median moved with the mix.
+// The rate is the median over the windows that count.
+
+const (
+	cpuWindowCPU = 0.5  // CPU-seconds of task and collector threads per window
+	minTaskShare = 0.8  // of the time the task and collector threads were runnable, the share they ran
+	maxSteal     = 0.1  // of the machine's time, stolen by the hypervisor
+	maxJITShare  = 0.05 // the JIT's CPU beside the pipeline's: still compiling, not steady state
+)
+
+// threadRole is a JVM thread's part in the model, from its name (comm, 15 bytes at most).
+// Flink names a task's thread after its chain ("Source: datagen -> filter -> sink (1/2)#0");
+// Serial's and Parallel's collections run in the "VM Thread", G1's in "GC Thread#n" beside
+// "G1 Conc#n", "G1 Refine#n", "G1 Main Marker" and "G1 Service"; the JIT compilers are
+// "C1 CompilerThre" and "C2 CompilerThre".
+func threadRole(comm string) string {
+	switch {
+	case strings.HasPrefix(comm, "Source: "):
+		return "task"
+	case comm == "VM Thread" || strings.HasPrefix(comm, "GC Thread") || strings.HasPrefix(comm, "G1 "):
+		return "gc"
+	case strings.HasPrefix(comm, "C1 Compiler") || strings.HasPrefix(comm, "C2 Compiler"):
+		return "jit"
+	}
+	return "other"
+}
+
+// schedThread is one thread's cumulative scheduler times, seconds.
+type schedThread struct {
+	role         string
+	onCPU, delay float64
+}
+
+// schedSnap is a process's threads (by thread id) and the machine's CPU time (/proc/stat,
+// jiffies) at one instant.
+type schedSnap struct {
+	threads          map[string]schedThread
+	machine, stolen  float64
+	records, jvmMs   int64
+	process, wallSec float64 // the process's CPU seconds (utime+stime); wall seconds since start
+}
+
+// readSched reads process pid's threads' schedstat and the machine's steal time.
+func readSched(pid int) schedSnap {
+	s := schedSnap{threads: map[string]schedThread{}}
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return s
+	}
+	for _, e := range ents {
+		comm, err1 := os.ReadFile(filepath.Join(dir, e.Name(), "comm"))
+		st, err2 := os.ReadFile(filepath.Join(dir, e.Name(), "schedstat"))
+		if err1 != nil || err2 != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(st))
+		if len(f) < 2 {
+			continue
+		}
+		on, _ := strconv.ParseFloat(f[0], 64)
+		wait, _ := strconv.ParseFloat(f[1], 64)
+		s.threads[e.Name()] = schedThread{threadRole(strings.TrimSpace(string(comm))), on / 1e9, wait / 1e9}
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		s.machine, s.stolen = parseProcStat(string(b))
+	}
+	return s
+}
+
+// parseProcStat sums the first line's jiffies (all CPUs) and returns them with the steal column.
+func parseProcStat(s string) (total, steal float64) {
+	line, _, _ := strings.Cut(s, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:] {
+		x, _ := strconv.ParseFloat(v, 64)
+		if i < 8 { // user nice system idle iowait irq softirq steal; guest is inside user
+			total += x
+		}
+		if i == 7 {
+			steal = x
+		}
+	}
+	return total, steal
+}
+
+// roleDelta is what a role's threads did from a to b: per thread, so that threads that start or
+// end in between (the JIT's come and go) count for the time they ran.
+func roleDelta(a, b schedSnap, role string) (onCPU, delay float64) {
+	for tid, tb := range b.threads {
+		if tb.role != role {
+			continue
+		}
+		ta := a.threads[tid]
+		onCPU += tb.onCPU - ta.onCPU
+		delay += tb.delay - ta.delay
+	}
+	return onCPU, delay
+}
+
+// cpuWindow is one window of a run.
+type cpuWindow struct {
+	MiB     float64 `json:"mib"`
+	TaskCPU float64 `json:"taskCpu"` // seconds
+	GCCPU   float64 `json:"gcCpu"`
+	JITCPU  float64 `json:"jitCpu"`
+	// Share is the task and collector threads' time on the CPU over the time they were runnable.
+	Share float64 `json:"share"`
+	Steal float64 `json:"steal"`
+	// Skip says why the window does not count ("" when it does).
+	Skip string `json:"skip,omitempty"`
+}
+
+// rate is the window's MiB per CPU-second of the task and collector threads.
+func (w cpuWindow) rate() float64 { return w.MiB / (w.TaskCPU + w.GCCPU) }
+
+// cutWindows cuts consecutive snapshots into windows of at least cpuWindowCPU task and collector
+// CPU-seconds and judges each.
+func cutWindows(snaps []schedSnap, recordSize int) []cpuWindow {
+	var out []cpuWindow
+	for i := 0; i < len(snaps); {
+		j := i + 1
+		for ; j < len(snaps); j++ {
+			task, _ := roleDelta(snaps[i], snaps[j], "task")
+			gc, _ := roleDelta(snaps[i], snaps[j], "gc")
+			if task+gc >= cpuWindowCPU {
+				break
+			}
+		}
+		if j >= len(snaps) {
+			break
+		}
+		a, b := snaps[i], snaps[j]
+		w := cpuWindow{MiB: float64(b.records-a.records) * float64(recordSize) / (1 << 20)}
+		var taskDelay, gcDelay float64
+		w.TaskCPU, taskDelay = roleDelta(a, b, "task")
+		w.GCCPU, gcDelay = roleDelta(a, b, "gc")
+		w.JITCPU, _ = roleDelta(a, b, "jit")
+		if on := w.TaskCPU + w.GCCPU; on+taskDelay+gcDelay > 0 {
+			w.Share = on / (on + taskDelay + gcDelay)
+		}
+		if m := b.machine - a.machine; m > 0 {
+			w.Steal = (b.stolen - a.stolen) / m
+		}
+		switch {
+		case w.Share < minTaskShare:
+			w.Skip = fmt.Sprintf("starved: the task and collector threads ran %.0f%% of the time they were runnable", w.Share*100)
+		case w.Steal > maxSteal:
+			w.Skip = fmt.Sprintf("the hypervisor stole %.0f%% of the machine", w.Steal*100)
+		case w.JITCPU > maxJITShare*(w.TaskCPU+w.GCCPU):
+			w.Skip = fmt.Sprintf("still compiling: the JIT used %.0f%% of the pipeline's CPU", w.JITCPU/(w.TaskCPU+w.GCCPU)*100)
+		}
+		out = append(out, w)
+		i = j
+	}
+	return out
+}
+
+// windowRate is the median rate over the windows that count, and the CPU-seconds they hold.
+func windowRate(ws []cpuWindow) (rate, cpu float64, kept int) {
+	var rates []float64
+	for _, w := range ws {
+		if w.Skip == "" {
+			rates = append(rates, w.rate())
+			cpu += w.TaskCPU + w.GCCPU
+		}
+	}
+	if len(rates) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(rates)
+	n := len(rates)
+	if n%2 == 1 {
+		return rates[n/2], cpu, n
+	}
+	return (rates[n/2-1] + rates[n/2]) / 2, cpu, n
+}
+
+func TestThreadRole(t *testing.T) {
+	for comm, want := range map[string]string{
+		"Source: datagen": "task", "VM Thread": "gc", "GC Thread#0": "gc", "G1 Conc#0": "gc",
+		"C2 CompilerThre": "jit", "C1 CompilerThre": "jit", "flink-pekko.rem": "other", "java": "other",
+	} {
+		if got := threadRole(comm); got != want {
+			t.Errorf("threadRole(%q) = %q, want %q", comm, got, want)
+		}
+	}
+}
+
+func TestParseProcStat(t *testing.T) {
+	total, steal := parseProcStat("cpu  100 5 20 800 10 0 5 60 7 0\ncpu0 1 2 3\n")
+	if total != 1000 || steal != 60 {
+		t.Errorf("parseProcStat = %v, %v; want 1000, 60", total, steal)
+	}
+	if total, steal := parseProcStat("intr 1 2\n"); total != 0 || steal != 0 {
+		t.Errorf("a file without a cpu line gave %v, %v", total, steal)
+	}
+}
+
+// snap builds a snapshot: one task thread, the VM thread, optionally a JIT thread.
+func snap(records int64, task, taskDelay, gc, jit, machine, stolen float64, jitAlive bool) schedSnap {
+	s := schedSnap{records: records, machine: machine, stolen: stolen, threads: map[string]schedThread{
+		"10": {"task", task, taskDelay}, "11": {"gc", gc, 0}, "12": {"other", 5, 0}}}
+	if jitAlive {
+		s.threads["13"] = schedThread{"jit", jit, 0}
+	}
+	return s
+}
+
+func TestCutWindows(t *testing.T) {
+	const mib = 1 << 20 / 1024 // records of 1 KiB per MiB
+	snaps := []schedSnap{
+		snap(0, 10, 1, 1, 3, 0, 0, true),
+		// 0.4 + 0.1 CPU-seconds, 1000 MiB, the task ran 0.4 of 0.5 runnable; the JIT 0.01.
+		snap(1000*mib, 10.4, 1.1, 1.1, 3.01, 100, 0, true),
+		// Starved: 0.5 + 0.05 on the CPU, 2 s waiting.
+		snap(1600*mib, 10.9, 3.1, 1.15, 3.01, 200, 0, true),
+		// Half a window, then the rest: the window spans both; the JIT thread exited (its
+		// time does not count negative).
+		snap(2100*mib, 11.15, 3.1, 1.15, 0, 300, 0, false),
+		snap(2600*mib, 11.4, 3.1, 1.15, 0, 400, 0, false),
+		// Steal: 30 of 100 jiffies.
+		snap(3600*mib, 11.9, 3.1, 1.15, 0, 500, 30, false),
+		// An unfinished window is dropped.
+		snap(3700*mib, 11.95, 3.1, 1.15, 0, 600, 30, false),
+	}
+	ws := cutWindows(snaps, 1024)
+	if len(ws) != 4 {
+		t.Fatalf("got %d windows, want 4: %+v", len(ws), ws)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+	if w := ws[0]; w.Skip != "" || !near(w.rate(), 2000) || !near(w.Share, 0.5/0.6) {
+		t.Errorf("window 1: %+v, want rate 2000, share 5/6, counted", w)
+	}
+	if w := ws[1]; !strings.HasPrefix(w.Skip, "starved") {
+		t.Errorf("window 2: %+v, want starved", w)
+	}
+	if w := ws[2]; w.Skip != "" || !near(w.rate(), 1000/0.5) || w.JITCPU != 0 {
+		t.Errorf("window 3: %+v, want rate 2000 over two snapshots, no JIT time", w)
+	}
+	if w := ws[3]; !strings.Contains(w.Skip, "stole 30%") {
+		t.Errorf("window 4: %+v, want skipped for steal", w)
+	}
+	rate, cpu, kept := windowRate(ws)
+	if kept != 2 || !near(rate, 2000) || !near(cpu, 1.0) {
+		t.Errorf("windowRate = %v, %v, %d; want 2000, 1.0, 2", rate, cpu, kept)
+	}
+	// Compiling: the JIT's 0.1 s beside 0.5 s of pipeline is 20%.
+	ws = cutWindows([]schedSnap{snap(0, 10, 0, 1, 3, 0, 0, true), snap(100*mib, 10.4, 0, 1.1, 3.1, 100, 0, true)}, 1024)
+	if len(ws) != 1 || !strings.HasPrefix(ws[0].Skip, "still compiling") {
+		t.Errorf("a compiling window: %+v", ws)
+	}
+	if _, _, kept := windowRate(ws); kept != 0 {
+		t.Errorf("no window counts, yet kept %d", kept)
+	}
+}
