@@ -12,6 +12,8 @@
 //	capacity        = (Δrecords in / Δt) / parallelism / b    (sources: records out)
 //	selectivity     = Δrecords out / Δrecords in
 //	source load     = Δrecords out / Δt + ΔpendingRecords / Δt
+//	record size     = ΔnumBytesOut / Δrecords out   (recordBytes; unset for a vertex with no
+//	                  network output, such as a sink)
 //
 // What it cannot see is left at the format's defaults and listed in the output's comment: key
 // skew, heap per record, the restart model, scaling efficiency (1 is assumed), and any
@@ -45,6 +47,8 @@ const (
 // VertexSample is one vertex's counters at one time, summed over its subtasks.
 type VertexSample struct {
 	RecordsIn, RecordsOut float64
+	// BytesOut is numBytesOut: the serialized bytes written to the network.
+	BytesOut float64
 	// Busy, Idle and BackPressured are the accumulated times in ms, summed over subtasks.
 	Busy, Idle, BackPressured float64
 	// Pending is the sum of the sources' pendingRecords (NaN when the vertex has none).
@@ -97,6 +101,7 @@ type Measured struct {
 	RateIn, RateOut   float64 // records/s, all subtasks
 	Capacity          float64 // records/s per subtask at 100% busy
 	Selectivity       float64
+	RecordBytes       int // serialized size of a record it emits; 0 when it sent none
 	StateBytes        int64
 	Load              float64 // sources: arrival rate, records/s
 	Backlog           int64   // sources: pending records at the end of the window
@@ -141,6 +146,9 @@ func Build(obs Observation, name string) (*Twin, error) {
 				m.Backlog = int64(math.Max(0, b.Pending))
 			}
 			m.Load = math.Max(0, m.RateOut+pend)
+		}
+		if db, dr := nonNeg(b.BytesOut-a.BytesOut), nonNeg(b.RecordsOut-a.RecordsOut); db > 0 && dr > 0 {
+			m.RecordBytes = max(scenario.MinRecordBytes, int(math.Round(db/dr)))
 		}
 		m.Selectivity = 1
 		if !n.IsSource() && m.RateIn > 0 && (m.RateOut > 0 || hasConsumer(obs.Job.Plan, n.ID)) {
@@ -197,6 +205,7 @@ func vertexYAML(m Measured, n flinkrest.PlanNode, jv flinkrest.JobVertex, ids ma
 		s := round(m.Selectivity, 4)
 		v.Selectivity = &s
 	}
+	v.RecordBytes = m.RecordBytes
 	for _, in := range n.Inputs {
 		v.Inputs = append(v.Inputs, inputSpec{From: ids[in.ID], Ship: ship(in.ShipStrategy)})
 	}
@@ -461,6 +470,7 @@ type vertexSpec struct {
 	SlotSharingGroup string      `yaml:"slotSharingGroup,omitempty"`
 	Capacity         float64     `yaml:"capacity"`
 	Selectivity      *float64    `yaml:"selectivity,omitempty"`
+	RecordBytes      int         `yaml:"recordBytes,omitempty"`
 	Inputs           []inputSpec `yaml:"inputs,omitempty,flow"`
 	State            *stateSpec  `yaml:"state,omitempty,flow"`
 }
