@@ -44,6 +44,13 @@ const (
 	IdleCapacityFactor = 50
 )
 
+// SteadyTolerance is how far a vertex's busy time per record may move between the capture
+// window's two halves before the twin carries a note that the job was not steady. A job just
+// started (or restarted by a rescale) runs its per-record code interpreted until the JVM has
+// compiled it after a few thousand records: on a lightly loaded vertex that is most of its busy
+// time, and a twin captured then over-predicts it at higher load (sim/CALIBRATION.md §3).
+const SteadyTolerance = 0.15
+
 // VertexSample is one vertex's counters at one time, summed over its subtasks.
 type VertexSample struct {
 	RecordsIn, RecordsOut float64
@@ -71,6 +78,9 @@ type Observation struct {
 	TaskManagers int
 	Slots        int
 	First, Last  Sample
+	// Mid is a sample in between (nil when none was taken): Build compares each vertex's busy
+	// time per record over the window's two halves (see SteadyTolerance).
+	Mid *Sample
 	// StatePerVertex is each vertex's state size in the latest completed checkpoint; nil when
 	// the checkpoint details are not available (then TotalState is split, see Build).
 	StatePerVertex map[string]int64
@@ -164,6 +174,11 @@ func Build(obs Observation, name string) (*Twin, error) {
 			m.Capacity = 1000
 			tw.Notes = append(tw.Notes, fmt.Sprintf("%s: no records in the window; capacity unknown, set to 1000/s", m.ID))
 		}
+		if obs.Mid != nil && m.Busy >= MinBusy {
+			if note := unsteady(m.ID, n.IsSource(), a, obs.Mid.Vertices[n.ID], b); note != "" {
+				tw.Notes = append(tw.Notes, note)
+			}
+		}
 		tw.Vertices = append(tw.Vertices, m)
 		job.Vertices = append(job.Vertices, vertexYAML(m, n, jv, ids, groups[n.ID]))
 		if n.IsSource() {
@@ -194,6 +209,27 @@ func Build(obs Observation, name string) (*Twin, error) {
 		return nil, fmt.Errorf("capture: the captured scenario does not load: %w", err)
 	}
 	return tw, nil
+}
+
+// unsteady returns a note when the busy time per record of the window's first half (samples a
+// to mid) and second half (mid to b) differ by more than SteadyTolerance, else "".
+func unsteady(id string, source bool, a, mid, b VertexSample) string {
+	perRecord := func(x, y VertexSample) float64 {
+		recs := y.RecordsIn - x.RecordsIn
+		if source {
+			recs = y.RecordsOut - x.RecordsOut
+		}
+		if recs <= 0 || y.Busy-x.Busy <= 0 {
+			return math.NaN()
+		}
+		return (y.Busy - x.Busy) / recs
+	}
+	c1, c2 := perRecord(a, mid), perRecord(mid, b)
+	if math.IsNaN(c1) || math.IsNaN(c2) || math.Abs(c1-c2) <= SteadyTolerance*math.Max(c1, c2) {
+		return ""
+	}
+	return fmt.Sprintf("%s: busy time per record moved from %.3g ms to %.3g ms between the window's halves: "+
+		"the job was not steady (just started or rescaled, the JVM still compiling its per-record code?); capture it again later", id, c1, c2)
 }
 
 func vertexYAML(m Measured, n flinkrest.PlanNode, jv flinkrest.JobVertex, ids map[string]string, group string) vertexSpec {

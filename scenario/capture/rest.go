@@ -56,14 +56,22 @@ func Capture(ctx context.Context, c *flinkrest.Client, jobID string, o Options) 
 	if err != nil {
 		return nil, err
 	}
-	if err := o.Sleep(ctx, o.Window); err != nil {
+	// A sample halfway, so that Build can tell a steady job from one still warming up.
+	if err := o.Sleep(ctx, o.Window/2); err != nil {
+		return nil, err
+	}
+	mid, err := freshSample(ctx, c, jobID, &obs.Job, names, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Sleep(ctx, o.Window-o.Window/2); err != nil {
 		return nil, err
 	}
 	last, err := freshSample(ctx, c, jobID, &obs.Job, names, o)
 	if err != nil {
 		return nil, err
 	}
-	obs.First, obs.Last = first, last
+	obs.First, obs.Mid, obs.Last = first, &mid, last
 	obs.StatePerVertex, obs.TotalState = checkpointState(ctx, c, jobID)
 	name := o.Name
 	if name == "" {
