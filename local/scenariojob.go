@@ -32,13 +32,16 @@ type JobSpec struct {
 
 // SpecVertex is one vertex of a JobSpec.
 type SpecVertex struct {
-	ID               string      `json:"id"`
-	Name             string      `json:"name"`
-	Parallelism      int         `json:"parallelism"`
-	MaxParallelism   int         `json:"maxParallelism,omitempty"`
-	SlotSharingGroup string      `json:"slotSharingGroup"`
-	ServiceNanos     int64       `json:"serviceNanos"`
-	Selectivity      float64     `json:"selectivity"`
+	ID               string  `json:"id"`
+	Name             string  `json:"name"`
+	Parallelism      int     `json:"parallelism"`
+	MaxParallelism   int     `json:"maxParallelism,omitempty"`
+	SlotSharingGroup string  `json:"slotSharingGroup"`
+	ServiceNanos     int64   `json:"serviceNanos"`
+	Selectivity      float64 `json:"selectivity"`
+	// RecordBytes is the size of each record the vertex emits on the network (numBytesOut per
+	// numRecordsOut): the harness pads its records' value with a payload to it.
+	RecordBytes      int         `json:"recordBytes"`
 	Partitions       int         `json:"partitions,omitempty"`
 	Keys             int64       `json:"keys,omitempty"`
 	StateBytesPerKey int64       `json:"stateBytesPerKey,omitempty"`
@@ -126,6 +129,7 @@ func ScenarioSpec(sc *scenario.Scenario, ji int, origin time.Time) (*JobSpec, er
 			ID: v.ID, Name: v.Name, Parallelism: max(1, v.Parallelism),
 			MaxParallelism: v.MaxParallelism, SlotSharingGroup: v.SlotSharingGroup,
 			ServiceNanos: int64(math.Round(1e9 / v.Capacity)), Selectivity: v.Selectivity,
+			RecordBytes: v.OutRecordBytes(),
 		}
 		if sv.SlotSharingGroup == "" {
 			sv.SlotSharingGroup = "default"
@@ -252,10 +256,11 @@ func SubmitScenario(ctx context.Context, d *Dist, restURL, dir string, spec *Job
 
 // ScenarioClusterConfig is the Flink configuration a local cluster running sc's jobs takes:
 // the scenario's cluster keys (the launcher derives each TaskManager's memory flags from them)
-// but the JobManager's memory (the launcher's small default fits), plus buffer debloating. The harness's records are a few bytes, so without
-// debloating a network buffer holds thousands of them and back-pressure reaches the source
-// only after tens of seconds of overload; debloating bounds in-flight data to about one
-// second of throughput, which the simulator assumes (it holds no data in flight).
+// but the JobManager's memory (the launcher's small default fits), plus buffer debloating. A
+// scenario runs at hundreds of records per second, so even with records of a realistic size
+// (recordBytes, 256 by default: about 128 in a 32 KiB buffer) a full buffer is a second or
+// more of a slow vertex's work; debloating bounds in-flight data to about one second of
+// throughput, which the simulator assumes (it holds no data in flight).
 func ScenarioClusterConfig(sc *scenario.Scenario) map[string]string {
 	conf := map[string]string{}
 	for k, v := range sc.Cluster.Config {

@@ -18,7 +18,7 @@ jobs:
     config: {state.backend.type: rocksdb, job.autoscaler.target.utilization: "0.6"}
     vertices:
       - {id: agg, parallelism: 2, capacity: 400, selectivity: 0.5, state: {bytesPerSubtask: 1m}, inputs: [{from: work, ship: HASH}]}
-      - {id: work, parallelism: 3, capacity: 100, inputs: [{from: src, ship: REBALANCE}], slotSharingGroup: heavy}
+      - {id: work, parallelism: 3, capacity: 100, recordBytes: 1k, inputs: [{from: src, ship: REBALANCE}], slotSharingGroup: heavy}
       - {id: src, name: "Source: log", capacity: 5000, partitions: 6}
     load:
       - {source: src, at: 0, rate: 100, backlog: 500}
@@ -90,6 +90,9 @@ func TestScenarioSpec(t *testing.T) {
 	}
 	if agg.Keys != specKeys || agg.StateBytesPerKey != 2<<20/specKeys || work.Keys != 0 {
 		t.Errorf("keyed state: agg %d keys × %d B, work %d keys", agg.Keys, agg.StateBytesPerKey, work.Keys)
+	}
+	if src.RecordBytes != scenario.DefaultRecordBytes || work.RecordBytes != 1024 || agg.RecordBytes != scenario.DefaultRecordBytes {
+		t.Errorf("record bytes %d %d %d, want the default, work's 1024, the default", src.RecordBytes, work.RecordBytes, agg.RecordBytes)
 	}
 	if agg.Selectivity != 0.5 || len(agg.Inputs) != 1 || agg.Inputs[0] != (SpecInput{From: "work", Ship: "HASH"}) {
 		t.Errorf("agg %+v", agg)

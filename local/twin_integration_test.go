@@ -63,8 +63,9 @@ func TestTwinRealFlink(t *testing.T) {
 	real := &realFidelity{ctx: ctx, c: c, jobID: jobID, job: sc.Jobs[0].Name,
 		origin: time.UnixMilli(spec.OriginMs), vertices: spec.Vertices}
 
-	// 1. Capture at p, L: a 20 s window once the job is warm.
-	if _, err := real.at(22 * time.Second); err != nil {
+	// 1. Capture at p, L: a 20 s window at L once the job is warm (48-68 s: the JVMs compile
+	// the per-record code only after a few thousand records).
+	if _, err := real.at(48 * time.Second); err != nil {
 		t.Fatal(err)
 	}
 	client, err := flinkrest.New(c.RESTURL)
@@ -80,6 +81,20 @@ func TestTwinRealFlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("captured twin:\n%s", tw.YAML)
+	// Capture reads each record's size from numBytesOut per numRecordsOut: the harness's
+	// records must be the scenario's recordBytes on the wire (agg sends nothing), give or take
+	// what else Flink counts in numBytesOut (measured: 259-278 bytes per record for 256).
+	for _, v := range sc.Jobs[0].Vertices {
+		for _, m := range tw.Vertices {
+			if m.ID != twinID(tw, v.ID, spec) || v.ID == "agg" {
+				continue
+			}
+			t.Logf("%s: captured record size %d bytes (scenario: %d)", v.ID, m.RecordBytes, v.OutRecordBytes())
+			if math.Abs(float64(m.RecordBytes-v.OutRecordBytes())) > twinTolerance*float64(v.OutRecordBytes()) {
+				t.Errorf("%s: captured record size %d bytes, the scenario's is %d", v.ID, m.RecordBytes, v.OutRecordBytes())
+			}
+		}
+	}
 	L := twin.Jobs[0].Load[0].Rate
 	p := map[string]int{}
 	for _, v := range spec.Vertices {
@@ -106,24 +121,24 @@ func TestTwinRealFlink(t *testing.T) {
 
 	// 3. The real job, measured with capture's own estimator (counter deltas of one
 	// MetricFetcher refresh to another), so that twin and measurement read busy time alike.
-	// 2L (140/s from 50 s) at p.
-	realBusy2L := measureBusy(t, real, client, 54*time.Second, 12*time.Second)
-	// The maximum rate at p: an overload (300/s from 70 s) without a restart, read 14-28 s
+	// 2L (140/s from 70 s) at p.
+	realBusy2L := measureBusy(t, real, client, 74*time.Second, 12*time.Second)
+	// The maximum rate at p: an overload (300/s from 90 s) without a restart, read 14-28 s
 	// after the step, once the step's transient is over (sim/CALIBRATION.md §2). Never right
 	// after a restart into a backlog: the source then fills whole 32 KiB network buffers
-	// (thousands of the harness's 12-byte records, tens of seconds of work) before buffer
-	// debloating shrinks them, and for that long its output reads a fraction of what the job
-	// processes while the first checkpoint aligns behind that data (§3).
-	realMax1 := realThroughput(t, real, 84*time.Second, 98*time.Second)
-	logCheckpoints(t, real, 70*time.Second, 98*time.Second)
-	// L again from 100 s, rescaled to 2p; busy at 2p once the overload's backlog is gone.
-	running := rescaleAll(t, real, 101*time.Second, p, 2)
-	drained := waitDrained(t, real, running, L, 134*time.Second)
+	// before buffer debloating shrinks them (with the old 12-byte records thousands of them,
+	// tens of seconds of work; with the scenario's 256-byte records ~128, about a second), and
+	// for that long its output reads less than what the job processes (§3).
+	realMax1 := realThroughput(t, real, 104*time.Second, 118*time.Second)
+	logCheckpoints(t, real, 90*time.Second, 118*time.Second)
+	// L again from 120 s, rescaled to 2p; busy at 2p once the overload's backlog is gone.
+	running := rescaleAll(t, real, 121*time.Second, p, 2)
+	drained := waitDrained(t, real, running, L, 154*time.Second)
 	logCheckpoints(t, real, running-5*time.Second, drained)
 	realBusy2p := measureBusy(t, real, client, max(drained+2*time.Second, running+8*time.Second), 14*time.Second)
-	// The maximum rate at 2p: an overload (700/s from 155 s), read 12-26 s after the step.
-	realMax2 := realThroughput(t, real, 167*time.Second, 181*time.Second)
-	logCheckpoints(t, real, 155*time.Second, 181*time.Second)
+	// The maximum rate at 2p: an overload (700/s from 175 s), read 12-26 s after the step.
+	realMax2 := realThroughput(t, real, 187*time.Second, 201*time.Second)
+	logCheckpoints(t, real, 175*time.Second, 201*time.Second)
 
 	type cmp struct {
 		What                string

@@ -817,6 +817,14 @@ func (p *parser) vertex(n *yaml.Node, where string) (Vertex, error) {
 			v.DirectMemory, err = p.size(n, path)
 			return err
 		},
+		"recordBytes": func(n *yaml.Node, path string) error {
+			b, err := p.size(n, path)
+			if err == nil && (b < MinRecordBytes || b > 16<<20) {
+				return p.errf(n, "%s: %s: want a record size from %d bytes (an 8-byte value and Flink's 8 bytes of lengths) to 16m", path, n.Value, MinRecordBytes)
+			}
+			v.RecordBytes = int(b)
+			return err
+		},
 	}, "id", "capacity")
 	if err != nil {
 		return v, err

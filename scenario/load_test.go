@@ -100,6 +100,9 @@ func TestDefaults(t *testing.T) {
 	if j.Name != "job-1" || v.Name != "src" || v.Parallelism != 1 || v.MaxParallelism != 128 || v.SlotSharingGroup != "default" {
 		t.Errorf("%+v %+v", j, v)
 	}
+	if v.RecordBytes != 0 || v.OutRecordBytes() != DefaultRecordBytes {
+		t.Errorf("record bytes %d (%d on the network), want unset (%d)", v.RecordBytes, v.OutRecordBytes(), DefaultRecordBytes)
+	}
 	if j.Load[0].Shape != ShapeStep || j.Load[0].Noise != 0.02 {
 		t.Errorf("%+v", j.Load[0])
 	}
@@ -201,6 +204,7 @@ func TestBadScenarios(t *testing.T) {
 		{"negative rate", strings.Replace(minimal, "rate: 100", "rate: -5", 1), `x.yaml:9: jobs[0].load[0].rate: invalid value -5: want a rate ≥ 0 in records per second`},
 		{"zero capacity", strings.Replace(minimal, "capacity: 1000", "capacity: 0", 1), `x.yaml:7: jobs[0].vertices[0].capacity: invalid value 0: want a positive number of records per second`},
 		{"bad version", "flinkVersion: 1.17\n" + minimal, `x.yaml:1: flinkVersion: unsupported version "1.17": want 1.18, 1.19, 1.20 or 2.0`},
+		{"record too small", strings.Replace(minimal, "capacity: 1000}", "capacity: 1000, recordBytes: 12}", 1), `x.yaml:7: jobs[0].vertices[0].recordBytes: 12: want a record size from 16 bytes (an 8-byte value and Flink's 8 bytes of lengths) to 16m`},
 		{"bad size", strings.Replace(minimal, "capacity: 1000}", "capacity: 1000, state: {bytes: 3 parsecs}}", 1), `x.yaml:7: jobs[0].vertices[0].state.bytes: invalid memory size "3 parsecs"`},
 		{"zero state keys", strings.Replace(minimal, "capacity: 1000}", "capacity: 1000, state: {bytes: 1m, keys: 0}}", 1), `x.yaml:7: jobs[0].vertices[0].state.keys: invalid value 0: want a number of keys between 1 and 2147483647`},
 		{"unknown input", strings.Replace(minimal, "- {id: src, capacity: 1000}", "- {id: src, capacity: 1000}\n      - {id: b, capacity: 1, inputs: [{from: nope}]}", 1), `x.yaml:8: jobs[0].vertices[1].inputs[0].from: unknown vertex "nope" (vertices of job "job-1": "src", "b")`},

@@ -164,8 +164,28 @@ type Vertex struct {
 	// buffers, compression): it counts against the JVM's direct limit (framework plus task
 	// off-heap and network memory) and the process.
 	DirectMemory int64
+	// RecordBytes is the serialized size of one record the vertex emits on the network (its
+	// numBytesOut per numRecordsOut), 0 = unset (DefaultRecordBytes); see OutRecordBytes.
+	RecordBytes int
 	// Line is where the vertex is defined, for messages.
 	Line int
+}
+
+// DefaultRecordBytes is a record's size on the network when a vertex sets none: a few hundred
+// bytes, like an event of a real job, so that a 32 KiB network buffer holds about a hundred
+// records rather than thousands (sim/CALIBRATION.md §3).
+const DefaultRecordBytes = 256
+
+// MinRecordBytes is the smallest record the real-Flink harness can send: an 8-byte value plus
+// Flink's 8 bytes of array and record length.
+const MinRecordBytes = 16
+
+// OutRecordBytes is the serialized size of one record the vertex emits.
+func (v *Vertex) OutRecordBytes() int {
+	if v.RecordBytes > 0 {
+		return v.RecordBytes
+	}
+	return DefaultRecordBytes
 }
 
 // IsSource reports whether the vertex has no inputs.

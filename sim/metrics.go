@@ -52,21 +52,24 @@ func timerGauge(window float64) float64 {
 
 // SubtaskMetrics is one subtask's metric values as of the last MetricFetcher refresh.
 type SubtaskMetrics struct {
-	Running         bool
-	RecordsIn       float64 // numRecordsIn (counter)
-	RecordsOut      float64 // numRecordsOut (counter)
-	RecordsInRate   float64 // numRecordsInPerSecond
-	RecordsOutRate  float64 // numRecordsOutPerSecond
-	BusyMsPerSec    float64
-	IdleMsPerSec    float64
-	BackPressuredMs float64 // backPressuredTimeMsPerSecond
-	AccBusyMs       float64 // accumulated-busy-time
-	AccIdleMs       float64
-	AccBackPressMs  float64
-	Pending         int64 // pendingRecords (sources)
-	Partitions      []PartitionOffsets
-	Watermark       int64
-	StartedAt       int64 // epoch ms the task started running
+	Running        bool
+	RecordsIn      float64 // numRecordsIn (counter)
+	RecordsOut     float64 // numRecordsOut (counter)
+	RecordsInRate  float64 // numRecordsInPerSecond
+	RecordsOutRate float64 // numRecordsOutPerSecond
+	// InRecordBytes and OutRecordBytes are the serialized sizes of a record read and written
+	// (numBytesIn/numBytesOut per record): the scenario's recordBytes of the inputs and the vertex.
+	InRecordBytes, OutRecordBytes float64
+	BusyMsPerSec                  float64
+	IdleMsPerSec                  float64
+	BackPressuredMs               float64 // backPressuredTimeMsPerSecond
+	AccBusyMs                     float64 // accumulated-busy-time
+	AccIdleMs                     float64
+	AccBackPressMs                float64
+	Pending                       int64 // pendingRecords (sources)
+	Partitions                    []PartitionOffsets
+	Watermark                     int64
+	StartedAt                     int64 // epoch ms the task started running
 }
 
 // PartitionOffsets are a source partition's Kafka gauges on its owning subtask.
@@ -215,6 +218,7 @@ func (s *Sim) publishSubtask(j *job, ji int, v *vtx, vi, i int, wm int64, out *S
 	}
 	out.RecordsIn = math.Floor(st.in)
 	out.RecordsOut = math.Floor(st.out)
+	out.InRecordBytes, out.OutRecordBytes = j.inRecordBytes(v), float64(v.sv.OutRecordBytes())
 	key := func(kind uint64) uint64 { return noiseKey(kind, uint64(ji), uint64(vi), uint64(i)) }
 	out.RecordsInRate = math.Max(0, meterRate(&st.inRing, st.ringPos)*(1+0.01*s.noise(key(1))))
 	out.RecordsOutRate = math.Max(0, meterRate(&st.outRing, st.ringPos)*(1+0.01*s.noise(key(2))))
@@ -319,4 +323,17 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
 	x = (x ^ (x >> 27)) * 0x94D049BB133111EB
 	return x ^ (x >> 31)
+}
+
+// inRecordBytes is the size of a record v reads: its inputs' record sizes, averaged (a union of
+// inputs with different sizes is rare; the mean keeps numBytesIn in their range).
+func (j *job) inRecordBytes(v *vtx) float64 {
+	if len(v.inputs) == 0 {
+		return float64(v.sv.OutRecordBytes())
+	}
+	sum := 0.0
+	for _, e := range v.inputs {
+		sum += float64(j.vs[e.from].sv.OutRecordBytes())
+	}
+	return sum / float64(len(v.inputs))
 }

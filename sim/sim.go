@@ -25,9 +25,6 @@ const (
 	defaultHeapStateFraction = 0.5
 	// allocPerRecord is the short-lived garbage a record creates in each operator chain.
 	allocPerRecord = 256
-	// RecordBytes is the serialized size of a record on the network (numBytesIn/Out,
-	// read-bytes/write-bytes).
-	RecordBytes = 100
 	// nativeBase and nativePerSubtask are native memory outside the Flink pools (threads,
 	// code cache, GC structures) that JVM overhead must cover.
 	nativeBase       = 48 << 20

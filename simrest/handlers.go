@@ -299,8 +299,8 @@ func ioMetrics(m sim.SubtaskMetrics, source bool) flinkrest.IOMetricsInfo {
 		read = 0
 	}
 	return flinkrest.IOMetricsInfo{
-		ReadBytes: read * sim.RecordBytes, ReadBytesComplete: true,
-		WriteBytes: int64(m.RecordsOut) * sim.RecordBytes, WriteBytesComplete: true,
+		ReadBytes: int64(float64(read) * m.InRecordBytes), ReadBytesComplete: true,
+		WriteBytes: int64(m.RecordsOut * m.OutRecordBytes), WriteBytesComplete: true,
 		ReadRecords: read, ReadRecordsComplete: true,
 		WriteRecords: int64(m.RecordsOut), WriteRecordsComplete: true,
 		AccumulatedBackpressuredTime: int64(m.AccBackPressMs), AccumulatedIdleTime: int64(m.AccIdleMs),

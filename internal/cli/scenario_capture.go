@@ -30,6 +30,8 @@ scenario (scenarios/FORMAT.md) that runs the same job on the simulator:
   capacity      records/s per subtask at 100% busy: the rate through the vertex
                 over its busy fraction (accumulated busy time over the window)
   selectivity   records out over records in
+  recordBytes   the size of a record each vertex sends: numBytesOut over
+                numRecordsOut
   state         each vertex's state size in the latest completed checkpoint
   load          each source's rate plus its lag growth (pendingRecords), with the
                 current lag as a start backlog
@@ -39,8 +41,10 @@ Not captured (the format's defaults are used, and the file says so): key skew,
 heap per record, the restart model and scaling efficiency. A vertex busy less than
 2% has no measurable capacity: it gets 50 times its current rate.
 
-Capture a job that is steady and not rescaling; the busier its vertices, the
-better the service times. Run the twin with flinktune sim or flinktune bench.`,
+Capture a job that is steady and not rescaling, and has run a few thousand
+records since it (re)started: until then the JVM runs its per-record code
+interpreted, and the file notes a vertex whose busy time per record moved between
+the window's halves. The busier its vertices, the better the service times. Run the twin with flinktune sim or flinktune bench.`,
 		Example: `  flinktune scenario capture --flink http://localhost:8081 --job 5f0c... --out twin.yaml
   flinktune scenario capture --flink http://localhost:8081 --window 2m > twin.yaml
   flinktune bench --scenario twin.yaml --policy flinktune`,

@@ -52,3 +52,33 @@ func TestBuildEdges(t *testing.T) {
 		}
 	}
 }
+
+// A vertex whose busy time per record falls between the window's halves (a job still warming
+// up) gets a note; a steady one does not, and neither does a vertex too idle to measure.
+func TestBuildNotesUnsteady(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		midBusy  float64 // b's accumulated busy ms at the middle sample (of 3000 at the end)
+		wantNote bool
+	}{
+		{"steady", 1500, false},
+		{"within tolerance", 1600, false}, // 1.6 vs 1.4 ms per record: 12.5%
+		{"warming up", 2000, true},        // 2.0 vs 1.0 ms per record
+		{"speeding up", 1000, true},       // 1.0 vs 2.0 ms per record
+	} {
+		obs := obsOf([]flinkrest.PlanNode{{ID: "a"}, {ID: "b", Inputs: []flinkrest.PlanInput{{ID: "a"}}}}, 10*time.Second)
+		obs.First.Vertices = map[string]VertexSample{"a": {}, "b": {}}
+		mid := Sample{At: time.Unix(5, 0), Vertices: map[string]VertexSample{
+			"a": {RecordsOut: 1000, Busy: 300}, "b": {RecordsIn: 1000, Busy: tc.midBusy}}}
+		obs.Mid = &mid
+		obs.Last.Vertices = map[string]VertexSample{"a": {RecordsOut: 2000, Busy: 600}, "b": {RecordsIn: 2000, Busy: 3000}}
+		tw, err := Build(obs, "warm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(string(tw.YAML), "b: busy time per record moved")
+		if got != tc.wantNote || strings.Contains(string(tw.YAML), "a: busy time per record") {
+			t.Errorf("%s: note on b %v, want %v:\n%s", tc.name, got, tc.wantNote, tw.YAML)
+		}
+	}
+}

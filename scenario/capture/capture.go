@@ -12,6 +12,8 @@
 //	capacity        = (Δrecords in / Δt) / parallelism / b    (sources: records out)
 //	selectivity     = Δrecords out / Δrecords in
 //	source load     = Δrecords out / Δt + ΔpendingRecords / Δt
+//	record size     = ΔnumBytesOut / Δrecords out   (recordBytes; unset for a vertex with no
+//	                  network output, such as a sink)
 //
 // What it cannot see is left at the format's defaults and listed in the output's comment: key
 // skew, heap per record, the restart model, scaling efficiency (1 is assumed), and any
@@ -42,9 +44,18 @@ const (
 	IdleCapacityFactor = 50
 )
 
+// SteadyTolerance is how far a vertex's busy time per record may move between the capture
+// window's two halves before the twin carries a note that the job was not steady. A job just
+// started (or restarted by a rescale) runs its per-record code interpreted until the JVM has
+// compiled it after a few thousand records: on a lightly loaded vertex that is most of its busy
+// time, and a twin captured then over-predicts it at higher load (sim/CALIBRATION.md §3).
+const SteadyTolerance = 0.15
+
 // VertexSample is one vertex's counters at one time, summed over its subtasks.
 type VertexSample struct {
 	RecordsIn, RecordsOut float64
+	// BytesOut is numBytesOut: the serialized bytes written to the network.
+	BytesOut float64
 	// Busy, Idle and BackPressured are the accumulated times in ms, summed over subtasks.
 	Busy, Idle, BackPressured float64
 	// Pending is the sum of the sources' pendingRecords (NaN when the vertex has none).
@@ -67,6 +78,9 @@ type Observation struct {
 	TaskManagers int
 	Slots        int
 	First, Last  Sample
+	// Mid is a sample in between (nil when none was taken): Build compares each vertex's busy
+	// time per record over the window's two halves (see SteadyTolerance).
+	Mid *Sample
 	// StatePerVertex is each vertex's state size in the latest completed checkpoint; nil when
 	// the checkpoint details are not available (then TotalState is split, see Build).
 	StatePerVertex map[string]int64
@@ -97,6 +111,7 @@ type Measured struct {
 	RateIn, RateOut   float64 // records/s, all subtasks
 	Capacity          float64 // records/s per subtask at 100% busy
 	Selectivity       float64
+	RecordBytes       int // serialized size of a record it emits; 0 when it sent none
 	StateBytes        int64
 	Load              float64 // sources: arrival rate, records/s
 	Backlog           int64   // sources: pending records at the end of the window
@@ -142,6 +157,9 @@ func Build(obs Observation, name string) (*Twin, error) {
 			}
 			m.Load = math.Max(0, m.RateOut+pend)
 		}
+		if db, dr := nonNeg(b.BytesOut-a.BytesOut), nonNeg(b.RecordsOut-a.RecordsOut); db > 0 && dr > 0 {
+			m.RecordBytes = max(scenario.MinRecordBytes, int(math.Round(db/dr)))
+		}
 		m.Selectivity = 1
 		if !n.IsSource() && m.RateIn > 0 && (m.RateOut > 0 || hasConsumer(obs.Job.Plan, n.ID)) {
 			m.Selectivity = m.RateOut / m.RateIn
@@ -155,6 +173,11 @@ func Build(obs Observation, name string) (*Twin, error) {
 		default:
 			m.Capacity = 1000
 			tw.Notes = append(tw.Notes, fmt.Sprintf("%s: no records in the window; capacity unknown, set to 1000/s", m.ID))
+		}
+		if obs.Mid != nil && m.Busy >= MinBusy {
+			if note := unsteady(m.ID, n.IsSource(), a, obs.Mid.Vertices[n.ID], b); note != "" {
+				tw.Notes = append(tw.Notes, note)
+			}
 		}
 		tw.Vertices = append(tw.Vertices, m)
 		job.Vertices = append(job.Vertices, vertexYAML(m, n, jv, ids, groups[n.ID]))
@@ -188,6 +211,27 @@ func Build(obs Observation, name string) (*Twin, error) {
 	return tw, nil
 }
 
+// unsteady returns a note when the busy time per record of the window's first half (samples a
+// to mid) and second half (mid to b) differ by more than SteadyTolerance, else "".
+func unsteady(id string, source bool, a, mid, b VertexSample) string {
+	perRecord := func(x, y VertexSample) float64 {
+		recs := y.RecordsIn - x.RecordsIn
+		if source {
+			recs = y.RecordsOut - x.RecordsOut
+		}
+		if recs <= 0 || y.Busy-x.Busy <= 0 {
+			return math.NaN()
+		}
+		return (y.Busy - x.Busy) / recs
+	}
+	c1, c2 := perRecord(a, mid), perRecord(mid, b)
+	if math.IsNaN(c1) || math.IsNaN(c2) || math.Abs(c1-c2) <= SteadyTolerance*math.Max(c1, c2) {
+		return ""
+	}
+	return fmt.Sprintf("%s: busy time per record moved from %.3g ms to %.3g ms between the window's halves: "+
+		"the job was not steady (just started or rescaled, the JVM still compiling its per-record code?); capture it again later", id, c1, c2)
+}
+
 func vertexYAML(m Measured, n flinkrest.PlanNode, jv flinkrest.JobVertex, ids map[string]string, group string) vertexSpec {
 	v := vertexSpec{ID: m.ID, Name: m.Name, Parallelism: m.Parallelism, Capacity: round(m.Capacity, 4), SlotSharingGroup: group}
 	if jv.MaxParallelism > 0 {
@@ -197,6 +241,7 @@ func vertexYAML(m Measured, n flinkrest.PlanNode, jv flinkrest.JobVertex, ids ma
 		s := round(m.Selectivity, 4)
 		v.Selectivity = &s
 	}
+	v.RecordBytes = m.RecordBytes
 	for _, in := range n.Inputs {
 		v.Inputs = append(v.Inputs, inputSpec{From: ids[in.ID], Ship: ship(in.ShipStrategy)})
 	}
@@ -461,6 +506,7 @@ type vertexSpec struct {
 	SlotSharingGroup string      `yaml:"slotSharingGroup,omitempty"`
 	Capacity         float64     `yaml:"capacity"`
 	Selectivity      *float64    `yaml:"selectivity,omitempty"`
+	RecordBytes      int         `yaml:"recordBytes,omitempty"`
 	Inputs           []inputSpec `yaml:"inputs,omitempty,flow"`
 	State            *stateSpec  `yaml:"state,omitempty,flow"`
 }

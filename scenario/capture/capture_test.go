@@ -33,7 +33,7 @@ jobs:
     config: {execution.checkpointing.interval: 10s, pipeline.max-parallelism: 96}
     vertices:
       - {id: src, name: "Source: orders", parallelism: 1, capacity: 5000}
-      - {id: parse, name: "parse", parallelism: 2, capacity: 300, selectivity: 2, inputs: [{from: src, ship: REBALANCE}]}
+      - {id: parse, name: "parse", parallelism: 2, capacity: 300, selectivity: 2, recordBytes: 900, inputs: [{from: src, ship: REBALANCE}]}
       - {id: agg, name: "agg by key", parallelism: 2, capacity: 1000, selectivity: 0.5, slotSharingGroup: heavy,
          state: {bytes: 8m}, inputs: [{from: parse, ship: HASH}]}
       - {id: sink, name: "Sink: out", parallelism: 1, capacity: 2000, inputs: [{from: agg, ship: REBALANCE}]}
@@ -143,6 +143,11 @@ func checkTwin(t *testing.T, sc, twin *scenario.Scenario, rate float64) {
 		if (g.SlotSharingGroup == "default") != (v.SlotSharingGroup == "default") {
 			t.Errorf("%s: slot sharing group %q, want it %s the source's", v.ID, g.SlotSharingGroup,
 				map[bool]string{true: "in", false: "apart from"}[v.SlotSharingGroup == "default"])
+		}
+		// Record sizes from numBytesOut per numRecordsOut; a sink sends nothing on the network
+		// (the simulator counts its output at the format's default all the same).
+		if v.ID != "sink" && g.OutRecordBytes() != v.OutRecordBytes() {
+			t.Errorf("%s: record bytes %d (set %d), want %d", v.ID, g.OutRecordBytes(), g.RecordBytes, v.OutRecordBytes())
 		}
 		want := v.StateBytes(v.Parallelism)
 		near(v.ID+" state", float64(g.StateBytes(g.Parallelism)), float64(want), 0.01)

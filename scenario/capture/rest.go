@@ -56,14 +56,22 @@ func Capture(ctx context.Context, c *flinkrest.Client, jobID string, o Options) 
 	if err != nil {
 		return nil, err
 	}
-	if err := o.Sleep(ctx, o.Window); err != nil {
+	// A sample halfway, so that Build can tell a steady job from one still warming up.
+	if err := o.Sleep(ctx, o.Window/2); err != nil {
+		return nil, err
+	}
+	mid, err := freshSample(ctx, c, jobID, &obs.Job, names, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Sleep(ctx, o.Window-o.Window/2); err != nil {
 		return nil, err
 	}
 	last, err := freshSample(ctx, c, jobID, &obs.Job, names, o)
 	if err != nil {
 		return nil, err
 	}
-	obs.First, obs.Last = first, last
+	obs.First, obs.Mid, obs.Last = first, &mid, last
 	obs.StatePerVertex, obs.TotalState = checkpointState(ctx, c, jobID)
 	name := o.Name
 	if name == "" {
@@ -137,7 +145,7 @@ func changed(a, b Sample) bool {
 	return false
 }
 
-// sample reads the accumulated times from the job details and the record counters (and the
+// sample reads the accumulated times from the job details and the record and byte counters (and the
 // sources' pendingRecords) from each vertex's subtask metrics, summed. names caches each
 // vertex's pendingRecords metric names.
 func sample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flinkrest.JobDetailsInfo, names map[string][]string) (Sample, error) {
@@ -173,7 +181,7 @@ func sample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flink
 				names[v.ID] = pending
 			}
 		}
-		get := append([]string{"numRecordsIn", "numRecordsOut"}, pending...)
+		get := append([]string{"numRecordsIn", "numRecordsOut", "numBytesOut"}, pending...)
 		ms, err := c.VertexMetrics(ctx, jobID, v.ID, get, []string{"sum"})
 		if err != nil {
 			return Sample{}, fmt.Errorf("capture: vertex %s metrics: %w", v.Name, err)
@@ -188,6 +196,8 @@ func sample(ctx context.Context, c *flinkrest.Client, jobID string, shape *flink
 				x.RecordsIn = sum
 			case m.ID == "numRecordsOut":
 				x.RecordsOut = sum
+			case m.ID == "numBytesOut":
+				x.BytesOut = sum
 			default: // pendingRecords, one metric per source operator
 				if math.IsNaN(x.Pending) {
 					x.Pending = 0

@@ -15,13 +15,13 @@ final class KafkaSources {
     private KafkaSources() {}
 
     /** kafka is the vertex's {"bootstrap": "host:port", "topic": "name"}. */
-    static KafkaSource<Long> of(JsonNode kafka, String vertexId, long serviceNanos) {
-        return KafkaSource.<Long>builder()
+    static KafkaSource<byte[]> of(JsonNode kafka, String vertexId, long serviceNanos, int recordBytes) {
+        return KafkaSource.<byte[]>builder()
                 .setBootstrapServers(kafka.path("bootstrap").asText())
                 .setTopics(kafka.path("topic").asText())
                 .setGroupId("flinktune-" + kafka.path("topic").asText() + "-" + vertexId)
                 .setStartingOffsets(OffsetsInitializer.earliest())
-                .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(new LongRecords(serviceNanos)))
+                .setDeserializer(KafkaRecordDeserializationSchema.valueOnly(new LongRecords(serviceNanos, recordBytes)))
                 // The topic exists before the job starts; no discovery thread on a 2-core machine.
                 .setProperty("partition.discovery.interval.ms", "-1")
                 .setProperty("client.id.prefix", "flinktune-" + vertexId)

@@ -5,6 +5,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -29,8 +30,9 @@ import java.util.Map;
  * scenario vertex (chaining off, each vertex's uid the scenario vertex id, so its JobVertexID
  * is stable), sources that behave like a partitioned log fed at the scenario's rate schedule
  * with its start backlog ({@link ScheduledSource}), each vertex's capacity as a per-record
- * service time (a timed wait), its selectivity, keyed state of its size behind HASH inputs,
- * ship strategies, slot sharing groups and max parallelism. The Go side (package local) turns
+ * service time (a timed wait), its selectivity, records of its size on the network
+ * ({@link Records}: a value keyed vertices key on, and a payload), keyed state of its size behind
+ * HASH inputs, ship strategies, slot sharing groups and max parallelism. The Go side (package local) turns
  * a scenario into the JSON spec this reads:
  *
  * <pre>
@@ -73,11 +75,12 @@ public final class ScenarioJob {
     /** Adds the spec's vertices (in topological order) to env. */
     static void build(StreamExecutionEnvironment env, JsonNode spec) {
         long origin = spec.path("originMs").asLong(System.currentTimeMillis());
-        Map<String, DataStream<Long>> built = new HashMap<>();
+        Map<String, DataStream<byte[]>> built = new HashMap<>();
         for (JsonNode v : spec.path("vertices")) {
             String id = v.path("id").asText();
             long serviceNanos = v.path("serviceNanos").asLong(0);
-            SingleOutputStreamOperator<Long> op;
+            int recordBytes = v.path("recordBytes").asInt(Records.MIN_BYTES);
+            SingleOutputStreamOperator<byte[]> op;
             if (v.path("inputs").size() == 0) {
                 JsonNode load = v.path("load");
                 int n = load.path("points").size();
@@ -90,14 +93,14 @@ public final class ScenarioJob {
                 Schedule sch = new Schedule(origin, load.path("backlog").asLong(0), t, r);
                 String name = v.path("name").asText(id).replaceFirst("^Source: ", "");
                 if (v.has("kafka")) {
-                    op = env.fromSource(KafkaSources.of(v.path("kafka"), id, serviceNanos),
+                    op = env.fromSource(KafkaSources.of(v.path("kafka"), id, serviceNanos, recordBytes),
                             WatermarkStrategy.noWatermarks(), name);
                 } else {
-                    op = env.fromSource(new ScheduledSource(sch, v.path("partitions").asInt(1), serviceNanos),
+                    op = env.fromSource(new ScheduledSource(sch, v.path("partitions").asInt(1), serviceNanos, recordBytes),
                             WatermarkStrategy.noWatermarks(), name);
                 }
             } else {
-                op = processor(v, built, serviceNanos);
+                op = processor(v, built, serviceNanos, recordBytes);
                 op.name(v.path("name").asText(id));
             }
             op.uid(id);
@@ -110,13 +113,13 @@ public final class ScenarioJob {
         }
     }
 
-    private static SingleOutputStreamOperator<Long> processor(
-            JsonNode v, Map<String, DataStream<Long>> built, long serviceNanos) {
+    private static SingleOutputStreamOperator<byte[]> processor(
+            JsonNode v, Map<String, DataStream<byte[]>> built, long serviceNanos, int recordBytes) {
         double selectivity = v.path("selectivity").asDouble(1);
-        List<DataStream<Long>> ins = new ArrayList<>();
+        List<DataStream<byte[]>> ins = new ArrayList<>();
         boolean keyed = false;
         for (JsonNode in : v.path("inputs")) {
-            DataStream<Long> from = built.get(in.path("from").asText());
+            DataStream<byte[]> from = built.get(in.path("from").asText());
             if (from == null) {
                 throw new IllegalArgumentException("vertex " + v.path("id").asText() + ": input "
                         + in.path("from").asText() + " is not defined before it");
@@ -140,20 +143,21 @@ public final class ScenarioJob {
                     ins.add(from.rebalance());
             }
         }
-        DataStream<Long> in = ins.get(0);
+        DataStream<byte[]> in = ins.get(0);
         for (int i = 1; i < ins.size(); i++) {
             in = in.union(ins.get(i));
         }
         if (keyed) {
             // A vertex with a HASH input is keyed on all its inputs (a union is then re-keyed).
             long keys = Math.max(1, v.path("keys").asLong(1024));
-            return in.keyBy(new ModKey(keys)).process(new KeyedWork(serviceNanos, selectivity,
-                    v.path("stateBytesPerKey").asInt(0)));
+            return in.keyBy(new ModKey(keys), Types.LONG).process(new KeyedWork(serviceNanos,
+                    selectivity, recordBytes, v.path("stateBytesPerKey").asInt(0)), Records.TYPE);
         }
-        return in.process(new Work(serviceNanos, selectivity));
+        return in.process(new Work(serviceNanos, selectivity, recordBytes), Records.TYPE);
     }
 
-    static final class ModKey implements KeySelector<Long, Long> {
+    /** Keys a record by its value (not its payload). */
+    static final class ModKey implements KeySelector<byte[], Long> {
         private static final long serialVersionUID = 1L;
         private final long keys;
 
@@ -162,57 +166,63 @@ public final class ScenarioJob {
         }
 
         @Override
-        public Long getKey(Long v) {
-            return Math.floorMod(v * 0x9E3779B97F4A7C15L, keys);
+        public Long getKey(byte[] r) {
+            return Math.floorMod(Records.value(r) * 0x9E3779B97F4A7C15L, keys);
         }
     }
 
-    /** Emits selectivity records per record on average (a deterministic carry), distinct values. */
+    /**
+     * Emits selectivity records per record on average (a deterministic carry), distinct values,
+     * each recordBytes on the network.
+     */
     static final class Emitter implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
         private final double selectivity;
+        private final int recordBytes;
         private double carry;
 
-        Emitter(double selectivity) {
+        Emitter(double selectivity, int recordBytes) {
             this.selectivity = selectivity;
+            this.recordBytes = recordBytes;
         }
 
-        void emit(long v, Collector<Long> out) {
+        void emit(byte[] in, Collector<byte[]> out) {
             carry += selectivity;
+            long v = Records.value(in);
             for (long j = 0; carry >= 1; j++, carry -= 1) {
-                out.collect(v * 31 + j);
+                out.collect(Records.of(v * 31 + j, recordBytes));
             }
         }
     }
 
-    static final class Work extends ProcessFunction<Long, Long> {
+    static final class Work extends ProcessFunction<byte[], byte[]> {
         private static final long serialVersionUID = 1L;
         private final ServiceClock service;
         private final Emitter emitter;
 
-        Work(long serviceNanos, double selectivity) {
+        Work(long serviceNanos, double selectivity, int recordBytes) {
             this.service = new ServiceClock(serviceNanos);
-            this.emitter = new Emitter(selectivity);
+            this.emitter = new Emitter(selectivity, recordBytes);
         }
 
         @Override
-        public void processElement(Long v, Context ctx, Collector<Long> out) {
+        public void processElement(byte[] v, Context ctx, Collector<byte[]> out) {
             service.record();
             emitter.emit(v, out);
         }
     }
 
     /** Keyed work: each key holds stateBytesPerKey bytes of keyed state once seen. */
-    static final class KeyedWork extends KeyedProcessFunction<Long, Long, Long> {
+    static final class KeyedWork extends KeyedProcessFunction<Long, byte[], byte[]> {
         private static final long serialVersionUID = 1L;
         private final ServiceClock service;
         private final Emitter emitter;
         private final int stateBytesPerKey;
         private transient ValueState<byte[]> state;
 
-        KeyedWork(long serviceNanos, double selectivity, int stateBytesPerKey) {
+        KeyedWork(long serviceNanos, double selectivity, int recordBytes, int stateBytesPerKey) {
             this.service = new ServiceClock(serviceNanos);
-            this.emitter = new Emitter(selectivity);
+            this.emitter = new Emitter(selectivity, recordBytes);
             this.stateBytesPerKey = stateBytesPerKey;
         }
 
@@ -225,7 +235,7 @@ public final class ScenarioJob {
         }
 
         @Override
-        public void processElement(Long v, Context ctx, Collector<Long> out) throws Exception {
+        public void processElement(byte[] v, Context ctx, Collector<byte[]> out) throws Exception {
             service.record();
             if (state != null && state.value() == null) {
                 state.update(new byte[stateBytesPerKey]);

@@ -1,7 +1,6 @@
 package io.flinktune.harness.scenario;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.Source;
@@ -28,21 +27,24 @@ import java.util.concurrent.TimeUnit;
  * record only once it has arrived. When the job cannot keep up, arrived but unread records are
  * lag, reported as the standard {@code pendingRecords} source metric, exactly as a Kafka source
  * reports it; a restart or rescale resumes from the checkpointed positions, so lag builds up
- * while the job is down. Each emitted record costs the vertex's service time (a timed wait).
+ * while the job is down. Each emitted record costs the vertex's service time (a timed wait) and
+ * takes recordBytes on the network ({@link Records}).
  * Partitions are dealt like Kafka's: partition k to reader k mod parallelism.
  */
 public final class ScheduledSource
-        implements Source<Long, PartitionSplit, List<PartitionSplit>>, ResultTypeQueryable<Long> {
+        implements Source<byte[], PartitionSplit, List<PartitionSplit>>, ResultTypeQueryable<byte[]> {
     private static final long serialVersionUID = 1L;
 
     private final Schedule schedule;
     private final int partitions;
     private final long serviceNanos;
+    private final int recordBytes;
 
-    public ScheduledSource(Schedule schedule, int partitions, long serviceNanos) {
+    public ScheduledSource(Schedule schedule, int partitions, long serviceNanos, int recordBytes) {
         this.schedule = schedule;
         this.partitions = partitions;
         this.serviceNanos = serviceNanos;
+        this.recordBytes = recordBytes;
     }
 
     @Override
@@ -77,13 +79,13 @@ public final class ScheduledSource
     }
 
     @Override
-    public SourceReader<Long, PartitionSplit> createReader(SourceReaderContext ctx) {
-        return new Reader(ctx, schedule, serviceNanos);
+    public SourceReader<byte[], PartitionSplit> createReader(SourceReaderContext ctx) {
+        return new Reader(ctx, schedule, serviceNanos, recordBytes);
     }
 
     @Override
-    public TypeInformation<Long> getProducedType() {
-        return Types.LONG;
+    public TypeInformation<byte[]> getProducedType() {
+        return Records.TYPE;
     }
 
     /** Deals unassigned partitions to readers, k to reader k mod parallelism. */
@@ -139,10 +141,11 @@ public final class ScheduledSource
     }
 
     /** Emits arrived records from its partitions, round-robin; idles until the next arrival. */
-    static final class Reader implements SourceReader<Long, PartitionSplit> {
+    static final class Reader implements SourceReader<byte[], PartitionSplit> {
         private final SourceReaderContext ctx;
         private final Schedule schedule;
         private final ServiceClock service;
+        private final int recordBytes;
         private final List<PartitionSplit> splits = new ArrayList<>();
         private ScheduledExecutorService timer;
         private CompletableFuture<Void> available = CompletableFuture.completedFuture(null);
@@ -150,10 +153,11 @@ public final class ScheduledSource
         private double arrivedCache;
         private long arrivedAtMs = Long.MIN_VALUE;
 
-        Reader(SourceReaderContext ctx, Schedule schedule, long serviceNanos) {
+        Reader(SourceReaderContext ctx, Schedule schedule, long serviceNanos, int recordBytes) {
             this.ctx = ctx;
             this.schedule = schedule;
             this.service = new ServiceClock(serviceNanos);
+            this.recordBytes = recordBytes;
         }
 
         @Override
@@ -189,7 +193,7 @@ public final class ScheduledSource
         }
 
         @Override
-        public InputStatus pollNext(ReaderOutput<Long> out) {
+        public InputStatus pollNext(ReaderOutput<byte[]> out) {
             if (splits.isEmpty()) {
                 return idle(100);
             }
@@ -202,7 +206,7 @@ public final class ScheduledSource
                         s.emitted++;
                         cursor = (cursor + i + 1) % splits.size();
                         service.record();
-                        out.collect(next);
+                        out.collect(Records.of(next, recordBytes));
                         return InputStatus.MORE_AVAILABLE;
                     }
                 }
