@@ -64,6 +64,8 @@ type state struct {
 	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
 	// surplus is temporary and is shed once the lag is gone.
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
+	// LowAtLevel: LowSince is the end of a spike, the demand back at a level it held before.
+	LowAtLevel bool `json:"lowAtLevel,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -440,8 +442,10 @@ type evaluation struct {
 	pattern  string
 	lagEv    map[string]lagEvidence // each source's lag over the window (lagobjective.go)
 	// lowFrom is since when the sources' demand has been as low as the scale-down is sized
-	// for, when a spike's end says so (lowPeak); zero otherwise.
+	// for, when a spike's end says so (lowPeak); zero otherwise. lowNow: some source's
+	// demand fell to a level it did not hold before, so the wait starts now.
 	lowFrom time.Time
+	lowNow  bool
 }
 
 func (e *evaluation) metrics() map[string]map[string]float64 {
@@ -506,7 +510,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			p.applyPattern(e, vi.ID, snap.Time)
 			lp, from := p.lowPeak(vi.ID, snap.Time, max(est.Peak, est.Level))
 			e.peak[vi.ID] = max(est.Peak, est.Level, lp)
-			e.lowFrom = maxTime(e.lowFrom, from)
+			e.noteLowFrom(from, snap.Time)
 			e.horizon = max(e.horizon, est.Horizon)
 			lv, _ := last.V.get(vi.ID)
 			lag := lv.Lag

@@ -16,9 +16,10 @@ const fallingShare = 0.1
 // (kafka-diurnal 1.2% over the operator's parallelism-seconds).
 //
 // The surplus of a scale-up sized to drain a backlog is no bet on the level (it was sized for
-// lag that is gone), so it is shed after scale-down.interval.
+// lag that is gone), so it is shed after scale-down.interval; so is the capacity of a spike
+// once the demand is back at the level it held before the spike (lowPeak).
 func (p *Policy) downWait(e *evaluation, surplus bool) time.Duration {
-	if surplus || falling(e, p.o.Settle) {
+	if surplus || p.st.LowAtLevel || falling(e, p.o.Settle) {
 		return p.lowFor()
 	}
 	return max(p.lowFor(), p.o.Settle)
@@ -93,7 +94,8 @@ func (p *Policy) lowPeak(id string, now time.Time, cur float64) (float64, time.T
 // lowStart is when the demand became low for a scale-down: the end of a spike above a level
 // the job held before it (lowPeak), never before the last rescale; otherwise now.
 func (p *Policy) lowStart(e *evaluation, now time.Time) time.Time {
-	if e.lowFrom.IsZero() || !e.lowFrom.Before(now) {
+	p.st.LowAtLevel = e.backAtLevel() && !e.lowFrom.After(now)
+	if !p.st.LowAtLevel {
 		return now
 	}
 	return maxTime(e.lowFrom, p.st.LastChange)
@@ -105,3 +107,15 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// noteLowFrom combines the sources' lowPeak times: the latest spike's end, unless some source's
+// wait must start now.
+func (e *evaluation) noteLowFrom(from, now time.Time) {
+	if from.Equal(now) {
+		e.lowNow = true
+	}
+	e.lowFrom = maxTime(e.lowFrom, from)
+}
+
+// backAtLevel reports whether the demand is back at a level it held before a spike (lowPeak).
+func (e *evaluation) backAtLevel() bool { return !e.lowFrom.IsZero() && !e.lowNow }
