@@ -508,7 +508,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			e.demand[vi.ID] = est.Level
 			e.forecast[vi.ID] = est.forecast()
 			p.applyPattern(e, vi.ID, snap.Time)
-			lp, from := p.lowPeak(vi.ID, snap.Time, max(est.Peak, est.Level))
+			lp, from := p.lowPeak(vi.ID, snap.Time, max(est.Peak, est.Level), est.Slope)
 			e.peak[vi.ID] = max(est.Peak, est.Level, lp)
 			e.noteLowFrom(from, snap.Time)
 			e.horizon = max(e.horizon, est.Horizon)

@@ -46,8 +46,8 @@ const spikeShare = 0.1
 // the demand held before it, at least as long as the spike lasted and back to the start of the
 // span, and returned to: the level is no new bet, so the wait counts from the spike's end and
 // the scale-down is sized for the level. A demand that has fallen to a level it did not hold
-// before (a dip, a step down) still waits from now and is sized for the span's peak.
-func (p *Policy) lowPeak(id string, now time.Time, cur float64) (float64, time.Time) {
+// before (a dip, a step down), or is still falling, waits from now, sized for the span's peak.
+func (p *Policy) lowPeak(id string, now time.Time, cur, slope float64) (float64, time.Time) {
 	span := p.lowFor()
 	peak := p.levelPeak(id, now, span)
 	hi := cur * (1 + spikeShare)
@@ -62,6 +62,11 @@ func (p *Policy) lowPeak(id string, now time.Time, cur float64) (float64, time.T
 	}
 	if end < 0 {
 		return peak, time.Time{}
+	}
+	if slope*p.o.Settle.Seconds() < -fallingShare*cur {
+		// Still falling (a daily curve's evening): the minutes above are the fall, not a
+		// spike over (gen-78's 3-hour sine was sized for the last minutes of its fall).
+		return peak, now
 	}
 	start := end
 	for start > 0 && above(start-1) {
