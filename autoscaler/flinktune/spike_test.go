@@ -56,3 +56,29 @@ func TestDownWaitBackAtLevel(t *testing.T) {
 		t.Errorf("back at the level held before a spike: waits %v, want %v", got, o.ScaleDownInterval)
 	}
 }
+
+// lowPeak on per-minute levels: 10k/s for 20 minutes, 24k/s for 8, back at 10k/s. Flat now, the
+// wait counts from the spike's end and the scale-down is sized for 10k/s; a demand still falling
+// (its trend sheds more than fallingShare over settle) waits from now, sized for the span's peak.
+func TestLowPeakSpikeOverOrFalling(t *testing.T) {
+	p := New(DefaultOptions())
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var lv []level
+	for m := 0; m < 36; m++ {
+		r := 10000.0
+		if m >= 20 && m < 28 {
+			r = 24000
+		}
+		lv = append(lv, level{T: t0.Add(time.Duration(m) * time.Minute), Sum: 6 * r, N: 6})
+	}
+	p.st.Levels = map[string][]level{"src": lv}
+	now := t0.Add(36 * time.Minute)
+	peak, from := p.lowPeak("src", now, 10000, 0)
+	if want := t0.Add(28 * time.Minute); !from.Equal(want) || peak != 10000 {
+		t.Errorf("flat after the spike: peak %.0f from %v, want 10000 from %v", peak, from, want)
+	}
+	peak, from = p.lowPeak("src", now, 10000, -1)
+	if !from.Equal(now) || peak != 24000 {
+		t.Errorf("still falling: peak %.0f from %v, want 24000 from now (%v)", peak, from, now)
+	}
+}
