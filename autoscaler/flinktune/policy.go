@@ -64,6 +64,8 @@ type state struct {
 	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
 	// surplus is temporary and is shed once the lag is gone.
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
+	// LowAtLevel: LowSince is the end of a spike, the demand back at a level it held before.
+	LowAtLevel bool `json:"lowAtLevel,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -439,6 +441,11 @@ type evaluation struct {
 	expected float64
 	pattern  string
 	lagEv    map[string]lagEvidence // each source's lag over the window (lagobjective.go)
+	// lowFrom is since when the sources' demand has been as low as the scale-down is sized
+	// for, when a spike's end says so (lowPeak); zero otherwise. lowNow: some source's
+	// demand fell to a level it did not hold before, so the wait starts now.
+	lowFrom time.Time
+	lowNow  bool
 }
 
 func (e *evaluation) metrics() map[string]map[string]float64 {
@@ -501,7 +508,9 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 			e.demand[vi.ID] = est.Level
 			e.forecast[vi.ID] = est.forecast()
 			p.applyPattern(e, vi.ID, snap.Time)
-			e.peak[vi.ID] = max(est.Peak, est.Level, p.levelPeak(vi.ID, snap.Time, p.lowFor()))
+			lp, from := p.lowPeak(vi.ID, snap.Time, max(est.Peak, est.Level), est.Slope)
+			e.peak[vi.ID] = max(est.Peak, est.Level, lp)
+			e.noteLowFrom(from, snap.Time)
 			e.horizon = max(e.horizon, est.Horizon)
 			lv, _ := last.V.get(vi.ID)
 			lag := lv.Lag
@@ -887,7 +896,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "within target utilization"
 	}
 	if p.st.LowSince.IsZero() {
-		p.st.LowSince = snap.Time
+		p.st.LowSince = p.lowStart(e, snap.Time)
 	}
 	if snap.Time.Sub(p.st.LowSince) < p.downWait(e, surplus) {
 		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()

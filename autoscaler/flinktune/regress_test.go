@@ -49,6 +49,9 @@ var regressions = []struct {
 	{"late-ramp-overshoot.yaml", 1, 2, 600, 900000},
 	// 582,262 when the drain was sized on top of the demand at the forecast horizon.
 	{"ramp-drain-at-horizon.yaml", 1, 3, 900, 570000},
+	// 140,110 parallelism-seconds while the wait after a spike began once the spike had left
+	// scale-down.interval's span; 126,880 counting it from the spike's end.
+	{"spike-return-to-level.yaml", 1, 2, 300, 133000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
