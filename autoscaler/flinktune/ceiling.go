@@ -10,14 +10,15 @@ import "github.com/flinktune/flinktune/autoscaler"
 // vertex or two by a subtask: a rescale every few minutes that drained nothing faster
 // (a steady job with a start backlog rescaled 6 times against the operator's 2).
 
-// noteSlotCeiling learns the slots the job can hold: after a decided rescale restarted the
-// job, some vertex runs below its target and no slot is free, so the job holds all it can
-// get. A cluster that later offers more slots than it had then lifts the ceiling.
+// noteSlotCeiling learns the slots the job can hold: after our own rescale restarted the job,
+// some vertex runs below its target and no slot is free, so the job holds all it can get. A
+// restart of a failure (a TaskManager lost, its replacement on the way) teaches nothing. A
+// cluster that later offers more slots than it had then lifts the ceiling.
 func (p *Policy) noteSlotCeiling(snap *autoscaler.Snapshot, infos []vertexInfo) {
 	if p.st.SlotCeiling > 0 && snap.SlotsTotal > p.st.SlotCeilingTotal {
 		p.st.SlotCeiling, p.st.SlotCeilingTotal = 0, 0
 	}
-	if snap.SlotsAvailable != 0 || snap.SlotsTotal <= 0 || !snap.RunningSince.After(p.st.LastChange) {
+	if snap.SlotsAvailable != 0 || snap.SlotsTotal <= 0 || !p.st.RescaledRun {
 		return
 	}
 	for id, n := range p.st.Target {

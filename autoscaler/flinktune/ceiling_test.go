@@ -63,12 +63,14 @@ func TestSlotCeilingLearnedAndApplied(t *testing.T) {
 	p := New(DefaultOptions())
 	p.st.Downtimes = []float64{60}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p.st.LastChange = t0
+	p.st.LastChange, p.st.AppliedAt = t0, t0
+	p.st.RunningSince = t0.Add(-time.Hour)
 	p.st.Target = map[string]int{"win": 40}
 	infos := []vertexInfo{{ID: "src", P: 4, SlotSharing: "a"}, {ID: "win", P: 20, SlotSharing: "b"}}
 	snap := &autoscaler.Snapshot{Time: t0.Add(6 * time.Minute), RunningSince: t0.Add(time.Minute), Status: "RUNNING",
 		SlotsTotal: 24, SlotsAvailable: 0,
 		Vertices: []autoscaler.Vertex{{ID: "src", Parallelism: 4}, {ID: "win", Parallelism: 20}}}
+	p.restarted(snap) // the rescale's restart, a minute after it was applied
 	p.noteSlotCeiling(snap, infos)
 	if p.st.SlotCeiling != 24 {
 		t.Fatalf("ceiling %d, want 24 (the slots the job holds)", p.st.SlotCeiling)
@@ -97,5 +99,16 @@ func TestSlotCeilingLearnedAndApplied(t *testing.T) {
 	p.noteSlotCeiling(snap, infos)
 	if p.st.SlotCeiling != 0 {
 		t.Errorf("ceiling %d kept after the cluster grew", p.st.SlotCeiling)
+	}
+
+	// A TaskManager lost 20 minutes after the rescale: the job restarts below its target with
+	// no slot free while the replacement comes, which says nothing of the cluster's size.
+	snap.SlotsTotal, snap.SlotsAvailable = 20, 0
+	snap.RunningSince, snap.Time = t0.Add(20*time.Minute), t0.Add(21*time.Minute)
+	snap.Vertices[1].Parallelism = 16
+	p.restarted(snap)
+	p.noteSlotCeiling(snap, infos)
+	if p.st.SlotCeiling != 0 {
+		t.Errorf("ceiling %d learned from a failure's restart", p.st.SlotCeiling)
 	}
 }

@@ -68,6 +68,8 @@ type state struct {
 	// for want of slots, SlotCeilingTotal the cluster's slots then (ceiling.go).
 	SlotCeiling      int `json:"slotCeiling,omitempty"`
 	SlotCeilingTotal int `json:"slotCeilingTotal,omitempty"`
+	// RescaledRun is set while the job runs from our own rescale's restart (not a failure's).
+	RescaledRun bool `json:"rescaledRun,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -201,6 +203,7 @@ func (p *Policy) restarted(snap *autoscaler.Snapshot) {
 	// The downtime of our own rescale is measured when records flow again (appendSample):
 	// RUNNING comes before state is restored.
 	p.st.Resuming = p.ownRestart(snap.RunningSince)
+	p.st.RescaledRun = p.st.Resuming
 	p.st.RunningSince = snap.RunningSince
 	p.st.Base = nil
 	p.st.Samples = nil
