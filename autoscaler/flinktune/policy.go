@@ -66,6 +66,12 @@ type state struct {
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
 	// LowAtLevel: LowSince is the end of a spike, the demand back at a level it held before.
 	LowAtLevel bool `json:"lowAtLevel,omitempty"`
+	// SlotCeiling is the slots the job could hold when a scale-up's target was not reached
+	// for want of slots, SlotCeilingTotal the cluster's slots then (ceiling.go).
+	SlotCeiling      int `json:"slotCeiling,omitempty"`
+	SlotCeilingTotal int `json:"slotCeilingTotal,omitempty"`
+	// RescaledRun is set while the job runs from our own rescale's restart (not a failure's).
+	RescaledRun bool `json:"rescaledRun,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -139,6 +145,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		d.Reason = "waiting for the last rescale to take effect"
 		return d, nil
 	}
+	p.noteSlotCeiling(snap, infos)
 	if !p.accept(snap) {
 		d.Reason = "waiting for fresh metrics"
 		if p.st.Incomplete != "" {
@@ -198,6 +205,7 @@ func (p *Policy) restarted(snap *autoscaler.Snapshot) {
 	// The downtime of our own rescale is measured when records flow again (appendSample):
 	// RUNNING comes before state is restored.
 	p.st.Resuming = p.ownRestart(snap.RunningSince)
+	p.st.RescaledRun = p.st.Resuming
 	p.st.RunningSince = snap.RunningSince
 	p.st.Base = nil
 	p.st.Samples = nil
@@ -743,17 +751,22 @@ type sizing struct {
 	short map[string]bool
 	// drained are the vertices whose scale-up size is set by the lag to drain, not the demand.
 	drained map[string]bool
-	low     int    // vertices that could do with fewer subtasks
-	hottest string // the vertex with the highest utilization
-	hotUtil float64
-	down0   float64 // restart downtime, seconds
-	restart float64 // records a restart leaves behind (replay and downtime backlog)
+	// forDemand and drainRate are each vertex's size for its lasting demand and the rate of
+	// records it must take to drain the lag (capAtCeiling resizes the drain).
+	forDemand map[string]int
+	drainRate map[string]float64
+	low       int    // vertices that could do with fewer subtasks
+	hottest   string // the vertex with the highest utilization
+	hotUtil   float64
+	down0     float64 // restart downtime, seconds
+	restart   float64 // records a restart leaves behind (replay and downtime backlog)
 }
 
 // size computes, for every vertex, the parallelism a scale-up and a scale-down would set.
 func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	u := p.o.TargetUtilization
 	sz := sizing{up: map[string]int{}, down: map[string]int{}, must: map[string]int{}, short: map[string]bool{}, drained: map[string]bool{},
+		forDemand: map[string]int{}, drainRate: map[string]float64{},
 		down0: p.restartDowntime(), restart: p.restartLag(e, srcCap)}
 	// The lag a rescale decided now must drain: what is there, what accrues until the
 	// restart, and what the restart leaves behind (the replay since the last checkpoint and
@@ -779,7 +792,9 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// lagging source of a join sizes its branch for all of it, not for its share of the total.
 		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
-		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(drainDemand(e, vi.ID, p.o.CatchUp)+drain, catchUpUtilization, p.o)
+		sz.drainRate[vi.ID] = drainDemand(e, vi.ID, p.o.CatchUp) + drain
+		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(sz.drainRate[vi.ID], catchUpUtilization, p.o)
+		sz.forDemand[vi.ID] = forDemand
 		sz.up[vi.ID] = max(forDemand, forDrain, vi.P)
 		sz.drained[vi.ID] = forDrain > max(forDemand, vi.P)
 		if m.capacity(vi.P) < lasting+drain {
@@ -805,6 +820,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 			sz.low++
 		}
 	}
+	p.boundDrain(e, &sz, p.capAtCeiling(e, &sz))
 	return sz
 }
 

@@ -52,6 +52,12 @@ var regressions = []struct {
 	// 140,110 parallelism-seconds while the wait after a spike began once the spike had left
 	// scale-down.interval's span; 126,880 counting it from the spike's end.
 	{"spike-return-to-level.yaml", 1, 2, 300, 133000},
+	// 6 rescales, 4,217 s and 717,501 parallelism-seconds while scale-ups went past the slots the
+	// cluster has; 1, 2,940 s and 570,804 within the learned slot ceiling.
+	{"multi-slot-ceiling-backlog.yaml", 1, 2, 3100, 600000},
+	// 164,667 parallelism-seconds when the filter was sized to drain a backlog faster than its
+	// source's partitions and a capped window let it; 145,287 since.
+	{"multi-drain-bound-backlog.yaml", 1, 2, 1900, 152000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
