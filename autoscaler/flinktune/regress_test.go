@@ -49,6 +49,9 @@ var regressions = []struct {
 	{"late-ramp-overshoot.yaml", 1, 2, 600, 900000},
 	// 582,262 when the drain was sized on top of the demand at the forecast horizon.
 	{"ramp-drain-at-horizon.yaml", 1, 3, 900, 570000},
+	// 95 s while a scale-up within settle of a scale-down waited for the lag to cross lag.max
+	// although it could not drain; 52 s acting when it would cross it before a rescale helps.
+	{"lag-step-within-settle.yaml", 1, 2, 70, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
