@@ -104,3 +104,36 @@ func TestPersistentLagReason(t *testing.T) {
 		}
 	}
 }
+
+// A scale-up within settle of a scale-down waits only for a lag that drains: one that grows
+// at the rate the branch falls short of the input, and so exceeds the objective before a
+// rescale decided now could help, is acted on before it crosses the objective (gen-188: a
+// load step 30 minutes after a scale-down grew 63 s of lag for 3 minutes, plus its restart).
+func TestEmergencyOnLagThatCannotDrain(t *testing.T) {
+	o := DefaultOptions() // lag.max 1 min, restart.time prior 1 min: a rescale helps in ~100 s
+	one := func(lagSec, capacity float64) bool {
+		src := vertexInfo{ID: "src", P: 2, Source: true}
+		e := &evaluation{order: []vertexInfo{src}, ingest: 1000,
+			demand:   map[string]float64{"src": 1000},
+			lagSecOf: map[string]float64{"src": lagSec},
+			feeds:    map[string]map[string]bool{"src": {"src": true}},
+			models:   map[string]*vertexModel{"src": {info: src, perSubtask: capacity / 2, known: true, hot: 1}},
+		}
+		return (&Policy{o: o}).emergency(e)
+	}
+	for _, tc := range []struct {
+		name             string
+		lagSec, capacity float64
+		want             bool
+	}{
+		// 20 s behind, 45% short: 20 s + 0.45 × 100 s = 65 s by the time a rescale helps.
+		{"step far above the capacity, lag still under the objective", 20, 550, true},
+		{"lag above the objective, not draining", 90, 990, true},
+		{"lag above the objective, draining", 90, 1100, false},
+		{"slightly short, little lag", 5, 950, false},
+	} {
+		if got := one(tc.lagSec, tc.capacity); got != tc.want {
+			t.Errorf("%s: emergency %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -978,13 +978,14 @@ func rising(e *evaluation) string {
 	return ""
 }
 
-// emergency justifies reversing a recent scale-down: the lag is above the limit and the
-// capacity left no longer keeps up with the input. Lag that drains, however slowly (the
+// emergency justifies reversing a recent scale-down: the capacity left no longer keeps up
+// with the input and the lag exceeds the limit by the time a rescale helps (overrunsBeforeHelp:
+// not only once it has crossed it, by then the restart comes on top). Lag that drains, however slowly (the
 // scale-down's own restart took longer than learned so far), is waited out: reversing it
 // would restart the job again and add more lag than it saves.
 func (p *Policy) emergency(e *evaluation) bool {
 	for src, lagSec := range e.lagSecOf {
-		if e.ingest > 0 && lagSec > p.o.MaxLag.Seconds() && branchCapacity(e, src, nil) <= e.ingest {
+		if e.ingest > 0 && branchCapacity(e, src, nil) <= e.ingest && p.overrunsBeforeHelp(e, src, lagSec) {
 			return true
 		}
 	}
