@@ -204,12 +204,12 @@ func (p *Policy) trendCap() time.Duration {
 // parallelisms measured, so the next decision is as likely to correct the capacity as the
 // trend (gen-183: a window scaled 2 -> 6 on 9 minutes of a 9-minute-old ramp had 30% less
 // capacity than forecast and took a second scale-up, to 19; wordcount-ramp, caught 4 minutes
-// into its rise, needs the double to hold with one scale-up). Between the two the horizon
-// falls continuously, from twice next at a trend next old to next at one twice that: a
-// horizon that halved from one cycle to the next as the same trend crossed an age would size
-// the same ramp by which side of it a scale-up fell on (gen-183, caught 8m50s into it).
+// into its rise, needs the double to hold with one scale-up).
 func trendHorizon(span, limit, settle, next time.Duration) time.Duration {
-	return min(limit, settle, 2*span, max(next, 3*next-span))
+	if span >= next {
+		return min(limit, next)
+	}
+	return min(limit, 2*span, settle)
 }
 
 // slopeBreaks reports whether the recent samples' slope differs from the long trend's by more
