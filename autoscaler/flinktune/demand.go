@@ -180,36 +180,21 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
 		d.Slope, span = slope, shortFit
 	}
-	d.Horizon = trendHorizon(span, p.o.ForecastHorizon, p.o.Settle, p.trendCap())
+	d.Horizon = trendHorizon(span, p.o.ForecastHorizon, p.o.Settle)
 	return d
 }
 
-// trendCap is how soon a scale-up decided now can be followed by another that takes effect:
-// its restart, the stabilization, a window of fresh samples, a control cycle and the next
-// restart. Within settle, a scale-up's surplus cannot be shed when the trend ends, while a
-// shortfall is met by the next decision, with the target utilization's headroom to spare
-// until then: a trend is extrapolated that far, not to the end of its expected life.
-func (p *Policy) trendCap() time.Duration {
-	down := time.Duration(p.restartDowntime() * float64(time.Second))
-	return 2*down + p.o.Stabilization + p.o.Window + reactionTime
-}
-
-// trendHorizon is how far a trend that has lasted span is extrapolated, given how soon a next
-// decision could correct the forecast (next, trendCap). A trend older than that is extrapolated
-// until then only: extrapolated as long again as it had lasted, gen-48's ramp, 38 minutes old
-// at 259k/s, was sized for 397k/s and ended 11 minutes later at 297k/s, the surplus held to the
-// end of the run; gen-5's, gen-27's and gen-58's ended within minutes of a 35-minute forecast.
-// A younger trend is extrapolated twice its age (not beyond settle): the per-minute fit sees
-// its age minutes late, and a first scale-up on it also extrapolates the capacity beyond the
-// parallelisms measured, so the next decision is as likely to correct the capacity as the
-// trend (gen-183: a window scaled 2 -> 6 on 9 minutes of a 9-minute-old ramp had 30% less
-// capacity than forecast and took a second scale-up, to 19; wordcount-ramp, caught 4 minutes
-// into its rise, needs the double to hold with one scale-up).
-func trendHorizon(span, limit, settle, next time.Duration) time.Duration {
-	if span >= next {
-		return min(limit, next)
-	}
-	return min(limit, 2*span, settle)
+// trendHorizon is how far a trend that has lasted span is extrapolated: as long again as it
+// has lasted, the median of what remains of a trend of unknown length seen this far into it.
+// A young trend, whose age the per-minute fit sees only minutes late, is extrapolated up to
+// twice its age, but not beyond settle: within settle a scale-up's surplus cannot be shed, and
+// a rescale that falls short is followed by another on more of the trend (wordcount-ramp,
+// caught 12 minutes into its rise, needs the double to hold with one scale-up). Twice the age
+// of an old trend sized a ramp caught late far beyond its end: gen-48's ramp, 38 minutes old at
+// 259k/s, was forecast at 537k/s, ended 11 minutes later at 297k/s, and the surplus was held to
+// the end of the run (62% more parallelism-seconds than the operator).
+func trendHorizon(span, limit, settle time.Duration) time.Duration {
+	return min(limit, max(span, min(2*span, settle)))
 }
 
 // slopeBreaks reports whether the recent samples' slope differs from the long trend's by more

@@ -49,9 +49,6 @@ var regressions = []struct {
 	{"late-ramp-overshoot.yaml", 1, 2, 600, 900000},
 	// 582,262 when the drain was sized on top of the demand at the forecast horizon.
 	{"ramp-drain-at-horizon.yaml", 1, 3, 900, 570000},
-	// 347,242 parallelism-seconds when a 28-minute-old ramp was extrapolated as long again
-	// (the operator: 309,545); 296,214 extrapolated until a next scale-up could correct it.
-	{"ramp-old-trend-capped.yaml", 1, 2, 200, 310000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
