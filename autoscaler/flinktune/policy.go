@@ -655,24 +655,6 @@ func (p *Policy) restartDowntime() float64 {
 	return slices.Max(p.st.Downtimes)
 }
 
-// jobSlots is the number of slots the job needs with the given parallelism (current where
-// target has no entry): the sum over slot sharing groups of their largest parallelism.
-func jobSlots(e *evaluation, target map[string]int) int {
-	groups := map[string]int{}
-	for _, vi := range e.order {
-		p, ok := target[vi.ID]
-		if !ok {
-			p = vi.P
-		}
-		groups[vi.SlotSharing] = max(groups[vi.SlotSharing], p)
-	}
-	n := 0
-	for _, p := range groups {
-		n += p
-	}
-	return n
-}
-
 // jobSubtasks is the job's number of subtasks with the given parallelism (current where target
 // has no entry).
 func jobSubtasks(e *evaluation, target map[string]int) int {
@@ -893,7 +875,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		// a quarter of the job's subtasks idle deep below the target is worth a restart even
 		// in slots another vertex holds, but then only those vertices go down, so the restart
 		// exposes no vertex near its target to the next load step.
-		now, after := jobSlots(e, nil), jobSlots(e, sz.must)
+		now, after := slotsOf(e.order, nil), slotsOf(e.order, sz.must)
 		switch {
 		case now-after >= max(1, now/10):
 		case 4*(jobSubtasks(e, nil)-jobSubtasks(e, sz.must)) >= jobSubtasks(e, nil):
