@@ -32,6 +32,16 @@ func (p *Policy) noteSlotCeiling(snap *autoscaler.Snapshot, infos []vertexInfo) 
 // slotsOf is the number of slots the vertices take at the given parallelism (current where
 // target has no entry): the sum over slot sharing groups of their largest parallelism.
 func slotsOf(infos []vertexInfo, target map[string]int) int {
+	n := 0
+	for _, p := range groupSlots(infos, target) {
+		n += p
+	}
+	return n
+}
+
+// groupSlots is each slot sharing group's slots at the given parallelism (current where target
+// has no entry): its largest parallelism.
+func groupSlots(infos []vertexInfo, target map[string]int) map[string]int {
 	groups := map[string]int{}
 	for _, vi := range infos {
 		p, ok := target[vi.ID]
@@ -40,11 +50,7 @@ func slotsOf(infos []vertexInfo, target map[string]int) int {
 		}
 		groups[vi.SlotSharing] = max(groups[vi.SlotSharing], p)
 	}
-	n := 0
-	for _, p := range groups {
-		n += p
-	}
-	return n
+	return groups
 }
 
 // capAtCeiling keeps a scale-up within the learned slot ceiling: a vertex may grow to the
@@ -54,11 +60,11 @@ func (p *Policy) capAtCeiling(e *evaluation, sz *sizing) bool {
 	if p.st.SlotCeiling <= 0 {
 		return false
 	}
-	groupNow := map[string]int{}
-	for _, vi := range e.order {
-		groupNow[vi.SlotSharing] = max(groupNow[vi.SlotSharing], vi.P)
+	groupNow := groupSlots(e.order, nil)
+	total := 0
+	for _, n := range groupNow {
+		total += n
 	}
-	total := slotsOf(e.order, nil)
 	capped := false
 	for _, vi := range e.order {
 		limit := max(vi.P, p.st.SlotCeiling-(total-groupNow[vi.SlotSharing]))

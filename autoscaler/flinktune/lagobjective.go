@@ -174,14 +174,14 @@ func (p *Policy) ownRestart(t time.Time) bool {
 	return !t.Before(p.st.AppliedAt)
 }
 
-// overrunsBeforeHelp reports whether src's lag, growing at the rate its branch falls short of
-// the input, exceeds the objective by the time a rescale decided now could help: a lag that
+// overrunsBeforeHelp reports whether a source's lag, growing at the rate its branch (of the
+// given capacity) falls short of the input, exceeds the objective by the time a rescale decided now could help: a lag that
 // does not drain is not waited out, whether or not it has crossed the objective yet. Holding a
 // scale-up within settle of a scale-down until the lag itself crossed it let a load step that
 // came 30 minutes after the scale-down (gen-188: 16k/s to 56k/s, 168% utilization) grow 63 s
 // of lag for 3 minutes, plus the restart's 76 s.
-func (p *Policy) overrunsBeforeHelp(e *evaluation, src string, lagSec float64) bool {
-	short := math.Max(0, e.ingest-branchCapacity(e, src, nil)) / e.ingest
+func (p *Policy) overrunsBeforeHelp(e *evaluation, capacity, lagSec float64) bool {
+	short := math.Max(0, e.ingest-capacity) / e.ingest
 	ahead := p.restartDowntime() + reactionTime.Seconds()
 	return lagSec+short*ahead > p.o.MaxLag.Seconds()
 }

@@ -734,7 +734,7 @@ type sizing struct {
 	// drained are the vertices whose scale-up size is set by the lag to drain, not the demand.
 	drained map[string]bool
 	// forDemand and drainRate are each vertex's size for its lasting demand and the rate of
-	// records it must take to drain the lag (capAtCeiling resizes the drain).
+	// records it must take to drain the lag (boundDrain resizes the drain).
 	forDemand map[string]int
 	drainRate map[string]float64
 	low       int    // vertices that could do with fewer subtasks
@@ -966,8 +966,11 @@ func rising(e *evaluation) string {
 // scale-down's own restart took longer than learned so far), is waited out: reversing it
 // would restart the job again and add more lag than it saves.
 func (p *Policy) emergency(e *evaluation) bool {
+	if e.ingest <= 0 {
+		return false
+	}
 	for src, lagSec := range e.lagSecOf {
-		if e.ingest > 0 && branchCapacity(e, src, nil) <= e.ingest && p.overrunsBeforeHelp(e, src, lagSec) {
+		if capacity := branchCapacity(e, src, nil); capacity <= e.ingest && p.overrunsBeforeHelp(e, capacity, lagSec) {
 			return true
 		}
 	}

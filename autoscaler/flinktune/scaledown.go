@@ -28,7 +28,12 @@ func (p *Policy) downWait(e *evaluation, surplus bool) time.Duration {
 // falling reports whether the job's total source demand trends down by more than
 // fallingShare of itself over d.
 func falling(e *evaluation, d time.Duration) bool {
-	return e.ingest > 0 && e.slope*d.Seconds() < -fallingShare*e.ingest
+	return e.ingest > 0 && sheds(e.slope, e.ingest, d)
+}
+
+// sheds reports whether a trend of slope sheds more than fallingShare of level over d.
+func sheds(slope, level float64, d time.Duration) bool {
+	return slope*d.Seconds() < -fallingShare*level
 }
 
 // spikeShare is how far above the demand now a minute's level must be to count as part of an
@@ -63,7 +68,7 @@ func (p *Policy) lowPeak(id string, now time.Time, cur, slope float64) (float64,
 	if end < 0 {
 		return peak, time.Time{}
 	}
-	if slope*p.o.Settle.Seconds() < -fallingShare*cur {
+	if sheds(slope, cur, p.o.Settle) {
 		// Still falling (a daily curve's evening): the minutes above are the fall, not a
 		// spike over (gen-78's 3-hour sine was sized for the last minutes of its fall).
 		return peak, now
