@@ -60,7 +60,8 @@ resident sizes and, with the Serial collector, throughputs hold within 15% on he
 (the rate falls once the eden outgrows the CPU's cache, so a bigger heap is not always faster;
 a heap whose old generation cannot take a young collection thrashes and is refused). Those rates
 depend on what else the machine runs (1.8x apart between a quiet and a loaded one): --serial-rates
-gives the machine's, fitted to two runs on it now (eden in and out of the cache; see
+gives the machine's, fitted to one-slot runs on it now (eden in and out of the cache) and,
+as a third value, what a second slot beside the first costs (fitted to a two-slot run; see
 memory/tiny/testdata/real-linux-x64-jdk17.md). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
 kafka) submitted through REST (--submit rest); --connector none is an empty cluster. The
 estimates hold within ~15%.
@@ -110,7 +111,7 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
 	f.StringVar(&o.submit, "submit", "local", "how the job is submitted: local (MiniCluster#submitJob) or rest (RemoteStreamEnvironment, as in the talk)")
 	f.StringVar(&o.mode, "mode", "minicluster", "minicluster (Flink in one JVM) or taskmanager (one TaskManager of a small cluster)")
 	f.StringVar(&o.platform, "platform", "linux-x64", "where the JVM runs: "+strings.Join(tiny.PlatformNames(), ", ")+" (the talk's machine is macos-arm64)")
-	f.StringVar(&o.serialRates, "serial-rates", "", "CACHED,UNCACHED: this machine's rates of the job's own work under the Serial collector, MiB per CPU-second of tiered code with the eden in the CPU's cache and out of it (measured; replaces the platform's, which depend on what else runs)")
+	f.StringVar(&o.serialRates, "serial-rates", "", "CACHED,UNCACHED[,PAIR]: this machine's rates of the job's own work under the Serial collector, MiB per CPU-second of one slot's tiered code with the eden in the CPU's cache and out of it, and optionally a slot's rate beside another over its rate alone (measured; replaces the platform's, which depend on what else runs)")
 	f.IntVar(&o.cpus, "cpus", 2, "CPUs the JVM sees")
 	f.StringVar(&o.gc, "gc", "auto", "collector: auto (try serial and g1), serial, g1 or parallel")
 	f.StringVar(&o.jit, "jit", "auto", "JIT: auto (try both), c1 (-XX:TieredStopAtLevel=1) or tiered")
@@ -594,15 +595,24 @@ func encodeTiny(w io.Writer, format string, doc tinyDoc) error {
 	return writeCamelDoc(w, format, doc)
 }
 
-// withSerialRates applies --serial-rates CACHED,UNCACHED to the platform.
+// withSerialRates applies --serial-rates CACHED,UNCACHED[,PAIR] to the platform.
 func withSerialRates(p tiny.Platform, v string) (tiny.Platform, error) {
-	a, b, ok := strings.Cut(v, ",")
-	cached, err1 := strconv.ParseFloat(strings.TrimSpace(a), 64)
-	uncached, err2 := strconv.ParseFloat(strings.TrimSpace(b), 64)
-	if !ok || err1 != nil || err2 != nil {
-		return p, usagef("--serial-rates %q: want two numbers, MiB per CPU-second with the eden in the cache and out of it, e.g. 5200,2300", v)
+	parts := strings.Split(v, ",")
+	var x []float64
+	for _, part := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil {
+			break
+		}
+		x = append(x, f)
 	}
-	q, err := p.WithSerialRates(cached, uncached)
+	if len(x) != len(parts) || len(x) < 2 || len(x) > 3 {
+		return p, usagef("--serial-rates %q: want two numbers, MiB per CPU-second with the eden in the cache and out of it, and optionally a third, a slot's rate beside another over its rate alone, e.g. 5200,2300 or 5200,2300,0.7", v)
+	}
+	q, err := p.WithSerialRates(x[0], x[1])
+	if err == nil && len(x) == 3 {
+		q, err = q.WithSerialPairFactor(x[2])
+	}
 	if err != nil {
 		return p, usagef("--serial-rates %q: %v", v, err)
 	}

@@ -126,3 +126,32 @@ func (p Platform) WithSerialRates(cached, uncached float64) (Platform, error) {
 	p.Cal = &cal
 	return p, nil
 }
+
+// WithSerialPairFactor is the platform with its Serial cost model's PairFactor replaced (a
+// slot's pipeline rate per CPU-second beside another slot, relative to one alone): what the
+// slots' sharing of the core's caches costs now, measured like the rates (FitSerialPair).
+func (p Platform) WithSerialPairFactor(f float64) (Platform, error) {
+	if !(f > 0 && f <= 2) {
+		return p, fmt.Errorf("serial pair factor %v: want a slot's rate beside another over its rate alone, in (0, 2]", f)
+	}
+	base := p.calibration()
+	cal := *base
+	cal.Jobs = make(map[Connector]JobCalibration, len(base.Jobs))
+	n := 0
+	for c, j := range base.Jobs {
+		if j.Serial != nil {
+			sc := *j.Serial
+			sc.PairFactor = f
+			j.Serial = &sc
+			n++
+		}
+		cal.Jobs[c] = j
+	}
+	if n == 0 {
+		return p, fmt.Errorf("platform %s has no Serial cost model to set a pair factor of; use --platform linux-x64-jdk17", p.Name)
+	}
+	cal.Name = fmt.Sprintf("%s, pair %.2f", base.Name, f)
+	cal.Source = base.Source + fmt.Sprintf("; a second slot beside the first runs at %.2f of its rate alone, measured on this machine", f)
+	p.Cal = &cal
+	return p, nil
+}

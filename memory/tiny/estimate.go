@@ -212,6 +212,7 @@ func Evaluate(s Setup) (*Estimate, error) {
 		c, cpu, gc := serialCapacity(sc, heap, j.JIT, slots, s.Machine.CPUs)
 		e.Capacity, e.CPUBound, e.MemoryBound = mibps(c), mibps(cpu), mibps(gc)
 		work, gcs, miss := sc.costs(heap, j.JIT)
+		work = sc.slotWork(work, min(slots, s.Machine.CPUs))
 		e.ThroughputHow = fmt.Sprintf("%d slot(s) on %d CPU(s) at %.0f MiB per CPU-second: the pipeline %.3f ms per MiB (eden %.1f MiB, %.0f%% out of the cache) + young collections %.3f ms per MiB (Serial, %s calibration)",
 			min(slots, s.Machine.CPUs), s.Machine.CPUs, 1/(work+gcs), work*1000, serialEdenMiB(heap), miss*100, gcs*1000, cal.Name)
 	} else if job {

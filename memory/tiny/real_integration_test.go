@@ -624,9 +624,13 @@ func tinySpecs() []tinySpec {
 	}
 	calibrate := func(sp tinySpec) tinySpec { sp.Calibrate, sp.Fit, sp.CI = true, true, true; return sp }
 	return []tinySpec{
-		// The calibration pass: this machine's rates now, with the eden well inside the cache
-		// (tiered, a 21 MiB eden, a 4 ms sweep) and far out of it (C1, a 106 MiB eden, 30 ms).
-		calibrate(serial(80, 2, false, true, true)), calibrate(serial(400, 1, true, true, true)),
+		// The calibration pass: this machine's rates now, one slot each, with the eden inside
+		// the cache (C1, a 17 MiB eden, a 6 ms sweep) and far out of it (C1, a 106 MiB eden,
+		// 37 ms), and what a second slot beside the first costs (two tiered slots, the eden
+		// in the cache): every held-out profile has a calibration sibling of its JIT and slots
+		// and differs from it in its heap, which is what the model predicts from.
+		calibrate(serial(64, 1, true, true, true)), calibrate(serial(400, 1, true, true, true)),
+		calibrate(serial(80, 2, false, true, true)),
 		// The fit's own points, run again.
 		heap(35, true, false), heap(50, true, false), heap(100, true, false), heap(160, true, false),
 		serial(32, 2, true, true, false), serial(100, 2, true, true, false), serial(160, 2, true, true, false),
@@ -690,7 +694,7 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			points = append(points, tiny.RatePoint{Xmx: j.Heap, JIT: j.JIT, MiBPerCPUSecond: r.MiBPerCPUSecond})
+			points = append(points, tiny.RatePoint{Xmx: j.Heap, JIT: j.JIT, MiBPerCPUSecond: r.MiBPerCPUSecond, Slots: slotsOf(r.FlinkOptions)})
 		}
 	}
 	fit := func() []string {
@@ -699,9 +703,14 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 			tinyThroughputReport(t)("calibrating on %v (load %s): %v; predicting with the stored rates", points, loadAvg(), err)
 			return nil
 		}
-		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached)}
-		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of tiered code with the eden in the cache, %.0f out of it", len(points), loadAvg(), cached, uncached)
-		return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f", cached, uncached)}
+		pair, err := tiny.FitSerialPair(plat, tiny.ConnectorDatagen, cached, uncached, points)
+		if err != nil {
+			tinyThroughputReport(t)("pricing a second slot on %v (load %s): %v; predicting with the stored rates", points, loadAvg(), err)
+			return nil
+		}
+		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached), math.Round(pair*1000) / 1000}
+		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it; a second slot beside it runs at %.3f of that", len(points), loadAvg(), cached, uncached, pair)
+		return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f,%.3f", cached, uncached, pair)}
 	}
 	// The calibration profiles run before and after the held-out ones in mirrored order
 	// (A B, held out, B A), so that the rates are fitted on the machine as it was on average
@@ -784,8 +793,9 @@ type tinyDoc struct {
 	Repeats        int     `json:"repeats"`
 	WarmSeconds    float64 `json:"warmSeconds"`
 	MeasureSeconds float64 `json:"measureSeconds"`
-	// SerialRates are the rates the calibration runs gave (MiB per CPU-second of tiered code,
-	// eden in the cache and out of it): the held-out rows are planned and predicted with them.
+	// SerialRates are the rates the calibration runs gave (MiB per CPU-second of one slot's
+	// tiered code, eden in the cache and out of it) and, third, a slot's rate beside another
+	// over its rate alone: the held-out rows are planned and predicted with them.
 	SerialRates []float64    `json:"serialRates"`
 	Rows        []tinyRow    `json:"rows"`
 	Refusal     *tinyRefusal `json:"refusal"`
@@ -980,9 +990,13 @@ func tinyMarkdown(doc tinyDoc) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Flink %s MiniCluster, %s; %d-byte records; medians of %d run(s), %gs warm-up + %gs measured; load average %s before, %s after.\n\n",
 		doc.Flink, doc.Java, doc.RecordSize, doc.Repeats, doc.WarmSeconds, doc.MeasureSeconds, doc.LoadBefore, doc.LoadAfter)
-	if len(doc.SerialRates) == 2 {
-		fmt.Fprintf(&b, "Calibrated in this run on both passes (before and after the held-out rows, mirrored): %.0f MiB per CPU-second of tiered code with the eden in the cache, %.0f out of it (--serial-rates %.0f,%.0f); the held-out rows are predicted with them. Rates per CPU-second count the task and collector threads only, over the windows in which they ran at least 80%% of the time they were runnable.\n\n",
-			doc.SerialRates[0], doc.SerialRates[1], doc.SerialRates[0], doc.SerialRates[1])
+	if len(doc.SerialRates) >= 2 {
+		pair := ""
+		if len(doc.SerialRates) == 3 {
+			pair = fmt.Sprintf("; a second slot beside the first runs at %.3f of its rate alone (fitted on the two-slot calibration profile)", doc.SerialRates[2])
+		}
+		fmt.Fprintf(&b, "Calibrated in this run on both passes (before and after the held-out rows, mirrored): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it%s (--serial-rates %s); the held-out rows are predicted with them. Rates per CPU-second count the task and collector threads only, over the windows in which they ran at least 80%% of the time they were runnable.\n\n",
+			doc.SerialRates[0], doc.SerialRates[1], pair, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(doc.SerialRates)), ","), "[]"))
 	}
 	b.WriteString("| case | fit/held out | JVM flags | RSS p95 measured / predicted MiB | wall MiB/s (CPUs got) | MiB per task+GC CPU-second measured / predicted (windows counted) | capacity MiB/s measured / predicted |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	rows := doc.Rows

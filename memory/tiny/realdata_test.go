@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -55,8 +56,13 @@ func estimateRow(t *testing.T, r realRow) *Estimate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Rates) == 2 && !r.Fit {
+	if len(r.Rates) >= 2 && !r.Fit {
 		if plat, err = plat.WithSerialRates(r.Rates[0], r.Rates[1]); err != nil {
+			t.Fatalf("%s: %v", r.Name, err)
+		}
+	}
+	if len(r.Rates) == 3 && !r.Fit {
+		if plat, err = plat.WithSerialPairFactor(r.Rates[2]); err != nil {
 			t.Fatalf("%s: %v", r.Name, err)
 		}
 	}
@@ -215,9 +221,13 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			points = append(points, RatePoint{Xmx: jvm.Heap, JIT: jvm.JIT, MiBPerCPUSecond: r.perCPU()})
+			p := RatePoint{Xmx: jvm.Heap, JIT: jvm.JIT, MiBPerCPUSecond: r.perCPU()}
+			if len(rates) == 3 { // calibrated on one-slot runs, a second slot priced apart
+				p.Slots = slotsOfOptions(r.FlinkOptions)
+			}
+			points = append(points, p)
 		}
-		if len(points) < 2 || len(rates) != 2 {
+		if len(points) < 2 || len(rates) < 2 {
 			t.Fatalf("%s: %d calibration runs, rates %v", path, len(points), rates)
 		}
 		cached, uncached, err := FitSerialRates(plat, ConnectorDatagen, points)
@@ -227,5 +237,26 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 		if math.Abs(cached-rates[0]) > 1 || math.Abs(uncached-rates[1]) > 1 {
 			t.Errorf("%s: the calibration runs give %.0f,%.0f, the run recorded %v", path, cached, uncached, rates)
 		}
+		if len(rates) == 3 {
+			pair, err := FitSerialPair(plat, ConnectorDatagen, rates[0], rates[1], points)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			if math.Abs(pair-rates[2]) > 0.002 {
+				t.Errorf("%s: the two-slot calibration runs give a pair factor of %.3f, the run recorded %v", path, pair, rates[2])
+			}
+		}
 	}
+}
+
+// slotsOfOptions reads taskmanager.numberOfTaskSlots from key=value options (1 if absent).
+func slotsOfOptions(opts []string) int {
+	for _, kv := range opts {
+		if v, ok := strings.CutPrefix(kv, "taskmanager.numberOfTaskSlots="); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				return n
+			}
+		}
+	}
+	return 1
 }

@@ -8,11 +8,13 @@ import (
 )
 
 // RatePoint is one measured run of a job under the Serial collector: -Xmx (with -Xms equal to
-// it), the JIT, and the rate the job reached per CPU-second the process got.
+// it), the JIT, and the rate the job reached per CPU-second the process got; Slots is how many
+// slots ran side by side (0 counts as 1).
 type RatePoint struct {
 	Xmx             int64
 	JIT             JIT
 	MiBPerCPUSecond float64
+	Slots           int
 }
 
 // FitSerialRates fits the two machine-dependent rates of a platform's Serial cost model (the
@@ -22,11 +24,18 @@ type RatePoint struct {
 // = (1-miss)/cached + miss/uncached over the JIT's factor: linear in 1/cached and 1/uncached
 // once miss is known, and miss depends on the cached rate (the eden's sweep time), so the fit
 // alternates the two until miss settles. The runs must include one with the eden in the cache
-// and one out of it; a run on the ramp between counts towards both.
-func FitSerialRates(p Platform, c Connector, runs []RatePoint) (cached, uncached float64, err error) {
+// and one out of it; a run on the ramp between counts towards both. Runs of several slots are
+// left out (FitSerialPair prices a second slot from them).
+func FitSerialRates(p Platform, c Connector, all []RatePoint) (cached, uncached float64, err error) {
 	sc := p.jobCalibration(c).Serial
 	if sc == nil {
 		return 0, 0, fmt.Errorf("platform %s has no Serial cost model for --connector %s", p.Name, c)
+	}
+	var runs []RatePoint
+	for _, run := range all {
+		if run.Slots <= 1 {
+			runs = append(runs, run)
+		}
 	}
 	for _, run := range runs {
 		if !(run.MiBPerCPUSecond > 0) {
@@ -115,4 +124,38 @@ func serialRatesResidual(p Platform, m *SerialCost, runs []RatePoint) float64 {
 		sum += d * d
 	}
 	return sum
+}
+
+// FitSerialPair is the Serial cost model's PairFactor (a slot's pipeline rate per CPU-second
+// with another slot beside it, relative to one alone) from the runs of two or more slots,
+// given the one-slot rates: per run the model's collector cost is taken off the measured CPU
+// seconds per MiB, and the pipeline's modelled one-slot cost over what remains is the factor;
+// over several runs, the sums' ratio (a least-squares fit of the costs).
+func FitSerialPair(p Platform, c Connector, cached, uncached float64, runs []RatePoint) (float64, error) {
+	q, err := p.WithSerialRates(cached, uncached)
+	if err != nil {
+		return 0, err
+	}
+	sc := q.jobCalibration(c).Serial
+	if sc == nil {
+		return 0, fmt.Errorf("platform %s has no Serial cost model for --connector %s", p.Name, c)
+	}
+	var alone, paired float64
+	for _, run := range runs {
+		if run.Slots < 2 {
+			continue
+		}
+		if !(run.MiBPerCPUSecond > 0) {
+			return 0, fmt.Errorf("-Xmx%s, %d slots: rate %v MiB per CPU-second, want a positive one", JVMSize(run.Xmx), run.Slots, run.MiBPerCPUSecond)
+		}
+		work, gc, _ := sc.costs(q.EffectiveHeap(GCSerial, run.Xmx), run.JIT)
+		alone, paired = alone+work, paired+1/run.MiBPerCPUSecond-gc
+	}
+	if alone == 0 {
+		return 0, fmt.Errorf("no run of two or more slots to price a second slot from")
+	}
+	if !(paired > 0) {
+		return 0, fmt.Errorf("the runs of two or more slots are faster than the collector alone allows: the model's collector cost exceeds what was measured")
+	}
+	return alone / paired, nil
 }
