@@ -646,7 +646,7 @@ func tinySpecs() []tinySpec {
 // checks the model against them: every profile the command accepts runs; held-out profiles'
 // resident size (VmRSS p95 after warm-up) and throughput (MiB per CPU-second of the task and
 // collector threads, times the CPUs its slots keep busy) are predicted within 15% (the
-// throughput checked only with FLINKTUNE_TINY_STRICT=1, see checkTinyRow); a budget below the
+// throughput checked on one-slot profiles, see checkTinyRow); a budget below the
 // smallest feasible one is refused, that smallest profile runs, and a quarter less heap than it
 // plans fails or thrashes (under a quarter of its rate per CPU-second).
 // FLINKTUNE_TINY_FLINK=2.2 runs it on Flink 2.2 (the calibration is 1.20's).
@@ -700,12 +700,12 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 	fit := func() []string {
 		cached, uncached, err := tiny.FitSerialRates(plat, tiny.ConnectorDatagen, points)
 		if err != nil {
-			tinyThroughputReport(t)("calibrating on %v (load %s): %v; predicting with the stored rates", points, loadAvg(), err)
+			t.Errorf("calibrating on %v (load %s): %v; predicting with the stored rates", points, loadAvg(), err)
 			return nil
 		}
 		pair, err := tiny.FitSerialPair(plat, tiny.ConnectorDatagen, cached, uncached, points)
 		if err != nil {
-			tinyThroughputReport(t)("pricing a second slot on %v (load %s): %v; predicting with the stored rates", points, loadAvg(), err)
+			t.Errorf("pricing a second slot on %v (load %s): %v; predicting with the stored rates", points, loadAvg(), err)
 			return nil
 		}
 		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached), math.Round(pair*1000) / 1000}
@@ -820,23 +820,26 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 	if r.Fit {
 		return
 	}
-	if r.MiBPerCPUSecond == 0 {
-		tinyThroughputReport(t)("%s: throughput not measured: in every run the task threads were starved, stolen from or compiling (%s)", r.Name, r.Runs[0].Starved)
-	}
 	if math.Abs(r.DevRSS) > 0.15 {
 		t.Errorf("%s: resident size predicted %.1f MiB, measured %.1f MiB (%+.1f%%, tolerance 15%%)", r.Name, r.PredictedRSSMiB, r.RSSp95MiB, r.DevRSS*100)
 	}
-	// Throughput is predicted from rates calibrated in this run. Measured as the process's CPU
-	// time, at load 27-43 it missed by -33% to +1,331% (the process got 0.1-0.6 CPUs, the JIT
-	// still compiling). Counted over the task and collector threads in unstarved windows, with
-	// the calibration before and after, it held in three of five runs at load 38-69 (-11.9% to
-	// +13.9%) and missed in two (-15.1%; -15.8% to -23.0%). The one-slot C1 calibration profile
-	// repeats within 3% across runs; the two-slot tiered one moves by up to 23% between its two
-	// passes (its slots need both CPUs and get about 80% of their runnable time), and the
-	// two-slot held-out profiles with it. Not three passes in a row, so it is checked only with
-	// FLINKTUNE_TINY_STRICT=1 (and recorded and logged always).
+	// Throughput is predicted from rates calibrated in this run on one-slot profiles (C1, the
+	// eden in the cache and out of it), a second slot priced apart on a two-slot one. A
+	// one-slot profile's rate repeats across launches (C1 within 3%, tiered within 5%), and
+	// held within 15% in every run since (load 21-53); that is checked. Two tiered slots do
+	// not repeat: within one JVM the windows agree within a few percent, but launches of the
+	// same profile gave 2,078, 2,793, 3,329 and 3,855 MiB per CPU-second at the same load, so
+	// one launch per profile cannot check them within 15%; they are recorded and logged.
+	miss := t.Errorf
+	if slotsOf(r.FlinkOptions) > 1 {
+		miss = t.Logf
+	}
+	if r.MiBPerCPUSecond == 0 {
+		miss("%s: throughput not measured: in every run the task threads were starved, stolen from or compiling (%s)", r.Name, r.Runs[0].Starved)
+		return
+	}
 	if math.Abs(r.DevThroughput) > 0.15 {
-		tinyThroughputReport(t)("%s: throughput predicted %.0f MiB/s, measured capacity %.0f MiB/s (%+.1f%%, tolerance 15%%)", r.Name, r.PredictedMiBPerSec, r.CapacityMiBs, r.DevThroughput*100)
+		miss("%s: throughput predicted %.0f MiB/s, measured capacity %.0f MiB/s (%+.1f%%, tolerance 15%%)", r.Name, r.PredictedMiBPerSec, r.CapacityMiBs, r.DevThroughput*100)
 	}
 }
 
@@ -848,15 +851,6 @@ func partRate(r tinyRun) float64 {
 		return r.MiBPerSec / c
 	}
 	return 0
-}
-
-// tinyThroughputReport is how a throughput miss is reported: an error with FLINKTUNE_TINY_STRICT=1,
-// a log line otherwise.
-func tinyThroughputReport(t *testing.T) func(format string, args ...any) {
-	if os.Getenv("FLINKTUNE_TINY_STRICT") != "" {
-		return t.Errorf
-	}
-	return t.Logf
 }
 
 func cpusOf(runs []tinyRun) []float64 {

@@ -106,7 +106,11 @@ func checkReal(t *testing.T, r realRow) {
 	}
 	withinMeasured(t, r.Name+" resident size (MiB)", toMiB(e.Resident), r.RSSp95MiB)
 	capacity := r.perCPU() * float64(min(e.Setup.Flink.Slots, 2))
-	if !r.Fit && !strings.HasPrefix(r.Name, "raw-") {
+	// Runs calibrated on one-slot profiles (three rates) check one-slot profiles only, as the
+	// integration test does: launches of the same two-slot tiered profile differ by up to
+	// 1.9x (checkTinyRow in real_integration_test.go).
+	logged := len(r.Rates) == 3 && e.Setup.Flink.Slots > 1
+	if !r.Fit && !strings.HasPrefix(r.Name, "raw-") && !logged {
 		withinMeasured(t, r.Name+" capacity (MiB/s)", e.Capacity.MiBps(), capacity)
 		return
 	}
@@ -166,15 +170,18 @@ func TestLinuxCalibrationFitsItsMeasurements(t *testing.T) {
 // TestTinyProfilesRealFlink: real-linux-x64-jdk17.json, -run2 and -run3 (three CI-mode runs with
 // this calibration), -heldout-1 (the previous calibration's profiles, measured before the
 // Serial cost model was fitted), -now-1 to -now-3 (three runs that calibrated the machine's
-// two rates first and predicted with them) and -windows-N (calibrated before and after the
-// held-out rows, rates per CPU-second of the task and collector threads in unstarved windows).
+// two rates first and predicted with them), -windows-N (calibrated before and after the
+// held-out rows, rates per CPU-second of the task and collector threads in unstarved windows)
+// and -pair-N (the rates calibrated on one-slot runs, a second slot priced apart on a two-slot
+// one: three rates).
 func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 	var rows []realRow
 	for _, path := range []string{"testdata/real-linux-x64-jdk17.json", "testdata/real-linux-x64-jdk17-run2.json",
 		"testdata/real-linux-x64-jdk17-run3.json", "testdata/real-linux-x64-jdk17-heldout-1.json",
 		"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-windows-1.json",
 		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-windows-4.json",
-		"testdata/real-linux-x64-jdk17-flink2.2.1-windows.json"} {
+		"testdata/real-linux-x64-jdk17-flink2.2.1-windows.json", "testdata/real-linux-x64-jdk17-pair-1.json",
+		"testdata/real-linux-x64-jdk17-pair-2.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
 	n := 0
@@ -209,7 +216,8 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 	for _, path := range []string{"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-now-2-load30.json",
 		"testdata/real-linux-x64-jdk17-windows-1.json", "testdata/real-linux-x64-jdk17-windows-2.json",
 		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-windows-4.json",
-		"testdata/real-linux-x64-jdk17-windows-5.json", "testdata/real-linux-x64-jdk17-flink2.2.1-windows.json"} {
+		"testdata/real-linux-x64-jdk17-windows-5.json", "testdata/real-linux-x64-jdk17-flink2.2.1-windows.json",
+		"testdata/real-linux-x64-jdk17-pair-1.json", "testdata/real-linux-x64-jdk17-pair-2.json"} {
 		var points []RatePoint
 		var rates []float64
 		for _, r := range readRealRows(t, path) {
