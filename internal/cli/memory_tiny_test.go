@@ -124,6 +124,10 @@ func TestTinyUsageErrors(t *testing.T) {
 		{[]string{"--jvm", "-Xmx64m", "--set", "taskmanager.memory.network.min=9m", "--set", "taskmanager.memory.network.max=8m"}, "is larger than"},
 		{[]string{"--mode", "taskmanager", "--jvm", "-Xmx64m", "--set", "taskmanager.memory.process.size=1g"}, "Flink sets -Xmx"},
 		{[]string{"extra"}, "takes no arguments"},
+		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200"}, "want two numbers"},
+		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200,2300,0.7,1"}, "want two numbers"},
+		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200,2300,x"}, "want two numbers"},
+		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200,2300,0"}, "pair factor 0"},
 	}
 	for _, tt := range tests {
 		out, errOut, code := runTiny(t, tt.args...)
@@ -302,5 +306,24 @@ func TestTinyHelpTeaches(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)
 		}
+	}
+}
+
+// The third value of --serial-rates prices a second slot: a two-slot profile's capacity
+// scales with it, a one-slot profile's does not change.
+func TestTinySerialPairFactor(t *testing.T) {
+	capacity := func(slots, rates string) float64 {
+		t.Helper()
+		doc := tinyEval(t, 0, "--platform", "linux-x64-jdk17", "--cpus", "2", "--connector", "datagen",
+			"--jvm", "-Xmx80m -Xms80m -XX:+UseSerialGC", "--set", "taskmanager.numberOfTaskSlots="+slots,
+			"--set", "parallelism.default="+slots, "--serial-rates", rates)
+		return tinyNum(t, doc, "estimate", "capacity")
+	}
+	if a, b := capacity("1", "5200,2300"), capacity("1", "5200,2300,0.5"); a != b {
+		t.Errorf("one slot: capacity %v without a pair factor, %v with 0.5", a, b)
+	}
+	alone, paired := capacity("2", "5200,2300,1"), capacity("2", "5200,2300,0.5")
+	if !(paired < alone*0.75 && paired > alone*0.5) {
+		t.Errorf("two slots: capacity %v with pair factor 1, %v with 0.5; want the pipeline's part halved", alone, paired)
 	}
 }

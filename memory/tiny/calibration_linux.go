@@ -46,6 +46,8 @@ var linuxX64JDK17 = &Calibration{
 				// in (9.6, 11.2] MiB; the upper end, so that 28m is the floor. Two slots thrash at
 				// 24m and run at 32m: (9.6, 12.8]; a further slot's 1 MiB is an assumption.
 				LiveMiB: 11.2, SlotLiveMiB: 1,
+				// No PairFactor: the rates above were fitted on two-slot runs (the test
+				// calibrates one-slot rates and a pair factor with --serial-rates instead).
 			},
 		},
 	},

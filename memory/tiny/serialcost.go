@@ -41,8 +41,10 @@ type SerialCost struct {
 	// PairFactor is a slot's pipeline rate per CPU-second while another slot runs beside it on
 	// the other CPU, relative to one slot alone (0: 1, the rates were measured with the slots
 	// side by side). Two slots side by side share the core's caches and memory bandwidth: on
-	// this machine's two vCPUs 0.65-0.75, while one slot alone repeats within 5%. The
-	// collector's CPU per MiB does not change (it runs with the slots stopped).
+	// this machine's two vCPUs tiered -Xmx80m ran at 0.65-0.75 of one slot's rate back to back
+	// (fitted in the real-Flink test against the tiered rate derived from C1's: 0.58-0.94,
+	// launches of two tiered slots vary). The collector's CPU per MiB does not change (it runs
+	// with the slots stopped).
 	PairFactor float64
 }
 
