@@ -654,10 +654,12 @@ func tinySpecs() []tinySpec {
 // The rate per CPU-second depends on the machine's state (the cache the neighbours leave, the
 // host's other guests): on the quiet CI machine one profile ran 1.8 times as fast as the loaded
 // machine the model was fitted on, and here it drifts by a quarter within two minutes. So the
-// test calibrates the machine in the run: two profiles, the eden in the cache and out of it,
-// run before and after the held-out ones and fit the Serial model's two rates
-// (FitSerialRates); the held-out profiles are predicted with those rates (--serial-rates), the
-// model's structure and its other constants fixed. Each rate is measured the way the model
+// test calibrates the machine in the run: two one-slot profiles, the eden in the cache and
+// out of it, fit the Serial model's two rates (FitSerialRates) and a two-slot one what a
+// second slot costs (FitSerialPair), all run before and after the held-out ones; the held-out
+// profiles are predicted with them (--serial-rates C,U,PAIR), the model's structure and its
+// other constants fixed. (The rates were fitted on a two-slot profile before, which carried two
+// slots' sharing of the core into one-slot predictions: the 152m profile missed by -18%.) Each rate is measured the way the model
 // defines it (runTiny, cutWindows): only the task and collector threads' CPU, only in windows
 // where they got the CPU they asked for, with the JVM's scheduler group raised (raiseGroup).
 func TestTinyProfilesRealFlink(t *testing.T) {
@@ -713,7 +715,7 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f,%.3f", cached, uncached, pair)}
 	}
 	// The calibration profiles run before and after the held-out ones in mirrored order
-	// (A B, held out, B A), so that the rates are fitted on the machine as it was on average
+	// (A B P, held out, P B A), so that the rates are fitted on the machine as it was on average
 	// while the held-out profiles ran: its speed per CPU-second drifts by half over minutes
 	// with what its neighbours (and the host's) do. The held-out profiles are planned with the
 	// first pass's rates and predicted with the rates of both passes.
