@@ -181,7 +181,7 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-now-1.json", "testdata/real-linux-x64-jdk17-windows-1.json",
 		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-windows-4.json",
 		"testdata/real-linux-x64-jdk17-flink2.2.1-windows.json", "testdata/real-linux-x64-jdk17-pair-1.json",
-		"testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json",
+		"testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json", "testdata/real-linux-x64-jdk17-pair-4.json",
 		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
@@ -218,7 +218,7 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-windows-1.json", "testdata/real-linux-x64-jdk17-windows-2.json",
 		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-windows-4.json",
 		"testdata/real-linux-x64-jdk17-windows-5.json", "testdata/real-linux-x64-jdk17-flink2.2.1-windows.json",
-		"testdata/real-linux-x64-jdk17-pair-1.json", "testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json",
+		"testdata/real-linux-x64-jdk17-pair-1.json", "testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json", "testdata/real-linux-x64-jdk17-pair-4.json",
 		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json"} {
 		var points []RatePoint
 		var rates []float64
