@@ -320,27 +320,31 @@ func (f *flinkBenchFlags) goTest(cmd *cobra.Command, repo string, r *flinkTestRu
 }
 
 // flock takes an exclusive lock on path (created if missing), waiting for it; the returned
-// function releases it.
+// function releases it. The wait is the kernel's (a blocking flock, as flock(1) waits), not
+// a poll: a poller loses every hand-over to the waiters flock(1) queues in the kernel, and
+// on a busy shared lock it would wait for all of them.
 func flock(ctx context.Context, path string) (func(), error) {
 	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("--lock: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN); lf.Close() }, nil
-		}
-		if err != syscall.EWOULDBLOCK {
+	got := make(chan error, 1)
+	go func() { got <- syscall.Flock(int(lf.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-got:
+		if err != nil {
 			lf.Close()
 			return nil, fmt.Errorf("--lock %s: %w", path, err)
 		}
-		select {
-		case <-ctx.Done():
+		return func() { _ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN); lf.Close() }, nil
+	case <-ctx.Done():
+		// The blocked call cannot be interrupted: release the lock as soon as it is granted.
+		go func() {
+			<-got
+			_ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
 			lf.Close()
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		}()
+		return nil, ctx.Err()
 	}
 }
 
