@@ -51,7 +51,7 @@ func (f *flinkBenchFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.run, "run", "", "with --on flink: go test -run pattern (default: every integration test that records a result)")
 	fl.StringArrayVar(&f.env, "env", nil, "with --on flink: KEY=VALUE for the tests (repeatable), e.g. FLINKTUNE_AUTOSCALE_POLICY=flinktune")
 	fl.StringVar(&f.repo, "repo", "", "with --on flink: the flinktune source tree (default: found from the working directory)")
-	fl.StringVar(&f.aggregate, "aggregate", "", "with --on flink: only aggregate the result files under DIR (DIR/<version>/*.json) into --out")
+	fl.StringVar(&f.aggregate, "aggregate", "", "with --on flink: only aggregate the result files under DIR (DIR/<version>/*.json) into --out, keeping the runs it lists")
 	fl.DurationVar(&f.timeout, "test-timeout", 90*time.Minute, "with --on flink: go test -timeout per version (with --lock: per test)")
 	fl.StringVar(&f.lock, "lock", "", "with --on flink: a lock file held (flock) around each test and released between tests, so that others sharing the machine's real Flink get their turn; each test then runs as its own go test")
 }
@@ -89,7 +89,9 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 	stderr := cmd.ErrOrStderr()
 	resultsDir := f.aggregate
 	var runs, fresh []flinkTestRun // fresh: this invocation's runs
-	if resultsDir == "" {
+	if resultsDir != "" {
+		runs = earlierRuns(f.out, nil, true) // re-aggregating keeps the runs --out names
+	} else {
 		repo, err := findRepo(f.repo)
 		if err != nil {
 			return err

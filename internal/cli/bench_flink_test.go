@@ -257,6 +257,13 @@ func TestBenchOnFlinkInParts(t *testing.T) {
 	if doc = read(); len(doc.Runs) != 2 {
 		t.Errorf("a whole run of 2.2.1 after its parts: %d runs, want 2", len(doc.Runs))
 	}
+	// Re-aggregating the results directory (after a result file was replaced) keeps the runs.
+	if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--aggregate", strings.TrimSuffix(out, ".json")+".d", "--versions", "1.20.5,2.2.1", "--out", out); code != 0 {
+		t.Fatalf("aggregate: exit %d: %s", code, stderr)
+	}
+	if doc = read(); len(doc.Runs) != 2 || len(doc.Results) != 6 {
+		t.Errorf("re-aggregated: %d runs, %d results, want 2 and 6", len(doc.Runs), len(doc.Results))
+	}
 }
 
 func TestBenchOnFlinkAggregate(t *testing.T) {
