@@ -220,7 +220,8 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 		FullMatrixEnv+"=1", "FLINKTUNE_AUTOSCALE_POLICY=operator flinktune", "FLINKTUNE_FLINK_LOGS="+filepath.Join(logs, r.Version))
 	env = append(env, f.env...) // later entries win
 	logPath := filepath.Join(logs, r.Version+"-go-test.jsonl")
-	logf, err := os.Create(logPath)
+	// Appended to: the parts of a matrix run in parts keep one log per version.
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}

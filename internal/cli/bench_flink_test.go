@@ -240,6 +240,11 @@ func TestBenchOnFlinkInParts(t *testing.T) {
 		}
 	}
 	doc := read()
+	logs, _ := filepath.Glob(strings.TrimSuffix(out, ".json") + ".d-logs/*-go-test.jsonl")
+	if len(logs) != 2 {
+		t.Fatalf("go test logs %v, want one per version", logs)
+	}
+	before, _ := os.ReadFile(logs[1])
 	if len(doc.Runs) != 2 || doc.Runs[0].Version != "1.20.5" || doc.Runs[1].Version != "2.2.1" || len(doc.Results) != 6 || doc.Runs[0].Started == "" {
 		t.Fatalf("two versions run apart: runs %+v, %d results", doc.Runs, len(doc.Results))
 	}
@@ -247,6 +252,9 @@ func TestBenchOnFlinkInParts(t *testing.T) {
 		t.Fatalf("rerun: exit %d: %s", code, stderr)
 	}
 	doc = read()
+	if after, _ := os.ReadFile(logs[1]); !strings.HasPrefix(string(after), string(before)) || len(after) == len(before) {
+		t.Errorf("the rerun's go test output did not go after the earlier part's in %s", logs[1])
+	}
 	if len(doc.Runs) != 3 || len(doc.Runs[2].Tests) != 1 || len(doc.Results) != 6 {
 		t.Errorf("a rerun of one test: runs %+v, %d results (want 3 runs, 6 results)", doc.Runs, len(doc.Results))
 	}
