@@ -128,13 +128,15 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 	workID, srcID := ids[0], ids[1]
 
 	// The scenario's autoscaler options at full scale, compressed by run itself.
-	dataDir := t.TempDir()
+	dataDir, runLog := t.TempDir(), ""
 	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
-		// Kept with the logs: `flinktune store export` shows each cycle's evaluation.
+		// Kept with the logs: `flinktune store export` shows the policy's state, and run's
+		// debug log every cycle's reason (why a scale-down waits, is held or not sized).
 		dataDir = filepath.Join(logs, strings.ReplaceAll(t.Name(), "/", "_")+"-data")
+		runLog = dataDir + ".log"
 	}
 	args := []string{"run", "--flink", c.RESTURL, "--all-jobs", "--interval", "5s",
-		"--policy", policy, "--data-dir", dataDir, "--log-level", "info",
+		"--policy", policy, "--data-dir", dataDir, "--log-level", "debug",
 		"--compress", strconv.FormatFloat(compress, 'g', -1, 64)}
 	for k, v := range full.JobConfig(&full.Jobs[0]) {
 		if strings.HasPrefix(k, "job.autoscaler.") || strings.HasPrefix(k, "flinktune.") {
@@ -153,7 +155,11 @@ func autoscaleKafka(t *testing.T, d *local.Dist, bin, policy string, compress fl
 			stopped = true
 			_ = run.Process.Signal(syscall.SIGTERM)
 			_ = run.Wait()
-			t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 3000))
+			if runLog != "" {
+				_ = os.WriteFile(runLog, out.Bytes(), 0o644)
+			}
+			t.Logf("flinktune run (policy %s):\n%s", policy, tailString(infoLines(out.String()), 3000))
+			t.Logf("each change of the policy's reason (run's clock):\n%s", tailString(strings.Join(reasonChanges(out.String()), "\n"), 6000))
 		}
 	}
 	defer stopRun()
@@ -377,4 +383,51 @@ func pendingRecords(ctx context.Context, c *local.Cluster, jobID, vertexID strin
 		return 0, false
 	}
 	return vals[0].Sum, true
+}
+
+// infoLines drops run's debug lines (one per cycle) from its log.
+func infoLines(log string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(log, "\n") {
+		if !strings.Contains(l, "level=DEBUG") {
+			b.WriteString(l)
+		}
+	}
+	return b.String()
+}
+
+// reasonChanges lists, from run's debug log, each cycle whose reason differs from the
+// cycle before (time and reason): the policy's path from the load's fall to a scale-down.
+func reasonChanges(log string) []string {
+	var out []string
+	last := ""
+	for _, l := range strings.Split(log, "\n") {
+		if !strings.Contains(l, `msg="job cycle"`) {
+			continue
+		}
+		_, r, ok := strings.Cut(l, " reason=")
+		if !ok {
+			continue
+		}
+		r = strings.Trim(r, `"`)
+		kind := reasonKind(r)
+		if kind == last {
+			continue
+		}
+		last = kind
+		ts, _, _ := strings.Cut(strings.TrimPrefix(l, "time="), " ")
+		out = append(out, ts+" "+r)
+	}
+	return out
+}
+
+// reasonKind is a reason without its numbers, so that "demand low for 5s" and "for 10s"
+// count as one.
+func reasonKind(r string) string {
+	return strings.Map(func(c rune) rune {
+		if c >= '0' && c <= '9' || c == '.' {
+			return -1
+		}
+		return c
+	}, r)
 }

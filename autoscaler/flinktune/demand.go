@@ -21,9 +21,6 @@ func (l level) mean() float64 { return l.Sum / float64(l.N) }
 func (l level) at() time.Time { return l.T.Add(time.Duration(l.Off * float64(time.Second))) }
 
 const (
-	// shortFit is the span of the most recent samples that must agree before the policy
-	// trusts the current demand: a step change is waited out for this long.
-	shortFit = 90 * time.Second
 	// maxFitError is the relative RMS error of a line through the recent samples above which
 	// the demand is considered to be changing abruptly, for quiet rates; noisier ones (real
 	// Flink's 10-second rates scatter by 10-20%) raise the limit to what their noise explains.
@@ -88,6 +85,7 @@ func (p *Policy) isSource(id string) bool { return p.st.Sources[id] }
 // the per-minute levels since the last abrupt change gives the trend and how long it lasted.
 func (p *Policy) estimateDemand(id string, window []sample, now time.Time) demandEstimate {
 	var d demandEstimate
+	shortFit := p.o.FitSpan // the newest samples that must agree before the demand is trusted
 	var ts, ys, all []float64
 	for _, s := range window {
 		v, ok := s.V.get(id)

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/flinktune/flinktune/flinkconf"
 )
 
 // samples of one source's ingest every 10 s over five minutes ending at t0+5min.
@@ -156,5 +158,41 @@ func TestDrainSizedForTheCatchUpTime(t *testing.T) {
 	e.forecast["src"], e.horizon = 40000, 0
 	if got := p.size(e, 40000).up["src"]; got != 8 {
 		t.Errorf("flat demand: scale-up to %d subtasks, want 8 ((40,000 + 28,000)/0.95)", got)
+	}
+}
+
+// A scenario compressed by F runs the policy with every window divided by F (run --compress),
+// the fit span too: a trend seen only for the fit span is extrapolated as far as the span, the
+// same share of the scenario at any F. With the span fixed at 90 s, a step from 60/s to 180/s
+// read as a ramp in a 30 s window (F = 2) was extrapolated 90 s, 180 s of the scenario: the
+// real 2.2.1 Kafka run forecast 1466/s and scaled the source for nothing.
+func TestFitSpanCompressed(t *testing.T) {
+	for _, tc := range []struct {
+		fitSpan string
+		want    time.Duration
+	}{{"", 90 * time.Second}, {"45 s", 45 * time.Second}} {
+		cfg := flinkconf.FromMap(map[string]string{"job.autoscaler.metrics.window": "30 s", "flinktune.settle": "30 s"})
+		if tc.fitSpan != "" {
+			cfg.Set("flinktune.demand.fit-span", tc.fitSpan)
+		}
+		o, err := ParseOptions(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := New(o)
+		p.st.Sources = map[string]bool{"src": true}
+		var w []sample
+		now := t0
+		for i := range 7 { // a steady ramp of 1/s per second, sampled every 5 s over 30 s
+			now = t0.Add(time.Duration(i) * 5 * time.Second)
+			w = append(w, sample{T: now, Dt: 5, V: vsamples{{ID: "src", vsample: vsample{Ingest: 100 + 5*float64(i)}}}})
+		}
+		d := p.estimateDemand("src", w, now)
+		if !d.Reliable || d.Horizon != tc.want {
+			t.Errorf("fit span %q: reliable %v, horizon %v, want %v", tc.fitSpan, d.Reliable, d.Horizon, tc.want)
+		}
+	}
+	if _, err := ParseOptions(flinkconf.FromMap(map[string]string{"flinktune.demand.fit-span": "0 s"})); err == nil {
+		t.Error("fit span 0 accepted")
 	}
 }

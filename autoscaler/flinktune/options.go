@@ -49,12 +49,14 @@ var (
 		"No change in the opposite direction of the previous one within this time (prevents oscillation).")
 	OptMaxLag = opt("flinktune.lag.max", flinkconf.TypeDuration, "1 min",
 		"Lag, in seconds of input, the policy keeps sources under: a scale-up is due when the lag would exceed it before a rescale could help.")
+	OptFitSpan = opt("flinktune.demand.fit-span", flinkconf.TypeDuration, "90 s",
+		"Span of the newest samples whose straight line gives a source's demand now: a step is waited out this long, and a trend seen only this long is extrapolated as far.")
 )
 
 // AllOptions lists the policy's options (for help texts).
 var AllOptions = []flinkconf.Option{OptScalingEnabled, OptTargetUtilization, OptUtilizationMax, OptUtilizationMin,
 	OptWindow, OptStabilization, OptCatchUp, OptRestartTime, OptScaleDownInterval, OptMinParallelism,
-	OptMaxParallelism, OptExcludeIDs, OptForecastHorizon, OptSettle, OptMaxLag}
+	OptMaxParallelism, OptExcludeIDs, OptForecastHorizon, OptSettle, OptMaxLag, OptFitSpan}
 
 // Options are the parsed settings of one job.
 type Options struct {
@@ -73,6 +75,10 @@ type Options struct {
 	ForecastHorizon   time.Duration
 	Settle            time.Duration
 	MaxLag            time.Duration
+	// FitSpan is a window like the others: a scenario compressed by F (run --compress) has
+	// it divided by F, so that a trend seen for its span is extrapolated over the same share
+	// of the scenario (at 90 s under F = 2 it covered 180 s of the scenario's time).
+	FitSpan time.Duration
 }
 
 // DefaultOptions returns the defaults.
@@ -135,6 +141,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	o.ForecastHorizon = dur(OptForecastHorizon)
 	o.Settle = dur(OptSettle)
 	o.MaxLag = dur(OptMaxLag)
+	o.FitSpan = dur(OptFitSpan)
 	o.Exclude = map[string]bool{}
 	if raw, ok := cfg.String(OptExcludeIDs); ok {
 		for _, id := range strings.FieldsFunc(raw, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
@@ -165,6 +172,7 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 		check(o.MaxParallelism >= o.MinParallelism, OptMaxParallelism, "must be at least vertex.min-parallelism")
 		check(o.CatchUp > 0, OptCatchUp, "must be positive")
 		check(o.MaxLag > 0, OptMaxLag, "must be positive")
+		check(o.FitSpan > 0, OptFitSpan, "must be positive")
 	}
 	if len(errs) > 0 {
 		return o, fmt.Errorf("invalid flinktune policy options: %s", strings.Join(errs, "; "))

@@ -15,7 +15,8 @@ func TestCompress(t *testing.T) {
 		// flinktune's defaults: window 5 min, scale-down 20 min; a --set value is scaled too.
 		{"flinktune", map[string]string{"job.autoscaler.stabilization.interval": "20s", "job.autoscaler.vertex.max-parallelism": "4"},
 			map[string]string{"job.autoscaler.metrics.window": "75 s", "job.autoscaler.scale-down.interval": "5 min",
-				"job.autoscaler.stabilization.interval": "5 s", "job.autoscaler.vertex.max-parallelism": "4", "flinktune.settle": "525 s"}},
+				"job.autoscaler.stabilization.interval": "5 s", "job.autoscaler.vertex.max-parallelism": "4", "flinktune.settle": "525 s",
+				"flinktune.demand.fit-span": "22500 ms"}},
 		// The operator's own defaults: window 15 min, scale-down 1 h; its REST timeout is a wall-clock bound.
 		{"operator", nil, map[string]string{"job.autoscaler.metrics.window": "225 s", "job.autoscaler.scale-down.interval": "15 min"}},
 	} {

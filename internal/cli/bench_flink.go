@@ -51,7 +51,7 @@ func (f *flinkBenchFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.run, "run", "", "with --on flink: go test -run pattern (default: every integration test that records a result)")
 	fl.StringArrayVar(&f.env, "env", nil, "with --on flink: KEY=VALUE for the tests (repeatable), e.g. FLINKTUNE_AUTOSCALE_POLICY=flinktune")
 	fl.StringVar(&f.repo, "repo", "", "with --on flink: the flinktune source tree (default: found from the working directory)")
-	fl.StringVar(&f.aggregate, "aggregate", "", "with --on flink: only aggregate the result files under DIR (DIR/<version>/*.json) into --out")
+	fl.StringVar(&f.aggregate, "aggregate", "", "with --on flink: only aggregate the result files under DIR (DIR/<version>/*.json) into --out, keeping the runs it lists")
 	fl.DurationVar(&f.timeout, "test-timeout", 90*time.Minute, "with --on flink: go test -timeout per version (with --lock: per test)")
 	fl.StringVar(&f.lock, "lock", "", "with --on flink: a lock file held (flock) around each test and released between tests, so that others sharing the machine's real Flink get their turn; each test then runs as its own go test")
 }
@@ -88,8 +88,10 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 	}
 	stderr := cmd.ErrOrStderr()
 	resultsDir := f.aggregate
-	var runs []flinkTestRun
-	if resultsDir == "" {
+	var runs, fresh []flinkTestRun // fresh: this invocation's runs
+	if resultsDir != "" {
+		runs = earlierRuns(f.out, nil, true) // re-aggregating keeps the runs --out names
+	} else {
 		repo, err := findRepo(f.repo)
 		if err != nil {
 			return err
@@ -118,16 +120,20 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 			}
 		}
 		resultsDir = strings.TrimSuffix(f.out, filepath.Ext(f.out)) + ".d"
+		runs = earlierRuns(f.out, versions, f.run != "")
+		commit := treeCommit(repo)
 		for _, v := range versions {
 			fmt.Fprintf(stderr, "Flink %s: preparing ...\n", v)
-			r := flinkTestRun{Version: v, Pattern: pattern, Packages: pkgs, units: units}
+			r := flinkTestRun{Version: v, Pattern: pattern, Packages: pkgs, units: units, Commit: commit,
+				Started: time.Now().UTC().Format(time.RFC3339)}
 			err := f.runVersion(cmd, repo, filepath.Join(resultsDir, v), &r)
 			if err != nil {
 				r.Error = err.Error()
 				fmt.Fprintf(stderr, "Flink %s: %v\n", v, err)
 			}
-			runs = append(runs, r)
+			fresh = append(fresh, r)
 		}
+		runs = append(runs, fresh...)
 	}
 	doc, err := aggregateResults(resultsDir, versions, runs)
 	if err != nil {
@@ -142,7 +148,7 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "results: %s (%d results), summary: %s\n", f.out, len(doc.Results), md)
-	for _, r := range runs {
+	for _, r := range fresh {
 		if r.Error != "" || r.Failed > 0 {
 			return fmt.Errorf("Flink %s: %d tests failed %s", r.Version, r.Failed, r.Error)
 		}
@@ -152,7 +158,11 @@ func (f *flinkBenchFlags) onFlink(cmd *cobra.Command) error {
 
 // flinkTestRun is one version's go test run.
 type flinkTestRun struct {
-	Version  string          `json:"version"`
+	Version string `json:"version"`
+	// Started is when the run began; Commit the source tree's commit (+dirty when it had
+	// uncommitted changes): a matrix put together from several invocations names each.
+	Started  string          `json:"started,omitempty"`
+	Commit   string          `json:"commit,omitempty"`
 	Pattern  string          `json:"pattern"`
 	Packages []string        `json:"packages"`
 	Tests    []flinkTestStat `json:"tests"`
@@ -175,10 +185,13 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	// Old results of this version would be mistaken for new ones.
-	old, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	for _, p := range old {
-		os.Remove(p)
+	// Old results of this version would be mistaken for new ones; a rerun of some tests
+	// (--run) replaces only the files those tests write and keeps the rest of the matrix.
+	if f.run == "" {
+		old, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		for _, p := range old {
+			os.Remove(p)
+		}
 	}
 	prep := exec.CommandContext(cmd.Context(), "bash", "scripts/integration.d/10-real-flink.sh")
 	prep.Dir = repo
@@ -207,7 +220,8 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 		FullMatrixEnv+"=1", "FLINKTUNE_AUTOSCALE_POLICY=operator flinktune", "FLINKTUNE_FLINK_LOGS="+filepath.Join(logs, r.Version))
 	env = append(env, f.env...) // later entries win
 	logPath := filepath.Join(logs, r.Version+"-go-test.jsonl")
-	logf, err := os.Create(logPath)
+	// Appended to: the parts of a matrix run in parts keep one log per version.
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -230,6 +244,46 @@ func (f *flinkBenchFlags) runVersion(cmd *cobra.Command, repo, dir string, r *fl
 		}
 	}
 	return nil
+}
+
+// earlierRuns are the runs recorded in the results file out by earlier invocations, kept so
+// that a matrix run in parts (one version at a time, a failed test rerun with --run) lists
+// every part: a whole run of a version (partial false) replaces that version's earlier runs,
+// a rerun of some tests is added to them.
+func earlierRuns(out string, versions []string, partial bool) []flinkTestRun {
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return nil
+	}
+	var doc benchFlinkDoc
+	if json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	var kept []flinkTestRun
+	for _, r := range doc.Runs {
+		replaced := false
+		for _, v := range versions {
+			replaced = replaced || !partial && r.Version == v
+		}
+		if !replaced {
+			kept = append(kept, r)
+		}
+	}
+	return kept
+}
+
+// treeCommit is repo's HEAD commit, with "+dirty" when the tree has uncommitted changes
+// ("" when it is not a git tree).
+func treeCommit(repo string) string {
+	out, err := exec.Command("git", "-C", repo, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		c += "+dirty"
+	}
+	return c
 }
 
 // goTest runs go test on pattern and pkgs, adding each top-level test's outcome to r.
@@ -269,27 +323,31 @@ func (f *flinkBenchFlags) goTest(cmd *cobra.Command, repo string, r *flinkTestRu
 }
 
 // flock takes an exclusive lock on path (created if missing), waiting for it; the returned
-// function releases it.
+// function releases it. The wait is the kernel's (a blocking flock, as flock(1) waits), not
+// a poll: a poller loses every hand-over to the waiters flock(1) queues in the kernel, and
+// on a busy shared lock it would wait for all of them.
 func flock(ctx context.Context, path string) (func(), error) {
 	lf, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("--lock: %w", err)
 	}
-	for {
-		err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { _ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN); lf.Close() }, nil
-		}
-		if err != syscall.EWOULDBLOCK {
+	got := make(chan error, 1)
+	go func() { got <- syscall.Flock(int(lf.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-got:
+		if err != nil {
 			lf.Close()
 			return nil, fmt.Errorf("--lock %s: %w", path, err)
 		}
-		select {
-		case <-ctx.Done():
+		return func() { _ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN); lf.Close() }, nil
+	case <-ctx.Done():
+		// The blocked call cannot be interrupted: release the lock as soon as it is granted.
+		go func() {
+			<-got
+			_ = syscall.Flock(int(lf.Fd()), syscall.LOCK_UN)
 			lf.Close()
-			return nil, ctx.Err()
-		case <-time.After(time.Second):
-		}
+		}()
+		return nil, ctx.Err()
 	}
 }
 
@@ -637,6 +695,9 @@ func (d *benchFlinkDoc) markdown() string {
 		float64(m.MemoryBytes)/(1<<30), orDash(m.Kernel), orDash(m.JDK), m.Go)
 	for _, r := range d.Runs {
 		fmt.Fprintf(&b, "## Flink %s: %d tests, %d failed, %.0f s\n\n", r.Version, len(r.Tests), r.Failed, r.Seconds)
+		if r.Started != "" || r.Commit != "" {
+			fmt.Fprintf(&b, "Started %s at commit %s, tests %s.\n\n", orDash(r.Started), orDash(r.Commit), orDash(r.Pattern))
+		}
 		if r.Error != "" {
 			fmt.Fprintf(&b, "Error: %s\n\n", r.Error)
 		}

@@ -215,6 +215,65 @@ func TestBenchOnFlinkLock(t *testing.T) {
 	}
 }
 
+// TestBenchOnFlinkInParts puts a matrix together from several invocations into one --out: a
+// version run on its own keeps the other version's run and results, and a rerun of one test
+// (--run) replaces only that test's result and adds its run to the list.
+func TestBenchOnFlinkInParts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test on a small module")
+	}
+	root := t.TempDir()
+	writeFiles(t, root, fakeTree)
+	out := filepath.Join(t.TempDir(), "res.json")
+	read := func() benchFlinkDoc {
+		t.Helper()
+		var doc benchFlinkDoc
+		b, _ := os.ReadFile(out)
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	for _, v := range []string{"1.20.5", "2.2.1"} {
+		if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", v, "--out", out); code != 0 {
+			t.Fatalf("%s: exit %d: %s", v, code, stderr)
+		}
+	}
+	doc := read()
+	logs, _ := filepath.Glob(strings.TrimSuffix(out, ".json") + ".d-logs/*-go-test.jsonl")
+	if len(logs) != 2 {
+		t.Fatalf("go test logs %v, want one per version", logs)
+	}
+	before, _ := os.ReadFile(logs[1])
+	if len(doc.Runs) != 2 || doc.Runs[0].Version != "1.20.5" || doc.Runs[1].Version != "2.2.1" || len(doc.Results) != 6 || doc.Runs[0].Started == "" {
+		t.Fatalf("two versions run apart: runs %+v, %d results", doc.Runs, len(doc.Results))
+	}
+	if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", "2.2.1", "--out", out, "--run", "TestDirect"); code != 0 {
+		t.Fatalf("rerun: exit %d: %s", code, stderr)
+	}
+	doc = read()
+	if after, _ := os.ReadFile(logs[1]); !strings.HasPrefix(string(after), string(before)) || len(after) == len(before) {
+		t.Errorf("the rerun's go test output did not go after the earlier part's in %s", logs[1])
+	}
+	if len(doc.Runs) != 3 || len(doc.Runs[2].Tests) != 1 || len(doc.Results) != 6 {
+		t.Errorf("a rerun of one test: runs %+v, %d results (want 3 runs, 6 results)", doc.Runs, len(doc.Results))
+	}
+	// A whole run of a version replaces that version's earlier runs.
+	if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--repo", root, "--versions", "2.2.1", "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if doc = read(); len(doc.Runs) != 2 {
+		t.Errorf("a whole run of 2.2.1 after its parts: %d runs, want 2", len(doc.Runs))
+	}
+	// Re-aggregating the results directory (after a result file was replaced) keeps the runs.
+	if _, stderr, code := simCLI(t, "bench", "--on", "flink", "--aggregate", strings.TrimSuffix(out, ".json")+".d", "--versions", "1.20.5,2.2.1", "--out", out); code != 0 {
+		t.Fatalf("aggregate: exit %d: %s", code, stderr)
+	}
+	if doc = read(); len(doc.Runs) != 2 || len(doc.Results) != 6 {
+		t.Errorf("re-aggregated: %d runs, %d results, want 2 and 6", len(doc.Runs), len(doc.Results))
+	}
+}
+
 func TestBenchOnFlinkAggregate(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
