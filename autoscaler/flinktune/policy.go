@@ -713,7 +713,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	sz := p.size(e, srcCap)
 	if why := p.upReason(e, sz, srcCap); why != "" {
 		t := changed(e, sz.up)
-		if len(t) == 0 {
+		if !raises(e, t) {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
 		}
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
@@ -801,6 +801,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 			sz.down[vi.ID], sz.must[vi.ID] = min(sz.down[vi.ID], hi), hi
 			sz.low++
 		}
+		sz.up[vi.ID] = shedInScaleUp(sz.up[vi.ID], forDemand, forDrain, sz.must[vi.ID])
 	}
 	p.boundDrain(e, &sz, p.capAtCeiling(e, &sz))
 	return sz
