@@ -1043,7 +1043,7 @@ func describe(snap *autoscaler.Snapshot, target map[string]int, e *evaluation) s
 		}
 		m := e.models[id]
 		parts = append(parts, fmt.Sprintf("{%s | parallelism %d -> %d | demand %.0f/s (forecast %.0f/s) | capacity %.0f/s -> %.0f/s}",
-			name, v.Parallelism, target[id], e.demand[id], e.forecast[id], m.capacity(v.Parallelism), m.capacity(target[id])))
+			name, v.Parallelism, target[id], e.demand[id], e.forecast[id], m.capacity(v.Parallelism), m.planned(target).capacity(target[id])))
 	}
 	return strings.Join(parts, " ")
 }
