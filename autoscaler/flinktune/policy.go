@@ -801,7 +801,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 			sz.down[vi.ID], sz.must[vi.ID] = min(sz.down[vi.ID], hi), hi
 			sz.low++
 		}
-		sz.up[vi.ID] = shedInScaleUp(sz.up[vi.ID], forDemand, forDrain, sz.must[vi.ID])
+		sz.up[vi.ID] = shedInScaleUp(sz.up[vi.ID], forDemand, forDrain, sz.down[vi.ID])
 	}
 	p.boundDrain(e, &sz, p.capAtCeiling(e, &sz))
 	return sz
