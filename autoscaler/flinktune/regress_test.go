@@ -65,6 +65,9 @@ var regressions = []struct {
 	// need) and sized the FORWARD sink to 32, a multiple of them; 180,806 shedding the source
 	// to 5 in the same restart (sink 25). Lag-violation 86 s then 233 s (the operator 1,782 s).
 	{"fwd-forward-over-provisioned-source.yaml", 1, 1, 300, 200000},
+	// 144,785 parallelism-seconds keeping the surplus of the vertices between utilization.min
+	// and the midpoint to the target through the scale-up; 134,203 shedding it (same 228 s).
+	{"fwd-halfway-surplus-in-scale-up.yaml", 1, 1, 300, 139000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
