@@ -713,7 +713,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	sz := p.size(e, srcCap)
 	if why := p.upReason(e, sz, srcCap); why != "" {
 		t := changed(e, sz.up)
-		if len(t) == 0 {
+		if !raises(e, t) {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
 		}
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
@@ -801,6 +801,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 			sz.down[vi.ID], sz.must[vi.ID] = min(sz.down[vi.ID], hi), hi
 			sz.low++
 		}
+		sz.up[vi.ID] = shedInScaleUp(sz.up[vi.ID], forDemand, forDrain, sz.down[vi.ID])
 	}
 	p.boundDrain(e, &sz, p.capAtCeiling(e, &sz))
 	return sz
@@ -1042,7 +1043,7 @@ func describe(snap *autoscaler.Snapshot, target map[string]int, e *evaluation) s
 		}
 		m := e.models[id]
 		parts = append(parts, fmt.Sprintf("{%s | parallelism %d -> %d | demand %.0f/s (forecast %.0f/s) | capacity %.0f/s -> %.0f/s}",
-			name, v.Parallelism, target[id], e.demand[id], e.forecast[id], m.capacity(v.Parallelism), m.capacity(target[id])))
+			name, v.Parallelism, target[id], e.demand[id], e.forecast[id], m.capacity(v.Parallelism), m.planned(target).capacity(target[id])))
 	}
 	return strings.Join(parts, " ")
 }

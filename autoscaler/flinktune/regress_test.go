@@ -61,6 +61,13 @@ var regressions = []struct {
 	// 95 s while a scale-up within settle of a scale-down waited for the lag to cross lag.max
 	// although it could not drain; 52 s acting when it would cross it before a rescale helps.
 	{"lag-step-within-settle.yaml", 1, 2, 70, 0},
+	// 276,560 parallelism-seconds while the scale-up kept the source's 16 subtasks (5 times its
+	// need) and sized the FORWARD sink to 32, a multiple of them; 180,806 shedding the source
+	// to 5 in the same restart (sink 25). Lag-violation 86 s then 233 s (the operator 1,782 s).
+	{"fwd-forward-over-provisioned-source.yaml", 1, 1, 300, 200000},
+	// 144,785 parallelism-seconds keeping the surplus of the vertices between utilization.min
+	// and the midpoint to the target through the scale-up; 134,203 shedding it (same 228 s).
+	{"fwd-halfway-surplus-in-scale-up.yaml", 1, 1, 300, 139000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
