@@ -74,7 +74,8 @@ func (p *Policy) observeLag(e *evaluation, window []sample) {
 		if len(ts) < 3 || span <= 0 {
 			continue
 		}
-		_, ev.trend = fitLine(ts, lags)
+		restarted := window[len(window)-1].T.Sub(p.st.RunningSince) <= p.o.Window
+		_, ev.trend = fitLine(fromRestartPeak(ts, lags, restarted)) // join.go
 		ev.readRate = read / span
 		e.lagEv[vi.ID] = ev
 	}
