@@ -120,3 +120,36 @@ func TestSustainedRate(t *testing.T) {
 		t.Errorf("no samples: %v", got)
 	}
 }
+
+// After a rescale's restart the lag rises while state is restored, then drains: the trend is
+// the drain's. gen-125: a backlog draining at 2.4k/s read as 1.7k/s with the restore in the
+// fit, and each rescale looked worth another. Without a restart in the window the whole
+// series is fitted (a lag that rose and now drains slowly is not read as draining fast).
+func TestLagTrendAfterRestartFromPeak(t *testing.T) {
+	lagAt := func(i int) float64 { // 10 s samples: 60 s of restore at +1,000/s, then -2,000/s
+		if i <= 6 {
+			return 1e6 + float64(i)*10*1000
+		}
+		return 1.06e6 - float64(i-6)*10*2000
+	}
+	run := func(since time.Time) float64 {
+		p := New(DefaultOptions())
+		p.st.LagKnown = map[string]bool{"src": true}
+		p.st.RunningSince = since
+		src := vertexInfo{ID: "src", P: 2, Source: true}
+		e := &evaluation{order: []vertexInfo{src}, demand: map[string]float64{"src": 1000}}
+		var window []sample
+		for i := range 25 {
+			window = append(window, sample{T: t0.Add(time.Duration(i*10) * time.Second), Dt: 10,
+				V: vsamples{{ID: "src", vsample: vsample{P: 2, InRate: 1000, Lag: lagAt(i)}}}})
+		}
+		p.observeLag(e, window)
+		return e.lagEv["src"].trend
+	}
+	if got := run(t0.Add(-10 * time.Second)); math.Abs(got+2000) > 50 {
+		t.Errorf("trend after a restart %.0f records/s, want the drain's -2000", got)
+	}
+	if got := run(t0.Add(-time.Hour)); got < -1900 {
+		t.Errorf("trend without a restart in the window %.0f records/s, want the whole series' (slower)", got)
+	}
+}
