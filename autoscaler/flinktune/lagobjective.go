@@ -74,44 +74,34 @@ func (p *Policy) observeLag(e *evaluation, window []sample) {
 		if len(ts) < 3 || span <= 0 {
 			continue
 		}
-		_, ev.trend = fitLine(ts, lags)
+		restarted := window[len(window)-1].T.Sub(p.st.RunningSince) <= p.o.Window
+		_, ev.trend = fitLine(fromRestartPeak(ts, lags, restarted)) // join.go
 		ev.readRate = read / span
 		e.lagEv[vi.ID] = ev
 	}
 }
 
 // capByObservedRate caps, for each source whose lag persisted, the capacity of its branch's
-// bottleneck at the rate the source read: a job that keeps a backlog reads as fast as it can.
-func capByObservedRate(e *evaluation) {
+// bottleneck at the rate it processed: a job that keeps a backlog reads as fast as it can, so
+// some vertex the source feeds is saturated; the one busiest against its model is taken for it
+// (join.go: in a join or union its input is not the lagging source's share alone).
+func capByObservedRate(e *evaluation, window []sample) {
+	var seen map[string]float64
 	for src, ev := range e.lagEv {
 		if !ev.persisted || ev.readRate <= 0 || e.ingest <= 0 || e.demand[src] <= 0 {
 			continue
 		}
-		share := e.demand[src] / e.ingest
-		modelled := branchCapacity(e, src, nil) * share // the branch's capacity in src's records
-		if math.IsInf(modelled, 0) || ev.readRate >= modelled {
+		if seen == nil {
+			seen = sustainedInputs(e, window)
+		}
+		b, util := bottleneck(e, src, seen)
+		if b == "" || util >= 1 {
 			continue
 		}
-		if b := bottleneck(e, src); b != "" {
-			m := *e.models[b]
-			m.perSubtask *= ev.readRate / modelled
-			e.models[b] = &m
-		}
+		m := *e.models[b]
+		m.perSubtask *= util
+		e.models[b] = &m
 	}
-}
-
-// bottleneck is the vertex that sets branchCapacity for src at the current parallelism.
-func bottleneck(e *evaluation, src string) string {
-	best, c := "", math.Inf(1)
-	for _, vi := range e.order {
-		if !e.feeds[vi.ID][src] || e.demand[vi.ID] <= 0 {
-			continue
-		}
-		if x := e.models[vi.ID].capacity(vi.P) / e.demand[vi.ID]; x < c {
-			best, c = vi.ID, x
-		}
-	}
-	return best
 }
 
 // persistentLagReason says why a lag that persisted above the objective calls for a scale-up,

@@ -550,7 +550,7 @@ func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window 
 	}
 	if e.ok {
 		p.observeLag(e, window)
-		capByObservedRate(e)
+		capByObservedRate(e, window)
 	}
 	return e
 }

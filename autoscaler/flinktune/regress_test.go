@@ -68,6 +68,14 @@ var regressions = []struct {
 	// 144,785 parallelism-seconds keeping the surplus of the vertices between utilization.min
 	// and the midpoint to the target through the scale-up; 134,203 shedding it (same 228 s).
 	{"fwd-halfway-surplus-in-scale-up.yaml", 1, 1, 300, 139000},
+	// 4 rescales (4 steps), 1,516 s and 267,209 parallelism-seconds while a lagging join
+	// source's read rate was taken for a share of the shared sink's capacity; 2, 947 s and
+	// 225,660 blaming the vertex that processed the most of its capacity (the operator: 1,
+	// 1,833 s, 250,507).
+	{"join-shared-sink-restart.yaml", 1, 2, 1100, 240000},
+	// 3 rescales (3 steps) and 42,934 parallelism-seconds while the lag trend was fitted
+	// across the restore after each rescale; 2 and 32,978 fitting it from the lag's peak.
+	{"join-backlog-state-restore.yaml", 1, 2, 1400, 36000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
