@@ -720,7 +720,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
 		p.st.CatchUpSized = drainSized(t, sz)
-		return t, +1, "scale up: " + why
+		return withLowAlong(e, t, sz), +1, "scale up: " + why
 	}
 	return p.scaleDown(snap, e, sz)
 }
@@ -789,7 +789,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
 		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
 		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
-			sz.down[vi.ID] = low
+			sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
 			if util < p.o.UtilizationMin {
 				sz.must[vi.ID] = low
 				sz.low++
@@ -915,6 +915,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "within target utilization"
 	}
 	if why := p.restartUndrained(e, sz, t); why != "" {
+		return nil, 0, "scale-down held: " + why
+	}
+	if why := p.notWorthRestart(e, t); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}
 	p.st.CatchUpSized = false
