@@ -61,6 +61,10 @@ var regressions = []struct {
 	// 95 s while a scale-up within settle of a scale-down waited for the lag to cross lag.max
 	// although it could not drain; 52 s acting when it would cross it before a rescale helps.
 	{"lag-step-within-settle.yaml", 1, 2, 70, 0},
+	// 442,514 parallelism-seconds while the scale-up for a backlog kept the idle vertices for a
+	// second rescale to shed (1,029 s); 282,713 shedding them in the scale-up's restart (1,272 s,
+	// the operator 2,286 s and 537,404).
+	{"spike-scaleup-sheds-idle.yaml", 1, 2, 1400, 320000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
