@@ -49,7 +49,10 @@ func withLowAlong(e *evaluation, t map[string]int, sz sizing) map[string]int {
 // enough to start a scale-down (sizing.must), is still judged with both at the target: judged
 // on downSize, a drain-sized scale-up one subtask above its level was shed by a second
 // rescale (a load step took two), and a source's smaller size crossed the quarter-of-subtasks
-// line before a ramp (late-ramp-overshoot: three rescales).
+// line before a ramp (late-ramp-overshoot: three rescales). It sizes only a demand back at a
+// level it held before a spike (lowPeak), which the layout before the spike carried: on a
+// sine's falling half the smaller steps brought the next step down nearer the trough, and the
+// rise reversed it (gen-2: an oscillation).
 func downSize(m *vertexModel, level, drain float64, o Options) int {
 	return max(m.sizeFor(level, o.TargetUtilization, o), m.sizeFor(level+drain, catchUpUtilization, o))
 }
@@ -74,3 +77,7 @@ func (p *Policy) notWorthRestart(e *evaluation, target map[string]int) string {
 	return fmt.Sprintf("it frees %d of %d subtasks, %.0f subtask-seconds over %s, less than its restart costs (%.0f)",
 		now-after, now, saving, p.o.Settle, cost)
 }
+
+// lowAtLevel reports whether the demand has been low since it came back to a level it held
+// before a spike (lowStart): the scale-down it waits for returns to that level's layout.
+func (p *Policy) lowAtLevel() bool { return !p.st.LowSince.IsZero() && p.st.LowAtLevel }

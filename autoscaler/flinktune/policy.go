@@ -789,7 +789,10 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
 		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
 		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
-			sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
+			sz.down[vi.ID] = low
+			if p.lowAtLevel() {
+				sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
+			}
 			if util < p.o.UtilizationMin {
 				sz.must[vi.ID] = low
 				sz.low++
