@@ -790,6 +790,9 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
 		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
 			sz.down[vi.ID] = low
+			if p.lowAtLevel() {
+				sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
+			}
 			if util < p.o.UtilizationMin {
 				sz.must[vi.ID] = low
 				sz.low++
@@ -916,6 +919,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "within target utilization"
 	}
 	if why := p.restartUndrained(e, sz, t); why != "" {
+		return nil, 0, "scale-down held: " + why
+	}
+	if why := p.notWorthRestart(e, t); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}
 	p.st.CatchUpSized = false

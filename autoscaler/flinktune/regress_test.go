@@ -76,6 +76,13 @@ var regressions = []struct {
 	// 3 rescales (3 steps) and 42,934 parallelism-seconds while the lag trend was fitted
 	// across the restore after each rescale; 2 and 32,978 fitting it from the lag's peak.
 	{"join-backlog-state-restore.yaml", 1, 2, 1400, 36000},
+	// 442,514 parallelism-seconds while the scale-up for a backlog kept the idle vertices for a
+	// second rescale to shed (1,029 s); 293,333 shedding them in the scale-up's restart (1,150 s,
+	// the operator 2,286 s and 537,404).
+	{"spike-scaleup-sheds-idle.yaml", 1, 2, 1400, 320000},
+	// 374,042 parallelism-seconds while the scale-down after the spike sized its restart's
+	// backlog at the target utilization; 365,162 draining it at catch-up utilization.
+	{"spike-down-restart-drain.yaml", 1, 2, 900, 370000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
