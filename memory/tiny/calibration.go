@@ -105,26 +105,9 @@ func (p Platform) WithSerialRates(cached, uncached float64) (Platform, error) {
 	if !(cached > 0 && uncached > 0) || math.IsInf(cached, 0) || math.IsInf(uncached, 0) {
 		return p, fmt.Errorf("serial rates %v,%v: want two positive MiB per CPU-second, the eden in the cache and out of it", cached, uncached)
 	}
-	base := p.calibration()
-	cal := *base
-	cal.Jobs = make(map[Connector]JobCalibration, len(base.Jobs))
-	n := 0
-	for c, j := range base.Jobs {
-		if j.Serial != nil {
-			sc := *j.Serial
-			sc.CachedMiBps, sc.UncachedMiBps = cached, uncached
-			j.Serial = &sc
-			n++
-		}
-		cal.Jobs[c] = j
-	}
-	if n == 0 {
-		return p, fmt.Errorf("platform %s has no Serial cost model to set rates of; use --platform linux-x64-jdk17", p.Name)
-	}
-	cal.Name = fmt.Sprintf("%s, rates %.0f/%.0f", base.Name, cached, uncached)
-	cal.Source = base.Source + fmt.Sprintf("; Serial pipeline rates %.0f (eden in the cache) and %.0f (out) MiB per CPU-second, measured on this machine", cached, uncached)
-	p.Cal = &cal
-	return p, nil
+	return p.withSerial("rates", func(sc *SerialCost) { sc.CachedMiBps, sc.UncachedMiBps = cached, uncached },
+		fmt.Sprintf("rates %.0f/%.0f", cached, uncached),
+		fmt.Sprintf("Serial pipeline rates %.0f (eden in the cache) and %.0f (out) MiB per CPU-second, measured on this machine", cached, uncached))
 }
 
 // WithSerialPairFactor is the platform with its Serial cost model's PairFactor replaced (a
@@ -134,6 +117,14 @@ func (p Platform) WithSerialPairFactor(f float64) (Platform, error) {
 	if !(f > 0 && f <= 2) {
 		return p, fmt.Errorf("serial pair factor %v: want a slot's rate beside another over its rate alone, in (0, 2]", f)
 	}
+	return p.withSerial("a pair factor", func(sc *SerialCost) { sc.PairFactor = f },
+		fmt.Sprintf("pair %.2f", f),
+		fmt.Sprintf("a second slot beside the first runs at %.2f of its rate alone, measured on this machine", f))
+}
+
+// withSerial is the platform with set applied to every job's Serial cost model, its
+// calibration named and sourced with the measured values (what, name and source).
+func (p Platform) withSerial(what string, set func(*SerialCost), name, source string) (Platform, error) {
 	base := p.calibration()
 	cal := *base
 	cal.Jobs = make(map[Connector]JobCalibration, len(base.Jobs))
@@ -141,17 +132,17 @@ func (p Platform) WithSerialPairFactor(f float64) (Platform, error) {
 	for c, j := range base.Jobs {
 		if j.Serial != nil {
 			sc := *j.Serial
-			sc.PairFactor = f
+			set(&sc)
 			j.Serial = &sc
 			n++
 		}
 		cal.Jobs[c] = j
 	}
 	if n == 0 {
-		return p, fmt.Errorf("platform %s has no Serial cost model to set a pair factor of; use --platform linux-x64-jdk17", p.Name)
+		return p, fmt.Errorf("platform %s has no Serial cost model to set %s of; use --platform linux-x64-jdk17", p.Name, what)
 	}
-	cal.Name = fmt.Sprintf("%s, pair %.2f", base.Name, f)
-	cal.Source = base.Source + fmt.Sprintf("; a second slot beside the first runs at %.2f of its rate alone, measured on this machine", f)
+	cal.Name = base.Name + ", " + name
+	cal.Source = base.Source + "; " + source
 	p.Cal = &cal
 	return p, nil
 }
