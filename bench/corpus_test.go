@@ -62,18 +62,27 @@ func TestUnanswered(t *testing.T) {
 
 func TestSummarizeTargets(t *testing.T) {
 	ok := Classify(&Result{Policy: "flinktune", ParallelismSeconds: 1}, &Result{Policy: "operator", ParallelismSeconds: 2})
-	bad := Classify(&Result{Policy: "flinktune", ParallelismSeconds: 3, LagViolationSeconds: 1000, Oscillations: 1},
+	bad := Classify(&Result{Policy: "flinktune", ParallelismSeconds: 3, LagViolationSeconds: 1000, Oscillations: 1, Flapping: 1},
 		&Result{Policy: "operator", ParallelismSeconds: 2})
 	s := Summarize([]*Comparison{ok, bad})
-	if s.Classes[ClassDominates] != 1 || s.Classes[ClassLoses] != 1 || s.DominatesShare != 0.5 || s.Oscillating != 1 {
+	if s.Classes[ClassDominates] != 1 || s.Classes[ClassLoses] != 1 || s.DominatesShare != 0.5 || s.Oscillating != 1 || s.Flapping != 1 {
 		t.Errorf("summary %+v", s)
 	}
 	met := map[string]bool{}
 	for _, tg := range s.Targets {
 		met[tg.Name] = tg.Met
 	}
-	if met["loses in none"] || met["0 oscillations"] || !met["never stuck"] {
+	if met[flapTarget] || met["loses in none"] || !met["never stuck"] {
 		t.Errorf("targets %v", met)
+	}
+	// An oscillation the load explains (a reversal answering a new load) is reported but
+	// meets the target.
+	answered := Classify(&Result{Policy: "flinktune", ParallelismSeconds: 1, Oscillations: 2}, &Result{Policy: "operator", ParallelismSeconds: 2})
+	s = Summarize([]*Comparison{ok, answered})
+	for _, tg := range s.Targets {
+		if tg.Name == flapTarget && (!tg.Met || s.Oscillating != 1 || s.Flapping != 0) {
+			t.Errorf("an explained oscillation: target %v, oscillating %d, flapping %d", tg.Met, s.Oscillating, s.Flapping)
+		}
 	}
 	if w := Worst([]*Comparison{ok, bad}); w[0] != bad {
 		t.Error("the losing scenario must come first")

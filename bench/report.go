@@ -28,6 +28,7 @@ func Table(w io.Writer, results []*Result) error {
 	row("rescales", func(r *Result) string { return fmt.Sprint(r.Rescales) })
 	row("restarts (all)", func(r *Result) string { return fmt.Sprint(r.Restarts) })
 	row("oscillations", func(r *Result) string { return fmt.Sprint(r.Oscillations) })
+	row("flapping", func(r *Result) string { return fmt.Sprint(r.Flapping) })
 	row("convergence steps (max)", func(r *Result) string { return maxSteps(r) })
 	row("downtime", func(r *Result) string { return secs(r.DowntimeSeconds) })
 	row("lag-violation time", func(r *Result) string { return secs(r.LagViolationSeconds) })

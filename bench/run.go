@@ -177,7 +177,7 @@ func RunAll(ctx context.Context, sc *scenario.Scenario, policyNames []string, op
 func score(s *sim.Sim, policy string) *Result {
 	sc := s.Scenario()
 	r := &Result{Scenario: sc.Name, Policy: policy, Seed: sc.Seed, Convergence: []Convergence{}}
-	for _, id := range s.JobIDs() {
+	for i, id := range s.JobIDs() {
 		st, _ := s.Stats(id)
 		r.SimulatedSeconds = st.SimulatedSeconds
 		// A reconfiguration is a restart the policy caused: new requirements, or a TaskManager
@@ -201,6 +201,7 @@ func score(s *sim.Sim, policy string) *Result {
 		r.UnansweredLagViolationSeconds += unanswered(st.Series, changes, s.Start(), sc.SLO.MaxLag)
 		r.Oscillations += oscillations(changes, sc.SLO.Settle)
 		r.JobLevelOscillations += jobLevelOscillations(changes, sc.SLO.Settle)
+		r.Flapping += flapping(changes, sc.SLO.Settle, newJobDemand(&sc.Jobs[i], s.Start()))
 		r.Convergence = append(r.Convergence, convergence(s.Start(), s.LoadChanges(id), s.End(), changes, st.Series, sc.SLO.MaxLag)...)
 	}
 	r.TaskManagerMemoryGiBHours = r.TaskManagerSeconds * r.Memory.TaskManagerProcessBytesAvg / (1 << 30) / 3600

@@ -56,9 +56,13 @@ type Result struct {
 	Oscillations int `json:"oscillations"`
 	// JobLevelOscillations are rescales whose job-total subtask direction reverses the
 	// previous rescale's within settle (the older, coarser count, reported beside it).
-	JobLevelOscillations int           `json:"jobLevelOscillations"`
-	Convergence          []Convergence `json:"convergence"`
-	Memory               Memory        `json:"memory"`
+	JobLevelOscillations int `json:"jobLevelOscillations"`
+	// Flapping are the oscillations no load change explains: the reversing vertex's sources
+	// stayed, between its two changes, within the range of the settle before the first, by
+	// more than their noise (flapping.go).
+	Flapping    int           `json:"flapping"`
+	Convergence []Convergence `json:"convergence"`
+	Memory      Memory        `json:"memory"`
 	// MemoryConfigChanges are TaskManager memory roll-outs applied by memory tuning (each a
 	// restart, counted in rescales too).
 	MemoryConfigChanges int `json:"memoryConfigChanges"`
@@ -116,29 +120,7 @@ func jobLevelOscillations(changes []sim.ParallelismChange, settle time.Duration)
 // own previous change within settle. A scale-down of one vertex followed by a scale-up of
 // another is not an oscillation: each vertex moved once.
 func oscillations(changes []sim.ParallelismChange, settle time.Duration) int {
-	type move struct {
-		at  time.Time
-		dir int
-	}
-	last := map[string]move{}
-	n := 0
-	for _, c := range changes {
-		reversed := false
-		for id, v := range c.Vertices {
-			d := sign(v.New - v.Old)
-			if d == 0 {
-				continue
-			}
-			if p, ok := last[id]; ok && p.dir == -d && c.Time.Sub(p.at) < settle {
-				reversed = true
-			}
-			last[id] = move{c.Time, d}
-		}
-		if reversed {
-			n++
-		}
-	}
-	return n
+	return reversals(changes, settle, nil)
 }
 
 func sign(d int) int {

@@ -34,7 +34,9 @@ every --interval of simulated time, exactly as flinktune run talks to a real one
 Reported per policy (scenarios/FORMAT.md): rescales, restarts, downtime, slot-,
 TaskManager- and parallelism-seconds against the minimal slot-seconds, lag-violation
 seconds and worst lag, conservation of records, oscillations (a vertex reversing
-its own change within slo.settle), convergence per load change, and TaskManager memory.
+its own change within slo.settle) and flapping (those no load change explains: the
+vertex's sources stayed within their range of the settle before, FORMAT.md),
+convergence per load change, and TaskManager memory.
 
 With both the operator and flinktune policies, the table ends with a verdict on
 flinktune's targets: at most half the rescales, no more lag violations, no more
@@ -45,8 +47,8 @@ the second policy is scored against the first on every generated scenario (and a
 (lag-violation at most 60 s above the baseline's and parallelism-seconds at most
 the baseline's), trade-off, loses (worse on both), or stuck (the SLO violated
 without a rescale for 25% of the run while the baseline rescaled). The summary
-gives the class shares, rescales, steps per load change, oscillations and
-conservation against issue 9's targets, and the worst scenarios.
+gives the class shares, rescales, steps per load change, oscillations (the target
+counts flapping) and conservation against issue 9's targets, and the worst scenarios.
 
 With --sweep KEY=V1,V2,... the first policy runs at each value of KEY (under every
 job's configuration) and the second with its defaults, over --generate, --scenario

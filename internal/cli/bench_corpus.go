@@ -177,8 +177,8 @@ func corpusTable(w io.Writer, cs []*bench.Comparison, s bench.Summary, worst int
 	for _, k := range []string{bench.ClassDominates, bench.ClassTradeOff, bench.ClassLoses, bench.ClassStuck} {
 		fmt.Fprintf(w, "  %-10s %4d  %5.1f%%\n", k, s.Classes[k], 100*float64(s.Classes[k])/n)
 	}
-	fmt.Fprintf(w, "  rescales <= %s's: %.1f%%; at most 2 steps per load change: %.1f%%; oscillating: %d (job-level %d); not conserved: %d; %s stuck: %d\n",
-		s.Baseline, 100*s.FewerRescalesShare, 100*s.StepsShare, s.Oscillating, s.OscillatingJobLevel, s.NotConserved, s.Baseline, s.BaselineStuck)
+	fmt.Fprintf(w, "  rescales <= %s's: %.1f%%; at most 2 steps per load change: %.1f%%; oscillating: %d (job-level %d; flapping %d); not conserved: %d; %s stuck: %d\n",
+		s.Baseline, 100*s.FewerRescalesShare, 100*s.StepsShare, s.Oscillating, s.OscillatingJobLevel, s.Flapping, s.NotConserved, s.Baseline, s.BaselineStuck)
 	fmt.Fprintf(w, "  totals: rescales %d / %d, lag-violation %.0fs / %.0fs, parallelism-seconds %.0f / %.0f\n",
 		s.CandidateRescales, s.BaselineRescales, s.CandidateLagViolationSeconds, s.BaselineLagViolationSeconds,
 		s.CandidateParallelismSeconds, s.BaselineParallelismSeconds)
