@@ -924,6 +924,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if why := p.notWorthRestart(e, t); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}
+	if src := p.raisesInExcursion(e, t, snap.Time); src != "" {
+		return nil, 0, "scale-down held: it raises vertices for source " + short(src) + "'s excursion"
+	}
 	p.st.CatchUpSized = false
 	return t, -1, "scale down: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
 }

@@ -83,6 +83,10 @@ var regressions = []struct {
 	// 374,042 parallelism-seconds while the scale-down after the spike sized its restart's
 	// backlog at the target utilization; 365,162 draining it at catch-up utilization.
 	{"spike-down-restart-drain.yaml", 1, 2, 900, 370000},
+	// 2 rescales, 1 oscillation (the source raised in a scale-down during a spike, lowered
+	// 21 minutes later), 34 s and 72,850 parallelism-seconds; 1, 0 s and 75,200 holding the
+	// scale-down until the spike is over.
+	{"excursion-scale-down-raise.yaml", 1, 1, 60, 80000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
