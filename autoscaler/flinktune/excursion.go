@@ -1,6 +1,9 @@
 package flinktune
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // raisesInExcursion returns a source whose demand now is an excursion (more than spikeShare
 // above the median of its minute levels over scale-down.interval) and which feeds a vertex the
@@ -29,15 +32,28 @@ func (p *Policy) raisesInExcursion(e *evaluation, t map[string]int, now time.Tim
 	return ""
 }
 
-// inExcursion reports whether demand is more than spikeShare above the median of the source's
-// minute levels over scale-down.interval (the median ignores an excursion shorter than half
-// the span, as a spike is).
+// inExcursion reports whether demand is a step above the source's level: more than spikeShare
+// above the median of its minute levels over scale-down.interval (the median ignores an
+// excursion shorter than half the span, as a spike is), reached by a jump between two
+// consecutive minutes of at least half that distance. A ramp's or a daily curve's rise is as
+// far above the median but climbs minute by minute, and what it raises it keeps (gen-41: a
+// 57-minute ramp, the raise held, the source behind at 112% 53 minutes later, one more
+// rescale).
 func (p *Policy) inExcursion(id string, demand float64, now time.Time) bool {
 	var xs []float64
+	jump := 0.0
 	for _, l := range p.st.Levels[id] {
-		if l.N > 0 && now.Sub(l.T) <= p.lowFor() {
-			xs = append(xs, l.mean())
+		if l.N == 0 || now.Sub(l.T) > p.lowFor() {
+			continue
 		}
+		if len(xs) > 0 {
+			jump = math.Max(jump, l.mean()-xs[len(xs)-1])
+		}
+		xs = append(xs, l.mean())
 	}
-	return len(xs) > 0 && demand > (1+spikeShare)*median(xs)
+	if len(xs) == 0 {
+		return false
+	}
+	above := demand - median(xs)
+	return above > spikeShare*median(xs) && jump >= above/2
 }

@@ -8,8 +8,8 @@ import (
 // gen-181's shape: a source at 10.7k/s, a spike to 2.68x five minutes old, a scale-down that
 // lowers the downstream vertices and raises the source to drain its restart's lag at the
 // spike's rate. The raise is held until the spike is over; a scale-down that raises nothing,
-// a level held for most of the span and a raise of a vertex the spiking source does not feed
-// are not.
+// a level held for most of the span, a ramp's rise and a raise of a vertex the spiking source
+// does not feed are not.
 func TestRaisesInExcursion(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	minutes := func(base, high float64, highFor int) []level {
@@ -19,6 +19,14 @@ func TestRaisesInExcursion(t *testing.T) {
 			if m >= 20-highFor {
 				r = high
 			}
+			lv = append(lv, level{T: t0.Add(time.Duration(m) * time.Minute), Sum: 6 * r, N: 6})
+		}
+		return lv
+	}
+	ramp := func(from, perMinute float64) []level {
+		var lv []level
+		for m := range 20 {
+			r := from + perMinute*float64(m)
 			lv = append(lv, level{T: t0.Add(time.Duration(m) * time.Minute), Sum: 6 * r, N: 6})
 		}
 		return lv
@@ -40,6 +48,8 @@ func TestRaisesInExcursion(t *testing.T) {
 		{"spike, another source's vertex raised", minutes(10700, 28676, 5), 28676, map[string]int{"sink": 3}, ""},
 		{"a level held for 12 of 20 minutes", minutes(10700, 28676, 12), 28676, map[string]int{"src": 3}, ""},
 		{"noise, the source raised", minutes(10700, 10700, 0), 11500, map[string]int{"src": 3}, ""},
+		// gen-41's shape: a ramp's rise is as far above the median, but climbs minute by minute.
+		{"a ramp, the source raised", ramp(26000, 1500), 57000, map[string]int{"src": 3}, ""},
 	}
 	for _, tc := range tests {
 		p := New(DefaultOptions())
