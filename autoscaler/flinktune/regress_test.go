@@ -83,6 +83,11 @@ var regressions = []struct {
 	// 374,042 parallelism-seconds while the scale-down after the spike sized its restart's
 	// backlog at the target utilization; 365,162 draining it at catch-up utilization.
 	{"spike-down-restart-drain.yaml", 1, 2, 900, 370000},
+	// 3 rescales, 1 oscillation and 684 s (249,924 parallelism-seconds over these 100 minutes)
+	// while a step down long after a drain-sized scale-up was shed as its surplus; 1, 0 and
+	// 354 s (256,097: the dip's surplus is held) once only a demand at the drain's level is
+	// (the operator: 1, 1,752 s, 267,858).
+	{"steps-drain-surplus-after-fall.yaml", 1, 1, 450, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
