@@ -21,15 +21,17 @@ func TestDrainSurplusOnlyAtItsLevel(t *testing.T) {
 		sized         bool
 		sizedFor, now float64 // the demand the scale-up was sized for, the demand now
 		lowFor        time.Duration
+		backAtLevel   bool // the demand fell back to a level it held before a spike
 		take          bool
 	}{
-		{"demand at the drain's level", true, 70000, 69000, 21 * time.Minute, true},
-		{"demand risen since", true, 70000, 80000, 21 * time.Minute, true},
-		{"demand fell to half", true, 70000, 35000, 21 * time.Minute, false},
-		{"demand fell to half, low for settle", true, 70000, 35000, 40 * time.Minute, false},
-		{"demand fell 5%: noise, still the drain's surplus", true, 70000, 66500, 21 * time.Minute, true},
-		{"sized before the demand was recorded", true, 0, 35000, 21 * time.Minute, true},
-		{"not drain-sized", false, 70000, 69000, 21 * time.Minute, false},
+		{"demand at the drain's level", true, 70000, 69000, 21 * time.Minute, false, true},
+		{"demand risen since", true, 70000, 80000, 21 * time.Minute, false, true},
+		{"demand fell to half", true, 70000, 35000, 21 * time.Minute, false, false},
+		{"demand fell to half, low for settle", true, 70000, 35000, 40 * time.Minute, false, false},
+		{"demand fell 5%: noise, still the drain's surplus", true, 70000, 66500, 21 * time.Minute, false, true},
+		{"sized before the demand was recorded", true, 0, 35000, 21 * time.Minute, false, true},
+		{"demand back at its level before a spike", true, 70000, 35000, 21 * time.Minute, true, true},
+		{"not drain-sized", false, 70000, 69000, 21 * time.Minute, false, false},
 	} {
 		p := New(o)
 		p.st.Downtimes = []float64{60}
@@ -38,6 +40,9 @@ func TestDrainSurplusOnlyAtItsLevel(t *testing.T) {
 		p.st.LastChange, p.st.LastDir = now.Add(-2*time.Hour), 1
 		e := &evaluation{order: order, ingest: tc.now, demand: map[string]float64{"src": tc.now},
 			forecast: map[string]float64{"src": tc.now}}
+		if tc.backAtLevel {
+			e.lowFrom = now.Add(-tc.lowFor)
+		}
 		// Only the map is halfway down: nothing is below utilization.min (sizing.must).
 		sz := sizing{down: map[string]int{"src": 2, "map": 10}, must: map[string]int{"src": 2, "map": 18}, short: map[string]bool{}}
 		target, _, why := p.scaleDown(&autoscaler.Snapshot{Time: now}, e, sz)
