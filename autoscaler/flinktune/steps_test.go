@@ -22,21 +22,23 @@ func TestDrainSurplusOnlyAtItsLevel(t *testing.T) {
 		sizedFor, now float64 // the demand the scale-up was sized for, the demand now
 		lowFor        time.Duration
 		backAtLevel   bool // the demand fell back to a level it held before a spike
+		waitAtLevel   bool // the wait began at such a spike's end (the spike since out of the window)
 		take          bool
 	}{
-		{"demand at the drain's level", true, 70000, 69000, 21 * time.Minute, false, true},
-		{"demand risen since", true, 70000, 80000, 21 * time.Minute, false, true},
-		{"demand fell to half", true, 70000, 35000, 21 * time.Minute, false, false},
-		{"demand fell to half, low for settle", true, 70000, 35000, 40 * time.Minute, false, false},
-		{"demand fell 5%: noise, still the drain's surplus", true, 70000, 66500, 21 * time.Minute, false, true},
-		{"sized before the demand was recorded", true, 0, 35000, 21 * time.Minute, false, true},
-		{"demand back at its level before a spike", true, 70000, 35000, 21 * time.Minute, true, true},
-		{"not drain-sized", false, 70000, 69000, 21 * time.Minute, false, false},
+		{"demand at the drain's level", true, 70000, 69000, 21 * time.Minute, false, false, true},
+		{"demand risen since", true, 70000, 80000, 21 * time.Minute, false, false, true},
+		{"demand fell to half", true, 70000, 35000, 21 * time.Minute, false, false, false},
+		{"demand fell to half, low for settle", true, 70000, 35000, 40 * time.Minute, false, false, false},
+		{"demand fell 5%: noise, still the drain's surplus", true, 70000, 66500, 21 * time.Minute, false, false, true},
+		{"sized before the demand was recorded", true, 0, 35000, 21 * time.Minute, false, false, true},
+		{"demand back at its level before a spike", true, 70000, 35000, 21 * time.Minute, true, false, true},
+		{"wait began at a spike's end", true, 70000, 35000, 36 * time.Minute, false, true, true},
+		{"not drain-sized", false, 70000, 69000, 21 * time.Minute, false, false, false},
 	} {
 		p := New(o)
 		p.st.Downtimes = []float64{60}
 		p.st.CatchUpSized, p.st.CatchUpDemand = tc.sized, tc.sizedFor
-		p.st.LowSince = now.Add(-tc.lowFor)
+		p.st.LowSince, p.st.LowAtLevel = now.Add(-tc.lowFor), tc.waitAtLevel
 		p.st.LastChange, p.st.LastDir = now.Add(-2*time.Hour), 1
 		e := &evaluation{order: order, ingest: tc.now, demand: map[string]float64{"src": tc.now},
 			forecast: map[string]float64{"src": tc.now}}
