@@ -64,6 +64,8 @@ type state struct {
 	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
 	// surplus is temporary and is shed once the lag is gone.
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
+	// CatchUpDemand is the total source demand that scale-up was sized for (drainSurplus).
+	CatchUpDemand float64 `json:"catchUpDemand,omitempty"`
 	// LowAtLevel: LowSince is the end of a spike, the demand back at a level it held before.
 	LowAtLevel bool `json:"lowAtLevel,omitempty"`
 	// SlotCeiling is the slots the job could hold when a scale-up's target was not reached
@@ -719,7 +721,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
-		p.st.CatchUpSized = drainSized(t, sz)
+		p.st.CatchUpSized, p.st.CatchUpDemand = drainSized(t, sz), e.ingest
 		return t, +1, "scale up: " + why
 	}
 	return p.scaleDown(snap, e, sz)
@@ -888,7 +890,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 			sz.low = 0
 		}
 	}
-	if sz.low == 0 && p.st.CatchUpSized && len(changed(e, sz.down)) > 0 {
+	if sz.low == 0 && p.drainSurplus(e) && len(changed(e, sz.down)) > 0 {
 		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
 		// halfway down start the scale-down once the lag is gone (the guards below hold).
 		sz.low, target, surplus = 1, sz.down, true

@@ -87,6 +87,11 @@ var regressions = []struct {
 	// 21 minutes later), 34 s and 72,850 parallelism-seconds; 1, 0 s and 75,200 holding the
 	// scale-down until the spike is over.
 	{"excursion-scale-down-raise.yaml", 1, 1, 60, 80000},
+	// 3 rescales, 1 oscillation and 684 s (249,924 parallelism-seconds over these 100 minutes)
+	// while a step down long after a drain-sized scale-up was shed as its surplus; 1, 0 and
+	// 354 s (256,097: the dip's surplus is held) once only a demand at the drain's level is
+	// (the operator: 1, 1,752 s, 267,858).
+	{"steps-drain-surplus-after-fall.yaml", 1, 1, 450, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
