@@ -3,6 +3,7 @@ package flinktune
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // restartOverrun says why a source that falls behind now calls for a scale-up before its lag
@@ -17,7 +18,8 @@ import (
 // Only a shortfall at the demand now counts, never one the slope alone projects (that fired at
 // 0 s of lag early in a ramp: wordcount-ramp 2 -> 3 rescales), and only while the forecast
 // does not fall (a peak of a sine or a spike passes by itself), and only with a size that lasts
-// (lastsSettle), and only when the rescale is due soon anyway (dueWithinCatchUp).
+// (lastsSettle) on a rise that is not slowing (decelerating), and only when the rescale is due
+// soon anyway (dueWithinCatchUp).
 func (p *Policy) restartOverrun(e *evaluation, sz sizing, src string, ahead float64) string {
 	if e.ingest <= 0 || e.demand[src] <= 0 || e.forecast[src] < e.demand[src] {
 		return ""
@@ -28,7 +30,8 @@ func (p *Policy) restartOverrun(e *evaluation, sz sizing, src string, ahead floa
 	}
 	lagSec := e.lagSecOf[src]
 	peak := lagSec + (gap*ahead+sz.restart)/e.ingest
-	if peak <= p.o.MaxLag.Seconds() || !p.dueWithinCatchUp(e, lagSec, gap) || !p.lastsSettle(e, sz, src) {
+	if peak <= p.o.MaxLag.Seconds() || !p.dueWithinCatchUp(e, lagSec, gap) || !p.lastsSettle(e, sz, src) ||
+		p.decelerating(src) {
 		return ""
 	}
 	return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs at its peak after a rescale's restart (limit %s); vertex %s at %.0f%% utilization",
@@ -64,4 +67,38 @@ func (p *Policy) dueWithinCatchUp(e *evaluation, lagSec, gap float64) bool {
 	t := p.o.CatchUp.Seconds()
 	grown := lagSec*e.ingest + gap*t + math.Max(0, e.slope)*t*t/2
 	return grown >= p.o.MaxLag.Seconds()*e.ingest
+}
+
+// decelerating reports whether a source's demand rises ever more slowly: of its per-minute
+// levels over the last settle/2 (since its last abrupt change), the newer half's slope is below
+// the older half's by more than three standard errors (slopeBreaks). A sine's rise past its
+// inflection looks like a ramp to the straight-line forecast, which then runs past the crest:
+// a scale-up decided early on it is sized for a demand that never comes (gen-26, a 3 h sine:
+// fired 27 minutes into the rise, 3 -> 7 and 10 -> 15 where the trigger at the objective, near
+// the crest, took 3 -> 6 and 10 -> 13; 293,340 parallelism-seconds against 271,307). Later, the
+// trigger at the objective sees the flatter slope.
+func (p *Policy) decelerating(src string) bool {
+	lv := p.st.Levels[src]
+	if len(lv) == 0 {
+		return false
+	}
+	end := lv[len(lv)-1].at()
+	from := end.Add(-p.o.Settle / 2)
+	if sh, ok := p.st.Shifts[src]; ok && sh.After(from) {
+		from = sh
+	}
+	var xs, ys []float64
+	for _, l := range lv {
+		if !l.at().Before(from) {
+			xs = append(xs, l.at().Sub(end).Seconds())
+			ys = append(ys, l.mean())
+		}
+	}
+	if len(xs) < 8 || end.Sub(from) < 8*time.Minute {
+		return false
+	}
+	h := len(xs) / 2
+	_, older := fitLine(xs[:h], ys[:h])
+	_, newer := fitLine(xs[h:], ys[h:])
+	return older > 0 && newer < older && slopeBreaks(xs[h:], ys[h:], older)
 }

@@ -1,6 +1,7 @@
 package flinktune
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -49,6 +50,33 @@ func TestScaleUpCountsItsOwnRestart(t *testing.T) {
 		got := one(tc.lagSec, tc.capacity, tc.forecast, tc.slope, tc.restartS, tc.horizon)
 		if (got != "") != tc.want {
 			t.Errorf("%s: reason %q, want a scale-up %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A rise that slows (a sine past its inflection) is told from a ramp, noise included: the
+// early trigger waits on the former only.
+func TestDeceleratingRise(t *testing.T) {
+	noise := func(i int) float64 { return 40 * math.Sin(float64(i)*2.3) } // deterministic, +-40/s
+	for _, tc := range []struct {
+		name string
+		rate func(min float64) float64
+		want bool
+	}{
+		// 3,270/s x (1 + 0.8 sin(2 pi t / 3 h)), 10 to 27 minutes in: the slope falls 91 -> 52/s per minute.
+		{"sine past its inflection", func(m float64) float64 { return 3270 * (1 + 0.8*math.Sin(2*math.Pi*m/180)) }, true},
+		{"linear ramp", func(m float64) float64 { return 3270 + 80*m }, false},
+		{"accelerating rise", func(m float64) float64 { return 3270 + 2*m*m }, false},
+		{"flat", func(float64) float64 { return 3270 }, false},
+	} {
+		p := New(DefaultOptions()) // settle 35 min: the last 17.5 minutes are compared
+		var lv []level
+		for i := 0; i <= 27; i++ {
+			lv = append(lv, level{T: t0.Add(time.Duration(i) * time.Minute), Sum: tc.rate(float64(i)) + noise(i), N: 1})
+		}
+		p.st.Levels = map[string][]level{"src": lv}
+		if got := p.decelerating("src"); got != tc.want {
+			t.Errorf("%s: decelerating %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
