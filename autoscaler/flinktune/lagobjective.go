@@ -36,10 +36,6 @@ import (
 // alone). Requiring a lag the window shows growing did not help (463,516); holding it while
 // the forecast rises 10% made gen-67 take 3 rescales for 8.4 min. What is missing is sizing a
 // scale-up fired this early in a ramp for the ramp, not the trigger itself.
-// Stop 24 (restarttrigger.go): the restart's lag is counted only while the source falls behind
-// at the demand now, the lag reaches the objective within catch-up.duration anyway, and the
-// size lasts settle on a trend younger than settle; wordcount-ramp unchanged (2 rescales,
-// 249,310), gen-67 559 -> 180 s.
 
 // lagEvidence is one source's lag over the window.
 type lagEvidence struct {

@@ -847,7 +847,7 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 			return fmt.Sprintf("sources fall behind: lag %.0fs of input, %.0fs projected (limit %s); vertex %s at %.0f%% utilization",
 				lagSec, projected, p.o.MaxLag, short(sz.hottest), 100*sz.hotUtil)
 		}
-		return p.restartOverrun(e, sz, src, ahead)
+		return ""
 	}
 	if lagSec <= p.o.MaxLag.Seconds() {
 		return ""

@@ -83,11 +83,6 @@ var regressions = []struct {
 	// 374,042 parallelism-seconds while the scale-down after the spike sized its restart's
 	// backlog at the target utilization; 365,162 draining it at catch-up utilization.
 	{"spike-down-restart-drain.yaml", 1, 2, 900, 370000},
-	// 492 s above the 30 s SLO (peak 2.6 min) and 90,260 parallelism-seconds while the
-	// scale-up waited for the lag to reach the objective before its restart added more; 282 s
-	// (peak 116 s) and 88,500 counting the restart's lag in the trigger (the operator: 240 s,
-	// 106,500).
-	{"restart-overrun-ramp.yaml", 1, 2, 400, 95000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
