@@ -128,6 +128,12 @@ type Snapshot struct {
 	// rewinds the sources to where the last completed checkpoint was triggered, so the records
 	// replayed grow with it (and with the checkpoint interval in Config).
 	LastCheckpointDuration time.Duration `json:"lastCheckpointDuration,omitempty"`
+	// LastCheckpointSize and LastCheckpointFullSize are the job's lastCheckpointSize (bytes the
+	// last checkpoint wrote: an incremental one writes only what changed) and
+	// lastCheckpointFullSize (the whole state it refers to, what a restore reads) gauges; 0 when
+	// unknown.
+	LastCheckpointSize     int64 `json:"lastCheckpointSize,omitempty"`
+	LastCheckpointFullSize int64 `json:"lastCheckpointFullSize,omitempty"`
 	// Exceptions are the most recent entries of the job's exception history, newest first
 	// (collected when the job restarted since the previous cycle).
 	Exceptions []JobException `json:"exceptions,omitempty"`

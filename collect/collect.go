@@ -69,6 +69,11 @@ const (
 	// MetricLastCheckpointDuration is the last completed checkpoint's duration (ms): with the
 	// checkpoint interval it bounds how far back a restart rewinds the sources.
 	MetricLastCheckpointDuration = "lastCheckpointDuration"
+	// MetricLastCheckpointSize and MetricLastCheckpointFullSize are the bytes the last
+	// checkpoint wrote and the full state it refers to (Flink 1.15+): an incremental checkpoint
+	// writes a fraction of what a restore reads back.
+	MetricLastCheckpointSize     = "lastCheckpointSize"
+	MetricLastCheckpointFullSize = "lastCheckpointFullSize"
 	// MaxExceptions is how many entries of the exception history a restart fetches.
 	MaxExceptions        = 10
 	sourcePrefix         = "Source__"
@@ -397,13 +402,16 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 // first sight, when the job ever restarted), the exception history.
 func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot, chk *checker) error {
 	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
-		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts, MetricLastCheckpointDuration})
+		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts, MetricLastCheckpointDuration,
+			MetricLastCheckpointSize, MetricLastCheckpointFullSize})
 	})
 	if err != nil {
-		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration", Err: err}
+		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize", Err: err}
 	}
 	snap.NumRestarts = chk.gaugeInt(jobMetrics, MetricNumRestarts, math.MaxInt32)
 	snap.LastCheckpointDuration = lastCheckpointDuration(jobMetrics)
+	snap.LastCheckpointSize = checkpointBytes(jobMetrics, MetricLastCheckpointSize)
+	snap.LastCheckpointFullSize = checkpointBytes(jobMetrics, MetricLastCheckpointFullSize)
 	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
 		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
 			return c.api.Exceptions(ctx, jobID, MaxExceptions)
@@ -618,6 +626,21 @@ func adaptiveScheduler(cfg map[string]string) bool {
 
 func toAggregate(a flinkrest.AggregatedMetric) autoscaler.Aggregate {
 	return autoscaler.Aggregate{Min: a.Min.Float(), Max: a.Max.Float(), Avg: a.Avg.Float(), Sum: a.Sum.Float(), Skew: a.Skew.Float()}
+}
+
+// checkpointBytes reads a checkpoint size gauge in bytes; 0 when missing, not a number or not
+// positive (Flink reports -1 before the first checkpoint completes, and older versions have no
+// lastCheckpointFullSize). Like the duration, it is restart-cost evidence only.
+func checkpointBytes(ms []flinkrest.Metric, id string) int64 {
+	for _, m := range ms {
+		if m.ID != id {
+			continue
+		}
+		if f, err := m.Float(); err == nil && f > 0 && f < math.MaxInt64 {
+			return int64(f)
+		}
+	}
+	return 0
 }
 
 // lastCheckpointDuration reads the lastCheckpointDuration gauge; 0 when missing or not a

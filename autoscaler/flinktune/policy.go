@@ -60,6 +60,7 @@ type state struct {
 	// Checkpoint evidence for the restart cost (restartcost.go).
 	CheckpointIntervalSec float64   `json:"checkpointIntervalSec,omitempty"`
 	CheckpointSecs        []float64 `json:"checkpointSecs,omitempty"`
+	RestoreSecs           []float64 `json:"restoreSecs,omitempty"` // restoresize.go
 	RescaleOnCheckpoint   bool      `json:"rescaleOnCheckpoint,omitempty"`
 	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
 	// surplus is temporary and is shed once the lag is gone.

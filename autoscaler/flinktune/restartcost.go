@@ -47,6 +47,7 @@ func (p *Policy) noteCheckpoints(snap *autoscaler.Snapshot) {
 			p.st.CheckpointSecs = p.st.CheckpointSecs[len(p.st.CheckpointSecs)-5:]
 		}
 	}
+	p.noteRestoreSize(snap)
 }
 
 // rescalesOnCheckpoint reports whether the adaptive scheduler of this Flink version rescales
@@ -101,7 +102,7 @@ func (p *Policy) restoreFloor() float64 {
 	if len(p.st.CheckpointSecs) == 0 {
 		return 0
 	}
-	return slices.Max(p.st.CheckpointSecs)
+	return max(slices.Max(p.st.CheckpointSecs), p.restoreBySize())
 }
 
 // describeRestart is the restart cost's part of a scaling report.
