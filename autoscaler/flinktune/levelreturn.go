@@ -27,7 +27,33 @@ import "time"
 // spike the job rode out (gen-22: a second rescale, 29 -> 19 subtasks, for 2% fewer
 // parallelism-seconds, where the operator made one).
 func (p *Policy) atLevel(e *evaluation) bool {
-	return p.st.LastDir > 0 && (e.backAtLevel() || p.lowAtLevel())
+	if p.st.LastDir <= 0 || !(e.backAtLevel() || p.lowAtLevel()) {
+		return false
+	}
+	end := e.lowFrom
+	if end.IsZero() {
+		end = p.st.LowSince
+	}
+	for _, vi := range e.order {
+		if vi.Source && !p.heldBefore(vi.ID, end, e.demand[vi.ID]) {
+			return false
+		}
+	}
+	return true
+}
+
+// heldBefore reports whether source id's demand cur is the level it held before the excursion
+// that ended by end: lowPeak only checks that no minute before the excursion was above cur, so a
+// step up and a partial step down (55k -> 178k -> 113k/s, scale-down-before-step) read as a
+// spike over, and the return shed a vertex at a level the job had never run (3 rescales).
+func (p *Policy) heldBefore(id string, end time.Time, cur float64) bool {
+	lv := p.st.Levels[id]
+	hi, i := cur*(1+spikeShare), len(lv)-1
+	for ; i >= 0 && (!lv[i].T.Before(end) || lv[i].N == 0 || lv[i].mean() <= hi); i-- {
+	}
+	for ; i >= 0 && (lv[i].N == 0 || lv[i].mean() > hi); i-- {
+	}
+	return i >= 0 && lv[i].mean() >= cur/(1+spikeShare)
 }
 
 // levelDown is a vertex's size in the return to the level, or cur if the level does not take
