@@ -801,6 +801,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 				sz.low++
 			}
 		}
+		sz.down[vi.ID] = min(sz.down[vi.ID], p.levelDown(e, m.planned(sz.down), vi.P, conservative-drain, drain))
 		// Subtasks beyond a source's partitions (or the max parallelism) idle: shedding
 		// them risks nothing, so they call for a scale-down on their own.
 		if hi := m.upperBound(p.o); hi < vi.P && sz.must[vi.ID] > hi {
@@ -890,6 +891,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		default:
 			sz.low = 0
 		}
+	}
+	if p.levelReturn(e, sz, snap.Time) {
+		sz.low, target = max(sz.low, 1), sz.down
 	}
 	if sz.low == 0 && p.drainSurplus(e) && len(changed(e, sz.down)) > 0 {
 		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
