@@ -83,6 +83,13 @@ var regressions = []struct {
 	// 374,042 parallelism-seconds while the scale-down after the spike sized its restart's
 	// backlog at the target utilization; 365,162 draining it at catch-up utilization.
 	{"spike-down-restart-drain.yaml", 1, 2, 900, 370000},
+	// 347,242 parallelism-seconds while a ramp's forecast was sized at the target utilization
+	// (the window 3 -> 9 for a ramp that ended short of it); 334,493 at utilization.max (3 -> 8,
+	// 49 s; the operator 309,545 and 60 s).
+	{"ramp-forecast-headroom.yaml", 1, 1, 120, 340000},
+	// 69,636 with the forecast at the target utilization; 60,228 at utilization.max (96 s; the
+	// operator 62,048 and 141 s).
+	{"join-ramp-forecast-headroom.yaml", 1, 1, 200, 64000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
