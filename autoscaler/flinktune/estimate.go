@@ -105,6 +105,72 @@ func (vs vsamples) get(id string) (vsample, bool) {
 	return vsample{}, false
 }
 
+// JSON has no NaN, and encoding/json refuses to encode one: a counter or busy time that is
+// NaN by design (unknown) would fail the whole state's MarshalState, and with it the cycle
+// (real Flink 2.2.1 reports accumulated-busy-time NaN while a rescaled job's tasks start).
+// Both are stored without the field and read back as NaN; states stored before always
+// have it.
+
+// MarshalJSON writes Busy only when it is known.
+func (c counters) MarshalJSON() ([]byte, error) {
+	type plain counters
+	return json.Marshal(struct {
+		plain
+		Busy *float64 `json:"busy,omitempty"`
+	}{plain(c), finiteOrNil(c.Busy)})
+}
+
+// UnmarshalJSON reads a missing Busy as unknown (NaN).
+func (c *counters) UnmarshalJSON(data []byte) error {
+	type plain counters
+	v := struct {
+		*plain
+		Busy *float64 `json:"busy"`
+	}{plain: (*plain)(c)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	c.Busy = valueOrNaN(v.Busy)
+	return nil
+}
+
+// MarshalJSON writes BusySec only when it is known.
+func (s vsample) MarshalJSON() ([]byte, error) {
+	type plain vsample
+	return json.Marshal(struct {
+		plain
+		BusySec *float64 `json:"busySec,omitempty"`
+	}{plain(s), finiteOrNil(s.BusySec)})
+}
+
+// UnmarshalJSON reads a missing BusySec as unknown (NaN).
+func (s *vsample) UnmarshalJSON(data []byte) error {
+	type plain vsample
+	v := struct {
+		*plain
+		BusySec *float64 `json:"busySec"`
+	}{plain: (*plain)(s)}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	s.BusySec = valueOrNaN(v.BusySec)
+	return nil
+}
+
+func finiteOrNil(x float64) *float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return &x
+}
+
+func valueOrNaN(x *float64) float64 {
+	if x == nil {
+		return math.NaN()
+	}
+	return *x
+}
+
 // MarshalJSON keeps the stored form a map by vertex ID (the state persisted before).
 func (vs vsamples) MarshalJSON() ([]byte, error) {
 	m := make(map[string]vsample, len(vs))
