@@ -111,49 +111,52 @@ func (vs vsamples) get(id string) (vsample, bool) {
 // Both are stored without the field and read back as NaN; states stored before always
 // have it.
 
+// storedCounters and storedVsample are the stored forms, fields in the structs' order: the
+// stored JSON stays as it was for known values (TestVsamplesJSON compares it byte for byte).
+type storedCounters struct {
+	In   float64  `json:"in"`
+	Out  float64  `json:"out"`
+	Busy *float64 `json:"busy,omitempty"`
+	Lag  float64  `json:"lag"`
+}
+
+type storedVsample struct {
+	P       int      `json:"p"`
+	InRate  float64  `json:"in"`
+	OutRate float64  `json:"out"`
+	BusySec *float64 `json:"busySec,omitempty"`
+	Hot     float64  `json:"hot"`
+	Lag     float64  `json:"lag"`
+	Ingest  float64  `json:"ingest"`
+}
+
 // MarshalJSON writes Busy only when it is known.
 func (c counters) MarshalJSON() ([]byte, error) {
-	type plain counters
-	return json.Marshal(struct {
-		plain
-		Busy *float64 `json:"busy,omitempty"`
-	}{plain(c), finiteOrNil(c.Busy)})
+	return json.Marshal(storedCounters{c.In, c.Out, finiteOrNil(c.Busy), c.Lag})
 }
 
 // UnmarshalJSON reads a missing Busy as unknown (NaN).
 func (c *counters) UnmarshalJSON(data []byte) error {
-	type plain counters
-	v := struct {
-		*plain
-		Busy *float64 `json:"busy"`
-	}{plain: (*plain)(c)}
+	var v storedCounters
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	c.Busy = valueOrNaN(v.Busy)
+	*c = counters{v.In, v.Out, valueOrNaN(v.Busy), v.Lag}
 	return nil
 }
 
 // MarshalJSON writes BusySec only when it is known.
 func (s vsample) MarshalJSON() ([]byte, error) {
-	type plain vsample
-	return json.Marshal(struct {
-		plain
-		BusySec *float64 `json:"busySec,omitempty"`
-	}{plain(s), finiteOrNil(s.BusySec)})
+	return json.Marshal(storedVsample{s.P, s.InRate, s.OutRate, finiteOrNil(s.BusySec), s.Hot, s.Lag, s.Ingest})
 }
 
 // UnmarshalJSON reads a missing BusySec as unknown (NaN).
 func (s *vsample) UnmarshalJSON(data []byte) error {
-	type plain vsample
-	v := struct {
-		*plain
-		BusySec *float64 `json:"busySec"`
-	}{plain: (*plain)(s)}
+	var v storedVsample
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	s.BusySec = valueOrNaN(v.BusySec)
+	*s = vsample{v.P, v.InRate, v.OutRate, valueOrNaN(v.BusySec), v.Hot, v.Lag, v.Ingest}
 	return nil
 }
 
