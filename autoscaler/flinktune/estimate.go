@@ -107,7 +107,7 @@ func (vs vsamples) get(id string) (vsample, bool) {
 
 // JSON has no NaN, and encoding/json refuses to encode one: a counter or busy time that is
 // NaN by design (unknown) would fail the whole state's MarshalState, and with it the cycle
-// (real Flink 2.2.1 reports accumulated-busy-time NaN while a rescaled job's tasks start).
+// (one cycle of TestAutoscaleScenario on real Flink 2.2.1 failed so, around its rescale).
 // Both are stored without the field and read back as NaN; states stored before always
 // have it.
 

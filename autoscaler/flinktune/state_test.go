@@ -9,8 +9,8 @@ import (
 	"github.com/flinktune/flinktune/autoscaler"
 )
 
-// Real Flink 2.2.1 reported accumulated-busy-time NaN while a rescaled job's tasks started:
-// the policy kept it in its base and samples (NaN means unknown), and encoding/json refused
+// A cycle of TestAutoscaleScenario on real Flink 2.2.1 failed around its rescale with an
+// accumulated-busy-time NaN (Flink's double, NaN when unknown): the policy kept it in its base and samples (NaN means unknown), and encoding/json refused
 // the state, failing the cycle ("policy state: json: unsupported value: NaN").
 func TestStateWithUnknownBusyTime(t *testing.T) {
 	for _, tc := range []struct {
