@@ -9,9 +9,9 @@ import (
 	"github.com/flinktune/flinktune/autoscaler"
 )
 
-// A cycle of TestAutoscaleScenario on real Flink 2.2.1 failed around its rescale with an
-// accumulated-busy-time NaN (Flink's double, NaN when unknown): the policy kept it in its base and samples (NaN means unknown), and encoding/json refused
-// the state, failing the cycle ("policy state: json: unsupported value: NaN").
+// A cycle of TestAutoscaleScenario on real Flink 2.2.1 failed around its rescale with
+// "policy state: json: unsupported value: NaN": an accumulated-busy-time NaN (Flink's double,
+// NaN when unknown) kept in the policy's base and samples, which encoding/json refuses.
 func TestStateWithUnknownBusyTime(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
