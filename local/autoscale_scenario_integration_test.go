@@ -7,6 +7,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,10 +47,17 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 	defer cancel()
 	job := startScenarioJob(t, ctx, d, sc, jobSetup{StartIn: 3 * time.Second, WaitRunning: true})
 	c, jobID, origin := job.Cluster, job.JobID, job.Origin
+	dataDir, runLog := t.TempDir(), ""
+	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
+		// Kept with the logs: `flinktune store export` shows the policy's state, and run's
+		// debug log every cycle's reason.
+		dataDir = filepath.Join(logs, strings.ReplaceAll(t.Name(), "/", "_")+"-data")
+		runLog = dataDir + ".log"
+	}
 	// The flinktune policy decides on at least one minute of samples inside the metric window,
 	// so the window must be longer than a minute (90 s).
 	run := exec.CommandContext(ctx, bin, "run", "--flink", c.RESTURL, "--all-jobs", "--interval", "10s",
-		"--policy", policy, "--data-dir", t.TempDir(), "--log-level", "info",
+		"--policy", policy, "--data-dir", dataDir, "--log-level", "debug",
 		"--set", "job.autoscaler.metrics.window=90s",
 		"--set", "job.autoscaler.stabilization.interval=10s",
 		"--set", "job.autoscaler.restart.time=10s",
@@ -66,6 +74,9 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 	defer func() {
 		_ = run.Process.Signal(syscall.SIGTERM)
 		_ = run.Wait()
+		if runLog != "" {
+			_ = os.WriteFile(runLog, out.Bytes(), 0o644)
+		}
 		t.Logf("flinktune run (policy %s):\n%s", policy, tailString(out.String(), 4000))
 	}()
 

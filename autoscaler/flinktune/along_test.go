@@ -96,3 +96,38 @@ func TestScaleDownNotWorthItsRestart(t *testing.T) {
 		}
 	}
 }
+
+// The bet a scale-down weighs against its restart grows with the time the demand has been
+// low: with a short settle (30 s) and a restart that costs the kept subtasks 30 s each, the
+// first chance to free 3 of 6 subtasks is held, but not for as long as the demand stays low
+// (real Flink 2.2.1 kept its x3 parallelism to the end of TestAutoscaleScenario).
+func TestScaleDownBetGrowsWithLowSpell(t *testing.T) {
+	o := DefaultOptions()
+	o.Settle, o.ScaleDownInterval = 30*time.Second, 30*time.Second // as TestAutoscaleScenario sets them
+	now := t0.Add(time.Hour)
+	order := []vertexInfo{{ID: "src", P: 2, Source: true}, {ID: "work", P: 4, Inputs: []string{"src"}}}
+	for _, tc := range []struct {
+		name    string
+		lowFor  time.Duration
+		take    bool
+		wantBet string
+	}{
+		{"low for settle", 30 * time.Second, false, "over 30s"},
+		{"low for 40 s", 40 * time.Second, true, ""},
+		{"low for 10 min", 10 * time.Minute, true, ""},
+	} {
+		p := New(o)
+		p.st.Downtimes = []float64{30}
+		p.st.LowSince = now.Add(-tc.lowFor)
+		p.st.LastChange, p.st.LastDir = now.Add(-time.Hour), 1
+		e := &evaluation{order: order, demand: map[string]float64{}, forecast: map[string]float64{}}
+		sz := sizing{low: 1, down: map[string]int{"src": 1, "work": 2}, must: map[string]int{"src": 1, "work": 2}, short: map[string]bool{}}
+		target, _, why := p.scaleDown(&autoscaler.Snapshot{Time: now}, e, sz)
+		if took := target != nil; took != tc.take {
+			t.Errorf("%s: took %v (%q), want %v", tc.name, took, why, tc.take)
+		}
+		if !tc.take && !strings.Contains(why, tc.wantBet) {
+			t.Errorf("%s: reason %q, want %q", tc.name, why, tc.wantBet)
+		}
+	}
+}

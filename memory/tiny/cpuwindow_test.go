@@ -65,6 +65,8 @@ type schedSnap struct {
 	machine, stolen  float64
 	records, jvmMs   int64
 	process, wallSec float64 // the process's CPU seconds (utime+stime); wall seconds since start
+	// pinned is the CPUs the process was confined to (FLINKTUNE_TINY_CPUS), 0 when not.
+	pinned int
 }
 
 // readSched reads process pid's threads' schedstat and the machine's steal time.
@@ -134,8 +136,12 @@ type cpuWindow struct {
 	TaskCPU float64 `json:"taskCpu"` // seconds
 	GCCPU   float64 `json:"gcCpu"`
 	JITCPU  float64 `json:"jitCpu"`
-	// Share is the task and collector threads' time on the CPU over the time they were runnable.
+	// Share is the task and collector threads' time on the CPU over the time they were runnable
+	// (pinned: over the pinned CPUs' wall time, since slots sharing a CPU wait for each other).
 	Share float64 `json:"share"`
+	// CPUs is the task and collector threads' CPU-seconds per wall second: about 1 when the
+	// slots take turns, about 2 when two run side by side.
+	CPUs  float64 `json:"cpus"`
 	Steal float64 `json:"steal"`
 	// Skip says why the window does not count ("" when it does).
 	Skip string `json:"skip,omitempty"`
@@ -166,7 +172,14 @@ func cutWindows(snaps []schedSnap, recordSize int) []cpuWindow {
 		w.TaskCPU, taskDelay = roleDelta(a, b, "task")
 		w.GCCPU, gcDelay = roleDelta(a, b, "gc")
 		w.JITCPU, _ = roleDelta(a, b, "jit")
-		if on := w.TaskCPU + w.GCCPU; on+taskDelay+gcDelay > 0 {
+		on, wall := w.TaskCPU+w.GCCPU, b.wallSec-a.wallSec
+		if wall > 0 {
+			w.CPUs = on / wall
+		}
+		switch {
+		case a.pinned > 0 && wall > 0:
+			w.Share = math.Min(1, on/(wall*float64(a.pinned)))
+		case on+taskDelay+gcDelay > 0:
 			w.Share = on / (on + taskDelay + gcDelay)
 		}
 		if m := b.machine - a.machine; m > 0 {
@@ -282,5 +295,35 @@ func TestCutWindows(t *testing.T) {
 	}
 	if _, _, kept := windowRate(ws); kept != 0 {
 		t.Errorf("no window counts, yet kept %d", kept)
+	}
+}
+
+// Two slots confined to one CPU wait for each other, so their delay is no sign of starvation:
+// the share is the pinned CPU's wall time they used.
+func TestCutWindowsPinned(t *testing.T) {
+	const mib = 1 << 20 / 1024
+	two := func(records int64, each, delay, wall float64, pinned int) schedSnap {
+		return schedSnap{records: records, wallSec: wall, pinned: pinned, threads: map[string]schedThread{
+			"10": {"task", each, delay}, "11": {"task", each, delay}, "12": {"gc", 0, 0}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		pinned   int
+		wall     float64 // seconds the window lasted
+		wantSkip bool
+		wantCPUs float64
+	}{
+		// 0.3 + 0.3 CPU-seconds in 0.6 s, each waiting 0.3 s for the other.
+		{"unpinned: the waiting reads as starved", 0, 0.6, true, 1},
+		{"pinned to one CPU, used whole", 1, 0.6, false, 1},
+		{"pinned to one CPU, half of it taken by others", 1, 1.2, true, 0.5},
+	} {
+		ws := cutWindows([]schedSnap{two(0, 0, 0, 0, tc.pinned), two(600*mib, 0.3, 0.3, tc.wall, tc.pinned)}, 1024)
+		if len(ws) != 1 {
+			t.Fatalf("%s: %d windows", tc.name, len(ws))
+		}
+		if w := ws[0]; (w.Skip != "") != tc.wantSkip || math.Abs(w.CPUs-tc.wantCPUs) > 1e-9 || math.Abs(w.rate()-1000) > 1e-6 {
+			t.Errorf("%s: %+v; want skipped %v, %.1f CPUs, rate 1000", tc.name, w, tc.wantSkip, tc.wantCPUs)
+		}
 	}
 }

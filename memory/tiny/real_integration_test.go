@@ -170,13 +170,24 @@ var (
 // JVM runs at most tinyMaxSeconds; the test stops it once it has measured.
 func runTiny(t *testing.T, d *local.Dist, p *tinyProfile, warm, measure time.Duration) tinyRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), tinyMaxSeconds*time.Second+90*time.Second)
+	// A measurement longer than the usual runs (TestTinyExplore's FLINKTUNE_TINY_MEASURE)
+	// gets the JVM time for it.
+	maxSec := max(tinyMaxSeconds, int((warm+measure).Seconds())+15)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(maxSec)*time.Second+90*time.Second)
 	defer cancel()
-	args := []string{"--seconds", strconv.Itoa(tinyMaxSeconds), "--record-size", strconv.Itoa(tinyRecordSize)}
+	args := []string{"--seconds", strconv.Itoa(maxSec), "--record-size", strconv.Itoa(tinyRecordSize)}
 	for _, kv := range p.FlinkOptions {
 		args = append(args, "-D", kv)
 	}
 	cmd := d.JavaCommand(ctx, p.JVMFlags, tinyMain, args...)
+	pinned := 0
+	if cpus := os.Getenv("FLINKTUNE_TINY_CPUS"); cpus != "" {
+		// Confined to these CPUs (taskset -c, e.g. "0"): two slots on one CPU never run at
+		// once, so their rate per CPU-second does not depend on how the host pairs the vCPUs.
+		cmd.Args = append([]string{"taskset", "-c", cpus}, cmd.Args...)
+		cmd.Path, _ = exec.LookPath("taskset")
+		pinned = cpuCount(cpus)
+	}
 	// A session of its own (and so a process group: the context's kill reaches it), whose
 	// scheduler group raiseGroup can raise; it dies with the test.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
@@ -209,6 +220,7 @@ func runTiny(t *testing.T, d *local.Dist, p *tinyProfile, warm, measure time.Dur
 			if m != nil {
 				s = readSched(pid)
 				s.process, _ = cpuSeconds(pid)
+				s.pinned = pinned
 				s.wallSec = time.Since(start).Seconds()
 				s.jvmMs, _ = strconv.ParseInt(m[1], 10, 64)
 				s.records, _ = strconv.ParseInt(m[2], 10, 64)
@@ -326,6 +338,23 @@ func measureRun(run *tinyRun, part []schedSnap) {
 		}
 		run.Starved = fmt.Sprintf("no window counts of %d (%v); the task and collector threads ran %.0f%% of the time they were runnable", len(run.Windows), why, run.TaskShare*100)
 	}
+}
+
+// cpuCount is the number of CPUs in a taskset list such as "0", "0,1" or "0-1".
+func cpuCount(list string) int {
+	n := 0
+	for _, part := range strings.Split(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		if !isRange {
+			hi = lo
+		}
+		b, err2 := strconv.Atoi(hi)
+		if err1 == nil && err2 == nil && b >= a {
+			n += b - a + 1
+		}
+	}
+	return n
 }
 
 // pipelineCPU is the CPU-seconds of the task and collector threads from a to b.
@@ -575,9 +604,15 @@ func TestTinyExplore(t *testing.T) {
 	d := tinyDist(t)
 	repeats, _ := strconv.Atoi(os.Getenv("FLINKTUNE_TINY_REPEATS"))
 	repeats = max(repeats, 1)
+	// FLINKTUNE_TINY_MEASURE (seconds, default 10): a long run shows how the rate drifts
+	// within one JVM, against the spread between launches.
+	measure := 10 * time.Second
+	if s, _ := strconv.Atoi(os.Getenv("FLINKTUNE_TINY_MEASURE")); s > 0 {
+		measure = time.Duration(s) * time.Second
+	}
 	var all []tinyResult
 	for _, c := range cases {
-		all = append(all, measureCase(t, d, c, repeats, 8*time.Second, 10*time.Second))
+		all = append(all, measureCase(t, d, c, repeats, 8*time.Second, measure))
 	}
 	b, _ := json.MarshalIndent(all, "", "  ")
 	if p := os.Getenv("FLINKTUNE_TINY_OUT"); p != "" {
@@ -1049,4 +1084,12 @@ func firstLine(s string) string {
 		s = s[:160] + "…"
 	}
 	return strings.ReplaceAll(s, "|", "\\|")
+}
+
+func TestCPUCount(t *testing.T) {
+	for in, want := range map[string]int{"0": 1, "1": 1, "0,1": 2, "0-1": 2, "0-3,6": 5, "x": 0} {
+		if got := cpuCount(in); got != want {
+			t.Errorf("cpuCount(%q) = %d, want %d", in, got, want)
+		}
+	}
 }
