@@ -95,8 +95,6 @@ var regressions = []struct {
 	// 354 s (256,097: the dip's surplus is held) once only a demand at the drain's level is
 	// (the operator: 1, 1,752 s, 267,858).
 	{"steps-drain-surplus-after-fall.yaml", 1, 1, 450, 0},
-	// backlog at the target utilization; 365,162 draining it at catch-up utilization.
-	{"spike-down-restart-drain.yaml", 1, 2, 900, 370000},
 	// 347,242 parallelism-seconds while a ramp's forecast was sized at the target utilization
 	// (the window 3 -> 9 for a ramp that ended short of it); 334,493 at utilization.max (3 -> 8,
 	// 49 s; the operator 309,545 and 60 s).
