@@ -410,7 +410,9 @@ func TestMemoryTuningRealJob(t *testing.T) {
 	d := firstDist(t)
 	sc := loadScenario(t, "testdata/tune-real.yaml")
 	bin := buildFlinktune(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	// 14 minutes: at a load average of 90-150 (2 cores) the start alone took 4-6 minutes and
+	// two runs ran out of 9 minutes after the TaskManagers were tuned.
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
 	defer cancel()
 	job := startScenarioJob(t, ctx, d, sc, jobSetup{Attachable: true, WaitRunning: true})
 	c, jobID := job.Cluster, job.JobID
