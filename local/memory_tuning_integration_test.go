@@ -141,6 +141,21 @@ func startRun(t *testing.T, ctx context.Context, bin, dir, dataDir string, sets 
 	return stop
 }
 
+// keptDataDir is the controller store's directory for flinktune run: beside the Flink logs
+// when $FLINKTUNE_FLINK_LOGS is set (kept for CI: `flinktune store export --data-dir` shows the
+// tuner's state, e.g. when the metaspace peak last grew), else the test's temp dir.
+func keptDataDir(t *testing.T) string {
+	t.Helper()
+	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
+		dir := filepath.Join(logs, strings.ReplaceAll(t.Name(), "/", "_")+"-data")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
 // events returns the events flinktune run recorded in dataDir.
 func events(t *testing.T, bin, dataDir string) []map[string]any {
 	t.Helper()
@@ -395,7 +410,9 @@ func TestMemoryTuningRealJob(t *testing.T) {
 	d := firstDist(t)
 	sc := loadScenario(t, "testdata/tune-real.yaml")
 	bin := buildFlinktune(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Minute)
+	// 14 minutes: at a load average of 90-150 (2 cores) the start alone took 4-6 minutes and
+	// two runs ran out of 9 minutes after the TaskManagers were tuned.
+	ctx, cancel := context.WithTimeout(context.Background(), 14*time.Minute)
 	defer cancel()
 	job := startScenarioJob(t, ctx, d, sc, jobSetup{Attachable: true, WaitRunning: true})
 	c, jobID := job.Cluster, job.JobID
@@ -404,7 +421,7 @@ func TestMemoryTuningRealJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	dataDir := t.TempDir()
+	dataDir := keptDataDir(t)
 	stop := startRun(t, ctx, bin, c.Spec.Dir, dataDir, tuneSets(2)...)
 
 	// Tuned: every registered TaskManager smaller than before; then a minute more of running.
@@ -491,6 +508,36 @@ func TestMemoryTuningRealJob(t *testing.T) {
 	logMemoryEvents(t, evs)
 	if !hasEvent(evs, "ConfigurationApplied") {
 		t.Errorf("no ConfigurationApplied event\n%s", tailString(out, 4000))
+	}
+	if t.Failed() {
+		logTunerState(t, bin, dataDir)
+	}
+}
+
+// logTunerState logs what the tuner kept in the controller store about metaspace (its peak,
+// when it last grew and the marks of its growth window): why metaspace stayed where it was.
+func logTunerState(t *testing.T, bin, dataDir string) {
+	t.Helper()
+	out, err := exec.Command(bin, "store", "export", "--data-dir", dataDir).Output()
+	if err != nil {
+		t.Logf("flinktune store export: %v", err)
+		return
+	}
+	var exp struct {
+		Jobs []struct {
+			PolicyState struct {
+				Tuner map[string]any `json:"tuner"`
+			} `json:"policyState"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(out, &exp); err != nil {
+		t.Logf("flinktune store export: %v", err)
+		return
+	}
+	for _, j := range exp.Jobs {
+		tu := j.PolicyState.Tuner
+		t.Logf("tuner state: firstRunning %v, metaspace peak %v, mark %v, grew at %v, marks %v (kept in %s)",
+			tu["firstRunning"], tu["metaspacePeak"], tu["metaspaceMark"], tu["metaspaceGrewAt"], tu["metaspaceMarks"], dataDir)
 	}
 }
 

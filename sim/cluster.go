@@ -40,6 +40,9 @@ type taskManager struct {
 	allocRate    float64
 	lastHeapFull float64
 	gcOverSec    float64 // seconds the GC time share has stayed at the JVM's GC overhead limit
+	// firstHosted is when this TaskManager process first ran a task of each job (by job
+	// index): its classes load from then on (memmodel.go's classLoadTail).
+	firstHosted map[int]time.Time
 }
 
 type slotState struct {

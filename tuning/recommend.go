@@ -865,37 +865,6 @@ func backendName(b string) string {
 	return b
 }
 
-// planMetaspace sizes metaspace from the observed peak plus margin. Classes keep loading long
-// after a deployment (code paths first taken by checkpoints, failovers, rare branches), so the
-// peak must have stayed flat for three times min-observation before metaspace shrinks
-// (FLINK-35489); and a growing peak is a safety increase only once it comes within half the
-// margin of the limit, so that a slowly rising peak does not restart the job for every step.
-func (t *Tuner) planMetaspace(cur Pools, span time.Duration, now time.Time, ev func(pool, format string, a ...any)) (int64, string, bool) {
-	peak := t.st.MetaspacePeak
-	if peak <= 0 || span < t.o.MinObservation {
-		ev(PoolMetaspace, "not enough observation yet: metaspace kept at %s", hb(cur.Metaspace))
-		return cur.Metaspace, "kept", false
-	}
-	margin := 1 + t.o.Margin
-	meta := roundUpMiB(int64(math.Ceil(peak * margin)))
-	ev(PoolMetaspace, "peak %s used (largest TaskManager) × %.2f = %s", hb(int64(peak)), margin, hb(meta))
-	settle := 3 * t.o.MinObservation
-	if flat := now.Sub(t.st.MetaspaceGrewAt); meta < cur.Metaspace && !t.st.MetaspaceGrewAt.IsZero() && flat < settle {
-		ev(PoolMetaspace, "the peak grew %s ago (classes still loading): not below the running %s until it stays flat for %s",
-			flat.Round(time.Second), hb(cur.Metaspace), settle)
-		return cur.Metaspace, "kept (peak still growing)", false
-	}
-	if meta <= cur.Metaspace {
-		return meta, fmt.Sprintf("peak × %.2f", margin), false
-	}
-	if peak*(1+t.o.Margin/2) < float64(cur.Metaspace) {
-		ev(PoolMetaspace, "the peak is growing towards the running limit %s: more with the next change", hb(cur.Metaspace))
-		return meta, fmt.Sprintf("peak × %.2f", margin), false
-	}
-	ev(PoolMetaspace, "the running limit %s leaves less than half the margin above the peak", hb(cur.Metaspace))
-	return meta, fmt.Sprintf("peak × %.2f", margin), true
-}
-
 // rescale reports whether the recommendation is for another parallelism than the one that
 // ran: applied, it rides along with the rescale and costs no restart of its own.
 func (r *Recommendation) rescale() bool {

@@ -37,6 +37,13 @@ func (r *Recommendation) Summary() string {
 	if len(changes) > 0 {
 		b.WriteString(" " + strings.Join(changes, ", ") + ".")
 	}
+	// A pool kept for a reason (a peak still growing, a new layout) says so: the event is
+	// all a user (or a failed real-Flink test) sees of why it did not shrink.
+	for _, p := range r.Pools {
+		if p.Proposed == p.Current && strings.HasPrefix(p.Basis, "kept (") {
+			fmt.Fprintf(&b, " %s %s %s.", p.Pool, hb(p.Current), p.Basis)
+		}
+	}
 	if r.SlotsPerTaskManager != r.Slots.Current && r.SlotsPerTaskManager > 0 {
 		fmt.Fprintf(&b, " Consider %d slots per TaskManager (now %d).", r.SlotsPerTaskManager, r.Slots.Current)
 	}

@@ -113,11 +113,14 @@ type state struct {
 	// MetaspaceMark (the peak at the previous growth).
 	MetaspaceGrewAt time.Time `json:"metaspaceGrewAt"`
 	MetaspaceMark   float64   `json:"metaspaceMark"`
-	JMMetaspacePeak float64   `json:"jmMetaspacePeak"`
-	ManagedPeak     float64   `json:"managedPeak"`
-	ManagedSeen     bool      `json:"managedSeen"`
-	NetworkUsedPeak float64   `json:"networkUsedSegmentsPeak"`
-	HeapMax         float64   `json:"heapMax"` // latest Heap.Max of the largest TaskManager
+	// MetaspaceMarks are the marks of the last growth window (metaspace.go): whether the
+	// growth slows down (classes loading after a start) or keeps its pace (a leak, a ramp).
+	MetaspaceMarks  []metaMark `json:"metaspaceMarks,omitempty"`
+	JMMetaspacePeak float64    `json:"jmMetaspacePeak"`
+	ManagedPeak     float64    `json:"managedPeak"`
+	ManagedSeen     bool       `json:"managedSeen"`
+	NetworkUsedPeak float64    `json:"networkUsedSegmentsPeak"`
+	HeapMax         float64    `json:"heapMax"` // latest Heap.Max of the largest TaskManager
 
 	GC            []gcSample `json:"gc,omitempty"`
 	GCPressure    bool       `json:"gcPressure"`
@@ -646,13 +649,7 @@ func (t *Tuner) Observe(snap *autoscaler.Snapshot) {
 		t.heapFor(layout, t.slotsPerTM(), now).observe(now, v, heapMax, t.o)
 	}
 	if v, ok := aggMax(tm, MetricMetaspaceUsed); ok {
-		switch {
-		case t.st.MetaspaceMark == 0:
-			t.st.MetaspaceMark = v
-		case v > 1.01*t.st.MetaspaceMark:
-			t.st.MetaspaceGrewAt, t.st.MetaspaceMark = now, v
-		}
-		t.st.MetaspacePeak = max(t.st.MetaspacePeak, v)
+		t.observeMetaspace(now, v)
 	}
 	if v, ok := aggMax(tm, MetricManagedUsed); ok {
 		t.st.ManagedSeen = true
