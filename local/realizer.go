@@ -277,8 +277,9 @@ func (c *Cluster) jobStatus(ctx context.Context, id string) (jobStatus, error) {
 	var d struct {
 		State    string `json:"state"`
 		Vertices []struct {
-			Status      string `json:"status"`
-			Parallelism int    `json:"parallelism"`
+			Status      string         `json:"status"`
+			Parallelism int            `json:"parallelism"`
+			Tasks       map[string]int `json:"tasks"`
 		} `json:"vertices"`
 	}
 	if err := c.GetJSON(ctx, "/jobs/"+id, &d); err != nil {
@@ -286,10 +287,21 @@ func (c *Cluster) jobStatus(ctx context.Context, id string) (jobStatus, error) {
 	}
 	js := jobStatus{state: d.State, running: d.State == "RUNNING" && len(d.Vertices) > 0}
 	for _, v := range d.Vertices {
-		js.running = js.running && v.Status == "RUNNING"
+		js.running = js.running && vertexRunning(v.Status, v.Parallelism, v.Tasks)
 		js.parallelism += v.Parallelism
 	}
 	return js, nil
+}
+
+// vertexRunning reports whether every subtask of a vertex runs. Flink's aggregate vertex status
+// is RUNNING as soon as one subtask runs while others still deploy (and turns INITIALIZING
+// when they start), so a wait on the status alone passed mid-scale-up and the stability check
+// after it then saw the vertex "leave" RUNNING. The per-state subtask counts decide when given.
+func vertexRunning(status string, parallelism int, tasks map[string]int) bool {
+	if len(tasks) == 0 {
+		return status == "RUNNING"
+	}
+	return parallelism > 0 && tasks["RUNNING"] == parallelism
 }
 
 // waitJobs waits until every job runs with all its vertices at no less than the parallelism

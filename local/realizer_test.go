@@ -233,3 +233,24 @@ func TestExitedTaskManagers(t *testing.T) {
 		t.Errorf("live: %v, want tm-0 only", got)
 	}
 }
+
+func TestVertexRunning(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		status      string
+		parallelism int
+		tasks       map[string]int
+		want        bool
+	}{
+		{"all subtasks running", "RUNNING", 2, map[string]int{"RUNNING": 2, "DEPLOYING": 0}, true},
+		{"aggregate RUNNING while one subtask deploys", "RUNNING", 2, map[string]int{"RUNNING": 1, "DEPLOYING": 1}, false},
+		{"aggregate RUNNING while one subtask initializes", "RUNNING", 3, map[string]int{"RUNNING": 2, "INITIALIZING": 1}, false},
+		{"no counts: the aggregate status decides", "RUNNING", 2, nil, true},
+		{"no counts, not running", "INITIALIZING", 2, nil, false},
+		{"counts without a parallelism", "RUNNING", 0, map[string]int{"RUNNING": 0}, false},
+	} {
+		if got := vertexRunning(c.status, c.parallelism, c.tasks); got != c.want {
+			t.Errorf("%s: vertexRunning = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
