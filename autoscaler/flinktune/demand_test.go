@@ -133,10 +133,9 @@ func TestLateRampForecastAsLongAgain(t *testing.T) {
 // A scale-up that drains lag while the demand ramps sizes the drain against the demand of the
 // catch-up time, not against the end of the trend's horizon: the drain is over long before.
 // Source at 4 x 10,000/s, demand 40,000/s ramping to a forecast of 80,000/s in 40 minutes,
-// 24,000/s of lag to drain within catch-up: the lasting demand needs 80,000/0.9 = 9 subtasks
-// (a trend's forecast at utilization.max, forecastsize.go; 10 at the target); the drain,
-// (50,000 + 24,000 + the restart's 4,000)/0.95, 9. Adding the drain to the horizon's 80,000/s
-// sized 12.
+// 24,000/s of lag to drain within catch-up: the lasting demand needs 80,000/0.8 = 10 subtasks;
+// the drain, (50,000 + 24,000 + the restart's 4,000)/0.95, 9. Adding the drain to the
+// horizon's 80,000/s sized 12.
 func TestDrainSizedForTheCatchUpTime(t *testing.T) {
 	src := vertexInfo{ID: "src", P: 4, Source: true}
 	e := &evaluation{
@@ -152,8 +151,8 @@ func TestDrainSizedForTheCatchUpTime(t *testing.T) {
 	p := New(DefaultOptions())
 	p.st.Downtimes = []float64{60}
 	sz := p.size(e, 40000)
-	if got := sz.up["src"]; got != 9 {
-		t.Errorf("scale-up to %d subtasks, want 9 (the lasting demand and the drain; 12 draining at the horizon)", got)
+	if got := sz.up["src"]; got != 10 {
+		t.Errorf("scale-up to %d subtasks, want 10 (the lasting demand; the drain needs 9)", got)
 	}
 	// Without a trend the drain adds to the demand now, as before.
 	e.forecast["src"], e.horizon = 40000, 0

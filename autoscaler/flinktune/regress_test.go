@@ -95,13 +95,6 @@ var regressions = []struct {
 	// 354 s (256,097: the dip's surplus is held) once only a demand at the drain's level is
 	// (the operator: 1, 1,752 s, 267,858).
 	{"steps-drain-surplus-after-fall.yaml", 1, 1, 450, 0},
-	// 347,242 parallelism-seconds while a ramp's forecast was sized at the target utilization
-	// (the window 3 -> 9 for a ramp that ended short of it); 334,493 at utilization.max (3 -> 8,
-	// 49 s; the operator 309,545 and 60 s).
-	{"ramp-forecast-headroom.yaml", 1, 1, 120, 340000},
-	// 69,636 with the forecast at the target utilization; 60,228 at utilization.max (96 s; the
-	// operator 62,048 and 141 s).
-	{"join-ramp-forecast-headroom.yaml", 1, 1, 200, 64000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
