@@ -72,10 +72,19 @@ func (p *Policy) levelReturn(e *evaluation, sz sizing, now time.Time) bool {
 	if !p.atLevel(e) || (!p.lowAtLevel() && e.lowFrom.After(now)) {
 		return false
 	}
-	slots, after := slotsOf(e.order, nil), slotsOf(e.order, sz.down)
-	if slots-after >= max(1, slots/10) {
-		return true
-	}
+	return freesSlots(e, sz.down) || freesSubtasks(e, sz.down)
+}
+
+// freesSlots reports whether target frees a tenth of the job's slots (at least one): enough
+// to start a scale-down on the vertices below utilization.min alone.
+func freesSlots(e *evaluation, target map[string]int) bool {
+	now, after := slotsOf(e.order, nil), slotsOf(e.order, target)
+	return now-after >= max(1, now/10)
+}
+
+// freesSubtasks reports whether target frees a quarter of the job's subtasks: idle subtasks
+// cost besides slots (threads, buffers, state backend instances).
+func freesSubtasks(e *evaluation, target map[string]int) bool {
 	all := jobSubtasks(e, nil)
-	return 4*(all-jobSubtasks(e, sz.down)) >= all
+	return 4*(all-jobSubtasks(e, target)) >= all
 }

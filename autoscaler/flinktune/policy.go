@@ -883,10 +883,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		// a quarter of the job's subtasks idle deep below the target is worth a restart even
 		// in slots another vertex holds, but then only those vertices go down, so the restart
 		// exposes no vertex near its target to the next load step.
-		now, after := slotsOf(e.order, nil), slotsOf(e.order, sz.must)
 		switch {
-		case now-after >= max(1, now/10):
-		case 4*(jobSubtasks(e, nil)-jobSubtasks(e, sz.must)) >= jobSubtasks(e, nil):
+		case freesSlots(e, sz.must):
+		case freesSubtasks(e, sz.must):
 			target = sz.must
 		default:
 			sz.low = 0
