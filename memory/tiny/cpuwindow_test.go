@@ -130,6 +130,45 @@ func roleDelta(a, b schedSnap, role string) (onCPU, delay float64) {
 	return onCPU, delay
 }
 
+// pricedThreadsDiffer says whether a and b hold different task and collector threads. Those
+// live as long as the job runs, but reading /proc/<pid>/task while other threads start and end
+// can skip an entry: a thread missing from a counts its whole life into the window (measured at
+// load 37: 9.4 CPU-seconds in a 0.9 s window, 108 MiB per CPU-second for a C1 -Xmx48m run at
+// ~1,400), one missing from b none of the window.
+func pricedThreadsDiffer(a, b schedSnap) bool {
+	priced := func(s schedSnap) int {
+		n := 0
+		for _, th := range s.threads {
+			if th.role == "task" || th.role == "gc" {
+				n++
+			}
+		}
+		return n
+	}
+	for tid, th := range b.threads {
+		if _, ok := a.threads[tid]; !ok && (th.role == "task" || th.role == "gc") {
+			return true
+		}
+	}
+	return priced(a) != priced(b)
+}
+
+// maxReadLag is how far the test's clock may run from the JVM's over a window: the records
+// come from a progress line (the JVM's clock when it printed), the CPU times from /proc when the
+// test read that line, so a test process that falls behind its pipe (starved, then reading the
+// queued lines at once) pairs old records with new CPU times.
+const maxReadLag = 0.1
+
+// readLate says whether the window's two clocks, the JVM's and the test's, differ by more than
+// maxReadLag of it. Snapshots without the JVM's clock (tests) pass.
+func readLate(a, b schedSnap) bool {
+	jvm := float64(b.jvmMs-a.jvmMs) / 1000
+	if jvm <= 0 || a.wallSec == 0 && b.wallSec == 0 {
+		return false
+	}
+	return math.Abs((b.wallSec-a.wallSec)-jvm) > maxReadLag*jvm
+}
+
 // cpuWindow is one window of a run.
 type cpuWindow struct {
 	MiB     float64 `json:"mib"`
@@ -186,6 +225,10 @@ func cutWindows(snaps []schedSnap, recordSize int) []cpuWindow {
 			w.Steal = (b.stolen - a.stolen) / m
 		}
 		switch {
+		case readLate(a, b):
+			w.Skip = fmt.Sprintf("progress read late: %.0f ms of the JVM's clock, %.0f ms of the test's", float64(b.jvmMs-a.jvmMs), (b.wallSec-a.wallSec)*1000)
+		case pricedThreadsDiffer(a, b):
+			w.Skip = "the task and collector threads differ between its ends (a /proc read missed one, or the job restarted)"
 		case w.Share < minTaskShare:
 			w.Skip = fmt.Sprintf("starved: the task and collector threads ran %.0f%% of the time they were runnable", w.Share*100)
 		case w.Steal > maxSteal:
@@ -325,5 +368,50 @@ func TestCutWindowsPinned(t *testing.T) {
 		if w := ws[0]; (w.Skip != "") != tc.wantSkip || math.Abs(w.CPUs-tc.wantCPUs) > 1e-9 || math.Abs(w.rate()-1000) > 1e-6 {
 			t.Errorf("%s: %+v; want skipped %v, %.1f CPUs, rate 1000", tc.name, w, tc.wantSkip, tc.wantCPUs)
 		}
+	}
+}
+
+// A snapshot whose /proc read missed the task thread: the window starting there would count the
+// thread's whole life (a twentieth of the rate), the one ending there none of it; neither counts,
+// and the run's rate is that of the windows around them.
+func TestCutWindowsMissedThread(t *testing.T) {
+	const mib = 1 << 20 / 1024
+	missed := snap(1500*mib, 0, 0, 1.15, 0, 150, 0, false)
+	delete(missed.threads, "10")
+	// The measured part starts at a missed read (later starts are where a window ended, which
+	// a read without the task thread never is).
+	snaps := []schedSnap{
+		missed,
+		snap(2000*mib, 10.9, 0, 1.2, 0, 200, 0, false),
+		snap(3000*mib, 11.3, 0, 1.3, 0, 300, 0, false), // 0.5 CPU-seconds, 2000 MiB per CPU-second
+		snap(4000*mib, 11.7, 0, 1.4, 0, 400, 0, false),
+		snap(5000*mib, 12.1, 0, 1.5, 0, 500, 0, false),
+	}
+	ws := cutWindows(snaps, 1024)
+	rate, _, kept := windowRate(ws)
+	if len(ws) != 3 || kept != 2 || math.Abs(rate-2000) > 1e-6 {
+		t.Errorf("windows %+v: rate %v over %d, want 2000 over the 2 windows after the missed read", ws, rate, kept)
+	}
+	for _, w := range ws {
+		if w.Skip != "" && !strings.Contains(w.Skip, "missed one") {
+			t.Errorf("window %+v skipped for another reason", w)
+		}
+	}
+}
+
+// A test process that fell behind its pipe reads queued progress lines at once: the window
+// between a line read on time and one read 2 s late pairs 1 s of the JVM's records with 3 s of
+// CPU; it does not count.
+func TestCutWindowsReadLate(t *testing.T) {
+	const mib = 1 << 20 / 1024
+	at := func(s schedSnap, jvmMs int64, wall float64) schedSnap { s.jvmMs, s.wallSec = jvmMs, wall; return s }
+	snaps := []schedSnap{
+		at(snap(0, 10, 0, 1, 0, 0, 0, false), 1000, 1.0),
+		at(snap(1000*mib, 10.4, 0, 1.1, 0, 100, 0, false), 2000, 2.02),
+		at(snap(2000*mib, 11.9, 0, 1.3, 0, 200, 0, false), 3000, 5.0),
+	}
+	ws := cutWindows(snaps, 1024)
+	if len(ws) != 2 || ws[0].Skip != "" || !strings.HasPrefix(ws[1].Skip, "progress read late") {
+		t.Errorf("windows %+v: want the first counted, the second skipped as read late", ws)
 	}
 }
