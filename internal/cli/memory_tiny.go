@@ -19,6 +19,7 @@ type tinyOpts struct {
 	headroom                       float64
 	connector, submit, mode        string
 	platform, serialRates          string
+	serialCache                    float64
 	cpus                           int
 	gc, jit, threads, flink        string
 	flinkURL                       string
@@ -112,6 +113,7 @@ Exit status: 0 on success, 1 when no configuration fits the budget or an evaluat
 	f.StringVar(&o.mode, "mode", "minicluster", "minicluster (Flink in one JVM) or taskmanager (one TaskManager of a small cluster)")
 	f.StringVar(&o.platform, "platform", "linux-x64", "where the JVM runs: "+strings.Join(tiny.PlatformNames(), ", ")+" (the talk's machine is macos-arm64)")
 	f.StringVar(&o.serialRates, "serial-rates", "", "CACHED,UNCACHED[,PAIR]: this machine's rates of the job's own work under the Serial collector, MiB per CPU-second of one slot's tiered code with the eden in the CPU's cache and out of it, and optionally a slot's rate beside another over its rate alone (measured; replaces the platform's, which depend on what else runs)")
+	f.Float64Var(&o.serialCache, "serial-cache", 0, "MS: where the eden leaves this machine's CPU cache under the Serial collector, as the milliseconds the pipeline takes to sweep an eden that still stays in it (fitted with --serial-rates on runs at three heaps or more; replaces the platform's, which is another CPU's)")
 	f.IntVar(&o.cpus, "cpus", 2, "CPUs the JVM sees")
 	f.StringVar(&o.gc, "gc", "auto", "collector: auto (try serial and g1), serial, g1 or parallel")
 	f.StringVar(&o.jit, "jit", "auto", "JIT: auto (try both), c1 (-XX:TieredStopAtLevel=1) or tiered")
@@ -158,6 +160,11 @@ func parseTinyInput(cmd *cobra.Command, o *tinyOpts) (*tinyInput, error) {
 	if o.serialRates != "" {
 		if plat, err = withSerialRates(plat, o.serialRates); err != nil {
 			return nil, err
+		}
+	}
+	if o.serialCache != 0 {
+		if plat, err = plat.WithSerialCache(o.serialCache); err != nil {
+			return nil, usagef("--serial-cache %v: %v", o.serialCache, err)
 		}
 	}
 	if o.cpus < 1 || o.cpus > 4096 {

@@ -128,6 +128,9 @@ func TestTinyUsageErrors(t *testing.T) {
 		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200,2300,0.7,1"}, "want two numbers"},
 		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200,2300,x"}, "want two numbers"},
 		{[]string{"--platform", "linux-x64-jdk17", "--serial-rates", "5200,2300,0"}, "pair factor 0"},
+		{[]string{"--platform", "linux-x64-jdk17", "--serial-cache", "-1"}, "--serial-cache -1"},
+		{[]string{"--platform", "linux-x64-jdk17", "--serial-cache", "500"}, "want the sweep time"},
+		{[]string{"--platform", "linux-x64", "--serial-cache", "5"}, "no Serial cost model"},
 	}
 	for _, tt := range tests {
 		out, errOut, code := runTiny(t, tt.args...)
@@ -325,5 +328,27 @@ func TestTinySerialPairFactor(t *testing.T) {
 	alone, paired := capacity("2", "5200,2300,1"), capacity("2", "5200,2300,0.5")
 	if !(paired < alone*0.75 && paired > alone*0.5) {
 		t.Errorf("two slots: capacity %v with pair factor 1, %v with 0.5; want the pipeline's part halved", alone, paired)
+	}
+}
+
+// --serial-cache moves where the eden leaves the cache: a C1 -Xmx64m profile (a 17 MiB eden, a
+// 5 ms sweep at these rates) is in the cache with the stored 8.9 ms and on the ramp with 4 ms;
+// a heap whose eden is far beyond either (-Xmx400m) does not change.
+func TestTinySerialCache(t *testing.T) {
+	capacity := func(xmx string, cache ...string) float64 {
+		t.Helper()
+		args := []string{"--platform", "linux-x64-jdk17", "--cpus", "2", "--connector", "datagen",
+			"--jvm", "-Xmx" + xmx + " -Xms" + xmx + " -XX:+UseSerialGC -XX:TieredStopAtLevel=1", "--serial-rates", "5200,2300",
+			"--set", "taskmanager.memory.network.min=8m", "--set", "taskmanager.memory.network.max=8m", "--set", "taskmanager.memory.managed.size=0"}
+		return tinyNum(t, tinyEval(t, 0, append(args, cache...)...), "estimate", "capacity")
+	}
+	if stored, edge := capacity("64m"), capacity("64m", "--serial-cache", "4"); !(edge < stored*0.9) {
+		t.Errorf("-Xmx64m: capacity %v with the stored cache, %v with a 4 ms one; want it well out of the cache", stored, edge)
+	}
+	if a, b := capacity("64m"), capacity("64m", "--serial-cache", "8.9"); a != b {
+		t.Errorf("-Xmx64m: capacity %v with the stored cache, %v with --serial-cache 8.9 (the same)", a, b)
+	}
+	if a, b := capacity("400m"), capacity("400m", "--serial-cache", "4"); a != b {
+		t.Errorf("-Xmx400m: capacity %v with the stored cache, %v with a 4 ms one; out of either", a, b)
 	}
 }

@@ -122,6 +122,18 @@ func (p Platform) WithSerialPairFactor(f float64) (Platform, error) {
 		fmt.Sprintf("a second slot beside the first runs at %.2f of its rate alone, measured on this machine", f))
 }
 
+// WithSerialCache is the platform with its Serial cost model's cache sweep time set to ms (the
+// ramp scaled with it): where the eden leaves the cache on this machine now, fitted with the
+// rates (FitSerialCache).
+func (p Platform) WithSerialCache(ms float64) (Platform, error) {
+	if !(ms >= minCacheMs && ms <= maxCacheMs) {
+		return p, fmt.Errorf("serial cache %v ms: want the sweep time, in milliseconds, an eden stays in the CPU's cache, from %g to %g", ms, minCacheMs, maxCacheMs)
+	}
+	return p.withSerial("a cache sweep time", func(sc *SerialCost) { *sc = *sc.withCacheMs(ms) },
+		fmt.Sprintf("cache %.1f ms", ms),
+		fmt.Sprintf("an eden stays in the CPU's cache while the pipeline sweeps it within %.1f ms, fitted on this machine", ms))
+}
+
 // withSerial is the platform with set applied to every job's Serial cost model, its
 // calibration named and sourced with the measured values (what, name and source).
 func (p Platform) withSerial(what string, set func(*SerialCost), name, source string) (Platform, error) {

@@ -27,9 +27,19 @@ type RatePoint struct {
 // and one out of it; a run on the ramp between counts towards both. Runs of several slots are
 // left out (FitSerialPair prices a second slot from them).
 func FitSerialRates(p Platform, c Connector, all []RatePoint) (cached, uncached float64, err error) {
+	sc, runs, err := serialRuns(p, c, all)
+	if err != nil {
+		return 0, 0, err
+	}
+	cached, uncached, _, err = fitRates(p, sc, runs)
+	return cached, uncached, err
+}
+
+// serialRuns is the job's Serial cost model on the platform and the one-slot runs, checked.
+func serialRuns(p Platform, c Connector, all []RatePoint) (*SerialCost, []RatePoint, error) {
 	sc := p.jobCalibration(c).Serial
 	if sc == nil {
-		return 0, 0, fmt.Errorf("platform %s has no Serial cost model for --connector %s", p.Name, c)
+		return nil, nil, fmt.Errorf("platform %s has no Serial cost model for --connector %s", p.Name, c)
 	}
 	var runs []RatePoint
 	for _, run := range all {
@@ -39,12 +49,18 @@ func FitSerialRates(p Platform, c Connector, all []RatePoint) (cached, uncached 
 	}
 	for _, run := range runs {
 		if !(run.MiBPerCPUSecond > 0) {
-			return 0, 0, fmt.Errorf("-Xmx%s: rate %v MiB per CPU-second, want a positive one", JVMSize(run.Xmx), run.MiBPerCPUSecond)
+			return nil, nil, fmt.Errorf("-Xmx%s: rate %v MiB per CPU-second, want a positive one", JVMSize(run.Xmx), run.MiBPerCPUSecond)
 		}
 		if sc.thrashes(p.EffectiveHeap(GCSerial, run.Xmx), 1) {
-			return 0, 0, fmt.Errorf("-Xmx%s thrashes (the model's live set does not leave an eden's room): it measures the collector, not the pipeline", JVMSize(run.Xmx))
+			return nil, nil, fmt.Errorf("-Xmx%s thrashes (the model's live set does not leave an eden's room): it measures the collector, not the pipeline", JVMSize(run.Xmx))
 		}
 	}
+	return sc, runs, nil
+}
+
+// fitRates is FitSerialRates with the cache constants of sc: the rates and the runs' sum of
+// squared relative errors under them.
+func fitRates(p Platform, sc *SerialCost, runs []RatePoint) (cached, uncached, residual float64, err error) {
 	// Which runs are in the cache depends on the cached rate, so more than one pair can be
 	// self-consistent: start from cached rates across the plausible range and keep the pair
 	// that explains the runs best.
@@ -88,9 +104,82 @@ func FitSerialRates(p Platform, c Connector, all []RatePoint) (cached, uncached 
 		}
 	}
 	if math.IsInf(best, 1) {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	return cached, uncached, nil
+	return cached, uncached, best, nil
+}
+
+// FitSerialCache fits the cache constant with the two rates: where the eden leaves the CPU's
+// cache is the CPU's and its neighbours' (an Intel Xeon kept a C1 pipeline's 27 MiB eden in the
+// cache, an AMD EPYC kept 17 MiB on the edge when quiet and not even 11 MiB at load 30), so a
+// calibration that takes it from another machine misreads a run at the edge as a machine that
+// is slow in the cache. Given runs in the cache, at its edge and beyond it (three heaps or
+// more), it is the sweep time (CacheMs, the ramp scaled with it: the cache's size in time)
+// whose least-squares rates explain the runs best. Runs that do not tell it (the edge run
+// wholly in or out) leave a range of sweep times explaining them equally; the one closest to
+// the platform's is kept, so that runs consistent with the stored constant keep it.
+func FitSerialCache(p Platform, c Connector, all []RatePoint) (cached, uncached, cacheMs float64, err error) {
+	sc, runs, err := serialRuns(p, c, all)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	type cand struct{ ms, cached, uncached, residual float64 }
+	var cands []cand
+	best := math.Inf(1)
+	tries := []float64{sc.CacheMs} // first: where runs do not tell, the stored one stays exactly
+	for ms := minCacheMs; ms <= maxCacheMs; ms *= cacheMsStep {
+		tries = append(tries, ms)
+	}
+	for _, ms := range tries {
+		m := sc.withCacheMs(ms)
+		x, y, r, e := fitRates(p, m, runs)
+		if e == nil && x < y {
+			// Faster out of the cache than in it: the runs put the edge elsewhere.
+			e = fmt.Errorf("the runs give a rate in the cache (%.0f) below the one out of it (%.0f)", x, y)
+		}
+		if e != nil {
+			if err == nil {
+				err = e
+			}
+			continue
+		}
+		cands = append(cands, cand{ms, x, y, r})
+		best = min(best, r)
+	}
+	if len(cands) == 0 {
+		return 0, 0, 0, err
+	}
+	// Equally good: within a part in a million of the best (a plateau is flat to rounding).
+	var pick *cand
+	for i, k := range cands {
+		if k.residual > best*(1+1e-6)+1e-12 {
+			continue
+		}
+		if pick == nil || math.Abs(math.Log(k.ms/sc.CacheMs)) < math.Abs(math.Log(pick.ms/sc.CacheMs)) {
+			pick = &cands[i]
+		}
+	}
+	return pick.cached, pick.uncached, pick.ms, nil
+}
+
+// The sweep times FitSerialCache tries: from a cache that holds nothing useful to one that
+// holds the largest eden the planner considers, in 2% steps (the rates are measured within a
+// few percent, so finer steps do not tell runs apart).
+const (
+	minCacheMs  = 0.25
+	maxCacheMs  = 64.0
+	cacheMsStep = 1.02
+)
+
+// withCacheMs is the cost model with the cache's sweep time set to ms, the ramp scaled with it
+// (a cache of a different size fills and empties over a proportionally different range of edens).
+func (c *SerialCost) withCacheMs(ms float64) *SerialCost {
+	m := *c
+	if c.CacheMs > 0 {
+		m.CacheRampMs = c.CacheRampMs * ms / c.CacheMs
+	}
+	m.CacheMs = ms
+	return &m
 }
 
 // serialRatesLS is the least-squares x = 1/cached, y = 1/uncached with the runs' cache misses

@@ -126,3 +126,89 @@ func TestFitSerialPairRecovers(t *testing.T) {
 		t.Errorf("WithSerialPairFactor(0): no error")
 	}
 }
+
+// FitSerialCache recovers where the cache ends with the two rates, from one-slot C1 runs in
+// the cache (32m), at its edge (64m) and out of it (400m), on machines whose cache holds less
+// than the stored calibration's (an AMD EPYC when quiet, ~4-5 ms; loaded, ~2.5), as much and
+// more; the held-out heaps (28m in the cache, 240m out) are then predicted as the truth does.
+// The two-rate fit with the stored cache cannot calibrate a machine whose 64m run is on the
+// edge: that is the run the real-Flink test logged as uncalibrated on the AMD EPYC.
+func TestFitSerialCacheRecovers(t *testing.T) {
+	plat, err := ParsePlatform("linux-x64-jdk17")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := plat.jobCalibration(ConnectorDatagen).Serial.CacheMs
+	for _, tc := range []struct {
+		cached, uncached, cacheMs float64
+		// edge: the 64m run is on the ramp, so the fit pins the cache; otherwise a range of
+		// sweep times explains the runs equally and the one nearest the stored is kept.
+		edge, twoRateFits bool
+	}{
+		{3000, 2000, 6, true, false},    // a quiet AMD EPYC: 64m on the edge (C1 rate -25%)
+		{4000, 1950, 4.2, false, false}, // loaded (load 30, measured): 64m out, 32m in
+		{5200, 2300, stored, false, true},
+		{4500, 2200, 14, false, true}, // a larger cache: 64m well inside
+	} {
+		truth, err := plat.WithSerialRates(tc.cached, tc.uncached)
+		if err == nil {
+			truth, err = truth.WithSerialCache(tc.cacheMs)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := truth.jobCalibration(ConnectorDatagen).Serial
+		rate := func(xmx int64) float64 {
+			c, _, _ := serialCapacity(sc, truth.EffectiveHeap(GCSerial, xmx), JITC1, 1, 1)
+			return c
+		}
+		var runs []RatePoint
+		for _, mb := range []int64{32, 64, 400} {
+			runs = append(runs, RatePoint{Xmx: mb * MiB, JIT: JITC1, MiBPerCPUSecond: rate(mb * MiB), Slots: 1})
+		}
+		cached, uncached, cacheMs, err := FitSerialCache(plat, ConnectorDatagen, runs)
+		if err != nil {
+			t.Errorf("truth %+v: %v", tc, err)
+			continue
+		}
+		if math.Abs(cached/tc.cached-1) > 0.03 || math.Abs(uncached/tc.uncached-1) > 0.01 {
+			t.Errorf("truth %+v: rates %.0f,%.0f", tc, cached, uncached)
+		}
+		if tc.edge && math.Abs(cacheMs/tc.cacheMs-1) > 0.03 {
+			t.Errorf("truth %+v: cache %.2f ms, want %.2f", tc, cacheMs, tc.cacheMs)
+		}
+		fitted, err := plat.WithSerialRates(cached, uncached)
+		if err == nil {
+			fitted, err = fitted.WithSerialCache(cacheMs)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fsc := fitted.jobCalibration(ConnectorDatagen).Serial
+		for _, mb := range []int64{28, 240} {
+			got, _, _ := serialCapacity(fsc, fitted.EffectiveHeap(GCSerial, mb*MiB), JITC1, 1, 1)
+			if want := rate(mb * MiB); math.Abs(got/want-1) > 0.02 {
+				t.Errorf("truth %+v: -Xmx%dm predicted %.0f, truth %.0f", tc, mb, got, want)
+			}
+		}
+		// The two-rate fit with the stored cache, on the previous calibration (64m and 400m).
+		_, _, err = FitSerialRates(plat, ConnectorDatagen, runs[1:])
+		if (err == nil) != tc.twoRateFits {
+			t.Errorf("truth %+v: the stored cache's two-rate fit: err %v, want fitted %v", tc, err, tc.twoRateFits)
+		}
+	}
+}
+
+func TestFitSerialCacheRefuses(t *testing.T) {
+	linux, _ := ParsePlatform("linux-x64-jdk17")
+	seed, _ := ParsePlatform("macos-arm64")
+	if _, _, _, err := FitSerialCache(seed, ConnectorKafka, []RatePoint{{80 * MiB, JITTiered, 5000, 1}}); err == nil || !strings.Contains(err.Error(), "no Serial cost model") {
+		t.Errorf("no Serial model: err %v", err)
+	}
+	if _, _, _, err := FitSerialCache(linux, ConnectorDatagen, []RatePoint{{400 * MiB, JITC1, 1300, 1}}); err == nil || !strings.Contains(err.Error(), "in the CPU's cache and one with it out") {
+		t.Errorf("one run: err %v", err)
+	}
+	if _, err := linux.WithSerialCache(0.1); err == nil {
+		t.Errorf("WithSerialCache(0.1): no error")
+	}
+}
