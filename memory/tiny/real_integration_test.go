@@ -660,12 +660,14 @@ func tinySpecs() []tinySpec {
 	calibrate := func(sp tinySpec) tinySpec { sp.Calibrate, sp.Fit, sp.CI = true, true, true; return sp }
 	return []tinySpec{
 		// The calibration pass: this machine's rates now, one slot each, with the eden inside
-		// the cache (C1, a 17 MiB eden, a 6 ms sweep) and far out of it (C1, a 106 MiB eden,
-		// 37 ms), and what a second slot beside the first costs (two tiered slots, the eden
-		// in the cache): every held-out profile has a calibration sibling of its JIT and slots
-		// and differs from it in its heap, which is what the model predicts from.
-		calibrate(serial(64, 1, true, true, true)), calibrate(serial(400, 1, true, true, true)),
-		calibrate(serial(80, 2, false, true, true)),
+		// the cache (C1, an 8.5 MiB eden: in it on every CPU and load measured), at its edge
+		// (C1, 17 MiB: in the cache of a quiet Xeon, on the edge of a quiet AMD EPYC, out of it
+		// at load 30) and far out of it (C1, a 106 MiB eden), which also tell where the cache
+		// ends on this machine now (FitSerialCache), and what a second slot beside the first
+		// costs (two tiered slots): every held-out profile has a calibration sibling of its JIT
+		// and slots and differs from it in its heap, which is what the model predicts from.
+		calibrate(serial(32, 1, true, true, true)), calibrate(serial(64, 1, true, true, true)),
+		calibrate(serial(400, 1, true, true, true)), calibrate(serial(80, 2, false, true, true)),
 		// The fit's own points, run again.
 		heap(35, true, false), heap(50, true, false), heap(100, true, false), heap(160, true, false),
 		serial(32, 2, true, true, false), serial(100, 2, true, true, false), serial(160, 2, true, true, false),
@@ -689,11 +691,13 @@ func tinySpecs() []tinySpec {
 // The rate per CPU-second depends on the machine's state (the cache the neighbours leave, the
 // host's other guests): on the quiet CI machine one profile ran 1.8 times as fast as the loaded
 // machine the model was fitted on, and here it drifts by a quarter within two minutes. So the
-// test calibrates the machine in the run: two one-slot profiles, the eden in the cache and
-// out of it, fit the Serial model's two rates (FitSerialRates) and a two-slot one what a
-// second slot costs (FitSerialPair), all run before and after the held-out ones; the held-out
-// profiles are predicted with them (--serial-rates C,U,PAIR), the model's structure and its
-// other constants fixed. (The rates were fitted on a two-slot profile before, which carried two
+// test calibrates the machine in the run: three one-slot profiles, the eden in the cache, at
+// its edge and out of it, fit the Serial model's two rates and where the cache ends on this
+// CPU now (FitSerialCache: the stored constant is an Intel Xeon's, and an AMD EPYC's cache
+// holds half the eden, less under load) and a two-slot one what a second slot costs
+// (FitSerialPair), all run before and after the held-out ones; the held-out profiles are
+// predicted with them (--serial-rates C,U,PAIR --serial-cache MS), the model's structure and
+// its other constants fixed. (The rates were fitted on a two-slot profile before, which carried two
 // slots' sharing of the core into one-slot predictions: the 152m profile missed by -18%.) Each rate is measured the way the model
 // defines it (runTiny, cutWindows): only the task and collector threads' CPU, only in windows
 // where they got the CPU they asked for, with the JVM's scheduler group raised (raiseGroup).
@@ -734,20 +738,25 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 			points = append(points, tiny.RatePoint{Xmx: j.Heap, JIT: j.JIT, MiBPerCPUSecond: r.MiBPerCPUSecond, Slots: slotsOf(r.FlinkOptions)})
 		}
 	}
-	// A calibration the model cannot explain leaves only the stored rates, measured on another
-	// CPU: the model's cache constants (CacheMs, the ramp) are that CPU's, and a CPU a few
-	// percent slower per core puts the 64m calibration profile's eden on the cache's edge (an
-	// AMD EPYC here: 1,641 MiB per CPU-second where in-cache needs ~1,750). Predictions from
-	// another machine's rates are logged; what this machine measures is recorded either way.
+	// Where the eden leaves the cache is the CPU's and its neighbours' (the stored CacheMs is an
+	// Intel Xeon's; on an AMD EPYC the 64m profile's eden was on the edge, and the fit with the
+	// Xeon's constant found no consistent rates), so it is fitted in the run with the rates
+	// (FitSerialCache). A calibration the model still cannot explain leaves only the stored
+	// rates, another machine's: its predictions are logged, and what this machine measures is
+	// recorded either way.
 	var uncalibrated string
 	fit := func() []string {
-		cached, uncached, err := tiny.FitSerialRates(plat, tiny.ConnectorDatagen, points)
+		cached, uncached, cacheMs, err := tiny.FitSerialCache(plat, tiny.ConnectorDatagen, points)
 		if err != nil {
 			uncalibrated = fmt.Sprintf("calibrating on %v (load %s): %v", points, loadAvg(), err)
 			t.Logf("%s; predicting with the stored rates, throughput logged, not checked", uncalibrated)
 			return nil
 		}
-		pair, err := tiny.FitSerialPair(plat, tiny.ConnectorDatagen, cached, uncached, points)
+		here, err := plat.WithSerialCache(cacheMs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pair, err := tiny.FitSerialPair(here, tiny.ConnectorDatagen, cached, uncached, points)
 		if err != nil {
 			uncalibrated = fmt.Sprintf("pricing a second slot on %v (load %s): %v", points, loadAvg(), err)
 			t.Logf("%s; predicting with the stored rates, throughput logged, not checked", uncalibrated)
@@ -755,8 +764,19 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		}
 		uncalibrated = ""
 		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached), math.Round(pair*1000) / 1000}
-		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it; a second slot beside it runs at %.3f of that", len(points), loadAvg(), cached, uncached, pair)
-		return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f,%.3f", cached, uncached, pair)}
+		doc.SerialCacheMs = math.Round(cacheMs*100) / 100
+		if _, err := here.WithSerialPairFactor(pair); err != nil {
+			// The two-slot profile is tiered, the one-slot ones C1: its one-slot rate comes
+			// through the stored C1 factor (a Xeon's, fitted on two slots), and where that is
+			// off the pair factor takes it all (2.82 on the AMD EPYC at load 30). Two-slot
+			// rows are logged, not checked; they are predicted without a pair factor then.
+			t.Logf("pair factor %.3f: %v; two-slot profiles predicted without one (logged, not checked)", pair, err)
+			doc.SerialRates = doc.SerialRates[:2]
+			t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it, the cache holding an eden the pipeline sweeps within %.2f ms (stored: 8.9)", len(points), loadAvg(), cached, uncached, cacheMs)
+			return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f", cached, uncached), "--serial-cache", fmt.Sprintf("%.2f", cacheMs)}
+		}
+		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it, the cache holding an eden the pipeline sweeps within %.2f ms (stored: 8.9); a second slot beside it runs at %.3f of that", len(points), loadAvg(), cached, uncached, cacheMs, pair)
+		return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f,%.3f", cached, uncached, pair), "--serial-cache", fmt.Sprintf("%.2f", cacheMs)}
 	}
 	// The calibration profiles run before and after the held-out ones in mirrored order
 	// (A B P, held out, P B A), so that the rates are fitted on the machine as it was on average
@@ -777,6 +797,7 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 	back := slices.Clone(cal)
 	slices.Reverse(back)
 	calibrate(2, back)
+	logPassSpread(t, doc.Rows)
 	rates := fit()
 	for _, row := range heldRows {
 		if !strings.HasPrefix(row.Name, "raw-") {
@@ -793,6 +814,25 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 	doc.Refusal = ref
 	doc.LoadAfter = loadAvg()
 	writeTinyDoc(t, doc)
+}
+
+// logPassSpread logs how far each calibration profile's two passes lie apart: the machine's
+// drift over the held-out profiles, which no calibration taken around them can predict (at load
+// 50 the C1 32m profile ran at 1,165 and 1,666 MiB per CPU-second, its eden evicted by the
+// neighbours in one pass and not in the other).
+func logPassSpread(t *testing.T, rows []tinyRow) {
+	t.Helper()
+	first := map[string]float64{}
+	for _, r := range rows {
+		if !r.Calibration || r.MiBPerCPUSecond <= 0 {
+			continue
+		}
+		if r.Pass == 1 {
+			first[r.Name] = r.MiBPerCPUSecond
+		} else if a, ok := first[r.Name]; ok {
+			t.Logf("calibration %s: pass 1 %.0f, pass 2 %.0f MiB per CPU-second (%+.1f%%)", r.Name, a, r.MiBPerCPUSecond, (r.MiBPerCPUSecond/a-1)*100)
+		}
+	}
 }
 
 // repredict sets a measured profile's predicted throughput to the model's with rates: the
@@ -846,9 +886,11 @@ type tinyDoc struct {
 	// SerialRates are the rates the calibration runs gave (MiB per CPU-second of one slot's
 	// tiered code, eden in the cache and out of it) and, third, a slot's rate beside another
 	// over its rate alone: the held-out rows are planned and predicted with them.
-	SerialRates []float64    `json:"serialRates"`
-	Rows        []tinyRow    `json:"rows"`
-	Refusal     *tinyRefusal `json:"refusal"`
+	SerialRates []float64 `json:"serialRates"`
+	// SerialCacheMs is the cache's sweep time fitted with them (--serial-cache; 0: the stored).
+	SerialCacheMs float64      `json:"serialCacheMs,omitempty"`
+	Rows          []tinyRow    `json:"rows"`
+	Refusal       *tinyRefusal `json:"refusal"`
 }
 
 func checkTinyRow(t *testing.T, r tinyRow) {
@@ -1043,8 +1085,12 @@ func tinyMarkdown(doc tinyDoc) string {
 		if len(doc.SerialRates) == 3 {
 			pair = fmt.Sprintf("; a second slot beside the first runs at %.3f of its rate alone (fitted on the two-slot calibration profile)", doc.SerialRates[2])
 		}
-		fmt.Fprintf(&b, "Calibrated in this run on both passes (before and after the held-out rows, mirrored): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it%s (--serial-rates %s); the held-out rows are predicted with them. Rates per CPU-second count the task and collector threads only, over the windows in which they ran at least 80%% of the time they were runnable.\n\n",
-			doc.SerialRates[0], doc.SerialRates[1], pair, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(doc.SerialRates)), ","), "[]"))
+		cache := ""
+		if doc.SerialCacheMs > 0 {
+			cache = fmt.Sprintf("; the eden stays in the cache while the pipeline sweeps it within %.2f ms (--serial-cache %.2f, fitted with the rates; the stored constant is 8.9)", doc.SerialCacheMs, doc.SerialCacheMs)
+		}
+		fmt.Fprintf(&b, "Calibrated in this run on both passes (before and after the held-out rows, mirrored): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it%s (--serial-rates %s)%s; the held-out rows are predicted with them. Rates per CPU-second count the task and collector threads only, over the windows in which they ran at least 80%% of the time they were runnable.\n\n",
+			doc.SerialRates[0], doc.SerialRates[1], pair, strings.Trim(strings.Join(strings.Fields(fmt.Sprint(doc.SerialRates)), ","), "[]"), cache)
 	}
 	b.WriteString("| case | fit/held out | JVM flags | RSS p95 measured / predicted MiB | wall MiB/s (CPUs got) | MiB per task+GC CPU-second measured / predicted (windows counted) | capacity MiB/s measured / predicted |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	rows := doc.Rows
