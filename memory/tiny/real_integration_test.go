@@ -728,8 +728,14 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		for _, sp := range specs {
 			r := measureCase(t, d, sp.tinyCase, repeats, warm, measure)
 			doc.Rows = append(doc.Rows, tinyRow{tinyResult: r, Fit: true, Calibration: true, Pass: pass})
-			if r.Refused != "" || r.Failed > 0 || r.MiBPerCPUSecond <= 0 {
-				t.Fatalf("calibration run %s has no rate: refused %q, %d of %d runs failed, %d starved", r.Name, r.Refused, r.Failed, len(r.Runs), r.Starved)
+			if r.Refused != "" || r.Failed > 0 {
+				t.Fatalf("calibration run %s did not run: refused %q, %d of %d runs failed", r.Name, r.Refused, r.Failed, len(r.Runs))
+			}
+			if r.MiBPerCPUSecond <= 0 {
+				// Starved throughout (at load 75-80 the two-slot profile's threads never ran
+				// 80% of their runnable time): the fit goes on with the other pass's run.
+				t.Logf("calibration run %s (pass %d) has no rate, left out: %d of %d runs starved", r.Name, pass, r.Starved, len(r.Runs))
+				continue
 			}
 			j, err := tiny.ParseJVMFlags(strings.Join(r.JVMFlags, " "))
 			if err != nil {
@@ -756,27 +762,28 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pair, err := tiny.FitSerialPair(here, tiny.ConnectorDatagen, cached, uncached, points)
-		if err != nil {
-			uncalibrated = fmt.Sprintf("pricing a second slot on %v (load %s): %v", points, loadAvg(), err)
-			t.Logf("%s; predicting with the stored rates, throughput logged, not checked", uncalibrated)
-			return nil
-		}
 		uncalibrated = ""
-		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached), math.Round(pair*1000) / 1000}
+		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached)}
 		doc.SerialCacheMs = math.Round(cacheMs*100) / 100
-		if _, err := here.WithSerialPairFactor(pair); err != nil {
-			// The two-slot profile is tiered, the one-slot ones C1: its one-slot rate comes
-			// through the stored C1 factor (a Xeon's, fitted on two slots), and where that is
-			// off the pair factor takes it all (2.82 on the AMD EPYC at load 30). Two-slot
-			// rows are logged, not checked; they are predicted without a pair factor then.
-			t.Logf("pair factor %.3f: %v; two-slot profiles predicted without one (logged, not checked)", pair, err)
-			doc.SerialRates = doc.SerialRates[:2]
-			t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it, the cache holding an eden the pipeline sweeps within %.2f ms (stored: 8.9)", len(points), loadAvg(), cached, uncached, cacheMs)
-			return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f", cached, uncached), "--serial-cache", fmt.Sprintf("%.2f", cacheMs)}
+		args := []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f", cached, uncached), "--serial-cache", fmt.Sprintf("%.2f", cacheMs)}
+		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it, the cache holding an eden the pipeline sweeps within %.2f ms (stored: 8.9)", len(points), loadAvg(), cached, uncached, cacheMs)
+		pair, err := tiny.FitSerialPair(here, tiny.ConnectorDatagen, cached, uncached, points)
+		if err == nil {
+			_, err = here.WithSerialPairFactor(pair)
 		}
-		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it, the cache holding an eden the pipeline sweeps within %.2f ms (stored: 8.9); a second slot beside it runs at %.3f of that", len(points), loadAvg(), cached, uncached, cacheMs, pair)
-		return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f,%.3f", cached, uncached, pair), "--serial-cache", fmt.Sprintf("%.2f", cacheMs)}
+		if err != nil {
+			// Two-slot rows are logged, not checked; without a pair factor they are predicted
+			// at one slot's rate. Out of range: the two-slot profile is tiered, the one-slot
+			// ones C1, so its one-slot rate comes through the stored C1 factor (a Xeon's,
+			// fitted on two slots), and where that is off the pair factor takes it all (2.82
+			// and 3.00 on the AMD EPYC at load 30-50).
+			t.Logf("no pair factor (%v); two-slot profiles predicted without one (logged, not checked)", err)
+			return args
+		}
+		doc.SerialRates = append(doc.SerialRates, math.Round(pair*1000)/1000)
+		t.Logf("a second slot beside the first runs at %.3f of its rate alone", pair)
+		args[1] += fmt.Sprintf(",%.3f", pair)
+		return args
 	}
 	// The calibration profiles run before and after the held-out ones in mirrored order
 	// (A B P, held out, P B A), so that the rates are fitted on the machine as it was on average

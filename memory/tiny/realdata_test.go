@@ -192,7 +192,8 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-windows-3.json", "testdata/real-linux-x64-jdk17-windows-4.json",
 		"testdata/real-linux-x64-jdk17-flink2.2.1-windows.json", "testdata/real-linux-x64-jdk17-pair-1.json",
 		"testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json", "testdata/real-linux-x64-jdk17-pair-4.json",
-		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json", "testdata/real-linux-x64-jdk17-cache-1.json", "testdata/real-linux-x64-jdk17-cache-3.json"} {
+		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json", "testdata/real-linux-x64-jdk17-cache-1.json", "testdata/real-linux-x64-jdk17-cache-3.json",
+		"testdata/real-linux-x64-jdk17-cache-4.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
 	n := 0
@@ -234,7 +235,8 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-windows-5.json", "testdata/real-linux-x64-jdk17-flink2.2.1-windows.json",
 		"testdata/real-linux-x64-jdk17-pair-1.json", "testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json", "testdata/real-linux-x64-jdk17-pair-4.json",
 		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json", "testdata/real-linux-x64-jdk17-cache-1.json",
-		"testdata/real-linux-x64-jdk17-cache-2-load50.json", "testdata/real-linux-x64-jdk17-cache-3.json"} {
+		"testdata/real-linux-x64-jdk17-cache-2-load50.json", "testdata/real-linux-x64-jdk17-cache-3.json",
+		"testdata/real-linux-x64-jdk17-cache-4.json"} {
 		var points []RatePoint
 		var rates []float64
 		var cacheMs float64
@@ -354,7 +356,8 @@ func TestStoredCacheMissesTheEPYC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"testdata/real-linux-x64-jdk17-cache-1.json", "testdata/real-linux-x64-jdk17-cache-2-load50.json", "testdata/real-linux-x64-jdk17-cache-3.json"} {
+	for _, path := range []string{"testdata/real-linux-x64-jdk17-cache-1.json", "testdata/real-linux-x64-jdk17-cache-2-load50.json", "testdata/real-linux-x64-jdk17-cache-3.json",
+		"testdata/real-linux-x64-jdk17-cache-4.json"} {
 		var points []RatePoint
 		var held []realRow
 		for _, r := range readRealRows(t, path) {
