@@ -63,7 +63,8 @@ a heap whose old generation cannot take a young collection thrashes and is refus
 depend on what else the machine runs (1.8x apart between a quiet and a loaded one): --serial-rates
 gives the machine's, fitted to one-slot runs on it now (eden in and out of the cache) and,
 as a third value, what a second slot beside the first costs (fitted to a two-slot run; see
-memory/tiny/testdata/real-linux-x64-jdk17.md). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
+memory/tiny/testdata/real-linux-x64-jdk17.md); --serial-cache where its cache ends (the stored
+one is an Intel Xeon's; fitted with the rates on runs at three heaps or more). The talk's job is a Kafka source, a filter and a Kafka sink (--connector
 kafka) submitted through REST (--submit rest); --connector none is an empty cluster. The
 estimates hold within ~15%.
 
