@@ -223,7 +223,8 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 // the smallest budget (C1 28m) missed by -41.4%: the in-cache calibration profile, C1 32m, ran
 // at 1,165 MiB per CPU-second in one pass and 1,666 in the other, its eden evicted by the
 // neighbours in one and not in the other, and 28m ran at 2,288; and -cache-5-flink2.2.1-load80
-// at load 68-89, 28m -28.4%, its 32m passes at 2,383 and 949.) Runs with a cache sweep time
+// at load 68-89, 28m -28.4%, its 32m passes at 2,383 and 949; and -cache-7-load100 at load
+// 84-101, 28m -32.8%, 32m at 1,049 and 2,080.) Runs with a cache sweep time
 // (-cache-N) refit it with the rates (FitSerialCache).
 func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 	plat, err := ParsePlatform("linux-x64-jdk17")
@@ -237,6 +238,7 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-pair-1.json", "testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json", "testdata/real-linux-x64-jdk17-pair-4.json",
 		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json", "testdata/real-linux-x64-jdk17-cache-1.json",
 		"testdata/real-linux-x64-jdk17-cache-2-load50.json", "testdata/real-linux-x64-jdk17-cache-5-flink2.2.1-load80.json",
+		"testdata/real-linux-x64-jdk17-cache-7-load100.json",
 		"testdata/real-linux-x64-jdk17-cache-3.json",
 		"testdata/real-linux-x64-jdk17-cache-4.json", "testdata/real-linux-x64-jdk17-cache-6.json"} {
 		var points []RatePoint
@@ -359,7 +361,8 @@ func TestStoredCacheMissesTheEPYC(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{"testdata/real-linux-x64-jdk17-cache-1.json", "testdata/real-linux-x64-jdk17-cache-2-load50.json",
-		"testdata/real-linux-x64-jdk17-cache-5-flink2.2.1-load80.json", "testdata/real-linux-x64-jdk17-cache-3.json",
+		"testdata/real-linux-x64-jdk17-cache-5-flink2.2.1-load80.json", "testdata/real-linux-x64-jdk17-cache-7-load100.json",
+		"testdata/real-linux-x64-jdk17-cache-3.json",
 		"testdata/real-linux-x64-jdk17-cache-4.json", "testdata/real-linux-x64-jdk17-cache-6.json"} {
 		var points []RatePoint
 		var held []realRow
