@@ -128,7 +128,7 @@ func TestFitSerialPairRecovers(t *testing.T) {
 }
 
 // FitSerialCache recovers where the cache ends with the two rates, from one-slot C1 runs in
-// the cache (32m), at its edge (64m) and out of it (400m), on machines whose cache holds less
+// the cache (30m), at its edge (64m) and out of it (400m), on machines whose cache holds less
 // than the stored calibration's (an AMD EPYC when quiet, ~4-5 ms; loaded, ~2.5), as much and
 // more; the held-out heaps (28m in the cache, 240m out) are then predicted as the truth does.
 // The two-rate fit with the stored cache cannot calibrate a machine whose 64m run is on the
@@ -146,7 +146,7 @@ func TestFitSerialCacheRecovers(t *testing.T) {
 		edge, twoRateFits bool
 	}{
 		{3000, 2000, 6, true, false},    // a quiet AMD EPYC: 64m on the edge (C1 rate -25%)
-		{4000, 1950, 4.2, false, false}, // loaded (load 30, measured): 64m out, 32m in
+		{4000, 1950, 4.2, false, false}, // loaded (load 30, measured): 64m out, 30m in
 		{5200, 2300, stored, false, true},
 		{4500, 2200, 14, false, true}, // a larger cache: 64m well inside
 	} {
@@ -163,7 +163,7 @@ func TestFitSerialCacheRecovers(t *testing.T) {
 			return c
 		}
 		var runs []RatePoint
-		for _, mb := range []int64{32, 64, 400} {
+		for _, mb := range []int64{30, 64, 400} {
 			runs = append(runs, RatePoint{Xmx: mb * MiB, JIT: JITC1, MiBPerCPUSecond: rate(mb * MiB), Slots: 1})
 		}
 		cached, uncached, cacheMs, err := FitSerialCache(plat, ConnectorDatagen, runs)
