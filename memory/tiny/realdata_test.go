@@ -194,7 +194,7 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-pair-2.json", "testdata/real-linux-x64-jdk17-pair-3.json", "testdata/real-linux-x64-jdk17-pair-4.json",
 		"testdata/real-linux-x64-jdk17-pair-flink2.2.1.json", "testdata/real-linux-x64-jdk17-cache-1.json", "testdata/real-linux-x64-jdk17-cache-3.json",
 		"testdata/real-linux-x64-jdk17-cache-4.json", "testdata/real-linux-x64-jdk17-cache-6.json",
-		"testdata/real-linux-x64-jdk17-cache-8-30m.json"} {
+		"testdata/real-linux-x64-jdk17-cache-8-30m.json", "testdata/real-linux-x64-jdk17-cache-9-30m.json"} {
 		rows = append(rows, readRealRows(t, path)...)
 	}
 	n := 0
@@ -242,7 +242,7 @@ func TestLinuxRatesFitTheirCalibrationRuns(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-cache-7-load100.json",
 		"testdata/real-linux-x64-jdk17-cache-3.json",
 		"testdata/real-linux-x64-jdk17-cache-4.json", "testdata/real-linux-x64-jdk17-cache-6.json",
-		"testdata/real-linux-x64-jdk17-cache-8-30m.json"} {
+		"testdata/real-linux-x64-jdk17-cache-8-30m.json", "testdata/real-linux-x64-jdk17-cache-9-30m.json"} {
 		var points []RatePoint
 		var rates []float64
 		var cacheMs float64
@@ -366,7 +366,7 @@ func TestStoredCacheMissesTheEPYC(t *testing.T) {
 		"testdata/real-linux-x64-jdk17-cache-5-flink2.2.1-load80.json", "testdata/real-linux-x64-jdk17-cache-7-load100.json",
 		"testdata/real-linux-x64-jdk17-cache-3.json",
 		"testdata/real-linux-x64-jdk17-cache-4.json", "testdata/real-linux-x64-jdk17-cache-6.json",
-		"testdata/real-linux-x64-jdk17-cache-8-30m.json"} {
+		"testdata/real-linux-x64-jdk17-cache-8-30m.json", "testdata/real-linux-x64-jdk17-cache-9-30m.json"} {
 		var points []RatePoint
 		var held []realRow
 		for _, r := range readRealRows(t, path) {
