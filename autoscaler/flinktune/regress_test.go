@@ -95,11 +95,6 @@ var regressions = []struct {
 	// 354 s (256,097: the dip's surplus is held) once only a demand at the drain's level is
 	// (the operator: 1, 1,752 s, 267,858).
 	{"steps-drain-surplus-after-fall.yaml", 1, 1, 450, 0},
-	// 77,057 parallelism-seconds (1 rescale) while a join left at 42% utilization by a scale-up
-	// sized for a ramp's extrapolated trend could not start a scale-down (above
-	// utilization.min); 71,727 (2 rescales, 0 s) once vertices halfway down for settle start one
-	// (halfway.go). The operator: 66,725, 2 rescales, 0 s.
-	{"halfway-after-ramp-forecast.yaml", 1, 2, 60, 74000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
