@@ -196,3 +196,46 @@ func TestFitSpanCompressed(t *testing.T) {
 		t.Error("fit span 0 accepted")
 	}
 }
+
+// A ramp that began after a noisy level is as old as its own minutes, not as the level's: the
+// per-minute levels of an hour at 45,800/s with 8% noise and the first 12 minutes of a ramp
+// still fit one line within maxTrendError, whose slope (1.2/s per second) the newest samples
+// then reject, and the trend was taken as 90 s old: the forecast reached 3 minutes ahead and
+// the scale-up 12 minutes into a one-hour ramp was followed by two more (gen-89: 3 rescales,
+// 632 s of lag-violation). The same ramp after a quiet level is seen 12 minutes old.
+func TestYoungRampAfterNoisyLevel(t *testing.T) {
+	for _, tc := range []struct {
+		levelNoise float64
+		seed       uint64
+	}{{0.08, 3}, {0.08, 5}, {0.05, 7}, {0.01, 9}} {
+		rng := rand.New(rand.NewPCG(tc.seed, 1))
+		const start, slope = 59 * time.Minute, 18.7 // records/s per second
+		rate := func(el time.Duration) float64 {
+			if el <= start {
+				return 45800 * (1 + tc.levelNoise*rng.NormFloat64())
+			}
+			return (45800 + slope*(el-start).Seconds()) * (1 + 0.01*rng.NormFloat64())
+		}
+		p := New(DefaultOptions())
+		p.st.Sources = map[string]bool{"src": true}
+		var w []sample
+		now := t0
+		for el := 10 * time.Second; el <= start+12*time.Minute; el += 10 * time.Second {
+			now = t0.Add(el)
+			s := sample{T: now, Dt: 10, V: vsamples{{ID: "src", vsample: vsample{Ingest: rate(el)}}}}
+			p.recordLevels(s)
+			w = append(w, s)
+		}
+		w = w[len(w)-30:]
+		d := p.estimateDemand("src", w, now)
+		// The ramp is ~12 minutes old (the per-minute fit sees it a few minutes late): at
+		// least 8 minutes of horizon, at most settle.
+		if d.Horizon < 8*time.Minute || d.Horizon > DefaultOptions().Settle {
+			t.Errorf("level noise %.0f%% (seed %d): horizon %v (slope %.1f), want the ramp's age of ~12 min doubled, within settle",
+				100*tc.levelNoise, tc.seed, d.Horizon, d.Slope)
+		}
+		if d.Slope < 0.8*slope || d.Slope > 1.2*slope {
+			t.Errorf("level noise %.0f%% (seed %d): slope %.1f, want the ramp's %.1f", 100*tc.levelNoise, tc.seed, d.Slope, slope)
+		}
+	}
+}
