@@ -99,6 +99,10 @@ var regressions = []struct {
 	// (the level and the ramp's first minutes fit one line, whose slope the newest samples
 	// rejected); 1 and 95 s from where the slope changes (the operator: 2, 30 s).
 	{"ramp-after-noisy-level.yaml", 1, 1, 150, 0},
+	// 0 rescales and 4,320 s while the capacity of a scale-up was counted with a pointwise
+	// input at its current parallelism (the raised vertex read as slower than now); 1 and
+	// 1,752 s counting it at its target (the operator: 1, 1,422 s).
+	{"pointwise-lag-after-failure.yaml", 1, 1, 2100, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
