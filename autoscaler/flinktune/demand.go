@@ -165,14 +165,11 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 			break // the trend changed within this window
 		}
 		_, slope := fitLine(lx, ly)
-		if prevX != nil && slopeBreaks(prevX, prevY, slope) {
-			// The recent minutes go another way than the longer span, beyond their noise:
-			// the trend changed there. Flatter recent minutes are a trend that ended (or
-			// slowed), and extending the longer one over-provisions. Steeper ones are a trend
-			// that began there: a level before a ramp still fits one line with the ramp's first
-			// minutes within maxTrendError (45,800/s with 8% noise and 12 minutes of a ramp to
-			// 113k/s), and its diluted slope, which the newest samples then reject, left the
-			// ramp 90 s old (gen-89: a forecast 3 minutes ahead, two more scale-ups).
+		if prevX != nil && math.Abs(d.Slope) < math.Abs(slope) && slopeBreaks(prevX, prevY, slope) {
+			// The recent minutes are flatter than the longer span, beyond their noise: the
+			// trend ended (or slowed) there, and extending the longer one over-provisions.
+			// (A recent span steeper than the longer one is a trend that just began: the
+			// longer span's slope is then the cautious one.)
 			break
 		}
 		d.Slope, span, prevX, prevY = slope, now.Sub(first), lx, ly

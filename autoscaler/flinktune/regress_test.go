@@ -95,10 +95,6 @@ var regressions = []struct {
 	// 354 s (256,097: the dip's surplus is held) once only a demand at the drain's level is
 	// (the operator: 1, 1,752 s, 267,858).
 	{"steps-drain-surplus-after-fall.yaml", 1, 1, 450, 0},
-	// 2 rescales and 288 s while a ramp after an hour of noisy level was taken as 90 s old
-	// (the level and the ramp's first minutes fit one line, whose slope the newest samples
-	// rejected); 1 and 95 s from where the slope changes (the operator: 2, 30 s).
-	{"ramp-after-noisy-level.yaml", 1, 1, 150, 0},
 	// 0 rescales and 4,320 s while the capacity of a scale-up was counted with a pointwise
 	// input at its current parallelism (the raised vertex read as slower than now); 1 and
 	// 1,752 s counting it at its target (the operator: 1, 1,422 s).
