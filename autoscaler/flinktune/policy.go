@@ -682,6 +682,11 @@ func srcCapacity(e *evaluation, target map[string]int) float64 {
 }
 
 // branchCapacity is srcCapacity over the vertices the source src feeds (all if src is "").
+// Each vertex is taken with its pointwise inputs at their target parallelism too: a RESCALE
+// or FORWARD input left at its current parallelism splits unevenly over the new subtasks, and
+// the vertex raised with it (2 -> 3 behind a 2 -> 3 input) read as having less capacity than
+// before (gen-98: 8,162/s at 3 against 8,499/s at 2), so a scale-up gained nothing and 97 s of
+// lag, above flinktune.lag.max, sat for 21 minutes waiting to drain at 170 records/s.
 func branchCapacity(e *evaluation, src string, target map[string]int) float64 {
 	c := math.Inf(1)
 	for _, vi := range e.order {
@@ -693,7 +698,7 @@ func branchCapacity(e *evaluation, src string, target map[string]int) float64 {
 			p = vi.P
 		}
 		if d := e.demand[vi.ID]; d > 0 && e.ingest > 0 {
-			c = math.Min(c, e.models[vi.ID].capacity(p)*e.ingest/d)
+			c = math.Min(c, e.models[vi.ID].planned(target).capacity(p)*e.ingest/d)
 		}
 	}
 	return c
