@@ -1,0 +1,41 @@
+package flinktune
+
+import "time"
+
+// The wait before the surplus of a drain-sized scale-up is shed (drainSurplus) counts the time
+// the surplus has been idle since the lag was gone, not the time since the last interruption.
+//
+// That wait restarted whenever one cycle found nothing to shed: a spike the drained layout rode
+// out without a rescale, or one noisy sample lifting a vertex above the line. gen-96 (15.4M
+// records of backlog, then a 2.89x spike for 7 minutes at 29 min): the window was raised
+// 11 -> 64 to drain at 2 min, the lag was gone at 8 min and the surplus had waited its 20
+// minutes by 28 min (settle after the scale-up held it), the spike reset the wait, and 64
+// subtasks, 22 of them enough for the level, were kept to 57 min: 20 minutes longer than
+// settle required, 50k of its 100k parallelism-seconds above the operator's. The surplus was
+// sized for lag that is gone and the demand is back at its level: the time it already sat idle
+// counts (the wait pauses during the excursion). A rescale clears the count.
+
+// pauseSurplusWait ends a cycle that finds nothing to shed: the idle time of a surplus wait
+// under way is kept.
+func (p *Policy) pauseSurplusWait(now time.Time) {
+	if p.st.SurplusWaiting && !p.st.LowSince.IsZero() && now.After(p.st.LowSince) {
+		p.st.SurplusIdle += now.Sub(p.st.LowSince)
+	}
+	p.st.SurplusWaiting = false
+	p.st.LowSince = time.Time{}
+}
+
+// resumeSurplusWait starts or continues the wait of a scale-down: a surplus wait (surplus) that
+// starts now counts the idle time kept by pauseSurplusWait.
+func (p *Policy) resumeSurplusWait(e *evaluation, now time.Time, surplus bool) {
+	if !p.st.LowSince.IsZero() {
+		p.st.SurplusWaiting = p.st.SurplusWaiting && surplus
+		return
+	}
+	p.st.LowSince = p.lowStart(e, now)
+	if surplus {
+		p.st.LowSince = p.st.LowSince.Add(-p.st.SurplusIdle)
+		p.st.SurplusIdle = 0
+	}
+	p.st.SurplusWaiting = surplus
+}
