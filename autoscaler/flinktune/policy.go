@@ -188,7 +188,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		p.st.Target[id] = n
 	}
 	p.st.LastChange, p.st.LastDir, p.st.LowSince = snap.Time, dir, time.Time{}
-	p.st.SurplusIdle, p.st.SurplusWaiting = 0, false
+	p.clearSurplusWait()
 	p.st.LastDecision = reason
 	d.Parallelism = p.st.Target
 	d.Scaled = true

@@ -39,3 +39,6 @@ func (p *Policy) resumeSurplusWait(e *evaluation, now time.Time, surplus bool) {
 	}
 	p.st.SurplusWaiting = surplus
 }
+
+// clearSurplusWait forgets a surplus's idle time: a rescale has shed it or sized a new layout.
+func (p *Policy) clearSurplusWait() { p.st.SurplusIdle, p.st.SurplusWaiting = 0, false }
