@@ -912,8 +912,8 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "within target utilization"
 	}
 	p.resumeSurplusWait(e, snap.Time, shedsSurplus)
-	if snap.Time.Sub(p.st.LowSince) < p.downWait(e, surplus) {
-		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
+	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) {
+		return nil, 0, "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
 	}
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
 		return nil, 0, "scale-down held: within settle time of the last scale-up"

@@ -55,5 +55,10 @@ func TestSurplusWaitPausesOnInterruption(t *testing.T) {
 		if took := target != nil; took != tc.take {
 			t.Errorf("%s: took %v (%q), want %v", tc.name, took, why, tc.take)
 		}
+		// The low spell still starts where the wait resumed (a spike's end, which atLevel reads
+		// as the excursion's end): the idle time before counts in the wait only.
+		if !p.st.LowSince.Equal(resume) {
+			t.Errorf("%s: low since %v, want the resumption %v", tc.name, p.st.LowSince.Sub(resume), time.Duration(0))
+		}
 	}
 }
