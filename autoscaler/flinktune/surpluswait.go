@@ -9,9 +9,10 @@ import "time"
 // out without a rescale, or one noisy sample lifting a vertex above the line. gen-96 (15.4M
 // records of backlog, then a 2.89x spike for 7 minutes at 29 min): the window was raised
 // 11 -> 64 to drain at 2 min, the lag was gone at 8 min and the surplus had waited its 20
-// minutes by 28 min (settle after the scale-up held it), the spike reset the wait, and 64
-// subtasks, 22 of them enough for the level, were kept to 57 min: 20 minutes longer than
-// settle required, 50k of its 100k parallelism-seconds above the operator's. The surplus was
+// minutes by 28 min (settle after the scale-up held it to 37 min), the spike reset the wait,
+// and the 64 subtasks (22 carry the level) were kept to 57 min; counting the idle time, they go
+// at 41 min, once the spike has left the metrics window: 40k of the 100k parallelism-seconds
+// it spent above the operator's. The surplus was
 // sized for lag that is gone and the demand is back at its level: the time it already sat idle
 // counts (the wait pauses during the excursion). A rescale clears the count.
 
