@@ -67,6 +67,10 @@ type state struct {
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
 	// CatchUpDemand is the total source demand that scale-up was sized for (drainSurplus).
 	CatchUpDemand float64 `json:"catchUpDemand,omitempty"`
+	// SurplusWaiting: the wait since LowSince is a drain surplus's; SurplusIdle is the time
+	// that surplus already waited before an interruption (surpluswait.go).
+	SurplusWaiting bool          `json:"surplusWaiting,omitempty"`
+	SurplusIdle    time.Duration `json:"surplusIdle,omitempty"`
 	// LowAtLevel: LowSince is the end of a spike, the demand back at a level it held before.
 	LowAtLevel bool `json:"lowAtLevel,omitempty"`
 	// SlotCeiling is the slots the job could hold when a scale-up's target was not reached
@@ -184,6 +188,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		p.st.Target[id] = n
 	}
 	p.st.LastChange, p.st.LastDir, p.st.LowSince = snap.Time, dir, time.Time{}
+	p.clearSurplusWait()
 	p.st.LastDecision = reason
 	d.Parallelism = p.st.Target
 	d.Scaled = true
@@ -899,20 +904,21 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if p.levelReturn(e, sz, snap.Time) {
 		sz.low, target = max(sz.low, 1), sz.down
 	}
-	if sz.low == 0 && p.drainSurplus(e) && len(changed(e, sz.down)) > 0 {
+	// A drain's surplus may also be shed by the return to a level (levelReturn): its wait counts
+	// the surplus's idle time either way (surpluswait.go).
+	shedsSurplus := p.drainSurplus(e) && len(changed(e, sz.down)) > 0
+	if sz.low == 0 && shedsSurplus {
 		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
 		// halfway down start the scale-down once the lag is gone (the guards below hold).
 		sz.low, target, surplus = 1, sz.down, true
 	}
 	if sz.low == 0 {
-		p.st.LowSince = time.Time{}
+		p.pauseSurplusWait(snap.Time)
 		return nil, 0, "within target utilization"
 	}
-	if p.st.LowSince.IsZero() {
-		p.st.LowSince = p.lowStart(e, snap.Time)
-	}
-	if snap.Time.Sub(p.st.LowSince) < p.downWait(e, surplus) {
-		return nil, 0, "scale-down pending: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
+	p.resumeSurplusWait(e, snap.Time, shedsSurplus)
+	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) {
+		return nil, 0, "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
 	}
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
 		return nil, 0, "scale-down held: within settle time of the last scale-up"
