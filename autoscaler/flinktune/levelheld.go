@@ -22,22 +22,31 @@ const riseConfirm = 2
 // progress, or one cut by a restart, is a noisy mean of one or two).
 const minMinuteSamples = 3
 
-// levelStart is when source id's demand reached cur, its demand now: the oldest whole minute
-// at the level (not more than spikeShare below cur) after the newest run of riseConfirm whole
-// minutes below it; now if the newest minutes are below it (the rise is under way); the zero
-// time if no such run lies within settle (and its riseConfirm minutes) before now.
+// levelStart is when source id's demand stepped up to cur, its demand now: the oldest whole
+// minute at the level (not more than spikeShare below cur) after the newest run of
+// riseConfirm whole minutes below it, if the demand jumped from that run to the level (by at
+// least half the distance between them in one minute); now if the newest minutes are below it
+// (the step is under way); the zero time if no such run lies within settle before now, or the
+// demand climbed to its level minute by minute. A ramp's climb is left to rising and the
+// forecast: held until settle after a ramp, the over-provisioned start of gen-41 (20 subtasks
+// a vertex, a 57-minute ramp from 26k/s to 68.7k/s) kept its surplus for two hours (+69%
+// parallelism-seconds).
 func (p *Policy) levelStart(id string, cur float64, now time.Time) time.Time {
 	lv := p.st.Levels[id]
-	from, below := now, 0
+	from, fromMean, below := now, cur, 0
 	// The minutes below may lie just beyond settle when the level began settle ago.
 	span := p.o.Settle + riseConfirm*time.Minute
 	for i := len(lv) - 1; i >= 0 && now.Sub(lv[i].T) <= span; i-- {
 		if lv[i].N < minMinuteSamples {
 			continue
 		}
-		if lv[i].mean()*(1+spikeShare) >= cur {
-			from, below = lv[i].T, 0
+		m := lv[i].mean()
+		if m*(1+spikeShare) >= cur {
+			from, fromMean, below = lv[i].T, m, 0
 			continue
+		}
+		if below == 0 && fromMean-m < (cur-m)/2 {
+			return time.Time{} // climbed, not stepped
 		}
 		if below++; below == riseConfirm {
 			return from

@@ -53,6 +53,8 @@ func TestLevelStart(t *testing.T) {
 		{"step up 3 minutes ago", minutes(50, 50, 50, 100, 100, 100), 100, 3 * time.Minute},
 		{"step up in progress", minutes(50, 50, 50), 100, 0},
 		{"a step down is no rise", minutes(200, 200, 100, 100), 100, -1},
+		{"a ramp's climb is no step", minutes(70, 74, 78, 82, 86, 90, 94, 98, 100), 100, -1},
+		{"a steep climb over two minutes is a step", minutes(50, 50, 80, 100, 100), 100, 2 * time.Minute},
 		{"a rise older than settle", minutes(append([]float64{50, 50}, make40(100)...)...), 100, -1},
 	}
 	for _, tc := range tests {
