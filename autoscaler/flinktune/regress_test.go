@@ -103,6 +103,11 @@ var regressions = []struct {
 	// of the drain's surplus (64 subtasks kept to 57 min); 287,950 pausing it (scale-down at
 	// 41 min). The operator: 1 rescale, 2,889 s, 228,100.
 	{"drain-surplus-past-spike.yaml", 1, 2, 1100, 300000},
+	// 3 rescales, 1 oscillation, 123 s and 395,503 parallelism-seconds while the wait for a
+	// flat or rising demand counted from the start of the low spell; 2, 0 and 69 s (461,245:
+	// the over-provisioned start is held until the scale-up) counting it from the step up.
+	// The operator: 1, 1,255 s, 576,295.
+	{"step-up-within-low-spell.yaml", 1, 2, 200, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
