@@ -788,14 +788,6 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		// Scale down against the highest demand of the window, never below the forecast.
 		// Vertices below utilization.min call for it; once the job restarts anyway, those
 		// halfway there come along (one step, not one per vertex crossing the line).
-		// Whether a vertex is deep below the target (idle) is judged on its lasting demand:
-		// the lag the scale-down's own restart leaves is drained by the smaller size (low
-		// counts it) and would be by any size, so it says nothing about how idle the vertex
-		// is. Counted in, it kept a vertex at 22% above utilization.min on real Flink 2.2.1 (a
-		// 35 s restart's lag over a 1-minute catch-up is 63% of the demand); the scale-down
-		// the source started alone then left it at p = 4, and nothing lowered it later. The
-		// halfway line keeps the drain: without it, a drain-sized scale-up one subtask above
-		// its level was shed by a second rescale (TestStepUpConvergesInOneStep).
 		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
 		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
 		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
@@ -804,7 +796,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 			if p.lowAtLevel() {
 				sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
 			}
-			if idle := (conservative - drain) / capNow; idle < p.o.UtilizationMin {
+			if util < p.o.UtilizationMin {
 				sz.must[vi.ID] = low
 				sz.low++
 			}

@@ -3,8 +3,6 @@ package flinktune
 import (
 	"testing"
 	"time"
-
-	"github.com/flinktune/flinktune/autoscaler"
 )
 
 // A low level of 45 minutes: the demand counts as low once the window's peak has left the
@@ -48,69 +46,6 @@ func TestDownWait(t *testing.T) {
 		e := &evaluation{ingest: tc.ingest, slope: tc.slope}
 		if got := p.downWait(e, tc.surplus); got != tc.want {
 			t.Errorf("%s: waits %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
-// afterRealSpike is real Flink 2.2.1's state in TestAutoscaleScenario 40 s after the ×3 load
-// fell back to 60/s (stop 24's fourth run, from its controller store): the source raised to 3
-// by busy time a loaded machine inflated (220/s per subtask), the work vertex at 4 with 70/s
-// per subtask (81/s at p = 1), a learned restart downtime of 35 s, and the test's compressed
-// windows (catch-up 1 min, settle and scale-down.interval 30 s, 4 slots).
-func afterRealSpike(peak float64) (*Policy, *evaluation) {
-	o := DefaultOptions()
-	o.CatchUp, o.Settle, o.ScaleDownInterval, o.MaxParallelism = time.Minute, 30*time.Second, 30*time.Second, 4
-	p := New(o)
-	p.st.Downtimes = []float64{35.4}
-	p.st.CheckpointIntervalSec = 5
-	p.st.Efficiency = map[string][]obsPt{"src": {{P: 1, Rate: 226}, {P: 3, Rate: 220}}, "work": {{P: 1, Rate: 80.6}, {P: 4, Rate: 70.2}}}
-	src := vertexInfo{ID: "src", P: 3, Source: true}
-	work := vertexInfo{ID: "work", P: 4, Inputs: []string{"src"}}
-	all := map[string]bool{"src": true}
-	return p, &evaluation{
-		order: []vertexInfo{src, work},
-		models: map[string]*vertexModel{
-			"src":  {info: src, perSubtask: 220, known: true, hot: 1, minSeen: 1, alpha: p.alpha("src")},
-			"work": {info: work, perSubtask: 70.2, known: true, hot: 1, minSeen: 1, alpha: p.alpha("work")},
-		},
-		demand:   map[string]float64{"src": 60.6, "work": 60.6},
-		peak:     map[string]float64{"src": peak, "work": peak},
-		forecast: map[string]float64{"src": 60.6, "work": 60.6},
-		catchUp:  map[string]float64{},
-		feeds:    map[string]map[string]bool{"src": all, "work": all},
-		lagSecOf: map[string]float64{"src": 0},
-		lagKnown: true,
-		ingest:   60.6,
-	}
-}
-
-// Whether a vertex is deep enough below the target to start a scale-down is judged on its
-// lasting demand; the lag the scale-down's own restart leaves is drained by the smaller size,
-// which counts it. With the drain counted in (38/s over the test's 1-minute catch-up), the
-// work vertex at 22% sat above utilization.min, the scale-down was started by the source
-// alone (a quarter of the subtasks, no slot) and left the work vertex at 4 for good.
-func TestScaleDownJudgedOnLastingDemand(t *testing.T) {
-	for _, tc := range []struct {
-		name     string
-		peak     float64
-		wantWork int // the work vertex's parallelism after the decision
-	}{
-		{"real Flink 2.2.1, peak 63/s", 63, 2},
-		{"the demand's own peak at 22%", 60.6, 2},
-		{"a peak at 60% stays", 170, 4},
-	} {
-		p, e := afterRealSpike(tc.peak)
-		sz := p.size(e, srcCapacity(e, nil))
-		now := t0.Add(time.Hour)
-		p.st.LastChange, p.st.LastDir = now.Add(-4*time.Minute), 1
-		p.st.LowSince = now.Add(-30 * time.Second)
-		target, _, why := p.scaleDown(&autoscaler.Snapshot{Time: now}, e, sz)
-		got, ok := target["work"]
-		if !ok {
-			got = 4
-		}
-		if got != tc.wantWork {
-			t.Errorf("%s: work vertex at %d after %v (%q), want %d", tc.name, got, target, why, tc.wantWork)
 		}
 	}
 }
