@@ -610,8 +610,12 @@ func TestLeaderKilled(t *testing.T) {
 		fromRenew = append(fromRenew, sinceRenew.Round(time.Millisecond))
 		// The lease may only change hands once it has not been renewed for its duration: a
 		// takeover is due at the dead leader's last renewal + leaseDuration, which is at most
-		// leaseDuration after the kill. Slack: the follower's get + update and this poll.
-		if sinceRenew > leaseDuration+takeoverSlack || took > leaseDuration+takeoverSlack {
+		// leaseDuration after the kill. Slack: the follower's get + update and this poll, and
+		// one retry (the elector's Retry, a fifth of the lease): an update that fails (a 409
+		// when the killed leader's last renewal lands after the follower's read) is tried
+		// again after Retry. Measured: 3.622 s after the last renewal in 1 of 20 kills.
+		bound := leaseDuration + leaseDuration/5 + takeoverSlack
+		if sinceRenew > bound || took > bound {
 			t.Errorf("kill %d of %s: taken over %s after the kill, %s after its last renewal (lease %s)", i, leader, took, sinceRenew, leaseDuration)
 		}
 		startReplica()
