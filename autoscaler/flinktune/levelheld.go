@@ -56,8 +56,8 @@ func (p *Policy) levelStart(id string, cur float64, now time.Time) time.Time {
 }
 
 // riseWait returns a source whose demand rose, within the low spell, to the level it holds
-// now less than settle ago, and when the scale-down may go ahead; "" when none did or the
-// demand's wait is not settle (downWait's shorter cases).
+// now less than settle ago, and when it reached that level (the scale-down waits settle from
+// then); "" when none did or the demand's wait is not settle (downWait's shorter cases).
 func (p *Policy) riseWait(e *evaluation, now time.Time, surplus bool) (string, time.Time) {
 	if surplus || p.st.LowAtLevel || falling(e, p.o.Settle) {
 		return "", time.Time{}
@@ -74,5 +74,5 @@ func (p *Policy) riseWait(e *evaluation, now time.Time, surplus bool) (string, t
 	if src == "" || now.Sub(latest) >= p.o.Settle {
 		return "", time.Time{}
 	}
-	return src, latest.Add(p.o.Settle)
+	return src, latest
 }

@@ -920,9 +920,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) {
 		return nil, 0, "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
 	}
-	if src, until := p.riseWait(e, snap.Time, surplus); src != "" {
+	if src, since := p.riseWait(e, snap.Time, surplus); src != "" {
 		return nil, 0, "scale-down pending: demand of source " + short(src) + " at its level for " +
-			snap.Time.Sub(until.Add(-p.o.Settle)).Truncate(time.Second).String()
+			snap.Time.Sub(since).Truncate(time.Second).String()
 	}
 	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
 		return nil, 0, "scale-down held: within settle time of the last scale-up"
