@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,14 +174,24 @@ appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-40c - %m%n
 
 // clusterID is a random KRaft cluster id: 16 bytes, base64url without padding, as
 // kafka-storage.sh random-uuid prints.
-func clusterID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+func clusterID() (string, error) { return clusterIDFrom(rand.Reader) }
+
+// clusterIDFrom draws ids from r until one does not start with '-', as Kafka's Uuid.randomUuid
+// does: the format tool's argument parser reads "-t -abc..." as a missing id followed by an
+// option (one id in 64 starts with '-'; CI met one: "argument --cluster-id/-t: expected one
+// argument").
+func clusterIDFrom(r io.Reader) (string, error) {
+	for {
+		var b [16]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return "", err
+		}
+		b[6] = b[6]&0x0f | 0x40 // a version-4 UUID never collides with Kafka's reserved ids
+		b[8] = b[8]&0x3f | 0x80
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); !strings.HasPrefix(id, "-") {
+			return id, nil
+		}
 	}
-	b[6] = b[6]&0x0f | 0x40 // a version-4 UUID never collides with Kafka's reserved ids
-	b[8] = b[8]&0x3f | 0x80
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 func kafkaCommand(ctx context.Context, cp, jvm []string, mainClass string, args ...string) *exec.Cmd {

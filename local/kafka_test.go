@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -73,6 +74,16 @@ func TestKafkaServerProperties(t *testing.T) {
 	}
 	if b, err := base64.RawURLEncoding.DecodeString(id); err != nil || len(b) != 16 || len(id) != 22 {
 		t.Errorf("cluster id %q: %v", id, err)
+	}
+	// The first 16 bytes encode to an id starting with '-' (0xf8 = 111110 00...: '-' is 62 in
+	// base64url); the format tool would read it as an option, so the next draw is taken.
+	dash := append(bytes.Repeat([]byte{0xf8}, 16), bytes.Repeat([]byte{0x01}, 16)...)
+	id, err = clusterIDFrom(bytes.NewReader(dash))
+	if err != nil || strings.HasPrefix(id, "-") || len(id) != 22 {
+		t.Errorf("cluster id from a dash-first draw: %q, %v", id, err)
+	}
+	if first := base64.RawURLEncoding.EncodeToString(dash[:16]); !strings.HasPrefix(first, "-") {
+		t.Fatalf("the test's first draw %q does not start with '-'", first)
 	}
 }
 
