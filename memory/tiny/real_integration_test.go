@@ -541,6 +541,9 @@ func measureCase(t *testing.T, d *local.Dist, c tinyCase, repeats int, warm, mea
 	}
 	r.JVMFlags, r.FlinkOptions = p.JVMFlags, p.FlinkOptions
 	r.PredictedRSSMiB, r.PredictedMiBPerSec = p.ResidentMiB, p.CapacityMiBs
+	if throughputChecked(r.JVMFlags, r.FlinkOptions) {
+		repeats = max(repeats, checkedRepeats)
+	}
 	var rss, rec, eff []float64
 	for i := 0; i < repeats; i++ {
 		run := runTiny(t, d, p, warm, measure)
@@ -926,8 +929,10 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 	}
 	// Throughput is predicted from rates calibrated in this run on one-slot profiles (C1, the
 	// eden in the cache and out of it), a second slot priced apart on a two-slot one. A
-	// one-slot profile's rate repeats across launches (C1 within 3%, tiered within 5%), and
-	// held within 15% in every run since (load 21-53); that is checked. Two tiered slots do
+	// one-slot profile's rate mostly repeats across launches (C1 within 3%, tiered within 5%),
+	// but an eden near the cache's edge does not (64m: 1,807, 1,201 and 1,364 at load 0.7), so
+	// each checked profile and its siblings take the median of checkedRepeats launches; that
+	// is checked within 15%. Two tiered slots do
 	// not repeat: within one JVM the windows agree within a few percent, but launches of the
 	// same profile gave 2,078, 2,793, 3,329 and 3,855 MiB per CPU-second at the same load, so
 	// one launch per profile cannot check them within 15%; they are recorded and logged.
@@ -936,7 +941,7 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 	// factor, fitted on two-slot runs: one slot's in-cache C1/tiered ratio is ~0.52, not 0.635
 	// (testdata/real-linux-x64-jdk17-pair.md); logged too until it is calibrated apart.
 	miss := t.Errorf
-	if slotsOf(r.FlinkOptions) > 1 || !slices.Contains(r.JVMFlags, "-XX:TieredStopAtLevel=1") || r.Uncalibrated != "" {
+	if !throughputChecked(r.JVMFlags, r.FlinkOptions) || r.Uncalibrated != "" {
 		miss = t.Logf
 	}
 	if r.MiBPerCPUSecond == 0 {
@@ -947,6 +952,19 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 		miss("%s: throughput predicted %.0f MiB/s, measured capacity %.0f MiB/s (%+.1f%%, tolerance 15%%)", r.Name, r.PredictedMiBPerSec, r.CapacityMiBs, r.DevThroughput*100)
 	}
 }
+
+// throughputChecked tells the profiles whose throughput checkTinyRow checks, and whose
+// calibration siblings the check stands on: one slot of C1 code.
+func throughputChecked(jvmFlags, flinkOptions []string) bool {
+	return slotsOf(flinkOptions) == 1 && slices.Contains(jvmFlags, "-XX:TieredStopAtLevel=1")
+}
+
+// checkedRepeats is the launches a checked profile (throughputChecked) gets at least, its rate
+// their median. One launch is not enough even on a quiet machine: at load 1.4 in CI the C1 64m
+// calibration ran at 1,088 and 1,627 MiB per CPU-second in two launches three minutes apart,
+// and the 152m profile (28m heap) at 2,221 while its 30m sibling ran 1,735 and 2,034 around
+// it (-16.1%, the check failed on one launch's luck, not on the model).
+const checkedRepeats = 3
 
 // partRate is a run's MiB per CPU-second of its task and collector threads over its whole
 // measured part, starved windows too: enough to tell a thrashing heap (a twentieth of the rate)
