@@ -45,14 +45,15 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 	sc := loadScenario(t, "testdata/autoscale-real.yaml")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	job := startScenarioJob(t, ctx, d, sc, jobSetup{StartIn: 3 * time.Second, WaitRunning: true})
+	// The load starts when every vertex runs: counted from the submission, the client JVM and
+	// the deployment took 80-133 s of the schedule on a loaded machine (2.2.1, stop 25), so the
+	// policy saw little or none of the ×1 level and of the ×3 step.
+	job := startScenarioJob(t, ctx, d, sc, jobSetup{WaitRunning: true, LoadWhenRunning: true})
 	c, jobID, origin := job.Cluster, job.JobID, job.Origin
-	// The load's origin is set before the client JVM builds and submits the job: on a loaded
-	// machine that JVM and the deployment took 80 s (2.2.1 at load 100), so the job first ran
-	// after the ×3 step and the policy's window could not see the ×1 level at all. Logged
-	// (and in the result) so that such a run is read as what it is.
-	running := time.Since(origin)
-	t.Logf("job running %s after the load's origin (the ×3 step at 40 s)", running.Round(100*time.Millisecond))
+	toRunning := origin.Sub(job.Submitted)
+	loadMin, loadMax := loadAverage(), loadAverage()
+	t.Logf("job running %s after its submission began; the load starts then (the ×3 step at 40 s); load average %.1f",
+		toRunning.Round(100*time.Millisecond), loadMax)
 	dataDir, runLog := t.TempDir(), ""
 	if logs := os.Getenv("FLINKTUNE_FLINK_LOGS"); logs != "" {
 		// Kept with the logs: `flinktune store export` shows the policy's state, and run's
@@ -97,6 +98,9 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 	for time.Since(origin) < down+200*time.Second && downAt == 0 {
 		time.Sleep(time.Second)
 		now := time.Since(origin)
+		if l := loadAverage(); l >= 0 {
+			loadMin, loadMax = min(loadMin, l), max(loadMax, l)
+		}
 		wp, state := mapParallelismNamed(ctx, c, jobID, "work")
 		switch {
 		case state != "RUNNING" && notRunningFrom < 0:
@@ -118,8 +122,8 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 			maxP = max(maxP, wp)
 		}
 	}
-	t.Logf("Flink %s, policy %s: up %d after %s of ×3 load, down to %d after %s of ×1 load; job not running %s in all",
-		d.Version, policy, maxP, durOrNever(upAt, up), p, durOrNever(downAt, down), notRunning.Round(100*time.Millisecond))
+	t.Logf("Flink %s, policy %s: up %d after %s of ×3 load, down to %d after %s of ×1 load; job not running %s in all; load average %.1f-%.1f",
+		d.Version, policy, maxP, durOrNever(upAt, up), p, durOrNever(downAt, down), notRunning.Round(100*time.Millisecond), loadMin, loadMax)
 	secs := func(at, since time.Duration) float64 {
 		if at == 0 {
 			return -1
@@ -130,7 +134,7 @@ func autoscaleScenario(t *testing.T, d *local.Dist, bin, policy string) {
 		"flinkVersion": d.Version, "policy": policy, "scenario": "local/testdata/autoscale-real.yaml",
 		"maxParallelism": maxP, "finalParallelism": p, "secondsUpAfterStep": secs(upAt, up),
 		"secondsDownAfterFall": secs(downAt, down), "secondsNotRunning": notRunning.Seconds(),
-		"secondsRunningAfterOrigin": running.Seconds()})
+		"secondsSubmitToRunning": toRunning.Seconds(), "loadAverageMin": loadMin, "loadAverageMax": loadMax})
 	if upAt == 0 {
 		t.Errorf("policy %s did not scale the real job up after the ×3 step at %s", policy, up)
 	} else if upAt > down {

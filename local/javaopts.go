@@ -49,7 +49,8 @@ func JavaOpts(conf map[string]string, role, logPrefix string) []string {
 // jvmArgs is a Flink process's JVM options before the classpath, in flink-daemon.sh's order:
 // the memory flags flinktune derives (JVM_ARGS), the launcher's defaults (without the Serial
 // collector when the user selects one), the user's options for the role (later flags win in
-// HotSpot, so theirs override ours and the memory flags), then the log settings.
+// HotSpot, so theirs override ours and the memory flags), Pekko's start-up timeout unless the
+// user sets it (pekkoStartupArg), then the log settings.
 func jvmArgs(memArgs []string, conf map[string]string, role, logFile, log4jFile string) []string {
 	user := JavaOpts(conf, role, strings.TrimSuffix(logFile, ".log"))
 	userGC := slices.ContainsFunc(user, func(f string) bool { return slices.Contains(gcSelectors, f) })
@@ -61,5 +62,8 @@ func jvmArgs(memArgs []string, conf map[string]string, role, logFile, log4jFile 
 		jvm = append(jvm, f)
 	}
 	jvm = append(jvm, user...)
+	if arg := pekkoStartupArg(conf); arg != "" && !setsSystemProperty(user, pekkoClassicStartupKey) {
+		jvm = append(jvm, arg)
+	}
 	return append(jvm, "-Dlog.file="+logFile, "-Dlog4j.configurationFile=file:"+log4jFile)
 }

@@ -12,6 +12,8 @@ import (
 // collectors selected").
 func TestJVMArgs(t *testing.T) {
 	mem := []string{"-Xmx100m", "-Xms100m", "-XX:MaxDirectMemorySize=50m", "-XX:MaxMetaspaceSize=96m"}
+	// Ten times Flink's default ask timeout (no case sets pekko.*).
+	pekko := "-Dpekko.remote.classic.startup-timeout=100000ms"
 	tail := []string{"-Dlog.file=/d/log/tm-0.log", "-Dlog4j.configurationFile=file:/d/conf/log4j.properties"}
 	cases := []struct {
 		name string
@@ -48,7 +50,7 @@ func TestJVMArgs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := jvmArgs(mem, tc.conf, tc.role, "/d/log/tm-0.log", "/d/conf/log4j.properties")
-			want := append(append(slices.Clone(mem), tc.want...), tail...)
+			want := append(append(append(slices.Clone(mem), tc.want...), pekko), tail...)
 			if !slices.Equal(got, want) {
 				t.Errorf("jvmArgs:\n got %s\nwant %s", strings.Join(got, " "), strings.Join(want, " "))
 			}
@@ -63,4 +65,53 @@ func TestJVMArgs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Flink writes pekko.startup-timeout where Pekko's classic remoting does not read it, so the
+// launcher passes it as the system property Pekko does read, with Flink's default (ten times
+// the ask timeout) when the option is unset, and leaves a user's own property alone.
+func TestPekkoStartupArg(t *testing.T) {
+	cases := []struct {
+		name string
+		conf map[string]string
+		want string // the property's value; "" for none
+	}{
+		{"option set", map[string]string{"pekko.startup-timeout": "60 s", "pekko.ask.timeout": "30 s"}, "60000ms"},
+		{"minutes", map[string]string{"pekko.startup-timeout": "2min"}, "120000ms"},
+		{"bare number is milliseconds", map[string]string{"pekko.startup-timeout": "45000"}, "45000ms"},
+		{"unset: ten times the ask timeout", map[string]string{"pekko.ask.timeout": "30 s"}, "300000ms"},
+		{"unset, default ask timeout", nil, "100000ms"},
+		{"invalid: none (Flink refuses it)", map[string]string{"pekko.startup-timeout": "60 parsecs"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := ""
+			if tc.want != "" {
+				want = "-Dpekko.remote.classic.startup-timeout=" + tc.want
+			}
+			if got := pekkoStartupArg(tc.conf); got != want {
+				t.Errorf("pekkoStartupArg = %q, want %q", got, want)
+			}
+		})
+	}
+	t.Run("launcher default config", func(t *testing.T) {
+		got := jvmArgs(nil, defaultConfig, "jobmanager", "/d/log/jm.log", "/d/conf/log4j.properties")
+		if !slices.Contains(got, "-Dpekko.remote.classic.startup-timeout=60000ms") {
+			t.Errorf("jobmanager JVM options lack the 60 s start-up timeout: %v", got)
+		}
+	})
+	t.Run("user's own property kept", func(t *testing.T) {
+		conf := map[string]string{"pekko.startup-timeout": "60 s",
+			"env.java.opts.all": "-Dpekko.remote.classic.startup-timeout=5m"}
+		got := jvmArgs(nil, conf, "taskmanager", "/d/log/tm.log", "/d/conf/log4j.properties")
+		n := 0
+		for _, f := range got {
+			if strings.HasPrefix(f, "-Dpekko.remote.classic.startup-timeout=") {
+				n++
+			}
+		}
+		if n != 1 || !slices.Contains(got, "-Dpekko.remote.classic.startup-timeout=5m") {
+			t.Errorf("want only the user's property, got %v", got)
+		}
+	})
 }

@@ -17,6 +17,8 @@ type realJob struct {
 	JobID   string
 	// Origin is time zero of the scenario's load schedule.
 	Origin time.Time
+	// Submitted is when the job's submission began (the client JVM started).
+	Submitted time.Time
 }
 
 // jobSetup says how startScenarioJob starts the cluster and submits the job.
@@ -33,6 +35,9 @@ type jobSetup struct {
 	StartIn time.Duration
 	// WaitRunning waits up to 2 minutes for the job to run (a heap-starved job may never).
 	WaitRunning bool
+	// LoadWhenRunning starts the load schedule when every vertex runs, instead of StartIn
+	// after the submission (with WaitRunning; not with Kafka, whose producer keeps StartIn).
+	LoadWhenRunning bool
 }
 
 // startScenarioJob starts a cluster for sc on d, submits sc's job 0 and returns both; the
@@ -75,6 +80,13 @@ func startScenarioJob(t *testing.T, ctx context.Context, d *local.Dist, sc *scen
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.LoadWhenRunning {
+		if !s.WaitRunning || s.Kafka {
+			t.Fatal("LoadWhenRunning needs WaitRunning and a scheduled (not Kafka) source")
+		}
+		spec.LoadOnSignal(c.Spec.Dir, time.Now())
+	}
+	submitted := time.Now()
 	submit := c.SubmitScenario
 	if s.Kafka {
 		submit = c.SubmitKafkaScenario
@@ -87,8 +99,13 @@ func startScenarioJob(t *testing.T, ctx context.Context, d *local.Dist, sc *scen
 		if err := c.WaitJobRunning(ctx, id, 2*time.Minute); err != nil {
 			t.Fatal(err)
 		}
+		if s.LoadWhenRunning {
+			if _, err := spec.StartLoad(time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
-	return &realJob{Cluster: c, JobID: id, Origin: time.UnixMilli(spec.OriginMs)}
+	return &realJob{Cluster: c, JobID: id, Origin: time.UnixMilli(spec.OriginMs), Submitted: submitted}
 }
 
 // firstDist is the first prepared Flink version (FLINKTUNE_FLINK_DISTS).

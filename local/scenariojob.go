@@ -25,9 +25,12 @@ type JobSpec struct {
 	Name string `json:"name"`
 	// OriginMs is the wall-clock time (epoch ms) of the scenario's t = 0: load schedules count
 	// from it, so arrivals continue while the job is down, as in a real log.
-	OriginMs int64             `json:"originMs"`
-	Config   map[string]string `json:"config"`
-	Vertices []SpecVertex      `json:"vertices"`
+	OriginMs int64 `json:"originMs"`
+	// OriginFile, when set, replaces OriginMs for the sources' schedules: they start when
+	// StartLoad writes the origin to it (the harness does once the job runs), see LoadOnSignal.
+	OriginFile string            `json:"originFile,omitempty"`
+	Config     map[string]string `json:"config"`
+	Vertices   []SpecVertex      `json:"vertices"`
 }
 
 // SpecVertex is one vertex of a JobSpec.

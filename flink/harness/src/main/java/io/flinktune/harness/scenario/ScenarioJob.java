@@ -75,6 +75,8 @@ public final class ScenarioJob {
     /** Adds the spec's vertices (in topological order) to env. */
     static void build(StreamExecutionEnvironment env, JsonNode spec) {
         long origin = spec.path("originMs").asLong(System.currentTimeMillis());
+        // With an origin file the schedule starts when the harness writes it (the job runs).
+        String originFile = spec.path("originFile").asText("");
         Map<String, DataStream<byte[]>> built = new HashMap<>();
         for (JsonNode v : spec.path("vertices")) {
             String id = v.path("id").asText();
@@ -90,7 +92,9 @@ public final class ScenarioJob {
                     t[k] = load.path("points").get(k).get(0).asLong();
                     r[k] = load.path("points").get(k).get(1).asDouble();
                 }
-                Schedule sch = new Schedule(origin, load.path("backlog").asLong(0), t, r);
+                long backlog = load.path("backlog").asLong(0);
+                Schedule sch = originFile.isEmpty() ? new Schedule(origin, backlog, t, r)
+                        : Schedule.startedBy(originFile, backlog, t, r);
                 String name = v.path("name").asText(id).replaceFirst("^Source: ", "");
                 if (v.has("kafka")) {
                     op = env.fromSource(KafkaSources.of(v.path("kafka"), id, serviceNanos, recordBytes),
