@@ -942,9 +942,6 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if why := p.restartUndrained(e, sz, t); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}
-	if why := p.restartOverObjective(e, sz, t); why != "" {
-		return nil, 0, "scale-down held: " + why
-	}
 	if why := p.notWorthRestart(e, t, snap.Time); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}

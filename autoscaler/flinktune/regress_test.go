@@ -108,10 +108,6 @@ var regressions = []struct {
 	// the over-provisioned start is held until the scale-up) counting it from the step up.
 	// The operator: 1, 1,255 s, 576,295.
 	{"step-up-within-low-spell.yaml", 1, 2, 200, 0},
-	// 1 rescale, 202 s and 112,800 parallelism-seconds while a scale-down whose restart left
-	// 159 s of input behind (a 1-minute objective) drained it at a 0.43 surplus; 0, 0 s and
-	// 128,520 holding it (the operator: 0, 0 s, 128,520).
-	{"scale-down-restart-above-objective.yaml", 0, 0, 60, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {

@@ -120,22 +120,16 @@ func (p *Policy) restartUndrained(e *evaluation, sz sizing, target map[string]in
 	if e.ingest <= 0 || sz.restart <= 0 {
 		return ""
 	}
-	surplus := srcCapacity(e, target) - restartDemand(e)
-	if surplus > 0 && sz.restart/surplus <= p.o.CatchUp.Seconds() {
-		return ""
-	}
-	return fmt.Sprintf("its restart would leave %.0fs of input behind (%.0fs down, %.0fs replayed), not drained within %s",
-		sz.restart/e.ingest, p.restartDowntime(), p.replaySec(), p.o.CatchUp)
-}
-
-// restartDemand is the demand a scale-down's restart must drain against: the job's input,
-// raised to the highest of each source's window peak and forecast.
-func restartDemand(e *evaluation) float64 {
 	demand := e.ingest
 	for _, vi := range e.order {
 		if vi.Source {
 			demand = math.Max(demand, e.ingest*math.Max(e.peak[vi.ID], e.forecast[vi.ID])/math.Max(e.demand[vi.ID], 1e-9))
 		}
 	}
-	return demand
+	surplus := srcCapacity(e, target) - demand
+	if surplus > 0 && sz.restart/surplus <= p.o.CatchUp.Seconds() {
+		return ""
+	}
+	return fmt.Sprintf("its restart would leave %.0fs of input behind (%.0fs down, %.0fs replayed), not drained within %s",
+		sz.restart/e.ingest, p.restartDowntime(), p.replaySec(), p.o.CatchUp)
 }
