@@ -38,8 +38,7 @@ func (p *Policy) halfwayLow(e *evaluation, sz sizing, now time.Time) (time.Time,
 	if p.st.HalfSince.IsZero() || p.st.HalfSince.Before(p.st.LastChange) {
 		p.st.HalfSince = now
 	}
-	if now.Sub(p.st.HalfSince) < p.o.Settle || !p.onLevel(e, now, p.o.Settle) || p.cameFromAbove(e, now) ||
-		p.restartOverLagMax() {
+	if now.Sub(p.st.HalfSince) < p.o.Settle || !p.onLevel(e, now, p.o.Settle) || p.cameFromAbove(e, now) {
 		return time.Time{}, false
 	}
 	return p.st.HalfSince, true
@@ -91,14 +90,4 @@ func (p *Policy) cameFromAbove(e *evaluation, now time.Time) bool {
 		}
 	}
 	return false
-}
-
-// restartOverLagMax reports whether a restart alone leaves the sources more than lag.max
-// behind: the expected downtime and replay, in seconds of input. Vertices halfway down are
-// within their utilization band, so shedding them is optional, and a restart that breaks the
-// lag objective by itself trades lag for parallelism-seconds: gen-200 (a steady 528k/s, restart
-// 57 s) went from no rescale to one and 886 -> 997 s above its 60 s SLO for 4.4% fewer
-// parallelism-seconds, and gen-129 0 -> 215 s.
-func (p *Policy) restartOverLagMax() bool {
-	return p.replaySec()+p.restartDowntime() > p.o.MaxLag.Seconds()
 }

@@ -9,8 +9,8 @@ import (
 // above utilization.min) starts a scale-down once it has been so on a level for settle (gen-88:
 // a join at 4 subtasks and 42% for 230 minutes); a spell the demand breaks, a slow fall (a
 // daily curve's evening, which the falling demand takes down itself), a level the demand fell
-// to (a daily curve's night, which rises again), a restart that alone breaks lag.max and a
-// vertex whose shedding frees too little do not.
+// to (a daily curve's night, which rises again) and a vertex whose shedding frees too little
+// do not.
 func TestHalfwayVerticesStartScaleDown(t *testing.T) {
 	flat := func(time.Duration) float64 { return 10000 }
 	stepUp := func(el time.Duration) float64 {
@@ -31,14 +31,12 @@ func TestHalfwayVerticesStartScaleDown(t *testing.T) {
 		wide     int // parallelism of a second vertex near its target (0: none)
 		d        time.Duration
 		rescales int
-		restart  time.Duration // restart.time (0: the default, 1 min, within lag.max)
 	}{
-		{"flat level at 42% of 24 subtasks", flat, 0, 170 * time.Minute, 1, 0},
-		{"step up within the spell", stepUp, 0, 170 * time.Minute, 0, 0},
-		{"slow fall from 56% to 36%", slowFall, 0, 120 * time.Minute, 0, 0},
-		{"level the demand fell to", trough, 0, 170 * time.Minute, 0, 0},
-		{"frees one subtask of 35, no slot", flat, 30, 170 * time.Minute, 0, 0},
-		{"a restart beyond lag.max", flat, 0, 170 * time.Minute, 0, 2 * time.Minute},
+		{"flat level at 42% of 24 subtasks", flat, 0, 170 * time.Minute, 1},
+		{"step up within the spell", stepUp, 0, 170 * time.Minute, 0},
+		{"slow fall from 56% to 36%", slowFall, 0, 120 * time.Minute, 0},
+		{"level the demand fell to", trough, 0, 170 * time.Minute, 0},
+		{"frees one subtask of 35, no slot", flat, 30, 170 * time.Minute, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vs := []*toyVertex{{id: "src", p: 1, capacity: 25000, sel: 1},
@@ -49,11 +47,7 @@ func TestHalfwayVerticesStartScaleDown(t *testing.T) {
 				vs = append(vs, &toyVertex{id: "sink", p: tc.wide, capacity: 430, sel: 1, maxP: 128, hash: true})
 			}
 			j := newToy(tc.rate, vs...)
-			o := DefaultOptions()
-			if tc.restart > 0 {
-				o.RestartTime = tc.restart
-			}
-			r := run(t, New(o), j, tc.d)
+			r := run(t, New(DefaultOptions()), j, tc.d)
 			if testing.Verbose() {
 				t.Logf("rescales %v dirs %v final %v", r.rescales, r.dirs, r.final)
 			}
@@ -63,6 +57,7 @@ func TestHalfwayVerticesStartScaleDown(t *testing.T) {
 			if tc.rescales == 0 {
 				return
 			}
+			o := DefaultOptions()
 			if r.dirs[0] != -1 || r.rescales[0] < o.Settle || r.final["map"] >= 24 || r.final["map"] < 13 {
 				t.Errorf("rescale at %v dir %v final %v: want one scale-down after settle, to 13..23 subtasks",
 					r.rescales[0], r.dirs[0], r.final)
