@@ -121,7 +121,7 @@ func (p *Policy) persistentLagReason(e *evaluation, sz sizing) string {
 		if ev.trend < 0 {
 			alone = excess / -ev.trend
 		}
-		if alone <= p.drainLimit().Seconds() {
+		if alone <= p.o.CatchUp.Seconds() {
 			continue
 		}
 		gain := branchCapacity(e, vi.ID, sz.up)*share - level // src's records/s drained after the rescale

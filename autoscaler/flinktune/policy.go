@@ -65,9 +65,6 @@ type state struct {
 	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
 	// surplus is temporary and is shed once the lag is gone.
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
-	// DrainKept records that the last scale-up drains its backlog on the sizes a scale-down
-	// keeps, over up to drainStretch times catch-up.duration (drainkeep.go).
-	DrainKept bool `json:"drainKept,omitempty"`
 	// CatchUpDemand is the total source demand that scale-up was sized for (drainSurplus).
 	CatchUpDemand float64 `json:"catchUpDemand,omitempty"`
 	// SurplusWaiting: the wait since LowSince is a drain surplus's; SurplusIdle is the time
@@ -728,7 +725,6 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	srcCap := srcCapacity(e, nil) // the job's sustainable source rate at current parallelism
 	sz := p.size(e, srcCap)
 	if why := p.upReason(e, sz, srcCap); why != "" {
-		kept := p.keepDrains(e, &sz)
 		t := changed(e, sz.up)
 		if !raises(e, t) {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
@@ -736,7 +732,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
-		p.st.CatchUpSized, p.st.CatchUpDemand, p.st.DrainKept = drainSized(t, sz), e.ingest, kept
+		p.st.CatchUpSized, p.st.CatchUpDemand = drainSized(t, sz), e.ingest
 		return t, +1, "scale up: " + why
 	}
 	return p.scaleDown(snap, e, sz)
@@ -872,7 +868,7 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 	// Lag drains, but slowly: a rescale must beat waiting, counting the lag its own restart
 	// adds (restarting a lagging job again is how lag spirals).
 	wait := lag / drain
-	if wait <= p.drainLimit().Seconds() {
+	if wait <= p.o.CatchUp.Seconds() {
 		return ""
 	}
 	if gain := branchCapacity(e, src, sz.up) - e.ingest; gain > 0 {

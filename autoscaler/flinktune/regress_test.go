@@ -108,10 +108,6 @@ var regressions = []struct {
 	// the over-provisioned start is held until the scale-up) counting it from the step up.
 	// The operator: 1, 1,255 s, 576,295.
 	{"step-up-within-low-spell.yaml", 1, 2, 200, 0},
-	// 2 rescales, 905 s and 68,338 parallelism-seconds while the scale-up drained the backlog
-	// within catch-up on 4 subtasks and a second rescale shed 2 of them; 1, 1,522 s and 64,329
-	// on the 2 the scale-down keeps (drainkeep.go). The operator: 1, 2,210 s, 74,910.
-	{"drain-kept-backlog.yaml", 1, 1, 1700, 66000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
