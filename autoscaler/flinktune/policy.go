@@ -725,8 +725,6 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 	srcCap := srcCapacity(e, nil) // the job's sustainable source rate at current parallelism
 	sz := p.size(e, srcCap)
 	if why := p.upReason(e, sz, srcCap); why != "" {
-		// No shed on a level younger than settle: the next step would raise it back (shedrise.go).
-		p.keepRisenSurplus(e, &sz, snap.Time)
 		t := changed(e, sz.up)
 		if !raises(e, t) {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"

@@ -108,10 +108,6 @@ var regressions = []struct {
 	// the over-provisioned start is held until the scale-up) counting it from the step up.
 	// The operator: 1, 1,255 s, 576,295.
 	{"step-up-within-low-spell.yaml", 1, 2, 200, 0},
-	// 1 oscillation (the source 11 -> 3 -> 6) while a scale-up shed the surplus of a source
-	// whose level was 2 minutes old; 0 keeping it (147,272 parallelism-seconds against 128,037:
-	// the operator's 135,025). Same 2 rescales and 316 s.
-	{"shed-in-scale-up-on-risen-level.yaml", 2, 2, 400, 0},
 }
 
 func TestRegressionScenarios(t *testing.T) {
