@@ -26,12 +26,19 @@ import (
 // target is at most half; gen-93's slow ramp lag 439 -> 8,852 s). The spell starts again with
 // every rescale and whenever the vertices halfway down would free fewer slots or subtasks
 // than a scale-down must.
+//
+// Only a layout our own last change raised counts (LastDir > 0): a scale-up the demand did not
+// grow into is the bet this undoes. The job's initial layout and the level after a scale-down
+// are the user's and the fall's: lowering those added a rescale whose restart broke a 60 s SLO
+// (gen-200: 0 -> 1 rescales, lag 886 -> 997 s, dominates -> trade-off) and scaled down a small
+// daily swing's trough, flat for longer than longTrend (gen-140: 2 -> 4 rescales, lag 28 ->
+// 399 s), while gen-88 and gen-66, left halfway by scale-ups, keep their gain.
 
 // halfwayLow reports whether the vertices halfway down (sizing.down) start a scale-down, and
 // since when their demand counts as low: the start of their spell, once it has lasted settle
 // on a level.
 func (p *Policy) halfwayLow(e *evaluation, sz sizing, now time.Time) (time.Time, bool) {
-	if len(changed(e, sz.down)) == 0 || !(freesSlots(e, sz.down) || freesSubtasks(e, sz.down)) {
+	if p.st.LastDir <= 0 || len(changed(e, sz.down)) == 0 || !(freesSlots(e, sz.down) || freesSubtasks(e, sz.down)) {
 		p.st.HalfSince = time.Time{}
 		return time.Time{}, false
 	}
