@@ -79,6 +79,8 @@ type state struct {
 	SlotCeilingTotal int `json:"slotCeilingTotal,omitempty"`
 	// RescaledRun is set while the job runs from our own rescale's restart (not a failure's).
 	RescaledRun bool `json:"rescaledRun,omitempty"`
+	// HalfSince is since when vertices halfway down could free enough for a scale-down (halfway.go).
+	HalfSince time.Time `json:"halfSince"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -911,6 +913,13 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		// The surplus of a scale-up sized to drain a backlog outlasts the backlog: the vertices
 		// halfway down start the scale-down once the lag is gone (the guards below hold).
 		sz.low, target, surplus = 1, sz.down, true
+	}
+	if from, ok := p.halfwayLow(e, sz, snap.Time); ok && sz.low == 0 {
+		// Vertices halfway down on a level for settle start the scale-down (halfway.go).
+		sz.low, target = 1, sz.down
+		if p.st.LowSince.IsZero() {
+			p.st.LowSince, p.st.LowAtLevel = from, false
+		}
 	}
 	if sz.low == 0 {
 		p.pauseSurplusWait(snap.Time)

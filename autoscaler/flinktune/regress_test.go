@@ -108,6 +108,11 @@ var regressions = []struct {
 	// the over-provisioned start is held until the scale-up) counting it from the step up.
 	// The operator: 1, 1,255 s, 576,295.
 	{"step-up-within-low-spell.yaml", 1, 2, 200, 0},
+	// 77,057 parallelism-seconds (1 rescale) while a join left at 42% utilization by a scale-up
+	// sized for a ramp's extrapolated trend could not start a scale-down (above
+	// utilization.min); 69,627 (2 rescales, 0 s) once vertices halfway down on a level for
+	// settle start one (halfway.go). The operator: 66,725, 2 rescales, 0 s.
+	{"halfway-after-ramp-forecast.yaml", 1, 2, 60, 74000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
