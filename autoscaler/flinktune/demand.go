@@ -269,9 +269,14 @@ func relNoise(ys []float64) float64 {
 // waits for the demand to be low for lowFor, so it is sized for the highest demand of that
 // time too. Whole minutes are means of their samples, so noise does not inflate it.
 func (p *Policy) levelPeak(id string, now time.Time, span time.Duration) float64 {
+	return p.levelPeakOf(id, now, span, 1)
+}
+
+// levelPeakOf is levelPeak over the minutes of at least minN samples.
+func (p *Policy) levelPeakOf(id string, now time.Time, span time.Duration, minN int) float64 {
 	hi := 0.0
 	for _, l := range p.st.Levels[id] {
-		if now.Sub(l.T) <= span && l.N > 0 {
+		if now.Sub(l.T) <= span && l.N >= minN {
 			hi = math.Max(hi, l.mean())
 		}
 	}

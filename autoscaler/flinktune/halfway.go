@@ -9,11 +9,10 @@ import (
 // restart leaves) at the target utilization is below the midpoint of utilization.min and the
 // target, but only the vertices below utilization.min may start one (scaleDown): counting the
 // slots of the vertices merely halfway down as well scaled jobs down twice as often, and a load
-// step within settle reversed it. So a vertex left halfway down, by a scale-up sized for a
-// forecast the demand never reached (a ramp extrapolated past its end) or for a drain, or by
-// the job's initial layout, kept its surplus for as long as the demand held: gen-88's join at
-// 4 subtasks and 42% utilization for 230 minutes, where 3 carry it at 56% (the operator: 2,
-// then 4 for a spike); gen-108's window at 10 where 7 carry it.
+// step within settle reversed it. So a vertex left halfway down by a scale-up sized for a
+// forecast the demand never reached (a ramp extrapolated past its end) or for a drain kept its
+// surplus for as long as the demand held: gen-88's join at 4 subtasks and 42% utilization for
+// 230 minutes, where 3 carry it at 56% (the operator: 2, then 4 for a spike).
 //
 // Vertices halfway down on a LEVEL for settle start a scale-down: every source's demand has
 // stayed within fallingShare of its level now for settle, as long as the policy waits before
@@ -82,18 +81,15 @@ func (p *Policy) onLevel(e *evaluation, now time.Time, d time.Duration) bool {
 // for 2.5 hours) and rises again. Vertices halfway down there were sized by the fall's own
 // scale-downs for the demand on the way down, and the rise needs them back: shedding them
 // added a scale-down and its reversal every night (kafka-diurnal 9 -> 11 rescales against
-// the operator's 19). Vertices left halfway down by a scale-up the demand did not grow into,
-// or by the initial layout, sit on a level the demand rose to or held.
+// the operator's 19). Vertices left halfway down by a scale-up the demand did not grow into
+// sit on a level the demand rose to or held.
 func (p *Policy) cameFromAbove(e *evaluation, now time.Time) bool {
 	for _, vi := range e.order {
 		if !vi.Source {
 			continue
 		}
-		cur := e.demand[vi.ID]
-		for _, l := range p.st.Levels[vi.ID] {
-			if l.N >= minMinuteSamples && now.Sub(l.T) <= longTrend && l.mean() > (1+fallingShare)*cur {
-				return true
-			}
+		if p.levelPeakOf(vi.ID, now, longTrend, minMinuteSamples) > (1+fallingShare)*e.demand[vi.ID] {
+			return true
 		}
 	}
 	return false
