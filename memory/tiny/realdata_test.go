@@ -337,13 +337,7 @@ func TestSerialCacheFitOnTheXeon(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		q, err := plat.WithSerialRates(cached, uncached)
-		if err == nil {
-			q, err = q.WithSerialCache(cacheMs)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		q := withSerialFit(t, plat, cached, uncached, cacheMs)
 		sc := q.jobCalibration(ConnectorDatagen).Serial
 		if _, _, miss := sc.costs(q.EffectiveHeap(GCSerial, 64*MiB), JITC1); miss > 0.05 {
 			t.Errorf("%s: cache %.2f ms puts 64m %.0f%% out of the cache", path, cacheMs, miss*100)

@@ -177,13 +177,7 @@ func TestFitSerialCacheRecovers(t *testing.T) {
 		if tc.edge && math.Abs(cacheMs/tc.cacheMs-1) > 0.03 {
 			t.Errorf("truth %+v: cache %.2f ms, want %.2f", tc, cacheMs, tc.cacheMs)
 		}
-		fitted, err := plat.WithSerialRates(cached, uncached)
-		if err == nil {
-			fitted, err = fitted.WithSerialCache(cacheMs)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		fitted := withSerialFit(t, plat, cached, uncached, cacheMs)
 		fsc := fitted.jobCalibration(ConnectorDatagen).Serial
 		for _, mb := range []int64{28, 240} {
 			got, _, _ := serialCapacity(fsc, fitted.EffectiveHeap(GCSerial, mb*MiB), JITC1, 1, 1)
@@ -211,4 +205,18 @@ func TestFitSerialCacheRefuses(t *testing.T) {
 	if _, err := linux.WithSerialCache(0.1); err == nil {
 		t.Errorf("WithSerialCache(0.1): no error")
 	}
+}
+
+// withSerialFit is plat with a FitSerialCache result applied: the two rates, then the cache's
+// sweep time.
+func withSerialFit(t *testing.T, plat Platform, cached, uncached, cacheMs float64) Platform {
+	t.Helper()
+	q, err := plat.WithSerialRates(cached, uncached)
+	if err == nil {
+		q, err = q.WithSerialCache(cacheMs)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
