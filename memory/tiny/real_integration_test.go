@@ -807,12 +807,12 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 			c.Args = append(slices.Clone(c.Args), planRates...)
 		}
 		row := tinyRow{tinyResult: measureCase(t, d, c, repeats, warm, measure), Fit: sp.Fit}
-		row.Beside = measureBeside(t, d, cal, row.tinyResult, repeats, warm, measure)
+		row.Beside = measureBeside(t, d, doc.Rows, row.tinyResult, repeats, warm, measure)
 		heldRows = append(heldRows, row)
 	}
 	var smallestBeside *tinyResult
 	ref := checkRefusal(t, d, repeats, warm, measure, planRates, func(r tinyResult) {
-		smallestBeside = measureBeside(t, d, cal, r, repeats, warm, measure)
+		smallestBeside = measureBeside(t, d, doc.Rows, r, repeats, warm, measure)
 	})
 	back := slices.Clone(cal)
 	slices.Reverse(back)
@@ -859,52 +859,44 @@ func logPassSpread(t *testing.T, rows []tinyRow) {
 	}
 }
 
-// measureBeside runs the calibration profile nearest to a checked profile r (same slots and
-// JIT, the heap nearest in ratio: in the cache or out of it as r is) right after it, as many
-// launches as r had; nil for a profile whose throughput is not checked. The machine's speed
-// per CPU-second drifts by a fifth within minutes even at load 1-10 (the 30m calibration's two
-// passes, ten minutes apart: 2,361 and 1,783, 2,004 and 1,571, 1,735 and 2,034 MiB per
-// CPU-second), more than the 15% the model is checked to, and the held-out profiles run
-// between the passes: the 152m profile missed by -16.1% and -17.2% in two such runs. Its
-// sibling measured beside it gives the machine's speed at that moment (correctDrift).
-func measureBeside(t *testing.T, d *local.Dist, cal []tinySpec, r tinyResult, repeats int, warm, measure time.Duration) *tinyResult {
+// measureBeside runs the calibration profile nearest to a checked profile r (of the first
+// pass's rows, one also checked: same slots and JIT; the heap nearest in ratio, in the cache or
+// out of it as r is) right after it, as many launches as r had; nil for a profile whose
+// throughput is not checked. The machine's speed per CPU-second drifts by a fifth within
+// minutes even at load 1-10 (the 30m calibration's two passes, ten minutes apart: 2,361 and
+// 1,783, 2,004 and 1,571, 1,735 and 2,034 MiB per CPU-second), more than the 15% the model is
+// checked to, and the held-out profiles run between the passes: the 152m profile missed by
+// -16.1% and -17.2% in two such runs. Its sibling measured beside it gives the machine's speed
+// at that moment (correctDrift).
+func measureBeside(t *testing.T, d *local.Dist, rows []tinyRow, r tinyResult, repeats int, warm, measure time.Duration) *tinyResult {
 	t.Helper()
 	if r.Refused != "" || r.Failed > 0 || !throughputChecked(r.JVMFlags, r.FlinkOptions) {
 		return nil
 	}
-	j, err := tiny.ParseJVMFlags(strings.Join(r.JVMFlags, " "))
-	if err != nil {
-		t.Fatal(err)
+	heap := func(flags []string) int64 {
+		j, err := tiny.ParseJVMFlags(strings.Join(flags, " "))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j.Heap
 	}
-	best, bestDist := -1, math.Inf(1)
-	for i, sp := range cal {
-		h, ok := specHeap(sp)
-		if dist := math.Abs(math.Log(float64(h) / float64(j.Heap))); ok && dist < bestDist {
-			best, bestDist = i, dist
+	h := heap(r.JVMFlags)
+	var best *tinyRow
+	bestDist := math.Inf(1)
+	for i, c := range rows {
+		if !c.Calibration || c.Pass != 1 || c.Refused != "" || !throughputChecked(c.JVMFlags, c.FlinkOptions) {
+			continue
+		}
+		if dist := math.Abs(math.Log(float64(heap(c.JVMFlags)) / float64(h))); dist < bestDist {
+			best, bestDist = &rows[i], dist
 		}
 	}
-	if best < 0 {
+	if best == nil {
 		return nil
 	}
-	b := measureCase(t, d, cal[best].tinyCase, repeats, warm, measure)
+	b := measureCase(t, d, best.tinyCase, repeats, warm, measure)
 	t.Logf("%s: calibration sibling %s measured beside it: %.0f MiB per CPU-second", r.Name, b.Name, b.MiBPerCPUSecond)
 	return &b
-}
-
-// specHeap is a one-slot C1 calibration spec's -Xmx in bytes (false for any other).
-func specHeap(sp tinySpec) (int64, bool) {
-	if !strings.Contains(sp.Name, "-c1-1slot-") {
-		return 0, false
-	}
-	for _, a := range sp.Args {
-		for _, f := range strings.Fields(a) {
-			if v, ok := strings.CutPrefix(f, "-Xmx"); ok {
-				mb, err := strconv.Atoi(strings.TrimSuffix(v, "m"))
-				return int64(mb) << 20, err == nil
-			}
-		}
-	}
-	return 0, false
 }
 
 // correctDrift scales a checked profile's prediction by the machine's speed when it ran: its
