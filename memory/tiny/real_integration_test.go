@@ -825,6 +825,7 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 			correctDrift(t, &row, rates)
 		}
 		row.Uncalibrated = uncalibrated
+		row.NoiseSE = launchNoiseSE(row, doc.Rows)
 		doc.Rows = append(doc.Rows, row)
 		checkTinyRow(t, row)
 	}
@@ -832,8 +833,9 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		repredict(t, &ref.SmallestRun, rates)
 		row := tinyRow{tinyResult: ref.SmallestRun, Uncalibrated: uncalibrated, Beside: smallestBeside}
 		correctDrift(t, &row, rates)
+		row.NoiseSE = launchNoiseSE(row, doc.Rows)
 		checkTinyRow(t, row)
-		ref.SmallestRun, ref.SmallestBeside, ref.SmallestDrift = row.tinyResult, row.Beside, row.DriftFactor
+		ref.SmallestRun, ref.SmallestBeside, ref.SmallestDrift, ref.SmallestNoiseSE = row.tinyResult, row.Beside, row.DriftFactor, row.NoiseSE
 	}
 	doc.Refusal = ref
 	doc.LoadAfter = loadAvg()
@@ -965,6 +967,9 @@ type tinyRow struct {
 	Beside         *tinyResult `json:"beside,omitempty"`
 	DriftFactor    float64     `json:"driftFactor,omitempty"`
 	DevUncorrected float64     `json:"devUncorrected,omitempty"`
+	// NoiseSE is the standard error, from the spread between launches in this run, of the
+	// measured rate the prediction is checked against (launchNoiseSE).
+	NoiseSE float64 `json:"noiseSe,omitempty"`
 }
 
 // tinyDoc is the recorded table (testdata/real-linux-x64-jdk17.json).
@@ -1002,8 +1007,8 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 	if r.Fit {
 		what = "fitted"
 	}
-	t.Logf("%s (%s): RSS measured %.1f MiB, predicted %.1f (%+.1f%%); throughput measured %.0f MiB/s at %.2f CPUs, capacity %.0f MiB/s, predicted %.0f (%+.1f%%)",
-		r.Name, what, r.RSSp95MiB, r.PredictedRSSMiB, r.DevRSS*100, r.MiBPerSec, median(cpusOf(r.Runs)), r.CapacityMiBs, r.PredictedMiBPerSec, r.DevThroughput*100)
+	t.Logf("%s (%s): RSS measured %.1f MiB, predicted %.1f (%+.1f%%); throughput measured %.0f MiB/s at %.2f CPUs, capacity %.0f MiB/s, predicted %.0f (%+.1f%%; tolerance %.1f%%, the launches' standard error %.1f%%)",
+		r.Name, what, r.RSSp95MiB, r.PredictedRSSMiB, r.DevRSS*100, r.MiBPerSec, median(cpusOf(r.Runs)), r.CapacityMiBs, r.PredictedMiBPerSec, r.DevThroughput*100, throughputTolerance(r.NoiseSE)*100, r.NoiseSE*100)
 	if r.Fit {
 		return
 	}
@@ -1031,9 +1036,52 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 		miss("%s: throughput not measured: in every run the task threads were starved, stolen from or compiling (%s)", r.Name, r.Runs[0].Starved)
 		return
 	}
-	if math.Abs(r.DevThroughput) > 0.15 {
-		miss("%s: throughput predicted %.0f MiB/s, measured capacity %.0f MiB/s (%+.1f%%, tolerance 15%%)", r.Name, r.PredictedMiBPerSec, r.CapacityMiBs, r.DevThroughput*100)
+	if tol := throughputTolerance(r.NoiseSE); math.Abs(r.DevThroughput) > tol {
+		miss("%s: throughput predicted %.0f MiB/s, measured capacity %.0f MiB/s (%+.1f%%, tolerance %.1f%%: 15%% and %.1f times the launches' standard error, %.1f%%)",
+			r.Name, r.PredictedMiBPerSec, r.CapacityMiBs, r.DevThroughput*100, tol*100, noiseQuantile, r.NoiseSE*100)
 	}
+}
+
+// launchNoiseSE is the standard error of log(checked rate / sibling rate) a checked row's
+// corrected deviation carries: each median's (1.2533 σ/√n, the median of n normal draws) with
+// σ, the launch-to-launch spread, pooled over the row's own launches and every group of its
+// sibling's launches in this run (pass 1, beside it, pass 2), each around its own group's
+// mean so that the machine's drift between groups does not count as spread. Without a
+// sibling (no correction) only the row's own median counts. 0 when fewer than two launches
+// leave no spread to estimate: the check is then the plain 15%.
+func launchNoiseSE(row tinyRow, rows []tinyRow) float64 {
+	own := launchRates(row.Runs)
+	groups := [][]float64{own}
+	var beside []float64
+	if row.Beside != nil && row.DriftFactor > 0 {
+		beside = launchRates(row.Beside.Runs)
+		groups = append(groups, beside)
+		for _, c := range rows {
+			if c.Calibration && c.Name == row.Beside.Name {
+				groups = append(groups, launchRates(c.Runs))
+			}
+		}
+	}
+	sigma, dof := pooledLogSpread(groups)
+	if dof == 0 || len(own) == 0 {
+		return 0
+	}
+	v := 1 / float64(len(own))
+	if len(beside) > 0 {
+		v += 1 / float64(len(beside))
+	}
+	return 1.2533 * sigma * math.Sqrt(v)
+}
+
+// launchRates is the MiB per CPU-second of each launch whose rate was measured.
+func launchRates(runs []tinyRun) []float64 {
+	var out []float64
+	for _, r := range runs {
+		if r.Failed == "" && r.Starved == "" && r.MiBPerCPUSecond > 0 {
+			out = append(out, r.MiBPerCPUSecond)
+		}
+	}
+	return out
 }
 
 // throughputChecked tells the profiles whose throughput checkTinyRow checks, and whose
@@ -1079,9 +1127,11 @@ type tinyRefusal struct {
 	// SmallestRun is the profile at that budget, run: it must not fail.
 	SmallestRun tinyResult `json:"smallestRun"`
 	// SmallestBeside is its calibration sibling run right after it, SmallestDrift the
-	// correction it gave (tinyRow.Beside, DriftFactor).
-	SmallestBeside *tinyResult `json:"smallestBeside,omitempty"`
-	SmallestDrift  float64     `json:"smallestDrift,omitempty"`
+	// correction it gave, SmallestNoiseSE its check's uncertainty (tinyRow.Beside,
+	// DriftFactor, NoiseSE).
+	SmallestBeside  *tinyResult `json:"smallestBeside,omitempty"`
+	SmallestDrift   float64     `json:"smallestDrift,omitempty"`
+	SmallestNoiseSE float64     `json:"smallestNoiseSe,omitempty"`
 	// Probes run the smallest profile with less heap than it plans (-Xmx and -Xms lowered): the
 	// heaps a refused budget would have had. FirstFailingHeapMiB is the largest probed heap that
 	// failed (0: none failed).
