@@ -413,7 +413,12 @@ func (c *Cluster) WaitTaskManagers(ctx context.Context, timeout time.Duration, i
 
 // GetJSON GETs path from the REST API and decodes the body into v.
 func (c *Cluster) GetJSON(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.RESTURL+path, nil)
+	return getJSON(ctx, c.RESTURL, path, v)
+}
+
+// getJSON decodes the answer of GET restURL+path into v.
+func getJSON(ctx context.Context, restURL, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, restURL+path, nil)
 	if err != nil {
 		return err
 	}

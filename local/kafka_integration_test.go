@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +15,8 @@ import (
 )
 
 // TestKafkaBrokerAndLoad starts the KRaft broker and a producer of a scenario source's
-// schedule (topic created with the source's partitions, backlog written before "ready"), then
-// stops both: no JVM and no port is left behind.
+// schedule (topic created with the source's partitions, backlog written before "ready"; the
+// schedule started by StartLoad, not before), then stops both: no JVM and no port is left behind.
 func TestKafkaBrokerAndLoad(t *testing.T) {
 	dists, err := local.DistsFromEnv()
 	if err != nil {
@@ -34,6 +36,7 @@ func TestKafkaBrokerAndLoad(t *testing.T) {
 		ID: "src", Name: "Source: log", Parallelism: 1, Partitions: 3,
 		Load: &local.SpecLoad{Backlog: 5000, Points: [][2]float64{{0, 200}}}}}}
 	spec.UseKafka(b.Bootstrap)
+	spec.LoadOnSignal(dir, time.Now())
 	start = time.Now()
 	load, err := local.StartKafkaLoad(ctx, d, dir, spec, false)
 	if err != nil {
@@ -43,6 +46,25 @@ func TestKafkaBrokerAndLoad(t *testing.T) {
 	b.Loads = append(b.Loads, load)
 	t.Logf("topic %s created, backlog of 5000 written in %s", spec.Vertices[0].Kafka.Topic, time.Since(start).Round(100*time.Millisecond))
 	time.Sleep(2 * time.Second)
+	// The producer waits for the origin (LoadOnSignal) and announces it once written.
+	if out, _ := os.ReadFile(load.Out); strings.Contains(string(out), "load origin") {
+		t.Errorf("the producer started its schedule before StartLoad: %s", out)
+	}
+	origin, err := spec.StartLoad(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("load origin %d\n", origin.UnixMilli())
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, _ := os.ReadFile(load.Out)
+		if strings.Contains(string(out), want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the producer did not start its schedule at %d within 15 s of StartLoad: %q", origin.UnixMilli(), out)
+			break
+		}
+	}
 	if !load.Alive() || !b.Proc.Alive() {
 		t.Errorf("producer alive %v, broker alive %v", load.Alive(), b.Proc.Alive())
 	}

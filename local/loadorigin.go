@@ -10,12 +10,12 @@ import (
 	"time"
 )
 
-// LoadOnSignal makes the sources of spec (its ScheduledSource vertices; Kafka producers keep
-// OriginMs) wait for StartLoad before their schedule starts: until then only the start backlog
-// has arrived. A schedule counted from the submission loses to the client JVM and the
-// deployment whatever they take: on a loaded machine 80-133 s of a 170 s schedule (2.2.1,
-// stop 25), so the policy never saw the ×1 level or most of the ×3 step. The origin file is
-// created in dir, which the cluster's processes read (a local cluster's directory).
+// LoadOnSignal makes the sources of spec (its ScheduledSource vertices, and the Kafka
+// producer of StartKafkaLoad) wait for StartLoad before their schedule starts: until then only
+// the start backlog has arrived. A schedule counted from the submission loses to the client JVM
+// and the deployment whatever they take: on a loaded machine 80-133 s of a 170 s schedule
+// (2.2.1, stop 25), so the policy never saw the ×1 level or most of the ×3 step. The origin
+// file is created in dir, which the cluster's processes read (a local cluster's directory).
 func (s *JobSpec) LoadOnSignal(dir string, now time.Time) {
 	s.OriginFile = filepath.Join(dir, "origin-"+strconv.FormatInt(now.UnixNano(), 36))
 }

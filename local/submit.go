@@ -48,6 +48,11 @@ func (c *Cluster) SubmitWorkload(ctx context.Context, w Workload) (string, error
 
 // WaitJobRunning waits until every vertex of the job is RUNNING.
 func (c *Cluster) WaitJobRunning(ctx context.Context, jobID string, timeout time.Duration) error {
+	return WaitJobRunning(ctx, c.RESTURL, jobID, timeout)
+}
+
+// WaitJobRunning waits until every vertex of the job at the REST API restURL is RUNNING.
+func WaitJobRunning(ctx context.Context, restURL, jobID string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		var d struct {
@@ -56,7 +61,7 @@ func (c *Cluster) WaitJobRunning(ctx context.Context, jobID string, timeout time
 				Status string `json:"status"`
 			} `json:"vertices"`
 		}
-		err := c.GetJSON(ctx, "/jobs/"+jobID, &d)
+		err := getJSON(ctx, restURL, "/jobs/"+jobID, &d)
 		if err == nil && d.State == "RUNNING" && len(d.Vertices) > 0 {
 			all := true
 			for _, v := range d.Vertices {

@@ -153,6 +153,8 @@ func newLocalSubmitCmd(dir *string) *cobra.Command {
 		file     string
 		job      int
 		compress float64
+		loadFrom string
+		wait     time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "submit --scenario FILE",
@@ -164,11 +166,20 @@ behave like a partitioned log fed at the scenario's load schedule (from now) wit
 backlog, reporting pendingRecords. When the cluster runs a Kafka broker (local up --kafka), each
 source reads a topic of its own with Flink's Kafka connector instead, filled at the load schedule
 by a producer that stops with the cluster, so lag and pendingRecords are Kafka's. Give the cluster the slots the job needs (local up
---set taskmanager.numberOfTaskSlots=N). Prints the job id.`,
+--set taskmanager.numberOfTaskSlots=N). Prints the job id.
+
+The load schedule's t = 0 is when every vertex of the job runs (--load-from running, the
+default: submit waits for it, up to --wait), so the client JVM and the deployment, which take
+a minute and more on a loaded machine, do not play the schedule's first steps before any task
+runs; until then the sources hold only the start backlog. --load-from submit counts from the
+submission and returns at once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
 				return usagef("--scenario: required")
+			}
+			if loadFrom != "running" && loadFrom != "submit" {
+				return usagef("--load-from %q: want running or submit", loadFrom)
 			}
 			sc, err := scenario.Load(file)
 			if err != nil {
@@ -176,6 +187,9 @@ by a producer that stops with the cluster, so lag and pendingRecords are Kafka's
 			}
 			if job < 0 || job >= len(sc.Jobs) {
 				return usagef("--job %d: scenario %s has %d job(s), numbered from 0", job, sc.Name, len(sc.Jobs))
+			}
+			if loadFrom != "running" && loadFrom != "submit" {
+				return usagef("--load-from %q: want running or submit", loadFrom)
 			}
 			if compress != 1 {
 				if sc, err = sc.Compress(compress, policies.IsTimelineDuration); err != nil {
@@ -194,7 +208,10 @@ by a producer that stops with the cluster, so lag and pendingRecords are Kafka's
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			if loadFrom == "running" {
+				spec.LoadOnSignal(*dir, time.Now())
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute+wait)
 			defer cancel()
 			var load *local.Process
 			if st.KafkaBootstrap != "" {
@@ -214,12 +231,19 @@ by a producer that stops with the cluster, so lag and pendingRecords are Kafka's
 				}
 				return err
 			}
+			if loadFrom == "running" {
+				if err := startLoadWhenRunning(ctx, cmd.ErrOrStderr(), st.RESTURL, id, spec, wait); err != nil {
+					return err
+				}
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), id)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&file, "scenario", "", "scenario YAML file")
 	cmd.Flags().IntVar(&job, "job", 0, "which of the scenario's jobs (from 0)")
+	cmd.Flags().StringVar(&loadFrom, "load-from", "running", "when the load schedule's t = 0 is: running (once every vertex of the job runs) or submit (at the submission)")
+	cmd.Flags().DurationVar(&wait, "wait", 3*time.Minute, "with --load-from running, how long to wait for the job to run")
 	cmd.Flags().Float64Var(&compress, "compress", 1, "run the scenario's timeline this many times faster (load schedule, restart model, SLO, Flink timers and autoscaler windows it sets; rates and backlogs unchanged); pair with local up --compress and run --compress")
 	return cmd
 }
@@ -275,5 +299,22 @@ func printLocalState(w io.Writer, st *local.State, output, verb string) error {
 	}
 	fmt.Fprintln(w, strings.TrimSpace(`
 stop with: flinktune local down`))
+	return nil
+}
+
+// startLoadWhenRunning waits until every vertex of the submitted job runs, then starts the
+// spec's load schedule (the origin file its sources read). The job stays submitted when it
+// does not run in time: the error names it, and its sources hold the backlog until the origin
+// is written.
+func startLoadWhenRunning(ctx context.Context, progress io.Writer, restURL, id string, spec *local.JobSpec, wait time.Duration) error {
+	fmt.Fprintf(progress, "job %s submitted; waiting up to %s for every vertex to run before the load starts\n", id, wait)
+	if err := local.WaitJobRunning(ctx, restURL, id, wait); err != nil {
+		return fmt.Errorf("%w: its load has not started (the sources hold the start backlog); cancel it with PATCH %s/jobs/%s, or submit with --load-from submit", err, restURL, id)
+	}
+	at, err := spec.StartLoad(time.Now())
+	if err != nil {
+		return fmt.Errorf("job %s runs but its load could not start: %w", id, err)
+	}
+	fmt.Fprintf(progress, "job %s running; load schedule started at %s\n", id, at.UTC().Format(time.RFC3339))
 	return nil
 }

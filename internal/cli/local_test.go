@@ -1,10 +1,19 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/flinktune/flinktune/local"
 )
 
 // The local commands without a JVM: errors name the fix, bad flags are usage errors, and a
@@ -22,6 +31,7 @@ func TestLocalCommandsWithoutCluster(t *testing.T) {
 		{[]string{"local", "up", "--dir", dir, "-o", "xml"}, ExitUsage, "want one of table, json"},
 		{[]string{"local", "up", "--dir", dir, "--set", "novalue"}, ExitUsage, "novalue"},
 		{[]string{"local", "up", "--dir", dir, "--dist", filepath.Join(dir, "missing")}, ExitFailure, "10-real-flink.sh"},
+		{[]string{"local", "submit", "--dir", dir, "--scenario", "x.yaml", "--load-from", "later"}, ExitUsage, `--load-from "later": want running or submit`},
 	}
 	for _, tt := range tests {
 		_, errOut, code := runCLI(t, tt.args...)
@@ -45,5 +55,50 @@ func TestLocalStatusOfDeadCluster(t *testing.T) {
 	out, _, _ = runCLI(t, "local", "status", "--dir", dir, "-o", "json")
 	if !strings.Contains(out, `"alive": false`) || !strings.Contains(out, `"restUrl": "http://127.0.0.1:1"`) {
 		t.Errorf("status -o json: %s", out)
+	}
+}
+
+// startLoadWhenRunning writes the load's origin only once every vertex runs, after the job was
+// seen deploying, and leaves it unwritten (naming the way out) when the job never runs.
+func TestStartLoadWhenRunning(t *testing.T) {
+	var polls atomic.Int32
+	deployed := 3 // polls before every vertex runs
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := int(polls.Add(1))
+		status := "DEPLOYING"
+		if r.URL.Path == "/jobs/ready" && n > deployed {
+			status = "RUNNING"
+		}
+		json.NewEncoder(w).Encode(map[string]any{"state": "RUNNING",
+			"vertices": []map[string]string{{"status": "RUNNING"}, {"status": status}}})
+	}))
+	defer srv.Close()
+
+	dir := t.TempDir()
+	spec := &local.JobSpec{Name: "j"}
+	spec.LoadOnSignal(dir, time.Now())
+	var progress bytes.Buffer
+	before := time.Now()
+	if err := startLoadWhenRunning(context.Background(), &progress, srv.URL, "ready", spec, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := int(polls.Load()); got <= deployed {
+		t.Errorf("load started after %d polls, before the job ran (poll %d)", got, deployed+1)
+	}
+	if _, err := os.Stat(spec.OriginFile); err != nil || spec.OriginMs < before.UnixMilli() {
+		t.Errorf("origin file %s: %v, origin %d (submitted at %d)", spec.OriginFile, err, spec.OriginMs, before.UnixMilli())
+	}
+	if !strings.Contains(progress.String(), "waiting up to 10s") || !strings.Contains(progress.String(), "load schedule started at") {
+		t.Errorf("progress: %q", progress.String())
+	}
+
+	stuck := &local.JobSpec{Name: "k"}
+	stuck.LoadOnSignal(dir, time.Now().Add(time.Second))
+	err := startLoadWhenRunning(context.Background(), &progress, srv.URL, "stuck", stuck, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "--load-from submit") || !strings.Contains(err.Error(), "not running after 1s") {
+		t.Errorf("a job that never runs: %v", err)
+	}
+	if _, err := os.Stat(stuck.OriginFile); !os.IsNotExist(err) {
+		t.Errorf("the origin of a job that never ran was written: %v", err)
 	}
 }

@@ -47,13 +47,17 @@ public final class KafkaLoad {
         }
         JsonNode spec = new ObjectMapper().readTree(new File(specFile));
         long origin = spec.path("originMs").asLong(System.currentTimeMillis());
+        // A spec with an origin file (flinktune's LoadOnSignal) produces only the backlog until
+        // the file holds the origin, as the scheduled sources do: the schedule then starts when
+        // the job runs, not when the producer did.
+        String originFile = spec.path("originFile").asText("");
         List<Topic> topics = new ArrayList<>();
         for (JsonNode v : spec.path("vertices")) {
             if (v.path("kafka").isMissingNode()) {
                 continue;
             }
             topics.add(new Topic(v.path("kafka").path("bootstrap").asText(), v.path("kafka").path("topic").asText(),
-                    v.path("partitions").asInt(1), schedule(origin, v.path("load"))));
+                    v.path("partitions").asInt(1), schedule(origin, originFile, v.path("load"))));
         }
         if (topics.isEmpty()) {
             throw new IllegalArgumentException(specFile + ": no source vertex names a Kafka topic");
@@ -67,16 +71,23 @@ public final class KafkaLoad {
         }
         System.out.println("ready");
         System.out.flush();
+        boolean announced = false;
         while (true) {
             long now = System.currentTimeMillis();
             for (Topic t : topics) {
                 t.produceUntil(now);
             }
+            if (!announced && topics.get(0).schedule.originAt(now) >= 0) {
+                // flinktune waits for this line to know the schedule runs (TestKafkaBrokerAndLoad).
+                System.out.println("load origin " + topics.get(0).schedule.originAt(now));
+                System.out.flush();
+                announced = true;
+            }
             Thread.sleep(TICK_MS);
         }
     }
 
-    static Schedule schedule(long origin, JsonNode load) {
+    static Schedule schedule(long origin, String originFile, JsonNode load) {
         int n = load.path("points").size();
         long[] t = new long[Math.max(1, n)];
         double[] r = new double[Math.max(1, n)];
@@ -84,7 +95,8 @@ public final class KafkaLoad {
             t[k] = load.path("points").get(k).get(0).asLong();
             r[k] = load.path("points").get(k).get(1).asDouble();
         }
-        return new Schedule(origin, load.path("backlog").asLong(0), t, r);
+        long backlog = load.path("backlog").asLong(0);
+        return originFile.isEmpty() ? new Schedule(origin, backlog, t, r) : Schedule.startedBy(originFile, backlog, t, r);
     }
 
     static final class Topic {

@@ -83,6 +83,15 @@ public final class Schedule implements Serializable {
         return backlog + cum[k] + (rate[k] + r) / 2 * (t - tMs[k]) / 1000.0;
     }
 
+    /**
+     * The load's origin in epoch milliseconds as known at nowMs, or -1 while a file-started
+     * schedule's origin is not written yet.
+     */
+    public long originAt(long nowMs) {
+        long o = origin(nowMs);
+        return o == UNKNOWN ? -1 : o;
+    }
+
     /** The input rate at nowMs, records per second. */
     public double rateAt(long nowMs) {
         long origin = origin(nowMs);
