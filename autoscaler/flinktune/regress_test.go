@@ -113,11 +113,6 @@ var regressions = []struct {
 	// utilization.min); 69,627 (2 rescales, 0 s) once vertices halfway down on a level for
 	// settle start one (halfway.go). The operator: 66,725, 2 rescales, 0 s.
 	{"halfway-after-ramp-forecast.yaml", 1, 2, 60, 74000},
-	// 2 rescales, 1 oscillation, 126 s and 61,550 parallelism-seconds while a single cycle's
-	// slope on a noisy level counted as a fall and cut the initial layout's wait to
-	// scale-down.interval from the job's start; 1 rescale, 0 s, 77,900 once the initial layout
-	// waits settle (firstlayout.go). The operator: no rescale, 0 s, 92,400.
-	{"initial-layout-noisy-fall.yaml", 0, 1, 60, 90000},
 }
 
 func TestRegressionScenarios(t *testing.T) {

@@ -19,9 +19,6 @@ const fallingShare = 0.1
 // lag that is gone), so it is shed after scale-down.interval; so is the capacity of a spike
 // once the demand is back at the level it held before the spike (lowPeak).
 func (p *Policy) downWait(e *evaluation, surplus bool) time.Duration {
-	if p.initialLayout() {
-		return p.initialWait() // firstlayout.go
-	}
 	if surplus || p.st.LowAtLevel || falling(e, p.o.Settle) {
 		return p.lowFor()
 	}

@@ -26,7 +26,6 @@ func TestFlatLevelWaitsForSettle(t *testing.T) {
 func TestDownWait(t *testing.T) {
 	o := DefaultOptions()
 	p := New(o)
-	p.st.LastDir = 1 // after a rescale of ours: the initial layout always waits settle (firstlayout.go)
 	long := max(o.ScaleDownInterval, o.Settle)
 	// ingest 10000/s; over settle (2100 s) a slope of -1/s sheds 21%, -0.2/s 4%.
 	tests := []struct {

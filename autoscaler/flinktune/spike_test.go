@@ -47,7 +47,6 @@ func TestSpikeCapacityShedFromTheSpikesEnd(t *testing.T) {
 func TestDownWaitBackAtLevel(t *testing.T) {
 	o := DefaultOptions()
 	p := New(o)
-	p.st.LastDir = 1 // the spike's scale-up (the initial layout always waits settle: firstlayout.go)
 	e := &evaluation{ingest: 10000}
 	if got := p.downWait(e, false); got != max(o.ScaleDownInterval, o.Settle) {
 		t.Fatalf("flat level waits %v, want settle", got)
