@@ -59,7 +59,7 @@ func (p *Policy) levelStart(id string, cur float64, now time.Time) time.Time {
 // now less than settle ago, and when it reached that level (the scale-down waits settle from
 // then); "" when none did or the demand's wait is not settle (downWait's shorter cases).
 func (p *Policy) riseWait(e *evaluation, now time.Time, surplus bool) (string, time.Time) {
-	if surplus || p.st.LowAtLevel || p.falling(e, now) {
+	if surplus || p.st.LowAtLevel || falling(e, p.o.Settle) {
 		return "", time.Time{}
 	}
 	src, latest := "", time.Time{}

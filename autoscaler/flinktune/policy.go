@@ -926,7 +926,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "within target utilization"
 	}
 	p.resumeSurplusWait(e, snap.Time, shedsSurplus)
-	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, snap.Time, surplus) {
+	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) {
 		return nil, 0, "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
 	}
 	if src, since := p.riseWait(e, snap.Time, surplus); src != "" {

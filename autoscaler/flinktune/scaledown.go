@@ -18,47 +18,17 @@ const fallingShare = 0.1
 // The surplus of a scale-up sized to drain a backlog is no bet on the level (it was sized for
 // lag that is gone), so it is shed after scale-down.interval; so is the capacity of a spike
 // once the demand is back at the level it held before the spike (lowPeak).
-func (p *Policy) downWait(e *evaluation, now time.Time, surplus bool) time.Duration {
-	if surplus || p.st.LowAtLevel || p.falling(e, now) {
+func (p *Policy) downWait(e *evaluation, surplus bool) time.Duration {
+	if surplus || p.st.LowAtLevel || falling(e, p.o.Settle) {
 		return p.lowFor()
 	}
 	return max(p.lowFor(), p.o.Settle)
 }
 
 // falling reports whether the job's total source demand trends down by more than
-// fallingShare of itself over settle, and the per-minute levels confirm it (fell).
-//
-// The trend alone is one cycle's regression slope, often the 90-second fit's: on a flat level
-// with 6% noise it shed more than fallingShare over settle about once in 165 cycles, and that
-// cycle shortened the wait (gen-198: its source lowered 16 -> 1 after 29 minutes of a flat
-// 10.1k/s, the slope -4.7/s read as -100% over settle). A fall the bet may rest on is one the
-// minutes show: a step down or an evening is below the span's earlier minutes, a noisy
-// cycle is not.
-func (p *Policy) falling(e *evaluation, now time.Time) bool {
-	return e.ingest > 0 && sheds(e.slope, e.ingest, p.o.Settle) && p.fell(e, now, p.o.Settle)
-}
-
-// fell reports whether the sources' total demand now is more than fallingShare below the
-// mean of their whole minutes in the first half of span (from span to span/2 ago). Without
-// such minutes (a job younger than half the span) no fall is seen.
-func (p *Policy) fell(e *evaluation, now time.Time, span time.Duration) bool {
-	earlier := 0.0
-	for _, vi := range e.order {
-		if !vi.Source {
-			continue
-		}
-		sum, n := 0.0, 0
-		for _, l := range p.st.Levels[vi.ID] {
-			if age := now.Sub(l.T); l.N >= minMinuteSamples && age <= span && age >= span/2 {
-				sum, n = sum+l.mean(), n+1
-			}
-		}
-		if n == 0 {
-			return false
-		}
-		earlier += sum / float64(n)
-	}
-	return e.ingest < (1-fallingShare)*earlier
+// fallingShare of itself over d.
+func falling(e *evaluation, d time.Duration) bool {
+	return e.ingest > 0 && sheds(e.slope, e.ingest, d)
 }
 
 // sheds reports whether a trend of slope sheds more than fallingShare of level over d.

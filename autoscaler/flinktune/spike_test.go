@@ -48,11 +48,11 @@ func TestDownWaitBackAtLevel(t *testing.T) {
 	o := DefaultOptions()
 	p := New(o)
 	e := &evaluation{ingest: 10000}
-	if got := p.downWait(e, t0, false); got != max(o.ScaleDownInterval, o.Settle) {
+	if got := p.downWait(e, false); got != max(o.ScaleDownInterval, o.Settle) {
 		t.Fatalf("flat level waits %v, want settle", got)
 	}
 	p.st.LowAtLevel = true
-	if got := p.downWait(e, t0, false); got != o.ScaleDownInterval {
+	if got := p.downWait(e, false); got != o.ScaleDownInterval {
 		t.Errorf("back at the level held before a spike: waits %v, want %v", got, o.ScaleDownInterval)
 	}
 }
