@@ -245,7 +245,28 @@ func (c *Controller) release(key store.JobKey) {
 
 type cycleResult struct{ scaled, realized bool }
 
+// jobCycle is one job's cycle in flight, shared by cycleJob's steps: the snapshot, the
+// job's effective configuration, the policy's decision and what the controller plans to
+// apply. It lives for one cycle.
+type jobCycle struct {
+	ctx      context.Context
+	cl       Cluster
+	job      JobRef
+	key      store.JobKey
+	now      time.Time
+	snap     *autoscaler.Snapshot
+	cfg      *flinkconf.Config
+	runner   *jobRunner
+	decision autoscaler.Decision
+	current  map[string]int // the running parallelism
+	lv       *jobLive
+	plan     applyPlan
+}
+
 // cycleJob runs one job's cycle; a panic anywhere inside becomes an error for this job only.
+// Its steps run in this order because each depends on the one before: collect, configure
+// (whether the job is managed), decide (the policy), record and commit (durable before
+// anything is applied), then apply the configuration and the parallelism.
 func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key store.JobKey, now time.Time) (res cycleResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -253,169 +274,239 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 			c.recordError(key, job, now, err)
 		}
 	}()
-	cctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
-	snap, err := cl.Collector.Collect(cctx, job, now)
-	cancel()
-	if err != nil {
-		// No decision on partial or failed data: the policy does not see this cycle at all.
-		c.opts.Metrics.jobError(key)
-		if collect.IsBadData(err) {
-			c.recordBadData(key, job, now, err)
-			return res, err
-		}
-		c.recordError(key, job, now, fmt.Errorf("metric collection failed, no decision taken: %w", err))
+	jc := &jobCycle{ctx: ctx, cl: cl, job: job, key: key, now: now}
+	if jc.snap, err = c.collectJob(jc); err != nil {
 		return res, err
 	}
-	if snap.Cluster == "" {
-		snap.Cluster = cl.Name
+	if !c.configure(jc) {
+		return res, nil // not managed; the operator clears state of disabled jobs too
 	}
+	if err = c.decide(jc); err != nil {
+		return res, err
+	}
+	cycle, wasReconciled, err := c.record(jc)
+	if err != nil {
+		return res, err
+	}
+	res.scaled = jc.decision.Scaled
+	if err = c.commit(jc, cycle, wasReconciled); err != nil {
+		return res, err
+	}
+	c.maybePrune(now)
+	if res.realized, err = c.applyConfig(jc); err != nil {
+		return res, err
+	}
+	realized, err := c.applyParallelism(jc)
+	res.realized = res.realized || realized
+	return res, err
+}
+
+// collectJob takes the job's snapshot. No decision is taken on partial or failed data: the
+// policy does not see this cycle at all.
+func (c *Controller) collectJob(jc *jobCycle) (*autoscaler.Snapshot, error) {
+	cctx, cancel := context.WithTimeout(jc.ctx, c.opts.CycleTimeout)
+	snap, err := jc.cl.Collector.Collect(cctx, jc.job, jc.now)
+	cancel()
+	if err != nil {
+		c.opts.Metrics.jobError(jc.key)
+		if collect.IsBadData(err) {
+			c.recordBadData(jc.key, jc.job, jc.now, err)
+			return nil, err
+		}
+		c.recordError(jc.key, jc.job, jc.now, fmt.Errorf("metric collection failed, no decision taken: %w", err))
+		return nil, err
+	}
+	if snap.Cluster == "" {
+		snap.Cluster = jc.cl.Name
+	}
+	return snap, nil
+}
+
+// configure sets the job's effective configuration (flinktune's base under the job's own)
+// and reports whether flinktune manages the job. Policies read the configuration from the
+// snapshot too, so the snapshot gets the effective one.
+func (c *Controller) configure(jc *jobCycle) bool {
 	cfg := c.opts.Base.Clone()
-	cfg.Merge(flinkconf.FromMap(snap.Config))
+	cfg.Merge(flinkconf.FromMap(jc.snap.Config))
 	if c.opts.AllJobs && !cfg.Has(KeyEnabled) {
 		cfg.Set(KeyEnabled, "true")
 	}
 	if v, _ := cfg.Get(KeyEnabled); !strings.EqualFold(v, "true") {
-		c.explain.note(c.log, key, false, "not managed: "+KeyEnabled+" is not true in the job's configuration (flinktune run --all-jobs manages every job)",
-			snap.Time, now, c.opts.Interval)
-		return res, nil // not managed; the operator clears state of disabled jobs too
+		c.explain.note(c.log, jc.key, false, "not managed: "+KeyEnabled+" is not true in the job's configuration (flinktune run --all-jobs manages every job)",
+			jc.snap.Time, jc.now, c.opts.Interval)
+		return false
 	}
 	if c.opts.DryRun {
 		// Recommendation-only: the policy reports and records, and nothing is applied.
 		cfg.Set(KeyScalingEnabled, "false")
 	}
-	// Policies read the job's configuration from the snapshot too: give them the effective one.
-	snap.Config = cfg.Map()
-	runner, err := c.runner(key, job, cfg)
-	if err != nil {
-		c.recordError(key, job, now, err)
-		return res, err
-	}
-	decision, err := runner.policy.Cycle(snap)
-	if err != nil {
-		c.opts.Metrics.jobError(key)
-		c.recordError(key, job, now, fmt.Errorf("policy %s: %w", runner.policyName, err))
-		return res, err
-	}
-	c.opts.Metrics.observe(key, runner.policyName, snap, decision)
-	if c.opts.Observer != nil {
-		c.opts.Observer.ObserveCycle(key, runner.policyName, snap, decision, now)
-	}
-	c.log.Debug("job cycle", "cluster", key.Cluster, "job", key.JobID, "policy", runner.policyName,
-		"ready", decision.Ready, "scaled", decision.Scaled, "reason", decision.Reason)
-	c.explain.note(c.log, key, decision.Ready, decision.Reason, snap.Time, now, c.opts.Interval)
+	jc.snap.Config = cfg.Map()
+	jc.cfg = cfg
+	return true
+}
 
-	state, err := runner.policy.MarshalState()
+// decide runs the job's policy on the snapshot and reports its decision (metrics, observer,
+// log and the explanation of why it is or is not ready).
+func (c *Controller) decide(jc *jobCycle) error {
+	runner, err := c.runner(jc.key, jc.job, jc.cfg)
 	if err != nil {
-		return res, fmt.Errorf("policy state: %w", err)
+		c.recordError(jc.key, jc.job, jc.now, err)
+		return err
 	}
-	current := currentParallelism(snap)
-	lv := c.liveOf(key)
+	jc.runner = runner
+	decision, err := runner.policy.Cycle(jc.snap)
+	if err != nil {
+		c.opts.Metrics.jobError(jc.key)
+		c.recordError(jc.key, jc.job, jc.now, fmt.Errorf("policy %s: %w", runner.policyName, err))
+		return err
+	}
+	jc.decision = decision
+	c.opts.Metrics.observe(jc.key, runner.policyName, jc.snap, decision)
+	if c.opts.Observer != nil {
+		c.opts.Observer.ObserveCycle(jc.key, runner.policyName, jc.snap, decision, jc.now)
+	}
+	c.log.Debug("job cycle", "cluster", jc.key.Cluster, "job", jc.key.JobID, "policy", runner.policyName,
+		"ready", decision.Ready, "scaled", decision.Scaled, "reason", decision.Reason)
+	c.explain.note(c.log, jc.key, decision.Ready, decision.Reason, jc.snap.Time, jc.now, c.opts.Interval)
+	return nil
+}
+
+// record builds the cycle's store record: the policy's state, the resolution of an earlier
+// intent (reconcile, before any new intent), a rescale Flink accepted but the store missed,
+// and the decision's events, history entry and intent. It also plans what to apply. It
+// reports whether the job was reconciled before, to undo the resolution if the commit fails.
+func (c *Controller) record(jc *jobCycle) (store.Cycle, bool, error) {
+	state, err := jc.runner.policy.MarshalState()
+	if err != nil {
+		return store.Cycle{}, false, fmt.Errorf("policy state: %w", err)
+	}
+	jc.current = currentParallelism(jc.snap)
+	jc.lv = c.liveOf(jc.key)
 	cycle := store.Cycle{
-		Info:         store.JobInfo{Key: key, Name: job.Name, Policy: runner.policyName, FirstSeen: now, LastSeen: now},
+		Info:         store.JobInfo{Key: jc.key, Name: jc.job.Name, Policy: jc.runner.policyName, FirstSeen: jc.now, LastSeen: jc.now},
 		PolicyState:  state,
-		DedupeWindow: c.eventInterval(cfg),
+		DedupeWindow: c.eventInterval(jc.cfg),
 	}
-	wasReconciled := lv.reconciled
-	if !lv.reconciled {
-		done, err := c.reconcile(&cycle, lv, key, snap, runner.policyName, now)
+	wasReconciled := jc.lv.reconciled
+	if !jc.lv.reconciled {
+		done, err := c.reconcile(&cycle, jc.lv, jc.key, jc.snap, jc.runner.policyName, jc.now)
 		if err != nil {
-			c.persisted(key, err)
-			return res, err
+			c.persisted(jc.key, err)
+			return store.Cycle{}, false, err
 		}
 		// The resolution goes with this cycle's commit, before any new intent in it.
-		lv.reconciled = done
+		jc.lv.reconciled = done
 	}
-	c.withUnrecorded(&cycle, lv, key)
-	plan := c.planApply(cfg, decision, snap, current, lv)
-	for _, e := range decision.Events {
+	c.withUnrecorded(&cycle, jc.lv, jc.key)
+	jc.plan = c.planApply(jc.cfg, jc.decision, jc.snap, jc.current, jc.lv)
+	c.recordDecision(&cycle, jc)
+	return cycle, wasReconciled, nil
+}
+
+// recordDecision adds the decision to the cycle's record: its events, a history entry when
+// it scaled (recommended only, when it is not applied fresh) and the intent to apply it.
+func (c *Controller) recordDecision(cycle *store.Cycle, jc *jobCycle) {
+	d, now := jc.decision, jc.now
+	for _, e := range d.Events {
 		if e.JobID == "" {
-			e.JobID = job.ID
+			e.JobID = jc.job.ID
 		}
 		// Events are stamped with the controller's clock, like everything it records
 		// (policies run on the cluster's clock, which may differ).
 		e.Time = now
-		cycle.Events = append(cycle.Events, store.Event{Event: e, Cluster: cl.Name})
+		cycle.Events = append(cycle.Events, store.Event{Event: e, Cluster: jc.cl.Name})
 	}
-	if decision.Scaled {
-		res.scaled = true
+	if d.Scaled {
 		action := store.ActionDecided
-		if !plan.fresh {
+		if !jc.plan.fresh {
 			action = store.ActionRecommended
 		}
 		cycle.History = append(cycle.History, store.HistoryEntry{
-			Time: now, Policy: runner.policyName, From: current, To: decision.Parallelism,
-			Reason: decision.Reason, DryRun: !plan.fresh, Action: action,
+			Time: now, Policy: jc.runner.policyName, From: jc.current, To: d.Parallelism,
+			Reason: d.Reason, DryRun: !jc.plan.fresh, Action: action,
 		})
 	}
-	if plan.fresh {
+	if jc.plan.fresh {
 		// Write-ahead: the intent is durable before Flink hears of it, with what it was
 		// decided on, so that a restart can tell whether it is still current.
-		cycle.Intent = &store.Intent{Time: now, SnapshotTime: snap.Time, From: current, Parallelism: decision.Parallelism,
-			Config: decision.ConfigOverrides, Reason: decision.Reason}
+		cycle.Intent = &store.Intent{Time: now, SnapshotTime: jc.snap.Time, From: jc.current, Parallelism: d.Parallelism,
+			Config: d.ConfigOverrides, Reason: d.Reason}
 	}
+}
+
+// commit makes the cycle's record durable. Nothing is applied that the store could not
+// record: on failure the resolution is undone too, since it was not stored either.
+func (c *Controller) commit(jc *jobCycle, cycle store.Cycle, wasReconciled bool) error {
 	intentID, err := c.store.CommitCycle(cycle)
-	c.persisted(key, err)
+	c.persisted(jc.key, err)
 	if err != nil {
-		lv.reconciled = wasReconciled // the resolution was not stored either
-		// Nothing is applied that the store could not record.
-		return res, fmt.Errorf("persist cycle (no change applied while the store cannot record it): %w", err)
+		jc.lv.reconciled = wasReconciled
+		return fmt.Errorf("persist cycle (no change applied while the store cannot record it): %w", err)
 	}
-	lv.unrecorded = nil
-	if plan.fresh {
-		lv.target, lv.intentID = maps.Clone(decision.Parallelism), intentID
+	jc.lv.unrecorded = nil
+	if jc.plan.fresh {
+		jc.lv.target, jc.lv.intentID = maps.Clone(jc.decision.Parallelism), intentID
 	}
-	c.maybePrune(now)
-	if cfgApply := c.shouldApplyConfig(cfg, decision); cfgApply && cl.Config != nil {
-		// Configuration goes first so that, where the platform restarts TaskManagers for it,
-		// the rescale below lands in the same restart.
-		timeout := c.opts.RealizeTimeout
-		if t, ok := cl.Config.(interface{ RealizeTimeout() time.Duration }); ok {
-			// A realizer that restarts processes one at a time says how long it needs.
-			timeout = max(timeout, t.RealizeTimeout())
-		}
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		sent, err := cl.Config.RealizeConfig(rctx, snap, decision.ConfigOverrides, decision.ConfigRemovals)
-		rcancel()
-		if err != nil {
-			c.recordError(key, job, now, fmt.Errorf("applying configuration %v: %w", decision.ConfigOverrides, err))
-			return res, err
-		}
-		if sent {
-			res.realized = true
-			if err := c.recordEvent(key, job, now, 0, autoscaler.Event{Type: autoscaler.EventNormal, Reason: "ConfigurationApplied",
-				Message: "TaskManager configuration applied: " + formatConfig(decision.ConfigOverrides, decision.ConfigRemovals)}); err != nil {
-				return res, err
-			}
-		}
+	return nil
+}
+
+// applyConfig hands the decision's configuration changes to the cluster's realizer and
+// reports whether they were sent. Configuration goes before the rescale so that, where the
+// platform restarts TaskManagers for it, the rescale lands in the same restart.
+func (c *Controller) applyConfig(jc *jobCycle) (bool, error) {
+	cl, d := jc.cl, jc.decision
+	if !c.shouldApplyConfig(jc.cfg, d) || cl.Config == nil {
+		return false, nil
 	}
-	if !plan.apply || cl.Realizer == nil {
-		return res, nil
+	timeout := c.opts.RealizeTimeout
+	if t, ok := cl.Config.(interface{ RealizeTimeout() time.Duration }); ok {
+		// A realizer that restarts processes one at a time says how long it needs.
+		timeout = max(timeout, t.RealizeTimeout())
 	}
-	// Realize with a context detached from shutdown: a rescale in flight is completed or fails
-	// on its own timeout, it is not abandoned half-way by SIGTERM.
-	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RealizeTimeout)
-	sent, err := cl.Realizer.Realize(rctx, snap, lv.target)
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(jc.ctx), timeout)
+	sent, err := cl.Config.RealizeConfig(rctx, jc.snap, d.ConfigOverrides, d.ConfigRemovals)
 	rcancel()
 	if err != nil {
-		c.recordError(key, job, now, fmt.Errorf("applying parallelism %v: %w", lv.target, err))
-		return res, err
+		c.recordError(jc.key, jc.job, jc.now, fmt.Errorf("applying configuration %v: %w", d.ConfigOverrides, err))
+		return false, err
 	}
 	if !sent {
-		return res, nil
+		return false, nil
 	}
-	res.realized = true
+	return true, c.recordEvent(jc.key, jc.job, jc.now, 0, autoscaler.Event{Type: autoscaler.EventNormal, Reason: "ConfigurationApplied",
+		Message: "TaskManager configuration applied: " + formatConfig(d.ConfigOverrides, d.ConfigRemovals)})
+}
+
+// applyParallelism hands the planned parallelism to the cluster's realizer and reports
+// whether it was sent. It realizes with a context detached from shutdown: a rescale in flight
+// is completed or fails on its own timeout, it is not abandoned half-way by SIGTERM.
+func (c *Controller) applyParallelism(jc *jobCycle) (bool, error) {
+	cl, lv, key := jc.cl, jc.lv, jc.key
+	if !jc.plan.apply || cl.Realizer == nil {
+		return false, nil
+	}
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(jc.ctx), c.opts.RealizeTimeout)
+	sent, err := cl.Realizer.Realize(rctx, jc.snap, lv.target)
+	rcancel()
+	if err != nil {
+		c.recordError(key, jc.job, jc.now, fmt.Errorf("applying parallelism %v: %w", lv.target, err))
+		return false, err
+	}
+	if !sent {
+		return false, nil
+	}
 	// The applied record is durable before anyone is told; if it cannot be written, it goes
 	// with the job's next commit, and the job is unhealthy (applies nothing) until then.
-	rec := c.appliedRecord(key, job, lv, runner.policyName, decision.Reason, current, lv.target, now)
+	rec := c.appliedRecord(key, jc.job, lv, jc.runner.policyName, jc.decision.Reason, jc.current, lv.target, jc.now)
 	_, err = c.store.CommitCycle(rec)
 	c.persisted(key, err)
 	if err != nil {
 		lv.unrecorded = &rec
 		err = fmt.Errorf("recording the rescale Flink accepted (retried with the next cycle): %w", err)
 	}
-	runner.policy.Applied(snap.Time, lv.target) // the cluster's clock, as the snapshots
+	jc.runner.policy.Applied(jc.snap.Time, lv.target) // the cluster's clock, as the snapshots
 	c.opts.Metrics.realized(key)
-	return res, err
+	return true, err
 }
 
 // shouldApply decides whether a decision's parallelism differs from what runs and may be applied.

@@ -97,392 +97,568 @@ const minTaskHeap = 32 << 20
 
 // Recommend computes the recommendation for the job of snap at parallelism target (vertex id
 // → parallelism; nil or missing vertices: as running). It does not change the tuner's state.
+//
+// It runs as composable steps, the shape of the Kubernetes VPA recommender: the limits and
+// layouts the job runs within (newRecommendation, observe), each pool's estimate from its
+// evidence (network, heap, metaspace, managed memory, off-heap), the initial limit's clamps
+// (fitLimit), then the final configuration and the verdict (propose, explain). The steps run
+// in this order because each appends its evidence, and the evidence reads in that order.
 func (t *Tuner) Recommend(snap *autoscaler.Snapshot, target map[string]int) (*Recommendation, error) {
+	r, err := t.newRecommendation(snap, target)
+	if err != nil {
+		return nil, err
+	}
+	r.observe()
+	network, networkSafety := r.planNetwork()
+	hp := r.planHeap()
+	meta, metaBasis, metaSafety := r.planMetaspace()
+	mp, err := r.planManaged(&hp)
+	if err != nil {
+		return nil, err
+	}
+	taskOff, overheadMin := r.planOffHeap()
+	pl := plannedPools{heap: hp.bytes, taskOff: taskOff, network: network, managed: mp.managed, meta: meta, overheadMin: overheadMin}
+	fit, err := r.fitLimit(pl, &mp)
+	if err != nil {
+		return nil, err
+	}
+	if fit.over() > 0 {
+		return r.nothingFits(fit), nil
+	}
+	final, err := r.propose(fit)
+	if err != nil {
+		return nil, err
+	}
+	bases := map[string]string{PoolHeap: hp.basis, PoolMetaspace: metaBasis, PoolManaged: mp.basis,
+		PoolNetwork: "worst TaskManager's buffers", PoolTaskOffHeap: "kept", PoolOverhead: "Flink's rule"}
+	r.explain(final, bases, verdictInput{heapSafety: hp.safety, metaSafety: metaSafety, networkSafety: networkSafety})
+	return r.rec, nil
+}
+
+// recommendation is one Recommend call's working state, shared by its steps: the job's
+// limits (orig), what runs (cur, running, nc) and what is planned for (tgt, n). It lives for
+// one call; the tuner's state is only read.
+type recommendation struct {
+	t       *Tuner
+	snap    *autoscaler.Snapshot
+	rec     *Recommendation
+	obs     *Observations
+	profile memory.Profile
+	// origMap is the first-seen configuration (the limits), curMap the running one.
+	origMap, curMap map[string]string
+	origCfg         *flinkconf.Config
+	orig, cur       *memory.TaskManager
+	curP            Pools
+	np              NetworkParams
+	plan            *NetworkPlan
+	// running and tgt are the running and the target parallelism; nc and n the running and
+	// the planned slots per TaskManager.
+	running, tgt      map[string]int
+	nc, n             int
+	rescale, relayout bool
+	margin            float64
+	span              time.Duration
+	b                 *builder
+}
+
+// newRecommendation gathers the limits and layouts: the original and the running TaskManager
+// (the original when the expected configuration does not derive), the target parallelism
+// (missing vertices as running) and the slots per TaskManager it is planned for. Its errors
+// mean there is nothing to tune within.
+func (t *Tuner) newRecommendation(snap *autoscaler.Snapshot, target map[string]int) (*recommendation, error) {
 	if snap == nil {
 		return nil, errors.New("no snapshot")
 	}
-	origMap := t.st.Original
-	if origMap == nil {
-		origMap = snap.Config
+	r := &recommendation{t: t, snap: snap, origMap: t.st.Original}
+	if r.origMap == nil {
+		r.origMap = snap.Config
 	}
-	if len(origMap) == 0 {
+	if len(r.origMap) == 0 {
 		return nil, errors.New("the job's configuration is unknown (GET /jobs/{id}/jobmanager/config returned nothing): no limits to tune within")
 	}
-	profile := profileFor(snap.FlinkVersion)
-	origCfg := flinkconf.FromMap(origMap)
-	orig, err := memory.DeriveTaskManager(origCfg, nil, profile)
+	r.profile = profileFor(snap.FlinkVersion)
+	r.origCfg = flinkconf.FromMap(r.origMap)
+	orig, err := memory.DeriveTaskManager(r.origCfg, nil, r.profile)
 	if err != nil {
 		return nil, fmt.Errorf("the job's TaskManager memory configuration does not derive, nothing to tune: %w", err)
 	}
-	cur := orig
-	curMap := origMap
+	r.orig, r.cur, r.curMap = orig, orig, r.origMap
 	if t.st.Original != nil {
-		if tm, err := memory.DeriveTaskManager(flinkconf.FromMap(t.expected()), nil, profile); err == nil {
-			cur, curMap = tm, t.expected()
+		if tm, err := memory.DeriveTaskManager(flinkconf.FromMap(t.expected()), nil, r.profile); err == nil {
+			r.cur, r.curMap = tm, t.expected()
 		}
 	}
-	np, err := networkParams(origCfg)
-	if err != nil {
+	if r.np, err = networkParams(r.origCfg); err != nil {
 		return nil, fmt.Errorf("network options: %w", err)
 	}
-	running := parallelismOf(snap)
-	if len(running) == 0 {
-		running = maps.Clone(t.st.Layout)
+	r.running = parallelismOf(snap)
+	if len(r.running) == 0 {
+		r.running = maps.Clone(t.st.Layout)
 	}
-	tgt := maps.Clone(running)
+	r.tgt = maps.Clone(r.running)
 	for id, p := range target {
-		if _, ok := tgt[id]; ok && p > 0 {
-			tgt[id] = p
+		if _, ok := r.tgt[id]; ok && p > 0 {
+			r.tgt[id] = p
 		}
 	}
-	rescale := !maps.Equal(tgt, running)
+	r.rescale = !maps.Equal(r.tgt, r.running)
 	// Slots per TaskManager: the running count (nc), and the target's (n), spread evenly over
-	// the TaskManagers the configured count needs; the pools below are planned for n.
-	nc := max(1, cur.NumSlots)
-	n := nc
+	// the TaskManagers the configured count needs; the pools are planned for n.
+	r.nc = max(1, r.cur.NumSlots)
+	r.n = r.nc
 	if t.o.BalanceSlots {
-		n = balancedSlots(jobSlots(snap.Vertices, tgt), orig.NumSlots, nc)
+		r.n = balancedSlots(jobSlots(snap.Vertices, r.tgt), orig.NumSlots, r.nc)
 	}
-	relayout := rescale || n != nc
+	r.relayout = r.rescale || r.n != r.nc
+	r.rec = &Recommendation{Time: snap.Time, JobID: snap.JobID, Apply: t.o.Apply, Overrides: map[string]string{},
+		Removals: []string{}, Original: orig, Current: r.cur, Target: r.tgt}
+	r.obs = &r.rec.Observed
+	r.curP = PoolsOf(r.cur)
+	r.margin = 1 + t.o.Margin
+	r.span = t.observedSpan()
+	r.b = &builder{orig: r.origCfg, origTM: orig, profile: r.profile}
+	return r, nil
+}
 
-	rec := &Recommendation{Time: snap.Time, JobID: snap.JobID, Apply: t.o.Apply, Overrides: map[string]string{},
-		Removals: []string{}, Original: orig, Current: cur, Target: tgt}
-	ev := func(pool, format string, a ...any) {
-		rec.Evidence = append(rec.Evidence, Evidence{Pool: pool, Text: fmt.Sprintf(format, a...)})
+// ev appends one fact to the recommendation's evidence.
+func (r *recommendation) ev(pool, format string, a ...any) {
+	r.rec.Evidence = append(r.rec.Evidence, Evidence{Pool: pool, Text: fmt.Sprintf(format, a...)})
+}
+
+// floorOf is the pool's floor (a failure's bump or a rollback) while it holds at the
+// snapshot's time.
+func (r *recommendation) floorOf(pool string) (floor, bool) {
+	f, ok := r.t.st.Floors[pool]
+	if !ok || r.snap.Time.After(f.Until) {
+		return floor{}, false
 	}
-	floorOf := func(pool string) (floor, bool) {
-		f, ok := t.st.Floors[pool]
-		if !ok || snap.Time.After(f.Until) {
-			return floor{}, false
-		}
-		return f, true
-	}
-	curP := PoolsOf(cur)
-	margin := 1 + t.o.Margin
-	span := t.observedSpan()
-	obs := &rec.Observed
-	obs.Span, obs.HeapMax, obs.Percentile = span, t.st.HeapMax, t.o.Percentile
-	obs.MetaspacePeak, obs.ManagedPeak, obs.NetworkUsedPeak = t.st.MetaspacePeak, t.st.ManagedPeak, t.st.NetworkUsedPeak
-	obs.GCFraction, obs.GCPressure = t.st.GCFraction, t.st.GCPressure
-	obs.JMHeapPeak, obs.JMMetaspacePeak = t.st.JMHeap.Max, t.st.JMMetaspacePeak
-	obs.Events = slices.Clone(t.st.Events)
-	obs.ObservedLayout = maps.Clone(t.st.Layout)
+	return f, true
+}
 
-	ev("limits", "initial limits: TaskManager process %s, Flink memory %s (%d slots); running: process %s",
-		hb(orig.TotalProcess), hb(orig.TotalFlink), orig.NumSlots, hb(cur.TotalProcess))
+// observe copies what the tuner saw into the recommendation and states the limits first, so
+// that every later fact reads against them.
+func (r *recommendation) observe() {
+	st, obs := &r.t.st, r.obs
+	obs.Span, obs.HeapMax, obs.Percentile = r.span, st.HeapMax, r.t.o.Percentile
+	obs.MetaspacePeak, obs.ManagedPeak, obs.NetworkUsedPeak = st.MetaspacePeak, st.ManagedPeak, st.NetworkUsedPeak
+	obs.GCFraction, obs.GCPressure = st.GCFraction, st.GCPressure
+	obs.JMHeapPeak, obs.JMMetaspacePeak = st.JMHeap.Max, st.JMMetaspacePeak
+	obs.Events = slices.Clone(st.Events)
+	obs.ObservedLayout = maps.Clone(st.Layout)
+	r.ev("limits", "initial limits: TaskManager process %s, Flink memory %s (%d slots); running: process %s",
+		hb(r.orig.TotalProcess), hb(r.orig.TotalFlink), r.orig.NumSlots, hb(r.cur.TotalProcess))
+}
 
-	// Network: exact buffers of the worst TaskManager at the target parallelism.
-	plan := planNetwork(snap.Vertices, tgt, np, n)
-	ev(PoolNetwork, "worst TaskManager (%d slots) needs %d buffers (Flink's minimum, %s) and at most %d with floating buffers + %d overdraft = %s; the operator's formula gives %s",
-		n, plan.Required, hb(plan.RequiredOnly), plan.Max, plan.Overdraft, hb(plan.Bytes), hb(plan.OperatorBytes))
-	plan.withHeadroom(snap.Vertices, tgt, t.o.NetworkHeadroom)
+// planNetwork sizes the network memory: the exact buffers of the worst TaskManager at the
+// target parallelism, with headroom, held at a failure's floor. Safety: the running network
+// is below Flink's minimum, so the target layout's tasks would not start.
+func (r *recommendation) planNetwork() (int64, bool) {
+	t, cur := r.t, r.cur
+	plan := planNetwork(r.snap.Vertices, r.tgt, r.np, r.n)
+	r.ev(PoolNetwork, "worst TaskManager (%d slots) needs %d buffers (Flink's minimum, %s) and at most %d with floating buffers + %d overdraft = %s; the operator's formula gives %s",
+		r.n, plan.Required, hb(plan.RequiredOnly), plan.Max, plan.Overdraft, hb(plan.Bytes), hb(plan.OperatorBytes))
+	plan.withHeadroom(r.snap.Vertices, r.tgt, t.o.NetworkHeadroom)
 	if plan.HeadroomBytes > 0 {
-		ev(PoolNetwork, "with headroom for a rescale up to %.3g× the target parallelism: %s", t.o.NetworkHeadroom, hb(plan.HeadroomBytes))
+		r.ev(PoolNetwork, "with headroom for a rescale up to %.3g× the target parallelism: %s", t.o.NetworkHeadroom, hb(plan.HeadroomBytes))
 	}
-	rec.Network = plan
+	r.rec.Network, r.plan = plan, plan
 	network := plan.Bytes
 	if t.st.NetworkUsedPeak > 0 {
-		ev(PoolNetwork, "observed peak: %.0f segments in use", t.st.NetworkUsedPeak)
+		r.ev(PoolNetwork, "observed peak: %.0f segments in use", t.st.NetworkUsedPeak)
 	}
-	networkSafety := cur.Network < plan.RequiredOnly
-	if networkSafety {
-		ev(PoolNetwork, "the running %s is below Flink's minimum %s for this layout: tasks would fail with \"Insufficient number of network buffers\"", hb(cur.Network), hb(plan.RequiredOnly))
+	safety := cur.Network < plan.RequiredOnly
+	if safety {
+		r.ev(PoolNetwork, "the running %s is below Flink's minimum %s for this layout: tasks would fail with \"Insufficient number of network buffers\"", hb(cur.Network), hb(plan.RequiredOnly))
 	}
-	if f, ok := floorOf(PoolNetwork); ok && f.Bytes > network {
+	if f, ok := r.floorOf(PoolNetwork); ok && f.Bytes > network {
 		network = roundUpMiB(f.Bytes)
-		ev(PoolNetwork, "held at %s: %s", hb(network), f.Reason)
+		r.ev(PoolNetwork, "held at %s: %s", hb(network), f.Reason)
 	}
+	return network, safety
+}
 
-	// Heap: the percentile of per-interval peaks at the layout the job will run, plus margin.
-	// A layout without its own evidence is extrapolated from one with, by the layout factor,
-	// but extrapolation alone never asks for more than the larger of the initial and the
-	// running heap: only evidence (peaks, GC pressure, failures) goes beyond.
-	minHeap := orig.FrameworkHeap + minTaskHeap
-	heapCap := max(orig.JVMHeap(), curP.Heap)
-	heap := curP.Heap
-	heapBasis := "kept"
-	q := t.o.Percentile
-	pt := pctText(q)
-	runningHeap := t.heapOf(running, nc)
-	targetHeap := t.heapOf(tgt, n)
+// heapPlan is the heap's estimate: its size, the basis the comparison shows, and whether it
+// is a safety increase (a failure's floor, or a rescale that needs more).
+type heapPlan struct {
+	bytes  int64
+	basis  string
+	safety bool
+}
+
+// heapEstimate is the state of the heap's estimate while its evidence is weighed: the
+// percentile, and whether the estimate was extrapolated from another layout.
+type heapEstimate struct {
+	r            *recommendation
+	q            float64
+	pt           string
+	keyed        map[string]bool
+	heapCap      int64
+	extrapolated bool
+}
+
+// planHeap sizes the heap: the percentile of per-interval peaks at the layout the job will
+// run, plus margin. A layout without its own evidence is extrapolated from one with, by the
+// layout factor, but extrapolation alone never asks for more than the larger of the initial
+// and the running heap: only evidence (peaks, GC pressure, failures) goes beyond.
+func (r *recommendation) planHeap() heapPlan {
+	t := r.t
+	e := &heapEstimate{r: r, q: t.o.Percentile, pt: pctText(t.o.Percentile), keyed: keyedVertices(r.snap),
+		heapCap: max(r.orig.JVMHeap(), r.curP.Heap)}
+	hp := e.estimate()
+	if t.st.GCPressure {
+		hp.bytes = max(hp.bytes, r.curP.Heap)
+		r.ev(PoolHeap, "GC pressure: %.1f%% of the time in GC (threshold %.1f%%): the heap does not shrink", t.st.GCFraction*100, t.o.GCThreshold*100)
+	} else if !math.IsNaN(t.st.GCFraction) && len(t.st.GC) > 0 {
+		r.ev("gc", "GC time %.1f%% (threshold %.1f%%)", t.st.GCFraction*100, t.o.GCThreshold*100)
+	}
+	if f, ok := r.floorOf(PoolHeap); ok && f.Bytes > hp.bytes {
+		hp.bytes = f.Bytes
+		hp.basis = "floor: " + f.Reason
+		r.ev(PoolHeap, "held at %s: %s", hb(f.Bytes), f.Reason)
+	}
+	if f, ok := r.floorOf(PoolHeap); ok && f.Bytes > r.curP.Heap {
+		hp.safety = true
+	}
+	if hp.bytes != r.curP.Heap {
+		hp.bytes = roundUpMiB(max(hp.bytes, r.orig.FrameworkHeap+minTaskHeap))
+	}
+	// A rescale that the bound says may need more heap must bring it; evidence that the target
+	// layout peaks a little higher (within 5 %, the garbage in the peaks) is no emergency.
+	if r.relayout && (e.extrapolated && hp.bytes > r.curP.Heap || hp.bytes > r.curP.Heap+r.curP.Heap/20) {
+		hp.safety = true
+	}
+	return hp
+}
+
+// estimate picks the heap's evidence: the target layout's own when a relayout goes back to a
+// layout that ran long enough, else the running layout's extrapolated to the target, else
+// (too little at the running layout) the running heap, raised only by another layout's
+// evidence extrapolated to a target that may need more.
+func (e *heapEstimate) estimate() heapPlan {
+	r, t := e.r, e.r.t
+	hp := heapPlan{bytes: r.curP.Heap, basis: "kept"}
+	runningHeap := t.heapOf(r.running, r.nc)
+	targetHeap := t.heapOf(r.tgt, r.n)
 	if runningHeap != nil {
-		obs.HeapSamples, obs.HeapPeak = runningHeap.Peaks.Samples, runningHeap.Peaks.Max
-	}
-	// needAt is the heap a layout's history asks for: the peak percentile plus margin, at most
-	// live-factor times the live-set percentile.
-	needAt := func(h *layoutHeap) (int64, bool) {
-		pPeak, ok := h.Peaks.evidence(q, t.o.MinObservation)
-		if !ok {
-			return 0, false
-		}
-		need := int64(math.Ceil(pPeak * margin))
-		text := fmt.Sprintf("P%s of %d samples' interval peaks (largest TaskManager) = %s (bucket end), largest %s, over %s at layout %s: × %.2f = %s",
-			pt, h.Peaks.Samples, hb(int64(pPeak)), hb(int64(h.Peaks.Max)), h.Peaks.span().Round(time.Second), layoutText(h.Layout), margin, hb(need))
-		obs.HeapPercentile = pPeak
-		pLow, okLow := h.Low.percentile(q)
-		if okLow && t.o.LiveFactor > 0 {
-			obs.HeapLive = pLow
-			live := int64(math.Ceil(pLow * t.o.LiveFactor))
-			text += fmt.Sprintf("; live set (lowest use per interval) P%s = %s × %.2f = %s", pt, hb(int64(pLow)), t.o.LiveFactor, hb(live))
-			need = min(need, live)
-		}
-		// Garbage fills whatever heap there is: peaks taken under a larger heap than the
-		// running one can show that less is enough, never that more is needed. The live set
-		// does not depend on the heap size: the running heap must still hold it plus margin
-		// (a scale-in back to a layout seen under a larger heap concentrates the state again).
-		if h.HeapMax > 1.05*float64(curP.Heap) && need > curP.Heap {
-			floorLive := int64(0)
-			if okLow {
-				floorLive = min(need, int64(math.Ceil(pLow*margin)))
-			}
-			need = max(curP.Heap, floorLive)
-			text += fmt.Sprintf("; taken under a %s heap, it asks for no more than the running %s or the live set × %.2f (%s)", hb(int64(h.HeapMax)), hb(curP.Heap), margin, hb(floorLive))
-		}
-		ev(PoolHeap, "%s", text)
-		return need, true
-	}
-	extrapolated := false
-	keyed := keyedVertices(snap)
-	extrapolate := func(from *layoutHeap, need int64) int64 {
-		f := layoutFactor(from.Layout, slotsOr(from.Slots, nc), tgt, n, keyed)
-		obs.LayoutFactor = f
-		if f > 1 {
-			extrapolated = true
-			bound := min(int64(math.Ceil(float64(need)*f)), heapCap)
-			ev(PoolHeap, "the target layout can put up to %.2f× the heap on the busiest TaskManager (more subtasks per TaskManager, or keyed state over fewer subtasks): %s, capped at %s until observed",
-				f, hb(int64(math.Ceil(float64(need)*f))), hb(heapCap))
-			if split, ok := t.splitHeap(keyed, nc, q); ok && t.o.LiveFactor > 0 {
-				if live, ok := split.predict(tgt, n, keyed); ok {
-					if b := int64(math.Ceil(live * t.o.LiveFactor)); b < bound {
-						bound = b
-						ev(PoolHeap, "split of the live sets of %d layouts: %s per hosted subtask + %s of keyed state spread over its subtasks (× %.2f, the worst miss); the target's busiest TaskManager (%d slots) holds %s live × %.2f = %s",
-							split.Layouts, hb(int64(split.PerSubtask)), hb(int64(split.State)), split.Worst, n, hb(int64(live)), t.o.LiveFactor, hb(b))
-					}
-				}
-			}
-			need = max(need, bound)
-		}
-		return need
+		r.obs.HeapSamples, r.obs.HeapPeak = runningHeap.Peaks.Samples, runningHeap.Peaks.Max
 	}
 	var needRun int64
 	okRun := false
 	if runningHeap != nil {
-		needRun, okRun = needAt(runningHeap)
+		needRun, okRun = e.needAt(runningHeap)
 	}
 	switch {
-	case relayout && targetHeap != nil && hasEvidence(targetHeap, q, t.o.MinObservation):
-		ev(PoolHeap, "the target layout ran before:")
-		heap, _ = needAt(targetHeap)
-		heapBasis = "seen at the target layout"
+	case r.relayout && targetHeap != nil && hasEvidence(targetHeap, e.q, t.o.MinObservation):
+		r.ev(PoolHeap, "the target layout ran before:")
+		hp.bytes, _ = e.needAt(targetHeap)
+		hp.basis = "seen at the target layout"
 	case okRun:
-		heap = extrapolate(runningHeap, needRun)
-		heapBasis = fmt.Sprintf("P%s of peaks", pt)
-		if obs.HeapLive > 0 && heap == int64(math.Ceil(obs.HeapLive*t.o.LiveFactor)) {
-			heapBasis = fmt.Sprintf("P%s of the live set × %.2f", pt, t.o.LiveFactor)
+		hp.bytes = e.extrapolate(runningHeap, needRun)
+		hp.basis = fmt.Sprintf("P%s of peaks", e.pt)
+		if r.obs.HeapLive > 0 && hp.bytes == int64(math.Ceil(r.obs.HeapLive*t.o.LiveFactor)) {
+			hp.basis = fmt.Sprintf("P%s of the live set × %.2f", e.pt, t.o.LiveFactor)
 		}
 	default:
 		span := time.Duration(0)
 		if runningHeap != nil {
 			span = runningHeap.Peaks.span()
 		}
-		ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
-			span.Round(time.Second), t.o.MinObservation, hb(curP.Heap))
+		r.ev(PoolHeap, "%s of heap peaks at this layout, less than min-observation %s: the heap does not shrink (%s)",
+			span.Round(time.Second), t.o.MinObservation, hb(r.curP.Heap))
 		// Another layout's evidence only matters where the target may need more than it did.
-		if prev := t.latestEvidence(running, nc, q); prev != nil && layoutFactor(prev.Layout, slotsOr(prev.Slots, nc), tgt, n, keyed) > 1 {
-			if need, ok := needAt(prev); ok {
-				heap = max(heap, extrapolate(prev, need))
-				heapBasis = "kept (new layout)"
+		if prev := t.latestEvidence(r.running, r.nc, e.q); prev != nil && layoutFactor(prev.Layout, slotsOr(prev.Slots, r.nc), r.tgt, r.n, e.keyed) > 1 {
+			if need, ok := e.needAt(prev); ok {
+				hp.bytes = max(hp.bytes, e.extrapolate(prev, need))
+				hp.basis = "kept (new layout)"
 			}
 		}
 	}
-	if t.st.GCPressure {
-		heap = max(heap, curP.Heap)
-		ev(PoolHeap, "GC pressure: %.1f%% of the time in GC (threshold %.1f%%): the heap does not shrink", t.st.GCFraction*100, t.o.GCThreshold*100)
-	} else if !math.IsNaN(t.st.GCFraction) && len(t.st.GC) > 0 {
-		ev("gc", "GC time %.1f%% (threshold %.1f%%)", t.st.GCFraction*100, t.o.GCThreshold*100)
-	}
-	heapSafety := false
-	if f, ok := floorOf(PoolHeap); ok && f.Bytes > heap {
-		heap = f.Bytes
-		heapBasis = "floor: " + f.Reason
-		ev(PoolHeap, "held at %s: %s", hb(f.Bytes), f.Reason)
-	}
-	if f, ok := floorOf(PoolHeap); ok && f.Bytes > curP.Heap {
-		heapSafety = true
-	}
-	if heap != curP.Heap {
-		heap = roundUpMiB(max(heap, minHeap))
-	}
-	// A rescale that the bound says may need more heap must bring it; evidence that the target
-	// layout peaks a little higher (within 5 %, the garbage in the peaks) is no emergency.
-	if relayout && (extrapolated && heap > curP.Heap || heap > curP.Heap+curP.Heap/20) {
-		heapSafety = true
-	}
+	return hp
+}
 
-	// Metaspace: never below the observed peak plus margin.
-	meta, metaBasis, metaSafety := t.planMetaspace(curP, span, snap.Time, ev)
-	if f, ok := floorOf(PoolMetaspace); ok && f.Bytes > meta {
+// needAt is the heap a layout's history asks for: the peak percentile plus margin, at most
+// live-factor times the live-set percentile.
+func (e *heapEstimate) needAt(h *layoutHeap) (int64, bool) {
+	r, t, curHeap := e.r, e.r.t, e.r.curP.Heap
+	pPeak, ok := h.Peaks.evidence(e.q, t.o.MinObservation)
+	if !ok {
+		return 0, false
+	}
+	need := int64(math.Ceil(pPeak * r.margin))
+	text := fmt.Sprintf("P%s of %d samples' interval peaks (largest TaskManager) = %s (bucket end), largest %s, over %s at layout %s: × %.2f = %s",
+		e.pt, h.Peaks.Samples, hb(int64(pPeak)), hb(int64(h.Peaks.Max)), h.Peaks.span().Round(time.Second), layoutText(h.Layout), r.margin, hb(need))
+	r.obs.HeapPercentile = pPeak
+	pLow, okLow := h.Low.percentile(e.q)
+	if okLow && t.o.LiveFactor > 0 {
+		r.obs.HeapLive = pLow
+		live := int64(math.Ceil(pLow * t.o.LiveFactor))
+		text += fmt.Sprintf("; live set (lowest use per interval) P%s = %s × %.2f = %s", e.pt, hb(int64(pLow)), t.o.LiveFactor, hb(live))
+		need = min(need, live)
+	}
+	// Garbage fills whatever heap there is: peaks taken under a larger heap than the
+	// running one can show that less is enough, never that more is needed. The live set
+	// does not depend on the heap size: the running heap must still hold it plus margin
+	// (a scale-in back to a layout seen under a larger heap concentrates the state again).
+	if h.HeapMax > 1.05*float64(curHeap) && need > curHeap {
+		floorLive := int64(0)
+		if okLow {
+			floorLive = min(need, int64(math.Ceil(pLow*r.margin)))
+		}
+		need = max(curHeap, floorLive)
+		text += fmt.Sprintf("; taken under a %s heap, it asks for no more than the running %s or the live set × %.2f (%s)", hb(int64(h.HeapMax)), hb(curHeap), r.margin, hb(floorLive))
+	}
+	r.ev(PoolHeap, "%s", text)
+	return need, true
+}
+
+// extrapolate scales a layout's need to the target layout by the layout factor, capped at
+// the larger of the initial and the running heap (or less, by the split of the live sets)
+// until the target layout is observed.
+func (e *heapEstimate) extrapolate(from *layoutHeap, need int64) int64 {
+	r, t := e.r, e.r.t
+	f := layoutFactor(from.Layout, slotsOr(from.Slots, r.nc), r.tgt, r.n, e.keyed)
+	r.obs.LayoutFactor = f
+	if f <= 1 {
+		return need
+	}
+	e.extrapolated = true
+	bound := min(int64(math.Ceil(float64(need)*f)), e.heapCap)
+	r.ev(PoolHeap, "the target layout can put up to %.2f× the heap on the busiest TaskManager (more subtasks per TaskManager, or keyed state over fewer subtasks): %s, capped at %s until observed",
+		f, hb(int64(math.Ceil(float64(need)*f))), hb(e.heapCap))
+	if split, ok := t.splitHeap(e.keyed, r.nc, e.q); ok && t.o.LiveFactor > 0 {
+		if live, ok := split.predict(r.tgt, r.n, e.keyed); ok {
+			if b := int64(math.Ceil(live * t.o.LiveFactor)); b < bound {
+				bound = b
+				r.ev(PoolHeap, "split of the live sets of %d layouts: %s per hosted subtask + %s of keyed state spread over its subtasks (× %.2f, the worst miss); the target's busiest TaskManager (%d slots) holds %s live × %.2f = %s",
+					split.Layouts, hb(int64(split.PerSubtask)), hb(int64(split.State)), split.Worst, r.n, hb(int64(live)), t.o.LiveFactor, hb(b))
+			}
+		}
+	}
+	return max(need, bound)
+}
+
+// planMetaspace sizes the metaspace: never below the observed peak plus margin, held at a
+// failure's floor.
+func (r *recommendation) planMetaspace() (int64, string, bool) {
+	meta, basis, safety := r.t.planMetaspace(r.curP, r.span, r.snap.Time, r.ev)
+	if f, ok := r.floorOf(PoolMetaspace); ok && f.Bytes > meta {
 		meta = roundUpMiB(f.Bytes)
-		metaBasis = "floor: " + f.Reason
-		metaSafety = metaSafety || meta > curP.Metaspace
-		ev(PoolMetaspace, "held at %s: %s", hb(meta), f.Reason)
+		basis = "floor: " + f.Reason
+		safety = safety || meta > r.curP.Metaspace
+		r.ev(PoolMetaspace, "held at %s: %s", hb(meta), f.Reason)
 	}
+	return meta, basis, safety
+}
 
-	// Managed memory by state backend; a heap that failed takes what managed memory frees.
-	mp, err := t.planManaged(origCfg, n, orig, span, ev)
+// planManaged sizes managed memory by state backend; a heap that failed takes what managed
+// memory frees (hp changes then).
+func (r *recommendation) planManaged(hp *heapPlan) (managedPlan, error) {
+	mp, err := r.t.planManaged(r.origCfg, r.n, r.orig, r.span, r.ev)
 	if err != nil {
-		return nil, err
+		return managedPlan{}, err
 	}
-	managed, managedInUse, managedBasis, rocksFloor := mp.managed, mp.inUse, mp.basis, mp.rocksFloor
-	if h, basis, ok := t.resplitHeap(mp, curP, heap, snap.Time, ev); ok {
-		heap, heapBasis, heapSafety = h, basis, true
-		managed, managedInUse, managedBasis = 0, false, "re-split to the heap"
+	if h, basis, ok := r.t.resplitHeap(mp, r.curP, hp.bytes, r.snap.Time, r.ev); ok {
+		hp.bytes, hp.basis, hp.safety = h, basis, true
+		mp.managed, mp.inUse, mp.basis = 0, false, "re-split to the heap"
 	}
+	return mp, nil
+}
 
-	// Task off-heap and JVM overhead: as configured unless a failure bumped them.
-	taskOff := orig.TaskOffHeap
-	if f, ok := floorOf(PoolTaskOffHeap); ok && f.Bytes > taskOff {
+// planOffHeap keeps task off-heap and JVM overhead as configured unless a failure bumped
+// them: there is no evidence of their use to size them by.
+func (r *recommendation) planOffHeap() (taskOff, overheadMin int64) {
+	taskOff = r.orig.TaskOffHeap
+	if f, ok := r.floorOf(PoolTaskOffHeap); ok && f.Bytes > taskOff {
 		taskOff = roundUpMiB(f.Bytes)
-		ev(PoolTaskOffHeap, "held at %s: %s", hb(taskOff), f.Reason)
+		r.ev(PoolTaskOffHeap, "held at %s: %s", hb(taskOff), f.Reason)
 	}
-	overheadMin := int64(0)
-	if f, ok := floorOf(PoolOverhead); ok {
+	if f, ok := r.floorOf(PoolOverhead); ok {
 		overheadMin = roundUpMiB(f.Bytes)
-		ev(PoolOverhead, "at least %s: %s", hb(overheadMin), f.Reason)
+		r.ev(PoolOverhead, "at least %s: %s", hb(overheadMin), f.Reason)
 	}
+	return taskOff, overheadMin
+}
 
-	b := &builder{orig: origCfg, origTM: orig, profile: profile}
-	pl := plannedPools{heap: heap, taskOff: taskOff, network: network, managed: managed, meta: meta, overheadMin: overheadMin}
-	tm, err := b.derive(pl)
+// limitFit is the planned pools fitted into the initial limit.
+type limitFit struct {
+	pl plannedPools
+	tm *memory.TaskManager // derived with Flink's rule for the JVM overhead
+	// process is the process size to state; 0: Flink's rule decides it from the pools.
+	process int64
+	// limit and flinkLimit are the initial process and (when only it is configured) total
+	// Flink memory limits.
+	limit, flinkLimit int64
+	capped            bool
+}
+
+// over is how far tm exceeds the limits.
+func (f *limitFit) over() int64 {
+	return max(f.tm.TotalProcess-f.limit, f.tm.TotalFlink-f.flinkLimit, 0)
+}
+
+// fitLimit derives the planned pools and fits them into the initial limit: with
+// maximize-managed-memory managed memory takes what is spare, and over the limit the pools
+// give way (capToLimit). mp's basis changes when managed memory is maximized.
+func (r *recommendation) fitLimit(pl plannedPools, mp *managedPlan) (*limitFit, error) {
+	tm, err := r.b.derive(pl)
 	if err != nil {
 		return nil, err
 	}
-	limit := orig.TotalProcess
-	flinkLimit := int64(math.MaxInt64)
-	if origCfg.IsConfigured(flinkconf.TMFlinkSize) && !origCfg.IsConfigured(flinkconf.TMProcessSize) {
-		flinkLimit = orig.TotalFlink
+	fit := &limitFit{pl: pl, tm: tm, limit: r.orig.TotalProcess, flinkLimit: int64(math.MaxInt64)}
+	if r.origCfg.IsConfigured(flinkconf.TMFlinkSize) && !r.origCfg.IsConfigured(flinkconf.TMProcessSize) {
+		fit.flinkLimit = r.orig.TotalFlink
 	}
-	over := func(tm *memory.TaskManager) int64 {
-		return max(tm.TotalProcess-limit, tm.TotalFlink-flinkLimit, 0)
-	}
-	process := int64(0) // 0: Flink's rule decides the process size from the pools
-	if t.o.MaximizeManaged && managedInUse && over(tm) == 0 {
+	if r.t.o.MaximizeManaged && mp.inUse && fit.over() == 0 {
 		// Everything the other pools no longer need goes to managed memory: with the process
 		// size stated, the JVM overhead stays what Flink's rule gave and managed memory takes
 		// the rest of the limit.
-		spare := min(limit-tm.TotalProcess, flinkLimit-tm.TotalFlink)
+		spare := min(fit.limit-tm.TotalProcess, fit.flinkLimit-tm.TotalFlink)
 		if spare > 0 {
-			pl.managed += spare
-			process = tm.TotalProcess + spare
+			fit.pl.managed += spare
+			fit.process = tm.TotalProcess + spare
 		}
-		managedBasis = "maximized"
-		ev(PoolManaged, "maximize-managed-memory: managed memory takes the rest of the initial limit: %s", hb(pl.managed))
+		mp.basis = "maximized"
+		r.ev(PoolManaged, "maximize-managed-memory: managed memory takes the rest of the initial limit: %s", hb(fit.pl.managed))
 	}
-	capped := false
-	// Over the limit: managed memory gives way first (down to RocksDB's fixed need), then heap,
-	// metaspace (never below the peak), and network (never below Flink's minimum).
-	for pass := 0; pass < 8 && over(tm) > 0; pass++ {
-		o := over(tm)
-		capped = true
+	if err := r.capToLimit(fit, mp.rocksFloor); err != nil {
+		return nil, err
+	}
+	return fit, nil
+}
+
+// capToLimit shrinks the pools while they are over the limit: managed memory gives way first
+// (down to RocksDB's fixed need), then heap, metaspace (never below the peak), and network
+// (never below Flink's minimum). It stops when nothing can give way more.
+func (r *recommendation) capToLimit(fit *limitFit, rocksFloor int64) error {
+	pl := &fit.pl
+	minHeap := r.orig.FrameworkHeap + minTaskHeap
+	metaPeak := roundUpMiB(int64(r.t.st.MetaspacePeak))
+	netMin := roundUpMiB(r.plan.RequiredOnly)
+	for pass := 0; pass < 8 && fit.over() > 0; pass++ {
+		o := fit.over()
+		fit.capped = true
 		switch {
 		case pl.managed > rocksFloor:
 			pl.managed = max(rocksFloor, pl.managed-o)
 		case pl.heap > minHeap:
 			pl.heap = max(minHeap, pl.heap-roundUpMiB(o))
-		case pl.meta > roundUpMiB(int64(t.st.MetaspacePeak)):
-			pl.meta = max(roundUpMiB(int64(t.st.MetaspacePeak)), pl.meta-roundUpMiB(o))
-		case pl.network > roundUpMiB(plan.RequiredOnly):
-			pl.network = max(roundUpMiB(plan.RequiredOnly), pl.network-roundUpMiB(o))
+		case pl.meta > metaPeak:
+			pl.meta = max(metaPeak, pl.meta-roundUpMiB(o))
+		case pl.network > netMin:
+			pl.network = max(netMin, pl.network-roundUpMiB(o))
 		default:
-			pass = 8
-			continue
+			return nil
 		}
-		if tm, err = b.derive(pl); err != nil {
-			return nil, err
+		tm, err := r.b.derive(*pl)
+		if err != nil {
+			return err
 		}
+		fit.tm = tm
 	}
-	if o := over(tm); o > 0 {
-		rec.Proposed = cur
-		rec.Reason = fmt.Sprintf("the pools this job needs at the target parallelism exceed the initial limit (%s) by %s: nothing proposed", hb(limit), hb(o))
-		ev("limits", "%s", rec.Reason)
-		rec.Pools = poolChanges(orig, cur, cur, nil)
-		t.adviseSlots(rec, snap, tgt, orig, PoolsOf(cur), nc, nc)
-		rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
-		return rec, nil
-	}
-	rec.Fits = true
-	if capped {
-		ev("limits", "capped by the initial limit %s: heap %s, managed %s", hb(limit), hb(pl.heap), hb(pl.managed))
-	}
+	return nil
+}
 
-	// The final configuration states the process size too, and must derive to the planned pools.
-	if process == 0 {
-		process = tm.TotalProcess
+// nothingFits is the answer when the pools the job needs at the target exceed the initial
+// limit even given way: nothing proposed, the running TaskManager stays.
+func (r *recommendation) nothingFits(fit *limitFit) *Recommendation {
+	rec, cur := r.rec, r.cur
+	rec.Proposed = cur
+	rec.Reason = fmt.Sprintf("the pools this job needs at the target parallelism exceed the initial limit (%s) by %s: nothing proposed", hb(fit.limit), hb(fit.over()))
+	r.ev("limits", "%s", rec.Reason)
+	rec.Pools = poolChanges(r.orig, cur, cur, nil)
+	r.t.adviseSlots(rec, r.snap, r.tgt, r.orig, PoolsOf(cur), r.nc, r.nc)
+	rec.Diagnosis = r.t.Diagnose(r.snap.Time.Add(-r.t.o.BumpHold))
+	return rec
+}
+
+// propose turns the fitted pools into the final configuration, which states the process size
+// too and must derive to the planned pools (else it is an internal error, not a proposal).
+func (r *recommendation) propose(fit *limitFit) (*memory.TaskManager, error) {
+	rec, pl := r.rec, fit.pl
+	rec.Fits = true
+	if fit.capped {
+		r.ev("limits", "capped by the initial limit %s: heap %s, managed %s", hb(fit.limit), hb(pl.heap), hb(pl.managed))
 	}
-	final, overrides, removals, err := b.final(pl, process)
+	process := fit.process
+	if process == 0 {
+		process = fit.tm.TotalProcess
+	}
+	final, overrides, removals, err := r.b.final(pl, process)
 	if err != nil {
 		return nil, err
 	}
 	// A whole number of MiB reads better ("1390 mb", not "1457520640 bytes") and gives the
 	// JVM overhead the few extra bytes, when that stays within its range and the limit.
-	if r := roundUpMiB(process); r != process && r <= limit {
-		if f2, ov2, rm2, err := b.final(pl, r); err == nil && f2.TotalFlink == final.TotalFlink && f2.TotalFlink <= flinkLimit {
-			final, overrides, removals, process = f2, ov2, rm2, r
+	if p := roundUpMiB(process); p != process && p <= fit.limit {
+		if f2, ov2, rm2, err := r.b.final(pl, p); err == nil && f2.TotalFlink == final.TotalFlink && f2.TotalFlink <= fit.flinkLimit {
+			final, overrides, removals, process = f2, ov2, rm2, p
 		}
 	}
 	if fp := PoolsOf(final); fp.Heap != pl.heap || fp.Managed != pl.managed || fp.Network != pl.network || fp.Metaspace != pl.meta ||
 		fp.TaskOffHeap != pl.taskOff || fp.Process != process {
 		return nil, fmt.Errorf("internal error: the overrides derive to %+v, planned %+v (process %d)", fp, pl, process)
 	}
-	if final.TotalProcess > limit || final.TotalFlink > flinkLimit {
-		return nil, fmt.Errorf("internal error: proposal %s above the limit %s", hb(final.TotalProcess), hb(limit))
+	if final.TotalProcess > fit.limit || final.TotalFlink > fit.flinkLimit {
+		return nil, fmt.Errorf("internal error: proposal %s above the limit %s", hb(final.TotalProcess), hb(fit.limit))
 	}
 	rec.Proposed = final
 	rec.Overrides, rec.Removals = overrides, removals
 	// The applied overrides replace the previous ones: the slot count is stated whenever it
 	// is not the configured one.
-	if n != orig.NumSlots || nc != orig.NumSlots {
-		rec.Overrides[flinkconf.TMNumberOfTaskSlots.Key] = strconv.Itoa(n)
+	if r.n != r.orig.NumSlots || r.nc != r.orig.NumSlots {
+		rec.Overrides[flinkconf.TMNumberOfTaskSlots.Key] = strconv.Itoa(r.n)
 	}
-	if n != nc {
-		ev("slots", "the job's %d slots over the TaskManagers %d slots each need: %d slots per TaskManager (running %d), so that no TaskManager holds more of the job than an even share (%s)",
-			jobSlots(snap.Vertices, tgt), orig.NumSlots, n, nc, OptBalanceSlots.Key)
+	if r.n != r.nc {
+		r.ev("slots", "the job's %d slots over the TaskManagers %d slots each need: %d slots per TaskManager (running %d), so that no TaskManager holds more of the job than an even share (%s)",
+			jobSlots(r.snap.Vertices, r.tgt), r.orig.NumSlots, r.n, r.nc, OptBalanceSlots.Key)
 	}
 	if rec.Removals == nil {
 		rec.Removals = []string{}
 	}
+	return final, nil
+}
+
+// explain completes the proposal: the pools compared with their bases, the JobManager's
+// recommendation, the slots advice and the failures, then the verdict. vi carries the pools'
+// safety flags; the rest of it is filled here.
+func (r *recommendation) explain(final *memory.TaskManager, bases map[string]string, vi verdictInput) {
+	t, rec := r.t, r.rec
 	propP := PoolsOf(final)
-	ev(PoolOverhead, "JVM overhead %s: Flink's rule (%s) on the new process size",
-		hb(propP.Overhead), overheadRule(origCfg))
-
-	bases := map[string]string{PoolHeap: heapBasis, PoolMetaspace: metaBasis, PoolManaged: managedBasis,
-		PoolNetwork: "worst TaskManager's buffers", PoolTaskOffHeap: "kept", PoolOverhead: "Flink's rule"}
-	rec.Pools = poolChanges(orig, cur, final, bases)
-
-	// JobManager.
+	r.ev(PoolOverhead, "JVM overhead %s: Flink's rule (%s) on the new process size",
+		hb(propP.Overhead), overheadRule(r.origCfg))
+	rec.Pools = poolChanges(r.orig, r.cur, final, bases)
 	if t.o.JobManager {
-		if jr := t.recommendJobManager(snap, flinkconf.FromMap(origMap), flinkconf.FromMap(curMap), profile); jr != nil {
-			rec.JobManager = jr
-			rec.Evidence = append(rec.Evidence, jr.Evidence...)
-			if jr.Changed {
-				maps.Copy(rec.Overrides, jr.Overrides)
-				for _, k := range jr.Removals {
-					if !slices.Contains(rec.Removals, k) {
-						rec.Removals = append(rec.Removals, k)
-					}
-				}
-			}
+		r.addJobManager()
+	}
+	t.adviseSlots(rec, r.snap, r.tgt, r.orig, propP, r.nc, r.n)
+	if r.n != r.nc {
+		rec.SlotsPerTaskManager = r.n
+	}
+	rec.Diagnosis = t.Diagnose(r.snap.Time.Add(-t.o.BumpHold))
+	vi.cur, vi.final, vi.curP, vi.propP, vi.rescale = r.cur, final, r.curP, propP, r.rescale
+	vi.slots, vi.span, vi.now = [2]int{r.nc, r.n}, r.span, r.snap.Time
+	t.judge(rec, vi)
+}
+
+// addJobManager adds the JobManager's recommendation; its changes join the TaskManager's
+// overrides, since one restart applies both.
+func (r *recommendation) addJobManager() {
+	rec := r.rec
+	jr := r.t.recommendJobManager(r.snap, flinkconf.FromMap(r.origMap), flinkconf.FromMap(r.curMap), r.profile)
+	if jr == nil {
+		return
+	}
+	rec.JobManager = jr
+	rec.Evidence = append(rec.Evidence, jr.Evidence...)
+	if !jr.Changed {
+		return
+	}
+	maps.Copy(rec.Overrides, jr.Overrides)
+	for _, k := range jr.Removals {
+		if !slices.Contains(rec.Removals, k) {
+			rec.Removals = append(rec.Removals, k)
 		}
 	}
-	t.adviseSlots(rec, snap, tgt, orig, propP, nc, n)
-	if n != nc {
-		rec.SlotsPerTaskManager = n
-	}
-	rec.Diagnosis = t.Diagnose(snap.Time.Add(-t.o.BumpHold))
-
-	t.judge(rec, verdictInput{cur: cur, final: final, curP: curP, propP: propP, rescale: rescale, slots: [2]int{nc, n}, span: span, now: snap.Time,
-		heapSafety: heapSafety, metaSafety: metaSafety, networkSafety: networkSafety})
-	return rec, nil
 }
 
 // verdictInput is what the verdict weighs.
