@@ -188,9 +188,6 @@ submission and returns at once.`,
 			if job < 0 || job >= len(sc.Jobs) {
 				return usagef("--job %d: scenario %s has %d job(s), numbered from 0", job, sc.Name, len(sc.Jobs))
 			}
-			if loadFrom != "running" && loadFrom != "submit" {
-				return usagef("--load-from %q: want running or submit", loadFrom)
-			}
 			if compress != 1 {
 				if sc, err = sc.Compress(compress, policies.IsTimelineDuration); err != nil {
 					return usagef("--compress: %v", err)
