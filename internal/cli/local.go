@@ -162,7 +162,7 @@ func newLocalSubmitCmd(dir *string) *cobra.Command {
 		Long: `submit runs one job of a flinktune scenario on the local cluster, the same job graph the
 simulator runs: one Flink vertex per scenario vertex (named as in the scenario), each vertex's
 capacity as a per-record service time, its selectivity and keyed state, and sources that
-behave like a partitioned log fed at the scenario's load schedule (from now) with its start
+behave like a partitioned log fed at the scenario's load schedule (from when, see below) with its start
 backlog, reporting pendingRecords. When the cluster runs a Kafka broker (local up --kafka), each
 source reads a topic of its own with Flink's Kafka connector instead, filled at the load schedule
 by a producer that stops with the cluster, so lag and pendingRecords are Kafka's. Give the cluster the slots the job needs (local up
