@@ -228,11 +228,7 @@ func (r *recommendation) ev(pool, format string, a ...any) {
 // floorOf is the pool's floor (a failure's bump or a rollback) while it holds at the
 // snapshot's time.
 func (r *recommendation) floorOf(pool string) (floor, bool) {
-	f, ok := r.t.st.Floors[pool]
-	if !ok || r.snap.Time.After(f.Until) {
-		return floor{}, false
-	}
-	return f, true
+	return r.t.floorAt(pool, r.snap.Time)
 }
 
 // observe copies what the tuner saw into the recommendation and states the limits first, so
@@ -311,13 +307,15 @@ func (r *recommendation) planHeap() heapPlan {
 	} else if !math.IsNaN(t.st.GCFraction) && len(t.st.GC) > 0 {
 		r.ev("gc", "GC time %.1f%% (threshold %.1f%%)", t.st.GCFraction*100, t.o.GCThreshold*100)
 	}
-	if f, ok := r.floorOf(PoolHeap); ok && f.Bytes > hp.bytes {
-		hp.bytes = f.Bytes
-		hp.basis = "floor: " + f.Reason
-		r.ev(PoolHeap, "held at %s: %s", hb(f.Bytes), f.Reason)
-	}
-	if f, ok := r.floorOf(PoolHeap); ok && f.Bytes > r.curP.Heap {
-		hp.safety = true
+	if f, ok := r.floorOf(PoolHeap); ok {
+		if f.Bytes > hp.bytes {
+			hp.bytes = f.Bytes
+			hp.basis = "floor: " + f.Reason
+			r.ev(PoolHeap, "held at %s: %s", hb(f.Bytes), f.Reason)
+		}
+		if f.Bytes > r.curP.Heap {
+			hp.safety = true
+		}
 	}
 	if hp.bytes != r.curP.Heap {
 		hp.bytes = roundUpMiB(max(hp.bytes, r.orig.FrameworkHeap+minTaskHeap))
@@ -689,7 +687,7 @@ func (t *Tuner) judge(rec *Recommendation, in verdictInput) {
 	rec.Safety = (in.heapSafety && grows(PoolHeap)) || (in.metaSafety && grows(PoolMetaspace)) ||
 		(in.networkSafety && propP.Network > curP.Network)
 	for _, pool := range []string{PoolHeap, PoolMetaspace, PoolNetwork, PoolTaskOffHeap, PoolOverhead} {
-		if f, ok := t.st.Floors[pool]; ok && !in.now.After(f.Until) && grows(pool) {
+		if _, ok := t.floorAt(pool, in.now); ok && grows(pool) {
 			rec.Safety = true // a failure asked for it
 		}
 	}

@@ -179,7 +179,7 @@ func (p *Policy) checkScaleDown(snap *autoscaler.Snapshot, d *autoscaler.Decisio
 	// The bound below takes the whole live set as keyed state that concentrates on fewer
 	// subtasks, far too high for most jobs: it only holds back scale-downs of a job whose
 	// heap is known to be tight (a heap failure or GC pressure within bump.hold).
-	if f, ok := p.tuner.st.Floors[PoolHeap]; (!ok || snap.Time.After(f.Until)) && !p.tuner.st.GCPressure {
+	if _, held := p.tuner.floorAt(PoolHeap, snap.Time); !held && !p.tuner.st.GCPressure {
 		return
 	}
 	need, room, ok := p.tuner.heapAfter(snap, running, d.Parallelism)

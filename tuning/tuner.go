@@ -286,6 +286,16 @@ type floor struct {
 	Reason string    `json:"reason"`
 }
 
+// floorAt is the pool's floor if it still holds at time at (a failure's bump or a rollback
+// lasts until its Until).
+func (t *Tuner) floorAt(pool string, at time.Time) (floor, bool) {
+	f, ok := t.st.Floors[pool]
+	if !ok || at.After(f.Until) {
+		return floor{}, false
+	}
+	return f, true
+}
+
 // Pools are a TaskManager's tunable pools in bytes.
 type Pools struct {
 	Heap        int64 `json:"heap"` // JVM heap: framework + task heap
