@@ -23,6 +23,17 @@ func throughputTolerance(se float64) float64 {
 	return 0.15 + noiseQuantile*se
 }
 
+// medianRatioSE is the standard error of the log of a ratio of medians, each over n launches
+// whose log rates spread by sigma (1.2533 σ/√n for the median of n normal draws; the
+// variances add). One count: a single median.
+func medianRatioSE(sigma float64, n ...int) float64 {
+	var v float64
+	for _, k := range n {
+		v += 1 / float64(k)
+	}
+	return 1.2533 * sigma * math.Sqrt(v)
+}
+
 // pooledLogSpread is the standard deviation of log rates around their group's mean, pooled
 // over groups, and its degrees of freedom.
 func pooledLogSpread(groups [][]float64) (sigma float64, dof int) {
@@ -58,7 +69,7 @@ func TestThroughputTolerance(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		groups   [][]float64
-		n        float64 // launches a side
+		n        int     // launches a side
 		min, max float64 // the tolerance's range
 	}{
 		{"noisy CI run: -40.9% is within what three launches a side can tell", ci, 3, 0.409, 1.2},
@@ -69,7 +80,7 @@ func TestThroughputTolerance(t *testing.T) {
 		sigma, dof := pooledLogSpread(tc.groups)
 		se := 0.0
 		if dof > 0 {
-			se = 1.2533 * sigma * math.Sqrt(2/tc.n)
+			se = medianRatioSE(sigma, tc.n, tc.n)
 		}
 		tol := throughputTolerance(se)
 		if tol < tc.min || tol > tc.max {

@@ -1043,9 +1043,8 @@ func checkTinyRow(t *testing.T, r tinyRow) {
 }
 
 // launchNoiseSE is the standard error of log(checked rate / sibling rate) a checked row's
-// corrected deviation carries: each median's (1.2533 σ/√n, the median of n normal draws) with
-// σ, the launch-to-launch spread, pooled over the row's own launches and every group of its
-// sibling's launches in this run (pass 1, beside it, pass 2), each around its own group's
+// corrected deviation carries (medianRatioSE), with σ, the launch-to-launch spread, pooled
+// over the row's own launches and every group of its sibling's launches in this run (pass 1, beside it, pass 2), each around its own group's
 // mean so that the machine's drift between groups does not count as spread. Without a
 // sibling (no correction) only the row's own median counts. 0 when fewer than two launches
 // leave no spread to estimate: the check is then the plain 15%.
@@ -1066,11 +1065,10 @@ func launchNoiseSE(row tinyRow, rows []tinyRow) float64 {
 	if dof == 0 || len(own) == 0 {
 		return 0
 	}
-	v := 1 / float64(len(own))
 	if len(beside) > 0 {
-		v += 1 / float64(len(beside))
+		return medianRatioSE(sigma, len(own), len(beside))
 	}
-	return 1.2533 * sigma * math.Sqrt(v)
+	return medianRatioSE(sigma, len(own))
 }
 
 // launchRates is the MiB per CPU-second of each launch whose rate was measured.
