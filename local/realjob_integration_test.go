@@ -36,7 +36,7 @@ type jobSetup struct {
 	// WaitRunning waits up to 2 minutes for the job to run (a heap-starved job may never).
 	WaitRunning bool
 	// LoadWhenRunning starts the load schedule when every vertex runs, instead of StartIn
-	// after the submission (with WaitRunning; not with Kafka, whose producer keeps StartIn).
+	// after the submission (with WaitRunning; a Kafka producer waits for it too).
 	LoadWhenRunning bool
 }
 
@@ -81,8 +81,8 @@ func startScenarioJob(t *testing.T, ctx context.Context, d *local.Dist, sc *scen
 		t.Fatal(err)
 	}
 	if s.LoadWhenRunning {
-		if !s.WaitRunning || s.Kafka {
-			t.Fatal("LoadWhenRunning needs WaitRunning and a scheduled (not Kafka) source")
+		if !s.WaitRunning {
+			t.Fatal("LoadWhenRunning needs WaitRunning")
 		}
 		spec.LoadOnSignal(c.Spec.Dir, time.Now())
 	}
