@@ -1021,14 +1021,19 @@ func (t *Tuner) planManaged(origCfg *flinkconf.Config, n int, orig *memory.TaskM
 // the backend never uses moved to the task heap. It applies while managed memory still holds
 // something that no use was observed for.
 func (t *Tuner) resplitHeap(mp managedPlan, cur Pools, heap int64, now time.Time, ev func(pool, format string, a ...any)) (int64, string, bool) {
-	f, failed := t.st.Floors[PoolHeap]
-	failed = failed && !now.After(f.Until)
+	f, failed := t.floorAt(PoolHeap, now)
 	if mp.rocks || t.st.ManagedPeak > 0 || cur.Managed == 0 || !(failed || t.st.GCPressure) {
 		return 0, "", false
 	}
+	// GC pressure can outlast the floor its onset raised (bump.hold): then the pressure
+	// itself is the reason, not a failure that no longer holds.
+	why := f.Reason
+	if !failed {
+		why = fmt.Sprintf("GC pressure: %.1f%% of the time in GC", t.st.GCFraction*100)
+	}
 	to := max(heap, cur.Heap+cur.Managed)
 	ev(PoolHeap, "the heap failed (%s) on the %s state backend, which keeps keyed state on the heap and never uses managed memory: re-split, the heap takes the %s of managed memory (%s → %s), the process size stays",
-		f.Reason, backendName(mp.backend), hb(cur.Managed), hb(cur.Heap), hb(to))
+		why, backendName(mp.backend), hb(cur.Managed), hb(cur.Heap), hb(to))
 	return to, "re-split: managed → heap", true
 }
 

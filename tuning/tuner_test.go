@@ -893,3 +893,23 @@ func TestTaskManagerLostInGC(t *testing.T) {
 		})
 	}
 }
+
+// A hashmap job's heap is re-split under GC pressure alone too (the pressure's floor renews
+// while it lasts, but a store restored after bump.hold has lost it): the evidence then names
+// the pressure, not an empty or expired failure.
+func TestResplitCitesGCPressureWithoutFloor(t *testing.T) {
+	j := newJob(map[string]string{"state.backend.type": "hashmap"}, 8)
+	tu := New(DefaultOptions())
+	snap := j.observe(tu, t0, 120, 500*mib, usage{managed: 0, gcMs: 250})
+	delete(tu.st.Floors, PoolHeap)
+	rec, err := tu.Recommend(snap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Observed.GCPressure || PoolsOf(rec.Proposed).Managed != 0 {
+		t.Fatalf("no re-split under GC pressure: pressure %v, %+v", rec.Observed.GCPressure, PoolsOf(rec.Proposed))
+	}
+	if !saysEvidence(rec, PoolHeap, "the heap failed (GC pressure: 25.0% of the time in GC)") {
+		t.Errorf("evidence %+v", rec.Evidence)
+	}
+}
