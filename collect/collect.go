@@ -262,77 +262,119 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 	jc.mu.Lock()
 	defer jc.mu.Unlock()
 
-	fail := func(vertex, what string, err error) (*autoscaler.Snapshot, error) {
-		return nil, &CallError{JobID: jobID, VertexID: vertex, Call: what, Err: err}
+	k := &collection{c: c, ctx: ctx, jc: jc, jobID: jobID, now: now}
+	if err := k.job(); err != nil {
+		return nil, err
 	}
+	if k.snap.Status != flinkrest.JobRunning {
+		c.markRestarts(jc, k.snap)
+		return k.snap, nil
+	}
+	k.refreshCache()
+	if err := k.vertices(); err != nil {
+		return nil, err
+	}
+	if err := k.cluster(); err != nil {
+		return nil, err
+	}
+	if err := k.requirements(); err != nil {
+		return nil, err
+	}
+	if err := k.chk.result(); err != nil {
+		return nil, err
+	}
+	c.markRestarts(jc, k.snap)
+	return k.snap, nil
+}
+
+// collection is one Collect call's working state, shared by its steps, which fill snap in
+// the order of the REST calls. chk gathers what Flink reported out of range, so that a
+// snapshot with implausible values is refused whole.
+type collection struct {
+	c       *Collector
+	ctx     context.Context
+	jc      *jobCache
+	jobID   string
+	now     time.Time
+	chk     *checker
+	version flinkrest.Version
+	details *flinkrest.JobDetailsInfo
+	snap    *autoscaler.Snapshot
+	// sources are the source vertices, whose metric listings are never cached.
+	sources map[string]bool
+}
+
+// fail names the failed call (and its vertex) in the error.
+func (k *collection) fail(vertex, what string, err error) error {
+	return &CallError{JobID: k.jobID, VertexID: vertex, Call: what, Err: err}
+}
+
+// job reads what every job has, running or not: the Flink version, the job details, its
+// configuration and, since they tell most about a job that does not run (a job failing over
+// after an out-of-memory error), its restarts and exception history.
+func (k *collection) job() error {
+	c, ctx := k.c, k.ctx
 	// An unparsable version (a development build) is no reason to stop: features are
 	// then probed rather than assumed.
 	version, err := call(ctx, c, c.api.FlinkVersion)
 	if err != nil && !errors.Is(err, flinkrest.ErrUnknownVersion) {
-		return fail("", "GET /config (Flink version)", err)
+		return k.fail("", "GET /config (Flink version)", err)
 	}
-	details, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobDetailsInfo, error) { return c.api.JobDetails(ctx, jobID) })
+	k.version = version
+	details, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobDetailsInfo, error) { return c.api.JobDetails(ctx, k.jobID) })
 	if err != nil {
-		return fail("", "GET /jobs/{jobid}", err)
+		return k.fail("", "GET /jobs/{jobid}", err)
 	}
-	chk := &checker{job: jobID}
-	if chk.checkDetails(details); chk.err != nil {
-		return nil, chk.err
+	k.details = details
+	k.chk = &checker{job: k.jobID}
+	if k.chk.checkDetails(details); k.chk.err != nil {
+		return k.chk.err
 	}
-	snap, sources, err := fromDetails(details, now)
-	if err != nil {
-		return fail("", "GET /jobs/{jobid}", err)
+	if k.snap, k.sources, err = fromDetails(details, k.now); err != nil {
+		return k.fail("", "GET /jobs/{jobid}", err)
 	}
-	snap.Cluster = c.opts.Cluster
-	snap.FlinkVersion = version.String()
+	k.snap.Cluster = c.opts.Cluster
+	k.snap.FlinkVersion = version.String()
 
 	conf, err := call(ctx, c, func(ctx context.Context) (flinkrest.ConfigurationInfo, error) {
-		return c.api.JobManagerConfigForJob(ctx, jobID)
+		return c.api.JobManagerConfigForJob(ctx, k.jobID)
 	})
 	if err != nil {
-		return fail("", "GET /jobs/{jobid}/jobmanager/config", err)
+		return k.fail("", "GET /jobs/{jobid}/jobmanager/config", err)
 	}
-	snap.Config = conf.Map()
+	k.snap.Config = conf.Map()
+	if err := c.restarts(ctx, k.jc, k.jobID, k.snap, k.chk); err != nil {
+		return err
+	}
+	return k.chk.result()
+}
 
-	// Restarts and the exception history are read for a job that does not run too: that is
-	// when they tell most (a job failing over after an out-of-memory error).
-	if err := c.restarts(ctx, jc, jobID, snap, chk); err != nil {
-		return nil, err
-	}
-	if err := chk.result(); err != nil {
-		return nil, err
-	}
-	if snap.Status != flinkrest.JobRunning {
-		c.markRestarts(jc, snap)
-		return snap, nil
-	}
-
-	// A restart or a new vertex set invalidates the cached listings and the GC probe.
-	running := details.Timestamps[flinkrest.JobRunning]
-	vset := vertexSet(details)
+// refreshCache drops the cached listings and the GC probe when the job restarted or its
+// vertex set changed: both may differ since.
+func (k *collection) refreshCache() {
+	jc := k.jc
+	running := k.details.Timestamps[flinkrest.JobRunning]
+	vset := vertexSet(k.details)
 	if jc.vertexSet != vset || jc.runningSince != running {
 		jc.vertexSet, jc.runningSince = vset, running
 		jc.names = map[string][]string{}
 		jc.gcSupported = nil
 	}
+}
 
-	for i := range snap.Vertices {
-		v := &snap.Vertices[i]
+// vertices reads each unfinished vertex's metrics: the listing of its metric names, then
+// the aggregates of those the policies use.
+func (k *collection) vertices() error {
+	c, ctx, jobID := k.c, k.ctx, k.jobID
+	for i := range k.snap.Vertices {
+		v := &k.snap.Vertices[i]
 		v.Metrics = map[string]autoscaler.Aggregate{}
 		if v.Finished {
 			continue
 		}
-		names, cached := jc.names[v.ID]
-		if !cached || sources[v.ID] {
-			names, err = call(ctx, c, func(ctx context.Context) ([]string, error) { return c.api.VertexMetricNames(ctx, jobID, v.ID) })
-			if err != nil {
-				return fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics (names of "+v.Name+")", err)
-			}
-			// Cache a non-source listing only once it is complete enough to be used: right
-			// after a (re)start subtasks may not have registered their metrics yet.
-			if !sources[v.ID] && slices.Contains(names, MetricBusyTime) {
-				jc.names[v.ID] = names
-			}
+		names, err := k.metricNames(v)
+		if err != nil {
+			return err
 		}
 		v.MetricNames = names
 		selected := SelectVertexMetrics(names)
@@ -343,16 +385,43 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 			return c.api.VertexMetrics(ctx, jobID, v.ID, selected, nil)
 		})
 		if err != nil {
-			return fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics?get=... ("+v.Name+")", err)
+			return k.fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics?get=... ("+v.Name+")", err)
 		}
 		for _, a := range aggs {
-			v.Metrics[a.ID] = chk.aggregate(v.ID, "", a)
+			v.Metrics[a.ID] = k.chk.aggregate(v.ID, "", a)
 		}
 	}
+	return nil
+}
 
-	tm, err := c.taskManagerMetrics(ctx, jc, now)
+// metricNames lists a vertex's metric names, from the cache for a non-source vertex. A
+// source's listing is read every cycle, never cached, so that lag metrics (.pendingRecords)
+// registered after an earlier listing are still seen.
+func (k *collection) metricNames(v *autoscaler.Vertex) ([]string, error) {
+	c, jc := k.c, k.jc
+	names, cached := jc.names[v.ID]
+	if cached && !k.sources[v.ID] {
+		return names, nil
+	}
+	names, err := call(k.ctx, c, func(ctx context.Context) ([]string, error) { return c.api.VertexMetricNames(ctx, k.jobID, v.ID) })
 	if err != nil {
-		return fail("", "GET /taskmanagers/metrics", err)
+		return nil, k.fail(v.ID, "GET /jobs/{jobid}/vertices/{vertexid}/subtasks/metrics (names of "+v.Name+")", err)
+	}
+	// Cache a non-source listing only once it is complete enough to be used: right
+	// after a (re)start subtasks may not have registered their metrics yet.
+	if !k.sources[v.ID] && slices.Contains(names, MetricBusyTime) {
+		jc.names[v.ID] = names
+	}
+	return names, nil
+}
+
+// cluster reads the cluster-wide metrics (shared by the jobs of one cycle): the
+// TaskManagers' memory and GC, the JobManager's slots and memory, the TaskManager count.
+func (k *collection) cluster() error {
+	c, ctx, now, snap, chk := k.c, k.ctx, k.now, k.snap, k.chk
+	tm, err := c.taskManagerMetrics(ctx, k.jc, now)
+	if err != nil {
+		return k.fail("", "GET /taskmanagers/metrics", err)
 	}
 	snap.TaskManagerMetrics = make(map[string]autoscaler.Aggregate, len(tm))
 	for _, a := range tm {
@@ -365,37 +434,40 @@ func (c *Collector) Collect(ctx context.Context, jobID string, now time.Time) (*
 		})
 	})
 	if err != nil {
-		return fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable,...", err)
+		return k.fail("", "GET /jobmanager/metrics?get=taskSlotsTotal,taskSlotsAvailable,...", err)
 	}
 	snap.SlotsTotal, snap.SlotsAvailable = chk.gaugeInt(jm, MetricSlotsTotal, maxSlots), chk.gaugeInt(jm, MetricSlotsAvailable, maxSlots)
 	snap.JobManagerMetrics = chk.gauges(jm, jobManagerMemoryMetrics)
 
 	tms, err := shared(ctx, c, "taskmanagers", now, func() (*flinkrest.TaskManagersInfo, error) { return call(ctx, c, c.api.TaskManagers) })
 	if err != nil {
-		return fail("", "GET /taskmanagers", err)
+		return k.fail("", "GET /taskmanagers", err)
 	}
 	snap.NumTaskManagers = len(tms.TaskManagers)
+	return nil
+}
 
-	if adaptiveScheduler(snap.Config) && (version.HasResourceRequirements() || !version.Known()) {
-		req, err := call(ctx, c, func(ctx context.Context) (flinkrest.JobResourceRequirements, error) {
-			return c.api.ResourceRequirements(ctx, jobID)
-		})
-		if err != nil {
-			return fail("", "GET /jobs/{jobid}/resource-requirements", err)
-		}
-		// nil: FLINK-32341's empty body; the requirements are unknown, not empty.
-		if chk.requirements(req); req != nil {
-			snap.Requirements = make(map[string]autoscaler.Bounds, len(req))
-			for id, r := range req {
-				snap.Requirements[id] = autoscaler.Bounds{Lower: r.Parallelism.LowerBound, Upper: r.Parallelism.UpperBound}
-			}
+// requirements reads the job's resource requirements under the adaptive scheduler, where
+// the Flink version serves them (or may: an unknown version is probed).
+func (k *collection) requirements() error {
+	c, snap := k.c, k.snap
+	if !adaptiveScheduler(snap.Config) || !(k.version.HasResourceRequirements() || !k.version.Known()) {
+		return nil
+	}
+	req, err := call(k.ctx, c, func(ctx context.Context) (flinkrest.JobResourceRequirements, error) {
+		return c.api.ResourceRequirements(ctx, k.jobID)
+	})
+	if err != nil {
+		return k.fail("", "GET /jobs/{jobid}/resource-requirements", err)
+	}
+	// nil: FLINK-32341's empty body; the requirements are unknown, not empty.
+	if k.chk.requirements(req); req != nil {
+		snap.Requirements = make(map[string]autoscaler.Bounds, len(req))
+		for id, r := range req {
+			snap.Requirements[id] = autoscaler.Bounds{Lower: r.Parallelism.LowerBound, Upper: r.Parallelism.UpperBound}
 		}
 	}
-	if err := chk.result(); err != nil {
-		return nil, err
-	}
-	c.markRestarts(jc, snap)
-	return snap, nil
+	return nil
 }
 
 // restarts reads numRestarts and, when it changed since the last complete collection (or, on
