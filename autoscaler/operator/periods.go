@@ -295,8 +295,12 @@ var lastDayOffset = func(s string) bool {
 	return r == "" || r == "W"
 }
 
+// store parses one comma-separated item of a cron field into the field's set (Quartz's
+// storeExpressionVals): a name (month or day of week), '?', '*' or '/', 'L', or a number
+// with what follows it (checkNext). It returns the position after the item. Each form is its
+// own step, with Quartz's checks and messages in Quartz's order; parseCron turns their
+// panics into the error.
 func (ce *cronExpr) store(s string, typ int) int {
-	incr := 0
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
@@ -306,143 +310,182 @@ func (ce *cronExpr) store(s string, typ int) int {
 	}
 	c := s[i]
 	if c >= 'A' && c <= 'Z' && s != "L" && s != "LW" && !lastDayOffset(s) {
-		sub := s[i : i+3]
-		sval, eval := -1, -1
-		switch typ {
-		case cronMonth:
-			sval = monthNumber(sub) + 1
-			if sval <= 0 {
-				panic(cronErr{"Invalid Month value: '" + sub + "'"})
-			}
-			if len(s) > i+3 && s[i+3] == '-' {
-				i += 4
-				sub = s[i : i+3]
-				eval = monthNumber(sub) + 1
-				if eval <= 0 {
-					panic(cronErr{"Invalid Month value: '" + sub + "'"})
-				}
-			}
-		case cronDayOfWeek:
-			sval = dayNumber(sub)
-			if sval < 0 {
-				panic(cronErr{"Invalid Day-of-Week value: '" + sub + "'"})
-			}
-			if len(s) > i+3 {
-				switch s[i+3] {
-				case '-':
-					i += 4
-					sub = s[i : i+3]
-					eval = dayNumber(sub)
-					if eval < 0 {
-						panic(cronErr{"Invalid Day-of-Week value: '" + sub + "'"})
-					}
-				case '#':
-					i += 4
-					n, err := flinkconf.ParseJavaInt(s[i:])
-					if err != nil || n < 1 || n > 5 {
-						panic(cronErr{"A numeric value between 1 and 5 must follow the '#' option"})
-					}
-					ce.nthDayOfWeek = int(n)
-				case 'L':
-					ce.lastDayOfWeek = true
-					i++
-				}
-			}
-		default:
-			panic(cronErr{"Illegal characters for this position: '" + sub + "'"})
-		}
-		if eval != -1 {
-			incr = 1
-		}
-		ce.add(sval, eval, incr, typ)
-		return i + 3
+		return ce.storeName(s, i, typ)
 	}
 	switch {
 	case c == '?':
-		i++
-		if i+1 < len(s) && s[i] != ' ' && s[i+1] != '\t' {
-			panic(cronErr{"Illegal character after '?': " + string(s[i])})
-		}
-		if typ != cronDayOfWeek && typ != cronDayOfMonth {
-			panic(cronErr{"'?' can only be specified for Day-of-Month or Day-of-Week."})
-		}
-		if typ == cronDayOfWeek && ce.maxOf(cronDayOfMonth) == cronNoSpec {
-			panic(cronErr{"'?' can only be specified for Day-of-Month -OR- Day-of-Week."})
-		}
-		ce.add(cronNoSpec, -1, 0, typ)
-		return i
+		return ce.storeNoSpec(s, i, typ)
 	case c == '*' || c == '/':
-		if c == '*' && i+1 >= len(s) {
-			ce.add(cronAllSpec, -1, incr, typ)
-			return i + 1
-		} else if c == '/' && (i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == '\t') {
-			panic(cronErr{"'/' must be followed by an integer."})
-		} else if c == '*' {
-			i++
-		}
-		c = s[i]
-		if c == '/' {
-			i++
-			if i >= len(s) {
-				panic(cronErr{"Unexpected end of string."})
-			}
-			incr = cronAtoi(s[i:]) // Quartz's getNumericValue reads to the end
-			i++
-			if incr > 10 {
-				i++
-			}
-			checkIncrement(incr, typ)
-		} else {
-			incr = 1
-		}
-		ce.add(cronAllSpec, -1, incr, typ)
-		return i
+		return ce.storeAll(s, i, typ)
 	case c == 'L':
-		i++
-		if typ == cronDayOfWeek {
-			ce.add(7, 7, 0, typ)
-		}
-		if typ == cronDayOfMonth {
-			dom := cronLastDay
-			nearest := false
-			if len(s) > i {
-				if s[i] == '-' {
-					off, pos := cronValue(0, s, i+1)
-					if off > cronMaxLastOffset {
-						panic(cronErr{"Offset from last day must be <= 30"})
-					}
-					dom -= off
-					i = pos
-				}
-				if len(s) > i && s[i] == 'W' {
-					nearest = true
-					i++
-				}
-			}
-			if nearest {
-				ce.nearestWeekdays[dom] = true
-			} else {
-				ce.sets[cronDayOfMonth][dom] = true
-			}
-		}
-		return i
+		return ce.storeLast(s, i, typ)
 	case isDigit(c):
 		val := int(c - '0')
 		i++
 		if i >= len(s) {
 			ce.add(val, -1, -1, typ)
-		} else {
-			if isDigit(s[i]) {
-				val, i = cronValue(val, s, i)
-			}
-			return ce.checkNext(i, s, val, typ)
+			return i
 		}
+		if isDigit(s[i]) {
+			val, i = cronValue(val, s, i)
+		}
+		return ce.checkNext(i, s, val, typ)
 	default:
 		panic(cronErr{"Unexpected character: " + string(c)})
+	}
+}
+
+// storeName stores a month or day-of-week name at s[i], alone or as a range of names; a day
+// may carry '#' (the nth day of the month) or 'L' (the last one). Names are valid only in
+// those two fields.
+func (ce *cronExpr) storeName(s string, i, typ int) int {
+	sub := s[i : i+3]
+	sval, eval := -1, -1
+	switch typ {
+	case cronMonth:
+		sval = monthNumber(sub) + 1
+		if sval <= 0 {
+			panic(cronErr{"Invalid Month value: '" + sub + "'"})
+		}
+		if len(s) > i+3 && s[i+3] == '-' {
+			i += 4
+			sub = s[i : i+3]
+			eval = monthNumber(sub) + 1
+			if eval <= 0 {
+				panic(cronErr{"Invalid Month value: '" + sub + "'"})
+			}
+		}
+	case cronDayOfWeek:
+		sval = dayNumber(sub)
+		if sval < 0 {
+			panic(cronErr{"Invalid Day-of-Week value: '" + sub + "'"})
+		}
+		if len(s) > i+3 {
+			eval, i = ce.dayNameSuffix(s, i)
+		}
+	default:
+		panic(cronErr{"Illegal characters for this position: '" + sub + "'"})
+	}
+	incr := 0
+	if eval != -1 {
+		incr = 1
+	}
+	ce.add(sval, eval, incr, typ)
+	return i + 3
+}
+
+// dayNameSuffix reads what follows the day-of-week name at s[i]: '-' and the range's end
+// day (returned, else -1), '#' and the nth occurrence, or 'L'. It returns the position of
+// the last name read, as Quartz advances it.
+func (ce *cronExpr) dayNameSuffix(s string, i int) (int, int) {
+	eval := -1
+	switch s[i+3] {
+	case '-':
+		i += 4
+		sub := s[i : i+3]
+		eval = dayNumber(sub)
+		if eval < 0 {
+			panic(cronErr{"Invalid Day-of-Week value: '" + sub + "'"})
+		}
+	case '#':
+		i += 4
+		n, err := flinkconf.ParseJavaInt(s[i:])
+		if err != nil || n < 1 || n > 5 {
+			panic(cronErr{"A numeric value between 1 and 5 must follow the '#' option"})
+		}
+		ce.nthDayOfWeek = int(n)
+	case 'L':
+		ce.lastDayOfWeek = true
+		i++
+	}
+	return eval, i
+}
+
+// storeNoSpec stores '?' at s[i], valid in one of the two day fields only.
+func (ce *cronExpr) storeNoSpec(s string, i, typ int) int {
+	i++
+	if i+1 < len(s) && s[i] != ' ' && s[i+1] != '\t' {
+		panic(cronErr{"Illegal character after '?': " + string(s[i])})
+	}
+	if typ != cronDayOfWeek && typ != cronDayOfMonth {
+		panic(cronErr{"'?' can only be specified for Day-of-Month or Day-of-Week."})
+	}
+	if typ == cronDayOfWeek && ce.maxOf(cronDayOfMonth) == cronNoSpec {
+		panic(cronErr{"'?' can only be specified for Day-of-Month -OR- Day-of-Week."})
+	}
+	ce.add(cronNoSpec, -1, 0, typ)
+	return i
+}
+
+// storeAll stores '*' at s[i], alone or with an increment ("*/5"), or an increment alone
+// ("/5", from the field's first value).
+func (ce *cronExpr) storeAll(s string, i, typ int) int {
+	c := s[i]
+	incr := 0
+	if c == '*' && i+1 >= len(s) {
+		ce.add(cronAllSpec, -1, incr, typ)
+		return i + 1
+	} else if c == '/' && (i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == '\t') {
+		panic(cronErr{"'/' must be followed by an integer."})
+	} else if c == '*' {
+		i++
+	}
+	c = s[i]
+	if c == '/' {
+		i++
+		if i >= len(s) {
+			panic(cronErr{"Unexpected end of string."})
+		}
+		incr = cronAtoi(s[i:]) // Quartz's getNumericValue reads to the end
+		i++
+		if incr > 10 {
+			i++
+		}
+		checkIncrement(incr, typ)
+	} else {
+		incr = 1
+	}
+	ce.add(cronAllSpec, -1, incr, typ)
+	return i
+}
+
+// storeLast stores 'L' at s[i]: Saturday in the day-of-week field; in the day-of-month field
+// the last day, optionally offset ("L-3") and moved to the nearest weekday ("LW").
+func (ce *cronExpr) storeLast(s string, i, typ int) int {
+	i++
+	if typ == cronDayOfWeek {
+		ce.add(7, 7, 0, typ)
+	}
+	if typ != cronDayOfMonth {
+		return i
+	}
+	dom := cronLastDay
+	nearest := false
+	if len(s) > i {
+		if s[i] == '-' {
+			off, pos := cronValue(0, s, i+1)
+			if off > cronMaxLastOffset {
+				panic(cronErr{"Offset from last day must be <= 30"})
+			}
+			dom -= off
+			i = pos
+		}
+		if len(s) > i && s[i] == 'W' {
+			nearest = true
+			i++
+		}
+	}
+	if nearest {
+		ce.nearestWeekdays[dom] = true
+	} else {
+		ce.sets[cronDayOfMonth][dom] = true
 	}
 	return i
 }
 
+// checkNext stores the number val, read before s[pos], with what follows it (Quartz's
+// checkNext): nothing, 'L' (the last such day of week), 'W' (the nearest weekday), '#' (the
+// nth day of week), a range or an increment.
 func (ce *cronExpr) checkNext(pos int, s string, val, typ int) int {
 	end := -1
 	i := pos
@@ -484,58 +527,70 @@ func (ce *cronExpr) checkNext(pos int, s string, val, typ int) int {
 		ce.sets[typ][val] = true
 		return i + 1
 	case '-':
-		i++
-		v := digit(s[i])
-		end = v
-		i++
-		if i >= len(s) {
-			ce.add(val, end, 1, typ)
-			return i
-		}
-		c = s[i]
-		if isDigit(c) {
-			end, i = cronValue(v, s, i)
-		}
-		if i < len(s) && s[i] == '/' {
-			i++
-			v2 := digit(s[i])
-			i++
-			if i >= len(s) {
-				ce.add(val, end, v2, typ)
-				return i
-			}
-			if isDigit(s[i]) {
-				v3, p := cronValue(v2, s, i)
-				ce.add(val, end, v3, typ)
-				return p
-			}
-			ce.add(val, end, v2, typ)
-			return i
-		}
+		return ce.storeRange(s, i, val, typ)
+	case '/':
+		return ce.storeStep(s, i, val, typ)
+	}
+	ce.add(val, end, 0, typ)
+	return i + 1
+}
+
+// storeRange stores the range from val whose '-' is at s[i], with its increment when a '/'
+// follows ("1-5/2"). Unlike after a single value, the increment is not checked against the
+// field's limit here, as in Quartz.
+func (ce *cronExpr) storeRange(s string, i, val, typ int) int {
+	i++
+	v := digit(s[i])
+	end := v
+	i++
+	if i >= len(s) {
 		ce.add(val, end, 1, typ)
 		return i
-	case '/':
-		if i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == '\t' {
-			panic(cronErr{"'/' must be followed by an integer."})
-		}
+	}
+	if isDigit(s[i]) {
+		end, i = cronValue(v, s, i)
+	}
+	if i < len(s) && s[i] == '/' {
 		i++
 		v2 := digit(s[i])
 		i++
 		if i >= len(s) {
-			checkIncrement(v2, typ)
 			ce.add(val, end, v2, typ)
 			return i
 		}
 		if isDigit(s[i]) {
 			v3, p := cronValue(v2, s, i)
-			checkIncrement(v3, typ)
 			ce.add(val, end, v3, typ)
 			return p
 		}
-		panic(cronErr{"Unexpected character '" + string(s[i]) + "' after '/'"})
+		ce.add(val, end, v2, typ)
+		return i
 	}
-	ce.add(val, end, 0, typ)
-	return i + 1
+	ce.add(val, end, 1, typ)
+	return i
+}
+
+// storeStep stores val with the increment whose '/' is at s[i] ("0/15": from val to the
+// field's last value).
+func (ce *cronExpr) storeStep(s string, i, val, typ int) int {
+	if i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == '\t' {
+		panic(cronErr{"'/' must be followed by an integer."})
+	}
+	i++
+	v2 := digit(s[i])
+	i++
+	if i >= len(s) {
+		checkIncrement(v2, typ)
+		ce.add(val, -1, v2, typ)
+		return i
+	}
+	if isDigit(s[i]) {
+		v3, p := cronValue(v2, s, i)
+		checkIncrement(v3, typ)
+		ce.add(val, -1, v3, typ)
+		return p
+	}
+	panic(cronErr{"Unexpected character '" + string(s[i]) + "' after '/'"})
 }
 
 var cronIncrementLimit = map[int]int{cronSecond: 59, cronMinute: 59, cronHour: 23, cronDayOfMonth: 31, cronDayOfWeek: 7, cronMonth: 12}
