@@ -137,6 +137,33 @@ func channels(own, peer int, ship string) int {
 // TaskManager with slotsPerTM slots.
 func planNetwork(vertices []autoscaler.Vertex, p map[string]int, np NetworkParams, slotsPerTM int) *NetworkPlan {
 	plan := &NetworkPlan{Params: np, SlotsPerTM: slotsPerTM}
+	var opSegments int
+	plan.Vertices, opSegments = vertexBuffers(vertices, p, np)
+	plan.OperatorBytes = int64(opSegments) * np.SegmentSize * int64(slotsPerTM)
+	slots := groupSlots(plan.Vertices, slotsPerTM)
+	// The worst TaskManager holds the slotsPerTM slots with the most buffers (an upper bound
+	// for any placement of whole slots).
+	slices.SortStableFunc(slots, func(a, b SlotBuffers) int {
+		return cmp.Or(cmp.Compare(b.Max+b.Overdraft, a.Max+a.Overdraft), cmp.Compare(b.Required, a.Required))
+	})
+	if len(slots) > slotsPerTM {
+		slots = slots[:slotsPerTM]
+	}
+	plan.WorstSlots = slots
+	for _, s := range slots {
+		plan.Required += s.Required
+		plan.Max += s.Max
+		plan.Overdraft += s.Overdraft
+	}
+	plan.RequiredOnly = int64(plan.Required) * np.SegmentSize
+	plan.Bytes = roundUpMiB(int64(plan.Max+plan.Overdraft) * np.SegmentSize)
+	return plan
+}
+
+// vertexBuffers sizes each unfinished vertex's input and output gates at parallelism p (at
+// least 1): their channels, the buffers Flink requires and the most they can take. It also
+// returns the segments the operator formula counts (operatorSegments), for the comparison.
+func vertexBuffers(vertices []autoscaler.Vertex, p map[string]int, np NetworkParams) ([]VertexBuffers, int) {
 	par := func(id string) int { return max(1, p[id]) }
 	outputs := map[string][]autoscaler.Edge{} // upstream -> edges to downstream (From = downstream)
 	for _, v := range vertices {
@@ -145,6 +172,7 @@ func planNetwork(vertices []autoscaler.Vertex, p map[string]int, np NetworkParam
 		}
 	}
 	bpc, fl := np.BuffersPerChannel, np.FloatingPerGate
+	var out []VertexBuffers
 	var opSegments int
 	for _, v := range vertices {
 		if v.Finished {
@@ -172,15 +200,20 @@ func planNetwork(vertices []autoscaler.Vertex, p map[string]int, np NetworkParam
 			vb.Overdraft += np.OverdraftPerGate
 			opSegments += operatorSegments(par(v.ID), par(e.From), e.Ship, bpc, fl)
 		}
-		plan.Vertices = append(plan.Vertices, vb)
+		out = append(out, vb)
 	}
-	plan.OperatorBytes = int64(opSegments) * np.SegmentSize * int64(slotsPerTM)
+	return out, opSegments
+}
 
-	// Slots per sharing group: slot i hosts subtask i of every vertex with parallelism > i.
+// groupSlots lists the slots of each sharing group (sorted by name) with the buffers of what
+// they host: slot i hosts subtask i of every vertex with parallelism > i. Slot i hosts a
+// subset of what slot i-1 hosts, so a group's first slotsPerTM slots are its heaviest and
+// the others are left out.
+func groupSlots(vertices []VertexBuffers, slotsPerTM int) []SlotBuffers {
 	groups := map[string][]*VertexBuffers{}
 	var order []string
-	for i := range plan.Vertices {
-		vb := &plan.Vertices[i]
+	for i := range vertices {
+		vb := &vertices[i]
 		if _, ok := groups[vb.Group]; !ok {
 			order = append(order, vb.Group)
 		}
@@ -193,8 +226,6 @@ func planNetwork(vertices []autoscaler.Vertex, p map[string]int, np NetworkParam
 		for _, vb := range groups[g] {
 			maxP = max(maxP, vb.Parallelism)
 		}
-		// Slot i hosts a subset of what slot i-1 hosts, so a group's first slotsPerTM slots
-		// are its heaviest.
 		for i := 0; i < min(maxP, slotsPerTM); i++ {
 			s := SlotBuffers{Group: g, Index: i}
 			for _, vb := range groups[g] {
@@ -208,23 +239,7 @@ func planNetwork(vertices []autoscaler.Vertex, p map[string]int, np NetworkParam
 			slots = append(slots, s)
 		}
 	}
-	// The worst TaskManager holds the slotsPerTM slots with the most buffers (an upper bound
-	// for any placement of whole slots).
-	slices.SortStableFunc(slots, func(a, b SlotBuffers) int {
-		return cmp.Or(cmp.Compare(b.Max+b.Overdraft, a.Max+a.Overdraft), cmp.Compare(b.Required, a.Required))
-	})
-	if len(slots) > slotsPerTM {
-		slots = slots[:slotsPerTM]
-	}
-	plan.WorstSlots = slots
-	for _, s := range slots {
-		plan.Required += s.Required
-		plan.Max += s.Max
-		plan.Overdraft += s.Overdraft
-	}
-	plan.RequiredOnly = int64(plan.Required) * np.SegmentSize
-	plan.Bytes = roundUpMiB(int64(plan.Max+plan.Overdraft) * np.SegmentSize)
-	return plan
+	return slots
 }
 
 // withHeadroom extends the plan to cover every vertex at factor × its parallelism (at most its
