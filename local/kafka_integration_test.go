@@ -54,16 +54,10 @@ func TestKafkaBrokerAndLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("load origin %d\n", origin.UnixMilli())
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		out, _ := os.ReadFile(load.Out)
-		if strings.Contains(string(out), want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the producer did not start its schedule at %d within 15 s of StartLoad: %q", origin.UnixMilli(), out)
-			break
-		}
+	if got, err := local.WaitLoadOrigin(ctx, load, 15*time.Second); err != nil {
+		t.Errorf("the producer did not start its schedule at %d: %v", origin.UnixMilli(), err)
+	} else if !got.Equal(origin) {
+		t.Errorf("the producer announced load origin %d, StartLoad wrote %d", got.UnixMilli(), origin.UnixMilli())
 	}
 	if !load.Alive() || !b.Proc.Alive() {
 		t.Errorf("producer alive %v, broker alive %v", load.Alive(), b.Proc.Alive())

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -57,4 +58,54 @@ func readOrigin(path string) (int64, error) {
 		return 0, fmt.Errorf("origin file %s: %w", path, err)
 	}
 	return ms, nil
+}
+
+// loadOriginLine starts the line the harness's KafkaLoad prints once its schedule runs: the
+// origin it read from the origin file, in epoch milliseconds.
+const loadOriginLine = "load origin "
+
+// WaitLoadOrigin waits up to within for the Kafka producer p (StartKafkaLoad) to announce the
+// origin its schedule started at, and returns it. StartLoad only writes the origin file; the
+// producer reads it on its next check, and only the origin it announces is the one its load
+// phases count from (a test timing the phases from StartLoad's return would trust a file the
+// producer might never have read).
+func WaitLoadOrigin(ctx context.Context, p *Process, within time.Duration) (time.Time, error) {
+	deadline := time.Now().Add(within)
+	for {
+		out, err := os.ReadFile(p.Out)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return time.Time{}, err
+		}
+		if at, ok, err := announcedOrigin(out); err != nil || ok {
+			return at, err
+		}
+		if !p.Alive() {
+			return time.Time{}, fmt.Errorf("%s exited before it announced its load origin; see %s", p.ID, p.Out)
+		}
+		if !time.Now().Before(deadline) {
+			return time.Time{}, fmt.Errorf("%s did not announce its load origin within %s (its schedule has not started); see %s", p.ID, within, p.Out)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// announcedOrigin is the origin in a producer's output, ok false while no whole "load origin"
+// line is there (a line read while it is written has no newline yet).
+func announcedOrigin(out []byte) (at time.Time, ok bool, err error) {
+	for _, l := range strings.SplitAfter(string(out), "\n") {
+		rest, found := strings.CutPrefix(l, loadOriginLine)
+		if !found || !strings.HasSuffix(rest, "\n") {
+			continue
+		}
+		ms, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("producer output: %q: %w", strings.TrimSpace(l), err)
+		}
+		return time.UnixMilli(ms), true, nil
+	}
+	return time.Time{}, false, nil
 }

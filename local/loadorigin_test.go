@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -74,3 +75,48 @@ func TestOriginFileInSpec(t *testing.T) {
 		t.Errorf("spec JSON lacks the origin file: %s", b)
 	}
 }
+
+// WaitLoadOrigin returns the origin a Kafka producer announced in its output, and only a whole
+// announcement: a producer that has not announced one (its schedule not started, or the line
+// half written), that exited, or whose line does not parse is an error, not an origin.
+func TestWaitLoadOrigin(t *testing.T) {
+	exited := make(chan struct{})
+	close(exited)
+	cases := []struct {
+		name    string
+		out     *string // the producer's output file; nil: not created yet
+		done    chan struct{}
+		want    time.Time
+		wantErr string
+	}{
+		{"announced", ptr("ready\nload origin 1796000000123\n"), nil, time.UnixMilli(1_796_000_000_123), ""},
+		{"announced after other output", ptr("ready\nWARN slow broker\nload origin 1796000000123\n"), nil, time.UnixMilli(1_796_000_000_123), ""},
+		{"not started", ptr("ready\n"), nil, time.Time{}, "did not announce"},
+		{"line half written", ptr("ready\nload origin 17960"), nil, time.Time{}, "did not announce"},
+		{"no output yet", nil, nil, time.Time{}, "did not announce"},
+		{"exited", ptr("ready\n"), exited, time.Time{}, "exited before"},
+		{"garbled", ptr("ready\nload origin soon\n"), nil, time.Time{}, "load origin soon"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Process{ID: "kafka-load-x", Out: filepath.Join(t.TempDir(), "kafka-load-x.out"), done: tc.done}
+			if tc.out != nil {
+				if err := os.WriteFile(p.Out, []byte(*tc.out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := WaitLoadOrigin(context.Background(), p, 0)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, %v; want an error containing %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !got.Equal(tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func ptr(s string) *string { return &s }

@@ -15,10 +15,16 @@ import (
 type realJob struct {
 	Cluster *local.Cluster
 	JobID   string
-	// Origin is time zero of the scenario's load schedule.
+	// Origin is time zero of the scenario's load schedule: with Kafka and LoadWhenRunning, the
+	// origin the producer announced once its schedule started.
 	Origin time.Time
 	// Submitted is when the job's submission began (the client JVM started).
 	Submitted time.Time
+	// Running is when every vertex was seen running (zero without WaitRunning).
+	Running time.Time
+	// Announced is when the producer's announcement of Origin was read (Kafka and
+	// LoadWhenRunning only).
+	Announced time.Time
 }
 
 // jobSetup says how startScenarioJob starts the cluster and submits the job.
@@ -36,7 +42,10 @@ type jobSetup struct {
 	// WaitRunning waits up to 2 minutes for the job to run (a heap-starved job may never).
 	WaitRunning bool
 	// LoadWhenRunning starts the load schedule when every vertex runs, instead of StartIn
-	// after the submission (with WaitRunning; a Kafka producer waits for it too).
+	// after the submission (with WaitRunning; a Kafka producer waits for it too, and the job's
+	// Origin is the one it announces). The memory-tuning and realizer tests leave it off: none
+	// reads Origin, and their steady load (no backlog, a 100,000 r/s source) turns a late start
+	// into a burst drained in under a second, while their state grows by keys, not by records.
 	LoadWhenRunning bool
 }
 
@@ -95,17 +104,41 @@ func startScenarioJob(t *testing.T, ctx context.Context, d *local.Dist, sc *scen
 	if err != nil {
 		t.Fatal(err)
 	}
+	job := &realJob{Cluster: c, JobID: id, Submitted: submitted}
 	if s.WaitRunning {
 		if err := c.WaitJobRunning(ctx, id, 2*time.Minute); err != nil {
 			t.Fatal(err)
 		}
+		job.Running = time.Now()
 		if s.LoadWhenRunning {
-			if _, err := spec.StartLoad(time.Now()); err != nil {
+			if _, err := spec.StartLoad(job.Running); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	return &realJob{Cluster: c, JobID: id, Origin: time.UnixMilli(spec.OriginMs), Submitted: submitted}
+	job.Origin = time.UnixMilli(spec.OriginMs)
+	if s.Kafka && s.LoadWhenRunning {
+		job.Origin, job.Announced = producerOrigin(t, ctx, c, job.Origin)
+	}
+	return job
+}
+
+// producerOrigin waits for the Kafka producer of the job just submitted on c to announce that
+// its schedule started, and returns the origin it announced (which must be written, want) and
+// when the announcement was read. The load phases count from the producer's origin: StartLoad
+// only writes the file the producer reads.
+func producerOrigin(t *testing.T, ctx context.Context, c *local.Cluster, want time.Time) (origin, announced time.Time) {
+	t.Helper()
+	load := c.Kafka.Loads[len(c.Kafka.Loads)-1]
+	// The producer checks the file every 100 ms: 15 s is a loaded machine's stall, not a wait.
+	origin, err := local.WaitLoadOrigin(ctx, load, 15*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !origin.Equal(want) {
+		t.Fatalf("the producer announced load origin %d, StartLoad wrote %d", origin.UnixMilli(), want.UnixMilli())
+	}
+	return origin, time.Now()
 }
 
 // firstDist is the first prepared Flink version (FLINKTUNE_FLINK_DISTS).
