@@ -1,6 +1,7 @@
 package flinktune
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -77,4 +78,38 @@ func (p *Policy) waitMet(now time.Time) bool {
 		return false
 	}
 	return true
+}
+
+// A scale-up is urgent, but on Flink up to 1.20 the same replay comes on top of its lag: a
+// restart now replays the time since the last checkpoint completed (a), one at the next
+// checkpoint, expected in w = cycle - a, replays none of it. Each second of replay saved is
+// 1/s seconds of draining saved after the restart (s: the surplus the scale-up gives, per
+// record of input), while the wait costs w seconds plus the lag the deficit d adds meanwhile,
+// w·d, to drain: the scale-up waits while w·(s + d) < a (upWaits).
+
+// upAwaitsCheckpoint says why the scale-up to target waits for a checkpoint, or "".
+func (p *Policy) upAwaitsCheckpoint(now time.Time, e *evaluation, target map[string]int) string {
+	if p.st.RescaleOnCheckpoint || p.st.CheckpointIntervalSec <= 0 || p.st.Completed <= 0 ||
+		p.st.CompletedAt.IsZero() || e.ingest <= 0 {
+		return ""
+	}
+	a := now.Sub(p.st.CompletedAt).Seconds()
+	s := (srcCapacity(e, target) - e.ingest) / e.ingest
+	d := math.Max(0, e.ingest-srcCapacity(e, nil)) / e.ingest
+	w, wait := upWaits(a, p.checkpointCycle(), s, d)
+	if !wait {
+		return ""
+	}
+	return fmt.Sprintf("waiting for the next checkpoint (in about %.0fs): the restart replays %.0fs less", w, a)
+}
+
+// upWaits reports whether a scale-up a seconds after the last checkpoint completed waits for
+// the next, expected w seconds later in a checkpoint cycle of the given length, with the
+// scale-up's surplus s and the deficit d now (both per record of input).
+func upWaits(a, cycle, s, d float64) (w float64, wait bool) {
+	if a <= 0 || a > cycle || s <= 0 {
+		return 0, false // just completed, checkpoints late, or a scale-up that gains nothing
+	}
+	w = cycle - a
+	return w, w*(s+d) < a
 }

@@ -99,3 +99,32 @@ func TestWaitMetWhileHeldForCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// A scale-up waits for the next checkpoint while the replay it saves, drained at the surplus
+// the scale-up gives, outweighs the wait and the lag the deficit adds meanwhile.
+func TestScaleUpWaitsForCheckpointWhenReplaySavesMore(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		a, cycle    float64
+		s, d        float64
+		wantWait    bool
+		wantSeconds float64
+	}{
+		// 40 s into a 1-minute cycle, surplus 0.3, deficit 0.12: 20 s of wait cost 8.4 s.
+		{"late in the cycle", 40, 60, 0.3, 0.12, true, 20},
+		{"just after a checkpoint", 5, 60, 0.3, 0.12, false, 0},
+		{"a 5-minute cycle, 1 minute in", 60, 300, 0.3, 0.12, false, 0},
+		{"a 5-minute cycle, 4 minutes in", 240, 300, 0.3, 0.12, true, 60},
+		{"a deficit as large as the input (the job stopped keeping up)", 30, 60, 0.3, 1, false, 0},
+		{"checkpoints late: none completed for over a cycle", 70, 60, 0.3, 0, false, 0},
+		{"a scale-up without surplus", 40, 60, 0, 0.1, false, 0},
+		{"a checkpoint completed this cycle", 0, 60, 0.3, 0.1, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, wait := upWaits(tc.a, tc.cycle, tc.s, tc.d)
+			if wait != tc.wantWait || (wait && w != tc.wantSeconds) {
+				t.Errorf("upWaits = %.0f, %v; want %.0f, %v", w, wait, tc.wantSeconds, tc.wantWait)
+			}
+		})
+	}
+}

@@ -741,6 +741,9 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
+		if wait := p.upAwaitsCheckpoint(snap.Time, e, t); wait != "" {
+			return nil, 0, "scale-up held: " + wait + "; due: " + why
+		}
 		p.st.CatchUpSized, p.st.CatchUpDemand = drainSized(t, sz), e.ingest
 		return t, +1, "scale up: " + why
 	}
