@@ -134,6 +134,9 @@ type Snapshot struct {
 	// unknown.
 	LastCheckpointSize     int64 `json:"lastCheckpointSize,omitempty"`
 	LastCheckpointFullSize int64 `json:"lastCheckpointFullSize,omitempty"`
+	// CompletedCheckpoints is the job's numberOfCompletedCheckpoints gauge; 0 when unknown or
+	// none completed. A step up between two snapshots says a checkpoint has just completed.
+	CompletedCheckpoints int64 `json:"completedCheckpoints,omitempty"`
 	// Exceptions are the most recent entries of the job's exception history, newest first
 	// (collected when the job restarted since the previous cycle).
 	Exceptions []JobException `json:"exceptions,omitempty"`

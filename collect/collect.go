@@ -74,6 +74,9 @@ const (
 	// writes a fraction of what a restore reads back.
 	MetricLastCheckpointSize     = "lastCheckpointSize"
 	MetricLastCheckpointFullSize = "lastCheckpointFullSize"
+	// MetricCompletedCheckpoints counts the job's completed checkpoints: its step tells a
+	// policy that a checkpoint has just completed, the moment a restart replays the least.
+	MetricCompletedCheckpoints = "numberOfCompletedCheckpoints"
 	// MaxExceptions is how many entries of the exception history a restart fetches.
 	MaxExceptions        = 10
 	sourcePrefix         = "Source__"
@@ -475,15 +478,16 @@ func (k *collection) requirements() error {
 func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot, chk *checker) error {
 	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
 		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts, MetricLastCheckpointDuration,
-			MetricLastCheckpointSize, MetricLastCheckpointFullSize})
+			MetricLastCheckpointSize, MetricLastCheckpointFullSize, MetricCompletedCheckpoints})
 	})
 	if err != nil {
-		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize", Err: err}
+		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize,numberOfCompletedCheckpoints", Err: err}
 	}
 	snap.NumRestarts = chk.gaugeInt(jobMetrics, MetricNumRestarts, math.MaxInt32)
 	snap.LastCheckpointDuration = lastCheckpointDuration(jobMetrics)
 	snap.LastCheckpointSize = checkpointBytes(jobMetrics, MetricLastCheckpointSize)
 	snap.LastCheckpointFullSize = checkpointBytes(jobMetrics, MetricLastCheckpointFullSize)
+	snap.CompletedCheckpoints = checkpointBytes(jobMetrics, MetricCompletedCheckpoints) // a count, read alike
 	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
 		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
 			return c.api.Exceptions(ctx, jobID, MaxExceptions)

@@ -282,6 +282,9 @@ func TestCollectFromFixtures(t *testing.T) {
 	if snap.SlotsTotal != 4 || snap.SlotsAvailable != 0 || snap.NumTaskManagers != 2 {
 		t.Errorf("slots %d/%d TMs %d", snap.SlotsTotal, snap.SlotsAvailable, snap.NumTaskManagers)
 	}
+	if snap.CompletedCheckpoints != 58 { // numberOfCompletedCheckpoints in the fixture
+		t.Errorf("completed checkpoints %d, want 58", snap.CompletedCheckpoints)
+	}
 	if snap.Config["jobmanager.scheduler"] != "adaptive" || snap.Config["job.autoscaler.metrics.window"] != "10m" {
 		t.Errorf("config %v", snap.Config)
 	}
@@ -311,7 +314,7 @@ func TestCollectFromFixtures(t *testing.T) {
 		t.Errorf("cluster queries missing; requests:\n%s", strings.Join(reqs, "\n"))
 	}
 	// The job restarted once (numRestarts 1): its exception history is read on first sight.
-	if !slices.Contains(reqs, "GET /jobs/"+jobID+"/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize") || !slices.Contains(reqs, "GET /jobs/"+jobID+"/exceptions?maxExceptions=10") {
+	if !slices.Contains(reqs, "GET /jobs/"+jobID+"/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize,numberOfCompletedCheckpoints") || !slices.Contains(reqs, "GET /jobs/"+jobID+"/exceptions?maxExceptions=10") {
 		t.Errorf("restart queries missing; requests:\n%s", strings.Join(reqs, "\n"))
 	}
 	// 1 version + details + config + 3×(names + metrics) + TM + JM + restarts + exceptions + TMs + requirements.
@@ -431,7 +434,7 @@ func TestFaultsNameTheCall(t *testing.T) {
 		{"/jobs/" + jobID + "/vertices/" + keyedID + "/subtasks/metrics", 503, "vertex " + keyedID},
 		{"/taskmanagers/metrics", 500, "GET /taskmanagers/metrics"},
 		{"/jobmanager/metrics", 500, "GET /jobmanager/metrics"},
-		{"/jobs/" + jobID + "/metrics", 503, "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize"},
+		{"/jobs/" + jobID + "/metrics", 503, "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize,numberOfCompletedCheckpoints"},
 		{"/jobs/" + jobID + "/exceptions", 500, "GET /jobs/{jobid}/exceptions"},
 		{"/taskmanagers", 502, "GET /taskmanagers"},
 		{"/jobs/" + jobID + "/resource-requirements", 500, "GET /jobs/{jobid}/resource-requirements"},

@@ -62,6 +62,12 @@ type state struct {
 	CheckpointSecs        []float64 `json:"checkpointSecs,omitempty"`
 	RestoreSecs           []float64 `json:"restoreSecs,omitempty"` // restoresize.go
 	RescaleOnCheckpoint   bool      `json:"rescaleOnCheckpoint,omitempty"`
+	// Completed is the last numberOfCompletedCheckpoints seen, CompletedAt when it last
+	// stepped up (ckptalign.go).
+	Completed   int64     `json:"completed,omitempty"`
+	CompletedAt time.Time `json:"completedAt"`
+	// DownHeldAt is since when a scale-down that met its wait waits for a checkpoint.
+	DownHeldAt time.Time `json:"downHeldAt"`
 	// CatchUpSized records that the last scale-up was sized by the lag it was to drain: its
 	// surplus is temporary and is shed once the lag is gone.
 	CatchUpSized bool `json:"catchUpSized,omitempty"`
@@ -190,6 +196,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		p.st.Target[id] = n
 	}
 	p.st.LastChange, p.st.LastDir, p.st.LowSince = snap.Time, dir, time.Time{}
+	p.st.DownHeldAt = time.Time{}
 	p.clearSurplusWait()
 	p.st.LastDecision = reason
 	d.Parallelism = p.st.Target
@@ -734,6 +741,9 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
+		if wait := p.upAwaitsCheckpoint(snap.Time, e, t); wait != "" {
+			return nil, 0, "scale-up held: " + wait + "; due: " + why
+		}
 		p.st.CatchUpSized, p.st.CatchUpDemand = drainSized(t, sz), e.ingest
 		return t, +1, "scale up: " + why
 	}
@@ -923,13 +933,15 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	}
 	if sz.low == 0 {
 		p.pauseSurplusWait(snap.Time)
+		p.st.DownHeldAt = time.Time{}
 		return nil, 0, "within target utilization"
 	}
 	p.resumeSurplusWait(e, snap.Time, shedsSurplus)
-	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) {
+	met := p.waitMet(snap.Time) // held for a checkpoint after its wait (ckptalign.go)
+	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) && !met {
 		return nil, 0, "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
 	}
-	if src, since := p.riseWait(e, snap.Time, surplus); src != "" {
+	if src, since := p.riseWait(e, snap.Time, surplus); src != "" && !met {
 		return nil, 0, "scale-down pending: demand of source " + short(src) + " at its level for " +
 			snap.Time.Sub(since).Truncate(time.Second).String()
 	}
@@ -956,6 +968,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	}
 	if src := p.raisesInExcursion(e, t, snap.Time); src != "" {
 		return nil, 0, "scale-down held: it raises vertices for source " + short(src) + "'s excursion"
+	}
+	if why := p.awaitCheckpoint(snap.Time); why != "" {
+		return nil, 0, "scale-down held: " + why
 	}
 	p.st.CatchUpSized = false
 	return t, -1, "scale down: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()

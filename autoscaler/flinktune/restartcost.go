@@ -48,6 +48,7 @@ func (p *Policy) noteCheckpoints(snap *autoscaler.Snapshot) {
 		}
 	}
 	p.noteRestoreSize(snap)
+	p.noteCompleted(snap)
 }
 
 // rescalesOnCheckpoint reports whether the adaptive scheduler of this Flink version rescales
