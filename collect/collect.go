@@ -476,18 +476,19 @@ func (k *collection) requirements() error {
 // restarts reads numRestarts and, when it changed since the last complete collection (or, on
 // first sight, when the job ever restarted), the exception history.
 func (c *Collector) restarts(ctx context.Context, jc *jobCache, jobID string, snap *autoscaler.Snapshot, chk *checker) error {
+	names := []string{MetricNumRestarts, MetricLastCheckpointDuration,
+		MetricLastCheckpointSize, MetricLastCheckpointFullSize, MetricCompletedCheckpoints}
 	jobMetrics, err := call(ctx, c, func(ctx context.Context) ([]flinkrest.Metric, error) {
-		return c.api.JobMetrics(ctx, jobID, []string{MetricNumRestarts, MetricLastCheckpointDuration,
-			MetricLastCheckpointSize, MetricLastCheckpointFullSize, MetricCompletedCheckpoints})
+		return c.api.JobMetrics(ctx, jobID, names)
 	})
 	if err != nil {
-		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=numRestarts,lastCheckpointDuration,lastCheckpointSize,lastCheckpointFullSize,numberOfCompletedCheckpoints", Err: err}
+		return &CallError{JobID: jobID, Call: "GET /jobs/{jobid}/metrics?get=" + strings.Join(names, ","), Err: err}
 	}
 	snap.NumRestarts = chk.gaugeInt(jobMetrics, MetricNumRestarts, math.MaxInt32)
 	snap.LastCheckpointDuration = lastCheckpointDuration(jobMetrics)
-	snap.LastCheckpointSize = checkpointBytes(jobMetrics, MetricLastCheckpointSize)
-	snap.LastCheckpointFullSize = checkpointBytes(jobMetrics, MetricLastCheckpointFullSize)
-	snap.CompletedCheckpoints = checkpointBytes(jobMetrics, MetricCompletedCheckpoints) // a count, read alike
+	snap.LastCheckpointSize = checkpointGauge(jobMetrics, MetricLastCheckpointSize)
+	snap.LastCheckpointFullSize = checkpointGauge(jobMetrics, MetricLastCheckpointFullSize)
+	snap.CompletedCheckpoints = checkpointGauge(jobMetrics, MetricCompletedCheckpoints)
 	if snap.NumRestarts > 0 && (!jc.restartsSeen || jc.restarts != snap.NumRestarts) {
 		exc, err := call(ctx, c, func(ctx context.Context) (*flinkrest.JobExceptionsInfoWithHistory, error) {
 			return c.api.Exceptions(ctx, jobID, MaxExceptions)
@@ -704,10 +705,11 @@ func toAggregate(a flinkrest.AggregatedMetric) autoscaler.Aggregate {
 	return autoscaler.Aggregate{Min: a.Min.Float(), Max: a.Max.Float(), Avg: a.Avg.Float(), Sum: a.Sum.Float(), Skew: a.Skew.Float()}
 }
 
-// checkpointBytes reads a checkpoint size gauge in bytes; 0 when missing, not a number or not
-// positive (Flink reports -1 before the first checkpoint completes, and older versions have no
-// lastCheckpointFullSize). Like the duration, it is restart-cost evidence only.
-func checkpointBytes(ms []flinkrest.Metric, id string) int64 {
+// checkpointGauge reads a checkpoint gauge (a size in bytes, the count of completed
+// checkpoints); 0 when missing, not a number or not positive (Flink reports -1 before the
+// first checkpoint completes, and older versions have no lastCheckpointFullSize). Like the
+// duration, it is restart-cost evidence only: a bad value is dropped, not a failed collection.
+func checkpointGauge(ms []flinkrest.Metric, id string) int64 {
 	for _, m := range ms {
 		if m.ID != id {
 			continue
