@@ -40,9 +40,16 @@ func (p *Policy) noteCompleted(snap *autoscaler.Snapshot) {
 	p.st.Completed = n // a JobManager failover resets the count: the next step is seen from there
 }
 
-// awaitCheckpoint says why a scale-down decided now waits for a checkpoint, or "".
+// alignable reports whether a restart can be aligned with a checkpoint by waiting: Flink up to
+// 1.20 (2.x aligns by itself), checkpointing on, and the completed-checkpoint count known.
+func (p *Policy) alignable() bool {
+	return !p.st.RescaleOnCheckpoint && p.st.CheckpointIntervalSec > 0 && p.st.Completed > 0
+}
+
+// awaitCheckpoint says why a scale-down decided now waits for a checkpoint, or "", and marks
+// since when it is held (DownHeldAt, read by waitMet).
 func (p *Policy) awaitCheckpoint(now time.Time) string {
-	if p.st.RescaleOnCheckpoint || p.st.CheckpointIntervalSec <= 0 || p.st.Completed <= 0 {
+	if !p.alignable() {
 		return ""
 	}
 	if p.st.CompletedAt.Equal(now) {
@@ -89,8 +96,7 @@ func (p *Policy) waitMet(now time.Time) bool {
 
 // upAwaitsCheckpoint says why the scale-up to target waits for a checkpoint, or "".
 func (p *Policy) upAwaitsCheckpoint(now time.Time, e *evaluation, target map[string]int) string {
-	if p.st.RescaleOnCheckpoint || p.st.CheckpointIntervalSec <= 0 || p.st.Completed <= 0 ||
-		p.st.CompletedAt.IsZero() || e.ingest <= 0 {
+	if !p.alignable() || p.st.CompletedAt.IsZero() || e.ingest <= 0 {
 		return ""
 	}
 	if e.lagSec > p.o.MaxLag.Seconds() {
