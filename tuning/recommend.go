@@ -1025,8 +1025,8 @@ func (t *Tuner) resplitHeap(mp managedPlan, cur Pools, heap int64, now time.Time
 	if mp.rocks || t.st.ManagedPeak > 0 || cur.Managed == 0 || !(failed || t.st.GCPressure) {
 		return 0, "", false
 	}
-	// GC pressure can outlast the floor its onset raised (bump.hold): then the pressure
-	// itself is the reason, not a failure that no longer holds.
+	// With no floor held, GC pressure alone is the reason (its floor renews while it lasts,
+	// but a store restored after bump.hold has none): not an expired failure, not "()".
 	why := f.Reason
 	if !failed {
 		why = fmt.Sprintf("GC pressure: %.1f%% of the time in GC", t.st.GCFraction*100)
