@@ -93,6 +93,20 @@ func WaitLoadOrigin(ctx context.Context, p *Process, within time.Duration) (time
 	}
 }
 
+// ConfirmLoadOrigin waits up to within for the Kafka producer p to announce its load origin
+// and checks that it is want, the origin StartLoad wrote: only then does the load run its
+// phases from want. A producer that read an older origin file (or none) is an error naming both.
+func ConfirmLoadOrigin(ctx context.Context, p *Process, want time.Time, within time.Duration) error {
+	got, err := WaitLoadOrigin(ctx, p, within)
+	if err != nil {
+		return err
+	}
+	if !got.Equal(want) {
+		return fmt.Errorf("%s announced load origin %d, but the origin written is %d; see %s", p.ID, got.UnixMilli(), want.UnixMilli(), p.Out)
+	}
+	return nil
+}
+
 // announcedOrigin is the origin in a producer's output, ok false while no whole "load origin"
 // line is there (a line read while it is written has no newline yet).
 func announcedOrigin(out []byte) (at time.Time, ok bool, err error) {

@@ -120,3 +120,28 @@ func TestWaitLoadOrigin(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// ConfirmLoadOrigin accepts only the origin that was written: a producer that announced
+// another (an older origin file) or none is an error naming it.
+func TestConfirmLoadOrigin(t *testing.T) {
+	want := time.UnixMilli(1_796_000_000_123)
+	cases := []struct {
+		name, out, wantErr string
+	}{
+		{"the origin written", "ready\nload origin 1796000000123\n", ""},
+		{"another origin", "ready\nload origin 1796000000000\n", "announced load origin 1796000000000, but the origin written is 1796000000123"},
+		{"none", "ready\n", "did not announce"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Process{ID: "kafka-load-x", Out: filepath.Join(t.TempDir(), "kafka-load-x.out")}
+			if err := os.WriteFile(p.Out, []byte(tc.out), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := ConfirmLoadOrigin(context.Background(), p, want, 0)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -229,7 +229,13 @@ submission and returns at once.`,
 				return err
 			}
 			if loadFrom == "running" {
-				if err := startLoadWhenRunning(ctx, cmd.ErrOrStderr(), st.RESTURL, id, spec, wait); err != nil {
+				var confirm func(time.Time) error
+				if load != nil {
+					// The producer checks the origin file every 100 ms: 15 s is a loaded
+					// machine's stall, not a wait.
+					confirm = func(at time.Time) error { return local.ConfirmLoadOrigin(ctx, load, at, 15*time.Second) }
+				}
+				if err := startLoadWhenRunning(ctx, cmd.ErrOrStderr(), st.RESTURL, id, spec, wait, confirm); err != nil {
 					return err
 				}
 			}
@@ -302,8 +308,9 @@ stop with: flinktune local down`))
 // startLoadWhenRunning waits until every vertex of the submitted job runs, then starts the
 // spec's load schedule (the origin file its sources read). The job stays submitted when it
 // does not run in time: the error names it, and its sources hold the backlog until the origin
-// is written.
-func startLoadWhenRunning(ctx context.Context, progress io.Writer, restURL, id string, spec *local.JobSpec, wait time.Duration) error {
+// is written. confirm, when not nil, waits for the load's producer (a Kafka producer, its own
+// process) to have read the origin: the schedule has started only then.
+func startLoadWhenRunning(ctx context.Context, progress io.Writer, restURL, id string, spec *local.JobSpec, wait time.Duration, confirm func(time.Time) error) error {
 	fmt.Fprintf(progress, "job %s submitted; waiting up to %s for every vertex to run before the load starts\n", id, wait)
 	if err := local.WaitJobRunning(ctx, restURL, id, wait); err != nil {
 		return fmt.Errorf("%w: its load has not started (the sources hold the start backlog); cancel it with PATCH %s/jobs/%s, or submit with --load-from submit", err, restURL, id)
@@ -311,6 +318,11 @@ func startLoadWhenRunning(ctx context.Context, progress io.Writer, restURL, id s
 	at, err := spec.StartLoad(time.Now())
 	if err != nil {
 		return fmt.Errorf("job %s runs but its load could not start: %w", id, err)
+	}
+	if confirm != nil {
+		if err := confirm(at); err != nil {
+			return fmt.Errorf("job %s runs and its load origin is written, but the load's producer has not started its schedule: %w", id, err)
+		}
 	}
 	fmt.Fprintf(progress, "job %s running; load schedule started at %s\n", id, at.UTC().Format(time.RFC3339))
 	return nil

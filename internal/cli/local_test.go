@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -79,8 +80,19 @@ func TestStartLoadWhenRunning(t *testing.T) {
 	spec.LoadOnSignal(dir, time.Now())
 	var progress bytes.Buffer
 	before := time.Now()
-	if err := startLoadWhenRunning(context.Background(), &progress, srv.URL, "ready", spec, 10*time.Second); err != nil {
+	var confirmed time.Time
+	confirm := func(at time.Time) error {
+		if strings.Contains(progress.String(), "load schedule started") {
+			t.Error("load schedule reported started before its producer confirmed the origin")
+		}
+		confirmed = at
+		return nil
+	}
+	if err := startLoadWhenRunning(context.Background(), &progress, srv.URL, "ready", spec, 10*time.Second, confirm); err != nil {
 		t.Fatal(err)
+	}
+	if confirmed.UnixMilli() != spec.OriginMs {
+		t.Errorf("the producer was asked to confirm origin %d, the origin written is %d", confirmed.UnixMilli(), spec.OriginMs)
 	}
 	if got := int(polls.Load()); got <= deployed {
 		t.Errorf("load started after %d polls, before the job ran (poll %d)", got, deployed+1)
@@ -94,11 +106,24 @@ func TestStartLoadWhenRunning(t *testing.T) {
 
 	stuck := &local.JobSpec{Name: "k"}
 	stuck.LoadOnSignal(dir, time.Now().Add(time.Second))
-	err := startLoadWhenRunning(context.Background(), &progress, srv.URL, "stuck", stuck, time.Second)
+	err := startLoadWhenRunning(context.Background(), &progress, srv.URL, "stuck", stuck, time.Second, nil)
 	if err == nil || !strings.Contains(err.Error(), "--load-from submit") || !strings.Contains(err.Error(), "not running after 1s") {
 		t.Errorf("a job that never runs: %v", err)
 	}
 	if _, err := os.Stat(stuck.OriginFile); !os.IsNotExist(err) {
 		t.Errorf("the origin of a job that never ran was written: %v", err)
+	}
+
+	// A producer that never reads the origin: the command fails, saying so, and reports no start.
+	quiet := &local.JobSpec{Name: "q"}
+	quiet.LoadOnSignal(dir, time.Now().Add(2*time.Second))
+	progress.Reset()
+	err = startLoadWhenRunning(context.Background(), &progress, srv.URL, "ready", quiet, 10*time.Second,
+		func(time.Time) error { return errors.New("kafka-load-q did not announce its load origin within 15s") })
+	if err == nil || !strings.Contains(err.Error(), "producer has not started its schedule") || !strings.Contains(err.Error(), "did not announce") {
+		t.Errorf("a producer that did not start: %v", err)
+	}
+	if strings.Contains(progress.String(), "load schedule started") {
+		t.Errorf("progress reports a start the producer never made: %q", progress.String())
 	}
 }
