@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flinktune/flinktune/scenario"
+	"github.com/flinktune/flinktune/scenarios"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden decision traces (testdata/golden/*.trace)")
+
+// goldenPolicies are the policies whose decisions TestGoldenDecisions pins.
+var goldenPolicies = []string{"operator", "flinktune"}
+
+// goldenExamples are the built-in examples whose decisions are pinned too. The long ones
+// (wordcount-ramp about 15 CPU-seconds for both policies, kafka-diurnal about 125; this
+// test's fast-tier scenarios about 37 in all) run with FLINKTUNE_ACCEPTANCE=1
+// (scripts/integration.d/bench-acceptance.sh) and under -update.
+var goldenExamples = []struct {
+	name string
+	long bool
+}{
+	{"taskmanager-loss", false},
+	{"wordcount-ramp", true},
+	{"kafka-diurnal", true},
+}
+
+// TestGoldenDecisions runs both policies through the simulator on the scenarios in
+// testdata/golden (generated seeds copied there, some cut short, so that the generator's
+// changes do not move them; each file's first line says which) and on the built-in examples,
+// and compares each run's decision trace (Trace: every scaling decision's time, reason head
+// and per-vertex change, then the run's totals) with testdata/golden/<scenario>.<policy>.trace,
+// byte for byte.
+//
+// The policies' other tests bound outcomes (at most N rescales, lag at most S); this one sees
+// any change of decision: a refactor that should change nothing must leave every trace as it
+// is. When a change of decisions is intended, rewrite the traces (all of them, the long
+// examples included; about 3 CPU-minutes, more than go test's default 10-minute timeout on
+// a loaded machine) and review their diff:
+//
+//	go test ./bench -run TestGoldenDecisions -update -timeout 30m
+//	git diff -- bench/testdata/golden
+func TestGoldenDecisions(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios in testdata/golden (%v)", err)
+	}
+	var scs []*scenario.Scenario
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := scenario.Parse(data, filepath.Base(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scs = append(scs, sc)
+	}
+	long := *updateGolden || os.Getenv("FLINKTUNE_ACCEPTANCE") == "1"
+	for _, ex := range goldenExamples {
+		if ex.long && !long {
+			continue
+		}
+		sc, err := scenarios.Open(ex.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		scs = append(scs, sc)
+	}
+	for _, sc := range scs {
+		for _, policy := range goldenPolicies {
+			t.Run(sc.Name+"/"+policy, func(t *testing.T) {
+				t.Parallel() // each run has its own simulator and store
+				got, _, err := Trace(context.Background(), sc, policy, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkGolden(t, filepath.Join("testdata", "golden", sc.Name+"."+policy+".trace"), got)
+			})
+		}
+	}
+}
+
+// checkGolden compares got with the golden file (or rewrites it under -update) and names the
+// first differing line.
+func checkGolden(t *testing.T, path, got string) {
+	t.Helper()
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (write it with: go test ./bench -run TestGoldenDecisions -update -timeout 30m)", err)
+	}
+	if want := string(data); got != want {
+		t.Errorf("the decisions changed (%s)\n%s\nIf the change is intended, rewrite the traces and review the diff:\n"+
+			"  go test ./bench -run TestGoldenDecisions -update -timeout 30m && git diff -- bench/testdata/golden\nThe whole trace now:\n%s",
+			path, firstDifference(want, got), got)
+	}
+}
+
+// firstDifference names the first line where got differs from want, with both lines.
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		wl, gl := lineAt(w, i), lineAt(g, i)
+		if wl != gl {
+			return fmt.Sprintf("first difference at line %d:\n  want: %s\n  got:  %s", i+1, wl, gl)
+		}
+	}
+	return "no line differs"
+}
+
+func lineAt(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(end of trace)"
+}
