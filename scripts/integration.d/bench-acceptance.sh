@@ -6,3 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FLINKTUNE_ACCEPTANCE=1 go test -count=1 -timeout 20m -run 'TestTargetsOnExampleScenarios' ./bench/
+# The examples' decision traces (TestGoldenDecisions pins the generated scenarios' in the fast
+# tier; the examples take about 2.5 CPU-minutes for both policies).
+FLINKTUNE_ACCEPTANCE=1 go test -count=1 -timeout 20m -run 'TestGoldenDecisions/(taskmanager-loss|wordcount-ramp|kafka-diurnal)/' ./bench/
