@@ -800,7 +800,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
 		sz.drainRate[vi.ID] = drainDemand(e, vi.ID, p.o.CatchUp) + drain
-		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(sz.drainRate[vi.ID], catchUpUtilization, p.o)
+		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.drainSize(sz.drainRate[vi.ID], p.o)
 		sz.forDemand[vi.ID] = forDemand
 		sz.up[vi.ID] = max(forDemand, forDrain, vi.P)
 		sz.drained[vi.ID] = forDrain > max(forDemand, vi.P)
