@@ -76,8 +76,8 @@ func (p *Policy) capAtCeiling(e *evaluation, sz *sizing) bool {
 }
 
 // boundDrain sizes the drain of a scale-up for the catch-up the plan can deliver. When a
-// vertex cannot be sized for the lag it must drain (capped at the slot ceiling, or at its
-// max parallelism or partitions), the job drains only as fast as that vertex lets its sources
+// vertex cannot be sized for the lag it must drain (capped at the slot ceiling, at its max
+// parallelism or partitions, or where its subtasks stop paying: yieldLimit), the job drains only as fast as that vertex lets its sources
 // read, so every vertex sized to drain lag is sized for that rate: more is parallelism that
 // drains nothing, held until the scale-down after the catch-up (a window capped at 54 of
 // the 128 it asked for left a filter at 42 subtasks where 25 drained as fast).
@@ -86,8 +86,7 @@ func (p *Policy) boundDrain(e *evaluation, sz *sizing, capped bool) {
 		return
 	}
 	for _, vi := range e.order {
-		if sz.drained[vi.ID] && sz.up[vi.ID] >= e.models[vi.ID].upperBound(p.o) &&
-			e.models[vi.ID].planned(sz.up).capacity(sz.up[vi.ID])*catchUpUtilization < sz.drainRate[vi.ID] {
+		if e.models[vi.ID].planned(sz.up).capacity(sz.up[vi.ID])*catchUpUtilization < sz.drainRate[vi.ID] {
 			capped = true
 		}
 	}
@@ -109,7 +108,7 @@ func (p *Policy) boundDrain(e *evaluation, sz *sizing, capped bool) {
 			bound = max(bound, reach[src])
 		}
 		rate := min(sz.drainRate[vi.ID], bound*e.demand[vi.ID]/e.ingest)
-		n := e.models[vi.ID].planned(sz.up).sizeFor(rate, catchUpUtilization, p.o)
+		n := e.models[vi.ID].planned(sz.up).drainSize(rate, p.o)
 		sz.up[vi.ID] = min(sz.up[vi.ID], max(n, sz.forDemand[vi.ID], vi.P))
 		sz.drained[vi.ID] = sz.up[vi.ID] > max(sz.forDemand[vi.ID], vi.P)
 	}

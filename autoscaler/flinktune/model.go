@@ -147,8 +147,8 @@ func (m *vertexModel) lowerBound(o Options) int {
 
 // sizeFor returns the smallest parallelism within bounds whose capacity at utilization u
 // covers rate; among parallelisms with the same hottest-subtask load it takes the smallest,
-// so the result splits key groups or partitions as evenly as that capacity allows. If even
-// the upper bound does not suffice, it returns the upper bound.
+// so the result splits key groups or partitions as evenly as that capacity allows. If no
+// parallelism within bounds suffices, it returns where more subtasks stop paying (yieldLimit).
 func (m *vertexModel) sizeFor(rate, u float64, o Options) int {
 	lo, hi := m.lowerBound(o), m.upperBound(o)
 	if !m.known || rate <= 0 || math.IsNaN(rate) {
@@ -159,5 +159,41 @@ func (m *vertexModel) sizeFor(rate, u float64, o Options) int {
 			return p
 		}
 	}
-	return hi
+	return m.yieldLimit(lo, hi)
+}
+
+// drainSize is the parallelism for draining lag at rate: the least that sustains it at
+// catchUpUtilization, but never past yieldLimit. The drain is temporary, so it buys no
+// subtask that would sustain less than minYield of what one sustains now: the lag drains
+// somewhat slower instead (gen-125's skewed window was sized 10 -> 128, its max parallelism,
+// to drain 510 s of lag for 1.7 times the capacity of 10, where the lasting demand needed 10).
+func (m *vertexModel) drainSize(rate float64, o Options) int {
+	n := m.sizeFor(rate, catchUpUtilization, o)
+	if !m.known || n <= m.info.P {
+		return n
+	}
+	return min(n, m.yieldLimit(m.lowerBound(o), n))
+}
+
+// minYield is the least share of what a subtask sustains now that each subtask of a larger
+// parallelism must still sustain for the policy to buy it when no parallelism meets the rate.
+const minYield = 0.5
+
+// yieldLimit is where more subtasks stop paying, within lo..hi: the largest capacity among
+// parallelisms whose subtasks each still sustain at least minYield of what one sustains now,
+// at the smallest parallelism that reaches it. Beyond it a hot key (or a partition count)
+// leaves added subtasks mostly idle. sizeFor falls back to it for a rate no parallelism
+// sustains (the rate is missed either way; the upper bound, taken before, bought every subtask
+// up to the max parallelism); a vertex that scales evenly still gets the upper bound.
+func (m *vertexModel) yieldLimit(lo, hi int) int {
+	cur := max(m.info.P, 1)
+	floor := minYield * m.capacity(cur) / float64(cur)
+	best, bestCap := cur, m.capacity(cur)
+	for p := lo; p <= hi; p++ {
+		c := m.capacity(p)
+		if c/float64(p) >= floor && (c > bestCap || (c == bestCap && p < best)) {
+			best, bestCap = p, c
+		}
+	}
+	return best
 }

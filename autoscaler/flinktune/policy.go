@@ -83,6 +83,10 @@ type state struct {
 	// for want of slots, SlotCeilingTotal the cluster's slots then (ceiling.go).
 	SlotCeiling      int `json:"slotCeiling,omitempty"`
 	SlotCeilingTotal int `json:"slotCeilingTotal,omitempty"`
+	// SlotsTotal is the cluster's slot count last seen, SlotsGrewAt when it last grew: a
+	// cluster still adding TaskManagers is on its way to a decided target (slotBound).
+	SlotsTotal  int       `json:"slotsTotal,omitempty"`
+	SlotsGrewAt time.Time `json:"slotsGrewAt,omitempty"`
 	// RescaledRun is set while the job runs from our own rescale's restart (not a failure's).
 	RescaledRun bool `json:"rescaledRun,omitempty"`
 	// HalfSince is since when vertices halfway down could free enough for a scale-down (halfway.go).
@@ -156,6 +160,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	d.Parallelism = p.st.Target
 	p.noteLagMetrics(snap)
 	p.noteCheckpoints(snap)
+	p.noteSlots(snap)
 	if p.inFlight(snap) {
 		d.Reason = "waiting for the last rescale to take effect"
 		return d, nil
@@ -247,18 +252,30 @@ func (p *Policy) inFlight(snap *autoscaler.Snapshot) bool {
 
 // slotBound reports whether the decided parallelism waits for slots that are not there (a
 // real-Flink finding: a target above a standalone cluster's free slots held every decision
-// for pendingTimeout): no slot is free and the job has run at what it got, since the decision
-// or its restart after it, for as long as a rescale is expected to settle. Waiting longer only
-// delays the next decision; the scheduler takes more slots by itself when they come.
+// for pendingTimeout): no slot is free and the job has run at what it got, since the decision,
+// its restart after it or the cluster's last new slots, for as long as a rescale is expected
+// to settle. Waiting longer only delays the next decision; the scheduler takes more slots by
+// itself when they come. A cluster still adding TaskManagers is not slot-bound: deciding
+// again then (a minute after a scale-up whose TaskManagers took 42 s to start and the
+// scheduler's restart came later) sent a second target that took one more TaskManager, and
+// the job restarted twice (gen-168: 7 -> 18, then 7 -> 19 before the first had run).
 func (p *Policy) slotBound(snap *autoscaler.Snapshot) bool {
 	if snap.SlotsAvailable != 0 || snap.Status != "RUNNING" {
 		return false // free slots (or unknown): the rescale is on its way
 	}
-	settled := p.st.LastChange
-	if snap.RunningSince.After(settled) {
-		settled = snap.RunningSince
-	}
+	settled := maxTime(maxTime(p.st.LastChange, snap.RunningSince), p.st.SlotsGrewAt)
 	return snap.Time.Sub(settled) >= max(p.o.Stabilization, p.o.RestartTime)
+}
+
+// noteSlots keeps the cluster's slot count and when it last grew.
+func (p *Policy) noteSlots(snap *autoscaler.Snapshot) {
+	if snap.SlotsTotal <= 0 {
+		return // unknown
+	}
+	if p.st.SlotsTotal > 0 && snap.SlotsTotal > p.st.SlotsTotal {
+		p.st.SlotsGrewAt = snap.Time
+	}
+	p.st.SlotsTotal = snap.SlotsTotal
 }
 
 // incomplete names a vertex and a metric it reported before and lacks now (a metric reporter
@@ -800,7 +817,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		drain := e.catchUp[vi.ID] + accrues/p.o.CatchUp.Seconds()*gain
 		mu := m.planned(sz.up) // vertices come in topological order: upstream is planned
 		sz.drainRate[vi.ID] = drainDemand(e, vi.ID, p.o.CatchUp) + drain
-		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.sizeFor(sz.drainRate[vi.ID], catchUpUtilization, p.o)
+		forDemand, forDrain := mu.sizeFor(lasting, u, p.o), mu.drainSize(sz.drainRate[vi.ID], p.o)
 		sz.forDemand[vi.ID] = forDemand
 		sz.up[vi.ID] = max(forDemand, forDrain, vi.P)
 		sz.drained[vi.ID] = forDrain > max(forDemand, vi.P)

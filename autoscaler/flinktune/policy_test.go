@@ -632,3 +632,40 @@ func TestBacklogSurplusShedOnceDrained(t *testing.T) {
 		t.Errorf("lag %.0f records at the end", j.lag)
 	}
 }
+
+// A drain, or a rate no parallelism sustains, buys no subtask that would sustain less than
+// half of what one sustains now (yieldLimit): a skewed window was sized 10 -> 128 for 1.7 times
+// its capacity (gen-125). A vertex that scales evenly still gets its upper bound, and a rate
+// that a parallelism sustains is sized as before.
+func TestDrainStopsWhereSubtasksStopPaying(t *testing.T) {
+	o := DefaultOptions()
+	skewed := &vertexModel{info: vertexInfo{P: 10, MaxP: 128, HashInput: true}, perSubtask: 1000, known: true, hot: 1.5}
+	even := &vertexModel{info: vertexInfo{P: 10, MaxP: 128, HashInput: true}, perSubtask: 1000, known: true, hot: 1}
+	yield := func(m *vertexModel, p int) float64 { return m.capacity(p) / float64(p) }
+	hi := skewed.upperBound(o)
+	if hi <= 60 {
+		t.Fatalf("upper bound %d: the case needs room above the yield limit", hi)
+	}
+	for _, rate := range []float64{1e9, skewed.capacity(hi) * catchUpUtilization * 0.99} {
+		n := skewed.drainSize(rate, o)
+		if n <= 10 || n >= 60 {
+			t.Errorf("skewed drainSize(%.0f) = %d, want above 10 and well below %d", rate, n, hi)
+		}
+		if y := yield(skewed, n); y < minYield*yield(skewed, 10) {
+			t.Errorf("skewed drainSize(%.0f) = %d: its subtasks sustain %.0f/s, under half of %.0f/s", rate, n, y, yield(skewed, 10))
+		}
+		if c := skewed.capacity(n - 1); c >= skewed.capacity(n) {
+			t.Errorf("drainSize = %d, but %d sustains as much", n, n-1)
+		}
+	}
+	if n := skewed.sizeFor(1e9, catchUpUtilization, o); n >= 60 {
+		t.Errorf("skewed sizeFor(unreachable) = %d, want the yield limit", n)
+	}
+	if n := even.drainSize(1e9, o); n != even.upperBound(o) {
+		t.Errorf("even drainSize(unreachable) = %d, want the upper bound %d", n, even.upperBound(o))
+	}
+	rate := skewed.capacity(20) * catchUpUtilization
+	if n, want := skewed.drainSize(rate, o), skewed.sizeFor(rate, catchUpUtilization, o); n != want || n > 20 {
+		t.Errorf("reachable drain: drainSize = %d, sizeFor = %d, want equal and at most 20", n, want)
+	}
+}

@@ -70,3 +70,35 @@ func TestTargetAboveFreeSlotsDoesNotHold(t *testing.T) {
 		})
 	}
 }
+
+// A cluster still adding TaskManagers is on its way to the decided target: no second decision
+// while its slot count grows (a second target took one more TaskManager and a second restart),
+// but one once it has stopped growing for as long as a rescale settles (a standalone cluster
+// never grows: TestTargetAboveFreeSlotsDoesNotHold).
+func TestGrowingClusterIsNotSlotBound(t *testing.T) {
+	p := New(DefaultOptions())
+	p.st.Target = map[string]int{"work": 18}
+	p.st.LastChange = t0
+	snap := func(at time.Duration, slots int) *autoscaler.Snapshot {
+		return &autoscaler.Snapshot{Time: t0.Add(at), Status: "RUNNING", RunningSince: t0.Add(-time.Hour),
+			SlotsTotal: slots, SlotsAvailable: 0, Vertices: []autoscaler.Vertex{{ID: "work", Parallelism: 7}}}
+	}
+	for _, c := range []struct {
+		at       time.Duration
+		slots    int
+		wantHold bool
+	}{
+		{0, 8, true},
+		{30 * time.Second, 8, true},
+		{50 * time.Second, 18, true},  // the TaskManagers came at 42-50 s
+		{70 * time.Second, 18, true},  // a minute after the decision, but 20 s after they came
+		{100 * time.Second, 18, true}, // 50 s after
+		{110 * time.Second, 18, false},
+	} {
+		s := snap(c.at, c.slots)
+		p.noteSlots(s)
+		if got := p.inFlight(s); got != c.wantHold {
+			t.Errorf("at %s with %d slots: inFlight = %v, want %v", c.at, c.slots, got, c.wantHold)
+		}
+	}
+}
