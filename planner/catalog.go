@@ -45,69 +45,130 @@ func (p *planner) catalogPlans() []CatalogOut {
 // Flink's active resource managers start identical TaskManagers only, so such a plan needs
 // TaskManager pools you run yourself (standalone, or several deployments).
 func (p *planner) mixedPlan() *RecommendedOut {
-	shapes := append([]Shape{p.spec.TaskManager}, p.spec.Catalog...)
-	ss := make([]mixShape, len(shapes))
-	for i, s := range shapes {
+	m := p.newMixer()
+	bins, ok := m.greedy()
+	if !ok {
+		return nil // some slot fits no shape
+	}
+	m.shrink(bins)
+	bins = m.closeSparse(bins)
+	return m.out(bins)
+}
+
+// mixer is one mixedPlan call's working state, shared by its steps: the shapes to mix (the
+// configured one first, then the catalog), the work of one slot of each requirement, and the
+// slots not placed yet.
+type mixer struct {
+	p      *planner
+	shapes []Shape
+	ss     []mixShape
+	// weight[i] is the work of one slot of requirement i: its size on the configured
+	// TaskManager, normalized and summed, so that shapes compare by work per unit of cost.
+	weight []float64
+	// remaining[i] counts requirement i's slots not placed yet, left all of them.
+	remaining []int
+	left      int
+}
+
+type mixShape struct {
+	v, def vec
+	cost   float64
+}
+
+// newMixer sizes each shape (total, default slot, cost) and weighs each requirement's slots.
+func (p *planner) newMixer() *mixer {
+	m := &mixer{p: p, shapes: append([]Shape{p.spec.TaskManager}, p.spec.Catalog...)}
+	m.ss = make([]mixShape, len(m.shapes))
+	for i, s := range m.shapes {
 		v := p.sp.vec(s.Total)
-		ss[i] = mixShape{v, divSlots(v, s.Slots), shapeCost(s, p.spec.TaskManager, p.useProc)}
+		m.ss[i] = mixShape{v, divSlots(v, s.Slots), shapeCost(s, p.spec.TaskManager, p.useProc)}
 	}
 	// Work of one slot: its size on the configured TaskManager, normalized and summed.
-	weight := make([]float64, len(p.reqs))
+	m.weight = make([]float64, len(p.reqs))
 	for i, rq := range p.reqs {
 		for _, x := range normalized(rq.effective(p.defSlot), p.total) {
-			weight[i] += x
+			m.weight[i] += x
 		}
 	}
-	remaining := make([]int, len(p.reqs))
-	left := 0
+	m.remaining = make([]int, len(p.reqs))
 	for i, rq := range p.reqs {
-		remaining[i] = rq.count
-		left += rq.count
+		m.remaining[i] = rq.count
+		m.left += rq.count
 	}
-	fill := func(si int) *bin {
-		s := ss[si]
-		runs := expandRuns(p.reqs, s.def)
-		for i := range runs {
-			runs[i].count = remaining[runs[i].req]
-		}
-		runs = sortedRuns(runs, s.v, func(n []float64) float64 { return slices.Max(n) })
-		b := newBin(KindNew, si, s.v, nil)
-		for _, r := range runs {
-			b.add(r.req, r.v, fitCountFree(b, r.v, r.count))
-		}
-		return b
+	return m
+}
+
+// work is the work a TaskManager holds: its slots weighed as in newMixer.
+func (m *mixer) work(b *bin) float64 {
+	v := 0.0
+	for _, a := range b.allocs {
+		v += float64(a.count) * m.weight[a.req]
 	}
+	return v
+}
+
+// fill opens a TaskManager of shape si and fills it first fit decreasing (largest
+// normalized dimension first) with the slots not placed yet, each sized for that shape.
+func (m *mixer) fill(si int) *bin {
+	s := m.ss[si]
+	runs := expandRuns(m.p.reqs, s.def)
+	for i := range runs {
+		runs[i].count = m.remaining[runs[i].req]
+	}
+	runs = sortedRuns(runs, s.v, func(n []float64) float64 { return slices.Max(n) })
+	b := newBin(KindNew, si, s.v, nil)
+	for _, r := range runs {
+		b.add(r.req, r.v, fitCountFree(b, r.v, r.count))
+	}
+	return b
+}
+
+// greedy opens TaskManagers until every slot is placed, each time the shape whose fill packs
+// the most work per unit of cost (the first such shape on a tie); false when some slot fits
+// no shape.
+func (m *mixer) greedy() ([]*bin, bool) {
 	var bins []*bin
-	for left > 0 {
-		var best *bin
-		bestRatio := 0.0
-		for si := range ss {
-			b := fill(si)
-			value := 0.0
-			for _, a := range b.allocs {
-				value += float64(a.count) * weight[a.req]
-			}
-			if value == 0 && b.slots() > 0 {
-				value = 1e-12 // zero-size slots still need a home
-			}
-			if b.slots() == 0 {
-				continue
-			}
-			ratio := value / ss[si].cost
-			if best == nil || ratio > bestRatio*(1+1e-12) {
-				best, bestRatio = b, ratio
-			}
-		}
+	for m.left > 0 {
+		best := m.mostWorkPerCost()
 		if best == nil {
-			return nil // some slot fits no shape
+			return nil, false
 		}
 		for _, a := range best.allocs {
-			remaining[a.req] -= a.count
-			left -= a.count
+			m.remaining[a.req] -= a.count
+			m.left -= a.count
 		}
 		bins = append(bins, best)
 	}
-	// Shrink each TaskManager to the cheapest shape that holds its slots.
+	return bins, true
+}
+
+// mostWorkPerCost fills one TaskManager of every shape and keeps the one with the most work
+// per unit of cost; nil when no shape takes a single slot.
+func (m *mixer) mostWorkPerCost() *bin {
+	var best *bin
+	bestRatio := 0.0
+	for si := range m.ss {
+		b := m.fill(si)
+		value := m.work(b)
+		if value == 0 && b.slots() > 0 {
+			value = 1e-12 // zero-size slots still need a home
+		}
+		if b.slots() == 0 {
+			continue
+		}
+		ratio := value / m.ss[si].cost
+		if best == nil || ratio > bestRatio*(1+1e-12) {
+			best, bestRatio = b, ratio
+		}
+	}
+	return best
+}
+
+// shrink replaces each TaskManager, in place, by the cheapest shape that holds its slots
+// (each slot resized to that shape), since the greedy fill may leave a large shape
+// half-used.
+func (m *mixer) shrink(bins []*bin) {
+	ss := m.ss
 	for bi, b := range bins {
 		for si := range ss {
 			if ss[si].cost >= ss[b.shape].cost {
@@ -116,7 +177,7 @@ func (p *planner) mixedPlan() *RecommendedOut {
 			nb := newBin(KindNew, si, ss[si].v, nil)
 			ok := true
 			for _, a := range b.allocs {
-				eff := p.reqs[a.req].effective(ss[si].def)
+				eff := m.p.reqs[a.req].effective(ss[si].def)
 				if fitCountFree(nb, eff, a.count) < a.count {
 					ok = false
 					break
@@ -128,15 +189,12 @@ func (p *planner) mixedPlan() *RecommendedOut {
 			}
 		}
 	}
-	// Then close TaskManagers whose slots fit into the others' free resources, the least work
-	// per unit of cost first.
-	density := func(b *bin) float64 {
-		v := 0.0
-		for _, a := range b.allocs {
-			v += float64(a.count) * weight[a.req]
-		}
-		return v / ss[b.shape].cost
-	}
+}
+
+// closeSparse closes TaskManagers whose slots fit into the others' free resources, the
+// least work per unit of cost first, one per round, for at most maxImproveRounds rounds.
+func (m *mixer) closeSparse(bins []*bin) []*bin {
+	density := func(b *bin) float64 { return m.work(b) / m.ss[b.shape].cost }
 	for round, changed := 0, true; changed && round < maxImproveRounds; round++ {
 		changed = false
 		order := make([]int, len(bins))
@@ -145,27 +203,34 @@ func (p *planner) mixedPlan() *RecommendedOut {
 		}
 		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(density(bins[a]), density(bins[b])) })
 		for _, victim := range order[:min(len(order), maxImproveVictims)] {
-			if p.tryEmptyMixed(bins, victim, ss2defs(ss)) {
+			if m.p.tryEmptyMixed(bins, victim, ss2defs(m.ss)) {
 				bins = append(bins[:victim], bins[victim+1:]...)
 				changed = true
 				break
 			}
 		}
 	}
+	return bins
+}
+
+// out orders the TaskManagers by shape and reports the plan: its cost, waste, the count of
+// each shape used, and a note that a mix needs TaskManager pools run outside Flink.
+func (m *mixer) out(bins []*bin) *RecommendedOut {
+	p := m.p
 	slices.SortStableFunc(bins, func(a, b *bin) int { return cmp.Compare(a.shape, b.shape) })
-	counts := make([]int, len(shapes))
+	counts := make([]int, len(m.shapes))
 	cost := 0.0
 	for _, b := range bins {
 		counts[b.shape]++
-		cost += ss[b.shape].cost
+		cost += m.ss[b.shape].cost
 	}
 	out := &RecommendedOut{TaskManagers: len(bins), Algorithm: "greedy cost-effectiveness over the catalog, then each TaskManager shrunk to its cheapest fitting shape",
-		Cost: round4(cost), Waste: p.waste(bins), Allocation: p.binsOut(bins, shapes),
+		Cost: round4(cost), Waste: p.waste(bins), Allocation: p.binsOut(bins, m.shapes),
 		Note: "mixes TaskManager shapes: Flink's active resource managers start identical TaskManagers, so run these pools yourself (standalone or separate deployments)"}
 	kinds := 0
 	for si, n := range counts {
 		if n > 0 {
-			out.Shapes = append(out.Shapes, ShapeCount{Shape: p.shapeOut(shapes[si]), Count: n})
+			out.Shapes = append(out.Shapes, ShapeCount{Shape: p.shapeOut(m.shapes[si]), Count: n})
 			kinds++
 		}
 	}
@@ -173,11 +238,6 @@ func (p *planner) mixedPlan() *RecommendedOut {
 		out.Note = fmt.Sprintf("uses one shape (%s) only", out.Shapes[0].Shape.Name)
 	}
 	return out
-}
-
-type mixShape struct {
-	v, def vec
-	cost   float64
 }
 
 func ss2defs(ss []mixShape) []vec {

@@ -227,89 +227,134 @@ func (o *flinkOutcome) fulfillable() bool { return len(o.unfulfilled) == 0 }
 // resources of each registered TaskManager; pending is the number of pending TaskManagers with
 // nothing allocated yet. job names the job in Flink's messages.
 func flinkAllocate(sp *space, total vec, numSlots int, reqs []request, registered []vec, pending int, o SlotManagerOptions, job string) *flinkOutcome {
-	out := &flinkOutcome{}
-	defSlot := divSlots(total, numSlots)
-	var regList, pendList []*tmRes
+	a := &slotAllocation{sp: sp, total: total, numSlots: numSlots, reqs: reqs, o: o, out: &flinkOutcome{},
+		defSlot: divSlots(total, numSlots)}
+	a.addExisting(registered, pending)
+	a.allocateNew(a.matchRegistered())
+	a.fulfillRequired()
+	failedJob := a.startNew()
+	a.warnUnfulfilled(failedJob, job)
+	return a.out
+}
+
+// slotAllocation is one flinkAllocate call's working state, shared by its steps in Flink's
+// order: the TaskManager shape and options, the TaskManagers that can still take slots
+// (registered, then pending and new ones), and the outcome being built.
+type slotAllocation struct {
+	sp       *space
+	total    vec
+	numSlots int
+	reqs     []request
+	o        SlotManagerOptions
+	out      *flinkOutcome
+	defSlot  vec
+	// regList and pendList hold the registered and the pending (then new) TaskManagers that
+	// still have free resources; allRes every TaskManager, for the redundancy check.
+	regList, pendList, allRes []*tmRes
+	// existing counts the registered and pending TaskManagers: the bins after them are new.
+	existing int
+}
+
+// outstanding is a requirement's slots the registered TaskManagers could not take.
+type outstanding struct{ req, n int }
+
+// addExisting opens the registered TaskManagers (with what they already use) and the pending
+// ones (empty), in that order.
+func (a *slotAllocation) addExisting(registered []vec, pending int) {
 	for _, used := range registered {
-		b := newBin(KindRegistered, 0, total, used)
-		out.bins = append(out.bins, b)
-		regList = append(regList, newTMRes(b, defSlot, total, sub(total, used)))
+		b := newBin(KindRegistered, 0, a.total, used)
+		a.out.bins = append(a.out.bins, b)
+		a.regList = append(a.regList, newTMRes(b, a.defSlot, a.total, sub(a.total, used)))
 	}
 	for i := 0; i < pending; i++ {
-		b := newBin(KindPending, 0, total, nil)
-		out.bins = append(out.bins, b)
-		pendList = append(pendList, newTMRes(b, defSlot, total, append(vec(nil), total...)))
+		b := newBin(KindPending, 0, a.total, nil)
+		a.out.bins = append(a.out.bins, b)
+		a.pendList = append(a.pendList, newTMRes(b, a.defSlot, a.total, append(vec(nil), a.total...)))
 	}
-	allRes := append(append([]*tmRes(nil), regList...), pendList...)
-	existing := len(out.bins)
+	a.allRes = append(append([]*tmRes(nil), a.regList...), a.pendList...)
+	a.existing = len(a.out.bins)
+}
 
-	// Registered TaskManagers first, with the configured matching strategy.
-	type outstanding struct{ req, n int }
+// matchRegistered serves each requirement from the registered TaskManagers first, with the
+// configured matching strategy, and returns what they could not take.
+func (a *slotAllocation) matchRegistered() []outstanding {
 	var missing []outstanding
-	for i, rq := range reqs {
+	for i, rq := range a.reqs {
 		n := rq.count
-		if o.EvenlySpread {
-			n = leastUtilization(regList, i, rq, n)
+		if a.o.EvenlySpread {
+			n = leastUtilization(a.regList, i, rq, n)
 		} else {
-			regList, n = anyMatching(regList, i, rq, n)
+			a.regList, n = anyMatching(a.regList, i, rq, n)
 		}
 		if n > 0 {
 			missing = append(missing, outstanding{i, n})
 		}
 	}
+	return missing
+}
 
-	// Then pending TaskManagers (always first fit), then new ones of the same shape.
+// allocateNew serves what is missing from the pending TaskManagers (always first fit), then
+// from new ones of the same shape; a slot larger than a whole TaskManager stays unfulfilled.
+func (a *slotAllocation) allocateNew(missing []outstanding) {
 	for _, m := range missing {
-		rq := reqs[m.req]
-		eff := rq.effective(defSlot)
+		rq := a.reqs[m.req]
+		eff := rq.effective(a.defSlot)
 		var n int
-		pendList, n = anyMatching(pendList, m.req, rq, m.n)
-		if !fits(total, eff) {
+		a.pendList, n = anyMatching(a.pendList, m.req, rq, m.n)
+		if !fits(a.total, eff) {
 			if n > 0 {
-				out.unfulfilled = append(out.unfulfilled, unfulfilled{m.req, n, fmt.Sprintf(
+				a.out.unfulfilled = append(a.out.unfulfilled, unfulfilled{m.req, n, fmt.Sprintf(
 					"a slot of %q (%s) is larger than a whole TaskManager (%s) in %s",
-					rq.name, sp.profile(eff).Human(), sp.profile(total).Human(), exceededDims(sp, total, eff))})
+					rq.name, a.sp.profile(eff).Human(), a.sp.profile(a.total).Human(), exceededDims(a.sp, a.total, eff))})
 			}
 			continue
 		}
 		for n > 0 {
-			b := newBin(KindNew, 0, total, nil)
-			out.bins = append(out.bins, b)
-			r := newTMRes(b, defSlot, total, append(vec(nil), total...))
+			b := newBin(KindNew, 0, a.total, nil)
+			a.out.bins = append(a.out.bins, b)
+			r := newTMRes(b, a.defSlot, a.total, append(vec(nil), a.total...))
 			n -= r.tryAllocate(m.req, rq, n)
 			if !isZero(r.avail) {
-				pendList = append(pendList, r)
+				a.pendList = append(a.pendList, r)
 			}
-			allRes = append(allRes, r)
+			a.allRes = append(a.allRes, r)
 		}
 	}
+}
 
-	// tryFulFillRequiredResources: redundant TaskManagers and the cluster minimum.
+// fulfillRequired is tryFulFillRequiredResources: it adds empty TaskManagers until the free
+// resources hold the redundant TaskManagers and the cluster reaches its minimum totals.
+func (a *slotAllocation) fulfillRequired() {
+	total := a.total
 	avail := newBigVec(len(total))
-	for _, r := range allRes {
+	for _, r := range a.allRes {
 		avail.add(r.avail, 1)
 	}
 	inTotal := newBigVec(len(total))
-	inTotal.add(total, len(out.bins))
-	minCPU, minCPUStrict, minMem := minTotals(total, numSlots, o)
-	redundant := scaled(total, o.RedundantTaskManagers)
+	inTotal.add(total, len(a.out.bins))
+	minCPU, minCPUStrict, minMem := minTotals(total, a.numSlots, a.o)
+	redundant := scaled(total, a.o.RedundantTaskManagers)
 	for guard := 0; !requiredFulfilled(avail, inTotal, redundant, minCPU, minCPUStrict, minMem); guard++ {
 		if guard > 1_000_000 {
-			out.messages = append(out.messages, "flinktune: stopped adding redundant TaskManagers after 1,000,000 (a TaskManager with no resources never satisfies the minimum)")
+			a.out.messages = append(a.out.messages, "flinktune: stopped adding redundant TaskManagers after 1,000,000 (a TaskManager with no resources never satisfies the minimum)")
 			break
 		}
-		out.bins = append(out.bins, newBin(KindRedundant, 0, total, nil))
+		a.out.bins = append(a.out.bins, newBin(KindRedundant, 0, total, nil))
 		avail.add(total, 1)
 		inTotal.add(total, 1)
 	}
+}
 
-	// FineGrainedSlotManager#allocateResource: every new TaskManager must stay within the max
-	// total resources, and there must be a resource allocator at all.
-	maxCPU, maxMem := maxTotals(total, numSlots, o)
+// startNew is FineGrainedSlotManager#allocateResource for each new TaskManager: it must stay
+// within the max total resources, and there must be a resource allocator at all. A TaskManager
+// that cannot start leaves its slots unfulfilled; true when any such slot belongs to the job.
+func (a *slotAllocation) startNew() bool {
+	total, o := a.total, a.o
+	maxCPU, maxMem := maxTotals(total, a.numSlots, o)
 	tracked := newBigVec(len(total))
-	tracked.add(total, existing)
+	tracked.add(total, a.existing)
 	failedJob := false
-	for _, b := range out.bins[existing:] {
+	for _, b := range a.out.bins[a.existing:] {
 		if o.Standalone {
 			b.failed = true
 		} else {
@@ -319,7 +364,7 @@ func flinkAllocate(sp *space, total vec, numSlots int, reqs []request, registere
 			}
 			if (maxCPU != nil && after[dimCPU].Cmp(maxCPU) > 0) || (maxMem != nil && after.memory().Cmp(maxMem) > 0) {
 				b.failed = true
-				out.messages = append(out.messages, fmt.Sprintf(
+				a.out.messages = append(a.out.messages, fmt.Sprintf(
 					"INFO FineGrainedSlotManager: Could not allocate a new TaskManager. Max total resource limitation <%s, %s> is reached.",
 					bigDecimalString(maxCPU), flinkconf.FormatMemorySizeHuman(clampInt64(maxMem))))
 			} else {
@@ -328,20 +373,26 @@ func flinkAllocate(sp *space, total vec, numSlots int, reqs []request, registere
 		}
 		if b.failed && len(b.allocs) > 0 {
 			failedJob = true
-			for _, a := range b.allocs {
-				out.unfulfilled = append(out.unfulfilled, unfulfilled{a.req, a.count, failReason(o)})
+			for _, al := range b.allocs {
+				a.out.unfulfilled = append(a.out.unfulfilled, unfulfilled{al.req, al.count, failReason(o)})
 			}
 		}
 	}
-	if o.Standalone && len(out.bins) > existing {
-		out.messages = append(out.messages, "flinktune: standalone deployment: Flink cannot start the TaskManagers this job needs; start them yourself")
+	return failedJob
+}
+
+// warnUnfulfilled adds the messages Flink logs (and the exception the job sees) when the job
+// cannot get its slots, and flinktune's note for a standalone deployment that needs more
+// TaskManagers.
+func (a *slotAllocation) warnUnfulfilled(failedJob bool, job string) {
+	if a.o.Standalone && len(a.out.bins) > a.existing {
+		a.out.messages = append(a.out.messages, "flinktune: standalone deployment: Flink cannot start the TaskManagers this job needs; start them yourself")
 	}
-	if len(out.unfulfilled) > 0 || failedJob {
-		out.messages = append(out.messages,
+	if len(a.out.unfulfilled) > 0 || failedJob {
+		a.out.messages = append(a.out.messages,
 			fmt.Sprintf("WARN FineGrainedSlotManager: Could not fulfill resource requirements of job %s.", job),
 			"NoResourceAvailableException: Could not acquire the minimum required resources. (streaming jobs fail at once; batch slot requests fail after slot.request.timeout with \"Slot request bulk is not fulfillable! Could not allocate the required slot within slot request timeout\")")
 	}
-	return out
 }
 
 func failReason(o SlotManagerOptions) string {

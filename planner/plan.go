@@ -99,7 +99,56 @@ type planner struct {
 	useProc   bool
 }
 
+// run computes the result in order: Flink's own outcome on the configured shape, the lower
+// bound and a better packing on it, the catalog's plans, their savings against Flink's, and
+// the single best shape.
 func (p *planner) run() (*Result, error) {
+	regUsed, err := p.prepare()
+	if err != nil {
+		return nil, err
+	}
+	s := p.spec
+	r := p.header()
+
+	// Flink's outcome.
+	fo := flinkAllocate(p.sp, p.total, s.TaskManager.Slots, p.reqs, regUsed, s.Pending, s.Options, p.job)
+	r.FlinkDefault = p.flinkOut(fo)
+	r.FlinkDefault.OrderSensitivity = p.orderSensitivity(regUsed, fo.taskManagers())
+
+	// Lower bound on this shape.
+	runs := expandRuns(p.reqs, p.defSlot)
+	if len(oversized(runs, p.total)) == 0 {
+		lb := lowerBound(runs, p.total, p.reg)
+		r.LowerBound = requiredCount(lb, runs, p.total, p.reg, s.TaskManager.Slots, s.Options)
+	}
+
+	rec := p.betterPacking(r, fo, runs)
+
+	// Shapes from the catalog (fresh deployments only: registered TaskManagers have the
+	// configured shape).
+	if len(s.Catalog) > 0 {
+		r.Catalog = p.catalogPlans()
+		if len(s.Registered) == 0 && s.Pending == 0 {
+			if mix := p.mixedPlan(); mix != nil {
+				r.CatalogMix = mix
+			}
+		}
+	}
+	r.Recommended = rec
+	p.addSavings(r)
+	if !s.Search.Disabled {
+		r.BestShape = p.bestShape(fo)
+	}
+	r.Cheapest = cheapest(r)
+	r.Warnings = p.warnings()
+	return r, nil
+}
+
+// prepare sizes the TaskManager and its default slot, merges the groups into requests, and
+// reads the registered TaskManagers' use (returned, for Flink's allocation) and the pending
+// ones (as empty TaskManagers, for packing). Costs count process memory only when every
+// shape knows it, so that shapes compare on the same measure.
+func (p *planner) prepare() ([]vec, error) {
 	s := p.spec
 	p.total = p.sp.vec(s.TaskManager.Total)
 	p.defSlot = divSlots(p.total, s.TaskManager.Slots)
@@ -119,9 +168,14 @@ func (p *planner) run() (*Result, error) {
 	for _, c := range s.Catalog {
 		p.useProc = p.useProc && c.ProcessMemory > 0
 	}
+	return regUsed, nil
+}
 
+// header is the result's description of the input: the TaskManager, its default slot, each
+// request with its effective size, and the coarse-grained slot counts.
+func (p *planner) header() *Result {
 	r := &Result{Job: p.job}
-	r.TaskManager = p.shapeOut(s.TaskManager)
+	r.TaskManager = p.shapeOut(p.spec.TaskManager)
 	r.DefaultSlot = p.sp.profile(p.defSlot)
 	for i, rq := range p.reqs {
 		ro := RequestOut{Name: rq.name, Groups: p.reqGroups[i], Slots: rq.count, Unknown: rq.unknown, Effective: p.sp.profile(rq.effective(p.defSlot))}
@@ -132,50 +186,37 @@ func (p *planner) run() (*Result, error) {
 		r.Requests = append(r.Requests, ro)
 	}
 	r.Coarse = p.coarse()
+	return r
+}
 
-	// Flink's outcome.
-	fo := flinkAllocate(p.sp, p.total, s.TaskManager.Slots, p.reqs, regUsed, s.Pending, s.Options, p.job)
-	r.FlinkDefault = p.flinkOut(fo)
-	r.FlinkDefault.OrderSensitivity = p.orderSensitivity(regUsed, fo.taskManagers())
-
-	// Lower bound on this shape.
-	runs := expandRuns(p.reqs, p.defSlot)
-	if len(oversized(runs, p.total)) == 0 {
-		lb := lowerBound(runs, p.total, p.reg)
-		r.LowerBound = requiredCount(lb, runs, p.total, p.reg, s.TaskManager.Slots, s.Options)
+// betterPacking is the best packing of the runs on the configured shape, or Flink's own first
+// fit when no heuristic needs fewer TaskManagers; nil when nothing packs them.
+func (p *planner) betterPacking(r *Result, fo *flinkOutcome, runs []run) *RecommendedOut {
+	s := p.spec
+	pk := packBest(p.sp, runs, p.total, p.reg)
+	if pk == nil {
+		return nil
 	}
-
-	// Better packing on the same shape.
-	var rec *RecommendedOut
-	if pk := packBest(p.sp, runs, p.total, p.reg); pk != nil {
-		bins := p.labelPending(pk.bins)
-		bins, _ = addRequired(bins, p.total, s.TaskManager.Slots, s.Options)
-		algo := pk.algo
-		if fo.fulfillable() && fo.taskManagers() <= len(bins) && !anyFailed(fo.bins) {
-			// Flink's own first fit is as good: keep its placement.
-			bins, algo = fo.bins, "Flink's own first fit: no packing heuristic does better"
-		}
-		cost := float64(len(bins)) * shapeCost(s.TaskManager, s.TaskManager, p.useProc)
-		rec = &RecommendedOut{
-			TaskManagers: len(bins), Algorithm: algo, Cost: round4(cost),
-			Shapes:     []ShapeCount{{Shape: r.TaskManager, Count: len(bins)}},
-			Waste:      p.waste(bins),
-			Allocation: p.binsOut(bins, nil),
-		}
+	bins := p.labelPending(pk.bins)
+	bins, _ = addRequired(bins, p.total, s.TaskManager.Slots, s.Options)
+	algo := pk.algo
+	if fo.fulfillable() && fo.taskManagers() <= len(bins) && !anyFailed(fo.bins) {
+		// Flink's own first fit is as good: keep its placement.
+		bins, algo = fo.bins, "Flink's own first fit: no packing heuristic does better"
 	}
-
-	// Shapes from the catalog (fresh deployments only: registered TaskManagers have the
-	// configured shape).
-	if len(s.Catalog) > 0 {
-		r.Catalog = p.catalogPlans()
-		if len(s.Registered) == 0 && s.Pending == 0 {
-			if mix := p.mixedPlan(); mix != nil {
-				r.CatalogMix = mix
-			}
-		}
+	cost := float64(len(bins)) * shapeCost(s.TaskManager, s.TaskManager, p.useProc)
+	return &RecommendedOut{
+		TaskManagers: len(bins), Algorithm: algo, Cost: round4(cost),
+		Shapes:     []ShapeCount{{Shape: r.TaskManager, Count: len(bins)}},
+		Waste:      p.waste(bins),
+		Allocation: p.binsOut(bins, nil),
 	}
-	r.Recommended = rec
-	if rec != nil {
+}
+
+// addSavings compares every plan with Flink's outcome on the configured shape (and the
+// recommended one with the lower bound).
+func (p *planner) addSavings(r *Result) {
+	if rec := r.Recommended; rec != nil {
 		rec.GapToLowerBound = rec.TaskManagers - r.LowerBound
 		rec.Savings = p.savings(r.FlinkDefault, rec.TaskManagers, rec.Cost)
 	}
@@ -187,12 +228,6 @@ func (p *planner) run() (*Result, error) {
 	if r.CatalogMix != nil {
 		r.CatalogMix.Savings = p.savings(r.FlinkDefault, r.CatalogMix.TaskManagers, r.CatalogMix.Cost)
 	}
-	if !s.Search.Disabled {
-		r.BestShape = p.bestShape(fo)
-	}
-	r.Cheapest = cheapest(r)
-	r.Warnings = p.warnings()
-	return r, nil
 }
 
 // buildRequests merges slot-sharing groups with equal profiles into one requirement each, in

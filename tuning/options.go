@@ -144,94 +144,120 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	if cfg == nil {
 		cfg = flinkconf.New()
 	}
-	var o Options
-	var errs []string
-	bad := func(opt flinkconf.Option, why string) {
-		raw, key, _ := cfg.Lookup(opt)
-		if key == "" {
-			key = opt.Key
-		}
-		errs = append(errs, fmt.Sprintf("%s: invalid value %q (%s)", key, raw, why))
+	r := &optionReader{cfg: cfg}
+	o := r.read()
+	if len(r.errs) == 0 {
+		// Ranges are checked only on values that parsed, so that a bad value is named once.
+		o.checkRanges(r)
 	}
-	b := func(opt flinkconf.Option) bool {
-		v, _, e := cfg.Bool(opt)
-		if e != nil {
-			bad(opt, "want true or false")
-		}
-		return v
-	}
-	d := func(opt flinkconf.Option) float64 {
-		v, _, e := cfg.Double(opt)
-		if e != nil {
-			bad(opt, "want a number")
-		}
-		return v
-	}
-	dur := func(opt flinkconf.Option) time.Duration {
-		v, _, e := cfg.Duration(opt)
-		if e != nil {
-			bad(opt, "want a duration such as 30 s, 5 min or 24 h")
-		}
-		return v
-	}
-	o.Apply = b(OptEnabled)
-	o.Margin = d(OptMargin)
-	o.MaximizeManaged = b(OptMaximizeManaged)
-	o.Percentile = d(OptPercentile)
-	o.HalfLife = dur(OptHalfLife)
-	o.PeakInterval = dur(OptPeakInterval)
-	o.LiveFactor = d(OptLiveFactor)
-	o.LiveWindow = dur(OptLiveWindow)
-	o.NetworkHeadroom = d(OptNetworkHeadroom)
-	o.MinObservation = dur(OptMinObservation)
-	o.MinSaving = d(OptMinSaving)
-	o.MinSavingRescale = d(OptMinSavingRescale)
-	o.Settle = dur(OptSettle)
-	o.StableWindow = dur(OptStableWindow)
-	o.StableTrend = d(OptStableTrend)
-	o.StableBacklog = dur(OptStableBacklog)
-	o.StableDrain = dur(OptStableDrain)
-	o.StableMaxWait = dur(OptStableMaxWait)
-	o.GCThreshold = d(OptGCThreshold)
-	o.GCWindow = dur(OptGCWindow)
-	o.RollbackWindow = dur(OptRollbackWindow)
-	o.BumpHold = dur(OptBumpHold)
-	o.JobManager = b(OptJobManager)
-	o.BalanceSlots = b(OptBalanceSlots)
-	o.Rollback = b(OptRollback)
-	o.HealthyAfter = dur(OptHealthyAfter)
-	o.RollbackHold = dur(OptRollbackHold)
-	if len(errs) == 0 {
-		check := func(ok bool, opt flinkconf.Option, rule string) {
-			if !ok {
-				bad(opt, rule)
-			}
-		}
-		check(o.Margin >= 0 && o.Margin <= 10, OptMargin, "must be in [0, 10]")
-		check(o.Percentile > 0 && o.Percentile <= 1, OptPercentile, "must be in (0, 1]")
-		check(o.HalfLife >= time.Minute, OptHalfLife, "must be at least 1 min")
-		check(o.PeakInterval >= time.Second, OptPeakInterval, "must be at least 1 s")
-		check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
-		check(o.LiveWindow >= time.Second, OptLiveWindow, "must be at least 1 s")
-		check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
-		check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
-		check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
-		check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
-		check(o.Settle >= 0, OptSettle, "must not be negative")
-		check(o.StableWindow >= time.Second, OptStableWindow, "must be at least 1 s")
-		check(o.StableTrend > 0, OptStableTrend, "must be positive")
-		check(o.StableBacklog >= 0, OptStableBacklog, "must not be negative")
-		check(o.StableDrain >= 0, OptStableDrain, "must not be negative")
-		check(o.StableMaxWait >= 0, OptStableMaxWait, "must not be negative")
-		check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
-		check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
-		check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")
-		check(o.BumpHold >= 0, OptBumpHold, "must not be negative")
-		check(o.HealthyAfter >= 0, OptHealthyAfter, "must not be negative")
-		check(o.RollbackHold >= 0, OptRollbackHold, "must not be negative")
-	}
-	if len(errs) > 0 {
-		return o, fmt.Errorf("invalid memory tuning options: %s", strings.Join(errs, "; "))
+	if len(r.errs) > 0 {
+		return o, fmt.Errorf("invalid memory tuning options: %s", strings.Join(r.errs, "; "))
 	}
 	return o, nil
+}
+
+// optionReader reads typed values from a configuration, collecting every bad setting (key,
+// raw value, what is accepted) instead of stopping at the first, so one error lists them all.
+type optionReader struct {
+	cfg  *flinkconf.Config
+	errs []string
+}
+
+// bad records opt's setting (under the key it was given as, legacy keys included) as invalid.
+func (r *optionReader) bad(opt flinkconf.Option, why string) {
+	raw, key, _ := r.cfg.Lookup(opt)
+	if key == "" {
+		key = opt.Key
+	}
+	r.errs = append(r.errs, fmt.Sprintf("%s: invalid value %q (%s)", key, raw, why))
+}
+
+func (r *optionReader) bool(opt flinkconf.Option) bool {
+	v, _, e := r.cfg.Bool(opt)
+	if e != nil {
+		r.bad(opt, "want true or false")
+	}
+	return v
+}
+
+func (r *optionReader) double(opt flinkconf.Option) float64 {
+	v, _, e := r.cfg.Double(opt)
+	if e != nil {
+		r.bad(opt, "want a number")
+	}
+	return v
+}
+
+func (r *optionReader) duration(opt flinkconf.Option) time.Duration {
+	v, _, e := r.cfg.Duration(opt)
+	if e != nil {
+		r.bad(opt, "want a duration such as 30 s, 5 min or 24 h")
+	}
+	return v
+}
+
+// check records opt as invalid when its value breaks rule.
+func (r *optionReader) check(ok bool, opt flinkconf.Option, rule string) {
+	if !ok {
+		r.bad(opt, rule)
+	}
+}
+
+// read parses every option, in AllOptions' order (the order their errors are listed in).
+func (r *optionReader) read() Options {
+	var o Options
+	o.Apply = r.bool(OptEnabled)
+	o.Margin = r.double(OptMargin)
+	o.MaximizeManaged = r.bool(OptMaximizeManaged)
+	o.Percentile = r.double(OptPercentile)
+	o.HalfLife = r.duration(OptHalfLife)
+	o.PeakInterval = r.duration(OptPeakInterval)
+	o.LiveFactor = r.double(OptLiveFactor)
+	o.LiveWindow = r.duration(OptLiveWindow)
+	o.NetworkHeadroom = r.double(OptNetworkHeadroom)
+	o.MinObservation = r.duration(OptMinObservation)
+	o.MinSaving = r.double(OptMinSaving)
+	o.MinSavingRescale = r.double(OptMinSavingRescale)
+	o.Settle = r.duration(OptSettle)
+	o.StableWindow = r.duration(OptStableWindow)
+	o.StableTrend = r.double(OptStableTrend)
+	o.StableBacklog = r.duration(OptStableBacklog)
+	o.StableDrain = r.duration(OptStableDrain)
+	o.StableMaxWait = r.duration(OptStableMaxWait)
+	o.GCThreshold = r.double(OptGCThreshold)
+	o.GCWindow = r.duration(OptGCWindow)
+	o.RollbackWindow = r.duration(OptRollbackWindow)
+	o.BumpHold = r.duration(OptBumpHold)
+	o.JobManager = r.bool(OptJobManager)
+	o.BalanceSlots = r.bool(OptBalanceSlots)
+	o.Rollback = r.bool(OptRollback)
+	o.HealthyAfter = r.duration(OptHealthyAfter)
+	o.RollbackHold = r.duration(OptRollbackHold)
+	return o
+}
+
+// checkRanges records every option whose value is out of its range.
+func (o Options) checkRanges(r *optionReader) {
+	r.check(o.Margin >= 0 && o.Margin <= 10, OptMargin, "must be in [0, 10]")
+	r.check(o.Percentile > 0 && o.Percentile <= 1, OptPercentile, "must be in (0, 1]")
+	r.check(o.HalfLife >= time.Minute, OptHalfLife, "must be at least 1 min")
+	r.check(o.PeakInterval >= time.Second, OptPeakInterval, "must be at least 1 s")
+	r.check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
+	r.check(o.LiveWindow >= time.Second, OptLiveWindow, "must be at least 1 s")
+	r.check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
+	r.check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
+	r.check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
+	r.check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
+	r.check(o.Settle >= 0, OptSettle, "must not be negative")
+	r.check(o.StableWindow >= time.Second, OptStableWindow, "must be at least 1 s")
+	r.check(o.StableTrend > 0, OptStableTrend, "must be positive")
+	r.check(o.StableBacklog >= 0, OptStableBacklog, "must not be negative")
+	r.check(o.StableDrain >= 0, OptStableDrain, "must not be negative")
+	r.check(o.StableMaxWait >= 0, OptStableMaxWait, "must not be negative")
+	r.check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
+	r.check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
+	r.check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")
+	r.check(o.BumpHold >= 0, OptBumpHold, "must not be negative")
+	r.check(o.HealthyAfter >= 0, OptHealthyAfter, "must not be negative")
+	r.check(o.RollbackHold >= 0, OptRollbackHold, "must not be negative")
 }

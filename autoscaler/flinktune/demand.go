@@ -86,24 +86,55 @@ func (p *Policy) isSource(id string) bool { return p.st.Sources[id] }
 func (p *Policy) estimateDemand(id string, window []sample, now time.Time) demandEstimate {
 	var d demandEstimate
 	shortFit := p.o.FitSpan // the newest samples that must agree before the demand is trusted
-	var ts, ys, all []float64
+	ts, ys, all, peak := sourceSamples(id, window, now, shortFit)
+	d.Peak = peak
+	if len(ts) < 4 {
+		return d
+	}
+	lvl, slope, mean, steady := shortLine(ts, ys, all)
+	if p.st.Shifts == nil {
+		p.st.Shifts = map[string]time.Time{}
+	}
+	if !steady {
+		p.st.Shifts[id] = now // an abrupt change is under way: trends before it are void
+		d.Level = math.Max(mean, 0)
+		return d
+	}
+	d.Reliable = true
+	d.Level = math.Max(lvl, 0)
+	var span time.Duration
+	d.Slope, span = p.fitTrend(id, now, slope, shortFit)
+	// A trend that has just stopped still fits the per-minute levels; the newest samples tell.
+	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
+		d.Slope, span = slope, shortFit
+	}
+	d.Horizon = trendHorizon(span, p.o.ForecastHorizon, p.o.Settle)
+	return d
+}
+
+// sourceSamples collects the source's demand from the window: every sample's (all, and
+// their peak), and the newest shortFit's as seconds before now (ts) and rates (ys).
+func sourceSamples(id string, window []sample, now time.Time, shortFit time.Duration) (ts, ys, all []float64, peak float64) {
 	for _, s := range window {
 		v, ok := s.V.get(id)
 		if !ok {
 			continue
 		}
-		d.Peak = math.Max(d.Peak, v.Ingest)
+		peak = math.Max(peak, v.Ingest)
 		all = append(all, v.Ingest)
 		if now.Sub(s.T) <= shortFit {
 			ts = append(ts, s.T.Sub(now).Seconds())
 			ys = append(ys, v.Ingest)
 		}
 	}
-	if len(ts) < 4 {
-		return d
-	}
-	lvl, slope := fitLine(ts, ys)
-	mean := 0.0
+	return ts, ys, all, peak
+}
+
+// shortLine fits a line through the newest samples (lvl: its value now, slope) and their mean;
+// steady when the samples, and the newest alone, sit on the line within what the window's
+// noise explains, so that a step is not taken for a level or a ramp.
+func shortLine(ts, ys, all []float64) (lvl, slope, mean float64, steady bool) {
+	lvl, slope = fitLine(ts, ys)
 	for _, y := range ys {
 		mean += y
 	}
@@ -117,25 +148,45 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 	// The newest sample is where a step shows first; it must sit on the line too.
 	n := len(ts) - 1
 	newest := math.Abs(ys[n]-(lvl+slope*ts[n])) / math.Max(mean, 1)
-	if p.st.Shifts == nil {
-		p.st.Shifts = map[string]time.Time{}
-	}
 	// A rate is as noisy as the source and the metric sampling make it: the limits are the
 	// larger of maxFitError and what the window's own noise explains.
 	// (The RMS of a line's residuals over pure noise stays within 1.5σ; one sample within 3σ.)
 	limit := math.Max(maxFitError, 1.5*relNoise(all))
-	if rel > limit || newest > 2*limit {
-		p.st.Shifts[id] = now // an abrupt change is under way: trends before it are void
-		d.Level = math.Max(mean, 0)
-		return d
-	}
-	d.Reliable = true
-	d.Level = math.Max(lvl, 0)
-	d.Slope = slope
+	return lvl, slope, mean, !(rel > limit || newest > 2*limit)
+}
 
-	// The long trend: the longest recent span of per-minute levels that a straight line
-	// fits. A flat hour gives a long span with no slope; a ramp that began five minutes ago
-	// gives five minutes and the ramp's slope, not an hour-long average that dilutes it.
+// fitTrend is the long trend: the slope of the longest recent span of per-minute levels that a
+// straight line fits, and that span; the short line's slope and shortFit when none fits. A
+// flat hour gives a long span with no slope; a ramp that began five minutes ago gives five
+// minutes and the ramp's slope, not an hour-long average that dilutes it.
+func (p *Policy) fitTrend(id string, now time.Time, slope float64, shortFit time.Duration) (float64, time.Duration) {
+	lv := p.levelsSinceShift(id, now)
+	span := shortFit
+	var prevX, prevY []float64
+	for _, w := range trendWindows {
+		lx, ly, first := levelPoints(lv, now, w)
+		if len(lx) < 3 || now.Sub(first) < w-time.Minute {
+			break // not enough history for this window
+		}
+		if relFitError(lx, ly) > maxTrendError {
+			break // the trend changed within this window
+		}
+		_, s := fitLine(lx, ly)
+		if prevX != nil && math.Abs(slope) < math.Abs(s) && slopeBreaks(prevX, prevY, s) {
+			// The recent minutes are flatter than the longer span, beyond their noise: the
+			// trend ended (or slowed) there, and extending the longer one over-provisions.
+			// (A recent span steeper than the longer one is a trend that just began: the
+			// longer span's slope is then the cautious one.)
+			break
+		}
+		slope, span, prevX, prevY = s, now.Sub(first), lx, ly
+	}
+	return slope, span
+}
+
+// levelsSinceShift are the source's per-minute levels since its last abrupt change and within
+// longTrend: levels from before a change belong to another trend.
+func (p *Policy) levelsSinceShift(id string, now time.Time) []level {
 	start := p.st.Shifts[id]
 	var lv []level
 	for _, l := range p.st.Levels[id] {
@@ -143,43 +194,23 @@ func (p *Policy) estimateDemand(id string, window []sample, now time.Time) deman
 			lv = append(lv, l)
 		}
 	}
-	span := shortFit
-	var prevX, prevY []float64
-	for _, w := range trendWindows {
-		var lx, ly []float64
-		var first time.Time
-		for _, l := range lv {
-			if now.Sub(l.at()) > w {
-				continue
-			}
-			if first.IsZero() {
-				first = l.at()
-			}
-			lx = append(lx, l.at().Sub(now).Seconds())
-			ly = append(ly, l.mean())
+	return lv
+}
+
+// levelPoints are the levels measured within w before now, as seconds before now (lx) and
+// mean rates (ly), with the time of the first.
+func levelPoints(lv []level, now time.Time, w time.Duration) (lx, ly []float64, first time.Time) {
+	for _, l := range lv {
+		if now.Sub(l.at()) > w {
+			continue
 		}
-		if len(lx) < 3 || now.Sub(first) < w-time.Minute {
-			break // not enough history for this window
+		if first.IsZero() {
+			first = l.at()
 		}
-		if relFitError(lx, ly) > maxTrendError {
-			break // the trend changed within this window
-		}
-		_, slope := fitLine(lx, ly)
-		if prevX != nil && math.Abs(d.Slope) < math.Abs(slope) && slopeBreaks(prevX, prevY, slope) {
-			// The recent minutes are flatter than the longer span, beyond their noise: the
-			// trend ended (or slowed) there, and extending the longer one over-provisions.
-			// (A recent span steeper than the longer one is a trend that just began: the
-			// longer span's slope is then the cautious one.)
-			break
-		}
-		d.Slope, span, prevX, prevY = slope, now.Sub(first), lx, ly
+		lx = append(lx, l.at().Sub(now).Seconds())
+		ly = append(ly, l.mean())
 	}
-	// A trend that has just stopped still fits the per-minute levels; the newest samples tell.
-	if span > shortFit && slopeBreaks(ts, ys, d.Slope) {
-		d.Slope, span = slope, shortFit
-	}
-	d.Horizon = trendHorizon(span, p.o.ForecastHorizon, p.o.Settle)
-	return d
+	return lx, ly, first
 }
 
 // trendHorizon is how far a trend that has lasted span is extrapolated: as long again as it

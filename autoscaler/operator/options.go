@@ -262,12 +262,35 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	return parseOptions(cfg, true)
 }
 
+// parseOptions reads every option (the first bad value, in the order read, is the error), then
+// with validate checks their ranges. The policy parses a job's configuration without validate,
+// and validates once it has added what its environment provides.
 func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 	if cfg == nil {
 		cfg = flinkconf.New()
 	}
 	r := reader{cfg: cfg}
 	o := Options{Conf: cfg}
+	r.readScaling(&o)
+	r.readMemoryAndLimits(&o)
+	r.readAlignment(&o)
+	r.readVariant(&o)
+	r.readTimeZone(&o)
+	if r.err != nil {
+		return Options{}, r.err
+	}
+	if !validate {
+		return o, nil
+	}
+	if err := o.Validate(); err != nil {
+		return Options{}, err
+	}
+	return o, nil
+}
+
+// readScaling reads the scaling algorithm's options: metric window, utilization bounds,
+// parallelism limits and factors, restart and catch-up times, observed true processing rate.
+func (r *reader) readScaling(o *Options) {
 	o.Enabled = r.bool(OptEnabled)
 	o.ScalingEnabled = r.bool(OptScalingEnabled)
 	o.MetricsWindow = r.duration(OptMetricsWindow)
@@ -290,6 +313,12 @@ func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 	o.ObservedTPRLag = r.duration(OptObservedTPRLag)
 	o.ObservedTPRSwitch = r.double(OptObservedTPRSwitch)
 	o.ObservedTPRMinObs = r.int(OptObservedTPRMinObs)
+}
+
+// readMemoryAndLimits reads scaling effectiveness, memory pressure and tuning, history,
+// exclusions, event and REST intervals, and the resource quotas (set only when configured:
+// they have no default).
+func (r *reader) readMemoryAndLimits(o *Options) {
 	o.EffectivenessDetection = r.bool(OptEffectivenessEnabled)
 	o.EffectivenessThreshold = r.double(OptEffectivenessThresh)
 	o.GCPressureThreshold = r.double(OptGCPressureThreshold)
@@ -304,24 +333,33 @@ func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 	o.VertexExcludeIDs = r.list(OptVertexExcludeIDs)
 	o.ScalingEventInterval = r.duration(OptScalingEventInterval)
 	o.RestClientTimeout = r.duration(OptRestClientTimeout)
-	if cfg.IsConfigured(OptMemoryQuota) {
+	if r.cfg.IsConfigured(OptMemoryQuota) {
 		o.MemoryQuota, o.HasMemoryQuota = r.memory(OptMemoryQuota), true
 	}
-	if cfg.IsConfigured(OptCPUQuota) {
+	if r.cfg.IsConfigured(OptCPUQuota) {
 		o.CPUQuota, o.HasCPUQuota = r.double(OptCPUQuota), true
 	}
+}
+
+// readAlignment reads how parallelism is aligned to key groups or partitions (the deprecated
+// adjust mode and the alignment mode, each with whether it was configured), observed
+// scalability, and the plugin class names.
+func (r *reader) readAlignment(o *Options) {
 	legacyModes := []string{"EVENLY_SPREAD", "MAXIMIZE_UTILISATION"}
 	o.LegacyAdjustMode = legacyModes[r.enum(OptLegacyAdjustMode, "org.apache.flink.autoscaler.alignment.KeyGroupOrPartitionsAdjustMode", legacyModes)]
-	o.LegacyAdjustModeSet = cfg.IsConfigured(OptLegacyAdjustMode)
-	o.AlignmentMode, _ = cfg.String(OptAlignmentMode)
-	o.AlignmentModeSet = cfg.IsConfigured(OptAlignmentMode)
+	o.LegacyAdjustModeSet = r.cfg.IsConfigured(OptLegacyAdjustMode)
+	o.AlignmentMode, _ = r.cfg.String(OptAlignmentMode)
+	o.AlignmentModeSet = r.cfg.IsConfigured(OptAlignmentMode)
 	o.ObservedScalability = r.bool(OptObservedScalability)
 	o.ScalabilityMinObservations = r.int(OptScalabilityMinObs)
 	o.ScalabilityCoefficientMin = r.double(OptScalabilityCoeffMin)
 	o.CustomEvaluators = r.list(OptCustomEvaluators)
 	o.CustomExecutors = r.list(OptCustomExecutors)
+}
 
-	switch v, _ := cfg.String(OptVariant); strings.TrimSpace(v) {
+// readVariant reads which operator version's algorithm to follow.
+func (r *reader) readVariant(o *Options) {
+	switch v, _ := r.cfg.String(OptVariant); strings.TrimSpace(v) {
 	case "1.16", "main":
 		o.Variant = Variant116
 	case "1.15", "1.15.0":
@@ -331,22 +369,16 @@ func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 	default:
 		r.fail(&OptionError{Key: OptVariant.Key, Value: v, Message: "Invalid value for " + OptVariant.Key + ": expected 1.16 (main), 1.15 or 1.10"})
 	}
-	tz, _ := cfg.String(OptTimeZone)
+}
+
+// readTimeZone reads the time zone the excluded periods' cron expressions are in.
+func (r *reader) readTimeZone(o *Options) {
+	tz, _ := r.cfg.String(OptTimeZone)
 	if loc, err := time.LoadLocation(strings.TrimSpace(tz)); err != nil {
 		r.fail(&OptionError{Key: OptTimeZone.Key, Value: tz, Message: "Invalid value for " + OptTimeZone.Key + ": expected an IANA time zone name such as UTC or Europe/Berlin"})
 	} else {
 		o.Location = loc
 	}
-	if r.err != nil {
-		return Options{}, r.err
-	}
-	if !validate {
-		return o, nil
-	}
-	if err := o.Validate(); err != nil {
-		return Options{}, err
-	}
-	return o, nil
 }
 
 // Validate is the operator's AutoscalerValidator: it checks ranges only when the autoscaler is

@@ -223,7 +223,27 @@ func ConfigFrom(cfg *flinkconf.Config) (Config, error) {
 	return c, nil
 }
 
+// buildVertex validates one vertex of the input and builds it with its inputs; the first
+// problem found is the error, in input order (the vertex's own fields, then each input).
 func buildVertex(in vertexInput, vi int, c Config, names map[string]int) (JobVertex, error) {
+	v, err := vertexHeader(in, vi, c, names)
+	if err != nil {
+		return v, err
+	}
+	for ii, x := range in.Inputs {
+		input, err := buildInput(x, ii, in.Name, v.MaxParallelism, names)
+		if err != nil {
+			return v, err
+		}
+		v.Inputs = append(v.Inputs, input)
+		v.From = append(v.From, x.From)
+	}
+	return v, nil
+}
+
+// vertexHeader checks a vertex's name and parallelism settings. Its max parallelism, when not
+// given, is the scheduler's upper bound, or the vertex's fixed parallelism when that is higher.
+func vertexHeader(in vertexInput, vi int, c Config, names map[string]int) (JobVertex, error) {
 	v := JobVertex{Vertex: Vertex{Name: in.Name, InitialParallelism: -1, MaxParallelism: in.MaxParallelism}}
 	if in.Name == "" {
 		return v, fmt.Errorf("line %d: vertices[%d].name is required", in.Line, vi)
@@ -247,85 +267,120 @@ func buildVertex(in vertexInput, vi int, c Config, names map[string]int) (JobVer
 	if !v.ExplicitMax {
 		v.MaxParallelism = max(c.MaxParallelism, v.InitialParallelism)
 	}
-	for ii, x := range in.Inputs {
-		input := Input{Name: x.Name, Broadcast: x.Broadcast, Partitions: x.Partitions, Subpartitions: x.Subpartitions}
-		where := fmt.Sprintf("line %d: vertex %q input %d", x.Line, in.Name, ii+1)
-		switch strings.ToLower(x.Type) {
-		case "", "all_to_all", "all-to-all", "alltoall":
-			input.Type = AllToAll
-		case "pointwise":
-			input.Type = Pointwise
-		default:
-			return v, fmt.Errorf("%s: type %q is not a distribution pattern (want all_to_all or pointwise)", where, x.Type)
-		}
-		if input.Broadcast && input.Type == Pointwise {
-			return v, fmt.Errorf("%s: a broadcast input is all_to_all", where)
-		}
-		if x.From != "" {
-			if _, ok := names[x.From]; !ok {
-				return v, fmt.Errorf("%s: from %q names no earlier vertex (list vertices in topological order)", where, x.From)
-			}
-			if x.Partitions != 0 {
-				return v, fmt.Errorf("%s: give from or partitions, not both (from takes the upstream's decided parallelism)", where)
-			}
-		} else if x.Partitions < 1 {
-			return v, fmt.Errorf("%s: partitions %d must be at least 1 (or name the upstream vertex with from)", where, x.Partitions)
-		}
-		if input.Name == "" {
-			input.Name = x.From
-			if input.Name == "" {
-				input.Name = fmt.Sprintf("input-%d", ii+1)
-			}
-		}
-		if x.Subpartitions == 0 {
-			switch {
-			case input.Broadcast:
-				input.Subpartitions = 1
-			case input.Type == AllToAll:
-				// In a dynamic graph an all-to-all result has one subpartition per possible
-				// consumer subtask: the consumer's max parallelism.
-				input.Subpartitions = v.MaxParallelism
-			default:
-				return v, fmt.Errorf("%s: subpartitions is required for a pointwise input", where)
-			}
-		}
-		if input.Subpartitions < 1 {
-			return v, fmt.Errorf("%s: subpartitions %d must be at least 1", where, input.Subpartitions)
-		}
-		sources := 0
-		for _, set := range []bool{x.TotalBytes != nil, x.SubpartitionBytes != nil, x.UniformBytes != nil} {
-			if set {
-				sources++
-			}
-		}
-		if sources != 1 {
-			return v, fmt.Errorf("%s: give exactly one of totalBytes, subpartitionBytes, uniformSubpartitionBytes", where)
-		}
-		switch {
-		case x.TotalBytes != nil:
-			input.Total = x.TotalBytes.n
-		case x.UniformBytes != nil:
-			input.Uniform, input.HasUniform = x.UniformBytes.n, true
-		default:
-			for p, row := range x.SubpartitionBytes {
-				if len(row) != input.Subpartitions {
-					return v, fmt.Errorf("%s: subpartitionBytes row %d has %d values, want %d (subpartitions)", where, p, len(row), input.Subpartitions)
-				}
-				for _, b := range row {
-					if b < 0 {
-						return v, fmt.Errorf("%s: subpartitionBytes row %d has a negative value", where, p)
-					}
-				}
-			}
-			input.Bytes = x.SubpartitionBytes
-			if x.From == "" && len(x.SubpartitionBytes) != input.Partitions {
-				return v, fmt.Errorf("%s: subpartitionBytes has %d rows, want %d (partitions)", where, len(x.SubpartitionBytes), input.Partitions)
-			}
-		}
-		v.Inputs = append(v.Inputs, input)
-		v.From = append(v.From, x.From)
-	}
 	return v, nil
+}
+
+// buildInput validates input ii of a vertex whose max parallelism is maxParallelism: its
+// distribution pattern, where its partitions come from, its subpartitions, then its bytes.
+func buildInput(x inputInput, ii int, vertex string, maxParallelism int, names map[string]int) (Input, error) {
+	input := Input{Name: x.Name, Broadcast: x.Broadcast, Partitions: x.Partitions, Subpartitions: x.Subpartitions}
+	where := fmt.Sprintf("line %d: vertex %q input %d", x.Line, vertex, ii+1)
+	if err := x.pattern(&input, where); err != nil {
+		return input, err
+	}
+	if err := x.checkUpstream(names, where); err != nil {
+		return input, err
+	}
+	if input.Name == "" {
+		input.Name = x.From
+		if input.Name == "" {
+			input.Name = fmt.Sprintf("input-%d", ii+1)
+		}
+	}
+	if err := x.subpartitions(&input, maxParallelism, where); err != nil {
+		return input, err
+	}
+	return input, x.dataVolume(&input, where)
+}
+
+// pattern sets the input's distribution pattern (all-to-all when not given); a broadcast
+// input must be all-to-all.
+func (x inputInput) pattern(input *Input, where string) error {
+	switch strings.ToLower(x.Type) {
+	case "", "all_to_all", "all-to-all", "alltoall":
+		input.Type = AllToAll
+	case "pointwise":
+		input.Type = Pointwise
+	default:
+		return fmt.Errorf("%s: type %q is not a distribution pattern (want all_to_all or pointwise)", where, x.Type)
+	}
+	if input.Broadcast && input.Type == Pointwise {
+		return fmt.Errorf("%s: a broadcast input is all_to_all", where)
+	}
+	return nil
+}
+
+// checkUpstream checks that the input takes its partitions from exactly one place: an
+// earlier vertex (from) or an explicit count.
+func (x inputInput) checkUpstream(names map[string]int, where string) error {
+	if x.From != "" {
+		if _, ok := names[x.From]; !ok {
+			return fmt.Errorf("%s: from %q names no earlier vertex (list vertices in topological order)", where, x.From)
+		}
+		if x.Partitions != 0 {
+			return fmt.Errorf("%s: give from or partitions, not both (from takes the upstream's decided parallelism)", where)
+		}
+	} else if x.Partitions < 1 {
+		return fmt.Errorf("%s: partitions %d must be at least 1 (or name the upstream vertex with from)", where, x.Partitions)
+	}
+	return nil
+}
+
+// subpartitions fills in the subpartition count when not given, as Flink's dynamic graph
+// sizes a result, and checks it.
+func (x inputInput) subpartitions(input *Input, maxParallelism int, where string) error {
+	if x.Subpartitions == 0 {
+		switch {
+		case input.Broadcast:
+			input.Subpartitions = 1
+		case input.Type == AllToAll:
+			// In a dynamic graph an all-to-all result has one subpartition per possible
+			// consumer subtask: the consumer's max parallelism.
+			input.Subpartitions = maxParallelism
+		default:
+			return fmt.Errorf("%s: subpartitions is required for a pointwise input", where)
+		}
+	}
+	if input.Subpartitions < 1 {
+		return fmt.Errorf("%s: subpartitions %d must be at least 1", where, input.Subpartitions)
+	}
+	return nil
+}
+
+// dataVolume takes the input's bytes from exactly one of its three sources; explicit
+// subpartition bytes must match the subpartitions and (without from) the partitions.
+func (x inputInput) dataVolume(input *Input, where string) error {
+	sources := 0
+	for _, set := range []bool{x.TotalBytes != nil, x.SubpartitionBytes != nil, x.UniformBytes != nil} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return fmt.Errorf("%s: give exactly one of totalBytes, subpartitionBytes, uniformSubpartitionBytes", where)
+	}
+	switch {
+	case x.TotalBytes != nil:
+		input.Total = x.TotalBytes.n
+	case x.UniformBytes != nil:
+		input.Uniform, input.HasUniform = x.UniformBytes.n, true
+	default:
+		for p, row := range x.SubpartitionBytes {
+			if len(row) != input.Subpartitions {
+				return fmt.Errorf("%s: subpartitionBytes row %d has %d values, want %d (subpartitions)", where, p, len(row), input.Subpartitions)
+			}
+			for _, b := range row {
+				if b < 0 {
+					return fmt.Errorf("%s: subpartitionBytes row %d has a negative value", where, p)
+				}
+			}
+		}
+		input.Bytes = x.SubpartitionBytes
+		if x.From == "" && len(x.SubpartitionBytes) != input.Partitions {
+			return fmt.Errorf("%s: subpartitionBytes has %d rows, want %d (partitions)", where, len(x.SubpartitionBytes), input.Partitions)
+		}
+	}
+	return nil
 }
 
 // upperBoundParallelism is Flink's largest parallelism (and max parallelism), 2^15.
