@@ -77,10 +77,11 @@ func (p *Policy) capAtCeiling(e *evaluation, sz *sizing) bool {
 
 // boundDrain sizes the drain of a scale-up for the catch-up the plan can deliver. When a
 // vertex cannot be sized for the lag it must drain (capped at the slot ceiling, at its max
-// parallelism or partitions, or where its subtasks stop paying: yieldLimit), the job drains only as fast as that vertex lets its sources
-// read, so every vertex sized to drain lag is sized for that rate: more is parallelism that
-// drains nothing, held until the scale-down after the catch-up (a window capped at 54 of
-// the 128 it asked for left a filter at 42 subtasks where 25 drained as fast).
+// parallelism or partitions, or where its subtasks stop paying: yieldLimit), the job drains
+// only as fast as that vertex lets its sources read, so every vertex sized to drain lag is
+// sized for that rate: more is parallelism that drains nothing, held until the scale-down
+// after the catch-up (a window capped at 54 of the 128 it asked for left a filter at 42
+// subtasks where 25 drained as fast).
 func (p *Policy) boundDrain(e *evaluation, sz *sizing, capped bool) {
 	if e.ingest <= 0 {
 		return
