@@ -3,13 +3,12 @@ package bench
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scenarios"
 )
@@ -92,42 +91,8 @@ func TestGoldenDecisions(t *testing.T) {
 	}
 }
 
-// checkGolden compares got with the golden file (or rewrites it under -update) and names the
-// first differing line.
+// checkGolden compares got with the golden trace at path (rewrites it under -update).
 func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (write it with: go test ./bench -run TestGoldenDecisions -update -timeout 30m)", err)
-	}
-	if want := string(data); got != want {
-		t.Errorf("the decisions changed (%s)\n%s\nIf the change is intended, rewrite the traces and review the diff:\n"+
-			"  go test ./bench -run TestGoldenDecisions -update -timeout 30m && git diff -- bench/testdata/golden\nThe whole trace now:\n%s",
-			path, firstDifference(want, got), got)
-	}
-}
-
-// firstDifference names the first line where got differs from want, with both lines.
-func firstDifference(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		wl, gl := lineAt(w, i), lineAt(g, i)
-		if wl != gl {
-			return fmt.Sprintf("first difference at line %d:\n  want: %s\n  got:  %s", i+1, wl, gl)
-		}
-	}
-	return "no line differs"
-}
-
-func lineAt(lines []string, i int) string {
-	if i < len(lines) {
-		return lines[i]
-	}
-	return "(end of trace)"
+	testutil.Golden(t, path, got, *updateGolden, "go test ./bench -run TestGoldenDecisions -update -timeout 30m && git diff -- bench/testdata/golden")
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/flinktune/flinktune/scenario"
@@ -29,21 +28,6 @@ func TestReasonHead(t *testing.T) {
 	for _, tc := range tests {
 		if got := tr.reasonHead(tc.reason); got != tc.want {
 			t.Errorf("reasonHead(%q) = %q, want %q", tc.reason, got, tc.want)
-		}
-	}
-}
-
-func TestFirstDifference(t *testing.T) {
-	tests := []struct{ want, got, says string }{
-		{"a\nb\n", "a\nc\n", "line 2:\n  want: b\n  got:  c"},
-		{"a\n", "a\nb\n", "line 2:\n  want: \n  got:  b"},
-		{"a\nb\n", "a", "line 2:\n  want: b\n  got:  (end of trace)"},
-		{"a\nb", "a\nb\nc", "want: (end of trace)"},
-		{"a\n", "a\n", "no line differs"},
-	}
-	for _, tc := range tests {
-		if got := firstDifference(tc.want, tc.got); !strings.Contains(got, tc.says) {
-			t.Errorf("firstDifference(%q, %q) = %q, want it to contain %q", tc.want, tc.got, got, tc.says)
 		}
 	}
 }

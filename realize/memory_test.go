@@ -5,41 +5,24 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/simrest"
+	"gopkg.in/yaml.v3"
 )
 
 var updateMemoryGolden = flag.Bool("update", false, "rewrite the golden files")
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "memory", name)
-	if *updateMemoryGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./realize -update)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file (go test ./realize -update):\n--- got\n%s--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "memory", name), got, *updateMemoryGolden, "go test ./realize -update")
 }
 
 // A tuned change as the memory tuner writes it, on a configuration that has a total Flink

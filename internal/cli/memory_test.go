@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -40,20 +41,7 @@ func runMemoryCLI(t *testing.T, stdin string, args ...string) (stdout, stderr st
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "memory", name+".golden")
-	if updatingGolden() {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update-memory to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update-memory after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "memory", name+".golden"), got, updatingGolden(), "go test ./internal/cli -run Memory -update-memory")
 }
 
 func TestMemoryGolden(t *testing.T) {

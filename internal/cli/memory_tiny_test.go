@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/flinktune/flinktune/internal/testutil"
 	"gopkg.in/yaml.v3"
 )
 
@@ -27,20 +27,7 @@ func runTiny(t *testing.T, args ...string) (stdout, stderr string, code int) {
 
 func checkTinyGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "memory", "tiny-"+name+".golden")
-	if *updateTinyGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update-tiny to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from %s (run with -update-tiny after checking):\n--- got\n%s\n--- want\n%s", name, path, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "memory", "tiny-"+name+".golden"), got, *updateTinyGolden, "go test ./internal/cli -run Tiny -update-tiny")
 }
 
 // tinySeedArgs are the talk's machine and job submission.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flinktune/flinktune/internal/testutil"
 )
 
 // Golden files live in testdata/plan; rewrite them with
@@ -36,23 +38,7 @@ func runPlanCLI(t *testing.T, stdin string, args ...string) (stdout, stderr stri
 
 func planGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "plan", name)
-	if updatingPlanGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update-plan to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run with -update-plan after checking):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "plan", name), got, updatingPlanGolden(), "go test ./internal/cli -run Plan -update-plan")
 }
 
 const examplesDir = "../../examples/plan"

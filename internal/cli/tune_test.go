@@ -16,15 +16,15 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/internal/testutil"
 	"github.com/flinktune/flinktune/memory"
 	"github.com/flinktune/flinktune/realize"
 	"github.com/flinktune/flinktune/scenario"
 	"github.com/flinktune/flinktune/scenarios"
 	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/simrest"
+	"gopkg.in/yaml.v3"
 )
 
 var updateTuneGolden = flag.Bool("update-tune", false, "rewrite the tune command's golden files")
@@ -197,23 +197,7 @@ func fakeClock(start time.Time) tuneDeps {
 
 func tuneGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", "tune", name)
-	if *updateTuneGolden || updatingGolden() {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/cli -run TestTune -update-tune)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file (rerun with -update-tune to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", "tune", name), got, *updateTuneGolden || updatingGolden(), "go test ./internal/cli -run TestTune -update-tune")
 }
 
 var tuneStart = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
