@@ -33,15 +33,22 @@ type reasonLog struct {
 var numbers = regexp.MustCompile(`<[^>]*>|\d+(\.\d+)?`)
 
 func newReasonLog(sc *scenario.Scenario, next slog.Handler) *reasonLog {
+	pairs := vertexIDPairs(sc, func(_, vertex string) string { return "<" + vertex + ">" })
+	return &reasonLog{mu: &sync.Mutex{}, counts: map[string]int{}, ids: strings.NewReplacer(pairs...), next: next}
+}
+
+// vertexIDPairs lists, for strings.NewReplacer, each scenario vertex's REST id as policies
+// write it, in full and by its first 8 characters, each followed by name(job, vertex). The
+// full id comes first: a replacer tries its pairs in argument order.
+func vertexIDPairs(sc *scenario.Scenario, name func(job, vertex string) string) []string {
 	var pairs []string
 	for _, j := range sc.Jobs {
 		for _, v := range j.Vertices {
-			// Policies name vertices by their REST id, in full or by its first 8 characters.
-			id := sim.VertexID(j.Name, v.ID)
-			pairs = append(pairs, id, "<"+v.ID+">", id[:8], "<"+v.ID+">")
+			id, n := sim.VertexID(j.Name, v.ID), name(j.Name, v.ID)
+			pairs = append(pairs, id, n, id[:8], n)
 		}
 	}
-	return &reasonLog{mu: &sync.Mutex{}, counts: map[string]int{}, ids: strings.NewReplacer(pairs...), next: next}
+	return pairs
 }
 
 func (h *reasonLog) Enabled(ctx context.Context, l slog.Level) bool {

@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,12 +66,7 @@ type tracer struct {
 
 func newTracer(sc *scenario.Scenario, next controller.Observer) *tracer {
 	names := vertexNames(sc)
-	pairs := make([]string, 4*len(names))
-	for id, n := range names {
-		// In the scenario's order, each full id before its prefix: the replacer tries
-		// pairs in argument order, and a map's order is random.
-		copy(pairs[4*n.order:], []string{id, n.name, id[:8], n.name})
-	}
+	pairs := vertexIDPairs(sc, func(job, vertex string) string { return names[sim.VertexID(job, vertex)].name })
 	return &tracer{next: next, names: names, ids: strings.NewReplacer(pairs...)}
 }
 
@@ -80,7 +77,7 @@ type vertexName struct {
 }
 
 // vertexNames maps the REST vertex ids to scenario ids ("job/vertex" when there are several
-// jobs), as reasonLog does.
+// jobs) and their place in the scenario.
 func vertexNames(sc *scenario.Scenario) map[string]vertexName {
 	out := map[string]vertexName{}
 	for _, j := range sc.Jobs {
@@ -107,7 +104,7 @@ func (t *tracer) ObserveCycle(key store.JobKey, policy string, snap *autoscaler.
 		e.reason += " (rollback)"
 	}
 	e.changes = t.changes(snap, d.Parallelism)
-	for _, k := range sortedKeys(d.ConfigOverrides) {
+	for _, k := range slices.Sorted(maps.Keys(d.ConfigOverrides)) {
 		e.changes = append(e.changes, k+"="+d.ConfigOverrides[k])
 	}
 	t.mu.Lock()
@@ -188,13 +185,4 @@ func (t *tracer) format(scenarioName string, r *Result) string {
 		len(t.decisions), r.Rescales, r.Restarts, r.Oscillations, t.errors,
 		int64(math.Round(r.LagViolationSeconds)), int64(math.Round(r.ParallelismSeconds)))
 	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
