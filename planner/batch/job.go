@@ -224,7 +224,8 @@ func ConfigFrom(cfg *flinkconf.Config) (Config, error) {
 }
 
 // buildVertex validates one vertex of the input and builds it with its inputs; the first
-// problem found is the error, in input order (the vertex's own fields, then each input).
+// problem found is the error: the vertex's own fields (name, parallelism, maxParallelism),
+// then each input in order, each in buildInput's order (TestVertexErrorOrder pins it).
 func buildVertex(in vertexInput, vi int, c Config, names map[string]int) (JobVertex, error) {
 	v, err := vertexHeader(in, vi, c, names)
 	if err != nil {
