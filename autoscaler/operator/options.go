@@ -262,9 +262,10 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	return parseOptions(cfg, true)
 }
 
-// parseOptions reads every option (the first bad value, in the order read, is the error), then
-// with validate checks their ranges. The policy parses a job's configuration without validate,
-// and validates once it has added what its environment provides.
+// parseOptions reads every option (the first bad value, in the order read, which is
+// AllOptions' order, is the error; TestFirstBadOptionInListedOrder), then with validate checks
+// their ranges. The policy parses a job's configuration without validate, and validates once
+// it has added what its environment provides.
 func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 	if cfg == nil {
 		cfg = flinkconf.New()
