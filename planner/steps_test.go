@@ -1,21 +1,24 @@
 package planner
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
-// The mixed plan shrinks every TaskManager to its cheapest fitting shape before it closes
-// sparse ones: a shrunk TaskManager's unspecified slots take the smaller shape's default
-// slot, which frees room to close TaskManagers that the configured shape's full-size default
-// slots would not leave. Expected plans are worked by hand in each case's comment.
-func TestMixedPlanShrinksBeforeClosing(t *testing.T) {
+// The mixed plan's steps in their order: greedy (the first shape on a tie, so the configured
+// one), then every TaskManager shrunk to its cheapest fitting shape, then sparse ones closed
+// (a shrunk TaskManager's unspecified slots take the smaller shape's default slot, which frees
+// room to close TaskManagers that the configured shape's full-size default slots would not
+// leave), then listed by shape. Expected plans are worked by hand in each case's comment.
+func TestMixedPlanSteps(t *testing.T) {
 	tests := []struct {
 		name      string
 		spec      Spec
 		wantTMs   int
 		wantCost  float64
 		wantShape map[string]int
+		wantOrder []string // the TaskManagers' shapes as listed (by shape, the configured first)
 	}{
 		{
 			// Configured "base": 3 cores, 3 GB, 1 slot, cost 1 (default slot 3 cores, 3 GB);
@@ -51,6 +54,32 @@ func TestMixedPlanShrinksBeforeClosing(t *testing.T) {
 			},
 			wantTMs: 2, wantCost: 2, wantShape: map[string]int{"base": 2},
 		},
+		{
+			// Configured "base": 4 cores, 4 GB, 4 slots, cost 1; catalog "double": twice that
+			// at cost 2. 8 unspecified slots (1 core, 1 GB on both): base holds 4 (work 4w per
+			// cost), double 8 (8w / 2): a tie, which goes to the first shape, the configured
+			// one; then base again. Nothing is cheaper than base, both are full: 2 x base
+			// (taking the last on a tie gives 1 x double at the same cost).
+			name: "on a tie the configured shape wins",
+			spec: Spec{
+				TaskManager: Shape{Name: "base", Slots: 4, Total: Profile{CPU: DecimalInt(4), TaskHeap: 4 * testGiB}, Cost: 1},
+				Groups:      unknownGroups(8),
+				Catalog:     []Shape{{Name: "double", Slots: 8, Total: Profile{CPU: DecimalInt(8), TaskHeap: 8 * testGiB}, Cost: 2}},
+			},
+			wantTMs: 2, wantCost: 2, wantShape: map[string]int{"base": 2}, wantOrder: []string{"base", "base"},
+		},
+		{
+			// The second case with "tall" at cost 0.9: greedy opens tall{Y,Y} (1.5/0.9 = 1.67)
+			// and then base{X}; nothing is cheaper or closes (0 and 0.5 cores free). Listed
+			// by shape: base first, although tall was opened first. Cost 1.9.
+			name: "TaskManagers are listed by shape, the configured one first",
+			spec: Spec{
+				TaskManager: Shape{Name: "base", Slots: 4, Total: Profile{CPU: DecimalInt(4), TaskHeap: 4 * testGiB}, Cost: 1},
+				Groups:      []Group{heapGroup("x", 64*testMiB, 1, dec(t, "3.5")), heapGroup("y", 2*testGiB, 2, DecimalInt(1))},
+				Catalog:     []Shape{{Name: "tall", Slots: 2, Total: Profile{CPU: DecimalInt(2), TaskHeap: 8 * testGiB}, Cost: 0.9}},
+			},
+			wantTMs: 2, wantCost: 1.9, wantShape: map[string]int{"base": 1, "tall": 1}, wantOrder: []string{"base", "tall"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +94,15 @@ func TestMixedPlanShrinksBeforeClosing(t *testing.T) {
 			if m.TaskManagers != tc.wantTMs || m.Cost != tc.wantCost || !equalCounts(got, tc.wantShape) {
 				t.Errorf("mixed plan = %d TaskManagers %v, cost %v; want %d %v, cost %v",
 					m.TaskManagers, got, m.Cost, tc.wantTMs, tc.wantShape, tc.wantCost)
+			}
+			if tc.wantOrder != nil {
+				var order []string
+				for _, tm := range m.Allocation {
+					order = append(order, tm.Shape)
+				}
+				if !slices.Equal(order, tc.wantOrder) {
+					t.Errorf("TaskManagers listed as %v, want %v", order, tc.wantOrder)
+				}
 			}
 			placed := 0
 			for _, tm := range m.Allocation {
@@ -103,7 +141,7 @@ func totalSlots(gs []Group) int {
 // Redundant TaskManagers (slotmanager.redundant-taskmanager-num) are requested like any new
 // TaskManager: Flink's FineGrainedSlotManager#allocateResource checks each against the max
 // total resources, so a redundant one beyond the limit is refused (logged), while the job's
-// own slots stay fulfilled. Enough redundant TaskManagers are added that the free resources
+// own slots stay fulfilled and the job is not warned about. Enough redundant TaskManagers are added that the free resources
 // hold that many whole TaskManagers. b4096: 4 slots, 4 cores per TaskManager.
 func TestRedundantTaskManagersWithinMaxTotal(t *testing.T) {
 	tests := []struct {
@@ -137,9 +175,14 @@ func TestRedundantTaskManagersWithinMaxTotal(t *testing.T) {
 			if !f.Fulfillable {
 				t.Errorf("the job's slots fit the new TaskManagers, yet unfulfilled %+v", f.Unfulfilled)
 			}
-			refusedMsg := strings.Contains(strings.Join(f.Messages, "\n"), "Could not allocate a new TaskManager. Max total resource limitation")
+			msgs := strings.Join(f.Messages, "\n")
+			refusedMsg := strings.Contains(msgs, "Could not allocate a new TaskManager. Max total resource limitation")
 			if refusedMsg != (tc.wantRefused > 0) {
 				t.Errorf("max-total message logged = %v, want %v: %q", refusedMsg, tc.wantRefused > 0, f.Messages)
+			}
+			// A refused TaskManager that holds none of the job's slots does not fail the job.
+			if strings.Contains(msgs, "Could not fulfill resource requirements") {
+				t.Errorf("the job is reported unfulfilled: %q", f.Messages)
 			}
 			if tc.wantRecommended > 0 {
 				if r.Recommended == nil {
