@@ -82,7 +82,8 @@ func TestVertexRejects(t *testing.T) {
 	}{
 		{"duplicate name", "  - name: src\n", `line 4: vertex "src" is defined twice`},
 		{"no name", "  - parallelism: 1\n", "line 4: vertices[1].name is required"},
-		{"above Flink's max parallelism", "  - name: v\n    maxParallelism: 32769\n", "parallelism 32769 is above Flink's maximum parallelism 32768"},
+		{"max parallelism above Flink's", "  - name: v\n    maxParallelism: 32769\n", "parallelism 32769 is above Flink's maximum parallelism 32768"},
+		{"parallelism above Flink's", "  - name: v\n    parallelism: 40000\n", "parallelism 40000 is above Flink's maximum parallelism 32768"},
 		{"negative byte count", "  - name: v\n    inputs:\n      - {partitions: 1, subpartitions: 2, subpartitionBytes: [[1, -1]]}\n",
 			"subpartitionBytes row 0 has a negative value"},
 		{"a row per partition", "  - name: v\n    inputs:\n      - {partitions: 2, subpartitions: 2, subpartitionBytes: [[1, 2]]}\n",
@@ -97,6 +98,38 @@ func TestVertexRejects(t *testing.T) {
 			_, _, err := Parse([]byte(src+tc.vertex), "j.yaml")
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// A vertex's max parallelism is its own when given; otherwise the scheduler's upper bound, or
+// its fixed parallelism when that is higher. An all-to-all input without subpartitions has one
+// per possible consumer subtask: the consumer's max parallelism.
+func TestVertexMaxParallelism(t *testing.T) {
+	const head = "options:\n  execution.batch.adaptive.auto-parallelism.max-parallelism: 10\nvertices:\n  - name: src\n    parallelism: 2\n"
+	const input = "    inputs:\n      - {from: src, totalBytes: 1}\n"
+	tests := []struct {
+		name, vertex      string
+		wantMax           int
+		wantExplicit      bool
+		wantSubpartitions int
+	}{
+		{"given", "  - name: v\n    maxParallelism: 64\n" + input, 64, true, 64},
+		{"given below the scheduler's", "  - name: v\n    maxParallelism: 4\n" + input, 4, true, 4},
+		{"the scheduler's upper bound", "  - name: v\n" + input, 10, false, 10},
+		{"a higher fixed parallelism", "  - name: v\n    parallelism: 200\n" + input, 200, false, 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			job, _, err := Parse([]byte(head+tc.vertex), "j.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := job.Vertices[1]
+			if v.MaxParallelism != tc.wantMax || v.ExplicitMax != tc.wantExplicit || v.Inputs[0].Subpartitions != tc.wantSubpartitions {
+				t.Errorf("max parallelism %d (given %v), subpartitions %d; want %d (%v), %d",
+					v.MaxParallelism, v.ExplicitMax, v.Inputs[0].Subpartitions, tc.wantMax, tc.wantExplicit, tc.wantSubpartitions)
 			}
 		})
 	}
