@@ -346,7 +346,7 @@ func (r reader) readAlignment(o *Options) {
 	legacyModes := []string{"EVENLY_SPREAD", "MAXIMIZE_UTILISATION"}
 	o.LegacyAdjustMode = legacyModes[r.enum(OptLegacyAdjustMode, "org.apache.flink.autoscaler.alignment.KeyGroupOrPartitionsAdjustMode", legacyModes)]
 	o.LegacyAdjustModeSet = r.Config().IsConfigured(OptLegacyAdjustMode)
-	o.AlignmentMode, _ = r.Config().String(OptAlignmentMode)
+	o.AlignmentMode = r.String(OptAlignmentMode)
 	o.AlignmentModeSet = r.Config().IsConfigured(OptAlignmentMode)
 	o.ObservedScalability = r.Bool(OptObservedScalability)
 	o.ScalabilityMinObservations = r.Int(OptScalabilityMinObs)
