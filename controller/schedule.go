@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -61,35 +62,21 @@ func (c *Controller) clusterLoop(ctx context.Context, cl *Cluster) {
 // for every job (RunOnce, lockstep); otherwise it starts no job after the deadline and
 // returns by then with what completed.
 func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadline time.Time) CycleReport {
-	var rep CycleReport
-	// The listing keeps the full CycleTimeout even past the interval: a slow listing only
-	// delays this cluster's own loop, and cutting it at a short interval would fail every
-	// cycle of a merely slow cluster.
-	lctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
-	jobs, err := cl.Collector.ListJobs(lctx)
-	cancel()
+	jobs, err := c.listJobs(ctx, cl)
 	if err != nil {
 		c.opts.Metrics.clusterError(cl.Name)
-		rep.Errors = append(rep.Errors, fmt.Errorf("%s: list jobs: %w", cl.Name, err))
-		return rep
+		return CycleReport{Errors: []error{fmt.Errorf("%s: list jobs: %w", cl.Name, err)}}
 	}
-	sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
 	if !deadline.IsZero() && time.Until(deadline) < c.opts.Interval/2 {
 		// The listing took most of the interval (the ticker drops the ticks it missed): give
 		// the jobs a full interval from now rather than skip them all.
 		deadline = time.Now().Add(c.opts.Interval)
 	}
-
-	var (
-		mu   sync.Mutex // guards rep: stragglers report after cycleCluster returned
-		wg   sync.WaitGroup
-		pool = c.workers[cl.Name]
-	)
-	var expired <-chan struct{} // nil (never) without a deadline; stays closed once passed
+	r := &clusterCycle{c: c, cl: cl, now: now, pool: c.workers[cl.Name]}
 	if !deadline.IsZero() {
 		dctx, dcancel := context.WithDeadline(context.Background(), deadline)
 		defer dcancel()
-		expired = dctx.Done()
+		r.expired = dctx.Done()
 	}
 	tick := deadline.Add(-c.opts.Interval)
 	for i, job := range jobs {
@@ -97,56 +84,127 @@ func (c *Controller) cycleCluster(ctx context.Context, cl *Cluster, now, deadlin
 		if ctx.Err() != nil {
 			break
 		}
-		if !deadline.IsZero() && !c.pace(ctx, tick.Add(c.opts.Interval/2*time.Duration(i)/time.Duration(len(jobs))), expired) {
-			mu.Lock()
-			rep.Skipped += len(jobs) - i
-			mu.Unlock()
-			return c.waitCycle(&mu, &rep, &wg, expired)
+		if !deadline.IsZero() && !c.pace(ctx, tick.Add(c.opts.Interval/2*time.Duration(i)/time.Duration(len(jobs))), r.expired) {
+			r.skip(len(jobs) - i)
+			return r.wait(r.expired)
 		}
 		if !c.claim(key) {
 			continue // the previous cycle of this job is still running (a stuck call)
 		}
-		select {
-		case pool <- struct{}{}:
-		case <-expired:
-			c.release(key)
-			mu.Lock()
-			rep.Skipped += len(jobs) - i
-			mu.Unlock()
-			return c.waitCycle(&mu, &rep, &wg, expired)
-		case <-ctx.Done():
-			c.release(key)
-			return c.waitCycle(&mu, &rep, &wg, nil)
+		switch r.acquire(ctx, key) {
+		case errExpired:
+			r.skip(len(jobs) - i)
+			return r.wait(r.expired)
+		case nil:
+			r.start(ctx, job, key)
+		default: // ctx ended
+			return r.wait(nil)
 		}
-		mu.Lock()
-		rep.Jobs++
-		mu.Unlock()
-		wg.Add(1)
-		c.wg.Add(1)
-		go func() {
-			defer func() {
-				<-pool
-				c.release(key)
-				wg.Done()
-				c.wg.Done()
-			}()
-			res, err := c.cycleJob(ctx, *cl, job, key, now)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				rep.Cycled++
-			} else {
-				rep.Errors = append(rep.Errors, fmt.Errorf("%s job %s: %w", cl.Name, job.ID, err))
-			}
-			if res.scaled {
-				rep.Scaled++
-			}
-			if res.realized {
-				rep.Realized++
-			}
-		}()
 	}
-	return c.waitCycle(&mu, &rep, &wg, expired)
+	return r.wait(r.expired)
+}
+
+// listJobs lists the cluster's jobs in id order (the order of their fixed start offsets).
+// The listing keeps the full CycleTimeout even past the interval: a slow listing only
+// delays this cluster's own loop, and cutting it at a short interval would fail every
+// cycle of a merely slow cluster.
+func (c *Controller) listJobs(ctx context.Context, cl *Cluster) ([]JobRef, error) {
+	lctx, cancel := context.WithTimeout(ctx, c.opts.CycleTimeout)
+	defer cancel()
+	jobs, err := cl.Collector.ListJobs(lctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(jobs, func(i, j int) bool { return jobs[i].ID < jobs[j].ID })
+	return jobs, nil
+}
+
+// clusterCycle is one cycle of one cluster in flight: its report, the jobs it started and
+// the cluster's worker pool.
+type clusterCycle struct {
+	c       *Controller
+	cl      *Cluster
+	now     time.Time
+	pool    chan struct{}
+	expired <-chan struct{} // nil (never) without a deadline; stays closed once passed
+	mu      sync.Mutex      // guards rep: stragglers report after cycleCluster returned
+	rep     CycleReport
+	wg      sync.WaitGroup
+}
+
+// errExpired says the cycle's deadline passed before a worker was free.
+var errExpired = errors.New("cycle deadline passed")
+
+// acquire takes a worker of the cluster's pool for key's job. When the deadline passes
+// (errExpired) or ctx ends first, it releases the job's claim.
+func (r *clusterCycle) acquire(ctx context.Context, key store.JobKey) error {
+	select {
+	case r.pool <- struct{}{}:
+		return nil
+	case <-r.expired:
+		r.c.release(key)
+		return errExpired
+	case <-ctx.Done():
+		r.c.release(key)
+		return ctx.Err()
+	}
+}
+
+// skip counts n jobs not started before the deadline.
+func (r *clusterCycle) skip(n int) {
+	r.mu.Lock()
+	r.rep.Skipped += n
+	r.mu.Unlock()
+}
+
+// start cycles job in the background on the worker acquire took, and reports its outcome.
+func (r *clusterCycle) start(ctx context.Context, job JobRef, key store.JobKey) {
+	r.mu.Lock()
+	r.rep.Jobs++
+	r.mu.Unlock()
+	r.wg.Add(1)
+	r.c.wg.Add(1)
+	go func() {
+		defer func() {
+			<-r.pool
+			r.c.release(key)
+			r.wg.Done()
+			r.c.wg.Done()
+		}()
+		res, err := r.c.cycleJob(ctx, *r.cl, job, key, r.now)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err == nil {
+			r.rep.Cycled++
+		} else {
+			r.rep.Errors = append(r.rep.Errors, fmt.Errorf("%s job %s: %w", r.cl.Name, job.ID, err))
+		}
+		if res.scaled {
+			r.rep.Scaled++
+		}
+		if res.realized {
+			r.rep.Realized++
+		}
+	}()
+}
+
+// wait waits for the cycle's jobs, or until expired fires, and returns a copy of the report
+// so far.
+func (r *clusterCycle) wait(expired <-chan struct{}) CycleReport {
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-expired:
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.rep
+	out.Errors = append([]error(nil), r.rep.Errors...)
+	return out
 }
 
 // pace waits until at; false when the cycle's deadline or ctx ends first.
@@ -165,25 +223,6 @@ func (c *Controller) pace(ctx context.Context, at time.Time, expired <-chan stru
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// waitCycle waits for the cycle's jobs, or until expired fires, and returns a copy of the
-// report so far.
-func (c *Controller) waitCycle(mu *sync.Mutex, rep *CycleReport, wg *sync.WaitGroup, expired <-chan struct{}) CycleReport {
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-expired:
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	out := *rep
-	out.Errors = append([]error(nil), rep.Errors...)
-	return out
 }
 
 func (r *CycleReport) add(o CycleReport) {

@@ -2,7 +2,6 @@ package tuning
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/flinktune/flinktune/flinkconf"
@@ -141,123 +140,79 @@ func DefaultOptions() Options {
 // ParseOptions reads the tuner's options from a job's configuration (nil: defaults), naming
 // the key and value of every bad setting and what is accepted.
 func ParseOptions(cfg *flinkconf.Config) (Options, error) {
-	if cfg == nil {
-		cfg = flinkconf.New()
-	}
-	r := &optionReader{cfg: cfg}
-	o := r.read()
-	if len(r.errs) == 0 {
-		// Ranges are checked only on values that parsed, so that a bad value is named once.
-		o.checkRanges(r)
-	}
-	if len(r.errs) > 0 {
-		return o, fmt.Errorf("invalid memory tuning options: %s", strings.Join(r.errs, "; "))
+	r := flinkconf.NewReader(cfg)
+	r.Expect = expect
+	o := read(r)
+	o.checkRanges(r)
+	if err := r.Err(); err != nil {
+		return o, fmt.Errorf("invalid memory tuning options: %w", err)
 	}
 	return o, nil
 }
 
-// optionReader reads typed values from a configuration, collecting every bad setting (key,
-// raw value, what is accepted) instead of stopping at the first, so one error lists them all.
-type optionReader struct {
-	cfg  *flinkconf.Config
-	errs []string
-}
-
-// bad records opt's setting (under the key it was given as, legacy keys included) as invalid.
-func (r *optionReader) bad(opt flinkconf.Option, why string) {
-	raw, key, _ := r.cfg.Lookup(opt)
-	if key == "" {
-		key = opt.Key
-	}
-	r.errs = append(r.errs, fmt.Sprintf("%s: invalid value %q (%s)", key, raw, why))
-}
-
-func (r *optionReader) bool(opt flinkconf.Option) bool {
-	v, _, e := r.cfg.Bool(opt)
-	if e != nil {
-		r.bad(opt, "want true or false")
-	}
-	return v
-}
-
-func (r *optionReader) double(opt flinkconf.Option) float64 {
-	v, _, e := r.cfg.Double(opt)
-	if e != nil {
-		r.bad(opt, "want a number")
-	}
-	return v
-}
-
-func (r *optionReader) duration(opt flinkconf.Option) time.Duration {
-	v, _, e := r.cfg.Duration(opt)
-	if e != nil {
-		r.bad(opt, "want a duration such as 30 s, 5 min or 24 h")
-	}
-	return v
-}
-
-// check records opt as invalid when its value breaks rule.
-func (r *optionReader) check(ok bool, opt flinkconf.Option, rule string) {
-	if !ok {
-		r.bad(opt, rule)
-	}
+// expect says what the tuner's option types accept, in place of Flink's parse messages.
+var expect = map[flinkconf.Type]string{
+	flinkconf.TypeBool:     "want true or false",
+	flinkconf.TypeDouble:   "want a number",
+	flinkconf.TypeDuration: "want a duration such as 30 s, 5 min or 24 h",
 }
 
 // read parses every option, in AllOptions' order (the order their errors are listed in).
-func (r *optionReader) read() Options {
+func read(r *flinkconf.Reader) Options {
 	var o Options
-	o.Apply = r.bool(OptEnabled)
-	o.Margin = r.double(OptMargin)
-	o.MaximizeManaged = r.bool(OptMaximizeManaged)
-	o.Percentile = r.double(OptPercentile)
-	o.HalfLife = r.duration(OptHalfLife)
-	o.PeakInterval = r.duration(OptPeakInterval)
-	o.LiveFactor = r.double(OptLiveFactor)
-	o.LiveWindow = r.duration(OptLiveWindow)
-	o.NetworkHeadroom = r.double(OptNetworkHeadroom)
-	o.MinObservation = r.duration(OptMinObservation)
-	o.MinSaving = r.double(OptMinSaving)
-	o.MinSavingRescale = r.double(OptMinSavingRescale)
-	o.Settle = r.duration(OptSettle)
-	o.StableWindow = r.duration(OptStableWindow)
-	o.StableTrend = r.double(OptStableTrend)
-	o.StableBacklog = r.duration(OptStableBacklog)
-	o.StableDrain = r.duration(OptStableDrain)
-	o.StableMaxWait = r.duration(OptStableMaxWait)
-	o.GCThreshold = r.double(OptGCThreshold)
-	o.GCWindow = r.duration(OptGCWindow)
-	o.RollbackWindow = r.duration(OptRollbackWindow)
-	o.BumpHold = r.duration(OptBumpHold)
-	o.JobManager = r.bool(OptJobManager)
-	o.BalanceSlots = r.bool(OptBalanceSlots)
-	o.Rollback = r.bool(OptRollback)
-	o.HealthyAfter = r.duration(OptHealthyAfter)
-	o.RollbackHold = r.duration(OptRollbackHold)
+	o.Apply = r.Bool(OptEnabled)
+	o.Margin = r.Double(OptMargin)
+	o.MaximizeManaged = r.Bool(OptMaximizeManaged)
+	o.Percentile = r.Double(OptPercentile)
+	o.HalfLife = r.Duration(OptHalfLife)
+	o.PeakInterval = r.Duration(OptPeakInterval)
+	o.LiveFactor = r.Double(OptLiveFactor)
+	o.LiveWindow = r.Duration(OptLiveWindow)
+	o.NetworkHeadroom = r.Double(OptNetworkHeadroom)
+	o.MinObservation = r.Duration(OptMinObservation)
+	o.MinSaving = r.Double(OptMinSaving)
+	o.MinSavingRescale = r.Double(OptMinSavingRescale)
+	o.Settle = r.Duration(OptSettle)
+	o.StableWindow = r.Duration(OptStableWindow)
+	o.StableTrend = r.Double(OptStableTrend)
+	o.StableBacklog = r.Duration(OptStableBacklog)
+	o.StableDrain = r.Duration(OptStableDrain)
+	o.StableMaxWait = r.Duration(OptStableMaxWait)
+	o.GCThreshold = r.Double(OptGCThreshold)
+	o.GCWindow = r.Duration(OptGCWindow)
+	o.RollbackWindow = r.Duration(OptRollbackWindow)
+	o.BumpHold = r.Duration(OptBumpHold)
+	o.JobManager = r.Bool(OptJobManager)
+	o.BalanceSlots = r.Bool(OptBalanceSlots)
+	o.Rollback = r.Bool(OptRollback)
+	o.HealthyAfter = r.Duration(OptHealthyAfter)
+	o.RollbackHold = r.Duration(OptRollbackHold)
 	return o
 }
 
-// checkRanges records every option whose value is out of its range.
-func (o Options) checkRanges(r *optionReader) {
-	r.check(o.Margin >= 0 && o.Margin <= 10, OptMargin, "must be in [0, 10]")
-	r.check(o.Percentile > 0 && o.Percentile <= 1, OptPercentile, "must be in (0, 1]")
-	r.check(o.HalfLife >= time.Minute, OptHalfLife, "must be at least 1 min")
-	r.check(o.PeakInterval >= time.Second, OptPeakInterval, "must be at least 1 s")
-	r.check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
-	r.check(o.LiveWindow >= time.Second, OptLiveWindow, "must be at least 1 s")
-	r.check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
-	r.check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
-	r.check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
-	r.check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
-	r.check(o.Settle >= 0, OptSettle, "must not be negative")
-	r.check(o.StableWindow >= time.Second, OptStableWindow, "must be at least 1 s")
-	r.check(o.StableTrend > 0, OptStableTrend, "must be positive")
-	r.check(o.StableBacklog >= 0, OptStableBacklog, "must not be negative")
-	r.check(o.StableDrain >= 0, OptStableDrain, "must not be negative")
-	r.check(o.StableMaxWait >= 0, OptStableMaxWait, "must not be negative")
-	r.check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
-	r.check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
-	r.check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")
-	r.check(o.BumpHold >= 0, OptBumpHold, "must not be negative")
-	r.check(o.HealthyAfter >= 0, OptHealthyAfter, "must not be negative")
-	r.check(o.RollbackHold >= 0, OptRollbackHold, "must not be negative")
+// checkRanges records every option whose value is out of its range (a value that did not
+// parse is named once, for that).
+func (o Options) checkRanges(r *flinkconf.Reader) {
+	r.Check(o.Margin >= 0 && o.Margin <= 10, OptMargin, "must be in [0, 10]")
+	r.Check(o.Percentile > 0 && o.Percentile <= 1, OptPercentile, "must be in (0, 1]")
+	r.Check(o.HalfLife >= time.Minute, OptHalfLife, "must be at least 1 min")
+	r.Check(o.PeakInterval >= time.Second, OptPeakInterval, "must be at least 1 s")
+	r.Check(o.LiveFactor == 0 || o.LiveFactor >= 1, OptLiveFactor, "must be 0 (off) or at least 1")
+	r.Check(o.LiveWindow >= time.Second, OptLiveWindow, "must be at least 1 s")
+	r.Check(o.NetworkHeadroom >= 1 && o.NetworkHeadroom <= 100, OptNetworkHeadroom, "must be in [1, 100]")
+	r.Check(o.MinObservation >= 0, OptMinObservation, "must not be negative")
+	r.Check(o.MinSaving >= 0 && o.MinSaving <= 1, OptMinSaving, "must be in [0, 1]")
+	r.Check(o.MinSavingRescale >= 0 && o.MinSavingRescale < 1, OptMinSavingRescale, "must be in [0, 1)")
+	r.Check(o.Settle >= 0, OptSettle, "must not be negative")
+	r.Check(o.StableWindow >= time.Second, OptStableWindow, "must be at least 1 s")
+	r.Check(o.StableTrend > 0, OptStableTrend, "must be positive")
+	r.Check(o.StableBacklog >= 0, OptStableBacklog, "must not be negative")
+	r.Check(o.StableDrain >= 0, OptStableDrain, "must not be negative")
+	r.Check(o.StableMaxWait >= 0, OptStableMaxWait, "must not be negative")
+	r.Check(o.GCThreshold > 0 && o.GCThreshold <= 1, OptGCThreshold, "must be in (0, 1]")
+	r.Check(o.GCWindow >= time.Second, OptGCWindow, "must be at least 1 s")
+	r.Check(o.RollbackWindow >= 0, OptRollbackWindow, "must not be negative")
+	r.Check(o.BumpHold >= 0, OptBumpHold, "must not be negative")
+	r.Check(o.HealthyAfter >= 0, OptHealthyAfter, "must not be negative")
+	r.Check(o.RollbackHold >= 0, OptRollbackHold, "must not be negative")
 }

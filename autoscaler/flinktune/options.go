@@ -90,92 +90,74 @@ func DefaultOptions() Options {
 	return o
 }
 
-// ParseOptions reads the options from a job's configuration, naming the key and value of any
-// bad setting.
+// ParseOptions reads the options from a job's configuration, naming the key and value of
+// every bad setting: values that do not parse and values out of range, in the order the
+// options are declared.
 func ParseOptions(cfg *flinkconf.Config) (Options, error) {
+	r := flinkconf.NewReader(cfg)
+	o := read(r)
+	o.followTarget(r.Config())
+	o.checkRanges(r)
+	if err := r.Err(); err != nil {
+		return o, fmt.Errorf("invalid flinktune policy options: %w", err)
+	}
+	return o, nil
+}
+
+// read parses every option.
+func read(r *flinkconf.Reader) Options {
 	var o Options
-	var errs []string
-	fail := func(opt flinkconf.Option, e *flinkconf.Exception) {
-		raw, _, _ := cfg.Lookup(opt)
-		errs = append(errs, fmt.Sprintf("%s: invalid value %q (%s)", opt.Key, raw, e.Message))
-	}
-	b := func(opt flinkconf.Option) bool {
-		v, _, e := cfg.Bool(opt)
-		if e != nil {
-			fail(opt, e)
-		}
-		return v
-	}
-	d := func(opt flinkconf.Option) float64 {
-		v, _, e := cfg.Double(opt)
-		if e != nil {
-			fail(opt, e)
-		}
-		return v
-	}
-	dur := func(opt flinkconf.Option) time.Duration {
-		v, _, e := cfg.Duration(opt)
-		if e != nil {
-			fail(opt, e)
-		}
-		return v
-	}
-	i := func(opt flinkconf.Option) int {
-		v, _, e := cfg.Int(opt)
-		if e != nil {
-			fail(opt, e)
-		}
-		return int(v)
-	}
-	o.ScalingEnabled = b(OptScalingEnabled)
-	o.TargetUtilization = d(OptTargetUtilization)
-	o.UtilizationMax = d(OptUtilizationMax)
-	o.UtilizationMin = d(OptUtilizationMin)
-	o.Window = dur(OptWindow)
-	o.Stabilization = dur(OptStabilization)
-	o.CatchUp = dur(OptCatchUp)
-	o.RestartTime = dur(OptRestartTime)
-	o.ScaleDownInterval = dur(OptScaleDownInterval)
-	o.MinParallelism = i(OptMinParallelism)
-	o.MaxParallelism = i(OptMaxParallelism)
-	o.ForecastHorizon = dur(OptForecastHorizon)
-	o.Settle = dur(OptSettle)
-	o.MaxLag = dur(OptMaxLag)
-	o.FitSpan = dur(OptFitSpan)
+	o.ScalingEnabled = r.Bool(OptScalingEnabled)
+	o.TargetUtilization = r.Double(OptTargetUtilization)
+	o.UtilizationMax = r.Double(OptUtilizationMax)
+	o.UtilizationMin = r.Double(OptUtilizationMin)
+	o.Window = r.Duration(OptWindow)
+	o.Stabilization = r.Duration(OptStabilization)
+	o.CatchUp = r.Duration(OptCatchUp)
+	o.RestartTime = r.Duration(OptRestartTime)
+	o.ScaleDownInterval = r.Duration(OptScaleDownInterval)
+	o.MinParallelism = r.Int(OptMinParallelism)
+	o.MaxParallelism = r.Int(OptMaxParallelism)
 	o.Exclude = map[string]bool{}
-	if raw, ok := cfg.String(OptExcludeIDs); ok {
-		for _, id := range strings.FieldsFunc(raw, func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
-			o.Exclude[strings.ToLower(id)] = true
-		}
+	for _, id := range strings.FieldsFunc(r.String(OptExcludeIDs), func(r rune) bool { return r == ';' || r == ',' || r == ' ' }) {
+		o.Exclude[strings.ToLower(id)] = true
 	}
-	// The band follows a target set outside the defaults' range unless set itself.
+	o.ForecastHorizon = r.Duration(OptForecastHorizon)
+	o.Settle = r.Duration(OptSettle)
+	o.MaxLag = r.Duration(OptMaxLag)
+	o.FitSpan = r.Duration(OptFitSpan)
+	return o
+}
+
+// followTarget moves the band's edges that are not set themselves to a target set outside the
+// defaults' band.
+func (o *Options) followTarget(cfg *flinkconf.Config) {
 	if !cfg.IsConfigured(OptUtilizationMax) {
 		o.UtilizationMax = math.Max(o.UtilizationMax, o.TargetUtilization)
 	}
 	if !cfg.IsConfigured(OptUtilizationMin) {
 		o.UtilizationMin = math.Min(o.UtilizationMin, o.TargetUtilization)
 	}
-	check := func(ok bool, opt flinkconf.Option, rule string) {
-		if !ok {
-			raw, _ := cfg.String(opt)
-			errs = append(errs, fmt.Sprintf("%s: invalid value %q (%s)", opt.Key, raw, rule))
-		}
-	}
-	if len(errs) == 0 {
-		check(o.TargetUtilization > 0 && o.TargetUtilization <= 1, OptTargetUtilization, "must be in (0, 1]")
-		check(o.UtilizationMax >= o.TargetUtilization && o.UtilizationMax <= 1, OptUtilizationMax,
+}
+
+// checkRanges records every option out of its range. The band is checked against the target
+// only when the target parsed, the parallelism bounds against each other only when the lower
+// did (checked before the values they depend on, whose own range errors do not count here;
+// errors are listed in declaration order all the same).
+func (o Options) checkRanges(r *flinkconf.Reader) {
+	if !r.Failed(OptTargetUtilization) {
+		r.Check(o.UtilizationMax >= o.TargetUtilization && o.UtilizationMax <= 1, OptUtilizationMax,
 			fmt.Sprintf("must be in [utilization.target = %g, 1]", o.TargetUtilization))
-		check(o.UtilizationMin >= 0 && o.UtilizationMin <= o.TargetUtilization, OptUtilizationMin,
+		r.Check(o.UtilizationMin >= 0 && o.UtilizationMin <= o.TargetUtilization, OptUtilizationMin,
 			fmt.Sprintf("must be in [0, utilization.target = %g]", o.TargetUtilization))
-		check(o.Window >= 10*time.Second, OptWindow, "must be at least 10 s")
-		check(o.MinParallelism >= 1, OptMinParallelism, "must be at least 1")
-		check(o.MaxParallelism >= o.MinParallelism, OptMaxParallelism, "must be at least vertex.min-parallelism")
-		check(o.CatchUp > 0, OptCatchUp, "must be positive")
-		check(o.MaxLag > 0, OptMaxLag, "must be positive")
-		check(o.FitSpan > 0, OptFitSpan, "must be positive")
 	}
-	if len(errs) > 0 {
-		return o, fmt.Errorf("invalid flinktune policy options: %s", strings.Join(errs, "; "))
+	if !r.Failed(OptMinParallelism) {
+		r.Check(o.MaxParallelism >= o.MinParallelism, OptMaxParallelism, "must be at least vertex.min-parallelism")
 	}
-	return o, nil
+	r.Check(o.TargetUtilization > 0 && o.TargetUtilization <= 1, OptTargetUtilization, "must be in (0, 1]")
+	r.Check(o.Window >= 10*time.Second, OptWindow, "must be at least 10 s")
+	r.Check(o.MinParallelism >= 1, OptMinParallelism, "must be at least 1")
+	r.Check(o.CatchUp > 0, OptCatchUp, "must be positive")
+	r.Check(o.MaxLag > 0, OptMaxLag, "must be positive")
+	r.Check(o.FitSpan > 0, OptFitSpan, "must be positive")
 }

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -262,23 +263,20 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	return parseOptions(cfg, true)
 }
 
-// parseOptions reads every option (the first bad value, in the order read, which is
-// AllOptions' order, is the error; TestFirstBadOptionInListedOrder), then with validate checks
-// their ranges. The policy parses a job's configuration without validate, and validates once
-// it has added what its environment provides.
+// parseOptions reads every option (all bad values, in the order read, which is AllOptions'
+// order, are the error; TestFirstBadOptionInListedOrder), then with validate checks their
+// ranges. The policy parses a job's configuration without validate, and validates once it has
+// added what its environment provides.
 func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
-	if cfg == nil {
-		cfg = flinkconf.New()
-	}
-	r := reader{cfg: cfg}
-	o := Options{Conf: cfg}
+	r := reader{flinkconf.NewReader(cfg)}
+	o := Options{Conf: r.Config()}
 	r.readScaling(&o)
 	r.readMemoryAndLimits(&o)
 	r.readAlignment(&o)
 	r.readVariant(&o)
 	r.readTimeZone(&o)
-	if r.err != nil {
-		return Options{}, r.err
+	if err := operatorErrors(r.Errors()); err != nil {
+		return Options{}, err
 	}
 	if !validate {
 		return o, nil
@@ -291,53 +289,53 @@ func parseOptions(cfg *flinkconf.Config, validate bool) (Options, error) {
 
 // readScaling reads the scaling algorithm's options: metric window, utilization bounds,
 // parallelism limits and factors, restart and catch-up times, observed true processing rate.
-func (r *reader) readScaling(o *Options) {
-	o.Enabled = r.bool(OptEnabled)
-	o.ScalingEnabled = r.bool(OptScalingEnabled)
-	o.MetricsWindow = r.duration(OptMetricsWindow)
-	o.StabilizationInterval = r.duration(OptStabilizationInterval)
+func (r reader) readScaling(o *Options) {
+	o.Enabled = r.Bool(OptEnabled)
+	o.ScalingEnabled = r.Bool(OptScalingEnabled)
+	o.MetricsWindow = r.Duration(OptMetricsWindow)
+	o.StabilizationInterval = r.Duration(OptStabilizationInterval)
 	o.ExcludedPeriods = r.list(OptExcludedPeriods)
 	o.UtilizationTarget = r.double(OptUtilizationTarget)
 	o.UtilizationBoundary = r.double(OptUtilizationBoundary)
 	o.UtilizationMax = r.double(OptUtilizationMax)
 	o.UtilizationMin = r.double(OptUtilizationMin)
-	o.ScaleDownInterval = r.duration(OptScaleDownInterval)
-	o.VertexMinParallelism = r.int(OptVertexMinParallelism)
-	o.VertexMaxParallelism = r.int(OptVertexMaxParallelism)
+	o.ScaleDownInterval = r.Duration(OptScaleDownInterval)
+	o.VertexMinParallelism = r.Int(OptVertexMinParallelism)
+	o.VertexMaxParallelism = r.Int(OptVertexMaxParallelism)
 	o.MaxScaleDownFactor = r.double(OptMaxScaleDownFactor)
 	o.MaxScaleUpFactor = r.double(OptMaxScaleUpFactor)
-	o.CatchUpDuration = r.duration(OptCatchUpDuration)
-	o.RestartTime = r.duration(OptRestartTime)
-	o.TrackRestartTime = r.bool(OptTrackRestartTime)
-	o.RestartTimeLimit = r.duration(OptRestartTimeLimit)
-	o.BacklogLagThreshold = r.duration(OptBacklogLagThreshold)
-	o.ObservedTPRLag = r.duration(OptObservedTPRLag)
+	o.CatchUpDuration = r.Duration(OptCatchUpDuration)
+	o.RestartTime = r.Duration(OptRestartTime)
+	o.TrackRestartTime = r.Bool(OptTrackRestartTime)
+	o.RestartTimeLimit = r.Duration(OptRestartTimeLimit)
+	o.BacklogLagThreshold = r.Duration(OptBacklogLagThreshold)
+	o.ObservedTPRLag = r.Duration(OptObservedTPRLag)
 	o.ObservedTPRSwitch = r.double(OptObservedTPRSwitch)
-	o.ObservedTPRMinObs = r.int(OptObservedTPRMinObs)
+	o.ObservedTPRMinObs = r.Int(OptObservedTPRMinObs)
 }
 
 // readMemoryAndLimits reads scaling effectiveness, memory pressure and tuning, history,
 // exclusions, event and REST intervals, and the resource quotas (set only when configured:
 // they have no default).
-func (r *reader) readMemoryAndLimits(o *Options) {
-	o.EffectivenessDetection = r.bool(OptEffectivenessEnabled)
+func (r reader) readMemoryAndLimits(o *Options) {
+	o.EffectivenessDetection = r.Bool(OptEffectivenessEnabled)
 	o.EffectivenessThreshold = r.double(OptEffectivenessThresh)
 	o.GCPressureThreshold = r.double(OptGCPressureThreshold)
 	o.HeapUsageThreshold = r.double(OptHeapUsageThreshold)
-	o.MemoryTuning = r.bool(OptMemoryTuningEnabled)
-	o.MemoryScaling = r.bool(OptMemoryScalingEnabled)
+	o.MemoryTuning = r.Bool(OptMemoryTuningEnabled)
+	o.MemoryScaling = r.Bool(OptMemoryScalingEnabled)
 	o.MemoryTuningOverhead = r.double(OptMemoryTuningOverhead)
-	o.MaximizeManagedMemory = r.bool(OptMaximizeManaged)
-	o.HistoryMaxCount = r.int(OptHistoryMaxCount)
-	o.HistoryMaxAge = r.duration(OptHistoryMaxAge)
+	o.MaximizeManagedMemory = r.Bool(OptMaximizeManaged)
+	o.HistoryMaxCount = r.Int(OptHistoryMaxCount)
+	o.HistoryMaxAge = r.Duration(OptHistoryMaxAge)
 	o.BusyTimeAggregator = Aggregator(r.enum(OptBusyTimeAggregator, "org.apache.flink.autoscaler.metrics.MetricAggregator", aggregatorNames))
 	o.VertexExcludeIDs = r.list(OptVertexExcludeIDs)
-	o.ScalingEventInterval = r.duration(OptScalingEventInterval)
-	o.RestClientTimeout = r.duration(OptRestClientTimeout)
-	if r.cfg.IsConfigured(OptMemoryQuota) {
-		o.MemoryQuota, o.HasMemoryQuota = r.memory(OptMemoryQuota), true
+	o.ScalingEventInterval = r.Duration(OptScalingEventInterval)
+	o.RestClientTimeout = r.Duration(OptRestClientTimeout)
+	if r.Config().IsConfigured(OptMemoryQuota) {
+		o.MemoryQuota, o.HasMemoryQuota = r.MemorySize(OptMemoryQuota), true
 	}
-	if r.cfg.IsConfigured(OptCPUQuota) {
+	if r.Config().IsConfigured(OptCPUQuota) {
 		o.CPUQuota, o.HasCPUQuota = r.double(OptCPUQuota), true
 	}
 }
@@ -345,45 +343,39 @@ func (r *reader) readMemoryAndLimits(o *Options) {
 // readAlignment reads how parallelism is aligned to key groups or partitions (the deprecated
 // adjust mode and the alignment mode, each with whether it was configured), observed
 // scalability, and the plugin class names.
-func (r *reader) readAlignment(o *Options) {
+func (r reader) readAlignment(o *Options) {
 	legacyModes := []string{"EVENLY_SPREAD", "MAXIMIZE_UTILISATION"}
 	o.LegacyAdjustMode = legacyModes[r.enum(OptLegacyAdjustMode, "org.apache.flink.autoscaler.alignment.KeyGroupOrPartitionsAdjustMode", legacyModes)]
-	o.LegacyAdjustModeSet = r.cfg.IsConfigured(OptLegacyAdjustMode)
-	o.AlignmentMode, _ = r.cfg.String(OptAlignmentMode)
-	o.AlignmentModeSet = r.cfg.IsConfigured(OptAlignmentMode)
-	o.ObservedScalability = r.bool(OptObservedScalability)
-	o.ScalabilityMinObservations = r.int(OptScalabilityMinObs)
+	o.LegacyAdjustModeSet = r.Config().IsConfigured(OptLegacyAdjustMode)
+	o.AlignmentMode = r.String(OptAlignmentMode)
+	o.AlignmentModeSet = r.Config().IsConfigured(OptAlignmentMode)
+	o.ObservedScalability = r.Bool(OptObservedScalability)
+	o.ScalabilityMinObservations = r.Int(OptScalabilityMinObs)
 	o.ScalabilityCoefficientMin = r.double(OptScalabilityCoeffMin)
 	o.CustomEvaluators = r.list(OptCustomEvaluators)
 	o.CustomExecutors = r.list(OptCustomExecutors)
 }
 
+// variants are the accepted spellings of OptVariant.
+var variants = map[string]Variant{"1.16": Variant116, "main": Variant116, "1.15": Variant115, "1.15.0": Variant115, "1.10": Variant110, "1.10.0": Variant110}
+
 // readVariant reads which operator version's algorithm to follow.
-func (r *reader) readVariant(o *Options) {
-	switch v, _ := r.cfg.String(OptVariant); strings.TrimSpace(v) {
-	case "1.16", "main":
-		o.Variant = Variant116
-	case "1.15", "1.15.0":
-		o.Variant = Variant115
-	case "1.10", "1.10.0":
-		o.Variant = Variant110
-	default:
-		r.fail(&OptionError{Key: OptVariant.Key, Value: v, Message: "Invalid value for " + OptVariant.Key + ": expected 1.16 (main), 1.15 or 1.10"})
-	}
+func (r reader) readVariant(o *Options) {
+	v, ok := variants[strings.TrimSpace(r.String(OptVariant))]
+	r.Check(ok, OptVariant, "Invalid value for "+OptVariant.Key+": expected 1.16 (main), 1.15 or 1.10")
+	o.Variant = v
 }
 
 // readTimeZone reads the time zone the excluded periods' cron expressions are in.
-func (r *reader) readTimeZone(o *Options) {
-	tz, _ := r.cfg.String(OptTimeZone)
-	if loc, err := time.LoadLocation(strings.TrimSpace(tz)); err != nil {
-		r.fail(&OptionError{Key: OptTimeZone.Key, Value: tz, Message: "Invalid value for " + OptTimeZone.Key + ": expected an IANA time zone name such as UTC or Europe/Berlin"})
-	} else {
-		o.Location = loc
-	}
+func (r reader) readTimeZone(o *Options) {
+	loc, err := time.LoadLocation(strings.TrimSpace(r.String(OptTimeZone)))
+	r.Check(err == nil, OptTimeZone, "Invalid value for "+OptTimeZone.Key+": expected an IANA time zone name such as UTC or Europe/Berlin")
+	o.Location = loc
 }
 
 // Validate is the operator's AutoscalerValidator: it checks ranges only when the autoscaler is
-// enabled, and the feature-specific options only when their feature is enabled.
+// enabled, and the feature-specific options only when their feature is enabled. It names every
+// bad option, in the validator's order (the operator names only the first, which comes first).
 func (o *Options) Validate() error {
 	if !o.Enabled {
 		return nil
@@ -408,6 +400,7 @@ func (o *Options) Validate() error {
 		{OptEffectivenessThresh, o.EffectivenessThreshold, 0, 1, o.EffectivenessDetection},
 		{OptMemoryTuningOverhead, o.MemoryTuningOverhead, 0, 1, o.MemoryTuning},
 	}
+	var errs OptionErrors
 	for _, c := range checks {
 		// An unset optional value (utilization.max/min) is NaN and passes, as Java's null.
 		if !c.active || math.IsNaN(c.val) {
@@ -425,14 +418,18 @@ func (o *Options) Validate() error {
 			if !found {
 				raw = flinkconf.JavaDoubleString(c.val)
 			}
-			return &OptionError{Key: c.opt.Key, Value: raw,
-				Message: fmt.Sprintf("The AutoScalerOption %s is invalid, it should be a value within the range [%s, %s]", c.opt.Key, lo, hi)}
+			errs = append(errs, &OptionError{Key: c.opt.Key, Value: raw,
+				Message: fmt.Sprintf("The AutoScalerOption %s is invalid, it should be a value within the range [%s, %s]", c.opt.Key, lo, hi)})
 		}
 	}
 	if _, err := parseExcludedPeriods(o.ExcludedPeriods); err != nil {
-		return err
+		var oe *OptionError
+		if !errors.As(err, &oe) {
+			return err
+		}
+		errs = append(errs, oe)
 	}
-	return nil
+	return errs.orNil()
 }
 
 func (o *Options) confLookup(opt flinkconf.Option) (raw, key string, ok bool) {
@@ -442,92 +439,82 @@ func (o *Options) confLookup(opt flinkconf.Option) (raw, key string, ok bool) {
 	return o.Conf.Lookup(opt)
 }
 
-// reader reads typed options and keeps the first error, Flink's "Could not parse value".
-type reader struct {
-	cfg *flinkconf.Config
-	err error
+// reader is flinkconf's reader (every bad value is recorded, none stops the others) with the
+// operator's enums, lists and optional doubles.
+type reader struct{ *flinkconf.Reader }
+
+// operatorErrors words the reader's errors as the operator does: Flink's message, the main key,
+// the value ("Could not parse value 'x' for key 'k'. Cause: ... (got 'x')"), one after another.
+func operatorErrors(es flinkconf.OptionErrors) error {
+	var out OptionErrors
+	for _, e := range es {
+		out = append(out, &OptionError{Key: e.Option.Key, Value: e.Value, Message: e.Message()})
+	}
+	return out.orNil()
 }
 
-func (r *reader) fail(err error) {
-	if r.err == nil {
-		r.err = err
+// OptionErrors are several configuration errors, in the order the options are declared.
+type OptionErrors []*OptionError
+
+// Error joins the errors with "; " on one line (events and decision reasons are one line).
+func (es OptionErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
 	}
+	return strings.Join(msgs, "; ")
 }
 
-func (r *reader) parseErr(o flinkconf.Option, e *flinkconf.Exception) {
-	raw, _, _ := r.cfg.Lookup(o)
-	msg := e.Message
-	if e.Cause != nil {
-		msg += " Cause: " + e.Cause.Message
+// Unwrap gives errors.As every error.
+func (es OptionErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
 	}
-	r.fail(&OptionError{Key: o.Key, Value: raw, Message: msg})
+	return out
 }
 
-func (r *reader) bool(o flinkconf.Option) bool {
-	v, _, err := r.cfg.Bool(o)
-	if err != nil {
-		r.parseErr(o, err)
+// orNil returns nil for no error, the error itself for one, else all of them.
+func (es OptionErrors) orNil() error {
+	switch len(es) {
+	case 0:
+		return nil
+	case 1:
+		return es[0]
 	}
-	return v
+	return es
 }
 
-func (r *reader) double(o flinkconf.Option) float64 {
-	v, ok, err := r.cfg.Double(o)
-	if err != nil {
-		r.parseErr(o, err)
-	}
-	if !ok {
+// double reads a double option; NaN when it is neither configured nor defaulted (Java's null).
+func (r reader) double(o flinkconf.Option) float64 {
+	if _, ok := r.Config().String(o); !ok {
 		return math.NaN()
 	}
-	return v
-}
-
-func (r *reader) int(o flinkconf.Option) int {
-	v, _, err := r.cfg.Int(o)
-	if err != nil {
-		r.parseErr(o, err)
-	}
-	return int(v)
-}
-
-func (r *reader) duration(o flinkconf.Option) time.Duration {
-	v, _, err := r.cfg.Duration(o)
-	if err != nil {
-		r.parseErr(o, err)
-	}
-	return v
-}
-
-func (r *reader) memory(o flinkconf.Option) int64 {
-	v, _, err := r.cfg.MemorySize(o)
-	if err != nil {
-		r.parseErr(o, err)
-	}
-	return v
+	return r.Double(o)
 }
 
 // enum parses a Java enum option as Flink does (case-insensitive); it returns the index.
-func (r *reader) enum(o flinkconf.Option, class string, names []string) int {
-	raw, _ := r.cfg.String(o)
+func (r reader) enum(o flinkconf.Option, class string, names []string) int {
+	raw := r.String(o)
 	for i, n := range names {
 		if strings.EqualFold(n, raw) {
 			return i
 		}
 	}
 	cause := flinkconf.IllegalArgument(fmt.Sprintf("Could not parse value for enum class %s. Expected one of: [[%s]]", class, strings.Join(names, ", ")), nil)
-	r.parseErr(o, flinkconf.IllegalArgument("Could not parse value '"+raw+"' for key '"+o.Key+"'.", cause))
+	r.Invalid(o, flinkconf.IllegalArgument("Could not parse value '"+raw+"' for key '"+o.Key+"'.", cause))
 	return indexOf(names, o.Default)
 }
 
 // list parses a list option with Flink's ';' splitting (quotes and doubled quotes).
-func (r *reader) list(o flinkconf.Option) []string {
-	raw, ok := r.cfg.String(o)
-	if !ok || raw == "" {
+func (r reader) list(o flinkconf.Option) []string {
+	raw := r.String(o)
+	if raw == "" {
 		return nil
 	}
 	items, err := splitEscaped(raw, ';')
 	if err != nil {
-		r.parseErr(o, flinkconf.IllegalArgument("Could not parse value '"+raw+"' for key '"+o.Key+"'.", flinkconf.IllegalArgument(err.Error(), nil)))
+		r.Invalid(o, flinkconf.IllegalArgument("Could not parse value '"+raw+"' for key '"+o.Key+"'.", flinkconf.IllegalArgument(err.Error(), nil)))
 	}
 	return items
 }

@@ -275,3 +275,47 @@ func FuzzParseOptions(f *testing.F) {
 		}
 	})
 }
+
+// Several bad settings are all named, in the order the options are declared, each in the
+// operator's words (Flink's message, then the value).
+func TestParseNamesEveryBadKey(t *testing.T) {
+	_, err := parse(t, OptTimeZone.Key, "Mars/Olympus", "job.autoscaler.metrics.busy-time.aggregator", "P99",
+		"job.autoscaler.utilization.target", "high", "kubernetes.operator.job.autoscaler.enabled", "3")
+	var es OptionErrors
+	if !errors.As(err, &es) {
+		t.Fatalf("error %#v is not OptionErrors", err)
+	}
+	var keys []string
+	for _, e := range es {
+		keys = append(keys, e.Key)
+	}
+	want := []string{"job.autoscaler.enabled", "job.autoscaler.utilization.target", "job.autoscaler.metrics.busy-time.aggregator", OptTimeZone.Key}
+	if !slices.Equal(keys, want) {
+		t.Errorf("keys %q, want %q", keys, want)
+	}
+	if got := es[0].Error(); got != "Could not parse value '3' for key 'job.autoscaler.enabled'. Cause: Unrecognized option for boolean: 3. Expected either true or false(case insensitive) (got '3')" {
+		t.Errorf("first error %q", got)
+	}
+	if msg := err.Error(); strings.Count(msg, "; ") != 3 || strings.Contains(msg, "\n") {
+		t.Errorf("one line, four errors: %s", msg)
+	}
+}
+
+// Every option out of range is named, in the validator's order.
+func TestValidateNamesEveryBadKey(t *testing.T) {
+	_, err := parse(t, "job.autoscaler.enabled", "true", "job.autoscaler.excluded.periods", "a && b && c",
+		"job.autoscaler.memory.heap-usage.threshold", "-1", "job.autoscaler.scale-down.max-factor", "-0.1")
+	var es OptionErrors
+	if !errors.As(err, &es) || len(es) != 3 {
+		t.Fatalf("error %v, want three", err)
+	}
+	for i, key := range []string{"job.autoscaler.scale-down.max-factor", "job.autoscaler.memory.heap-usage.threshold", "job.autoscaler.excluded.periods"} {
+		if es[i].Key != key {
+			t.Errorf("error %d names %s, want %s", i, es[i].Key, key)
+		}
+	}
+	var oe *OptionError
+	if !errors.As(err, &oe) || oe.Key != "job.autoscaler.scale-down.max-factor" || oe.Value != "-0.1" {
+		t.Errorf("errors.As finds the first: %#v", oe)
+	}
+}

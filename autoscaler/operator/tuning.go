@@ -122,14 +122,32 @@ func (b *memoryBudget) budget(amount int64) (int64, error) {
 // memory from observed usage (network first, then metaspace, heap, managed memory), adds heap
 // when the rescale removes TaskManagers, and never exceeds the original process size.
 func TuneTaskManagerMemory(in TuningInput) (TuningResult, error) {
-	o := in.Options
-	spec := in.Spec
-	if spec == nil || in.MaxMemory <= 0 {
+	if in.Spec == nil || in.MaxMemory <= 0 {
 		return TuningResult{}, nil
 	}
-	specHeap := spec.FrameworkHeap + spec.TaskHeap
+	p, err := budgetPools(in)
+	if err != nil || p.total <= 0 {
+		return TuningResult{}, err
+	}
+	cc, err := tunedConfig(in.Spec, p)
+	if err != nil {
+		return TuningResult{}, err
+	}
+	return recommendation(in.Options.MemoryTuning, cc), nil
+}
+
+// tunedPools are the pools tuning sizes and total, the process memory handed out.
+type tunedPools struct{ network, metaspace, heap, managed, total int64 }
+
+// budgetPools hands out the TaskManager's process size in the operator's order: the fixed
+// pools (framework and task off-heap, JVM overhead), the network memory the new parallelisms
+// need, metaspace and heap at their observed use plus the overhead, managed memory (none when
+// unused, all that is left with maximize-managed-memory, else its current size), then the
+// heap's scale-down compensation. A pool asks for what it needs and gets what is left.
+func budgetPools(in TuningInput) (tunedPools, error) {
+	o, spec := in.Options, in.Spec
 	b := &memoryBudget{remaining: in.MaxMemory}
-	var err error
+	var err error // the first budget error; the network's own error comes before it
 	grant := func(x int64) int64 {
 		g, e := b.budget(x)
 		if e != nil && err == nil {
@@ -144,64 +162,74 @@ func TuneTaskManagerMemory(in TuningInput) (TuningResult, error) {
 	newP := computeNewParallelisms(in.Summaries, in.Vertices)
 	network, nerr := networkMemory(in.Topology, newP, in.Conf)
 	if nerr != nil {
-		return TuningResult{}, nerr
+		return tunedPools{}, nerr
 	}
-	network = grant(network)
+	var p tunedPools
+	p.network = grant(network)
 	overhead := 1 + o.MemoryTuningOverhead
 	usage := func(m Metric) int64 { return javaLong(in.Global.Average(m)) }
-	metaspace := grant(javaLong(float64(usage(MetricMetaspaceMemoryUsed)) * overhead))
-	heap := grant(javaLong(float64(usage(MetricHeapMemoryUsed)) * overhead))
-	var managed int64
+	p.metaspace = grant(javaLong(float64(usage(MetricMetaspaceMemoryUsed)) * overhead))
+	p.heap = grant(javaLong(float64(usage(MetricHeapMemoryUsed)) * overhead))
 	switch {
 	case usage(MetricManagedMemoryUsed) <= 0:
-		managed = 0
+		p.managed = 0
 	case o.MaximizeManagedMemory:
-		managed = grant(math.MaxInt64)
+		p.managed = grant(math.MaxInt64)
 	default:
-		managed = grant(spec.Managed)
+		p.managed = grant(spec.Managed)
 	}
 	if err != nil {
-		return TuningResult{}, err
+		return tunedPools{}, err
 	}
-	if heap, err = applyMemoryScaling(heap, b, in); err != nil {
-		return TuningResult{}, err
+	if p.heap, err = applyMemoryScaling(p.heap, b, in); err != nil {
+		return tunedPools{}, err
 	}
-	total := in.MaxMemory - b.remaining
-	if total <= 0 {
-		return TuningResult{}, nil
-	}
-	flinkMemory := spec.TotalFlink + (heap - specHeap) + (managed - spec.Managed) + (network - spec.Network)
+	p.total = in.MaxMemory - b.remaining
+	return p, nil
+}
+
+// tunedConfig writes the pools as Flink options: the process size fixed, heap as its rest
+// (framework heap 0, no task heap or Flink size), managed memory and JVM overhead as fractions,
+// network min = max, metaspace.
+func tunedConfig(spec *memory.TaskManager, p tunedPools) (*ConfigChanges, error) {
+	specHeap := spec.FrameworkHeap + spec.TaskHeap
+	flinkMemory := spec.TotalFlink + (p.heap - specHeap) + (p.managed - spec.Managed) + (p.network - spec.Network)
 
 	cc := newConfigChanges()
-	cc.override(flinkconf.TMProcessSize.Key, flinkconf.FormatMemorySize(total))
+	cc.override(flinkconf.TMProcessSize.Key, flinkconf.FormatMemorySize(p.total))
 	cc.remove(flinkconf.TMFlinkSize)
 	cc.remove(flinkconf.TMTaskHeap)
 	cc.override(flinkconf.TMFrameworkHeap.Key, flinkconf.FormatMemorySize(0))
-	mf, err := fraction(managed, flinkMemory)
+	mf, err := fraction(p.managed, flinkMemory)
 	if err != nil {
-		return TuningResult{}, err
+		return nil, err
 	}
 	cc.override(flinkconf.TMManagedFraction.Key, flinkconf.JavaFloatString(mf))
 	cc.remove(flinkconf.TMManagedSize)
-	cc.override(flinkconf.TMNetworkMin.Key, flinkconf.FormatMemorySize(network))
-	cc.override(flinkconf.TMNetworkMax.Key, flinkconf.FormatMemorySize(network))
-	of, err := fraction(spec.JVMOverhead, total)
+	cc.override(flinkconf.TMNetworkMin.Key, flinkconf.FormatMemorySize(p.network))
+	cc.override(flinkconf.TMNetworkMax.Key, flinkconf.FormatMemorySize(p.network))
+	of, err := fraction(spec.JVMOverhead, p.total)
 	if err != nil {
-		return TuningResult{}, err
+		return nil, err
 	}
 	cc.override(flinkconf.TMOverheadFraction.Key, flinkconf.JavaFloatString(of))
-	cc.override(flinkconf.TMMetaspace.Key, flinkconf.FormatMemorySize(metaspace))
+	cc.override(flinkconf.TMMetaspace.Key, flinkconf.FormatMemorySize(p.metaspace))
+	return cc, nil
+}
 
+// recommendation is the outcome: the changes are recommended (the event's text) and applied
+// only with memory tuning enabled.
+func recommendation(enabled bool, cc *ConfigChanges) TuningResult {
 	state := "disabled"
-	if o.MemoryTuning {
+	if enabled {
 		state = "enabled"
 	}
 	res := TuningResult{Recommended: cc,
 		Message: fmt.Sprintf("Memory tuning recommends the following configuration (automatic tuning is %s):\n%s", state, cc.format())}
-	if o.MemoryTuning {
+	if enabled {
 		res.Changes = cc
 	}
-	return res, nil
+	return res
 }
 
 // fraction is MemoryTuning#getFraction: the ratio rounded up to three decimals as a float.
