@@ -3,6 +3,7 @@
 package policies
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -33,42 +34,17 @@ var Describe = map[string]string{
 var OptTuner = flinkconf.Option{Key: "flinktune.memory.tuner", Type: flinkconf.TypeString, Default: "native", HasDefault: true,
 	Description: "Memory tuner: native (the policy's own) or flinktune (flinktune's tuner under any policy)."}
 
-// New builds the named policy for one job from its effective configuration.
+// New builds the named policy for one job from its effective configuration. A configuration
+// with bad values names all of them: the policy's and the memory tuner's, each key once.
 func New(name string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
 	tuner, _ := cfg.String(OptTuner)
 	tuner = strings.ToLower(tuner)
 	if tuner != "native" && tuner != "flinktune" {
 		return nil, fmt.Errorf("%s: invalid value %q (want native or flinktune)", OptTuner.Key, tuner)
 	}
-	var p autoscaler.Policy
-	switch strings.ToLower(name) {
-	case flinktune.Name:
-		fp, err := flinktune.NewFromConfig(cfg)
-		if err != nil {
-			return nil, err
-		}
-		p, tuner = fp, "flinktune" // flinktune's own tuner is flinktune's
-	case "operator":
-		o, err := operator.ParseOptions(cfg)
-		if err != nil {
-			return nil, err
-		}
-		p = operator.New(o)
-		if tuner == "flinktune" {
-			p = withoutOwnTuning{p}
-		}
-	case operatorjava.Name:
-		// The standalone autoscaler applies no memory changes: its own tuner only recommends.
-		jp, err := operatorjava.NewPolicy(cfg)
-		if err != nil {
-			return nil, err
-		}
-		p = jp
-	default:
-		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names(), ", "))
-	}
-	o, err := tuning.ParseOptions(cfg)
-	if err != nil {
+	p, tuner, perr := build(name, tuner, cfg)
+	o, terr := tuning.ParseOptions(cfg)
+	if err := joinOptionErrors(perr, terr); err != nil {
 		return nil, err
 	}
 	if tuner != "flinktune" {
@@ -79,6 +55,31 @@ func New(name string, cfg *flinkconf.Config) (autoscaler.Policy, error) {
 	// flinktune's memory tuner rides along: it recommends (events) unless
 	// job.autoscaler.memory.tuning.enabled, and then hands changes to the realizer.
 	return tuning.WithTuner(p, o), nil
+}
+
+// build parses the named policy's options and builds it; tuner comes back as the tuner that
+// runs beside it.
+func build(name, tuner string, cfg *flinkconf.Config) (autoscaler.Policy, string, error) {
+	switch strings.ToLower(name) {
+	case flinktune.Name:
+		fp, err := flinktune.NewFromConfig(cfg)
+		return fp, "flinktune", err // flinktune's own tuner is flinktune's
+	case "operator":
+		o, err := operator.ParseOptions(cfg)
+		if err != nil {
+			return nil, tuner, err
+		}
+		var p autoscaler.Policy = operator.New(o)
+		if tuner == "flinktune" {
+			p = withoutOwnTuning{p}
+		}
+		return p, tuner, nil
+	case operatorjava.Name:
+		// The standalone autoscaler applies no memory changes: its own tuner only recommends.
+		jp, err := operatorjava.NewPolicy(cfg)
+		return jp, tuner, err
+	}
+	return nil, tuner, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names(), ", "))
 }
 
 // withoutOwnTuning runs a policy with its own memory tuning switched off (it re-reads its
@@ -110,3 +111,69 @@ func Valid(name string) bool {
 	}
 	return false
 }
+
+// joinOptionErrors names the policy's bad settings, then the memory tuner's that the policy
+// did not already name (both read the job.autoscaler.memory.tuning.* keys), on one line.
+func joinOptionErrors(policy, tuner error) error {
+	if policy == nil || tuner == nil {
+		return errors.Join(policy, tuner)
+	}
+	var all flinkconf.OptionErrors
+	if !errors.As(tuner, &all) {
+		return optionErrors{policy, tuner}
+	}
+	named := optionKeys(policy)
+	var kept flinkconf.OptionErrors
+	for _, e := range all {
+		if !named[e.Key] {
+			kept = append(kept, e)
+		}
+	}
+	switch {
+	case len(kept) == 0:
+		return policy
+	case len(kept) < len(all):
+		// The tuner's own words before its settings ("invalid memory tuning options: ").
+		prefix, _ := strings.CutSuffix(tuner.Error(), all.Error())
+		tuner = fmt.Errorf("%s%w", prefix, kept)
+	}
+	return optionErrors{policy, tuner}
+}
+
+// optionKeys are the keys of every bad setting err names.
+func optionKeys(err error) map[string]bool {
+	keys := map[string]bool{}
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+			return
+		case *flinkconf.OptionError:
+			keys[e.Key] = true
+		case *operator.OptionError:
+			keys[e.Key] = true
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				walk(c)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return keys
+}
+
+// optionErrors joins errors with "; " on one line, as each parser does (events and decision
+// reasons are one line each).
+type optionErrors []error
+
+func (es optionErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (es optionErrors) Unwrap() []error { return es }
