@@ -67,12 +67,13 @@ func TestOwnRestartRecognized(t *testing.T) {
 
 // persistentLagReason decides from the lag's observed trend, not the model's drain: a lag that
 // persisted above the objective calls for a scale-up when, left alone, it stays above it for
-// longer than catch-up.duration and longer than a rescale would take; never otherwise.
+// longer than catch-up.duration and longer than a rescale would take; never otherwise. Within
+// settle of our own scale-up the rescale must take under worthMargin of the time waiting takes.
 func TestPersistentLagReason(t *testing.T) {
-	o := DefaultOptions() // lag.max 1 min, catch-up 10 min
-	one := func(trend float64, persisted bool, lagSec, down0 float64) string {
+	o := DefaultOptions() // lag.max 1 min, catch-up 10 min, settle 35 min
+	one := func(trend float64, persisted bool, lagSec, down0 float64, sinceUp time.Duration) string {
 		src := vertexInfo{ID: "src", P: 2, Source: true}
-		e := &evaluation{order: []vertexInfo{src}, ingest: 1000,
+		e := &evaluation{order: []vertexInfo{src}, ingest: 1000, now: t0.Add(time.Hour),
 			demand:   map[string]float64{"src": 1000},
 			lagSecOf: map[string]float64{"src": lagSec},
 			feeds:    map[string]map[string]bool{"src": {"src": true}},
@@ -80,25 +81,38 @@ func TestPersistentLagReason(t *testing.T) {
 			lagEv:    map[string]lagEvidence{"src": {persisted: persisted, trend: trend, readRate: 1020}},
 		}
 		sz := sizing{up: map[string]int{"src": 3}, down0: down0, restart: 1000 * down0}
-		return (&Policy{o: o}).persistentLagReason(e, sz)
+		p := &Policy{o: o}
+		if sinceUp > 0 {
+			p.st.LastDir, p.st.LastChange = 1, e.now.Add(-sinceUp)
+		}
+		return p.persistentLagReason(e, sz)
 	}
 	for _, tc := range []struct {
 		name          string
 		trend         float64 // records/s
 		persisted     bool
 		lagSec, down0 float64
+		sinceUp       time.Duration // since our last scale-up (0: none)
 		want          bool
 	}{
 		// 180 s of input, 120 s above the objective: 120,000 records at 20/s is 6,000 s alone;
 		// a rescale to 1,800/s drains 180,000 + 30,000 records at 800/s in ~260 s + 70 s.
-		{"slow drain", -20, true, 180, 30, true},
-		{"growing", +5, true, 180, 30, true},
-		{"drains within catch-up", -400, true, 180, 30, false},
-		{"not persisted", -20, false, 180, 30, false},
+		{"slow drain", -20, true, 180, 30, 0, true},
+		{"growing", +5, true, 180, 30, 0, true},
+		{"drains within catch-up", -400, true, 180, 30, 0, false},
+		{"not persisted", -20, false, 180, 30, 0, false},
 		// A restart so long that the rescale takes longer than waiting.
-		{"rescale slower than waiting", -20, true, 180, 7000, false},
+		{"rescale slower than waiting", -20, true, 180, 7000, 0, false},
+		// 600 s of input: 540,000 records above the objective drain in 1,080 s at 500/s; a
+		// rescale takes 70 s + 630,000 / 800 = 858 s. Sooner, so taken unless it would follow
+		// our own scale-up within settle: then not by worthMargin (gen-125's second restart of
+		// its skewed window in 5 minutes).
+		{"a little sooner than waiting", -500, true, 600, 30, 0, true},
+		{"a little sooner, 5 min after a scale-up", -500, true, 600, 30, 5 * time.Minute, false},
+		{"a little sooner, 40 min after a scale-up", -500, true, 600, 30, 40 * time.Minute, true},
+		{"well sooner, 5 min after a scale-up", -300, true, 600, 30, 5 * time.Minute, true},
 	} {
-		got := one(tc.trend, tc.persisted, tc.lagSec, tc.down0)
+		got := one(tc.trend, tc.persisted, tc.lagSec, tc.down0, tc.sinceUp)
 		if (got != "") != tc.want {
 			t.Errorf("%s: reason %q, want a scale-up %v", tc.name, got, tc.want)
 		}

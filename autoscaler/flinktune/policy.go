@@ -488,6 +488,7 @@ type evaluation struct {
 	// demand fell to a level it did not hold before, so the wait starts now.
 	lowFrom time.Time
 	lowNow  bool
+	now     time.Time // the snapshot's time
 }
 
 func (e *evaluation) metrics() map[string]map[string]float64 {
@@ -519,7 +520,7 @@ func (e *evaluation) metrics() map[string]map[string]float64 {
 func (p *Policy) evaluate(snap *autoscaler.Snapshot, order []vertexInfo, window []sample) *evaluation {
 	e := &evaluation{order: order, models: map[string]*vertexModel{}, demand: map[string]float64{},
 		forecast: map[string]float64{}, peak: map[string]float64{}, catchUp: map[string]float64{}, ok: true,
-		lagSecOf: map[string]float64{}, feeds: map[string]map[string]bool{}}
+		lagSecOf: map[string]float64{}, feeds: map[string]map[string]bool{}, now: snap.Time}
 	for _, vi := range order {
 		f := map[string]bool{}
 		if vi.Source {
@@ -901,7 +902,7 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 		return ""
 	}
 	if gain := branchCapacity(e, src, sz.up) - e.ingest; gain > 0 {
-		if withRescale := sz.down0 + (lag+sz.restart)/gain; withRescale < 0.7*wait {
+		if withRescale := sz.down0 + (lag+sz.restart)/gain; withRescale < worthMargin*wait {
 			return fmt.Sprintf("lag %.0fs of input drains in %.0fs, %.0fs with a rescale", lagSec, wait, withRescale)
 		}
 	}
