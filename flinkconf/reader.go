@@ -47,7 +47,14 @@ type OptionErrors []*OptionError
 
 // Error joins the settings' errors with "; ", on one line (decision reasons and events are
 // one line each).
-func (es OptionErrors) Error() string {
+func (es OptionErrors) Error() string { return JoinedText(es) }
+
+// Unwrap gives errors.As and errors.Is every setting's error.
+func (es OptionErrors) Unwrap() []error { return AsErrors(es) }
+
+// JoinedText is several errors' text on one line, "; " between them: the option parsers' way
+// of naming every bad setting at once.
+func JoinedText[E error](es []E) string {
 	msgs := make([]string, len(es))
 	for i, e := range es {
 		msgs[i] = e.Error()
@@ -55,8 +62,8 @@ func (es OptionErrors) Error() string {
 	return strings.Join(msgs, "; ")
 }
 
-// Unwrap gives errors.As and errors.Is every setting's error.
-func (es OptionErrors) Unwrap() []error {
+// AsErrors gives a multi-error's Unwrap its elements as errors.
+func AsErrors[E error](es []E) []error {
 	out := make([]error, len(es))
 	for i, e := range es {
 		out[i] = e

@@ -457,22 +457,10 @@ func operatorErrors(es flinkconf.OptionErrors) error {
 type OptionErrors []*OptionError
 
 // Error joins the errors with "; " on one line (events and decision reasons are one line).
-func (es OptionErrors) Error() string {
-	msgs := make([]string, len(es))
-	for i, e := range es {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
+func (es OptionErrors) Error() string { return flinkconf.JoinedText(es) }
 
 // Unwrap gives errors.As every error.
-func (es OptionErrors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
+func (es OptionErrors) Unwrap() []error { return flinkconf.AsErrors(es) }
 
 // orNil returns nil for no error, the error itself for one, else all of them.
 func (es OptionErrors) orNil() error {

@@ -168,12 +168,6 @@ func optionKeys(err error) map[string]bool {
 // reasons are one line each).
 type optionErrors []error
 
-func (es optionErrors) Error() string {
-	msgs := make([]string, len(es))
-	for i, e := range es {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
+func (es optionErrors) Error() string { return flinkconf.JoinedText(es) }
 
 func (es optionErrors) Unwrap() []error { return es }
