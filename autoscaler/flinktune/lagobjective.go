@@ -163,7 +163,7 @@ const worthMargin = 0.7
 // a first scale-up that was a near tie (gen-36: 648 s against 661 s; its drain surplus was then
 // never shed, +7% parallelism-seconds).
 func (p *Policy) upMargin(now time.Time) float64 {
-	if p.st.LastDir > 0 && now.Sub(p.st.LastChange) < p.o.Settle {
+	if p.settling(now, +1) {
 		return worthMargin
 	}
 	return 1

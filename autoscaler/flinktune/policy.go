@@ -756,7 +756,7 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		if !raises(e, t) {
 			return nil, 0, "lag above the limit but every vertex is at its maximum parallelism"
 		}
-		if p.st.LastDir < 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle && !p.emergency(e) {
+		if p.settling(snap.Time, -1) && !p.emergency(e) {
 			return nil, 0, "scale-up held: within settle time of the last scale-down"
 		}
 		if wait := p.upAwaitsCheckpoint(snap.Time, e, t); wait != "" {
@@ -766,6 +766,12 @@ func (p *Policy) decide(snap *autoscaler.Snapshot, e *evaluation) (map[string]in
 		return t, +1, "scale up: " + why
 	}
 	return p.scaleDown(snap, e, sz)
+}
+
+// settling reports whether now is within settle of our last change and that change went in
+// direction dir (+1 up, -1 down): the time in which a change the other way would oscillate.
+func (p *Policy) settling(now time.Time, dir int) bool {
+	return p.st.LastDir == dir && now.Sub(p.st.LastChange) < p.o.Settle
 }
 
 // sizing is what decide derives from the evaluation before choosing a direction.
@@ -963,7 +969,7 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 		return nil, 0, "scale-down pending: demand of source " + short(src) + " at its level for " +
 			snap.Time.Sub(since).Truncate(time.Second).String()
 	}
-	if p.st.LastDir > 0 && snap.Time.Sub(p.st.LastChange) < p.o.Settle {
+	if p.settling(snap.Time, +1) {
 		return nil, 0, "scale-down held: within settle time of the last scale-up"
 	}
 	if e.ingest > 0 && e.lagSec > p.o.MaxLag.Seconds()/2 {
