@@ -144,10 +144,16 @@ func ParseOptions(cfg *flinkconf.Config) (Options, error) {
 	r.Expect = expect
 	o := read(r)
 	o.checkRanges(r)
-	if err := r.Err(); err != nil {
-		return o, fmt.Errorf("invalid memory tuning options: %w", err)
+	if es := r.Errors(); len(es) > 0 {
+		return o, InvalidOptions(es)
 	}
 	return o, nil
+}
+
+// InvalidOptions is the error ParseOptions returns for the tuner's bad settings es (the
+// policies name the ones their own options did not).
+func InvalidOptions(es flinkconf.OptionErrors) error {
+	return fmt.Errorf("invalid memory tuning options: %w", es)
 }
 
 // expect says what the tuner's option types accept, in place of Flink's parse messages.

@@ -115,8 +115,11 @@ func Valid(name string) bool {
 // joinOptionErrors names the policy's bad settings, then the memory tuner's that the policy
 // did not already name (both read the job.autoscaler.memory.tuning.* keys), on one line.
 func joinOptionErrors(policy, tuner error) error {
-	if policy == nil || tuner == nil {
-		return errors.Join(policy, tuner)
+	if tuner == nil {
+		return policy
+	}
+	if policy == nil {
+		return tuner
 	}
 	var all flinkconf.OptionErrors
 	if !errors.As(tuner, &all) {
@@ -129,15 +132,10 @@ func joinOptionErrors(policy, tuner error) error {
 			kept = append(kept, e)
 		}
 	}
-	switch {
-	case len(kept) == 0:
+	if len(kept) == 0 {
 		return policy
-	case len(kept) < len(all):
-		// The tuner's own words before its settings ("invalid memory tuning options: ").
-		prefix, _ := strings.CutSuffix(tuner.Error(), all.Error())
-		tuner = fmt.Errorf("%s%w", prefix, kept)
 	}
-	return optionErrors{policy, tuner}
+	return optionErrors{policy, tuning.InvalidOptions(kept)}
 }
 
 // optionKeys are the keys of every bad setting err names.
