@@ -100,82 +100,108 @@ func Evaluate(s Setup) (*Estimate, error) {
 	if err != nil {
 		return nil, err
 	}
-	plat := s.Machine.Platform
-	j := s.JVM
 	e := &Estimate{Setup: s}
-	e.HeapCommitted = plat.EffectiveHeap(j.GC, j.Heap)
-	heap := e.HeapCommitted
-	job := s.running()
-	kafka := s.Workload.Connector == ConnectorKafka
-	cal := plat.calibration()
-	jc := plat.jobCalibration(s.Workload.Connector)
-	tm := s.Mode == TaskManager
-	slots := s.Flink.Slots
+	e.HeapCommitted = s.Machine.Platform.EffectiveHeap(s.JVM.GC, s.JVM.Heap)
+	e.addHeap()
+	e.addMetaspace()
+	e.addThreads()
+	e.addDirect()
+	gcRes, gcCom, gcDetail := gcStructures(s.JVM.GC, e.HeapCommitted, ParallelGCThreads(s.JVM.ActiveProcessors))
+	e.add(CompGC, "GC structures", gcRes, gcCom, gcDetail)
+	e.addCode()
+	cal := s.Machine.Platform.calibration()
+	other := cal.OtherIdle
+	if s.running() {
+		other = cal.OtherJob
+	}
+	e.add(CompOther, "Other JVM native", mib(other), mib(other), "symbol and string tables, class loader data, arenas, malloc overhead")
+	for _, c := range e.Components {
+		e.Resident += c.Resident
+		e.Committed += c.Committed
+	}
+	e.estimateThroughput()
+	e.Failure = e.failure()
+	return e, nil
+}
 
-	// Heap: committed in full (-Xms defaults to a 64th of the machine's memory, more than these
-	// heaps) and touched in full once the young generation has cycled through it.
+// addHeap: the heap is committed in full (-Xms defaults to a 64th of the machine's memory,
+// more than these heaps) and touched in full once the young generation has cycled through it.
+func (e *Estimate) addHeap() {
+	s, heap := e.Setup, e.HeapCommitted
+	cal := s.Machine.Platform.calibration()
 	heapRes := heap
 	hd := heapDetail(s, heap)
-	if cal.OldTouchedMiB > 0 && j.GC != GCG1 {
+	if cal.OldTouchedMiB > 0 && s.JVM.GC != GCG1 {
 		young := heap / 3
 		heapRes = young + min(heap-young, mib(cal.OldTouchedMiB))
 		hd = fmt.Sprintf("-Xmx%s (%s), committed; resident: the young generation %s and %s of the old one (%s calibration)",
-			JVMSize(j.Heap), HumanSize(heap), HumanSize(young), HumanSize(heapRes-young), cal.Name)
+			JVMSize(s.JVM.Heap), HumanSize(heap), HumanSize(young), HumanSize(heapRes-young), cal.Name)
 	}
 	e.add(CompHeap, "Java heap", heapRes, heap, hd)
+}
 
-	// Metaspace.
+// addMetaspace: Flink's runtime classes, the job's and the Kafka connector's when they run; a
+// TaskManager loads no JobManager or REST classes.
+func (e *Estimate) addMetaspace() {
+	s := e.Setup
+	cal := s.Machine.Platform.calibration()
+	jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
 	meta := cal.MetaspaceEmpty
 	detail := fmt.Sprintf("Flink runtime %s MiB", trimFloat(cal.MetaspaceEmpty, 1))
-	if job {
+	if s.running() {
 		meta += jc.MetaspaceJob
 		detail += fmt.Sprintf(" + job runtime %s MiB", trimFloat(jc.MetaspaceJob, 1))
 	}
-	if kafka && jc.MetaspaceConnector > 0 {
+	if s.Workload.Connector == ConnectorKafka && jc.MetaspaceConnector > 0 {
 		meta += jc.MetaspaceConnector
 		detail += fmt.Sprintf(" + Kafka connector %s MiB", trimFloat(jc.MetaspaceConnector, 1))
 	}
-	if tm {
+	if s.Mode == TaskManager {
 		meta -= metaspaceTaskManagerSaving
 		detail += fmt.Sprintf(" - JobManager and REST %s MiB", trimFloat(metaspaceTaskManagerSaving, 1))
 	}
 	e.Metaspace = mib(meta)
 	e.add(CompMetaspace, "Metaspace", e.Metaspace, e.Metaspace, detail+" of class metadata")
+}
 
-	// Threads.
-	e.Threads = inventory(&s, heap)
+// addThreads: each thread's touched stack and native structures, over the thread inventory.
+func (e *Estimate) addThreads() {
+	e.Threads = inventory(&e.Setup, e.HeapCommitted)
 	var threadBytes int64
 	for _, g := range e.Threads {
 		e.ThreadCount += g.Count
 		threadBytes += int64(g.Count) * g.PerThread
 	}
 	e.add(CompThreads, "Thread stacks", threadBytes, threadBytes, fmt.Sprintf("%d threads: touched stack (at most -Xss %s minus guard pages) + %s native each",
-		e.ThreadCount, JVMSize(j.ThreadStack), HumanSize(threadNative)))
+		e.ThreadCount, JVMSize(e.Setup.JVM.ThreadStack), HumanSize(threadNative)))
+}
 
-	// Direct memory: the network buffer pool is allocated and zeroed at start-up.
-	network := s.Flink.Network
+// addDirect: the network buffer pool is allocated and zeroed at start-up; Kafka clients hold
+// NIO buffers besides.
+func (e *Estimate) addDirect() {
+	s := e.Setup
 	kafkaClients := 0
-	if kafka {
-		kafkaClients = 2 * slots // split fetcher and producer per slot
-		if !tm {
+	if s.Workload.Connector == ConnectorKafka {
+		kafkaClients = 2 * s.Flink.Slots // split fetcher and producer per slot
+		if s.Mode != TaskManager {
 			kafkaClients++ // the enumerator's admin client runs in the JobManager
 		}
 	}
-	direct := network + int64(preNetworkDirect) + int64(kafkaClients)*kafkaClientDirect
+	direct := s.Flink.Network + int64(preNetworkDirect) + int64(kafkaClients)*kafkaClientDirect
 	e.DirectNeed = direct
-	dd := fmt.Sprintf("network buffers %s + Flink/JDK start-up %s", HumanSize(network), HumanSize(int64(preNetworkDirect)))
+	dd := fmt.Sprintf("network buffers %s + Flink/JDK start-up %s", HumanSize(s.Flink.Network), HumanSize(int64(preNetworkDirect)))
 	if kafkaClients > 0 {
 		dd += fmt.Sprintf(" + %d Kafka client NIO buffers × %s", kafkaClients, HumanSize(kafkaClientDirect))
 	}
 	e.add(CompDirect, "Direct buffers", direct, direct, dd)
+}
 
-	// GC structures.
-	gcRes, gcCom, gcDetail := gcStructures(j.GC, heap, ParallelGCThreads(j.ActiveProcessors))
-	e.add(CompGC, "GC structures", gcRes, gcCom, gcDetail)
-
-	// Code cache and compiler arenas.
+// addCode: JIT code and compiler arenas, with a warning when the code cache cannot hold them.
+func (e *Estimate) addCode() {
+	s, j := e.Setup, e.Setup.JVM
+	cal := s.Machine.Platform.calibration()
 	code := cal.CodeIdle
-	if job {
+	if s.running() {
 		code = cal.CodeJob
 	}
 	cd := "JIT code and compiler arenas, tiered C1+C2"
@@ -183,7 +209,7 @@ func Evaluate(s Setup) (*Estimate, error) {
 		code *= cal.CodeC1Factor
 		cd = "JIT code and compiler arenas, C1 only (-XX:TieredStopAtLevel=1)"
 	}
-	if job {
+	if s.running() {
 		cd += ", job running"
 	} else {
 		cd += ", idle"
@@ -193,19 +219,13 @@ func Evaluate(s Setup) (*Estimate, error) {
 		e.Warnings = append(e.Warnings, fmt.Sprintf("-XX:ReservedCodeCacheSize=%s is below the ~%s of code this workload compiles: the JVM stops compiling once it is full (\"CodeCache is full. Compiler has been disabled.\") and the job slows down",
 			JVMSize(j.CodeCache), HumanSize(mib(code))))
 	}
+}
 
-	other := cal.OtherIdle
-	if job {
-		other = cal.OtherJob
-	}
-	e.add(CompOther, "Other JVM native", mib(other), mib(other), "symbol and string tables, class loader data, arenas, malloc overhead")
-
-	for _, c := range e.Components {
-		e.Resident += c.Resident
-		e.Committed += c.Committed
-	}
-
-	// Throughput: memory-bound by the heap above the floor, CPU-bound by the slots.
+// estimateThroughput: memory-bound by the heap above the floor, CPU-bound by the slots.
+func (e *Estimate) estimateThroughput() {
+	s, j, heap := e.Setup, e.Setup.JVM, e.HeapCommitted
+	jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
+	slots, job := s.Flink.Slots, s.running()
 	e.HeapFloor = runFloor(&s)
 	e.ThroughputPerHeap = throughputPerHeap(jc, j.GC, ParallelGCThreads(j.ActiveProcessors))
 	if sc := serialCost(jc, j.GC); job && sc != nil {
@@ -214,7 +234,7 @@ func Evaluate(s Setup) (*Estimate, error) {
 		work, gcs, miss := sc.costs(heap, j.JIT)
 		work = sc.slotWork(work, min(slots, s.Machine.CPUs))
 		e.ThroughputHow = fmt.Sprintf("%d slot(s) on %d CPU(s) at %.0f MiB per CPU-second: the pipeline %.3f ms per MiB (eden %.1f MiB, %.0f%% out of the cache) + young collections %.3f ms per MiB (Serial, %s calibration)",
-			min(slots, s.Machine.CPUs), s.Machine.CPUs, 1/(work+gcs), work*1000, serialEdenMiB(heap), miss*100, gcs*1000, cal.Name)
+			min(slots, s.Machine.CPUs), s.Machine.CPUs, 1/(work+gcs), work*1000, serialEdenMiB(heap), miss*100, gcs*1000, s.Machine.Platform.calibration().Name)
 	} else if job {
 		free := max(heap-heapFloor(&s), 0)
 		e.MemoryBound = Rate(e.ThroughputPerHeap * float64(free))
@@ -222,9 +242,6 @@ func Evaluate(s Setup) (*Estimate, error) {
 		e.CPUBound = mibps(float64(min(slots, s.Machine.CPUs)) * slotThroughput(jc, j.JIT, j.GC))
 		e.Capacity = min(e.MemoryBound, e.CPUBound)
 	}
-
-	e.Failure = e.failure()
-	return e, nil
 }
 
 func (e *Estimate) add(name, title string, resident, committed int64, detail string) {
