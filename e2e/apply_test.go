@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,13 +19,12 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/flinktune/flinktune/sim"
 	"github.com/flinktune/flinktune/store"
 )
 
-// killScenario is the ramp with a long step (2 to 30 simulated minutes, one wall minute at
-// speed 30), so that a loaded machine still sees the first rescale within it.
-var killScenario = strings.Replace(rampScenario, "{source: src, at: 12m, rate: 3000}", "{source: src, at: 30m, rate: 3000}", 1)
+// killScenario is the ramp with a long step (4 to 30 simulated minutes, 26 wall seconds at
+// simSpeed), so that a loaded machine still sees the first rescale within it.
+var killScenario = strings.Replace(rampScenario, "{source: src, at: 14m, rate: 3000}", "{source: src, at: 30m, rate: 3000}", 1)
 
 // startKillSim serves killScenario like startSim.
 func startKillSim(t *testing.T) (url, job string) {
@@ -31,13 +32,7 @@ func startKillSim(t *testing.T) (url, job string) {
 	if killScenario == rampScenario {
 		t.Fatal("killScenario did not change the ramp")
 	}
-	file := filepath.Join(t.TempDir(), "ramp.yaml")
-	if err := os.WriteFile(file, []byte(killScenario), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := start(t, "sim", "--scenario", file, "--listen", "127.0.0.1:0", "--speed", "30", "--status-every", "1h")
-	url = p.waitLine(t, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`), 30*time.Second)
-	return url, sim.JobID("e2e-ramp", "etl")
+	return serveScenario(t, killScenario)
 }
 
 // flinkProxy stands between flinktune run and the simulated Flink, records every PUT of
@@ -128,7 +123,8 @@ func killOnce(run **proc) (func(string) bool, chan struct{}) {
 
 // killAtFirstPut starts run on the proxy and kills it with SIGKILL at the first PUT, where
 // slot (the proxy's beforePut or afterPut) places the kill; the hook is cleared afterwards.
-func killAtFirstPut(t *testing.T, p *flinkProxy, dataDir string, slot *func(string) bool) {
+// It logs when in the job's time that was: the margin the step leaves on this machine.
+func killAtFirstPut(t *testing.T, p *flinkProxy, flink, job, dataDir string, slot *func(string) bool) {
 	t.Helper()
 	var run *proc
 	hook, killed := killOnce(&run)
@@ -140,6 +136,7 @@ func killAtFirstPut(t *testing.T, p *flinkProxy, dataDir string, slot *func(stri
 	p.mu.Lock()
 	*slot = nil
 	p.mu.Unlock()
+	t.Logf("run killed at the first PUT, %.0f s into the job's time", simStats(t, flink, job).SimulatedSeconds)
 }
 
 func eventsOf(t *testing.T, listen, job string) map[string]int {
@@ -185,25 +182,35 @@ func TestKillBeforePut(t *testing.T) {
 	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
-	killAtFirstPut(t, p, dataDir, &p.beforePut)
+	killAtFirstPut(t, p, flink, job, dataDir, &p.beforePut)
 	_, dropped := p.counts()
 	stale := dropped[0]
 	// Restart much later: the step load is over.
 	waitFor(t, "the load to drop", 180*time.Second, func() bool { return simStats(t, flink, job).SimulatedSeconds > 31*60 })
 	run, listen := startRun(t, p.url, dataDir)
 	waitFor(t, "the stale intent to be dropped", 60*time.Second, func() bool { return eventsOf(t, listen, job)["StaleIntentDropped"] == 1 })
-	time.Sleep(8 * time.Second) // 4 simulated minutes of cycles on fresh metrics
+	duringJobTime(t, flink, listen, job, 4*time.Minute, nil) // cycles on fresh metrics
 	accepted, _ := p.counts()
-	for _, b := range accepted {
-		if b == stale {
-			t.Fatalf("the stale decision was replayed after the restart: %s", b)
-		}
-	}
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
-	t.Logf("stale PUT dropped: %s; after restart: %d PUTs, events %v", stale, len(accepted), eventsOf(t, listen, job))
-	hist := checkHistory(t, p, run, dataDir, job)
-	if !strings.Contains(strings.Join(hist, ","), store.ActionDropped) {
-		t.Errorf("history %v: want the stale intent recorded as dropped", hist)
+	t.Logf("stale PUT dropped: %s; after restart: %d PUTs %q, events %v", stale, len(accepted), accepted, eventsOf(t, listen, job))
+	checkDecidedAfterDrop(t, checkHistory(t, p, run, dataDir, job))
+}
+
+// checkDecidedAfterDrop: the history has the stale intent dropped, and every rescale applied
+// after that was decided by the restarted run (a decided entry of the same parallelism
+// right before it). Comparing the PUTs with the stale one instead would fail when the
+// fresh decision (the backlog of the step after it ends) happens to take the same parallelism.
+func checkDecidedAfterDrop(t *testing.T, hist []store.HistoryEntry) {
+	t.Helper()
+	i := slices.IndexFunc(hist, func(e store.HistoryEntry) bool { return e.Action == store.ActionDropped })
+	if i < 0 {
+		t.Errorf("history %s: want the stale intent recorded as dropped", actions(hist))
+		return
+	}
+	for j := i + 1; j < len(hist); j++ {
+		if hist[j].Action == store.ActionApplied && (hist[j-1].Action != store.ActionDecided || !maps.Equal(hist[j-1].To, hist[j].To)) {
+			t.Errorf("history %s: %v applied after the restart without a decision of its own (the stale one replayed?)", actions(hist), hist[j].To)
+		}
 	}
 }
 
@@ -215,11 +222,11 @@ func TestKillAfterPutAccepted(t *testing.T) {
 	flink, job := startKillSim(t)
 	p := newFlinkProxy(t, flink)
 	dataDir := t.TempDir()
-	killAtFirstPut(t, p, dataDir, &p.afterPut)
+	killAtFirstPut(t, p, flink, job, dataDir, &p.afterPut)
 	first, _ := p.counts()
 	run, listen := startRun(t, p.url, dataDir)
 	waitFor(t, "the rescale to be recorded", 60*time.Second, func() bool { return eventsOf(t, listen, job)["Scaling"] >= 1 })
-	time.Sleep(4 * time.Second)
+	duringJobTime(t, flink, listen, job, 2*time.Minute, nil)
 	accepted, _ := p.counts()
 	for _, b := range accepted[1:] {
 		if b == first[0] {
@@ -228,30 +235,39 @@ func TestKillAfterPutAccepted(t *testing.T) {
 	}
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
 	hist := checkHistory(t, p, run, dataDir, job)
-	if !strings.Contains(strings.Join(hist, ","), store.ActionReconciled) {
-		t.Errorf("history %v: want the rescale recorded as reconciled", hist)
+	if !strings.Contains(actions(hist), store.ActionReconciled) {
+		t.Errorf("history %s: want the rescale recorded as reconciled", actions(hist))
 	}
 }
 
 // checkHistory stops run and checks that every PUT Flink accepted has a history entry
 // (applied, or reconciled after a restart).
-func checkHistory(t *testing.T, p *flinkProxy, run *proc, dataDir, job string) []string {
+func checkHistory(t *testing.T, p *flinkProxy, run *proc, dataDir, job string) []store.HistoryEntry {
 	t.Helper()
 	hist := historyOf(t, run, dataDir, job)
 	n := 0
-	for _, a := range hist {
-		if a == store.ActionApplied || a == store.ActionReconciled {
+	for _, e := range hist {
+		if e.Action == store.ActionApplied || e.Action == store.ActionReconciled {
 			n++
 		}
 	}
 	if accepted, _ := p.counts(); n != len(accepted) {
-		t.Errorf("Flink accepted %d PUTs, history records %d applied: %v", len(accepted), n, hist)
+		t.Errorf("Flink accepted %d PUTs, history records %d applied: %s", len(accepted), n, actions(hist))
 	}
 	return hist
 }
 
-// historyOf stops run (SIGTERM) and reads the job's history actions from the data directory.
-func historyOf(t *testing.T, run *proc, dataDir, job string) []string {
+// actions lists the history's actions, in order.
+func actions(hist []store.HistoryEntry) string {
+	var out []string
+	for _, e := range hist {
+		out = append(out, e.Action)
+	}
+	return strings.Join(out, ",")
+}
+
+// historyOf stops run (SIGTERM) and reads the job's history from the data directory.
+func historyOf(t *testing.T, run *proc, dataDir, job string) []store.HistoryEntry {
 	t.Helper()
 	run.cmd.Process.Signal(syscall.SIGTERM)
 	run.cmd.Wait()
@@ -264,7 +280,7 @@ func historyOf(t *testing.T, run *proc, dataDir, job string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []store.HistoryEntry
 	for _, j := range jobs {
 		if j.Key.JobID != job {
 			continue
@@ -273,9 +289,7 @@ func historyOf(t *testing.T, run *proc, dataDir, job string) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range h {
-			out = append(out, e.Action)
-		}
+		out = append(out, h...)
 	}
 	return out
 }
@@ -293,7 +307,7 @@ func TestKillAfterCommit(t *testing.T) {
 	run.cmd.Wait()
 	before, _ := p.counts()
 	run, listen = startRun(t, p.url, dataDir)
-	time.Sleep(6 * time.Second)
+	duringJobTime(t, flink, listen, job, 3*time.Minute, nil)
 	accepted, _ := p.counts()
 	for _, b := range accepted[len(before):] {
 		for _, old := range before {
@@ -359,9 +373,10 @@ func TestFullDisk(t *testing.T) {
 	})
 	setFileSizeLimit(t, run.cmd.Process.Pid, 8192)
 	waitFor(t, "/healthz to fail", 60*time.Second, func() bool { code, _ := healthz(t, listen); return code == 503 })
-	// The step load comes at 2 simulated minutes; give the policy time to decide (12 s is
-	// 6 simulated minutes).
-	time.Sleep(12 * time.Second)
+	// The step load comes at 4 simulated minutes: the policy decides a scale-up, which is
+	// not applied, neither in its cycle nor in the next ones.
+	waitFor(t, "a scale-up decision", 120*time.Second, func() bool { return jobMetric(t, listen, job, "flinktune_scalings_total") >= 1 })
+	duringJobTime(t, flink, listen, job, 2*time.Minute, nil)
 	if accepted, _ := p.counts(); len(accepted) != 0 {
 		t.Fatalf("rescaled while the store could not record it: %v", accepted)
 	}
@@ -375,7 +390,8 @@ func TestFullDisk(t *testing.T) {
 	setFileSizeLimit(t, run.cmd.Process.Pid, ^uint64(0))
 	waitFor(t, "/healthz to recover", 60*time.Second, func() bool { code, _ := healthz(t, listen); return code == 200 })
 	waitFor(t, "a recorded rescale after recovery", 120*time.Second, func() bool { return eventsOf(t, listen, job)["Scaling"] >= 1 })
-	time.Sleep(2 * time.Second)
+	t.Logf("rescaled after recovery, %.0f s into the job's time", simStats(t, flink, job).SimulatedSeconds)
+	duringJobTime(t, flink, listen, job, time.Minute, nil) // Flink restarts the job on the new parallelism
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
 	checkHistory(t, p, run, dataDir, job)
 }
@@ -451,21 +467,20 @@ func TestFullDiskTmpfs(t *testing.T) {
 	}
 	f.Close()
 	sawFailure := false
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	duringJobTime(t, flink, listen, job, 7*time.Minute+30*time.Second, func() {
 		if v := metricValue(t, listen, "flinktune_jobs_unrecordable"); v != "" && v != "0" {
 			if code, body := healthz(t, listen); code != 503 {
 				t.Errorf("a job cannot record, /healthz %d %s", code, body)
 			}
 			sawFailure = true
 		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	})
 	t.Logf("commits failed on the full file system: %v; store errors %s", sawFailure, metricValue(t, listen, "flinktune_store_errors_total"))
 	os.Remove(filler)
 	waitFor(t, "/healthz to be 200", 60*time.Second, func() bool { code, _ := healthz(t, listen); return code == 200 })
 	waitFor(t, "a recorded rescale", 120*time.Second, func() bool { return eventsOf(t, listen, job)["Scaling"] >= 1 })
-	time.Sleep(2 * time.Second)
+	t.Logf("rescale recorded, %.0f s into the job's time", simStats(t, flink, job).SimulatedSeconds)
+	duringJobTime(t, flink, listen, job, time.Minute, nil) // Flink restarts the job on the new parallelism
 	checkEveryRescaleRecorded(t, p, listen, flink, job)
 	if run.cmd.ProcessState != nil {
 		t.Errorf("run exited: %v", run.cmd.ProcessState)

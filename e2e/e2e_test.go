@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,7 +25,18 @@ import (
 
 var binary string
 
+// parallelTests bounds how many tests run at once unless -parallel is given. The tests wait on
+// simulated time, not on the CPU (a simulator and a run use a few percent of a core each),
+// so the default of GOMAXPROCS (2 on CI) would queue them in pairs for nothing.
+const parallelTests = "16"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		flag.Set("test.parallel", parallelTests)
+	}
 	dir, err := os.MkdirTemp("", "flinktune-e2e-")
 	if err != nil {
 		panic(err)
@@ -109,6 +122,9 @@ func getJSON(t *testing.T, url string, out any) {
 	}
 }
 
+// rampScenario steps its load up at 4 simulated minutes and back down at 14. run, started
+// with the simulator, cycles from about 2.5 (its start measures the simulator's clock for 2
+// wall seconds, 2 simulated minutes at simSpeed), so it sees the job before the step.
 const rampScenario = `
 name: e2e-ramp
 seed: 4
@@ -131,22 +147,35 @@ jobs:
       - {id: enrich, name: "Map: enrich", parallelism: 1, capacity: 6000, inputs: [{from: src, ship: HASH}]}
     load:
       - {source: src, at: 0s, rate: 3000}
-      - {source: src, at: 2m, rate: 15000}
-      - {source: src, at: 12m, rate: 3000}
+      - {source: src, at: 4m, rate: 15000}
+      - {source: src, at: 14m, rate: 3000}
 `
 
-// startSim serves the scenario at 30 simulated seconds per wall second and returns its URL
-// and job id.
+// simSpeed is the simulators' time scale (simulated seconds per wall second): a simulated
+// minute is a wall second, and run cycles every runInterval/simSpeed = 167 ms of wall time,
+// well above run's floor of 100 ms, so that a loaded machine's late cycles still leave run
+// keeping up with the job's time.
+const simSpeed = 60
+
+// runInterval is run's --interval, in the simulator's time.
+const runInterval = 10 * time.Second
+
+// startSim serves rampScenario at simSpeed and returns its URL and job id.
 func startSim(t *testing.T) (url, job string) {
 	t.Helper()
+	return serveScenario(t, rampScenario)
+}
+
+// serveScenario serves a scenario of the job e2e-ramp/etl at simSpeed.
+func serveScenario(t *testing.T, scenario string) (url, job string) {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "ramp.yaml")
-	if err := os.WriteFile(file, []byte(rampScenario), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(scenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p := start(t, "sim", "--scenario", file, "--listen", "127.0.0.1:0", "--speed", "30", "--status-every", "1h")
+	p := start(t, "sim", "--scenario", file, "--listen", "127.0.0.1:0", "--speed", fmt.Sprint(simSpeed), "--status-every", "1h")
 	url = p.waitLine(t, regexp.MustCompile(`REST API \(simulated\) at (http://\S+)`), 30*time.Second)
-	job = sim.JobID("e2e-ramp", "etl")
-	return url, job
+	return url, sim.JobID("e2e-ramp", "etl")
 }
 
 func simStats(t *testing.T, url, job string) sim.Stats {
@@ -156,13 +185,16 @@ func simStats(t *testing.T, url, job string) sim.Stats {
 }
 
 func startRun(t *testing.T, flink, dataDir string) (*proc, string) {
-	p := start(t, "run", "--flink", flink, "--all-jobs", "--data-dir", dataDir, // --interval: 10 s of the simulator's time
+	p := start(t, "run", "--flink", flink, "--all-jobs", "--data-dir", dataDir, "--interval", runInterval.String(),
 		"--listen", "127.0.0.1:0", "--log-format", "json")
 	listen := p.waitLine(t, regexp.MustCompile(`"metrics":"(http://[^"]+)/metrics"`), 30*time.Second)
 	return p, listen
 }
 
-// waitFor polls cond every half second until it holds.
+// pollEvery is how often the tests look for what they wait for: 12 s of simulated time.
+const pollEvery = 200 * time.Millisecond
+
+// waitFor polls cond until it holds.
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -170,13 +202,63 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(pollEvery)
 	}
+}
+
+// duringJobTime gives run d of the job's simulated time, and at least half the cycles of the
+// job that d holds on an idle machine (a loaded one may run fewer in d), calling check (if
+// not nil) at every poll. It is the time of the checks that something does not happen
+// (nothing re-sent, nothing applied): counted in the job's time and in run's cycles, not in
+// wall seconds, it means as much at any speed and on a busy machine.
+func duringJobTime(t *testing.T, flink, listen, job string, d time.Duration, check func()) {
+	t.Helper()
+	until := simStats(t, flink, job).SimulatedSeconds + d.Seconds()
+	cycles := cyclesOf(t, listen, job) + int(d/runInterval)/2
+	deadline := time.Now().Add(time.Minute + 4*d/simSpeed)
+	for simStats(t, flink, job).SimulatedSeconds < until || cyclesOf(t, listen, job) < cycles {
+		if time.Now().After(deadline) {
+			t.Fatalf("run cycled the job %d times in %s of its time; want %d", cyclesOf(t, listen, job), d, cycles)
+		}
+		if check != nil {
+			check()
+		}
+		time.Sleep(pollEvery)
+	}
+}
+
+// cyclesOf is how many times run evaluated the job since it started (the policy decided,
+// kept the parallelism or was not ready), from its /metrics.
+func cyclesOf(t *testing.T, listen, job string) int {
+	t.Helper()
+	return int(jobMetric(t, listen, job, "flinktune_scalings_total", "flinktune_balanced_total", "flinktune_not_ready_total"))
+}
+
+// jobMetric sums the series of run's /metrics named names and labelled with the job.
+func jobMetric(t *testing.T, listen, job string, names ...string) float64 {
+	t.Helper()
+	resp, err := http.Get(listen + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	re := regexp.MustCompile(`(?m)^(?:` + strings.Join(names, "|") + `)\{[^}]*job="` + job + `"[^}]*\} (\S+)$`)
+	sum := 0.0
+	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatalf("/metrics: %v", err)
+		}
+		sum += v
+	}
+	return sum
 }
 
 // TestRunRescalesOverHTTP: flinktune run, talking HTTP to the simulator, scales the job up
 // when its load steps up, and exposes what it did through /metrics and /api/v1/events.
 func TestRunRescalesOverHTTP(t *testing.T) {
+	t.Parallel()
 	flink, job := startSim(t)
 	run, listen := startRun(t, flink, t.TempDir())
 	waitFor(t, "a rescale", 180*time.Second, func() bool { return simStats(t, flink, job).Rescales >= 1 })
@@ -223,6 +305,7 @@ func TestRunRescalesOverHTTP(t *testing.T) {
 // every in-place rescale Flink performed is recorded exactly once, and the events from before
 // the crash are still there.
 func TestRunSurvivesKillNine(t *testing.T) {
+	t.Parallel()
 	flink, job := startSim(t)
 	dataDir := t.TempDir()
 	run, _ := startRun(t, flink, dataDir)
@@ -232,9 +315,9 @@ func TestRunSurvivesKillNine(t *testing.T) {
 	before := simStats(t, flink, job).Rescales
 
 	_, listen := startRun(t, flink, dataDir)
-	// The load drops at 12 min; the restarted controller scales down on its own.
+	// The load drops at 14 min; the restarted controller scales down on its own.
 	waitFor(t, "the scale-down after the restart", 240*time.Second, func() bool { return simStats(t, flink, job).Rescales > before })
-	time.Sleep(2 * time.Second) // a few more cycles: nothing may be re-sent
+	duringJobTime(t, flink, listen, job, time.Minute, nil) // a few more cycles: nothing may be re-sent
 
 	var events []store.Event
 	getJSON(t, listen+"/api/v1/events?job="+job[:8], &events)
