@@ -211,6 +211,11 @@ func (s *Sim) jobView(j *job) JobView {
 	if s.published != nil && j.idx < len(s.published.jobs) {
 		pub = s.published.jobs[j.idx]
 	}
+	// Built for every REST call on the job: the slices are sized up front (appending grew
+	// them by copying, most of the simulator's garbage); nil when empty, as before.
+	if len(j.vs) > 0 {
+		v.Vertices = make([]VertexView, 0, len(j.vs))
+	}
 	for vi, x := range j.vs {
 		vv := VertexView{
 			ID: x.id, ScenarioID: x.sv.ID, Name: x.sv.Name, SlotSharingGroupID: x.ssgID, SlotSharingGroup: x.sv.SlotSharingGroup,
@@ -228,6 +233,9 @@ func (s *Sim) jobView(j *job) JobView {
 		}
 		if j.exec != nil {
 			vv.StartTime = j.exec.deployed.UnixMilli()
+			if x.p > 0 {
+				vv.Subtasks = make([]SubtaskView, 0, x.p)
+			}
 			for i := 0; i < x.p; i++ {
 				tm := j.exec.placement[vi][i]
 				sv := SubtaskView{Index: i, Status: v.TaskState, Attempt: j.exec.attempt - 1, StartTime: vv.StartTime}
