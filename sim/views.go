@@ -324,7 +324,10 @@ func (s *Sim) SubtaskMetricList(jobID, vertexID string, subtask int) ([]Metric, 
 	if v.src != nil {
 		taskIn, taskInRate = 0, 0
 	}
-	ms := []Metric{
+	// Listed for every subtask of every metrics call: room for the source's partitions up
+	// front (appending to the literal copied the list).
+	ms := make([]Metric, 0, 25+2*len(m.Partitions))
+	ms = append(ms,
 		longMetric("numRecordsIn", taskIn),
 		longMetric("numRecordsOut", out),
 		doubleMetric("numRecordsInPerSecond", taskInRate),
@@ -346,7 +349,7 @@ func (s *Sim) SubtaskMetricList(jobID, vertexID string, subtask int) ([]Metric, 
 		doubleMetric(op+".numRecordsInPerSecond", m.RecordsInRate),
 		doubleMetric(op+".numRecordsOutPerSecond", m.RecordsOutRate),
 		longMetric(op+".currentOutputWatermark", float64(m.Watermark)),
-	}
+	)
 	if v.src == nil {
 		ms = append(ms, longMetric("currentInputWatermark", float64(m.Watermark)), longMetric(op+".currentInputWatermark", float64(m.Watermark)))
 	} else {
