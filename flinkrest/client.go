@@ -497,7 +497,7 @@ func (c *Client) once(ctx context.Context, method, target, path string, payload 
 	if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && !v.IsNil() {
 		v.Elem().SetZero()
 	}
-	err = decodeStream(cr, out)
+	err = decodeStream(cr, resp.ContentLength, out)
 	switch {
 	case err == nil:
 		return nil, 0, nil

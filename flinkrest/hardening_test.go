@@ -208,14 +208,18 @@ func TestStreamingDecodeMatchesDecode(t *testing.T) {
 		`[NaN]`,
 		`[NaNa]`,
 		`[-Infinityx]`,
+		`[1,2,3,4,5,6,7,8,9,10,11,NaN,12,-Infinity,13,14,15,16,17,18,19,20,21,22,23,24,25,+Infinity]`,
 	} {
-		var a, b any
-		errA := Decode([]byte(in), &a)
-		errB := decodeStream(iotest.OneByteReader(strings.NewReader(in)), &b)
-		ja, _ := json.Marshal(a)
-		jb, _ := json.Marshal(b)
-		if (errA == nil) != (errB == nil) || !bytes.Equal(ja, jb) {
-			t.Errorf("%s: Decode %s %v, stream %s %v", in, ja, errA, jb, errB)
+		// Length unknown (a 16 KiB buffer) and known (a buffer of the body's size).
+		for _, length := range []int64{-1, int64(len(in))} {
+			var a, b any
+			errA := Decode([]byte(in), &a)
+			errB := decodeStream(iotest.OneByteReader(strings.NewReader(in)), length, &b)
+			ja, _ := json.Marshal(a)
+			jb, _ := json.Marshal(b)
+			if (errA == nil) != (errB == nil) || !bytes.Equal(ja, jb) {
+				t.Errorf("%s (length %d): Decode %s %v, stream %s %v", in, length, ja, errA, jb, errB)
+			}
 		}
 	}
 }
@@ -226,7 +230,7 @@ func FuzzStreamingDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var a, b any
 		errA := Decode(data, &a)
-		errB := decodeStream(iotest.HalfReader(bytes.NewReader(data)), &b)
+		errB := decodeStream(iotest.HalfReader(bytes.NewReader(data)), int64(len(data)), &b)
 		if (errA == nil) != (errB == nil) {
 			t.Fatalf("%q: Decode %v, stream %v", data, errA, errB)
 		}

@@ -102,7 +102,12 @@ func globMatch(pat, name string) bool {
 	if !strings.Contains(pat, "*") {
 		return pat == name
 	}
-	// path.Match's '*' stops at '/', which metric names never contain.
-	ok, err := path.Match(strings.NewReplacer("[", "\\[", "?", "\\?").Replace(pat), name)
+	// path.Match's '*' stops at '/', which metric names never contain; '[' and '?' are
+	// literal. (A strings.Replacer built per call was 8% of a benchmark's CPU while a
+	// metrics-missing fault was active: every metric of every answer is matched.)
+	if strings.ContainsAny(pat, "[?") {
+		pat = strings.ReplaceAll(strings.ReplaceAll(pat, "[", "\\["), "?", "\\?")
+	}
+	ok, err := path.Match(pat, name)
 	return err == nil && ok
 }

@@ -211,6 +211,11 @@ func (s *Sim) jobView(j *job) JobView {
 	if s.published != nil && j.idx < len(s.published.jobs) {
 		pub = s.published.jobs[j.idx]
 	}
+	// Built for every REST call on the job: the slices are sized up front (appending grew
+	// them by copying, most of the simulator's garbage); nil when empty, as before.
+	if len(j.vs) > 0 {
+		v.Vertices = make([]VertexView, 0, len(j.vs))
+	}
 	for vi, x := range j.vs {
 		vv := VertexView{
 			ID: x.id, ScenarioID: x.sv.ID, Name: x.sv.Name, SlotSharingGroupID: x.ssgID, SlotSharingGroup: x.sv.SlotSharingGroup,
@@ -228,6 +233,9 @@ func (s *Sim) jobView(j *job) JobView {
 		}
 		if j.exec != nil {
 			vv.StartTime = j.exec.deployed.UnixMilli()
+			if x.p > 0 {
+				vv.Subtasks = make([]SubtaskView, 0, x.p)
+			}
 			for i := 0; i < x.p; i++ {
 				tm := j.exec.placement[vi][i]
 				sv := SubtaskView{Index: i, Status: v.TaskState, Attempt: j.exec.attempt - 1, StartTime: vv.StartTime}
@@ -316,7 +324,10 @@ func (s *Sim) SubtaskMetricList(jobID, vertexID string, subtask int) ([]Metric, 
 	if v.src != nil {
 		taskIn, taskInRate = 0, 0
 	}
-	ms := []Metric{
+	// Listed for every subtask of every metrics call: room for the source's partitions up
+	// front (appending to the literal copied the list).
+	ms := make([]Metric, 0, 25+2*len(m.Partitions))
+	ms = append(ms,
 		longMetric("numRecordsIn", taskIn),
 		longMetric("numRecordsOut", out),
 		doubleMetric("numRecordsInPerSecond", taskInRate),
@@ -338,7 +349,7 @@ func (s *Sim) SubtaskMetricList(jobID, vertexID string, subtask int) ([]Metric, 
 		doubleMetric(op+".numRecordsInPerSecond", m.RecordsInRate),
 		doubleMetric(op+".numRecordsOutPerSecond", m.RecordsOutRate),
 		longMetric(op+".currentOutputWatermark", float64(m.Watermark)),
-	}
+	)
 	if v.src == nil {
 		ms = append(ms, longMetric("currentInputWatermark", float64(m.Watermark)), longMetric(op+".currentInputWatermark", float64(m.Watermark)))
 	} else {

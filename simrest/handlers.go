@@ -95,7 +95,7 @@ func (srv *Server) route(w http.ResponseWriter, r *http.Request, path string) {
 func (srv *Server) jobRoute(w http.ResponseWriter, r *http.Request, jid string, rest []string, q map[string][]string, get bool,
 	allow func(bool) bool, notFound func()) {
 	s := srv.sim
-	job, ok := s.Job(jid)
+	job, ok := srv.job(jid)
 	if !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("org.apache.flink.runtime.rest.NotFoundException: Job %s not found", jid))
 		return

@@ -47,6 +47,12 @@ type Server struct {
 	speed    float64 // > 0 while RunRealtime runs
 	triggers map[string]savepoint
 	trigSeq  uint64
+	// views are the jobs' views (sim.Job) at the current simulated instant, built once for
+	// all the calls on a job in between: every call builds one, and they were most of the
+	// simulator's cost in benchmarks. Handlers only read them. They are forgotten whenever
+	// the simulator may change: time advances (Advance, RunRealtime), Do, or a call that is
+	// not a GET or HEAD (or is an extension call).
+	views map[string]sim.JobView
 }
 
 type savepoint struct {
@@ -58,7 +64,20 @@ func New(s *sim.Sim, opts Options) *Server {
 	if opts.SlowScale <= 0 {
 		opts.SlowScale = 1
 	}
-	return &Server{sim: s, opts: opts, triggers: map[string]savepoint{}}
+	return &Server{sim: s, opts: opts, triggers: map[string]savepoint{}, views: map[string]sim.JobView{}}
+}
+
+// job is the job's view at the current instant (sim.Job), built once per instant. The
+// caller holds srv.mu.
+func (srv *Server) job(id string) (sim.JobView, bool) {
+	if v, ok := srv.views[id]; ok {
+		return v, true
+	}
+	v, ok := srv.sim.Job(id)
+	if ok {
+		srv.views[id] = v
+	}
+	return v, ok
 }
 
 // Advance moves simulated time forward by d (lockstep mode), under the server's lock.
@@ -66,6 +85,7 @@ func (srv *Server) Advance(d time.Duration) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	srv.sim.AdvanceTo(srv.sim.Now().Add(d))
+	clear(srv.views)
 }
 
 // Do runs f with exclusive access to the simulator (for stats, control and inspection).
@@ -73,6 +93,7 @@ func (srv *Server) Do(f func(s *sim.Sim)) {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	f(srv.sim)
+	clear(srv.views)
 }
 
 // RunRealtime advances the simulation with the wall clock, speed simulated seconds per wall
@@ -117,6 +138,7 @@ func (srv *Server) RunRealtimeUntil(ctx context.Context, speed float64, until ti
 		if onTick != nil {
 			onTick(srv.sim)
 		}
+		clear(srv.views)
 		done := until > 0 && !srv.sim.Now().Before(startSim.Add(until))
 		srv.mu.Unlock()
 		if done {
@@ -168,6 +190,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
+	if ext || r.Method != http.MethodGet && r.Method != http.MethodHead {
+		defer clear(srv.views) // the call may change the simulator
+	}
 	if ext {
 		srv.extension(w, r, path)
 		return

@@ -1,7 +1,9 @@
 package tuning
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
@@ -142,7 +144,27 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(policyState{Version: StateVersion, Policy: inner, Tuner: tu, LastKey: p.lastKey, Rollback: &p.rb, HoldUntil: p.holdUntil, Reported: p.reported, SpreadFor: p.spreadFor})
+	st := policyState{Version: StateVersion, Policy: inner, Tuner: tu, LastKey: p.lastKey, Rollback: &p.rb, HoldUntil: p.holdUntil, Reported: p.reported, SpreadFor: p.spreadFor}
+	if len(inner) == 0 || len(tu) == 0 {
+		return json.Marshal(st) // encoding/json's answer to an empty state
+	}
+	// Both states are spliced in as they are: encoding/json would re-validate and re-compact
+	// them (the whole state, json.Marshal's output already) on every cycle.
+	st.Policy, st.Tuner = nil, nil
+	head, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	const key = `"policy":null,"tuner":null`
+	i := bytes.Index(head, []byte(key))
+	if i < 0 {
+		return nil, fmt.Errorf("tuning policy state: %s not found", key)
+	}
+	out := make([]byte, 0, len(head)+len(inner)+len(tu))
+	out = append(out, head[:i]...)
+	out = append(append(out, `"policy":`...), inner...)
+	out = append(append(out, `,"tuner":`...), tu...)
+	return append(out, head[i+len(key):]...), nil
 }
 
 // RestoreState implements autoscaler.Policy. A state written by the bare scaling policy (from

@@ -72,6 +72,14 @@ func TestPolicyHandsWorthwhileChangesToTheRealizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The inner states are spliced in: the bytes are encoding/json's for the whole state.
+	innerState, _ := json.Marshal(inner.state)
+	tu, _ := p.tuner.MarshalState()
+	plain, _ := json.Marshal(policyState{Version: StateVersion, Policy: innerState, Tuner: tu, LastKey: p.lastKey, Rollback: &p.rb,
+		HoldUntil: p.holdUntil, Reported: p.reported, SpreadFor: p.spreadFor})
+	if string(data) != string(plain) || p.lastKey == "" {
+		t.Errorf("state (last key %q)\n%s\nwant\n%s", p.lastKey, data, plain)
+	}
 	q := WithTuner(&stubPolicy{}, o)
 	if err := q.RestoreState(data); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package flinktune
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -84,5 +86,56 @@ func TestStateReadsStoredNumbers(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"p":2,"in":5}`), &s); err != nil || !math.IsNaN(s.BusySec) {
 		t.Errorf("vsample without busySec = %+v, %v; want BusySec NaN", s, err)
+	}
+}
+
+// MarshalState splices in its window from the samples' cached encodings: every cycle's state
+// must be the bytes encoding/json writes for the whole state afresh, through scale-ups, the
+// window sliding and a restore (samples read back without a cache).
+func TestMarshalStateIsPlainEncoding(t *testing.T) {
+	j := newToy(func(el time.Duration) float64 { return 3000 + 2*el.Seconds() },
+		&toyVertex{id: "src", p: 1, capacity: 20000, sel: 1}, &toyVertex{id: "map", p: 1, capacity: 5000, sel: 1, maxP: 128, hash: true})
+	p := New(DefaultOptions())
+	spliced := 0
+	for i := 1; i <= 3600; i++ {
+		j.step()
+		if i%10 != 0 {
+			continue
+		}
+		d, err := p.Cycle(j.snapshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Parallelism != nil && j.down <= 0 && j.apply(d.Parallelism) {
+			p.Applied(j.now, d.Parallelism)
+		}
+		got, err := p.MarshalState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := p.st
+		plain.Samples = slices.Clone(p.st.Samples)
+		for k := range plain.Samples {
+			plain.Samples[k].enc = nil
+		}
+		want, err := json.Marshal(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("t=%ds: MarshalState\n%s\nwant\n%s", i, got, want)
+		}
+		if len(p.st.Samples) > 1 {
+			spliced++
+		}
+		if i%1200 == 0 {
+			p = New(DefaultOptions())
+			if err := p.RestoreState(got); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if spliced == 0 {
+		t.Fatal("no state had a window to splice")
 	}
 }
