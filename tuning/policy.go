@@ -1,7 +1,6 @@
 package tuning
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -155,16 +154,11 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	const key = `"policy":null,"tuner":null`
-	i := bytes.Index(head, []byte(key))
-	if i < 0 {
-		return nil, fmt.Errorf("tuning policy state: %s not found", key)
+	out, err := autoscaler.SpliceState(head, `"policy":null,"tuner":null`, []byte(`"policy":`), inner, []byte(`,"tuner":`), tu)
+	if err != nil {
+		return nil, fmt.Errorf("tuning policy state: %w", err)
 	}
-	out := make([]byte, 0, len(head)+len(inner)+len(tu))
-	out = append(out, head[:i]...)
-	out = append(append(out, `"policy":`...), inner...)
-	out = append(append(out, `,"tuner":`...), tu...)
-	return append(out, head[i+len(key):]...), nil
+	return out, nil
 }
 
 // RestoreState implements autoscaler.Policy. A state written by the bare scaling policy (from

@@ -1,7 +1,6 @@
 package flinktune
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -124,13 +123,15 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	if len(p.st.Samples) == 0 {
 		return json.Marshal(p.st)
 	}
-	n := 0
+	parts, comma := make([][]byte, 0, 2*len(p.st.Samples)+1), []byte(",")
 	for i := range p.st.Samples {
 		if err := p.st.Samples[i].encode(); err != nil {
 			return nil, err
 		}
-		n += len(p.st.Samples[i].enc) + 1
+		parts = append(parts, comma, p.st.Samples[i].enc)
 	}
+	parts[0] = []byte(`"samples":[`) // in place of the first comma
+	parts = append(parts, []byte("]"))
 	rest := p.st
 	rest.Samples = []sample{{enc: []byte("0")}} // a placeholder where the window goes
 	head, err := json.Marshal(rest)
@@ -139,20 +140,11 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	}
 	// The first match is the placeholder: only version, runningSince and base come before
 	// it, and they hold no array.
-	const key = `"samples":[0]`
-	i := bytes.Index(head, []byte(key))
-	if i < 0 {
-		return nil, fmt.Errorf("flinktune policy state: %s not found", key)
+	out, err := autoscaler.SpliceState(head, `"samples":[0]`, parts...)
+	if err != nil {
+		return nil, fmt.Errorf("flinktune policy state: %w", err)
 	}
-	out := make([]byte, 0, len(head)+n)
-	out = append(out, head[:i+len(key)-2]...)
-	for j, s := range p.st.Samples {
-		if j > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s.enc...)
-	}
-	return append(out, head[i+len(key)-1:]...), nil
+	return out, nil
 }
 
 // RestoreState implements autoscaler.Policy.

@@ -9,7 +9,6 @@
 package operator
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,15 +116,11 @@ func (p *Policy) MarshalState() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	const key = `"collectedMetrics":null`
-	i := bytes.Index(head, []byte(key))
-	if i < 0 {
-		return nil, fmt.Errorf("operator state: %s not found", key)
+	out, err := autoscaler.SpliceState(head, `"collectedMetrics":null`, []byte(`"collectedMetrics":`), hist)
+	if err != nil {
+		return nil, fmt.Errorf("operator state: %w", err)
 	}
-	out := make([]byte, 0, len(head)+len(hist))
-	out = append(out, head[:i+len(key)-len("null")]...)
-	out = append(out, hist...)
-	return append(out, head[i+len(key):]...), nil
+	return out, nil
 }
 
 // RestoreState loads state written by MarshalState. Volatile caches (metric names, the last
