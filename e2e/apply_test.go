@@ -344,13 +344,7 @@ func healthz(t *testing.T, listen string) (int, string) {
 
 func metricValue(t *testing.T, listen, name string) string {
 	t.Helper()
-	resp, err := http.Get(listen + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(string(b))
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindStringSubmatch(metricsText(t, listen))
 	if m == nil {
 		return ""
 	}

@@ -249,18 +249,24 @@ func cyclesOf(t *testing.T, listen, job string) int {
 	return int(jobMetric(t, listen, job, "flinktune_scalings_total", "flinktune_balanced_total", "flinktune_not_ready_total"))
 }
 
-// jobMetric sums the series of run's /metrics named names and labelled with the job.
-func jobMetric(t *testing.T, listen, job string, names ...string) float64 {
+// metricsText is run's /metrics page.
+func metricsText(t *testing.T, listen string) string {
 	t.Helper()
 	resp, err := http.Get(listen + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// jobMetric sums the series of run's /metrics named names and labelled with the job.
+func jobMetric(t *testing.T, listen, job string, names ...string) float64 {
+	t.Helper()
 	re := regexp.MustCompile(`(?m)^(?:` + strings.Join(names, "|") + `)\{[^}]*job="` + job + `"[^}]*\} (\S+)$`)
 	sum := 0.0
-	for _, m := range re.FindAllStringSubmatch(string(body), -1) {
+	for _, m := range re.FindAllStringSubmatch(metricsText(t, listen), -1) {
 		v, err := strconv.ParseFloat(m[1], 64)
 		if err != nil {
 			t.Fatalf("/metrics: %v", err)
