@@ -211,8 +211,9 @@ func (s *Sim) jobView(j *job) JobView {
 	if s.published != nil && j.idx < len(s.published.jobs) {
 		pub = s.published.jobs[j.idx]
 	}
-	// Built for every REST call on the job: the slices are sized up front (appending grew
-	// them by copying, most of the simulator's garbage); nil when empty, as before.
+	// Built at every simulated instant the job is asked about (simrest keeps it for that
+	// instant's calls): the slices are sized up front (appending grew them by copying, most
+	// of the simulator's garbage); nil when empty, as before.
 	if len(j.vs) > 0 {
 		v.Vertices = make([]VertexView, 0, len(j.vs))
 	}
