@@ -81,17 +81,36 @@ type source struct {
 	consumed  int64 // this tick
 }
 
+// buildGraph turns the scenario's job into run-time vertices in topological order, with their
+// downstream reachability, sources, key-group weights and per-source coefficients.
 func (j *job) buildGraph() error {
-	sj := j.sj
-	n := len(sj.Vertices)
-	idx := map[string]int{}
-	for i := range sj.Vertices {
-		idx[sj.Vertices[i].ID] = i
+	order, err := topoOrder(j.sj.Vertices)
+	if err != nil {
+		return err
 	}
-	// Topological order: Kahn's algorithm, ties in file order (sources first).
+	for _, oi := range order {
+		j.addVertex(&j.sj.Vertices[oi])
+	}
+	j.markDownstream()
+	for _, vi := range j.srcs {
+		j.vs[vi].src = j.newSource(j.vs[vi])
+	}
+	for _, v := range j.vs {
+		j.weighKeyGroups(v)
+	}
+	j.computeCoefficients()
+	for _, v := range j.vs {
+		v.minCap = newCapTable(v)
+	}
+	return nil
+}
+
+// topoOrder orders the vertices by Kahn's algorithm, ties in file order (sources first).
+func topoOrder(vs []scenario.Vertex) ([]int, error) {
+	n := len(vs)
 	indeg := make([]int, n)
-	for i := range sj.Vertices {
-		indeg[i] = len(sj.Vertices[i].Inputs)
+	for i := range vs {
+		indeg[i] = len(vs[i].Inputs)
 	}
 	var order []int
 	done := make([]bool, n)
@@ -104,9 +123,9 @@ func (j *job) buildGraph() error {
 			done[i] = true
 			order = append(order, i)
 			progressed = true
-			for k := range sj.Vertices {
-				for _, in := range sj.Vertices[k].Inputs {
-					if in.From == sj.Vertices[i].ID {
+			for k := range vs {
+				for _, in := range vs[k].Inputs {
+					if in.From == vs[i].ID {
 						indeg[k]--
 					}
 				}
@@ -114,23 +133,29 @@ func (j *job) buildGraph() error {
 			break
 		}
 		if !progressed {
-			return fmt.Errorf("the job graph has a cycle")
+			return nil, fmt.Errorf("the job graph has a cycle")
 		}
 	}
-	for _, oi := range order {
-		sv := &sj.Vertices[oi]
-		v := &vtx{j: j, sv: sv, idx: len(j.vs), id: VertexID(sj.Name, sv.ID), ssgID: slotSharingGroupID(sj.Name, sv.SlotSharingGroup),
-			opName: cleanOperatorName(sv.Name), maxP: sv.MaxParallelism}
-		j.byID[sv.ID] = v.idx
-		for _, in := range sv.Inputs {
-			v.inputs = append(v.inputs, edge{from: j.byID[in.From], ship: in.Ship})
-		}
-		j.vs = append(j.vs, v)
-		if sv.IsSource() {
-			j.srcs = append(j.srcs, v.idx)
-		}
+	return order, nil
+}
+
+// addVertex appends a scenario vertex, whose inputs are already added, to the run-time graph.
+func (j *job) addVertex(sv *scenario.Vertex) {
+	sj := j.sj
+	v := &vtx{j: j, sv: sv, idx: len(j.vs), id: VertexID(sj.Name, sv.ID), ssgID: slotSharingGroupID(sj.Name, sv.SlotSharingGroup),
+		opName: cleanOperatorName(sv.Name), maxP: sv.MaxParallelism}
+	j.byID[sv.ID] = v.idx
+	for _, in := range sv.Inputs {
+		v.inputs = append(v.inputs, edge{from: j.byID[in.From], ship: in.Ship})
 	}
-	// Downstream reachability.
+	j.vs = append(j.vs, v)
+	if sv.IsSource() {
+		j.srcs = append(j.srcs, v.idx)
+	}
+}
+
+// markDownstream sets each vertex's downstream reachability (desc), sinks first.
+func (j *job) markDownstream() {
 	for _, v := range j.vs {
 		v.desc = make([]bool, len(j.vs))
 	}
@@ -146,51 +171,56 @@ func (j *job) buildGraph() error {
 			}
 		}
 	}
-	// Sources.
-	for _, vi := range j.srcs {
-		v := j.vs[vi]
-		src := &source{topic: v.sv.Topic, kafka: v.sv.Partitions > 0}
-		parts := max(v.sv.Partitions, 1)
-		src.end = make([]int64, parts)
-		src.pos = make([]int64, parts)
-		src.committed = make([]int64, parts)
-		src.carry = make([]float64, parts)
-		var segs []scenario.LoadSegment
-		for _, seg := range j.sj.Load {
-			if seg.Source == v.sv.ID {
-				segs = append(segs, seg)
-				if seg.Backlog > 0 && seg.At == 0 {
-					src.distribute(seg.Backlog)
-				}
+}
+
+// newSource builds a source's partitions, its start backlog and its load curve.
+func (j *job) newSource(v *vtx) *source {
+	src := &source{topic: v.sv.Topic, kafka: v.sv.Partitions > 0}
+	parts := max(v.sv.Partitions, 1)
+	src.end = make([]int64, parts)
+	src.pos = make([]int64, parts)
+	src.committed = make([]int64, parts)
+	src.carry = make([]float64, parts)
+	var segs []scenario.LoadSegment
+	for _, seg := range j.sj.Load {
+		if seg.Source == v.sv.ID {
+			segs = append(segs, seg)
+			if seg.Backlog > 0 && seg.At == 0 {
+				src.distribute(seg.Backlog)
 			}
 		}
-		src.curve = newLoadCurve(segs)
-		v.src = src
 	}
-	// Key-group weights: Zipf(keySkew) over key groups, ranks dealt by a seeded permutation
-	// so that hot keys land wherever their hash puts them.
-	for _, v := range j.vs {
-		hasHash := false
-		for _, e := range v.inputs {
-			hasHash = hasHash || e.ship == scenario.ShipHash
-		}
-		if !hasHash {
-			continue
-		}
-		v.kg = make([]float64, v.maxP)
-		r := rand.New(rand.NewPCG(j.s.seed, hashSeed(j.name, v.sv.ID)))
-		perm := r.Perm(v.maxP)
-		sum := 0.0
-		for k := range v.kg {
-			w := math.Pow(float64(perm[k]+1), -v.sv.KeySkew)
-			v.kg[k] = w
-			sum += w
-		}
-		for k := range v.kg {
-			v.kg[k] /= sum
-		}
+	src.curve = newLoadCurve(segs)
+	return src
+}
+
+// weighKeyGroups gives a vertex with a HASH input its key-group weights: Zipf(keySkew) over key
+// groups, ranks dealt by a seeded permutation so that hot keys land wherever their hash puts them.
+func (j *job) weighKeyGroups(v *vtx) {
+	hasHash := false
+	for _, e := range v.inputs {
+		hasHash = hasHash || e.ship == scenario.ShipHash
 	}
-	// True coefficients (per record read by each source, broadcast counted once).
+	if !hasHash {
+		return
+	}
+	v.kg = make([]float64, v.maxP)
+	r := rand.New(rand.NewPCG(j.s.seed, hashSeed(j.name, v.sv.ID)))
+	perm := r.Perm(v.maxP)
+	sum := 0.0
+	for k := range v.kg {
+		w := math.Pow(float64(perm[k]+1), -v.sv.KeySkew)
+		v.kg[k] = w
+		sum += w
+	}
+	for k := range v.kg {
+		v.kg[k] /= sum
+	}
+}
+
+// computeCoefficients sets each vertex's true coefficients: records reaching it per record read
+// by each source, broadcast counted once.
+func (j *job) computeCoefficients() {
 	for _, v := range j.vs {
 		v.trueCoef = make([]float64, len(j.srcs))
 		v.coef = make([]float64, len(j.srcs))
@@ -205,10 +235,6 @@ func (j *job) buildGraph() error {
 			}
 		}
 	}
-	for _, v := range j.vs {
-		v.minCap = newCapTable(v)
-	}
-	return nil
 }
 
 func hashSeed(parts ...string) uint64 {
@@ -411,7 +437,9 @@ type float64Duration struct {
 	s float64
 }
 
-// flow moves records through the job for one tick (see the package comment for the model).
+// flow moves records through the job for one tick (see the package comment for the model):
+// what the sources would read, where it would go, how backpressure slows the sources, what
+// they then read, and each subtask's time.
 func (j *job) flow(dt float64Duration) {
 	if !j.processing() {
 		for _, vi := range j.srcs {
@@ -419,93 +447,110 @@ func (j *job) flow(dt float64Duration) {
 		}
 		return
 	}
-	place := j.exec.placement
-	secs := dt.s
-	// 1. What each source subtask would read: its partitions' lag, bounded by its capacity.
 	for _, vi := range j.srcs {
-		v := j.vs[vi]
-		src := v.src
-		for i := range src.want {
-			src.want[i] = 0
-		}
-		if src.kafka {
-			for k, o := range src.owner {
-				src.want[o] += float64(src.end[k] - src.pos[k])
-			}
-		} else {
-			l := float64(src.lag()) / float64(v.p)
-			for i := range src.want {
-				src.want[i] = l
-			}
-		}
-		total := 0.0
-		for i := range src.want {
-			c := v.subCap * secs * place[vi][i].gcFactor
-			src.want[i] = min(src.want[i], c)
-			total += src.want[i]
-		}
-		v.inRecs = total
-		for i := range v.share {
-			if total > 0 {
-				v.share[i] = src.want[i] / total
-			} else {
-				v.share[i] = 1 / float64(v.p)
-			}
-		}
-		src.throttle = 1
+		j.wantFromSource(j.vs[vi], dt.s)
 	}
-	// 2. Shares and capacities of the other vertices at full source speed.
 	for _, v := range j.vs {
 		v.bottle = false
-		if v.src != nil {
+		if v.src == nil {
+			j.spreadInput(v, dt.s)
+		}
+	}
+	j.backpressure()
+	for _, vi := range j.srcs {
+		readSource(j.vs[vi])
+	}
+	for _, v := range j.vs {
+		j.account(v, dt.s)
+	}
+}
+
+// wantFromSource sets what each subtask of a source would read this tick: its partitions' lag,
+// bounded by its capacity.
+func (j *job) wantFromSource(v *vtx, secs float64) {
+	src := v.src
+	for i := range src.want {
+		src.want[i] = 0
+	}
+	if src.kafka {
+		for k, o := range src.owner {
+			src.want[o] += float64(src.end[k] - src.pos[k])
+		}
+	} else {
+		l := float64(src.lag()) / float64(v.p)
+		for i := range src.want {
+			src.want[i] = l
+		}
+	}
+	total := 0.0
+	for i := range src.want {
+		c := v.subCap * secs * j.exec.placement[v.idx][i].gcFactor
+		src.want[i] = min(src.want[i], c)
+		total += src.want[i]
+	}
+	v.inRecs = total
+	for i := range v.share {
+		if total > 0 {
+			v.share[i] = src.want[i] / total
+		} else {
+			v.share[i] = 1 / float64(v.p)
+		}
+	}
+	src.throttle = 1
+}
+
+// spreadInput sets a non-source vertex's input at full source speed, its subtasks' shares of it
+// and the records it can take this tick (capRecs: its busiest subtask's capacity over its share).
+func (j *job) spreadInput(v *vtx, secs float64) {
+	for i := range v.share {
+		v.share[i] = 0
+	}
+	total := 0.0
+	for _, e := range v.inputs {
+		u := j.vs[e.from]
+		recs := u.inRecs * u.sv.Selectivity
+		if e.ship == scenario.ShipBroadcast {
+			recs *= float64(v.p)
+		}
+		total += recs
+		if recs == 0 {
 			continue
 		}
-		for i := range v.share {
-			v.share[i] = 0
-		}
-		total := 0.0
-		for _, e := range v.inputs {
-			u := j.vs[e.from]
-			recs := u.inRecs * u.sv.Selectivity
-			if e.ship == scenario.ShipBroadcast {
-				recs *= float64(v.p)
+		switch e.ship {
+		case scenario.ShipHash:
+			for i, s := range v.hashShare {
+				v.share[i] += recs * s
 			}
-			total += recs
-			if recs == 0 {
-				continue
+		case scenario.ShipForward, scenario.ShipRescale:
+			pointwise(u.share, v.tmp)
+			for i, s := range v.tmp {
+				v.share[i] += recs * s
 			}
-			switch e.ship {
-			case scenario.ShipHash:
-				for i, s := range v.hashShare {
-					v.share[i] += recs * s
-				}
-			case scenario.ShipForward, scenario.ShipRescale:
-				pointwise(u.share, v.tmp)
-				for i, s := range v.tmp {
-					v.share[i] += recs * s
-				}
-			default:
-				for i := range v.share {
-					v.share[i] += recs / float64(v.p)
-				}
+		default:
+			for i := range v.share {
+				v.share[i] += recs / float64(v.p)
 			}
 		}
-		v.inRecs = total
-		capRecs := math.Inf(1)
-		for i := range v.share {
-			if total > 0 {
-				v.share[i] /= total
-			} else {
-				v.share[i] = 1 / float64(v.p)
-			}
-			if v.share[i] > 0 {
-				c := v.subCap * secs * place[v.idx][i].gcFactor / v.share[i]
-				capRecs = min(capRecs, c)
-			}
-		}
-		v.capRecs = capRecs
 	}
-	// 3. Backpressure: a vertex that cannot take its input slows every source feeding it.
+	v.inRecs = total
+	capRecs := math.Inf(1)
+	for i := range v.share {
+		if total > 0 {
+			v.share[i] /= total
+		} else {
+			v.share[i] = 1 / float64(v.p)
+		}
+		if v.share[i] > 0 {
+			c := v.subCap * secs * j.exec.placement[v.idx][i].gcFactor / v.share[i]
+			capRecs = min(capRecs, c)
+		}
+	}
+	v.capRecs = capRecs
+}
+
+// backpressure throttles the sources: a vertex that cannot take its input slows every source
+// feeding it, and is marked the bottleneck.
+func (j *job) backpressure() {
 	for _, v := range j.vs {
 		if v.src != nil {
 			continue
@@ -524,96 +569,107 @@ func (j *job) flow(dt float64Duration) {
 			v.bottle = true
 		}
 	}
-	// 4. Sources read whole records: per partition, with a carry for the fraction.
-	for _, vi := range j.srcs {
-		v := j.vs[vi]
-		src := v.src
-		f := src.throttle
-		var consumed int64
-		if src.kafka {
-			// Each subtask splits its reads over its partitions in proportion to their lag.
-			for i := range v.tmp {
-				v.tmp[i] = 0
-			}
-			for k, o := range src.owner {
-				v.tmp[o] += float64(src.end[k] - src.pos[k])
-			}
-			for k, o := range src.owner {
-				lag := float64(src.end[k] - src.pos[k])
-				if lag <= 0 || v.tmp[o] <= 0 {
-					continue
-				}
-				x := src.want[o]*f*lag/v.tmp[o] + src.carry[k]
-				n := math.Floor(x)
-				if n > lag {
-					n = lag
-				}
-				src.carry[k] = min(x-n, 0.999999)
-				src.pos[k] += int64(n)
-				consumed += int64(n)
-			}
-		} else {
-			x := v.inRecs*f + src.carry[0]
-			lag := float64(src.end[0] - src.pos[0])
-			n := min(math.Floor(x), lag)
-			src.carry[0] = min(x-n, 0.999999)
-			src.pos[0] += int64(n)
-			consumed = int64(n)
-		}
-		src.consumed = consumed
-		// Per-subtask reads scaled to what was actually read.
-		scale := 0.0
-		if v.inRecs > 0 {
-			scale = float64(consumed) / v.inRecs
-		}
-		for i := range src.want {
-			src.want[i] *= scale
-		}
-		v.inRecs = float64(consumed)
+}
+
+// readSource advances a source's read positions by what its throttled subtasks read: whole
+// records, per partition, with a carry for the fraction.
+func readSource(v *vtx) {
+	src := v.src
+	var consumed int64
+	if src.kafka {
+		consumed = readPartitions(v)
+	} else {
+		x := v.inRecs*src.throttle + src.carry[0]
+		lag := float64(src.end[0] - src.pos[0])
+		n := min(math.Floor(x), lag)
+		src.carry[0] = min(x-n, 0.999999)
+		src.pos[0] += int64(n)
+		consumed = int64(n)
 	}
-	// 5. Actual input per vertex and time accounting per subtask.
-	for _, v := range j.vs {
-		if v.src == nil {
-			in := 0.0
-			for s, vi := range j.srcs {
-				in += v.coef[s] * j.vs[vi].inRecs
-			}
-			v.inRecs = in
+	src.consumed = consumed
+	// Per-subtask reads scaled to what was actually read.
+	scale := 0.0
+	if v.inRecs > 0 {
+		scale = float64(consumed) / v.inRecs
+	}
+	for i := range src.want {
+		src.want[i] *= scale
+	}
+	v.inRecs = float64(consumed)
+}
+
+// readPartitions reads a Kafka-like source: each subtask splits its reads over its partitions
+// in proportion to their lag. It returns the records read.
+func readPartitions(v *vtx) int64 {
+	src := v.src
+	f := src.throttle
+	var consumed int64
+	for i := range v.tmp {
+		v.tmp[i] = 0
+	}
+	for k, o := range src.owner {
+		v.tmp[o] += float64(src.end[k] - src.pos[k])
+	}
+	for k, o := range src.owner {
+		lag := float64(src.end[k] - src.pos[k])
+		if lag <= 0 || v.tmp[o] <= 0 {
+			continue
 		}
-		bp := false
-		for k, d := range v.desc {
-			if d && j.vs[k].bottle {
-				bp = true
-				break
-			}
+		x := src.want[o]*f*lag/v.tmp[o] + src.carry[k]
+		n := math.Floor(x)
+		if n > lag {
+			n = lag
 		}
-		for i := range v.sub {
-			st := &v.sub[i]
-			var recs float64
-			if v.src != nil {
-				recs = v.src.want[i]
-			} else {
-				recs = v.inRecs * v.share[i]
-			}
-			g := place[v.idx][i].gcFactor
-			busy := 0.0
-			if c := v.subCap * secs * g; c > 0 {
-				busy = min(1, recs/c)
-			}
-			st.busyNow = busy
-			st.bpNow, st.idleNow = 0, 1-busy
-			// A reader without splits is idle, never back-pressured.
-			if bp && (v.src == nil || v.src.owns[i]) {
-				st.bpNow, st.idleNow = 1-busy, 0
-			}
-			ms := secs * 1000
-			st.busyMs += busy * ms
-			st.bpMs += st.bpNow * ms
-			st.idleMs += st.idleNow * ms
-			st.in += recs
-			st.out += recs * v.sv.Selectivity
-			st.rateIn = recs / secs
+		src.carry[k] = min(x-n, 0.999999)
+		src.pos[k] += int64(n)
+		consumed += int64(n)
+	}
+	return consumed
+}
+
+// account sets a vertex's actual input and each subtask's records and time (busy, back-pressured,
+// idle) for the tick.
+func (j *job) account(v *vtx, secs float64) {
+	if v.src == nil {
+		in := 0.0
+		for s, vi := range j.srcs {
+			in += v.coef[s] * j.vs[vi].inRecs
 		}
+		v.inRecs = in
+	}
+	bp := false
+	for k, d := range v.desc {
+		if d && j.vs[k].bottle {
+			bp = true
+			break
+		}
+	}
+	for i := range v.sub {
+		st := &v.sub[i]
+		var recs float64
+		if v.src != nil {
+			recs = v.src.want[i]
+		} else {
+			recs = v.inRecs * v.share[i]
+		}
+		g := j.exec.placement[v.idx][i].gcFactor
+		busy := 0.0
+		if c := v.subCap * secs * g; c > 0 {
+			busy = min(1, recs/c)
+		}
+		st.busyNow = busy
+		st.bpNow, st.idleNow = 0, 1-busy
+		// A reader without splits is idle, never back-pressured.
+		if bp && (v.src == nil || v.src.owns[i]) {
+			st.bpNow, st.idleNow = 1-busy, 0
+		}
+		ms := secs * 1000
+		st.busyMs += busy * ms
+		st.bpMs += st.bpNow * ms
+		st.idleMs += st.idleNow * ms
+		st.in += recs
+		st.out += recs * v.sv.Selectivity
+		st.rateIn = recs / secs
 	}
 }
 

@@ -171,103 +171,21 @@ func (j *job) metaspaceBytes() float64 {
 	return float64(m)
 }
 
+// tmKill is a TaskManager that ran out of memory this tick, and how.
+type tmKill struct {
+	tm        *taskManager
+	reason    string
+	exception string
+	container bool
+}
+
 // updateMemory advances every TaskManager's heap, GC, managed memory and resident size by one
 // tick, then kills the TaskManagers that ran out of memory.
 func (s *Sim) updateMemory(dt float64Duration) {
-	type kill struct {
-		tm        *taskManager
-		reason    string
-		exception string
-		container bool
-	}
-	var kills []kill
+	var kills []tmKill
 	for _, tm := range s.tms {
-		live := float64(frameworkHeapUsed)
-		alloc := float64(baseAllocRate)
-		stateOnManaged := 0.0
-		jobs := s.scratchJobs()
-		for _, h := range tm.hosted {
-			v := h.j.vs[h.v]
-			st := &v.sub[h.sub]
-			live += float64(v.sv.Heap.Base) + v.sv.Heap.PerRecordPerSecond*st.rateIn
-			state := float64(v.sv.StateBytes(v.p)) / float64(v.p)
-			if h.j.rocks {
-				stateOnManaged += state
-			} else {
-				live += state * s.opts.HeapStateFraction
-			}
-			alloc += st.rateIn * allocPerRecord
-			jobs[h.j.idx] = true
-		}
-		heapMax := float64(tm.mem.JVMHeap())
-		tm.liveHeap = live
-		tm.allocRate = alloc
-		u := live / heapMax
-		free := max(heapMax-live, 0)
-		young := max(float64(minYoung), 0.4*free)
-		gcPerSec := alloc / young
-		pause := 3 + 30*u*u // ms per young collection
-		full := 0.0
-		if u > 0.85 {
-			x := min(1, (u-0.85)/0.15)
-			full = 1000 * x * x * x
-		}
-		tm.gcMsPerSec = min(1000, gcPerSec*pause+full)
-		tm.gcCount += gcPerSec*dt.s + full/500*dt.s
-		tm.gcTimeMs += tm.gcMsPerSec * dt.s
-		tm.gcPhase += alloc * dt.s / young
-		tm.gcPhase -= math.Floor(tm.gcPhase)
-		tm.heapUsed = min(heapMax, live+young*tm.gcPhase)
-		tm.gcFactor = max(0.02, 1-tm.gcMsPerSec/1000)
-
-		managed := float64(tm.mem.Managed)
-		tm.managedUsed = min(managed, stateOnManaged)
-		meta := float64(frameworkMetaspace)
-		for ji, j := range s.jobs {
-			if !jobs[ji] {
-				continue
-			}
-			if tm.firstHosted == nil {
-				tm.firstHosted = map[int]time.Time{}
-			}
-			if _, ok := tm.firstHosted[ji]; !ok {
-				tm.firstHosted[ji] = s.now
-			}
-			meta += j.metaspaceNow(s.now) * classLoadTail(s.now.Sub(tm.firstHosted[ji]))
-		}
-		tm.metaspace = meta
-		direct := float64(frameworkDirect)
-		for _, h := range tm.hosted {
-			direct += float64(h.j.vs[h.v].sv.DirectMemory)
-		}
-		tm.directUsed = direct + float64(tm.mem.Network)
-		directMax := float64(tm.mem.FrameworkOffHeap + tm.mem.TaskOffHeap)
-		if tm.gcMsPerSec >= gcOverheadLimit {
-			tm.gcOverSec += dt.s
-		} else {
-			tm.gcOverSec = 0
-		}
-		native := float64(nativeBase) + float64(nativePerSubtask*len(tm.hosted)) + 0.02*heapMax
-		tm.rss = heapMax + tm.directUsed + tm.managedUsed + tm.metaspace + native
-		if ratio := tm.heapUsed / heapMax; ratio > s.heapRatioMax {
-			s.heapRatioMax = ratio
-		}
-		switch {
-		case live > heapMax:
-			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Java heap space (live heap %s > max %s)", mib(live), mib(heapMax)),
-				"java.lang.OutOfMemoryError: Java heap space", false})
-		case tm.gcOverSec >= gcOverheadSpan:
-			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: GC overhead limit exceeded (%.0f ms/s in GC for %.0f s, live heap %s of %s)", tm.gcMsPerSec, tm.gcOverSec, mib(live), mib(heapMax)),
-				"java.lang.OutOfMemoryError: GC overhead limit exceeded", false})
-		case direct > directMax:
-			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Direct buffer memory (%s > framework + task off-heap %s)", mib(direct), mib(directMax)),
-				directOOM(tm, direct), false})
-		case meta > float64(tm.mem.JVMMetaspace):
-			kills = append(kills, kill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Metaspace (%s > limit %s)", mib(meta), mib(float64(tm.mem.JVMMetaspace))),
-				"java.lang.OutOfMemoryError: Metaspace. The metaspace out-of-memory error has occurred. This can mean two things: either the job requires a larger size of JVM metaspace to load classes or there is a class loading leak. In the first case 'taskmanager.memory.jvm-metaspace.size' configuration option should be increased.", false})
-		case tm.rss > float64(tm.mem.TotalProcess):
-			kills = append(kills, kill{tm, fmt.Sprintf("container killed: resident memory %s exceeds the process limit %s", mib(tm.rss), mib(float64(tm.mem.TotalProcess))),
-				fmt.Sprintf("org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id %s is no longer reachable. (container exited with code 137: memory limit exceeded)", tm.id), true})
+		if k, ok := s.tickTMMemory(tm, dt); ok {
+			kills = append(kills, k)
 		}
 	}
 	for _, k := range kills {
@@ -278,6 +196,116 @@ func (s *Sim) updateMemory(dt float64Duration) {
 		}
 		s.killTM(k.tm, k.reason, k.exception)
 	}
+}
+
+// tickTMMemory advances one TaskManager's memory by a tick and says whether, and how, it ran
+// out of memory.
+func (s *Sim) tickTMMemory(tm *taskManager, dt float64Duration) (tmKill, bool) {
+	live := float64(frameworkHeapUsed)
+	alloc := float64(baseAllocRate)
+	stateOnManaged := 0.0
+	jobs := s.scratchJobs()
+	for _, h := range tm.hosted {
+		v := h.j.vs[h.v]
+		st := &v.sub[h.sub]
+		live += float64(v.sv.Heap.Base) + v.sv.Heap.PerRecordPerSecond*st.rateIn
+		state := float64(v.sv.StateBytes(v.p)) / float64(v.p)
+		if h.j.rocks {
+			stateOnManaged += state
+		} else {
+			live += state * s.opts.HeapStateFraction
+		}
+		alloc += st.rateIn * allocPerRecord
+		jobs[h.j.idx] = true
+	}
+	heapMax := float64(tm.mem.JVMHeap())
+	tickHeap(tm, live, alloc, heapMax, dt)
+	tm.managedUsed = min(float64(tm.mem.Managed), stateOnManaged)
+	tm.metaspace = s.metaspaceOf(tm, jobs)
+	direct := float64(frameworkDirect)
+	for _, h := range tm.hosted {
+		direct += float64(h.j.vs[h.v].sv.DirectMemory)
+	}
+	tm.directUsed = direct + float64(tm.mem.Network)
+	if tm.gcMsPerSec >= gcOverheadLimit {
+		tm.gcOverSec += dt.s
+	} else {
+		tm.gcOverSec = 0
+	}
+	native := float64(nativeBase) + float64(nativePerSubtask*len(tm.hosted)) + 0.02*heapMax
+	tm.rss = heapMax + tm.directUsed + tm.managedUsed + tm.metaspace + native
+	if ratio := tm.heapUsed / heapMax; ratio > s.heapRatioMax {
+		s.heapRatioMax = ratio
+	}
+	return outOfMemory(tm, live, heapMax, direct)
+}
+
+// tickHeap advances a TaskManager's heap and GC by a tick: the live heap, the allocation rate,
+// young and full collections and the share of time they leave to the subtasks (gcFactor).
+func tickHeap(tm *taskManager, live, alloc, heapMax float64, dt float64Duration) {
+	tm.liveHeap = live
+	tm.allocRate = alloc
+	u := live / heapMax
+	free := max(heapMax-live, 0)
+	young := max(float64(minYoung), 0.4*free)
+	gcPerSec := alloc / young
+	pause := 3 + 30*u*u // ms per young collection
+	full := 0.0
+	if u > 0.85 {
+		x := min(1, (u-0.85)/0.15)
+		full = 1000 * x * x * x
+	}
+	tm.gcMsPerSec = min(1000, gcPerSec*pause+full)
+	tm.gcCount += gcPerSec*dt.s + full/500*dt.s
+	tm.gcTimeMs += tm.gcMsPerSec * dt.s
+	tm.gcPhase += alloc * dt.s / young
+	tm.gcPhase -= math.Floor(tm.gcPhase)
+	tm.heapUsed = min(heapMax, live+young*tm.gcPhase)
+	tm.gcFactor = max(0.02, 1-tm.gcMsPerSec/1000)
+}
+
+// metaspaceOf is a TaskManager's metaspace: the framework's and, for each job it hosts, the
+// job's classes as far as they have loaded since the TaskManager first hosted it.
+func (s *Sim) metaspaceOf(tm *taskManager, jobs []bool) float64 {
+	meta := float64(frameworkMetaspace)
+	for ji, j := range s.jobs {
+		if !jobs[ji] {
+			continue
+		}
+		if tm.firstHosted == nil {
+			tm.firstHosted = map[int]time.Time{}
+		}
+		if _, ok := tm.firstHosted[ji]; !ok {
+			tm.firstHosted[ji] = s.now
+		}
+		meta += j.metaspaceNow(s.now) * classLoadTail(s.now.Sub(tm.firstHosted[ji]))
+	}
+	return meta
+}
+
+// outOfMemory says whether a TaskManager's memory, as updated this tick, kills it, with the
+// error Flink or the container runtime reports (the first limit broken, in this order).
+func outOfMemory(tm *taskManager, live, heapMax, direct float64) (tmKill, bool) {
+	directMax := float64(tm.mem.FrameworkOffHeap + tm.mem.TaskOffHeap)
+	meta := tm.metaspace
+	switch {
+	case live > heapMax:
+		return tmKill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Java heap space (live heap %s > max %s)", mib(live), mib(heapMax)),
+			"java.lang.OutOfMemoryError: Java heap space", false}, true
+	case tm.gcOverSec >= gcOverheadSpan:
+		return tmKill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: GC overhead limit exceeded (%.0f ms/s in GC for %.0f s, live heap %s of %s)", tm.gcMsPerSec, tm.gcOverSec, mib(live), mib(heapMax)),
+			"java.lang.OutOfMemoryError: GC overhead limit exceeded", false}, true
+	case direct > directMax:
+		return tmKill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Direct buffer memory (%s > framework + task off-heap %s)", mib(direct), mib(directMax)),
+			directOOM(tm, direct), false}, true
+	case meta > float64(tm.mem.JVMMetaspace):
+		return tmKill{tm, fmt.Sprintf("java.lang.OutOfMemoryError: Metaspace (%s > limit %s)", mib(meta), mib(float64(tm.mem.JVMMetaspace))),
+			"java.lang.OutOfMemoryError: Metaspace. The metaspace out-of-memory error has occurred. This can mean two things: either the job requires a larger size of JVM metaspace to load classes or there is a class loading leak. In the first case 'taskmanager.memory.jvm-metaspace.size' configuration option should be increased.", false}, true
+	case tm.rss > float64(tm.mem.TotalProcess):
+		return tmKill{tm, fmt.Sprintf("container killed: resident memory %s exceeds the process limit %s", mib(tm.rss), mib(float64(tm.mem.TotalProcess))),
+			fmt.Sprintf("org.apache.flink.runtime.jobmaster.JobMasterException: TaskManager with id %s is no longer reachable. (container exited with code 137: memory limit exceeded)", tm.id), true}, true
+	}
+	return tmKill{}, false
 }
 
 // directOOM is the JDK's message (java.nio.Bits.reserveMemory) for the allocation that found
