@@ -947,6 +947,40 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 // (parallelism below a slot sharing group's largest vertex frees nothing), after the demand
 // has been low for scale-down.interval, never within settle of a scale-up, never with lag.
 func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) (map[string]int, int, string) {
+	sz, target, surplus, shedsSurplus := p.downStart(snap, e, sz)
+	if sz.low == 0 {
+		p.pauseSurplusWait(snap.Time)
+		p.st.DownHeldAt = time.Time{}
+		return nil, 0, "within target utilization"
+	}
+	p.resumeSurplusWait(e, snap.Time, shedsSurplus)
+	if why := p.downWaiting(snap, e, surplus); why != "" {
+		return nil, 0, why
+	}
+	t := changed(e, withHotAlong(e, target, sz))
+	if len(t) == 0 {
+		return nil, 0, "within target utilization"
+	}
+	if why := p.restartUndrained(e, sz, t); why != "" {
+		return nil, 0, "scale-down held: " + why
+	}
+	if why := p.notWorthRestart(e, t, snap.Time); why != "" {
+		return nil, 0, "scale-down held: " + why
+	}
+	if src := p.raisesInExcursion(e, t, snap.Time); src != "" {
+		return nil, 0, "scale-down held: it raises vertices for source " + short(src) + "'s excursion"
+	}
+	if why := p.awaitCheckpoint(snap.Time); why != "" {
+		return nil, 0, "scale-down held: " + why
+	}
+	p.st.CatchUpSized = false
+	return t, -1, "scale down: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
+}
+
+// downStart says what may start a scale-down: the sizing with low > 0 when something may, the
+// target parallelism, whether it sheds a drain's surplus (surplus: the drain alone starts it;
+// shedsSurplus: the target sheds one, whatever started it).
+func (p *Policy) downStart(snap *autoscaler.Snapshot, e *evaluation, sz sizing) (sizing, map[string]int, bool, bool) {
 	target, surplus := sz.down, false
 	if sz.low > 0 {
 		// Only vertices deep below the target (utilization.min) may start a scale-down, and
@@ -983,49 +1017,32 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 			p.st.LowSince, p.st.LowAtLevel = from, false
 		}
 	}
-	if sz.low == 0 {
-		p.pauseSurplusWait(snap.Time)
-		p.st.DownHeldAt = time.Time{}
-		return nil, 0, "within target utilization"
-	}
-	p.resumeSurplusWait(e, snap.Time, shedsSurplus)
+	return sz, target, surplus, shedsSurplus
+}
+
+// downWaiting says why a scale-down that may start waits (the demand not low for long enough,
+// a source not settled at its level) or is held (settle, lag, a rising demand), or "".
+func (p *Policy) downWaiting(snap *autoscaler.Snapshot, e *evaluation, surplus bool) string {
 	met := p.waitMet(snap.Time) // held for a checkpoint after its wait (ckptalign.go)
 	if waited := p.lowWaited(snap.Time); waited < p.downWait(e, surplus) && !met {
-		return nil, 0, "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
+		return "scale-down pending: demand low for " + waited.Truncate(time.Second).String()
 	}
 	if src, since := p.riseWait(e, snap.Time, surplus); src != "" && !met {
-		return nil, 0, "scale-down pending: demand of source " + short(src) + " at its level for " +
+		return "scale-down pending: demand of source " + short(src) + " at its level for " +
 			snap.Time.Sub(since).Truncate(time.Second).String()
 	}
 	if p.settling(snap.Time, +1) {
-		return nil, 0, "scale-down held: within settle time of the last scale-up"
+		return "scale-down held: within settle time of the last scale-up"
 	}
 	if e.ingest > 0 && e.lagSec > p.o.MaxLag.Seconds()/2 {
-		return nil, 0, "scale-down held: lag not drained"
+		return "scale-down held: lag not drained"
 	}
 	if src := rising(e); src != "" {
 		// The forecast keeps the scale-down above the trend's end, but a rising demand is
 		// how the next load change begins: a restart now is likely reversed within settle.
-		return nil, 0, "scale-down held: demand of source " + short(src) + " rising"
+		return "scale-down held: demand of source " + short(src) + " rising"
 	}
-	t := changed(e, withHotAlong(e, target, sz))
-	if len(t) == 0 {
-		return nil, 0, "within target utilization"
-	}
-	if why := p.restartUndrained(e, sz, t); why != "" {
-		return nil, 0, "scale-down held: " + why
-	}
-	if why := p.notWorthRestart(e, t, snap.Time); why != "" {
-		return nil, 0, "scale-down held: " + why
-	}
-	if src := p.raisesInExcursion(e, t, snap.Time); src != "" {
-		return nil, 0, "scale-down held: it raises vertices for source " + short(src) + "'s excursion"
-	}
-	if why := p.awaitCheckpoint(snap.Time); why != "" {
-		return nil, 0, "scale-down held: " + why
-	}
-	p.st.CatchUpSized = false
-	return t, -1, "scale down: demand low for " + snap.Time.Sub(p.st.LowSince).Truncate(time.Second).String()
+	return ""
 }
 
 // drainSized reports whether a scale-up's size was set by the lag to drain for some vertex it
