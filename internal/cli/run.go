@@ -70,25 +70,23 @@ func loadRunConfig(path string) (*runConfig, error) {
 	return &rc, nil
 }
 
-func newRunCmd() *cobra.Command {
-	var (
-		flinks, sets, headers                         []string
-		configFile, dataDir, policy, listen, interval string
-		caFile, token, user, timeout                  string
-		dryRun, allJobs                               bool
-		parallelism                                   int
-		retention                                     time.Duration
-		compress                                      float64
-		retentionEvents, retentionHistory             int
-		dashboardPoints                               int
-		logFormat, logLevel                           string
-		localDir                                      string
-		ko                                            kubeOptions
-	)
-	cmd := &cobra.Command{
-		Use:   "run (--flink URL [--flink URL...] | --config FILE)",
-		Short: "Autoscale the jobs of one or more Flink clusters in place",
-		Long: `Watch one or more Flink clusters through their REST API, find their jobs, and scale
+// runFlags are flinktune run's flags.
+type runFlags struct {
+	flinks, sets, headers                         []string
+	configFile, dataDir, policy, listen, interval string
+	caFile, token, user, timeout                  string
+	dryRun, allJobs                               bool
+	parallelism                                   int
+	retention                                     time.Duration
+	compress                                      float64
+	retentionEvents, retentionHistory             int
+	dashboardPoints                               int
+	logFormat, logLevel                           string
+	localDir                                      string
+	ko                                            kubeOptions
+}
+
+const runLong = `Watch one or more Flink clusters through their REST API, find their jobs, and scale
 each job's vertices in place through PUT /jobs/<id>/resource-requirements (Flink 1.18+,
 jobmanager.scheduler: adaptive).
 
@@ -131,227 +129,291 @@ applied as pipeline.jobvertex-parallelism-overrides and memory as spec.*.resourc
 server-side apply (field manager flinktune, never forced: conflicts are reported), replicas
 within --k8s-budget-*. Replicas elect a leader through a Lease; the history of applied
 changes is kept on each resource (annotation flinktune.io/history). Events go on the
-resources. deploy/ has the manifests.` + localRunHelp,
-		Example: `  flinktune run --flink http://localhost:8081 --all-jobs
+resources. deploy/ has the manifests.`
+
+const runExample = `  flinktune run --flink http://localhost:8081 --all-jobs
   flinktune run --flink https://flink-a:8081 --flink https://flink-b:8081 --ca-file ca.pem --token-env FLINK_TOKEN
   flinktune run --config flinktune.yaml --dry-run --listen :9249
   flinktune run --flink http://localhost:8081 --policy operator --set job.autoscaler.metrics.window=10m
   flinktune run --kubernetes --namespace flink --kubeconfig ~/.kube/config
-  flinktune run --local-dir ~/.cache/flinktune/local --all-jobs --set job.autoscaler.memory.tuning.enabled=true`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			rc := &runConfig{}
-			if configFile != "" {
-				var err error
-				if rc, err = loadRunConfig(configFile); err != nil {
-					return usageError{err}
-				}
-			}
-			// Flags override the file.
-			if cmd.Flags().Changed("data-dir") || rc.DataDir == "" {
-				rc.DataDir = dataDir
-			}
-			if cmd.Flags().Changed("policy") || rc.Policy == "" {
-				rc.Policy = policy
-			}
-			if cmd.Flags().Changed("interval") || rc.Interval == "" {
-				rc.Interval = interval
-			}
-			if cmd.Flags().Changed("listen") || rc.Listen == "" {
-				rc.Listen = listen
-			}
-			if cmd.Flags().Changed("parallelism") || rc.Parallelism == 0 {
-				rc.Parallelism = parallelism
-			}
-			rc.DryRun = rc.DryRun || dryRun
-			rc.AllJobs = rc.AllJobs || allJobs
-			for _, u := range flinks {
-				rc.Clusters = append(rc.Clusters, clusterConfig{URL: u, Timeout: timeout, CAFile: caFile, Username: user,
-					PasswordEnv: "FLINK_PASSWORD", BearerTokenEnv: token})
-			}
-			var pr *local.ProcessRealizer
-			if localDir != "" {
-				var lerr error
-				if pr, lerr = wireLocal(localDir, rc); lerr != nil {
-					return usageError{lerr}
-				}
-			}
-			if len(rc.Clusters) == 0 && !ko.enabled {
-				return usagef("no cluster: pass --flink URL (repeatable), --config FILE or --kubernetes")
-			}
-			if len(rc.Clusters) > 0 && ko.enabled {
-				return usagef("--kubernetes finds its clusters itself: drop --flink and the config file's clusters")
-			}
-			if rc.Listen != "" {
-				if err := checkListen("--listen", rc.Listen); err != nil {
-					return err
-				}
-			}
-			if rc.Parallelism < 1 {
-				return usagef("--parallelism %d: want at least 1 job cycle at a time", rc.Parallelism)
-			}
-			if !policies.Valid(rc.Policy) {
-				return usagef("--policy %q: want one of %s", rc.Policy, strings.Join(policies.Names(), ", "))
-			}
-			every, perr := flinkconf.ParseDuration(rc.Interval)
-			if perr != nil || every <= 0 {
-				return usagef("--interval %q: want a duration such as 10s", rc.Interval)
-			}
-			base, err := withOverrides(rc.Config, sets)
-			if err != nil {
-				return err
-			}
-			if compress != 1 {
-				// The policy's windows mean the same share of a scenario compressed as much
-				// (flinktune local submit --compress; scenarios/FORMAT.md, "Time scale").
-				if err := policies.Compress(base, rc.Policy, compress); err != nil {
-					return usageError{err}
-				}
-			}
-			where := "--set"
-			if configFile != "" {
-				where = configFile + " (config) and --set"
-			}
-			if err := checkOptions(where, base); err != nil {
-				return err
-			}
-			var extra []flinkrest.Option
-			for _, h := range headers {
-				k, v, ok := strings.Cut(h, "=")
-				if !ok || k == "" {
-					return usagef("--header %q: want Name=value", h)
-				}
-				extra = append(extra, flinkrest.WithHeader(k, v))
-			}
+  flinktune run --local-dir ~/.cache/flinktune/local --all-jobs --set job.autoscaler.memory.tuning.enabled=true`
 
-			log, err := newLogger(cmd, logFormat, logLevel)
-			if err != nil {
-				return err
-			}
-			clusters, clients, err := buildClusters(rc.Clusters, extra)
-			if err != nil {
-				return usageError{err}
-			}
-			withLocalRealizer(clusters, pr, base, log)
-			if retention < 0 || retentionEvents < 0 || retentionHistory < 0 {
-				return usagef("--retention, --retention-events and --retention-history: want 0 (keep all) or more")
-			}
-			if dashboardPoints < 1 {
-				return usagef("--dashboard-points %d: want at least 1 sample per job", dashboardPoints)
-			}
-			if defaultRunGC(os.LookupEnv) {
-				log.Debug("garbage collector target set", "GOGC", runGCPercent)
-			}
-			st, err := store.Open(rc.DataDir)
-			if err != nil {
-				return err // a damaged store's error names the recovery commands
-			}
-			defer st.Close()
-			metrics := controller.NewMetrics()
-			// The dashboard's history is kept only when it is served (--listen).
-			rec := dashboard.NewRecorder(dashboardPoints)
-			var observer controller.Observer
-			if rc.Listen != "" {
-				observer = rec
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			build := func(ctx context.Context, clusters []controller.Cluster, clients []*flinkrest.Client) []*controller.Controller {
-				groups := groupByClock(ctx, log, clusters, clients, every)
-				ctls := make([]*controller.Controller, len(groups))
-				for i, g := range groups {
-					ctls[i] = controller.New(st, g.clusters, policies.New, controller.Options{
-						Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
-						Policy: rc.Policy, Base: base, Logger: log, Metrics: metrics, Observer: observer,
-						Retention: store.Retention{MaxAge: retention, MaxEvents: retentionEvents, MaxHistory: retentionHistory},
-					})
-				}
-				return ctls
-			}
-			if ko.enabled {
-				kr, err := newKubeRun(ko, log, st)
-				if err != nil {
-					return err
-				}
-				kr.newControllers = build
-				if rc.Listen != "" {
-					srv, addr, err := serveRun(rc.Listen, metrics, st, st.Health, dashboard.Handler(rec, st))
-					if err != nil {
-						return err
-					}
-					defer srv.Shutdown(context.Background())
-					log.Info("serving", "dashboard", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
-				}
-				err = kr.run(ctx)
-				if ctx.Err() != nil {
-					err = nil // SIGTERM: the lease was released
-				}
-				log.Info("flinktune run stopped", "err", err)
-				return err
-			}
-			ctls := build(ctx, clusters, clients)
-			health := func() error {
-				for _, c := range ctls {
-					if err := c.Health(); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			if rc.Listen != "" {
-				srv, addr, err := serveRun(rc.Listen, metrics, st, health, dashboard.Handler(rec, st))
-				if err != nil {
-					return err
-				}
-				defer srv.Shutdown(context.Background())
-				log.Info("serving", "dashboard", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
-			}
-			names := make([]string, len(clusters))
-			for i, c := range clusters {
-				names[i] = c.Name
-			}
-			log.Info("flinktune run started", "clusters", names, "policy", rc.Policy, "interval", every.String(),
-				"dryRun", rc.DryRun, "allJobs", rc.AllJobs, "dataDir", rc.DataDir)
-			err = runControllers(ctx, ctls)
-			log.Info("flinktune run stopped")
-			return err
-		},
+func newRunCmd() *cobra.Command {
+	rf := &runFlags{}
+	cmd := &cobra.Command{
+		Use:     "run (--flink URL [--flink URL...] | --config FILE)",
+		Short:   "Autoscale the jobs of one or more Flink clusters in place",
+		Long:    runLong + localRunHelp,
+		Example: runExample,
+		Args:    cobra.NoArgs,
+		RunE:    rf.run,
 	}
-	f := cmd.Flags()
-	f.StringArrayVar(&flinks, "flink", nil, "REST endpoint of a Flink cluster (repeatable)")
-	f.StringVar(&configFile, "config", "", "YAML file with clusters and settings (see --help)")
-	f.StringVar(&localDir, "local-dir", "", "state directory of a flinktune local up cluster: apply memory tuning by restarting its TaskManagers (see --help)")
-	f.StringVar(&dataDir, "data-dir", defaultDataDir(), "directory of the persistent state")
-	f.StringVar(&policy, "policy", "flinktune", "default policy: "+strings.Join(policies.Names(), " or "))
-	f.StringVar(&interval, "interval", "10s", "time between cycles")
-	f.StringVar(&listen, "listen", "", "address of the dashboard, /metrics, /healthz and /api/v1/events (e.g. 127.0.0.1:9249)")
-	f.BoolVar(&dryRun, "dry-run", false, "record recommendations, apply nothing")
-	f.BoolVar(&allJobs, "all-jobs", false, "manage every job, not only those with job.autoscaler.enabled: true")
-	f.IntVar(&parallelism, "parallelism", 16, "jobs cycled concurrently")
-	f.Float64Var(&compress, "compress", 1, "divide every job-time window of the policy and the memory tuner (--set value or default) by this factor, for a scenario compressed as much on a real Flink (local submit --compress)")
-	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration, e.g. job.autoscaler.utilization.target=0.7")
-	f.StringVar(&caFile, "ca-file", "", "PEM file of the CA that signed the clusters' TLS certificates")
-	f.StringVar(&token, "token-env", "", "environment variable holding a bearer token")
-	f.StringVar(&user, "user", "", "basic-auth user (password from $FLINK_PASSWORD)")
-	f.StringArrayVar(&headers, "header", nil, "extra HTTP header Name=value (repeatable)")
-	f.StringVar(&timeout, "timeout", "5s", "deadline of each REST call")
-	f.DurationVar(&retention, "retention", 30*24*time.Hour, "drop events and history older than this (0: keep)")
-	f.IntVar(&retentionEvents, "retention-events", 100000, "keep at most this many events (0: no limit)")
-	f.IntVar(&retentionHistory, "retention-history", 1000, "keep at most this many history entries per job (0: no limit)")
-	f.IntVar(&dashboardPoints, "dashboard-points", dashboard.DefaultPoints, "samples of each job's time series kept in memory for the dashboard")
-	f.StringVar(&logFormat, "log-format", "text", "text or json")
-	f.StringVar(&logLevel, "log-level", "info", "debug (every job cycle and its reason), info, warn or error")
-	f.BoolVar(&ko.enabled, "kubernetes", false, "find jobs as FlinkDeployments, FlinkSessionJobs and reactive TaskManager Deployments (see --help)")
-	f.StringVar(&ko.namespace, "namespace", "", "with --kubernetes: the namespace to watch (default: the pod's or the kubeconfig context's)")
-	f.StringVar(&ko.kubeconfig, "kubeconfig", "", "with --kubernetes: a kubeconfig file (default: the in-cluster service account)")
-	f.StringVar(&ko.context, "context", "", "with --kubeconfig: the context (default: current-context)")
-	f.StringVar(&ko.identity, "identity", "", "with --kubernetes: this replica's name in the lease (default: the host name, the pod's name)")
-	f.StringVar(&ko.lease, "lease", "flinktune", "with --kubernetes: the coordination.k8s.io Lease replicas elect a leader with")
-	f.DurationVar(&ko.leaseDuration, "lease-duration", 15*time.Second, "with --kubernetes: how long a leader's lease lasts without renewal (the takeover time)")
-	f.StringVar(&ko.budgetCPU, "k8s-budget-cpu", "", "with --kubernetes: CPU all reactive TaskManager Deployments may request together, e.g. 64 or 64000m")
-	f.StringVar(&ko.budgetMemory, "k8s-budget-memory", "", "with --kubernetes: memory they may request together, e.g. 256Gi")
-	f.DurationVar(&ko.timeout, "k8s-timeout", 10*time.Second, "with --kubernetes: deadline of each API server call")
+	rf.register(cmd)
 	return cmd
+}
+
+func (rf *runFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVar(&rf.flinks, "flink", nil, "REST endpoint of a Flink cluster (repeatable)")
+	f.StringVar(&rf.configFile, "config", "", "YAML file with clusters and settings (see --help)")
+	f.StringVar(&rf.localDir, "local-dir", "", "state directory of a flinktune local up cluster: apply memory tuning by restarting its TaskManagers (see --help)")
+	f.StringVar(&rf.dataDir, "data-dir", defaultDataDir(), "directory of the persistent state")
+	f.StringVar(&rf.policy, "policy", "flinktune", "default policy: "+strings.Join(policies.Names(), " or "))
+	f.StringVar(&rf.interval, "interval", "10s", "time between cycles")
+	f.StringVar(&rf.listen, "listen", "", "address of the dashboard, /metrics, /healthz and /api/v1/events (e.g. 127.0.0.1:9249)")
+	f.BoolVar(&rf.dryRun, "dry-run", false, "record recommendations, apply nothing")
+	f.BoolVar(&rf.allJobs, "all-jobs", false, "manage every job, not only those with job.autoscaler.enabled: true")
+	f.IntVar(&rf.parallelism, "parallelism", 16, "jobs cycled concurrently")
+	f.Float64Var(&rf.compress, "compress", 1, "divide every job-time window of the policy and the memory tuner (--set value or default) by this factor, for a scenario compressed as much on a real Flink (local submit --compress)")
+	f.StringArrayVar(&rf.sets, "set", nil, "key=value under every job's configuration, e.g. job.autoscaler.utilization.target=0.7")
+	f.StringVar(&rf.caFile, "ca-file", "", "PEM file of the CA that signed the clusters' TLS certificates")
+	f.StringVar(&rf.token, "token-env", "", "environment variable holding a bearer token")
+	f.StringVar(&rf.user, "user", "", "basic-auth user (password from $FLINK_PASSWORD)")
+	f.StringArrayVar(&rf.headers, "header", nil, "extra HTTP header Name=value (repeatable)")
+	f.StringVar(&rf.timeout, "timeout", "5s", "deadline of each REST call")
+	f.DurationVar(&rf.retention, "retention", 30*24*time.Hour, "drop events and history older than this (0: keep)")
+	f.IntVar(&rf.retentionEvents, "retention-events", 100000, "keep at most this many events (0: no limit)")
+	f.IntVar(&rf.retentionHistory, "retention-history", 1000, "keep at most this many history entries per job (0: no limit)")
+	f.IntVar(&rf.dashboardPoints, "dashboard-points", dashboard.DefaultPoints, "samples of each job's time series kept in memory for the dashboard")
+	f.StringVar(&rf.logFormat, "log-format", "text", "text or json")
+	f.StringVar(&rf.logLevel, "log-level", "info", "debug (every job cycle and its reason), info, warn or error")
+	f.BoolVar(&rf.ko.enabled, "kubernetes", false, "find jobs as FlinkDeployments, FlinkSessionJobs and reactive TaskManager Deployments (see --help)")
+	f.StringVar(&rf.ko.namespace, "namespace", "", "with --kubernetes: the namespace to watch (default: the pod's or the kubeconfig context's)")
+	f.StringVar(&rf.ko.kubeconfig, "kubeconfig", "", "with --kubernetes: a kubeconfig file (default: the in-cluster service account)")
+	f.StringVar(&rf.ko.context, "context", "", "with --kubeconfig: the context (default: current-context)")
+	f.StringVar(&rf.ko.identity, "identity", "", "with --kubernetes: this replica's name in the lease (default: the host name, the pod's name)")
+	f.StringVar(&rf.ko.lease, "lease", "flinktune", "with --kubernetes: the coordination.k8s.io Lease replicas elect a leader with")
+	f.DurationVar(&rf.ko.leaseDuration, "lease-duration", 15*time.Second, "with --kubernetes: how long a leader's lease lasts without renewal (the takeover time)")
+	f.StringVar(&rf.ko.budgetCPU, "k8s-budget-cpu", "", "with --kubernetes: CPU all reactive TaskManager Deployments may request together, e.g. 64 or 64000m")
+	f.StringVar(&rf.ko.budgetMemory, "k8s-budget-memory", "", "with --kubernetes: memory they may request together, e.g. 256Gi")
+	f.DurationVar(&rf.ko.timeout, "k8s-timeout", 10*time.Second, "with --kubernetes: deadline of each API server call")
+}
+
+// run checks everything given (in the order the errors are listed in --help's sections: the
+// config file and flags, the jobs' options, headers, clusters, limits) before it opens the
+// store, then runs the controllers until SIGTERM.
+func (rf *runFlags) run(cmd *cobra.Command, _ []string) error {
+	rc, pr, every, err := rf.runConfig(cmd)
+	if err != nil {
+		return err
+	}
+	base, err := rf.jobOptions(rc)
+	if err != nil {
+		return err
+	}
+	var extra []flinkrest.Option
+	for _, h := range rf.headers {
+		k, v, ok := strings.Cut(h, "=")
+		if !ok || k == "" {
+			return usagef("--header %q: want Name=value", h)
+		}
+		extra = append(extra, flinkrest.WithHeader(k, v))
+	}
+	log, err := newLogger(cmd, rf.logFormat, rf.logLevel)
+	if err != nil {
+		return err
+	}
+	clusters, clients, err := buildClusters(rc.Clusters, extra)
+	if err != nil {
+		return usageError{err}
+	}
+	withLocalRealizer(clusters, pr, base, log)
+	if rf.retention < 0 || rf.retentionEvents < 0 || rf.retentionHistory < 0 {
+		return usagef("--retention, --retention-events and --retention-history: want 0 (keep all) or more")
+	}
+	if rf.dashboardPoints < 1 {
+		return usagef("--dashboard-points %d: want at least 1 sample per job", rf.dashboardPoints)
+	}
+	if defaultRunGC(os.LookupEnv) {
+		log.Debug("garbage collector target set", "GOGC", runGCPercent)
+	}
+	st, err := store.Open(rc.DataDir)
+	if err != nil {
+		return err // a damaged store's error names the recovery commands
+	}
+	defer st.Close()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return rf.serve(ctx, runSetup{rc: rc, every: every, base: base, log: log, st: st, clusters: clusters, clients: clients})
+}
+
+// runConfig merges the config file with the flags (flags win) and checks the result: clusters,
+// --listen, --parallelism, --policy and --interval. With --local-dir it wires the process
+// realizer of that local cluster.
+func (rf *runFlags) runConfig(cmd *cobra.Command) (*runConfig, *local.ProcessRealizer, time.Duration, error) {
+	rc := &runConfig{}
+	if rf.configFile != "" {
+		var err error
+		if rc, err = loadRunConfig(rf.configFile); err != nil {
+			return nil, nil, 0, usageError{err}
+		}
+	}
+	rf.mergeInto(cmd, rc)
+	var pr *local.ProcessRealizer
+	if rf.localDir != "" {
+		var lerr error
+		if pr, lerr = wireLocal(rf.localDir, rc); lerr != nil {
+			return nil, nil, 0, usageError{lerr}
+		}
+	}
+	if len(rc.Clusters) == 0 && !rf.ko.enabled {
+		return nil, nil, 0, usagef("no cluster: pass --flink URL (repeatable), --config FILE or --kubernetes")
+	}
+	if len(rc.Clusters) > 0 && rf.ko.enabled {
+		return nil, nil, 0, usagef("--kubernetes finds its clusters itself: drop --flink and the config file's clusters")
+	}
+	if rc.Listen != "" {
+		if err := checkListen("--listen", rc.Listen); err != nil {
+			return nil, nil, 0, err
+		}
+	}
+	if rc.Parallelism < 1 {
+		return nil, nil, 0, usagef("--parallelism %d: want at least 1 job cycle at a time", rc.Parallelism)
+	}
+	if !policies.Valid(rc.Policy) {
+		return nil, nil, 0, usagef("--policy %q: want one of %s", rc.Policy, strings.Join(policies.Names(), ", "))
+	}
+	every, perr := flinkconf.ParseDuration(rc.Interval)
+	if perr != nil || every <= 0 {
+		return nil, nil, 0, usagef("--interval %q: want a duration such as 10s", rc.Interval)
+	}
+	return rc, pr, every, nil
+}
+
+// mergeInto sets the flags given, and those the file leaves unset, on the config file's settings,
+// and adds the --flink clusters to the file's.
+func (rf *runFlags) mergeInto(cmd *cobra.Command, rc *runConfig) {
+	changed := cmd.Flags().Changed
+	if changed("data-dir") || rc.DataDir == "" {
+		rc.DataDir = rf.dataDir
+	}
+	if changed("policy") || rc.Policy == "" {
+		rc.Policy = rf.policy
+	}
+	if changed("interval") || rc.Interval == "" {
+		rc.Interval = rf.interval
+	}
+	if changed("listen") || rc.Listen == "" {
+		rc.Listen = rf.listen
+	}
+	if changed("parallelism") || rc.Parallelism == 0 {
+		rc.Parallelism = rf.parallelism
+	}
+	rc.DryRun = rc.DryRun || rf.dryRun
+	rc.AllJobs = rc.AllJobs || rf.allJobs
+	for _, u := range rf.flinks {
+		rc.Clusters = append(rc.Clusters, clusterConfig{URL: u, Timeout: rf.timeout, CAFile: rf.caFile, Username: rf.user,
+			PasswordEnv: "FLINK_PASSWORD", BearerTokenEnv: rf.token})
+	}
+}
+
+// jobOptions is the configuration under every job: the config file's config, then --set,
+// compressed by --compress, checked (unknown keys and bad values name where they came from).
+func (rf *runFlags) jobOptions(rc *runConfig) (*flinkconf.Config, error) {
+	base, err := withOverrides(rc.Config, rf.sets)
+	if err != nil {
+		return nil, err
+	}
+	if rf.compress != 1 {
+		// The policy's windows mean the same share of a scenario compressed as much
+		// (flinktune local submit --compress; scenarios/FORMAT.md, "Time scale").
+		if err := policies.Compress(base, rc.Policy, rf.compress); err != nil {
+			return nil, usageError{err}
+		}
+	}
+	where := "--set"
+	if rf.configFile != "" {
+		where = rf.configFile + " (config) and --set"
+	}
+	if err := checkOptions(where, base); err != nil {
+		return nil, err
+	}
+	return base, nil
+}
+
+// runSetup is what run has checked and opened before its controllers start.
+type runSetup struct {
+	rc       *runConfig
+	every    time.Duration
+	base     *flinkconf.Config
+	log      *slog.Logger
+	st       *store.Store
+	clusters []controller.Cluster
+	clients  []*flinkrest.Client
+}
+
+// serve runs the controllers (one per group of clusters sharing a clock rate; under
+// --kubernetes, the leader's for the resources it finds) and, with --listen, the dashboard,
+// /metrics, /healthz and /api/v1/events, until ctx ends.
+func (rf *runFlags) serve(ctx context.Context, rs runSetup) error {
+	rc, log := rs.rc, rs.log
+	metrics := controller.NewMetrics()
+	// The dashboard's history is kept only when it is served (--listen).
+	rec := dashboard.NewRecorder(rf.dashboardPoints)
+	var observer controller.Observer
+	if rc.Listen != "" {
+		observer = rec
+	}
+	build := func(ctx context.Context, clusters []controller.Cluster, clients []*flinkrest.Client) []*controller.Controller {
+		groups := groupByClock(ctx, log, clusters, clients, rs.every)
+		ctls := make([]*controller.Controller, len(groups))
+		for i, g := range groups {
+			ctls[i] = controller.New(rs.st, g.clusters, policies.New, controller.Options{
+				Interval: g.wall, Parallelism: rc.Parallelism, DryRun: rc.DryRun, AllJobs: rc.AllJobs,
+				Policy: rc.Policy, Base: rs.base, Logger: log, Metrics: metrics, Observer: observer,
+				Retention: store.Retention{MaxAge: rf.retention, MaxEvents: rf.retentionEvents, MaxHistory: rf.retentionHistory},
+			})
+		}
+		return ctls
+	}
+	var health func() error
+	var ctls []*controller.Controller
+	if rf.ko.enabled {
+		health = rs.st.Health
+	} else {
+		ctls = build(ctx, rs.clusters, rs.clients)
+		health = func() error {
+			for _, c := range ctls {
+				if err := c.Health(); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	var kr *kubeRun
+	if rf.ko.enabled {
+		var err error
+		if kr, err = newKubeRun(rf.ko, log, rs.st); err != nil {
+			return err
+		}
+		kr.newControllers = build
+	}
+	if rc.Listen != "" {
+		srv, addr, err := serveRun(rc.Listen, metrics, rs.st, health, dashboard.Handler(rec, rs.st))
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown(context.Background())
+		log.Info("serving", "dashboard", "http://"+addr+"/", "metrics", "http://"+addr+"/metrics", "events", "http://"+addr+"/api/v1/events")
+	}
+	if kr != nil {
+		err := kr.run(ctx)
+		if ctx.Err() != nil {
+			err = nil // SIGTERM: the lease was released
+		}
+		log.Info("flinktune run stopped", "err", err)
+		return err
+	}
+	names := make([]string, len(rs.clusters))
+	for i, c := range rs.clusters {
+		names[i] = c.Name
+	}
+	log.Info("flinktune run started", "clusters", names, "policy", rc.Policy, "interval", rs.every.String(),
+		"dryRun", rc.DryRun, "allJobs", rc.AllJobs, "dataDir", rc.DataDir)
+	err := runControllers(ctx, ctls)
+	log.Info("flinktune run stopped")
+	return err
 }
 
 func buildClusters(cfgs []clusterConfig, extra []flinkrest.Option) ([]controller.Cluster, []*flinkrest.Client, error) {
