@@ -43,143 +43,187 @@ const heapPerGCThread = 43 * 1024 * 1024
 // being the REST server's Netty workers (20 = 2 × CPUs), Pekko/Akka (10), the common fork-join
 // pool (~10), I/O (4) and the REST cluster client (4).
 func inventory(s *Setup, heap int64) []ThreadGroup {
-	n := s.JVM.ActiveProcessors
-	job := s.running()
-	mini := s.Mode == MiniCluster
-	slots := s.Flink.Slots
-	var out []ThreadGroup
-	add := func(name, control string, kind ThreadKind, count, maxCount int) {
-		if count <= 0 {
-			return
-		}
-		if maxCount <= count {
-			maxCount = 0
-		}
-		out = append(out, ThreadGroup{Name: name, Control: control, Kind: kind, Count: count, Max: maxCount})
-	}
-
+	t := &threadList{s: s, n: s.JVM.ActiveProcessors, job: s.running(), mini: s.Mode == MiniCluster}
 	// The JVM itself (JDK 17): main, VM Thread, Reference Handler, Finalizer, Signal Dispatcher,
 	// Service Thread, Monitor Deflation Thread, Common-Cleaner, Notification Thread and
 	// VM Periodic Task Thread.
-	add("JVM (main, VM Thread, reference handling, service threads)", "", KindVM, 10, 0)
+	t.add("JVM (main, VM Thread, reference handling, service threads)", "", KindVM, 10, 0)
+	t.compilers()
+	t.gcWorkers(heap)
+	t.restEndpoint()
+	t.rpcAndServices()
+	t.tasks()
+	t.sizeStacks()
+	return t.out
+}
 
-	// JIT compilers start on demand (UseDynamicNumberOfCompilerThreads): all under load, one
-	// per compiler when idle.
-	c1, c2, total := CompilerThreads(n)
-	if s.JVM.JIT == JITC1 {
+// threadList collects a process's thread groups.
+type threadList struct {
+	s    *Setup
+	n    int  // active processors
+	job  bool // a job runs (pools started on demand are counted as under load)
+	mini bool // a MiniCluster: JobManager and TaskManager in one process
+	out  []ThreadGroup
+}
+
+// add lists a pool of count threads started (none: not listed) of maxCount at most (0 or not
+// above count: a fixed pool).
+func (t *threadList) add(name, control string, kind ThreadKind, count, maxCount int) {
+	if count <= 0 {
+		return
+	}
+	if maxCount <= count {
+		maxCount = 0
+	}
+	t.out = append(t.out, ThreadGroup{Name: name, Control: control, Kind: kind, Count: count, Max: maxCount})
+}
+
+// compilers lists the JIT compiler threads: they start on demand
+// (UseDynamicNumberOfCompilerThreads), all under load, one per compiler when idle.
+func (t *threadList) compilers() {
+	c1, c2, total := CompilerThreads(t.n)
+	if t.s.JVM.JIT == JITC1 {
 		started := 1
-		if job {
+		if t.job {
 			started = min(total, 2)
 		}
-		add("C1 compiler", "-XX:TieredStopAtLevel=1, -XX:ActiveProcessorCount", KindC1, started, total)
-	} else {
-		sc1, sc2 := 1, 1
-		if job {
-			sc1, sc2 = c1, c2
-		}
-		add("C1 compiler", "-XX:ActiveProcessorCount", KindC1, sc1, c1)
-		add("C2 compiler", "-XX:ActiveProcessorCount", KindC2, sc2, c2)
+		t.add("C1 compiler", "-XX:TieredStopAtLevel=1, -XX:ActiveProcessorCount", KindC1, started, total)
+		return
 	}
+	sc1, sc2 := 1, 1
+	if t.job {
+		sc1, sc2 = c1, c2
+	}
+	t.add("C1 compiler", "-XX:ActiveProcessorCount", KindC1, sc1, c1)
+	t.add("C2 compiler", "-XX:ActiveProcessorCount", KindC2, sc2, c2)
+}
 
-	// GC workers also start on demand: one per 43 MiB of heap (at least two) once collections
-	// get busy.
-	p := ParallelGCThreads(n)
+// gcWorkers lists the GC's threads: workers also start on demand, one per 43 MiB of heap (at
+// least two) once collections get busy.
+func (t *threadList) gcWorkers(heap int64) {
+	p := ParallelGCThreads(t.n)
 	workers := 1
-	if job {
+	if t.job {
 		workers = min(p, max(2, int(math.Ceil(float64(heap)/heapPerGCThread))))
 	}
-	switch s.JVM.GC {
+	switch t.s.JVM.GC {
 	case GCG1:
-		add("G1 GC workers", "-XX:ParallelGCThreads (CPUs)", KindGC, workers, p)
-		add("G1 marking (Main Marker, Conc#0)", "-XX:ConcGCThreads", KindGC, 2, 1+ConcGCThreads(n))
+		t.add("G1 GC workers", "-XX:ParallelGCThreads (CPUs)", KindGC, workers, p)
+		t.add("G1 marking (Main Marker, Conc#0)", "-XX:ConcGCThreads", KindGC, 2, 1+ConcGCThreads(t.n))
 		refine := 1
-		if job {
+		if t.job {
 			refine = min(p, 2)
 		}
-		add("G1 refinement", "-XX:G1ConcRefinementThreads", KindGC, refine, p)
-		add("G1 Service", "", KindGC, 1, 0)
+		t.add("G1 refinement", "-XX:G1ConcRefinementThreads", KindGC, refine, p)
+		t.add("G1 Service", "", KindGC, 1, 0)
 	case GCParallel:
-		add("Parallel GC workers", "-XX:ParallelGCThreads (CPUs)", KindGC, workers, p)
+		t.add("Parallel GC workers", "-XX:ParallelGCThreads (CPUs)", KindGC, workers, p)
 	}
+}
 
-	rpcCap := min(max(int(math.Ceil(float64(n)*s.Flink.RPCFactor)), s.Flink.RPCMin), s.Flink.RPCMax)
+// restSubmit reports whether a MiniCluster's job is submitted through its REST endpoint.
+func (t *threadList) restSubmit() bool {
+	return t.mini && t.job && t.s.Workload.Submit == SubmitREST
+}
+
+// restEndpoint lists a MiniCluster's REST endpoint: Netty's event loops default to 2 × CPUs and
+// start as connections arrive; a REST client (RemoteStreamEnvironment) opens a connection per
+// request.
+func (t *threadList) restEndpoint() {
+	if !t.mini {
+		return
+	}
+	rest := t.restSubmit()
+	t.add("REST server Netty boss", "", KindJava, 1, 0)
+	restWorkers := 0
+	if rest {
+		restWorkers = 2 * t.n
+	} else if t.job {
+		restWorkers = 1
+	}
+	t.add("REST server Netty workers", "-XX:ActiveProcessorCount (Netty: 2 × CPUs)", KindJava, restWorkers, 2*t.n)
+	handlers := 0
+	if rest {
+		handlers = t.s.Flink.RESTThreads
+	} else if t.job {
+		handlers = 1
+	}
+	t.add("REST handlers", OptRESTThreads.Key, KindJava, handlers, t.s.Flink.RESTThreads)
+}
+
+// rpcAndServices lists the RPC system, the metric services, the common pool and a MiniCluster's
+// I/O pools, BLOB server and REST cluster client.
+func (t *threadList) rpcAndServices() {
+	s := t.s
+	rpcCap := min(max(int(math.Ceil(float64(t.n)*s.Flink.RPCFactor)), s.Flink.RPCMin), s.Flink.RPCMax)
 	rpcKeys := "pekko.fork-join-executor.parallelism-min/-factor/-max"
-	rest := mini && job && s.Workload.Submit == SubmitREST
-
-	if mini {
-		// The REST endpoint: Netty's event loops default to 2 × CPUs and start as connections
-		// arrive; a REST client (RemoteStreamEnvironment) opens a connection per request.
-		add("REST server Netty boss", "", KindJava, 1, 0)
-		restWorkers := 0
-		if rest {
-			restWorkers = 2 * n
-		} else if job {
-			restWorkers = 1
-		}
-		add("REST server Netty workers", "-XX:ActiveProcessorCount (Netty: 2 × CPUs)", KindJava, restWorkers, 2*n)
-		handlers := 0
-		if rest {
-			handlers = s.Flink.RESTThreads
-		} else if job {
-			handlers = 1
-		}
-		add("REST handlers", OptRESTThreads.Key, KindJava, handlers, s.Flink.RESTThreads)
-	}
 	// The RPC system's fork-join dispatcher spawns about half its parallelism (seed: 10 of 20).
-	add("RPC dispatcher (Pekko/Akka)", rpcKeys, KindJava, (rpcCap+1)/2, rpcCap)
-	add("RPC scheduler", "", KindJava, 1, 0)
-	if !mini {
+	t.add("RPC dispatcher (Pekko/Akka)", rpcKeys, KindJava, (rpcCap+1)/2, rpcCap)
+	t.add("RPC scheduler", "", KindJava, 1, 0)
+	if !t.mini {
 		// A TaskManager talks to the JobManager over Pekko's remoting (Netty server and client
 		// socket worker pools, 1 to 2 threads each).
-		add("RPC remoting (Netty)", "pekko.server-socket-worker-pool.*, pekko.client-socket-worker-pool.*", KindJava, 2, 4)
+		t.add("RPC remoting (Netty)", "pekko.server-socket-worker-pool.*, pekko.client-socket-worker-pool.*", KindJava, 2, 4)
 	}
-	add("Metric query service", "", KindJava, 2, 0)
-	commonCap := max(n-1, 1)
+	t.add("Metric query service", "", KindJava, 2, 0)
+	commonCap := max(t.n-1, 1)
 	common := min(commonCap, 2)
-	if job {
+	if t.job {
 		common = commonCap
 	}
-	add("ForkJoinPool.commonPool", "-XX:ActiveProcessorCount (CPUs - 1)", KindJava, common, commonCap)
-	if mini {
-		add("Cluster I/O (mini-cluster-io)", OptClusterIOPool.Key, KindJava, min(s.Flink.IOPool, 4), s.Flink.IOPool)
-		if job {
-			add("JobManager I/O (jobmanager-io)", OptJMIOPool.Key, KindJava, min(s.Flink.JMIOPool, 2), s.Flink.JMIOPool)
-			add("JobManager futures (jobmanager-future)", OptFuturePool.Key, KindJava, min(s.Flink.FuturePool, 2), s.Flink.FuturePool)
+	t.add("ForkJoinPool.commonPool", "-XX:ActiveProcessorCount (CPUs - 1)", KindJava, common, commonCap)
+	if t.mini {
+		t.add("Cluster I/O (mini-cluster-io)", OptClusterIOPool.Key, KindJava, min(s.Flink.IOPool, 4), s.Flink.IOPool)
+		if t.job {
+			t.add("JobManager I/O (jobmanager-io)", OptJMIOPool.Key, KindJava, min(s.Flink.JMIOPool, 2), s.Flink.JMIOPool)
+			t.add("JobManager futures (jobmanager-future)", OptFuturePool.Key, KindJava, min(s.Flink.FuturePool, 2), s.Flink.FuturePool)
 		}
-		add("BLOB server", "", KindJava, 1, 0)
+		t.add("BLOB server", "", KindJava, 1, 0)
 	}
-	if rest {
+	if t.restSubmit() {
 		// RestClusterClient: a fixed I/O pool of 4, its Netty event loop and a retry scheduler.
-		add("REST cluster client I/O", "submit with MiniCluster#submitJob instead", KindJava, 4, 0)
-		add("REST client Netty, retry scheduler", "submit with MiniCluster#submitJob instead", KindJava, 2, 0)
+		t.add("REST cluster client I/O", "submit with MiniCluster#submitJob instead", KindJava, 4, 0)
+		t.add("REST client Netty, retry scheduler", "submit with MiniCluster#submitJob instead", KindJava, 2, 0)
 	}
-	add("Metric registry, delay scheduler", "", KindJava, 2, 0)
+	t.add("Metric registry, delay scheduler", "", KindJava, 2, 0)
+}
+
+// tasks lists the TaskManager's own threads: I/O, the shuffle server and, with a job running,
+// one task per slot with its timers and the connector's threads.
+func (t *threadList) tasks() {
+	s := t.s
+	slots := s.Flink.Slots
 	tmIO := 1
-	if job {
+	if t.job {
 		tmIO = 2
 	}
-	add("TaskManager I/O (flink-taskexecutor-io)", OptClusterIOPool.Key, KindJava, min(s.Flink.IOPool, tmIO), s.Flink.IOPool)
-	add("Shuffle Netty server", "taskmanager.network.netty.server.numThreads", KindJava, 1, 0)
-	if job {
-		add("Tasks (one chained task per slot)", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
-		add("Processing-time timers", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
-		add("Closeable reaper", "", KindJava, 1, 0)
-		if s.Workload.Connector == ConnectorKafka {
-			add("Kafka source split fetchers", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
-			add("Kafka producer network threads", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
-			if mini {
-				add("Source coordinator and Kafka admin client", "", KindJava, 3, 0)
-			}
+	t.add("TaskManager I/O (flink-taskexecutor-io)", OptClusterIOPool.Key, KindJava, min(s.Flink.IOPool, tmIO), s.Flink.IOPool)
+	t.add("Shuffle Netty server", "taskmanager.network.netty.server.numThreads", KindJava, 1, 0)
+	if !t.job {
+		return
+	}
+	t.add("Tasks (one chained task per slot)", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
+	t.add("Processing-time timers", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
+	t.add("Closeable reaper", "", KindJava, 1, 0)
+	if s.Workload.Connector == ConnectorKafka {
+		t.add("Kafka source split fetchers", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
+		t.add("Kafka producer network threads", "taskmanager.numberOfTaskSlots", KindJava, slots, 0)
+		if t.mini {
+			t.add("Source coordinator and Kafka admin client", "", KindJava, 3, 0)
 		}
 	}
+}
 
-	plat := s.Machine.Platform
+// sizeStacks sets each group's resident memory per thread: the stack it touches (within its
+// stack size less the guard zone, at least a page) plus native bookkeeping.
+func (t *threadList) sizeStacks() {
+	plat := t.s.Machine.Platform
 	guard := plat.guardZone()
-	for i := range out {
+	for i := range t.out {
 		var touched, size int64
-		switch out[i].Kind {
+		switch t.out[i].Kind {
 		case KindJava:
-			touched, size = javaStackTouched, s.JVM.ThreadStack
+			touched, size = javaStackTouched, t.s.JVM.ThreadStack
 		case KindVM, KindGC:
 			touched, size = vmStackTouched, plat.VMThreadStackSize
 		case KindC1:
@@ -187,7 +231,6 @@ func inventory(s *Setup, heap int64) []ThreadGroup {
 		case KindC2:
 			touched, size = c2StackTouched, plat.CompilerThreadStackSize
 		}
-		out[i].PerThread = min(touched, max(size-guard, plat.PageSize)) + threadNative
+		t.out[i].PerThread = min(touched, max(size-guard, plat.PageSize)) + threadNative
 	}
-	return out
 }
