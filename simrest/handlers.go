@@ -102,19 +102,11 @@ func (srv *Server) jobRoute(w http.ResponseWriter, r *http.Request, jid string, 
 	}
 	sub := strings.Join(rest, "/")
 	switch {
+	case sub == "" && r.Method == http.MethodPatch:
+		srv.cancel(w, jid, q)
 	case sub == "":
-		switch r.Method {
-		case http.MethodPatch:
-			if mode := firstQ(q, "mode"); mode != "" && mode != "cancel" {
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid value for mode: %s", mode))
-				return
-			}
-			s.Cancel(jid)
-			writeJSON(w, http.StatusAccepted, struct{}{})
-		default:
-			if allow(get) {
-				writeJSON(w, http.StatusOK, srv.jobDetails(job))
-			}
+		if allow(get) {
+			writeJSON(w, http.StatusOK, srv.jobDetails(job))
 		}
 	case sub == "status":
 		if allow(get) {
@@ -150,15 +142,12 @@ func (srv *Server) jobRoute(w http.ResponseWriter, r *http.Request, jid string, 
 		if allow(get) {
 			srv.exceptions(w, jid, q)
 		}
+	case sub == "resource-requirements" && r.Method == http.MethodPut:
+		srv.putRequirements(w, r, jid)
 	case sub == "resource-requirements":
-		switch r.Method {
-		case http.MethodPut:
-			srv.putRequirements(w, r, jid)
-		default:
-			if allow(get) {
-				req, _ := s.Requirements(jid)
-				writeJSON(w, http.StatusOK, toWire(req))
-			}
+		if allow(get) {
+			req, _ := s.Requirements(jid)
+			writeJSON(w, http.StatusOK, toWire(req))
 		}
 	case sub == "rescaling":
 		if allow(r.Method == http.MethodPatch) {
@@ -173,40 +162,56 @@ func (srv *Server) jobRoute(w http.ResponseWriter, r *http.Request, jid string, 
 			srv.savepointStatus(w, jid, rest[1])
 		}
 	case len(rest) >= 2 && rest[0] == "vertices":
-		var vx *sim.VertexView
-		for i := range job.Vertices {
-			if job.Vertices[i].ID == rest[1] {
-				vx = &job.Vertices[i]
-			}
+		srv.vertexRoute(w, job, jid, rest, q, get, allow, notFound)
+	default:
+		notFound()
+	}
+}
+
+// cancel serves PATCH /jobs/<id>?mode=cancel (mode may be left out; no other mode exists).
+func (srv *Server) cancel(w http.ResponseWriter, jid string, q map[string][]string) {
+	if mode := firstQ(q, "mode"); mode != "" && mode != "cancel" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("Invalid value for mode: %s", mode))
+		return
+	}
+	srv.sim.Cancel(jid)
+	writeJSON(w, http.StatusAccepted, struct{}{})
+}
+
+// vertexRoute serves /jobs/<id>/vertices/<vid>[/...]: rest starts at "vertices".
+func (srv *Server) vertexRoute(w http.ResponseWriter, job sim.JobView, jid string, rest []string, q map[string][]string, get bool,
+	allow func(bool) bool, notFound func()) {
+	var vx *sim.VertexView
+	for i := range job.Vertices {
+		if job.Vertices[i].ID == rest[1] {
+			vx = &job.Vertices[i]
 		}
-		if vx == nil {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("org.apache.flink.runtime.rest.NotFoundException: JobVertex %s not found", rest[1]))
+	}
+	if vx == nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("org.apache.flink.runtime.rest.NotFoundException: JobVertex %s not found", rest[1]))
+		return
+	}
+	vsub := strings.Join(rest[2:], "/")
+	switch {
+	case vsub == "" && allow(get):
+		writeJSON(w, http.StatusOK, srv.vertexDetails(job, vx))
+	case vsub == "metrics" && allow(get):
+		srv.vertexMetrics(w, job, vx, q)
+	case vsub == "subtasks/metrics" && allow(get):
+		srv.subtasksMetrics(w, job, vx, q)
+	case vsub == "backpressure" && allow(get):
+		srv.backpressure(w, job, vx)
+	case vsub == "watermarks" && allow(get):
+		srv.watermarks(w, job, vx)
+	case len(rest) == 5 && rest[2] == "subtasks" && rest[4] == "metrics" && allow(get):
+		i, err := strconv.Atoi(rest[3])
+		if err != nil || i < 0 || i >= vx.Parallelism {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("Invalid subtask index %s for vertex %s.", rest[3], vx.ID))
 			return
 		}
-		vsub := strings.Join(rest[2:], "/")
-		switch {
-		case vsub == "" && allow(get):
-			writeJSON(w, http.StatusOK, srv.vertexDetails(job, vx))
-		case vsub == "metrics" && allow(get):
-			srv.vertexMetrics(w, job, vx, q)
-		case vsub == "subtasks/metrics" && allow(get):
-			srv.subtasksMetrics(w, job, vx, q)
-		case vsub == "backpressure" && allow(get):
-			srv.backpressure(w, job, vx)
-		case vsub == "watermarks" && allow(get):
-			srv.watermarks(w, job, vx)
-		case len(rest) == 5 && rest[2] == "subtasks" && rest[4] == "metrics" && allow(get):
-			i, err := strconv.Atoi(rest[3])
-			if err != nil || i < 0 || i >= vx.Parallelism {
-				writeError(w, http.StatusNotFound, fmt.Sprintf("Invalid subtask index %s for vertex %s.", rest[3], vx.ID))
-				return
-			}
-			ms, _ := s.SubtaskMetricList(jid, vx.ID, i)
-			writeMetrics(w, ms, q, "")
-		case len(rest) >= 3:
-			notFound()
-		}
-	default:
+		ms, _ := srv.sim.SubtaskMetricList(jid, vx.ID, i)
+		writeMetrics(w, ms, q, "")
+	case len(rest) >= 3:
 		notFound()
 	}
 }
