@@ -183,31 +183,49 @@ func (srv *Server) jobRoute(w http.ResponseWriter, r *http.Request, jid string, 
 			writeError(w, http.StatusNotFound, fmt.Sprintf("org.apache.flink.runtime.rest.NotFoundException: JobVertex %s not found", rest[1]))
 			return
 		}
-		vsub := strings.Join(rest[2:], "/")
-		switch {
-		case vsub == "" && allow(get):
-			writeJSON(w, http.StatusOK, srv.vertexDetails(job, vx))
-		case vsub == "metrics" && allow(get):
-			srv.vertexMetrics(w, job, vx, q)
-		case vsub == "subtasks/metrics" && allow(get):
-			srv.subtasksMetrics(w, job, vx, q)
-		case vsub == "backpressure" && allow(get):
-			srv.backpressure(w, job, vx)
-		case vsub == "watermarks" && allow(get):
-			srv.watermarks(w, job, vx)
-		case len(rest) == 5 && rest[2] == "subtasks" && rest[4] == "metrics" && allow(get):
-			i, err := strconv.Atoi(rest[3])
-			if err != nil || i < 0 || i >= vx.Parallelism {
-				writeError(w, http.StatusNotFound, fmt.Sprintf("Invalid subtask index %s for vertex %s.", rest[3], vx.ID))
-				return
-			}
-			ms, _ := s.SubtaskMetricList(jid, vx.ID, i)
-			writeMetrics(w, ms, q, "")
-		case len(rest) >= 3:
-			notFound()
-		}
+		srv.vertexRoute(w, job, vx, rest[2:], q, get, allow, notFound)
 	default:
 		notFound()
+	}
+}
+
+// vertexRoute serves /jobs/:jid/vertices/:vid/<sub>. The path is matched before the method
+// is checked, so that a wrong method answers one 405 and an unknown path one 404 (checking
+// the method inside each case wrote a 405 and then fell through to the 404: two bodies).
+func (srv *Server) vertexRoute(w http.ResponseWriter, job sim.JobView, vx *sim.VertexView, sub []string,
+	q map[string][]string, get bool, allow func(bool) bool, notFound func()) {
+	vsub := strings.Join(sub, "/")
+	subtask := len(sub) == 3 && sub[0] == "subtasks" && sub[2] == "metrics"
+	switch vsub {
+	case "", "metrics", "subtasks/metrics", "backpressure", "watermarks":
+	default:
+		if !subtask {
+			notFound()
+			return
+		}
+	}
+	if !allow(get) {
+		return
+	}
+	switch {
+	case vsub == "":
+		writeJSON(w, http.StatusOK, srv.vertexDetails(job, vx))
+	case vsub == "metrics":
+		srv.vertexMetrics(w, job, vx, q)
+	case vsub == "subtasks/metrics":
+		srv.subtasksMetrics(w, job, vx, q)
+	case vsub == "backpressure":
+		srv.backpressure(w, job, vx)
+	case vsub == "watermarks":
+		srv.watermarks(w, job, vx)
+	default:
+		i, err := strconv.Atoi(sub[1])
+		if err != nil || i < 0 || i >= vx.Parallelism {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("Invalid subtask index %s for vertex %s.", sub[1], vx.ID))
+			return
+		}
+		ms, _ := srv.sim.SubtaskMetricList(job.ID, vx.ID, i)
+		writeMetrics(w, ms, q, "")
 	}
 }
 
