@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -196,9 +197,43 @@ func TestParseQuantity(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d", tc.q, v, err, tc.v)
 		}
 	}
-	if _, err := ParseQuantity("lots", false); err == nil {
-		t.Error("want an error")
+	for _, tc := range []struct {
+		q   string
+		cpu bool
+	}{{"lots", false}, {"NaN", true}, {"NaN", false}, {"Inf", true}, {"-InfGi", false}, {"-1", true}, {"-5m", true},
+		{"-1Gi", false}, {"-1", false}, {"1e30Gi", false}, {"1e17", true}, {"9223372036854775808", false}} {
+		if v, err := ParseQuantity(tc.q, tc.cpu); err == nil || !strings.Contains(err.Error(), strconv.Quote(tc.q)) {
+			t.Errorf("%s (cpu %t): %d %v, want an error naming it", tc.q, tc.cpu, v, err)
+		}
 	}
+	if v, err := ParseQuantity("9223372036854775807", false); err != nil || v != math.MaxInt64 { // exact, not via float64
+		t.Errorf("max int64: %d %v", v, err)
+	}
+}
+
+// FuzzParseQuantity: a quantity read is never negative (a NaN or huge float converted to
+// int64 was), and it reads back the same when written plainly (bytes, millicores).
+func FuzzParseQuantity(f *testing.F) {
+	for _, q := range []string{"500m", "2", "1.5", "0.25", "1Gi", "512Mi", "512M", "2g", "1e9", "4096k", "1.5Ti", "NaN", "-1", "1e300Gi"} {
+		f.Add(q, true)
+		f.Add(q, false)
+	}
+	f.Fuzz(func(t *testing.T, q string, cpu bool) {
+		v, err := ParseQuantity(q, cpu)
+		if err != nil {
+			return
+		}
+		if v < 0 {
+			t.Fatalf("%q (cpu %t): %d", q, cpu, v)
+		}
+		plain := strconv.FormatInt(v, 10)
+		if cpu {
+			plain += "m"
+		}
+		if back, err := ParseQuantity(plain, cpu); err != nil || back != v {
+			t.Fatalf("%q (cpu %t) = %d, but %q reads %d %v", q, cpu, v, plain, back, err)
+		}
+	})
 }
 
 func TestRecorderRateLimit(t *testing.T) {

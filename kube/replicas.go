@@ -2,7 +2,9 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 
@@ -146,20 +148,25 @@ func PodRequests(deploy Object) [2]int64 {
 func asMap(v any) map[string]any { m, _ := v.(map[string]any); return m }
 
 // ParseQuantity reads a Kubernetes quantity: CPU in millicores ("500m", "2"), memory in
-// bytes ("2Gi", "512M", "1e9"). Flink-style sizes ("2g") are accepted for memory.
+// bytes ("2Gi", "512M", "1e9"). Flink-style sizes ("2g") are accepted for memory. Negative,
+// non-finite ("NaN", "Inf") and out-of-range quantities are errors: a budget or a request is
+// never below zero, and converting such a float to int64 has no defined result.
 func ParseQuantity(q string, cpu bool) (int64, error) {
 	if q == "" {
 		return 0, fmt.Errorf("empty quantity")
 	}
 	if cpu {
 		if s, ok := cutSuffix(q, "m"); ok {
-			return strconv.ParseInt(s, 10, 64)
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err == nil && n < 0 {
+				err = errNegative
+			}
+			if err != nil {
+				return 0, fmt.Errorf("cpu %q: %w", q, err)
+			}
+			return n, nil
 		}
-		f, err := strconv.ParseFloat(q, 64)
-		if err != nil {
-			return 0, fmt.Errorf("cpu %q: %w", q, err)
-		}
-		return int64(f * 1000), nil
+		return scaledQuantity("cpu", q, q, 1000)
 	}
 	units := []struct {
 		s string
@@ -167,21 +174,45 @@ func ParseQuantity(q string, cpu bool) (int64, error) {
 	}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}}
 	for _, u := range units {
 		if s, ok := cutSuffix(q, u.s); ok {
-			f, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return 0, fmt.Errorf("memory %q: %w", q, err)
-			}
-			return int64(f * u.m), nil
+			return scaledQuantity("memory", q, s, u.m)
 		}
 	}
-	if f, err := strconv.ParseFloat(q, 64); err == nil {
-		return int64(f), nil
+	if _, err := strconv.ParseFloat(q, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		return scaledQuantity("memory", q, q, 1)
 	}
 	b, ex := flinkconf.ParseMemorySize(q)
 	if ex != nil {
 		return 0, fmt.Errorf("memory %q: %s", q, ex.Error())
 	}
 	return b, nil
+}
+
+var errNegative = errors.New("negative quantity")
+
+// scaledQuantity is the number s times m, truncated to an int64: the quantity q of the
+// resource res, both named in its errors. A plain integer is read exactly (a float64 is
+// not exact beyond 2^53 bytes).
+func scaledQuantity(res, q, s string, m float64) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && m == 1 {
+		if n < 0 {
+			return 0, fmt.Errorf("%s %q: %w", res, q, errNegative)
+		}
+		return n, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w", res, q, err)
+	}
+	v := f * m
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("%s %q: not a finite number", res, q)
+	case v < 0:
+		return 0, fmt.Errorf("%s %q: %w", res, q, errNegative)
+	case v >= 1<<63:
+		return 0, fmt.Errorf("%s %q: out of range", res, q)
+	}
+	return int64(v), nil
 }
 
 func cutSuffix(s, suf string) (string, bool) {

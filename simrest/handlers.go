@@ -178,7 +178,10 @@ func (srv *Server) cancel(w http.ResponseWriter, jid string, q map[string][]stri
 	writeJSON(w, http.StatusAccepted, struct{}{})
 }
 
-// vertexRoute serves /jobs/<id>/vertices/<vid>[/...]: rest starts at "vertices".
+// vertexRoute serves /jobs/<id>/vertices/<vid>[/...]: rest starts at "vertices". The path is
+// matched before the method is checked, so that a wrong method answers one 405 and an unknown
+// path one 404 (checking the method inside each case wrote a 405 and then fell through to the
+// 404: two bodies).
 func (srv *Server) vertexRoute(w http.ResponseWriter, job sim.JobView, jid string, rest []string, q map[string][]string, get bool,
 	allow func(bool) bool, notFound func()) {
 	var vx *sim.VertexView
@@ -191,28 +194,39 @@ func (srv *Server) vertexRoute(w http.ResponseWriter, job sim.JobView, jid strin
 		writeError(w, http.StatusNotFound, fmt.Sprintf("org.apache.flink.runtime.rest.NotFoundException: JobVertex %s not found", rest[1]))
 		return
 	}
-	vsub := strings.Join(rest[2:], "/")
-	switch {
-	case vsub == "" && allow(get):
+	sub := rest[2:]
+	vsub := strings.Join(sub, "/")
+	subtask := len(sub) == 3 && sub[0] == "subtasks" && sub[2] == "metrics"
+	switch vsub {
+	case "", "metrics", "subtasks/metrics", "backpressure", "watermarks":
+	default:
+		if !subtask {
+			notFound()
+			return
+		}
+	}
+	if !allow(get) {
+		return
+	}
+	switch vsub {
+	case "":
 		writeJSON(w, http.StatusOK, srv.vertexDetails(job, vx))
-	case vsub == "metrics" && allow(get):
+	case "metrics":
 		srv.vertexMetrics(w, job, vx, q)
-	case vsub == "subtasks/metrics" && allow(get):
+	case "subtasks/metrics":
 		srv.subtasksMetrics(w, job, vx, q)
-	case vsub == "backpressure" && allow(get):
+	case "backpressure":
 		srv.backpressure(w, job, vx)
-	case vsub == "watermarks" && allow(get):
+	case "watermarks":
 		srv.watermarks(w, job, vx)
-	case len(rest) == 5 && rest[2] == "subtasks" && rest[4] == "metrics" && allow(get):
-		i, err := strconv.Atoi(rest[3])
+	default:
+		i, err := strconv.Atoi(sub[1])
 		if err != nil || i < 0 || i >= vx.Parallelism {
-			writeError(w, http.StatusNotFound, fmt.Sprintf("Invalid subtask index %s for vertex %s.", rest[3], vx.ID))
+			writeError(w, http.StatusNotFound, fmt.Sprintf("Invalid subtask index %s for vertex %s.", sub[1], vx.ID))
 			return
 		}
 		ms, _ := srv.sim.SubtaskMetricList(jid, vx.ID, i)
 		writeMetrics(w, ms, q, "")
-	case len(rest) >= 3:
-		notFound()
 	}
 }
 

@@ -390,11 +390,14 @@ func (p *Policy) noteLagMetrics(snap *autoscaler.Snapshot) {
 	}
 }
 
-// dropStaleTarget forgets overrides of vertices that are gone and targets a failure has
-// made unreachable only through the scheduler (the target stays as the desired state).
+// dropStaleTarget forgets overrides of vertices that are gone, and targets the vertex cannot
+// run (below 1 or above its max parallelism: only a corrupt or edited saved state, or a
+// redeploy with a lower max parallelism, holds those; the policy never decides them).
+// Targets a failure has made unreachable only through the scheduler stay as the desired state.
 func (p *Policy) dropStaleTarget(snap *autoscaler.Snapshot) {
-	for id := range p.st.Target {
-		if snap.Vertex(id) == nil {
+	for id, n := range p.st.Target {
+		v := snap.Vertex(id)
+		if v == nil || n < 1 || v.MaxParallelism > 0 && n > v.MaxParallelism {
 			delete(p.st.Target, id)
 		}
 	}

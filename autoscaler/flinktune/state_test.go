@@ -139,3 +139,48 @@ func TestMarshalStateIsPlainEncoding(t *testing.T) {
 		t.Fatal("no state had a window to splice")
 	}
 }
+
+// FuzzRestoreState: a saved policy state (the store's file, a ConfigMap) may be cut short or
+// edited. Whatever RestoreState accepts, the policy keeps cycling on a real job without
+// panicking, never decides a parallelism outside [1, max parallelism], and its state still
+// marshals (a NaN or an infinity in it once made every later save fail).
+func FuzzRestoreState(f *testing.F) {
+	snaps := chainSnapshots(3, 40)
+	p := New(DefaultOptions())
+	for i, s := range snaps[:36] {
+		if _, err := p.Cycle(s); err != nil {
+			f.Fatal(err)
+		}
+		if i == 5 || i == 35 {
+			data, err := p.MarshalState()
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+	}
+	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{"version":1,"target":{"x":-3},"downtimes":[1e308,-1],"samples":[{"t":"2026-01-01T00:00:00Z"}]}`))
+	// Targets of a job vertex the policy would never decide: handed on as decisions once.
+	f.Add([]byte(`{"version":1,"target":{"00000000000000000000000000000000":-3,"00000000000000000000000000000001":100000}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := New(DefaultOptions())
+		if p.RestoreState(data) != nil {
+			return
+		}
+		for _, s := range snaps[36:] {
+			d, err := p.Cycle(s)
+			if err != nil {
+				return
+			}
+			for id, n := range d.Parallelism {
+				if n < 1 || n > 128 {
+					t.Fatalf("vertex %s: parallelism %d", id, n)
+				}
+			}
+		}
+		if _, err := p.MarshalState(); err != nil {
+			t.Fatalf("restored state cycled no longer marshals: %v", err)
+		}
+	})
+}

@@ -2,7 +2,9 @@ package operator
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -59,4 +61,56 @@ func TestJavaNumerics(t *testing.T) {
 	if got := durationSeconds(-1); got != -1 {
 		t.Errorf("Duration#toSeconds floors: %d", got)
 	}
+}
+
+// FuzzDecimalRound checks decimalRound's digit arithmetic against exact rational arithmetic
+// (math/big) on the same shortest decimal digits, and round3's fast path against
+// precisionRound, for any finite double and scale.
+func FuzzDecimalRound(f *testing.F) {
+	for _, x := range []float64{0, 0.0005, -0.0005, 2.675, 1.2345, 999.9995, -999.9995, 1e-9, 1e17 + 0.5, 9.999999999999999e22, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+		f.Add(x, uint8(3), false)
+		f.Add(x, uint8(2), true)
+	}
+	f.Fuzz(func(t *testing.T, x float64, scale uint8, ceil bool) {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return
+		}
+		sc := int(scale % 24)
+		mode := halfUp
+		if ceil {
+			mode = ceiling
+		}
+		if got, want := decimalRound(x, sc, mode), exactRound(x, sc, mode); got != want {
+			t.Fatalf("decimalRound(%v, %d, %v) = %s, want %s", x, sc, mode, got, want)
+		}
+		if got, want := round3(x), precisionRound(x, 3); got != want || math.Signbit(got) != math.Signbit(want) && got != 0 {
+			t.Fatalf("round3(%v) = %v, want %v", x, got, want)
+		}
+	})
+}
+
+// exactRound is BigDecimal(Double.toString(x)).setScale(scale, mode).toPlainString() in
+// math/big: the shortest digits as an exact rational, scaled, rounded, written with scale
+// decimals (no sign on a zero result, as decimalRound).
+func exactRound(x float64, scale int, mode roundingMode) string {
+	r, _ := new(big.Rat).SetString(strconv.FormatFloat(x, 'e', -1, 64))
+	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int)) // q truncated toward zero
+	switch {
+	case mode == halfUp && new(big.Int).Lsh(new(big.Int).Abs(m), 1).Cmp(r.Denom()) >= 0:
+		q.Add(q, big.NewInt(int64(r.Sign()))) // half away from zero
+	case mode == ceiling && m.Sign() > 0:
+		q.Add(q, big.NewInt(1))
+	}
+	s := new(big.Int).Abs(q).String()
+	for len(s) <= scale {
+		s = "0" + s
+	}
+	if scale > 0 {
+		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	}
+	if q.Sign() < 0 {
+		s = "-" + s
+	}
+	return s
 }

@@ -517,3 +517,48 @@ func TestOptionsOverlayAndPlugins(t *testing.T) {
 		t.Errorf("variant %s", data)
 	}
 }
+
+// FuzzRestoreState: a saved policy state (the store's file, a ConfigMap) may be cut short or
+// edited. Whatever RestoreState accepts, the policy keeps cycling on a running job without
+// panicking and still marshals its state. (Decided parallelisms are not range-checked: like
+// the Java operator, the port hands the stored parallelismOverrides on as they are, so an
+// edited "0" or "-3" reaches the realizer, which Flink then refuses.)
+func FuzzRestoreState(f *testing.F) {
+	start := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	const warm = 20
+	conf := benchConf(nil)
+	p := New(DefaultOptions())
+	job := newSyntheticJob(2, 2, conf, start)
+	for range warm {
+		d, err := p.Cycle(job.next(time.Minute))
+		if err != nil {
+			f.Fatal(err)
+		}
+		job.apply(d)
+	}
+	data, err := p.MarshalState()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data)
+	f.Add([]byte(`{"version":1}`))
+	f.Add([]byte(`{"version":1,"collectedMetrics":[{"time":"2026-07-01T00:19:00Z","vertexMetrics":{"00000000000000000000000000000000":{"LOAD":"NaN","LAG":-1,"NUM_RECORDS_IN":1e308}},"globalMetrics":{"HEAP_MAX_USAGE_RATIO":"Infinity"}}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := New(DefaultOptions())
+		if p.RestoreState(data) != nil {
+			return
+		}
+		job := newSyntheticJob(2, 2, conf, start)
+		for range warm {
+			job.next(time.Minute)
+		}
+		for range 3 { // decisions not applied: as if Flink refused them
+			if _, err := p.Cycle(job.next(time.Minute)); err != nil {
+				return
+			}
+		}
+		if _, err := p.MarshalState(); err != nil {
+			t.Fatalf("restored state cycled no longer marshals: %v", err)
+		}
+	})
+}

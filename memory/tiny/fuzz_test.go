@@ -54,6 +54,7 @@ func FuzzParseJVMFlags(f *testing.F) {
 	for _, s := range []string{
 		"-Xmx60m", "-Xmx72m -Xms72m -Xss256k -XX:+UseSerialGC -XX:MaxMetaspaceSize=72m -XX:TieredStopAtLevel=1",
 		"-XX:+UseG1GC -XX:+UseSerialGC", "-XX:ActiveProcessorCount=x", "-Xss1k", "-Djdk.nio.maxCachedBufferSize=-1", "  ",
+		"-XX:ThreadStackSize=1048576", "-XX:ThreadStackSize=9007199254740992",
 	} {
 		f.Add(s)
 	}

@@ -30,10 +30,18 @@ func ParseJVMFlags(text string) (JVM, error) {
 			j.InitialHeap, err = size("-Xms")
 		case strings.HasPrefix(f, "-Xss"):
 			j.ThreadStack, err = size("-Xss")
+			if err == nil && j.ThreadStack > maxThreadStackKiB*KiB {
+				err = fmt.Errorf("JVM flag %s: the JVM accepts at most 1g (\"Invalid thread stack size: %s The specified size exceeds the maximum representable size.\")", f, f)
+			}
 		case strings.HasPrefix(f, "-XX:ThreadStackSize="):
 			var kb int64
 			kb, err = size("-XX:ThreadStackSize=")
-			j.ThreadStack = kb * KiB // the flag counts KiB
+			// The flag counts KiB; bounded as HotSpot bounds it (which also keeps kb·KiB
+			// from overflowing into a negative or a wrapped stack size).
+			if err == nil && kb > maxThreadStackKiB {
+				err = fmt.Errorf("JVM flag %s: the JVM accepts 0 to %d (KiB) (\"intx ThreadStackSize=%d is outside the allowed range [ 0 ... %d ]\")", f, maxThreadStackKiB, kb, maxThreadStackKiB)
+			}
+			j.ThreadStack = kb * KiB
 		case strings.HasPrefix(f, "-XX:MaxMetaspaceSize="):
 			j.MaxMetaspace, err = size("-XX:MaxMetaspaceSize=")
 		case strings.HasPrefix(f, "-XX:MaxDirectMemorySize="):
@@ -92,6 +100,10 @@ func ParseJVMFlags(text string) (JVM, error) {
 	}
 	return j, nil
 }
+
+// maxThreadStackKiB is HotSpot's bound on a thread stack (ThreadStackSize's range(0, 1*M)
+// in KiB, and -Xss's "maximum representable size"), as OpenJDK 17 enforces it.
+const maxThreadStackKiB = 1 << 20
 
 func allSame(s []string) bool {
 	for _, x := range s[1:] {

@@ -124,6 +124,9 @@ func TestParseJVMFlags(t *testing.T) {
 		j.ActiveProcessors != want.ActiveProcessors || j.NIOCacheLimit != want.NIOCacheLimit || len(j.Ignored) != 1 {
 		t.Errorf("got %+v\nwant %+v", j, want)
 	}
+	if j, err := ParseJVMFlags("-XX:ThreadStackSize=1048576 -Xss1g"); err != nil || j.ThreadStack != 1<<30 {
+		t.Errorf("the largest stack the JVM takes: %+v %v", j, err)
+	}
 	if j, err := ParseJVMFlags("-XX:ThreadStackSize=512"); err != nil || j.ThreadStack != 512*KiB {
 		t.Errorf("ThreadStackSize counts KiB: %+v %v", j, err)
 	}
@@ -137,6 +140,12 @@ func TestParseJVMFlags(t *testing.T) {
 		{"-XX:TieredStopAtLevel=0", "levels 1 to 3"},
 		{"-XX:ActiveProcessorCount=0", "positive number"},
 		{"-Xmx99999999999999999g", "too large"},
+		// HotSpot's bounds (OpenJDK 17): beyond them kb·KiB overflowed to a negative stack
+		// (2^53 KiB) or wrapped to a small one.
+		{"-XX:ThreadStackSize=1048577", "intx ThreadStackSize=1048577 is outside the allowed range [ 0 ... 1048576 ]"},
+		{"-XX:ThreadStackSize=9007199254740992", "outside the allowed range"},
+		{"-XX:ThreadStackSize=8000000t", "outside the allowed range"},
+		{"-Xss1025m", "exceeds the maximum representable size"},
 	} {
 		if _, err := ParseJVMFlags(bad.in); err == nil || !strings.Contains(err.Error(), bad.err) {
 			t.Errorf("ParseJVMFlags(%q) = %v, want an error containing %q", bad.in, err, bad.err)
