@@ -276,7 +276,7 @@ func relFitError(xs, ys []float64) float64 {
 // relNoise estimates the standard deviation of the samples' random part relative to the rate,
 // from the median of the relative differences of consecutive samples (for Gaussian noise
 // 0.954σ): a step shows in one difference and a ramp in none beyond its slope, so neither
-// inflates it.
+// inflates it. Consecutive idle samples differ by nothing.
 func relNoise(ys []float64) float64 {
 	if len(ys) < 5 {
 		return 0
@@ -285,6 +285,12 @@ func relNoise(ys []float64) float64 {
 	for i := 1; i < len(ys); i++ {
 		if m := (ys[i] + ys[i-1]) / 2; m > 0 {
 			diffs = append(diffs, math.Abs(ys[i]-ys[i-1])/m)
+		} else {
+			// Two idle samples are a quiet rate, not a missing one: skipping them left a step
+			// from an idle hour measured on its own few samples, whose median difference is the
+			// step, so the step passed for noise and its first ten seconds for a steady ramp
+			// (forecast 5x the new level, held to the end of the run).
+			diffs = append(diffs, 0)
 		}
 	}
 	if len(diffs) < 4 {
