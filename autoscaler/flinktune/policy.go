@@ -950,9 +950,9 @@ func (p *Policy) lagReason(e *evaluation, sz sizing, src string, ahead float64) 
 // planned layout still cannot serve the demand (its bottleneck at its max parallelism, its
 // partitions or the slot ceiling, under a load beyond all of them) the lag grows either way,
 // and the restart is worth it only if it leaves less lag than not restarting over settle, the
-// least time its layout holds (no scale-down reverses it sooner). Rescaling regardless restarted an overloaded job every few minutes to move a vertex
-// downstream of the capped one by a subtask (13 rescales against the operator's 4, the job
-// down for 265-615 s each time).
+// least time its layout holds (no scale-down reverses it sooner). Rescaling regardless
+// restarted an overloaded job every few minutes to move a vertex downstream of the capped one
+// by a subtask (13 rescales against the operator's 4, the job down for 265-615 s each time).
 func (p *Policy) upOutgrowsRestart(e *evaluation, sz sizing, src string) bool {
 	up := branchCapacity(e, src, sz.up)
 	if up >= e.ingest || p.resizesPending(e, sz) {
