@@ -97,15 +97,13 @@ func TargetOf(r Resource, o Object) Target {
 		}
 	case Deployments:
 		t.Kind = "Deployment"
-		t.Min, _ = strconv.Atoi(ann[AnnMin])
-		t.Max, _ = strconv.Atoi(ann[AnnMax])
-		t.Slots, _ = strconv.Atoi(ann[AnnSlots])
+		t.Skip = reactiveBounds(&t, ann)
 		t.PerPod = PodRequests(o)
 		t.Replicas = 1
 		if v, ok := o.Get("spec", "replicas").(float64); ok {
 			t.Replicas = int(v)
 		}
-		if t.URL == "" {
+		if t.URL == "" && t.Skip == "" {
 			t.Skip = "a reactive-mode TaskManager Deployment needs the " + AnnRESTURL + " annotation (its JobManager's REST address)"
 		}
 		return t
@@ -117,6 +115,31 @@ func TargetOf(r Resource, o Object) Target {
 		t.Skip = "the operator's own autoscaler is enabled (job.autoscaler.enabled: true); flinktune leaves it alone"
 	}
 	return t
+}
+
+// reactiveBounds reads a reactive Deployment's replica bounds and slots from its annotations
+// (absent: 0, unbounded or read from Flink) and says why the Deployment is left alone when one
+// is not a whole number or the bounds contradict each other: read as 0, a mistyped
+// max-replicas had let the Deployment grow without bound.
+func reactiveBounds(t *Target, ann map[string]string) string {
+	for _, a := range []struct {
+		key  string
+		into *int
+	}{{AnnMin, &t.Min}, {AnnMax, &t.Max}, {AnnSlots, &t.Slots}} {
+		v := strings.TrimSpace(ann[a.key])
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Sprintf("annotation %s: %q is not a whole number of at least 0; fix it to have the Deployment scaled", a.key, ann[a.key])
+		}
+		*a.into = n
+	}
+	if t.Max > 0 && t.Min > t.Max {
+		return fmt.Sprintf("annotations %s: %d above %s: %d; fix them to have the Deployment scaled", AnnMin, t.Min, AnnMax, t.Max)
+	}
+	return ""
 }
 
 // Watcher keeps the targets of a namespace ("" for all) current through list and watch of

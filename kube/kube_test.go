@@ -277,6 +277,37 @@ func TestTargetOf(t *testing.T) {
 	}
 }
 
+// A reactive Deployment's bounds are read from its annotations; one that is not a whole
+// number, or a min above the max, leaves the Deployment alone with the annotation and value
+// named (read as 0, a mistyped max-replicas meant no bound at all).
+func TestTargetOfReactiveBounds(t *testing.T) {
+	dep := func(ann map[string]any) Object {
+		ann[AnnRESTURL] = "http://jm:8081"
+		return Object{"kind": "Deployment", "metadata": map[string]any{"name": "tm", "namespace": "ns", "annotations": ann},
+			"spec": map[string]any{"replicas": 2.0}}
+	}
+	tg := TargetOf(Deployments, dep(map[string]any{AnnMin: "1", AnnMax: " 6 ", AnnSlots: "2"}))
+	if tg.Skip != "" || tg.Min != 1 || tg.Max != 6 || tg.Slots != 2 || tg.Replicas != 2 {
+		t.Errorf("valid bounds: %+v", tg)
+	}
+	if tg := TargetOf(Deployments, dep(map[string]any{})); tg.Skip != "" || tg.Min != 0 || tg.Max != 0 || tg.Slots != 0 {
+		t.Errorf("no bounds: %+v", tg)
+	}
+	for _, tc := range []struct {
+		ann  map[string]any
+		want string
+	}{
+		{map[string]any{AnnMax: "ten"}, AnnMax + `: "ten"`},
+		{map[string]any{AnnMin: "-1"}, AnnMin + `: "-1"`},
+		{map[string]any{AnnSlots: "2.5"}, AnnSlots + `: "2.5"`},
+		{map[string]any{AnnMin: "8", AnnMax: "4"}, AnnMin + ": 8 above " + AnnMax + ": 4"},
+	} {
+		if tg := TargetOf(Deployments, dep(tc.ann)); !strings.Contains(tg.Skip, tc.want) {
+			t.Errorf("%v: skip %q, want it to name %s", tc.ann, tg.Skip, tc.want)
+		}
+	}
+}
+
 // deploy/rbac.yaml grants exactly Permissions.
 func TestRBACMatchesPermissions(t *testing.T) {
 	data, err := os.ReadFile("../deploy/rbac.yaml")

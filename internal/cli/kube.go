@@ -135,11 +135,14 @@ func (k *kubeRun) clusters(ctx context.Context, ts []kube.Target) ([]controller.
 	for _, t := range ts {
 		if t.Skip != "" {
 			k.log.Info("left alone", "resource", t.Key(), "reason", t.Skip)
-			reason := "NotManaged"
-			if strings.Contains(t.Skip, "operator's own autoscaler") {
+			kind, reason := autoscaler.EventNormal, "NotManaged"
+			switch {
+			case strings.Contains(t.Skip, "operator's own autoscaler"):
 				reason = "OperatorAutoscalerEnabled"
+			case strings.HasPrefix(t.Skip, "annotation"):
+				kind, reason = autoscaler.EventWarning, "InvalidAnnotation"
 			}
-			k.emit(ctx, t, autoscaler.EventNormal, reason, "flinktune leaves this resource alone: "+t.Skip)
+			k.emit(ctx, t, kind, reason, "flinktune leaves this resource alone: "+t.Skip)
 			continue
 		}
 		client, err := flinkrest.New(t.URL, flinkrest.WithTimeout(5*time.Second))
