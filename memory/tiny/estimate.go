@@ -425,31 +425,38 @@ func (e *Estimate) failure() *Failure {
 			Fix: fmt.Sprintf("set -XX:MaxDirectMemorySize to at least %s", JVMSize(ceilMiB(e.DirectNeed)))}
 	}
 	// 5. The requested throughput.
-	target := s.Workload.Throughput
-	if target > 0 && target > e.Capacity {
-		if sc := serialCost(s.Machine.Platform.jobCalibration(s.Workload.Connector), j.GC); sc != nil {
-			return e.serialShortfall(sc, target)
-		}
-		if e.MemoryBound <= e.CPUBound {
-			ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Java heap space", nil)
-			need := e.HeapFloor + int64(math.Ceil(float64(target)/e.ThroughputPerHeap))
-			return &Failure{Phase: "load", Exception: ex, Message: javaForm(ex),
-				Why: fmt.Sprintf("at %s the collector cannot keep up: %s of heap sustain ~%s (%s per MiB above the %s the job needs)",
-					target, HumanSize(e.HeapCommitted), e.MemoryBound, Rate(e.ThroughputPerHeap*float64(MiB)), HumanSize(e.HeapFloor)),
-				Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
-		}
-		jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
-		slots := int(math.Ceil(target.MiBps() / slotThroughput(jc, j.JIT, j.GC)))
-		fix := fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)
-		if slots > s.Machine.CPUs {
-			fix = fmt.Sprintf("run %d slots on at least %d CPUs, or split the job over several processes", slots, slots)
-		}
-		return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
-			Why: fmt.Sprintf("%d slot(s) on %d CPU(s) process ~%s when memory is not the limit (~%s per slot and CPU); %s needs %d",
-				s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(jc, j.JIT, j.GC)), target, slots),
-			Fix: fix}
+	if target := s.Workload.Throughput; target > 0 && target > e.Capacity {
+		return e.throughputShortfall(target)
 	}
 	return nil
+}
+
+// throughputShortfall says why the setup cannot sustain the requested rate: the heap (the
+// collector cannot keep up) or the CPUs (too few slots).
+func (e *Estimate) throughputShortfall(target Rate) *Failure {
+	s := e.Setup
+	j := s.JVM
+	if sc := serialCost(s.Machine.Platform.jobCalibration(s.Workload.Connector), j.GC); sc != nil {
+		return e.serialShortfall(sc, target)
+	}
+	if e.MemoryBound <= e.CPUBound {
+		ex := flinkconf.NewException("java.lang.OutOfMemoryError", "Java heap space", nil)
+		need := e.HeapFloor + int64(math.Ceil(float64(target)/e.ThroughputPerHeap))
+		return &Failure{Phase: "load", Exception: ex, Message: javaForm(ex),
+			Why: fmt.Sprintf("at %s the collector cannot keep up: %s of heap sustain ~%s (%s per MiB above the %s the job needs)",
+				target, HumanSize(e.HeapCommitted), e.MemoryBound, Rate(e.ThroughputPerHeap*float64(MiB)), HumanSize(e.HeapFloor)),
+			Fix: fmt.Sprintf("raise -Xmx to at least %s", JVMSize(ceilMiB(need)))}
+	}
+	jc := s.Machine.Platform.jobCalibration(s.Workload.Connector)
+	slots := int(math.Ceil(target.MiBps() / slotThroughput(jc, j.JIT, j.GC)))
+	fix := fmt.Sprintf("set taskmanager.numberOfTaskSlots (and the job's parallelism) to %d", slots)
+	if slots > s.Machine.CPUs {
+		fix = fmt.Sprintf("run %d slots on at least %d CPUs, or split the job over several processes", slots, slots)
+	}
+	return &Failure{Phase: "load", Message: "the job falls behind (backpressure, growing consumer lag)",
+		Why: fmt.Sprintf("%d slot(s) on %d CPU(s) process ~%s when memory is not the limit (~%s per slot and CPU); %s needs %d",
+			s.Flink.Slots, s.Machine.CPUs, e.CPUBound, mibps(slotThroughput(jc, j.JIT, j.GC)), target, slots),
+		Fix: fix}
 }
 
 // minHeapForDirect is the smallest -Xmx (whole MiB) whose default direct memory limit,

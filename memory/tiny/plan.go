@@ -312,73 +312,12 @@ func NewPlan(r Request) (*Plan, error) {
 		return nil, err
 	}
 	target := r.Target()
-	var best *sized
-	var considered []Choice
-	better := func(a, b *sized) bool { // is a better than b?
-		if b == nil {
-			return true
-		}
-		if r.Budget > 0 && r.Throughput == 0 && r.Connector != ConnectorNone {
-			if a.est.Capacity != b.est.Capacity {
-				return a.est.Capacity > b.est.Capacity
-			}
-		}
-		if a.size != b.size {
-			return a.size < b.size
-		}
-		return a.est.Capacity > b.est.Capacity
+	best, considered, err := r.bestCandidate(target)
+	if err != nil {
+		return nil, err
 	}
-	for _, c := range r.candidates() {
-		var got *sized
-		var err error
-		if r.Budget > 0 && r.Throughput == 0 && r.Connector != ConnectorNone {
-			got, err = r.mostWithin(c)
-		} else {
-			slots := slotsFor(r.Machine.Platform.jobCalibration(r.Connector), target, c.jit, c.gc)
-			if slots > r.Machine.CPUs {
-				continue // each slot needs a CPU at full speed
-			}
-			got, err = r.size(c, r.minimalHeap(c, slots, target), slots)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if got == nil {
-			continue
-		}
-		considered = append(considered, choiceOf(got))
-		if got.est.Failure != nil {
-			continue
-		}
-		if better(got, best) {
-			best = got
-		}
-	}
-	if best == nil && len(considered) == 0 && target > 0 {
-		jc := r.Machine.Platform.jobCalibration(r.Connector)
-		need := slotsFor(jc, target, JITTiered, GCG1)
-		return nil, fmt.Errorf("%s needs %d slots, one CPU each at ~%s (%s with C1 only), but the machine has %d CPU(s); give --cpus %d or split the job over several processes",
-			target, need, mibps(slotThroughput(jc, JITTiered, GCG1)), mibps(slotThroughput(jc, JITC1, GCG1)), r.Machine.CPUs, need)
-	}
-	if best == nil && r.Budget > 0 {
-		smallest, err := r.smallest()
-		if err != nil {
-			return nil, err
-		}
-		if smallest == nil {
-			return nil, errors.New("no configuration runs this workload (a flinktune bug)")
-		}
-		return nil, &BudgetError{Budget: r.Budget, Smallest: smallest.size, What: describe(smallest), Reason: "budget"}
-	}
-	if best == nil {
-		return nil, errors.New("no configuration runs this workload (a flinktune bug)")
-	}
-	if r.Budget > 0 && best.size > r.Budget {
-		reason := "budget"
-		if r.Throughput > 0 {
-			reason = "throughput"
-		}
-		return nil, &BudgetError{Budget: r.Budget, Smallest: best.size, What: describe(best), Reason: reason}
+	if err := r.refuse(best, considered, target); err != nil {
+		return nil, err
 	}
 	for i := range considered {
 		considered[i].Chosen = considered[i] == choiceOf(best)
@@ -390,6 +329,93 @@ func NewPlan(r Request) (*Plan, error) {
 	p.FlinkConfig = r.flinkConfig(best)
 	p.Notes = r.notes(best)
 	return p, nil
+}
+
+// maximizing reports whether the request asks for the most throughput within a budget (rather
+// than the least memory).
+func (r *Request) maximizing() bool {
+	return r.Budget > 0 && r.Throughput == 0 && r.Connector != ConnectorNone
+}
+
+// better reports whether a is a better configuration than b (nil: none yet): the more
+// throughput when maximizing, else the smaller size, ties to the more throughput.
+func (r *Request) better(a, b *sized) bool {
+	if b == nil {
+		return true
+	}
+	if r.maximizing() && a.est.Capacity != b.est.Capacity {
+		return a.est.Capacity > b.est.Capacity
+	}
+	if a.size != b.size {
+		return a.size < b.size
+	}
+	return a.est.Capacity > b.est.Capacity
+}
+
+// bestCandidate sizes every candidate (JIT and collector) for the request and returns the best
+// that runs (nil if none) and every one considered, failing ones included.
+func (r *Request) bestCandidate(target Rate) (*sized, []Choice, error) {
+	var best *sized
+	var considered []Choice
+	for _, c := range r.candidates() {
+		var got *sized
+		var err error
+		if r.maximizing() {
+			got, err = r.mostWithin(c)
+		} else {
+			slots := slotsFor(r.Machine.Platform.jobCalibration(r.Connector), target, c.jit, c.gc)
+			if slots > r.Machine.CPUs {
+				continue // each slot needs a CPU at full speed
+			}
+			got, err = r.size(c, r.minimalHeap(c, slots, target), slots)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if got == nil {
+			continue
+		}
+		considered = append(considered, choiceOf(got))
+		if got.est.Failure != nil {
+			continue
+		}
+		if r.better(got, best) {
+			best = got
+		}
+	}
+	return best, considered, nil
+}
+
+// refuse says why the request has no plan: a rate that needs more CPUs than the machine has, a
+// budget below the smallest configuration that runs, or one below what the throughput needs.
+func (r *Request) refuse(best *sized, considered []Choice, target Rate) error {
+	if best == nil && len(considered) == 0 && target > 0 {
+		jc := r.Machine.Platform.jobCalibration(r.Connector)
+		need := slotsFor(jc, target, JITTiered, GCG1)
+		return fmt.Errorf("%s needs %d slots, one CPU each at ~%s (%s with C1 only), but the machine has %d CPU(s); give --cpus %d or split the job over several processes",
+			target, need, mibps(slotThroughput(jc, JITTiered, GCG1)), mibps(slotThroughput(jc, JITC1, GCG1)), r.Machine.CPUs, need)
+	}
+	if best == nil && r.Budget > 0 {
+		smallest, err := r.smallest()
+		if err != nil {
+			return err
+		}
+		if smallest == nil {
+			return errors.New("no configuration runs this workload (a flinktune bug)")
+		}
+		return &BudgetError{Budget: r.Budget, Smallest: smallest.size, What: describe(smallest), Reason: "budget"}
+	}
+	if best == nil {
+		return errors.New("no configuration runs this workload (a flinktune bug)")
+	}
+	if r.Budget > 0 && best.size > r.Budget {
+		reason := "budget"
+		if r.Throughput > 0 {
+			reason = "throughput"
+		}
+		return &BudgetError{Budget: r.Budget, Smallest: best.size, What: describe(best), Reason: reason}
+	}
+	return nil
 }
 
 // mostWithin finds, for one candidate, the slots and the largest heap whose size fits the
