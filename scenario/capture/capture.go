@@ -134,51 +134,12 @@ func Build(obs Observation, name string) (*Twin, error) {
 	ids := scenarioIDs(order, vertexOf)
 	groups := slotSharingGroups(order, vertexOf)
 	tw := &Twin{Window: dt}
-	secs := dt.Seconds()
 	states := stateSizes(obs, order)
 	job := jobSpec{Name: slug(obs.Job.Name, "job"), Config: map[string]string{}}
 	for _, n := range order {
 		jv := vertexOf[n.ID]
-		p := max(1, jv.Parallelism)
-		if p == 1 && n.Parallelism > 1 {
-			p = n.Parallelism
-		}
-		a, b := obs.First.Vertices[n.ID], obs.Last.Vertices[n.ID]
-		m := Measured{ID: ids[n.ID], Name: displayName(jv, n), FlinkID: n.ID, Parallelism: p,
-			RateIn: nonNeg(b.RecordsIn-a.RecordsIn) / secs, RateOut: nonNeg(b.RecordsOut-a.RecordsOut) / secs,
-			Busy: clamp01(nonNeg(b.Busy-a.Busy) / (1000 * secs * float64(p))), StateBytes: states[n.ID]}
-		through := m.RateIn
-		if n.IsSource() {
-			through = m.RateOut
-			pend := 0.0
-			if !math.IsNaN(a.Pending) && !math.IsNaN(b.Pending) {
-				pend = (b.Pending - a.Pending) / secs
-				m.Backlog = int64(math.Max(0, b.Pending))
-			}
-			m.Load = math.Max(0, m.RateOut+pend)
-		}
-		if db, dr := nonNeg(b.BytesOut-a.BytesOut), nonNeg(b.RecordsOut-a.RecordsOut); db > 0 && dr > 0 {
-			m.RecordBytes = max(scenario.MinRecordBytes, int(math.Round(db/dr)))
-		}
-		m.Selectivity = 1
-		if !n.IsSource() && m.RateIn > 0 && (m.RateOut > 0 || hasConsumer(obs.Job.Plan, n.ID)) {
-			m.Selectivity = m.RateOut / m.RateIn
-		}
-		switch {
-		case m.Busy >= MinBusy && through > 0:
-			m.Capacity = through / float64(p) / m.Busy
-		case through > 0:
-			m.Capacity = IdleCapacityFactor * through / float64(p)
-			tw.Notes = append(tw.Notes, fmt.Sprintf("%s: busy %.1f%% is too little to measure; capacity set to %g× its rate", m.ID, 100*m.Busy, float64(IdleCapacityFactor)))
-		default:
-			m.Capacity = 1000
-			tw.Notes = append(tw.Notes, fmt.Sprintf("%s: no records in the window; capacity unknown, set to 1000/s", m.ID))
-		}
-		if obs.Mid != nil && m.Busy >= MinBusy {
-			if note := unsteady(m.ID, n.IsSource(), a, obs.Mid.Vertices[n.ID], b); note != "" {
-				tw.Notes = append(tw.Notes, note)
-			}
-		}
+		m, notes := measure(obs, n, jv, ids[n.ID], dt.Seconds(), states[n.ID])
+		tw.Notes = append(tw.Notes, notes...)
 		tw.Vertices = append(tw.Vertices, m)
 		job.Vertices = append(job.Vertices, vertexYAML(m, n, jv, ids, groups[n.ID]))
 		if n.IsSource() {
@@ -188,6 +149,69 @@ func Build(obs Observation, name string) (*Twin, error) {
 	if obs.Job.MaxParallelism > 0 {
 		job.Config["pipeline.max-parallelism"] = strconv.FormatInt(obs.Job.MaxParallelism, 10)
 	}
+	f := twinFile(obs, name, job)
+	tw.Notes = append(tw.Notes, "not captured (format defaults): key skew, heap per record, restart model, scaling efficiency 1")
+	if tw.YAML, err = f.marshal(obs, dt, tw.Notes); err != nil {
+		return nil, err
+	}
+	// A twin that does not load is no twin: report why rather than write it.
+	if _, err := scenario.Parse(tw.YAML, f.Name+".yaml"); err != nil {
+		return nil, fmt.Errorf("capture: the captured scenario does not load: %w", err)
+	}
+	return tw, nil
+}
+
+// measure estimates one vertex from the window's counters: rates, busy share, selectivity,
+// record size, a source's arrival rate and backlog, and the capacity of a subtask, with notes
+// on what could not be measured or was not steady.
+func measure(obs Observation, n flinkrest.PlanNode, jv flinkrest.JobVertex, id string, secs float64, state int64) (Measured, []string) {
+	p := max(1, jv.Parallelism)
+	if p == 1 && n.Parallelism > 1 {
+		p = n.Parallelism
+	}
+	a, b := obs.First.Vertices[n.ID], obs.Last.Vertices[n.ID]
+	m := Measured{ID: id, Name: displayName(jv, n), FlinkID: n.ID, Parallelism: p,
+		RateIn: nonNeg(b.RecordsIn-a.RecordsIn) / secs, RateOut: nonNeg(b.RecordsOut-a.RecordsOut) / secs,
+		Busy: clamp01(nonNeg(b.Busy-a.Busy) / (1000 * secs * float64(p))), StateBytes: state}
+	through := m.RateIn
+	if n.IsSource() {
+		through = m.RateOut
+		pend := 0.0
+		if !math.IsNaN(a.Pending) && !math.IsNaN(b.Pending) {
+			pend = (b.Pending - a.Pending) / secs
+			m.Backlog = int64(math.Max(0, b.Pending))
+		}
+		m.Load = math.Max(0, m.RateOut+pend)
+	}
+	if db, dr := nonNeg(b.BytesOut-a.BytesOut), nonNeg(b.RecordsOut-a.RecordsOut); db > 0 && dr > 0 {
+		m.RecordBytes = max(scenario.MinRecordBytes, int(math.Round(db/dr)))
+	}
+	m.Selectivity = 1
+	if !n.IsSource() && m.RateIn > 0 && (m.RateOut > 0 || hasConsumer(obs.Job.Plan, n.ID)) {
+		m.Selectivity = m.RateOut / m.RateIn
+	}
+	var notes []string
+	switch {
+	case m.Busy >= MinBusy && through > 0:
+		m.Capacity = through / float64(p) / m.Busy
+	case through > 0:
+		m.Capacity = IdleCapacityFactor * through / float64(p)
+		notes = append(notes, fmt.Sprintf("%s: busy %.1f%% is too little to measure; capacity set to %g× its rate", m.ID, 100*m.Busy, float64(IdleCapacityFactor)))
+	default:
+		m.Capacity = 1000
+		notes = append(notes, fmt.Sprintf("%s: no records in the window; capacity unknown, set to 1000/s", m.ID))
+	}
+	if obs.Mid != nil && m.Busy >= MinBusy {
+		if note := unsteady(m.ID, n.IsSource(), a, obs.Mid.Vertices[n.ID], b); note != "" {
+			notes = append(notes, note)
+		}
+	}
+	return m, notes
+}
+
+// twinFile is the scenario file of a twin: its job on a cluster of the observed TaskManagers
+// and slots, with the configuration keys a twin keeps, on the adaptive scheduler.
+func twinFile(obs Observation, name string, job jobSpec) fileSpec {
 	f := fileSpec{Name: slug(name, "twin"), Duration: "10m", FlinkVersion: simVersion(obs.FlinkVersion),
 		Cluster: clusterSpec{Config: map[string]string{}, TaskManagers: tmSpec{Initial: max(1, obs.TaskManagers)}},
 		Jobs:    []jobSpec{job}}
@@ -200,15 +224,7 @@ func Build(obs Observation, name string) (*Twin, error) {
 		f.Cluster.Config["taskmanager.numberOfTaskSlots"] = strconv.Itoa(obs.Slots)
 	}
 	f.Cluster.Config["jobmanager.scheduler"] = "adaptive"
-	tw.Notes = append(tw.Notes, "not captured (format defaults): key skew, heap per record, restart model, scaling efficiency 1")
-	if tw.YAML, err = f.marshal(obs, dt, tw.Notes); err != nil {
-		return nil, err
-	}
-	// A twin that does not load is no twin: report why rather than write it.
-	if _, err := scenario.Parse(tw.YAML, f.Name+".yaml"); err != nil {
-		return nil, fmt.Errorf("capture: the captured scenario does not load: %w", err)
-	}
-	return tw, nil
+	return f
 }
 
 // unsteady returns a note when the busy time per record of the window's first half (samples a
