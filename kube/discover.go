@@ -36,14 +36,23 @@ type Target struct {
 	URL       string            // the JobManager's REST API
 	JobID     string            // a session job's job (its cluster runs others too)
 	Options   map[string]string // job.autoscaler.* and flinktune.* from spec.flinkConfiguration
-	// Skip says why the resource is left alone ("" when managed).
-	Skip string
+	// Skip says why the resource is left alone ("" when managed), SkipReason the reason of
+	// the event that says so (Skip* constants).
+	Skip, SkipReason string
 	// Reactive mode: replicas bounds and slots of a TaskManager Deployment.
 	Min, Max, Slots int
 	PerPod          [2]int64
 	Replicas        int
 	TakeMemory      bool
 }
+
+// Event reasons of a resource left alone (Target.SkipReason): a warning for the resource's own
+// settings that are wrong, the others normal.
+const (
+	SkipNotManaged         = "NotManaged"
+	SkipOperatorAutoscaler = "OperatorAutoscalerEnabled"
+	SkipInvalidAnnotation  = "InvalidAnnotation"
+)
 
 // Key names the target in job keys and logs: namespace/kind/name.
 func (t Target) Key() string { return t.Namespace + "/" + strings.ToLower(t.Kind) + "/" + t.Name }
@@ -93,11 +102,13 @@ func TargetOf(r Resource, o Object) Target {
 		}
 		t.JobID = o.Str("status", "jobStatus", "jobId")
 		if t.JobID == "" {
-			t.Skip = "the session job has no job id in its status yet"
+			t.Skip, t.SkipReason = "the session job has no job id in its status yet", SkipNotManaged
 		}
 	case Deployments:
 		t.Kind = "Deployment"
-		t.Skip = reactiveBounds(&t, ann)
+		if t.Skip = reactiveBounds(&t, ann); t.Skip != "" {
+			t.SkipReason = SkipInvalidAnnotation
+		}
 		t.PerPod = PodRequests(o)
 		t.Replicas = 1
 		if v, ok := o.Get("spec", "replicas").(float64); ok {
@@ -105,14 +116,15 @@ func TargetOf(r Resource, o Object) Target {
 		}
 		if t.URL == "" && t.Skip == "" {
 			t.Skip = "a reactive-mode TaskManager Deployment needs the " + AnnRESTURL + " annotation (its JobManager's REST address)"
+			t.SkipReason = SkipNotManaged
 		}
 		return t
 	}
 	switch {
 	case !strings.EqualFold(ann[AnnEnabled], "true"):
-		t.Skip = "not enabled (annotation " + AnnEnabled + ": \"true\")"
+		t.Skip, t.SkipReason = "not enabled (annotation "+AnnEnabled+": \"true\")", SkipNotManaged
 	case operatorAutoscaler(conf):
-		t.Skip = "the operator's own autoscaler is enabled (job.autoscaler.enabled: true); flinktune leaves it alone"
+		t.Skip, t.SkipReason = "the operator's own autoscaler is enabled (job.autoscaler.enabled: true); flinktune leaves it alone", SkipOperatorAutoscaler
 	}
 	return t
 }

@@ -264,10 +264,10 @@ func TestTargetOf(t *testing.T) {
 	if tg.Skip != "" || tg.URL != "http://j-rest.ns.svc:8081" || !maps.Equal(tg.Options, map[string]string{"job.autoscaler.metrics.window": "5m"}) {
 		t.Errorf("%+v", tg)
 	}
-	if tg := TargetOf(FlinkDeployments, fd(on, map[string]any{"job.autoscaler.enabled": "true"})); !strings.Contains(tg.Skip, "operator") {
+	if tg := TargetOf(FlinkDeployments, fd(on, map[string]any{"job.autoscaler.enabled": "true"})); !strings.Contains(tg.Skip, "operator") || tg.SkipReason != SkipOperatorAutoscaler {
 		t.Errorf("operator autoscaler: %+v", tg)
 	}
-	if tg := TargetOf(FlinkDeployments, fd(nil, nil)); !strings.Contains(tg.Skip, AnnEnabled) {
+	if tg := TargetOf(FlinkDeployments, fd(nil, nil)); !strings.Contains(tg.Skip, AnnEnabled) || tg.SkipReason != SkipNotManaged {
 		t.Errorf("not enabled: %+v", tg)
 	}
 	sj := Object{"kind": "FlinkSessionJob", "metadata": map[string]any{"name": "s", "namespace": "ns", "annotations": on},
@@ -302,8 +302,8 @@ func TestTargetOfReactiveBounds(t *testing.T) {
 		{map[string]any{AnnSlots: "2.5"}, AnnSlots + `: "2.5"`},
 		{map[string]any{AnnMin: "8", AnnMax: "4"}, AnnMin + ": 8 above " + AnnMax + ": 4"},
 	} {
-		if tg := TargetOf(Deployments, dep(tc.ann)); !strings.Contains(tg.Skip, tc.want) {
-			t.Errorf("%v: skip %q, want it to name %s", tc.ann, tg.Skip, tc.want)
+		if tg := TargetOf(Deployments, dep(tc.ann)); !strings.Contains(tg.Skip, tc.want) || tg.SkipReason != SkipInvalidAnnotation {
+			t.Errorf("%v: skip %q (%s), want it to name %s (%s)", tc.ann, tg.Skip, tg.SkipReason, tc.want, SkipInvalidAnnotation)
 		}
 	}
 }

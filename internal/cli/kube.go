@@ -1,12 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -135,12 +135,9 @@ func (k *kubeRun) clusters(ctx context.Context, ts []kube.Target) ([]controller.
 	for _, t := range ts {
 		if t.Skip != "" {
 			k.log.Info("left alone", "resource", t.Key(), "reason", t.Skip)
-			kind, reason := autoscaler.EventNormal, "NotManaged"
-			switch {
-			case strings.Contains(t.Skip, "operator's own autoscaler"):
-				reason = "OperatorAutoscalerEnabled"
-			case strings.HasPrefix(t.Skip, "annotation"):
-				kind, reason = autoscaler.EventWarning, "InvalidAnnotation"
+			kind, reason := autoscaler.EventNormal, cmp.Or(t.SkipReason, kube.SkipNotManaged)
+			if reason == kube.SkipInvalidAnnotation {
+				kind = autoscaler.EventWarning
 			}
 			k.emit(ctx, t, kind, reason, "flinktune leaves this resource alone: "+t.Skip)
 			continue
