@@ -366,9 +366,19 @@ func (rf *runFlags) serve(ctx context.Context, rs runSetup) error {
 		}
 		return ctls
 	}
-	var health func() error
-	var ctls []*controller.Controller
+	// Under --kubernetes the leader builds its controllers as it finds resources; health is
+	// then the store's. Otherwise the controllers are built now and health is theirs.
+	var (
+		health func() error
+		ctls   []*controller.Controller
+		kr     *kubeRun
+	)
 	if rf.ko.enabled {
+		var err error
+		if kr, err = newKubeRun(rf.ko, log, rs.st); err != nil {
+			return err
+		}
+		kr.newControllers = build
 		health = rs.st.Health
 	} else {
 		ctls = build(ctx, rs.clusters, rs.clients)
@@ -380,14 +390,6 @@ func (rf *runFlags) serve(ctx context.Context, rs runSetup) error {
 			}
 			return nil
 		}
-	}
-	var kr *kubeRun
-	if rf.ko.enabled {
-		var err error
-		if kr, err = newKubeRun(rf.ko, log, rs.st); err != nil {
-			return err
-		}
-		kr.newControllers = build
 	}
 	if rc.Listen != "" {
 		srv, addr, err := serveRun(rc.Listen, metrics, rs.st, health, dashboard.Handler(rec, rs.st))
