@@ -9,6 +9,10 @@ type vertexModel struct {
 	perSubtask float64
 	known      bool // perSubtask was measured (enough busy time in the window)
 	bound      bool // perSubtask is a lower bound (too little busy time for a measurement)
+	// rateOnly: the window has no busy time at all, so perSubtask is the highest rate the
+	// vertex read. Its utilization then reads ~100% at any load and is no evidence of
+	// saturation.
+	rateOnly bool
 	// hot is the hottest subtask's load over the average at the current parallelism.
 	hot float64
 	// alpha is the scaling-efficiency exponent: per-subtask rate ∝ p^-alpha.

@@ -91,6 +91,8 @@ type state struct {
 	RescaledRun bool `json:"rescaledRun,omitempty"`
 	// HalfSince is since when vertices halfway down could free enough for a scale-down (halfway.go).
 	HalfSince time.Time `json:"halfSince"`
+	// Unseen is the backlog a restart left at sources without a lag metric (unseenlag.go).
+	Unseen map[string]*unseenLag `json:"unseen,omitempty"`
 }
 
 // obsPt is a (parallelism, per-subtask rate) observation for learning scaling efficiency.
@@ -171,9 +173,6 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		d.Reason = "job is " + snap.Status
 		return d, nil
 	}
-	if !snap.RunningSince.Equal(p.st.RunningSince) {
-		p.restarted(snap)
-	}
 	infos := topology(snap)
 	if len(infos) != len(snap.Vertices) {
 		return d, fmt.Errorf("job graph of %d vertices has a cycle or dangling input", len(snap.Vertices))
@@ -184,6 +183,9 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		if vi.Source {
 			p.st.Sources[vi.ID] = true
 		}
+	}
+	if !snap.RunningSince.Equal(p.st.RunningSince) {
+		p.restarted(snap)
 	}
 	d.Parallelism = p.st.Target
 	p.noteLagMetrics(snap)
@@ -257,6 +259,7 @@ func (p *Policy) restarted(snap *autoscaler.Snapshot) {
 	p.st.Resuming = p.ownRestart(snap.RunningSince)
 	p.st.RescaledRun = p.st.Resuming
 	p.st.RunningSince = snap.RunningSince
+	p.noteUnseenLag(snap.RunningSince)
 	p.st.Base = nil
 	p.st.Samples = nil
 }
@@ -349,6 +352,7 @@ func (p *Policy) holdIncomplete(snap *autoscaler.Snapshot) bool {
 		}
 		if metric == "pendingRecords" {
 			delete(p.st.LagKnown, id)
+			p.seedUnseen(id, snap.Time, false)
 		} else {
 			delete(p.st.BusyKnown, id)
 		}
@@ -454,6 +458,9 @@ func (p *Policy) appendSample(prev, cur *base, snap *autoscaler.Snapshot, dt flo
 		}
 		if v.IsSource() {
 			vs.Ingest = math.Max(0, vs.InRate+(c.Lag-pc.Lag)/dt)
+			if !p.st.LagKnown[v.ID] {
+				vs.Ingest = p.unseenIngest(v.ID, cur.T, vs.InRate, dt, c.In)
+			}
 		}
 		s.V = append(s.V, vertexSample{ID: v.ID, vsample: vs})
 	}
@@ -700,7 +707,7 @@ func (p *Policy) measure(snap *autoscaler.Snapshot, vi vertexInfo, window []samp
 		// No busy time at all: the vertex processed at least what it read, so its rate per
 		// subtask is at least the highest it showed. A saturated bottleneck shows exactly
 		// its capacity; a vertex with room is sized a little larger than needed.
-		m.perSubtask, m.known, m.bound = peakIn/float64(vi.P), true, true
+		m.perSubtask, m.known, m.bound, m.rateOnly = peakIn/float64(vi.P), true, true, true
 	case busy >= minBusySeconds:
 		m.perSubtask, m.known = sumIn/busy, true
 		p.observeEfficiency(vi.ID, vi.P, m.perSubtask)
@@ -834,12 +841,14 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	// restart, and what the restart leaves behind (the replay since the last checkpoint and
 	// what arrives while the job is down).
 	accrues := math.Max(0, e.ingest-srcCap)*reactionTime.Seconds() + sz.restart
+	sz.hottest, sz.hotUtil = hottest(e)
+	// Without a lag metric a saturated job's demand is only a lower bound (the sources read
+	// what the bottleneck lets through): a scale-up then sheds nothing, or it takes back
+	// subtasks the next step needs again.
+	shed := e.lagKnown || sz.hotUtil <= p.o.UtilizationMax
 	for _, vi := range e.order {
 		m := e.models[vi.ID]
 		capNow := m.capacity(vi.P)
-		if util := (e.demand[vi.ID] + e.catchUp[vi.ID]) / capNow; util > sz.hotUtil {
-			sz.hottest, sz.hotUtil = vi.ID, util
-		}
 		if p.o.Exclude[strings.ToLower(vi.ID)] {
 			continue
 		}
@@ -885,10 +894,26 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 			sz.down[vi.ID], sz.must[vi.ID] = min(sz.down[vi.ID], hi), hi
 			sz.low++
 		}
-		sz.up[vi.ID] = shedInScaleUp(sz.up[vi.ID], forDemand, forDrain, sz.down[vi.ID])
+		if shed {
+			sz.up[vi.ID] = shedInScaleUp(sz.up[vi.ID], forDemand, forDrain, sz.down[vi.ID])
+		}
 	}
 	p.boundDrain(e, &sz, p.capAtCeiling(e, &sz))
 	return sz
+}
+
+// hottest is the vertex with the highest utilization (demand and the lag's catch-up over its
+// capacity) and that utilization. A vertex measured without busy time is left out: its
+// capacity is the rate it read, so it reads ~100% at any load.
+func hottest(e *evaluation) (string, float64) {
+	id, hot := "", 0.0
+	for _, vi := range e.order {
+		m := e.models[vi.ID]
+		if util := (e.demand[vi.ID] + e.catchUp[vi.ID]) / m.capacity(vi.P); util > hot && !m.rateOnly {
+			id, hot = vi.ID, util
+		}
+	}
+	return id, hot
 }
 
 // upReason says why the job must scale up now, or "" if it need not.

@@ -25,6 +25,8 @@ type toyJob struct {
 	lag        float64
 	vertices   []*toyVertex
 	partitions int
+	noLag      bool // the source reports no pendingRecords
+	noBusy     bool // no vertex reports busy time
 }
 
 type toyVertex struct {
@@ -110,10 +112,16 @@ func (j *toyJob) snapshot() *autoscaler.Snapshot {
 			Metrics: map[string]autoscaler.Aggregate{
 				"busyTimeMsPerSecond": {Max: v.lastBusy * 1000, Avg: v.lastBusy * 1000 / (1 + v.skewFirst/float64(v.p))},
 			}}
+		if j.noBusy {
+			av.AccumulatedBusyTime = math.NaN()
+			delete(av.Metrics, "busyTimeMsPerSecond")
+		}
 		if i == 0 {
 			av.ReadRecords = 0
 			av.Metrics["Source__src.numRecordsIn"] = autoscaler.Aggregate{Sum: v.in}
-			av.Metrics["Source__src.pendingRecords"] = autoscaler.Aggregate{Sum: j.lag}
+			if !j.noLag {
+				av.Metrics["Source__src.pendingRecords"] = autoscaler.Aggregate{Sum: j.lag}
+			}
 			for p := 0; p < j.partitions; p++ {
 				av.MetricNames = append(av.MetricNames, fmt.Sprintf("Source__src.KafkaSourceReader.topic.t.partition.%d.currentOffset", p))
 			}

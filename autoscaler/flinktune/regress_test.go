@@ -142,6 +142,13 @@ var regressions = []struct {
 	// once the restart must leave less lag than waiting. The run is above the objective
 	// throughout whatever is done (the operator: 2 rescales, 1,306,099).
 	{"overload-capped-window.yaml", 0, 2, 3600, 1300000},
+	// 5 rescales (5 steps), 886 s and 103,127 parallelism-seconds while the catch-up after each
+	// failure of a job whose source reports no lag was read as demand; 0, 626 s and 63,000
+	// paying the restart's backlog off at the demand before it (the operator: the same).
+	{"restart-catch-up-without-lag.yaml", 0, 0, 700, 66000},
+	// 6 rescales (5 steps) and 147,158 parallelism-seconds while a scale-up's own catch-up was;
+	// 3 (2 steps), 596 s and 92,661 since (the operator: 1, 1,250 s, 84,303).
+	{"step-without-lag.yaml", 1, 3, 700, 100000},
 }
 
 func TestRegressionScenarios(t *testing.T) {
