@@ -146,7 +146,7 @@ func TestRollback(t *testing.T) {
 	}
 	var r rollback
 	tu := New(o)
-	r.observe(run(t0.Add(11*time.Minute), t0, healthy), o)
+	r.observe(run(t0.Add(11*time.Minute), t0, healthy), o, nil)
 	if !maps.Equal(r.Healthy, healthy) {
 		t.Fatalf("healthy %v", r.Healthy)
 	}
@@ -154,17 +154,19 @@ func TestRollback(t *testing.T) {
 	s := run(t0.Add(13*time.Minute), t0.Add(12*time.Minute), broken)
 	s.Status = "RESTARTING"
 	s.Exceptions = []autoscaler.JobException{oom(t0.Add(12*time.Minute+30*time.Second), "java.io.IOException: Insufficient number of network buffers: required 9, but only 2 available.")}
-	r.observe(s, o)
+	r.observe(s, o, nil)
 	var d autoscaler.Decision
 	r.maybeRollback(s, &d, tu)
 	if !d.Rollback || !maps.Equal(d.Parallelism, healthy) || len(d.Events) != 1 || !strings.Contains(d.Events[0].Message, "kept out until") {
 		t.Fatalf("no rollback: %+v", d)
 	}
 	r.applied(s.Time, d.Parallelism)
-	// The policy asks for the broken layout again: held back.
-	d = autoscaler.Decision{Parallelism: map[string]int{"a": 20, "b": 4}}
+	// The policy asks for the broken layout again: held back, and its report of it gets a key
+	// (deduplicated: it comes again every cycle).
+	d = autoscaler.Decision{Parallelism: map[string]int{"a": 20, "b": 4},
+		Events: []autoscaler.Event{{Reason: "ScalingReport", Message: "scale up: a 4 -> 20"}}}
 	r.hold(run(t0.Add(30*time.Minute), t0.Add(14*time.Minute), healthy), &d)
-	if d.Parallelism["a"] != 4 || d.Scaled || len(d.Events) != 1 {
+	if d.Parallelism["a"] != 4 || d.Scaled || len(d.Events) != 2 || d.Events[0].Key == "" {
 		t.Fatalf("hold: %+v", d)
 	}
 	// A smaller step is allowed.
@@ -175,19 +177,56 @@ func TestRollback(t *testing.T) {
 	}
 	// A transient failure of another kind needs a second one.
 	var r2 rollback
-	r2.observe(run(t0.Add(11*time.Minute), t0, healthy), o)
+	r2.observe(run(t0.Add(11*time.Minute), t0, healthy), o, nil)
 	r2.applied(t0.Add(12*time.Minute), broken)
 	s = run(t0.Add(13*time.Minute), t0.Add(12*time.Minute), broken, oom(t0.Add(12*time.Minute+30*time.Second), "java.lang.Exception: TaskManager lost"))
-	r2.observe(s, o)
+	r2.observe(s, o, nil)
 	d = autoscaler.Decision{}
 	r2.maybeRollback(s, &d, tu)
 	if d.Rollback {
 		t.Fatal("rolled back after one non-memory failure")
 	}
 	// Healthy at the new layout: the rescale worked.
-	r2.observe(run(t0.Add(30*time.Minute), t0.Add(13*time.Minute), broken), o)
+	r2.observe(run(t0.Add(30*time.Minute), t0.Add(13*time.Minute), broken), o, nil)
 	if r2.Rescale != nil || !maps.Equal(r2.Healthy, broken) {
 		t.Fatalf("healthy rescale not recorded: %+v", r2)
+	}
+}
+
+// TestRollbackIgnoresTaskManagerLoss: TaskManagers lost after a rescale (a host, a kill, the
+// network) say nothing about its layout and roll nothing back; lost while their heap thrashed
+// in GC, they are a memory failure of the layout and roll it back at the first.
+func TestRollbackIgnoresTaskManagerLoss(t *testing.T) {
+	o := DefaultOptions()
+	healthy := map[string]int{"a": 4}
+	raised := map[string]int{"a": 12}
+	snap := func(at, since time.Time, l map[string]int, exc ...autoscaler.JobException) *autoscaler.Snapshot {
+		return &autoscaler.Snapshot{Time: at, Status: "RUNNING", RunningSince: since, Exceptions: exc,
+			Vertices: []autoscaler.Vertex{{ID: "a", Parallelism: l["a"]}}}
+	}
+	lost := func(at time.Time, id string) autoscaler.JobException {
+		return autoscaler.JobException{Time: at, Name: "org.apache.flink.runtime.jobmaster.JobMasterException",
+			Message: "TaskManager with id " + id + " is no longer reachable."}
+	}
+	for _, tc := range []struct {
+		name     string
+		inGC     bool
+		rollback bool
+	}{{"no memory evidence", false, false}, {"heap thrashing before", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r rollback
+			gc := func(time.Time) bool { return tc.inGC }
+			r.observe(snap(t0.Add(11*time.Minute), t0, healthy), o, gc)
+			r.applied(t0.Add(12*time.Minute), raised)
+			s := snap(t0.Add(20*time.Minute), t0.Add(19*time.Minute), raised,
+				lost(t0.Add(14*time.Minute), "tm-1"), lost(t0.Add(18*time.Minute), "tm-2"))
+			r.observe(s, o, gc)
+			var d autoscaler.Decision
+			r.maybeRollback(s, &d, New(o))
+			if d.Rollback != tc.rollback {
+				t.Errorf("rollback %v after two TaskManagers lost, want %v (%d failures counted)", d.Rollback, tc.rollback, r.Failures)
+			}
+		})
 	}
 }
 

@@ -42,19 +42,30 @@ type blockedLayout struct {
 	Reason string         `json:"reason"`
 }
 
-// observe counts failures (from the exception history) and notices a healthy run.
-func (r *rollback) observe(snap *autoscaler.Snapshot, o Options) {
+// observe counts failures (from the exception history) and notices a healthy run. A
+// TaskManager lost with no sign of memory trouble (lostInGC: its GC time before the loss) is a
+// host, a kill or the network, not the layout: counted, it rolled back the scale-ups of a job
+// on a cluster that loses TaskManagers anyway, and kept them out for rollback.hold.
+func (r *rollback) observe(snap *autoscaler.Snapshot, o Options, lostInGC func(time.Time) bool) {
 	latest := r.LastFailure
 	for _, e := range snap.Exceptions {
 		if !e.Time.After(r.LastFailure) {
 			continue
 		}
 		latest = maxTime(latest, e.Time)
-		if r.Rescale != nil && e.Time.After(r.Rescale.At) {
-			r.Failures++
-			if k, _ := Classify(e); k != "" && !slices.Contains(r.MemoryKinds, k) {
-				r.MemoryKinds = append(r.MemoryKinds, k)
+		if r.Rescale == nil || !e.Time.After(r.Rescale.At) {
+			continue
+		}
+		k, _ := Classify(e)
+		if k == "" && taskManagerLost(e) {
+			if lostInGC == nil || !lostInGC(e.Time) {
+				continue
 			}
+			k = KindTaskManagerLostInGC
+		}
+		r.Failures++
+		if k != "" && !slices.Contains(r.MemoryKinds, k) {
+			r.MemoryKinds = append(r.MemoryKinds, k)
 		}
 	}
 	r.LastFailure = latest
@@ -151,6 +162,13 @@ func (r *rollback) hold(snap *autoscaler.Snapshot, d *autoscaler.Decision) {
 	}
 	slices.Sort(held)
 	d.Scaled = !maps.Equal(d.Parallelism, parallelismOf(snap))
+	// The policy proposes the held layout again every cycle: its report of it is kept once
+	// per event interval, like the hold's own.
+	for i := range d.Events {
+		if d.Events[i].Key == "" {
+			d.Events[i].Key = "held:" + d.Events[i].Reason + ":" + strings.Join(held, ",")
+		}
+	}
 	d.Events = append(d.Events, autoscaler.Event{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventNormal, Reason: ReasonRollbackHold,
 		Message: fmt.Sprintf("held back %s until %s: that layout %s", strings.Join(held, ", "), b.Until.UTC().Format(time.RFC3339), b.Reason),
 		Key:     "rollback-hold:" + strings.Join(held, ",")})

@@ -776,6 +776,12 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 // gcBoundBefore is the largest GC time fraction the tuner saw within gcEvidenceAge before at
 // (under the configuration running now: a change clears the samples), and whether it reached
 // gcBoundFraction.
+// lostInGC reports whether the GC time seen before at shows a heap thrashing (gcBoundBefore).
+func (t *Tuner) lostInGC(at time.Time) bool {
+	_, bound := t.gcBoundBefore(at)
+	return bound
+}
+
 func (t *Tuner) gcBoundBefore(at time.Time) (float64, bool) {
 	peak, seen := 0.0, false
 	for _, s := range t.st.GC {
