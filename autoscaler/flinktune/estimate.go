@@ -7,8 +7,13 @@
 //     skipped instead of being read as a zero rate or zero lag.
 //   - No vertex holds up the job: one busy too little for a rate measurement (a sink after a
 //     1% window) is certainly far from saturated and gets a lower bound of its capacity, one
-//     without busy time the most it was seen to process; a metric missing for longer than the
-//     metrics window is taken as gone, not waited for.
+//     without busy time the most it was seen to process (which is no evidence of saturation);
+//     a metric missing for longer than the metrics window is taken as gone, not waited for.
+//   - A source without a lag metric (pendingRecords) catches up after every restart at the
+//     job's full capacity: the backlog the restart explains (its demand before the restart
+//     over the downtime, and the replay) is paid off at that demand, so the catch-up is not
+//     read as demand (each scale-up would raise the rate read and call for the next), and a
+//     saturated job's scale-up sheds nothing, its demand being only a lower bound.
 //   - Demand is a level plus a trend: the longest recent span of per-minute levels a line
 //     fits and whose recent minutes are not flatter than it (minutes for a ramp, hours for a
 //     daily curve), extrapolated up to twice as long as it has lasted (at most
