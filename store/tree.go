@@ -125,7 +125,10 @@ func (c *treeCheck) tree(path []string, id uint64) error {
 // branch pages of many keys, the elements: that read per page (about 1 µs) is most of the
 // check's cost.
 func (c *treeCheck) page(path []string, id uint64) (flags uint16, elems []byte, err error) {
-	if id < 2 || id >= c.pgid {
+	if id < 2 {
+		return 0, nil, fmt.Errorf("page %d is a meta page", id)
+	}
+	if id >= c.pgid {
 		return 0, nil, fmt.Errorf("page %d outside the file's %d pages", id, c.pgid)
 	}
 	buf, err := c.readAt(id*c.ps, min(c.ps, 1024))
@@ -261,8 +264,16 @@ func inlinePage(p []byte) error {
 		return fmt.Errorf("inline page: %d elements do not fit", count)
 	}
 	for i := uint64(0); i < count; i++ {
-		if le.Uint32(p[pageHeader+i*elemSize:])&bucketElemFlag != 0 {
+		e := p[pageHeader+i*elemSize:]
+		if le.Uint32(e)&bucketElemFlag != 0 {
 			return fmt.Errorf("inline page holds a bucket (element %d)", i)
+		}
+		// bbolt makes its keys and values slices of the page; an inline page may be a
+		// copy on the heap (bucket.go, openBucket), and a slice reaching past it is a bad
+		// pointer that crashes the garbage collector, uncatchably.
+		pos, n := uint64(le.Uint32(e[4:])), uint64(le.Uint32(e[8:]))+uint64(le.Uint32(e[12:]))
+		if pageHeader+i*elemSize+pos+n > uint64(len(p)) {
+			return fmt.Errorf("inline page: element %d runs past its end", i)
 		}
 	}
 	return nil

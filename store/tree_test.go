@@ -69,9 +69,10 @@ func (b *boltFile) write(t *testing.T, path string) {
 // TestTreeDamageRefused builds by hand damaged page trees of the kind that sends bbolt's
 // cursor into an endless descent (the FuzzOpen crasher: an inline bucket whose page is not
 // a leaf, and whose "element 0" leads to page 0, which for an inline bucket is the page
-// itself), and other trees bbolt cannot be let read. Open must refuse each as damaged at
-// once (before the check, the first four hung: ErrStuck), and check and salvage must still
-// read every other record.
+// itself), an inline page whose element reaches past it (bbolt's slices of a heap copy of
+// the page then crash the garbage collector: "found bad pointer in Go heap"), and other
+// trees bbolt cannot be let read. Open must refuse each as damaged at once, and salvage
+// must still read every other record.
 func TestTreeDamageRefused(t *testing.T) {
 	clean := t.TempDir()
 	populate(t, clean)
@@ -96,6 +97,10 @@ func TestTreeDamageRefused(t *testing.T) {
 			le.PutUint16(h[8:], branchFlag)
 			clear(h[pageHeader+8 : pageHeader+16])
 		}, "bucket jobs/" + job1 + "/history: inline page is not a leaf (flags 0x1)", 30},
+		{"inline element past the inline page (the second crasher)", func(b *boltFile) {
+			h := b.bucket(b.page(b.root), string(bucketMeta))[bucketHeader:]
+			le.PutUint32(h[pageHeader+8:], 10<<20) // element 0's key size
+		}, "bucket meta: inline page: element 0 runs past its end", 36},
 		{"branch page whose first child is itself", func(b *boltFile) {
 			id := b.bucketRoot("events")
 			le.PutUint64(b.page(id)[pageHeader+8:], id)
@@ -107,7 +112,7 @@ func TestTreeDamageRefused(t *testing.T) {
 		}, "bucket events: branch page", 36},
 		{"bucket root is a meta page", func(b *boltFile) {
 			le.PutUint64(b.bucket(b.page(b.root), "events"), 1)
-		}, "bucket events: page 1 outside", 36},
+		}, "bucket events: page 1 is a meta page", 36},
 		{"page overflows past the end", func(b *boltFile) {
 			le.PutUint32(b.page(b.bucketRoot("jobs", job1))[12:], 1<<20)
 		}, "bucket jobs/" + job1 + ": page", 36},
