@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -166,6 +167,7 @@ const (
 
 type fileMeta struct {
 	pageSize uint32
+	root     uint64 // the root bucket's page
 	freelist uint64
 	pgid     uint64 // high-water mark: pages below it are in use
 	txid     uint64
@@ -189,38 +191,94 @@ func precheck(path string) error {
 	if fi.Size() == 0 {
 		return nil // bbolt initializes an empty file
 	}
+	return checkFile(path, f, fi.Size())
+}
+
+// checkFile is precheck on the file's contents f, of size bytes.
+func checkFile(path string, f io.ReaderAt, size int64) error {
+	best, err := newestMeta(f)
+	if err != nil {
+		return &DamagedError{Path: path, Detail: err.Error()}
+	}
+	if need := int64(best.pgid) * int64(best.pageSize); best.pgid > 1<<40 || size < need {
+		return &DamagedError{Path: path, Detail: fmt.Sprintf("truncated: %d bytes, its pages need %d", size, need)}
+	}
+	tc := newTreeCheck(f, best, best.pgid)
+	detail := ""
+	if err := checkFreelist(f, best, tc.pages); err != nil {
+		detail = "freelist: " + err.Error()
+	} else if problems := tc.run(best.root); len(problems) > 0 {
+		detail = treeDetail(problems)
+	}
+	if detail == "" {
+		return nil
+	}
+	// These reads take no lock: a process writing the file meanwhile may have reused
+	// pages of the tree they followed. Pages in use are only reused after a newer meta,
+	// so an unchanged meta means the damage is real.
+	if now, err := newestMeta(f); err == nil && now.txid != best.txid {
+		return fmt.Errorf("%s changed while it was checked: %w", path, ErrLocked)
+	}
+	return &DamagedError{Path: path, Detail: detail}
+}
+
+// newestMeta returns the meta page bbolt will use: the valid one with the higher txid.
+func newestMeta(f io.ReaderAt) (fileMeta, error) {
 	m0, err0 := readMeta(f, 0)
 	size := uint32(os.Getpagesize())
 	if err0 == nil {
 		size = m0.pageSize
 	}
 	m1, err1 := readMeta(f, int64(size))
-	var best *fileMeta
 	switch {
-	case err0 == nil && err1 == nil:
-		best = &m0
-		if m1.txid > m0.txid {
-			best = &m1
-		}
+	case err0 == nil && err1 == nil && m1.txid > m0.txid:
+		return m1, nil
 	case err0 == nil:
-		best = &m0
+		return m0, nil
 	case err1 == nil:
-		best = &m1
-	default:
-		return &DamagedError{Path: path, Detail: fmt.Sprintf("no valid meta page (page 0: %v; page 1: %v)", err0, err1)}
+		return m1, nil
 	}
-	if need := int64(best.pgid) * int64(best.pageSize); best.pgid > 1<<40 || fi.Size() < need {
-		return &DamagedError{Path: path, Detail: fmt.Sprintf("truncated: %d bytes, its pages need %d", fi.Size(), need)}
+	return fileMeta{}, fmt.Errorf("no valid meta page (page 0: %v; page 1: %v)", err0, err1)
+}
+
+// treeDamage is the tree check for Salvage, on a file that may be truncated or have a
+// damaged freelist: the buckets bbolt must not be let read. Pages past the end of the
+// file count as outside it; free pages are not looked at (reading one is harmless).
+func treeDamage(path string) []treeProblem {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
 	}
-	if err := checkFreelist(f, *best); err != nil {
-		return &DamagedError{Path: path, Detail: "freelist: " + err.Error()}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
 	}
-	return nil
+	m, err := newestMeta(f)
+	if err != nil {
+		return nil // bbolt cannot open it either
+	}
+	pages := min(m.pgid, uint64(fi.Size())/uint64(m.pageSize))
+	return newTreeCheck(f, m, pages).run(m.root)
+}
+
+// treeDetail says which parts of the tree are damaged.
+func treeDetail(problems []treeProblem) string {
+	const shown = 10
+	var parts []string
+	for _, p := range problems[:min(len(problems), shown)] {
+		parts = append(parts, p.String())
+	}
+	if len(problems) > shown {
+		parts = append(parts, fmt.Sprintf("and %d more", len(problems)-shown))
+	}
+	return "damaged page tree: " + strings.Join(parts, "; ")
 }
 
 // checkFreelist verifies the freelist page, which bbolt reads on open, where a damaged one
-// panics before there is a handle to close (and its mmap keeps the file lock).
-func checkFreelist(f io.ReaderAt, m fileMeta) error {
+// panics before there is a handle to close (and its mmap keeps the file lock). It marks
+// the freelist's pages and the free pages in pages, for the tree check that follows.
+func checkFreelist(f io.ReaderAt, m fileMeta, pages []byte) error {
 	const noFreelist, freelistFlag = ^uint64(0), 0x10
 	if m.freelist == noFreelist {
 		return nil
@@ -254,17 +312,19 @@ func checkFreelist(f io.ReaderAt, m fileMeta) error {
 	if _, err := f.ReadAt(ids, int64(m.freelist)*int64(m.pageSize)+pageHeader+int64(skip*8)); err != nil {
 		return err
 	}
-	seen := make(map[uint64]bool, count)
+	for id := m.freelist; id <= m.freelist+overflow; id++ {
+		pages[id] = pageFreelist
+	}
 	for i := uint64(0); i < count; i++ {
 		id := le.Uint64(ids[i*8:])
 		if id < 2 || id >= m.pgid {
 			return fmt.Errorf("free page %d outside the file's %d pages", id, m.pgid)
 		}
-		if seen[id] || id >= m.freelist && id <= m.freelist+overflow {
+		if pages[id] != pageUnseen {
 			// bbolt would hand the page out twice, or overwrite the freelist itself.
 			return fmt.Errorf("page %d listed free twice, or is the freelist", id)
 		}
-		seen[id] = true
+		pages[id] = pageFree
 	}
 	return nil
 }
@@ -291,7 +351,7 @@ func readMeta(f io.ReaderAt, off int64) (fileMeta, error) {
 	if ps < 512 || ps > 1<<20 || ps&(ps-1) != 0 {
 		return fileMeta{}, fmt.Errorf("page size %d", ps)
 	}
-	return fileMeta{pageSize: ps, freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, nil
+	return fileMeta{pageSize: ps, root: le.Uint64(m[16:]), freelist: le.Uint64(m[32:]), pgid: le.Uint64(m[40:]), txid: le.Uint64(m[48:])}, nil
 }
 
 // walk visits every bucket, key and value reachable from the root, touching every branch

@@ -117,26 +117,46 @@ func Salvage(dir string, timeout time.Duration) (*Dump, error) {
 		}
 		return err
 	}
-	var jobKeys [][]byte
-	part("job list", func(tx *bolt.Tx) error {
-		jobs := tx.Bucket(bucketJobs)
-		if jobs == nil {
-			return errors.New("no jobs bucket")
+	// Buckets whose pages could send bbolt into an endless loop (or recursion) are not
+	// read through bbolt at all: a loop cannot be interrupted, it would spin and grow
+	// until the process ends. Their events are still found by the page scan.
+	bad := treeDamage(path)
+	skip := func(what string, bucket ...string) bool {
+		p, ok := hardDamage(bad, bucket...)
+		if ok {
+			d.Problems = append(d.Problems, fmt.Sprintf("%s: not read, its pages are damaged (%s)", what, p))
 		}
-		return jobs.ForEachBucket(func(k []byte) error {
-			jobKeys = append(jobKeys, bytes.Clone(k))
-			return nil
+		return ok
+	}
+	var jobKeys [][]byte
+	if !skip("job list", string(bucketJobs)) {
+		part("job list", func(tx *bolt.Tx) error {
+			jobs := tx.Bucket(bucketJobs)
+			if jobs == nil {
+				return errors.New("no jobs bucket")
+			}
+			return jobs.ForEachBucket(func(k []byte) error {
+				jobKeys = append(jobKeys, bytes.Clone(k))
+				return nil
+			})
 		})
-	})
+	}
 	for _, k := range jobKeys {
 		j := DumpJob{rawKey: k}
-		part("job "+string(k), func(tx *bolt.Tx) error { return salvageJob(d, tx.Bucket(bucketJobs).Bucket(k), &j) })
+		what := "job " + string(k)
+		if !skip(what, string(bucketJobs), string(k)) {
+			history := !skip(what+" history", string(bucketJobs), string(k), string(keyHistory))
+			part(what, func(tx *bolt.Tx) error { return salvageJob(d, tx.Bucket(bucketJobs).Bucket(k), &j, history) })
+		}
 		if j.Info.Key == (JobKey{}) {
 			j.Info.Key = parseJobKey(string(k))
 		}
 		d.Jobs = append(d.Jobs, j)
 	}
-	seen := salvageEvents(d, part)
+	seen := map[string]bool{}
+	if !skip("events", string(bucketEvents)) {
+		seen = salvageEvents(d, part)
+	}
 	if len(d.Problems) > 0 {
 		scanEvents(path, d, seen)
 	}
@@ -238,7 +258,8 @@ func parseJobKey(s string) JobKey {
 	return JobKey{JobID: s}
 }
 
-func salvageJob(d *Dump, b *bolt.Bucket, j *DumpJob) error {
+// salvageJob reads a job's records, its history too when history is set.
+func salvageJob(d *Dump, b *bolt.Bucket, j *DumpJob, history bool) error {
 	if b == nil {
 		return errors.New("not a bucket")
 	}
@@ -268,7 +289,7 @@ func salvageJob(d *Dump, b *bolt.Bucket, j *DumpJob) error {
 		}
 	}
 	hb := b.Bucket(keyHistory)
-	if hb == nil {
+	if hb == nil || !history {
 		return nil
 	}
 	c := hb.Cursor()
