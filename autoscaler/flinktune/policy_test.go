@@ -27,6 +27,8 @@ type toyJob struct {
 	partitions int
 	noLag      bool // the source reports no pendingRecords
 	noBusy     bool // no vertex reports busy time
+	// failEvery restarts the job (a failure: same parallelism) every so often.
+	failEvery time.Duration
 }
 
 type toyVertex struct {
@@ -53,6 +55,9 @@ func newToy(rate func(time.Duration) float64, vs ...*toyVertex) *toyJob {
 
 func (j *toyJob) step() {
 	j.now = j.now.Add(time.Second)
+	if j.failEvery > 0 && j.now.Sub(t0)%j.failEvery == 0 && j.down <= 0 {
+		j.down = j.restart
+	}
 	in := j.rate(j.now.Sub(t0))
 	if j.down > 0 {
 		j.down -= time.Second

@@ -14,28 +14,9 @@ func TestRestartCatchUpWithoutLagMetricIsNotDemand(t *testing.T) {
 	j := newToy(constant(15000),
 		&toyVertex{id: "src", p: 2, capacity: 40000, sel: 1, maxP: 128},
 		&toyVertex{id: "map", p: 4, capacity: 5000, sel: 1, maxP: 128})
-	j.noLag, j.restart = true, 3*time.Minute
-	p := New(DefaultOptions())
-	var rescales []time.Duration
-	for el := time.Second; el <= 95*time.Minute; el += time.Second {
-		if el%(15*time.Minute) == 0 && j.down <= 0 {
-			j.down = j.restart // a failure: the same parallelism after the restart
-		}
-		j.step()
-		if el%(10*time.Second) != 0 {
-			continue
-		}
-		dec, err := p.Cycle(j.snapshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if dec.Parallelism != nil && j.down <= 0 && j.apply(dec.Parallelism) {
-			p.Applied(j.now, dec.Parallelism)
-			rescales = append(rescales, el)
-		}
-	}
-	if len(rescales) != 0 {
-		t.Errorf("rescaled a job at 75%% utilization after its failures' catch-up: at %v to map %d", rescales, j.vertices[1].p)
+	j.noLag, j.restart, j.failEvery = true, 3*time.Minute, 15*time.Minute
+	if r := run(t, New(DefaultOptions()), j, 95*time.Minute); len(r.rescales) != 0 {
+		t.Errorf("rescaled a job at 75%% utilization after its failures' catch-up: at %v to %v", r.rescales, r.final)
 	}
 }
 
