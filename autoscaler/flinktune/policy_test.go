@@ -25,8 +25,9 @@ type toyJob struct {
 	lag        float64
 	vertices   []*toyVertex
 	partitions int
-	noLag      bool // the source reports no pendingRecords
-	noBusy     bool // no vertex reports busy time
+	noLag      bool          // the source reports no pendingRecords
+	lagUntil   time.Duration // if set, it reports them until then only
+	noBusy     bool          // no vertex reports busy time
 	// failEvery restarts the job (a failure: same parallelism) every so often.
 	failEvery time.Duration
 }
@@ -124,7 +125,7 @@ func (j *toyJob) snapshot() *autoscaler.Snapshot {
 		if i == 0 {
 			av.ReadRecords = 0
 			av.Metrics["Source__src.numRecordsIn"] = autoscaler.Aggregate{Sum: v.in}
-			if !j.noLag {
+			if !j.noLag && (j.lagUntil == 0 || j.now.Sub(t0) < j.lagUntil) {
 				av.Metrics["Source__src.pendingRecords"] = autoscaler.Aggregate{Sum: j.lag}
 			}
 			for p := 0; p < j.partitions; p++ {

@@ -20,6 +20,18 @@ func TestRestartCatchUpWithoutLagMetricIsNotDemand(t *testing.T) {
 	}
 }
 
+// The lag metric gone for good while a backlog drains: the backlog it last reported is paid
+// off at the demand, not read as demand once the metric is taken as gone.
+func TestLagMetricLostWhileDraining(t *testing.T) {
+	j := newToy(constant(15000),
+		&toyVertex{id: "src", p: 2, capacity: 40000, sel: 1, maxP: 128},
+		&toyVertex{id: "map", p: 4, capacity: 4500, sel: 1, maxP: 128})
+	j.lag, j.lagUntil = 15000*120, 90*time.Second // 2 minutes behind, draining at 3,000/s
+	if r := run(t, New(DefaultOptions()), j, time.Hour); len(r.rescales) != 0 {
+		t.Errorf("rescaled a job at 83%% utilization draining its backlog: at %v to %v", r.rescales, r.final)
+	}
+}
+
 // With neither lag nor busy time, a vertex's capacity is only the highest rate it read, so its
 // utilization is ~100% at any load: no evidence for a scale-up (each one raised the rate read
 // and called for the next).
