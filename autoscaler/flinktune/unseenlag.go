@@ -110,7 +110,10 @@ func (p *Policy) unseenIngest(id string, t time.Time, rate, dt, in float64) floa
 	if now <= 0 {
 		delete(p.st.Unseen, id)
 	}
-	return math.Max(0, rate+(math.Max(now, 0)-math.Max(before, 0))/dt)
+	// Between the rate and the level by construction; the clamp keeps rounding (and absurd
+	// saved values) from leaving that range.
+	ingest := rate + (math.Max(now, 0)-math.Max(before, 0))/dt
+	return min(max(ingest, min(rate, u.Level)), max(rate, u.Level))
 }
 
 // validUnseen rejects accounting a damaged or edited saved state could hold (a restart in the

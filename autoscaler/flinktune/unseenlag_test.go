@@ -97,3 +97,32 @@ func TestUnseenIngest(t *testing.T) {
 		}
 	})
 }
+
+// FuzzUnseenIngest: whatever a saved state holds, the demand read is finite and between the
+// rate read and the level before the restart.
+func FuzzUnseenIngest(f *testing.F) {
+	f.Add(100.0, 1000.0, 0.0, 0.0, int64(0), int64(30), 300.0, 10.0, 3000.0, int64(40))
+	f.Add(5e4, 1e9, 1e6, 2e6, int64(-60), int64(0), 0.0, 10.0, 0.0, int64(10))
+	f.Add(1e300, 1e300, 0.0, 0.0, int64(0), int64(0), 1e300, 1e-9, 1e300, int64(1))
+	f.Fuzz(func(t *testing.T, level, lag, in0, left float64, atSec, sinceSec int64, rate, dt, in float64, nowSec int64) {
+		if rate < 0 || dt <= 0 || in < 0 || math.IsNaN(rate+dt+in) || math.IsInf(rate+dt+in, 0) || nowSec < 0 || nowSec > 1e9 || atSec < -1e9 || atSec > 1e9 || sinceSec < -1e9 || sinceSec > 1e9 {
+			return // what a sample can hold: a rate and a counter read over a positive interval
+		}
+		p := New(DefaultOptions())
+		u := &unseenLag{Level: level, Lag: lag, In0: in0, Left: left,
+			At: t0.Add(time.Duration(atSec) * time.Second), Since: t0.Add(time.Duration(sinceSec) * time.Second)}
+		p.st.Unseen = map[string]*unseenLag{"src": u}
+		valid := validUnseen(u, t0.Add(time.Duration(nowSec)*time.Second))
+		got := p.unseenIngest("src", t0.Add(time.Duration(nowSec)*time.Second), rate, dt, in)
+		if math.IsNaN(got) || math.IsInf(got, 0) || got < 0 {
+			t.Fatalf("ingest %v", got)
+		}
+		lo, hi := rate, rate
+		if valid {
+			lo, hi = math.Min(rate, level), math.Max(rate, level)
+		}
+		if got < lo*(1-1e-9)-1e-9 || got > hi*(1+1e-9)+1e-9 {
+			t.Fatalf("ingest %v outside [%v, %v] (rate %v, level %v)", got, lo, hi, rate, level)
+		}
+	})
+}
