@@ -39,6 +39,20 @@ const (
 	gcBoundFraction = 0.5
 )
 
+// failureKind is Classify, with a lost TaskManager (taskManagerLost) classed as a heap failure
+// when gcBound says its heap thrashed in GC before the loss (gcBoundBefore: the fraction of
+// the time, and whether it is bound); without that evidence a loss is no memory failure.
+func failureKind(e autoscaler.JobException, gcBound func(time.Time) (float64, bool)) (kind, pool string, gcFrac float64) {
+	kind, pool = Classify(e)
+	if kind != "" || gcBound == nil || !taskManagerLost(e) {
+		return kind, pool, 0
+	}
+	if frac, ok := gcBound(e.Time); ok {
+		return KindTaskManagerLostInGC, PoolHeap, frac
+	}
+	return "", "", 0
+}
+
 // taskManagerLost reports whether e is the JobMaster failing a TaskManager's tasks because it
 // lost the TaskManager: "Heartbeat of TaskManager with id %s timed out." or "TaskManager with
 // id %s is no longer reachable." (JobMaster's TaskManagerHeartbeatListener, 1.20 and 2.x).

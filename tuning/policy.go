@@ -69,7 +69,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	if err != nil || snap == nil {
 		return d, err
 	}
-	p.rb.observe(snap, p.o(), p.tuner.lostInGC)
+	p.rb.observe(snap, p.o(), p.tuner.gcBoundBefore)
 	if snap.Status != "RUNNING" {
 		p.rescue(snap, &d)
 		return d, nil

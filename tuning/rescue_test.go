@@ -215,7 +215,7 @@ func TestRollbackIgnoresTaskManagerLoss(t *testing.T) {
 	}{{"no memory evidence", false, false}, {"heap thrashing before", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var r rollback
-			gc := func(time.Time) bool { return tc.inGC }
+			gc := func(time.Time) (float64, bool) { return 0.9, tc.inGC }
 			r.observe(snap(t0.Add(11*time.Minute), t0, healthy), o, gc)
 			r.applied(t0.Add(12*time.Minute), raised)
 			s := snap(t0.Add(20*time.Minute), t0.Add(19*time.Minute), raised,

@@ -43,10 +43,11 @@ type blockedLayout struct {
 }
 
 // observe counts failures (from the exception history) and notices a healthy run. A
-// TaskManager lost with no sign of memory trouble (lostInGC: its GC time before the loss) is a
-// host, a kill or the network, not the layout: counted, it rolled back the scale-ups of a job
-// on a cluster that loses TaskManagers anyway, and kept them out for rollback.hold.
-func (r *rollback) observe(snap *autoscaler.Snapshot, o Options, lostInGC func(time.Time) bool) {
+// TaskManager lost with no sign of memory trouble (failureKind with gcBound: its GC time
+// before the loss) is a host, a kill or the network, not the layout: counted, it rolled back
+// the scale-ups of a job on a cluster that loses TaskManagers anyway, and kept them out for
+// rollback.hold.
+func (r *rollback) observe(snap *autoscaler.Snapshot, o Options, gcBound func(time.Time) (float64, bool)) {
 	latest := r.LastFailure
 	for _, e := range snap.Exceptions {
 		if !e.Time.After(r.LastFailure) {
@@ -56,12 +57,9 @@ func (r *rollback) observe(snap *autoscaler.Snapshot, o Options, lostInGC func(t
 		if r.Rescale == nil || !e.Time.After(r.Rescale.At) {
 			continue
 		}
-		k, _ := Classify(e)
+		k, _, _ := failureKind(e, gcBound)
 		if k == "" && taskManagerLost(e) {
-			if lostInGC == nil || !lostInGC(e.Time) {
-				continue
-			}
-			k = KindTaskManagerLostInGC
+			continue
 		}
 		r.Failures++
 		if k != "" && !slices.Contains(r.MemoryKinds, k) {

@@ -748,13 +748,10 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 		if t.o.BumpHold > 0 && snap.Time.Sub(e.Time) > t.o.BumpHold {
 			continue // too old to say anything about the configuration running now
 		}
-		kind, pool := Classify(e)
+		kind, pool, frac := failureKind(e, t.gcBoundBefore)
 		gcBound := ""
-		if kind == "" && taskManagerLost(e) {
-			if frac, ok := t.gcBoundBefore(e.Time); ok {
-				kind, pool = KindTaskManagerLostInGC, PoolHeap
-				gcBound = fmt.Sprintf(" (after %.0f%% of the time in GC within %s before)", frac*100, gcEvidenceAge)
-			}
+		if kind == KindTaskManagerLostInGC {
+			gcBound = fmt.Sprintf(" (after %.0f%% of the time in GC within %s before)", frac*100, gcEvidenceAge)
 		}
 		if kind == "" {
 			continue
@@ -776,12 +773,6 @@ func (t *Tuner) observeExceptions(snap *autoscaler.Snapshot) {
 // gcBoundBefore is the largest GC time fraction the tuner saw within gcEvidenceAge before at
 // (under the configuration running now: a change clears the samples), and whether it reached
 // gcBoundFraction.
-// lostInGC reports whether the GC time seen before at shows a heap thrashing (gcBoundBefore).
-func (t *Tuner) lostInGC(at time.Time) bool {
-	_, bound := t.gcBoundBefore(at)
-	return bound
-}
-
 func (t *Tuner) gcBoundBefore(at time.Time) (float64, bool) {
 	peak, seen := 0.0, false
 	for _, s := range t.st.GC {
