@@ -117,7 +117,7 @@ func checkReal(t *testing.T, r realRow) {
 	capacity := r.perCPU() * float64(min(e.Setup.Flink.Slots, 2))
 	// Runs calibrated on one-slot profiles (three rates) check one-slot profiles only, as the
 	// integration test does: launches of the same two-slot tiered profile differ by up to
-	// 1.9x (checkTinyRow in real_integration_test.go).
+	// 1.9x (rowMisses in real_integration_test.go).
 	logged := (len(r.Rates) == 3 || r.CacheMs > 0) && e.Setup.Flink.Slots > 1
 	if !r.Fit && !strings.HasPrefix(r.Name, "raw-") && !logged {
 		withinMeasured(t, r.Name+" capacity (MiB/s)", e.Capacity.MiBps(), capacity)
@@ -217,7 +217,7 @@ func TestLinuxCalibrationPredictsHeldOutProfiles(t *testing.T) {
 // The runs that calibrated the machine's rates (-now-N) give back the rates recorded beside
 // them: the held-out rows were predicted from those two runs and nothing else measured. (-now-2
 // at load 27-32 is recorded but not among the held-out checks: its throughput missed by -33%
-// to +1331%, see checkTinyRow in real_integration_test.go; so are -windows-2 at load 58-68,
+// to +1331%, see rowMisses in real_integration_test.go; so are -windows-2 at load 58-68,
 // where one held-out profile missed by -15.1%, and -windows-5 at load 52-55, where three did
 // (-15.8% to -23.0%: its two-slot calibration profile's first pass ran at 2,799 MiB per
 // CPU-second, its second at 3,452); and -cache-2-load50 on the AMD EPYC at load 43-52, where

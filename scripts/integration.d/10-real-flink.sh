@@ -64,7 +64,7 @@ status=0
 # that JVMs do not compete for the two cores.
 tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
 tests+='|TestRealizerRollback'
-tests+='|TestTinyProfilesRealFlink'
+tests+='|TestTinyProfilesRealFlink|TestSettleMisses'
 tests+='|TestAutoscaleKafka|TestKafkaBrokerAndLoad'
 tests+='|TestHeapStarvedRescue|TestMemoryTuningRealJob'
 go test -tags integration -count=1 -p 1 -timeout 40m -run "$tests" -v ./memory/ ./memory/tiny/ ./local/ ./simrest/ \
@@ -75,6 +75,12 @@ if [ "$status" != 0 ]; then
   find "$logs" -name '*.log' -o -name '*.out' | sort | while read -r f; do
     echo "---- $f"; tail -n 40 "$f"
   done
+fi
+if [ "$status" != 0 ]; then
+  # Again last, so that a short tail of CI's output still shows what failed: each failed
+  # test's last lines (a test's errors come at its end) and any panic.
+  echo "== real-Flink tier: what failed"
+  grep -a -B10 -E '^--- FAIL|^panic' "$logs/go-test.log" | cut -c1-300 | tail -n 20 || true
 fi
 # No JVM of ours may outlive the tier.
 if pgrep -f "flinktune-flink-harness|$cache/flink/" >/dev/null 2>&1; then
