@@ -294,14 +294,14 @@ sample:
 	if run.Failed == "" && werr != nil {
 		run.Failed = fmt.Sprintf("JVM exited: %v; stderr: %s", werr, lastLines(stderr.String(), 3))
 		if ctx.Err() != nil {
-			run.Failed = "no result before the deadline (hung?): " + lastLines(stderr.String(), 3)
+			run.Failed = noResultBeforeDeadline + " (hung?): " + lastLines(stderr.String(), 3)
 		}
 	}
 	if run.Failed != "" {
 		return run
 	}
 	if warmAt < 0 || len(snaps)-warmAt < 2 || len(rss) == 0 {
-		run.Failed = fmt.Sprintf("too short a run: %d progress lines, %d RSS samples", len(snaps), len(rss))
+		run.Failed = fmt.Sprintf("%s: %d progress lines, %d RSS samples", tooShortRun, len(snaps), len(rss))
 		return run
 	}
 	measureRun(&run, snaps[warmAt:])
@@ -547,6 +547,12 @@ func measureCase(t *testing.T, d *local.Dist, c tinyCase, repeats int, warm, mea
 	var rss, rec, eff []float64
 	for i := 0; i < repeats; i++ {
 		run := runTiny(t, d, p, warm, measure)
+		if timedOut(run.Failed) {
+			// The machine, not the profile: launched once more (an OutOfMemoryError or a
+			// JVM that exits is the profile's, and counts at once).
+			t.Logf("%s run %d: launched again after: %s", c.Name, i+1, run.Failed)
+			run = runTiny(t, d, p, warm, measure)
+		}
 		r.Runs = append(r.Runs, run)
 		if run.Failed != "" {
 			r.Failed++
@@ -575,6 +581,19 @@ func measureCase(t *testing.T, d *local.Dist, c tinyCase, repeats int, warm, mea
 	}
 	return r
 }
+
+// timedOut tells a launch that failed for want of time (runTiny): no result before its
+// deadline, or too few progress lines and resident-size samples to measure, as a JVM the
+// host starved of CPU leaves, from one the profile failed (an OutOfMemoryError, an exit).
+func timedOut(failed string) bool {
+	return strings.HasPrefix(failed, tooShortRun) || strings.HasPrefix(failed, noResultBeforeDeadline)
+}
+
+// The failures of runTiny that timedOut tells.
+const (
+	tooShortRun            = "too short a run"
+	noResultBeforeDeadline = "no result before the deadline"
+)
 
 // tinyDist is the dist prepared by scripts/integration.d/10-real-flink.sh whose version starts
 // with FLINKTUNE_TINY_FLINK (default 1.20: the calibration's).
@@ -1442,5 +1461,20 @@ func TestSettleMisses(t *testing.T) {
 				t.Errorf("recorded row keeps first misses %q, want the one", got.FirstMisses)
 			}
 		})
+	}
+}
+
+// TestTimedOut: only the failures a starved host causes are launched again.
+func TestTimedOut(t *testing.T) {
+	for failed, want := range map[string]bool{
+		tooShortRun + ": 1 progress lines, 0 RSS samples":     true,
+		noResultBeforeDeadline + " (hung?): ":                 true,
+		"java.lang.OutOfMemoryError: Java heap space":         false,
+		"JVM exited: exit status 1; stderr: Error: Could not": false,
+		"": false,
+	} {
+		if got := timedOut(failed); got != want {
+			t.Errorf("timedOut(%q) = %v, want %v", failed, got, want)
+		}
 	}
 }

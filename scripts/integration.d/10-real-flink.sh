@@ -64,7 +64,7 @@ status=0
 # that JVMs do not compete for the two cores.
 tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
 tests+='|TestRealizerRollback'
-tests+='|TestTinyProfilesRealFlink|TestSettleMisses'
+tests+='|TestTinyProfilesRealFlink|TestSettleMisses|TestTimedOut'
 tests+='|TestAutoscaleKafka|TestKafkaBrokerAndLoad'
 tests+='|TestHeapStarvedRescue|TestMemoryTuningRealJob'
 go test -tags integration -count=1 -p 1 -timeout 40m -run "$tests" -v ./memory/ ./memory/tiny/ ./local/ ./simrest/ \
