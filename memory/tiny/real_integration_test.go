@@ -1045,7 +1045,7 @@ func rowMisses(t reporter, r tinyRow) []tinyMiss {
 		return nil
 	}
 	if r.Failed > 0 {
-		return []tinyMiss{{text: fmt.Sprintf("%s: memory tiny accepts this profile but %d of %d runs failed: %s", r.Name, r.Failed, len(r.Runs), r.Runs[0].Failed)}}
+		return []tinyMiss{{text: fmt.Sprintf("%s: memory tiny accepts this profile but %d of %d runs failed: %s", r.Name, r.Failed, len(r.Runs), firstFailure(r.Runs))}}
 	}
 	what := "held out"
 	if r.Fit {
@@ -1131,6 +1131,16 @@ func settleMisses(t reporter, row tinyRow, remeasure func() tinyRow) tinyRow {
 		t.Error("measured again: " + m.text)
 	}
 	return again
+}
+
+// firstFailure is the failure of the first launch that failed ("" if none did).
+func firstFailure(runs []tinyRun) string {
+	for _, r := range runs {
+		if r.Failed != "" {
+			return r.Failed
+		}
+	}
+	return ""
 }
 
 // measuredOnly tells misses that are all deviations of a measurement.
@@ -1373,7 +1383,7 @@ func tinyMarkdown(doc tinyDoc) string {
 		case r.Refused != "":
 			fmt.Fprintf(&b, "| %s | %s | – | refused: %s | | | |\n", r.Name, kind, firstLine(r.Refused))
 		case r.Failed > 0 && r.Failed == len(r.Runs):
-			fmt.Fprintf(&b, "| %s | %s | `%s` | failed: %s | | | |\n", r.Name, kind, flags, firstLine(r.Runs[0].Failed))
+			fmt.Fprintf(&b, "| %s | %s | `%s` | failed: %s | | | |\n", r.Name, kind, flags, firstLine(firstFailure(r.Runs)))
 		default:
 			k := float64(min(slotsOf(r.FlinkOptions), tinyCPUs))
 			counted, windows := 0, 0
@@ -1435,7 +1445,7 @@ func TestSettleMisses(t *testing.T) {
 			RSSp95MiB: 100, PredictedRSSMiB: 100, MiBPerCPUSecond: 1000, CapacityMiBs: 1000, PredictedMiBPerSec: 1000 * (1 + dev), DevThroughput: dev,
 			Runs: []tinyRun{{}, {}, {}}}}
 		if failed > 0 {
-			r.Runs[0].Failed = "OutOfMemoryError"
+			r.Runs[1].Failed = "OutOfMemoryError" // the second launch: the message names it
 		}
 		return r
 	}
@@ -1456,6 +1466,9 @@ func TestSettleMisses(t *testing.T) {
 			got := settleMisses(rec, tc.first, func() tinyRow { remeasured = true; return tc.second })
 			if remeasured != tc.wantRemeasured || len(rec.errors) != tc.wantErrors {
 				t.Fatalf("remeasured %v, errors %q; want %v, %d", remeasured, rec.errors, tc.wantRemeasured, tc.wantErrors)
+			}
+			if tc.first.Failed > 0 && !strings.Contains(strings.Join(rec.errors, ""), "OutOfMemoryError") {
+				t.Errorf("the error does not name the launch's failure: %q", rec.errors)
 			}
 			if remeasured && len(got.FirstMisses) != 1 {
 				t.Errorf("recorded row keeps first misses %q, want the one", got.FirstMisses)
