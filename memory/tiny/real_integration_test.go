@@ -1030,22 +1030,15 @@ type reporter interface {
 	Error(args ...any)
 }
 
-// tinyMiss is one check a row did not pass; measured tells a deviation of a measurement (a
-// resident size, a throughput), which one more measurement may settle, from a run that failed.
-type tinyMiss struct {
-	text     string
-	measured bool
-}
-
 // rowMisses logs a row against its prediction and returns the checks it misses.
-func rowMisses(t reporter, r tinyRow) []tinyMiss {
+func rowMisses(t reporter, r tinyRow) []string {
 	t.Helper()
 	if r.Refused != "" {
 		t.Logf("%s: refused by the model: %s", r.Name, r.Refused)
 		return nil
 	}
 	if r.Failed > 0 {
-		return []tinyMiss{{text: fmt.Sprintf("%s: memory tiny accepts this profile but %d of %d runs failed: %s", r.Name, r.Failed, len(r.Runs), firstFailure(r.Runs))}}
+		return []string{fmt.Sprintf("%s: memory tiny accepts this profile but %d of %d runs failed: %s", r.Name, r.Failed, len(r.Runs), firstFailure(r.Runs))}
 	}
 	what := "held out"
 	if r.Fit {
@@ -1056,14 +1049,14 @@ func rowMisses(t reporter, r tinyRow) []tinyMiss {
 	if r.Fit {
 		return nil
 	}
-	var misses []tinyMiss
+	var misses []string
 	miss := func(checked bool, format string, args ...any) {
 		text := fmt.Sprintf(format, args...)
 		if !checked {
 			t.Log(text)
 			return
 		}
-		misses = append(misses, tinyMiss{text: text, measured: true})
+		misses = append(misses, text)
 	}
 	// A resident size from fewer than checkedRepeats launches is logged, for the reason its
 	// throughput is: one launch of two tiered slots does not repeat (budget-192m measured
@@ -1105,16 +1098,12 @@ func rowMisses(t reporter, r tinyRow) []tinyMiss {
 // one recorded, with the first measurement's misses in FirstMisses.
 func settleMisses(t reporter, row tinyRow, remeasure func() tinyRow) tinyRow {
 	t.Helper()
-	misses := rowMisses(t, row)
-	if !measuredOnly(misses) {
-		for _, m := range misses {
-			t.Error(m.text)
+	first := rowMisses(t, row)
+	if len(first) == 0 || row.Failed > 0 {
+		for _, m := range first {
+			t.Error(m)
 		}
 		return row
-	}
-	var first []string
-	for _, m := range misses {
-		first = append(first, m.text)
 	}
 	t.Logf("%s: measured once more after missing: %s", row.Name, strings.Join(first, "; "))
 	again := remeasure()
@@ -1128,7 +1117,7 @@ func settleMisses(t reporter, row tinyRow, remeasure func() tinyRow) tinyRow {
 		t.Error("first measurement: " + m)
 	}
 	for _, m := range second {
-		t.Error("measured again: " + m.text)
+		t.Error("measured again: " + m)
 	}
 	return again
 }
@@ -1141,16 +1130,6 @@ func firstFailure(runs []tinyRun) string {
 		}
 	}
 	return ""
-}
-
-// measuredOnly tells misses that are all deviations of a measurement.
-func measuredOnly(misses []tinyMiss) bool {
-	for _, m := range misses {
-		if !m.measured {
-			return false
-		}
-	}
-	return len(misses) > 0
 }
 
 // launchNoiseSE is the standard error of log(checked rate / sibling rate) a checked row's

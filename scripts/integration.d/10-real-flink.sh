@@ -75,8 +75,6 @@ if [ "$status" != 0 ]; then
   find "$logs" -name '*.log' -o -name '*.out' | sort | while read -r f; do
     echo "---- $f"; tail -n 40 "$f"
   done
-fi
-if [ "$status" != 0 ]; then
   # Again last, so that a short tail of CI's output still shows what failed: each failed
   # test's last lines (a test's errors come at its end) and any panic.
   echo "== real-Flink tier: what failed"
