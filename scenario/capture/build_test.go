@@ -82,3 +82,33 @@ func TestBuildNotesUnsteady(t *testing.T) {
 		}
 	}
 }
+
+// Flink counts numBytesOut per finished network buffer, so the counter steps by up to 32 KiB
+// per channel behind the records. A window's delta then misreads the record size (here 1,400
+// records of 260 bytes in the window, two channels each a buffer behind at the window's
+// start: 307 bytes, 18% over); the tasks' whole life reads it within the lag's share of it.
+func TestRecordBytesFromBufferedCounter(t *testing.T) {
+	const size, buffer = 260, 32 * 1024
+	finished := func(records float64, lagging int) float64 { // bytes counted, lagging channels a buffer behind
+		return records*size - float64(lagging*buffer)
+	}
+	obs := obsOf([]flinkrest.PlanNode{{ID: "a"}, {ID: "b", Inputs: []flinkrest.PlanInput{{ID: "a"}}}}, 20*time.Second)
+	obs.First.Vertices = map[string]VertexSample{"a": {RecordsOut: 3500, BytesOut: finished(3500, 2), Busy: 100}, "b": {RecordsIn: 3500}}
+	obs.Last.Vertices = map[string]VertexSample{"a": {RecordsOut: 4900, BytesOut: finished(4900, 0), Busy: 200}, "b": {RecordsIn: 4900}}
+	window := (obs.Last.Vertices["a"].BytesOut - obs.First.Vertices["a"].BytesOut) / 1400
+	tw, err := Build(obs, "bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tw.Vertices[0].RecordBytes
+	if got != size {
+		t.Errorf("record size %d bytes, want %d (the window's delta reads %.0f)", got, size, window)
+	}
+	// A vertex counted a buffer behind at the end reads low by that buffer's share of its life.
+	if rb := recordBytes(VertexSample{RecordsOut: 4900, BytesOut: finished(4900, 1)}); rb < size*95/100 || rb >= size {
+		t.Errorf("a buffer behind: %d bytes, want within 5%% under %d", rb, size)
+	}
+	if rb := recordBytes(VertexSample{}); rb != 0 {
+		t.Errorf("no records out: %d bytes, want 0", rb)
+	}
+}

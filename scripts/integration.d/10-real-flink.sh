@@ -62,7 +62,7 @@ export FLINKTUNE_FLINK_LOGS=$logs
 status=0
 # Only the real-Flink tests (the fast tier already ran the rest), one package at a time so
 # that JVMs do not compete for the two cores.
-tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures'
+tests='TestAgainstBashJavaUtils|TestLiveTaskManagers|TestChildrenDieWithParent|TestRecordRESTFixtures|TestFidelityRealFlink|TestAutoscaleScenario|TestAgainstRealFlinkFixtures|TestTwinRealFlink'
 tests+='|TestRealizerRollback'
 tests+='|TestTinyProfilesRealFlink|TestSettleMisses|TestTimedOut'
 tests+='|TestAutoscaleKafka|TestKafkaBrokerAndLoad'
