@@ -848,7 +848,6 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	shed := e.lagKnown || sz.hotUtil <= p.o.UtilizationMax
 	for _, vi := range e.order {
 		m := e.models[vi.ID]
-		capNow := m.capacity(vi.P)
 		if p.o.Exclude[strings.ToLower(vi.ID)] {
 			continue
 		}
@@ -871,23 +870,7 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 		if m.capacity(vi.P) < lasting+drain {
 			sz.short[vi.ID] = true
 		}
-		// Scale down against the highest demand of the window, never below the forecast.
-		// Vertices below utilization.min call for it; once the job restarts anyway, those
-		// halfway there come along (one step, not one per vertex crossing the line).
-		conservative := math.Max(e.peak[vi.ID], e.forecast[vi.ID]) + drain
-		low := m.planned(sz.down).sizeFor(conservative, u, p.o)
-		sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
-		if util := conservative / capNow; util < (p.o.UtilizationMin+u)/2 && low < vi.P {
-			sz.down[vi.ID] = low
-			if p.lowAtLevel() {
-				sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
-			}
-			if util < p.o.UtilizationMin {
-				sz.must[vi.ID] = low
-				sz.low++
-			}
-		}
-		sz.down[vi.ID] = min(sz.down[vi.ID], p.levelDown(e, m.planned(sz.down), vi.P, conservative-drain, drain))
+		p.sizeDown(e, &sz, vi, math.Max(e.peak[vi.ID], e.forecast[vi.ID])+drain, drain)
 		// Subtasks beyond a source's partitions (or the max parallelism) idle: shedding
 		// them risks nothing, so they call for a scale-down on their own.
 		if hi := m.upperBound(p.o); hi < vi.P && sz.must[vi.ID] > hi {
@@ -900,6 +883,42 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	}
 	p.boundDrain(e, &sz, p.capAtCeiling(e, &sz))
 	return sz
+}
+
+// sizeDown sets a vertex's scale-down size against conservative, the highest demand of the
+// window (never below the forecast) plus drain. Vertices below utilization.min call for a
+// scale-down; once the job restarts anyway, those halfway there come along (one step, not one
+// per vertex crossing the line).
+func (p *Policy) sizeDown(e *evaluation, sz *sizing, vi vertexInfo, conservative, drain float64) {
+	m, u := e.models[vi.ID], p.o.TargetUtilization
+	low, util := m.planned(sz.down).sizeFor(conservative, u, p.o), conservative/m.capacity(vi.P)
+	starved := unfed(e, vi, conservative)
+	if starved {
+		low, util = m.lowerBound(p.o), 0
+	}
+	sz.down[vi.ID], sz.must[vi.ID] = vi.P, vi.P
+	if util < (p.o.UtilizationMin+u)/2 && low < vi.P {
+		sz.down[vi.ID] = low
+		if p.lowAtLevel() && !starved {
+			sz.down[vi.ID] = downSize(m.planned(sz.down), conservative-drain, drain, p.o)
+		}
+		if util < p.o.UtilizationMin {
+			sz.must[vi.ID] = low
+			sz.low++
+		}
+	}
+	sz.down[vi.ID] = min(sz.down[vi.ID], p.levelDown(e, m.planned(sz.down), vi.P, conservative-drain, drain))
+}
+
+// unfed reports whether a vertex has nothing to serve while the job takes input: no record
+// reached it over the window, nor is one forecast, because what feeds it emitted none (a filter
+// or a window of low selectivity upstream). Its capacity is then unmeasured (no busy time)
+// and its size for the demand undefined, which held it at its parallelism for good while the
+// vertices around it went down (gen-193: a sliding window and its sink, 13 subtasks each, fed
+// by a filter that passed nothing); the fewest subtasks serve it, and the records it gets
+// later are measured as any vertex's.
+func unfed(e *evaluation, vi vertexInfo, conservative float64) bool {
+	return !vi.Source && e.ingest > 0 && conservative <= 0 && e.catchUp[vi.ID] <= 0
 }
 
 // hottest is the vertex with the highest utilization (demand and the lag's catch-up over its
