@@ -916,9 +916,10 @@ func (p *Policy) sizeDown(e *evaluation, sz *sizing, vi vertexInfo, conservative
 // and its size for the demand undefined, which held it at its parallelism for good while the
 // vertices around it went down (gen-193: a sliding window and its sink, 13 subtasks each, fed
 // by a filter that passed nothing); the fewest subtasks serve it, and the records it gets
-// later are measured as any vertex's.
+// later are measured as any vertex's. conservative (peak, forecast and drain, the lag's
+// catch-up among it, none negative) is zero exactly when nothing reaches the vertex.
 func unfed(e *evaluation, vi vertexInfo, conservative float64) bool {
-	return !vi.Source && e.ingest > 0 && conservative <= 0 && e.catchUp[vi.ID] <= 0
+	return !vi.Source && e.ingest > 0 && conservative <= 0
 }
 
 // hottest is the vertex with the highest utilization (demand and the lag's catch-up over its
