@@ -45,6 +45,13 @@ type Decision struct {
 	Rollback bool `json:"rollback,omitempty"`
 }
 
+// SlotWaiter is a policy whose scale-ups are applied in one restart: the realizer has Flink
+// keep the job running as it is until every slot of the new layout is there, for at most
+// SlotWait (0: not at all), instead of restarting at a partial layout and again later.
+type SlotWaiter interface {
+	SlotWait() time.Duration
+}
+
 // Policy decides parallelism for ONE job. It is a deterministic core: all time comes from
 // the snapshots, it performs no I/O, and its state round-trips through MarshalState so a
 // restarted controller continues where it stopped.

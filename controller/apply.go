@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"time"
@@ -151,6 +152,43 @@ func (c *Controller) planApply(cfg *flinkconf.Config, d autoscaler.Decision, sna
 			"job", snap.JobID, "target", d.Parallelism)
 	}
 	return applyPlan{}
+}
+
+// slotWait is how long the job's policy lets a scale-up wait for every slot of its target
+// (autoscaler.SlotWaiter), 0 when it does not or the cluster's realizer cannot hold one.
+func slotWait(jc *jobCycle) (SlotHolder, time.Duration) {
+	h, ok := jc.cl.Realizer.(SlotHolder)
+	w, wants := jc.runner.policy.(autoscaler.SlotWaiter)
+	if !ok || !wants || w.SlotWait() <= 0 {
+		return nil, 0
+	}
+	return h, w.SlotWait()
+}
+
+// relaxHeld ends a scale-up's hold on its slots when it is done or must end (SlotHolder). A
+// hold whose slot wait ran out is told in an event (the job rescales with the slots it has);
+// a failure is recorded, and the next cycle tries again.
+func (c *Controller) relaxHeld(jc *jobCycle) {
+	h, ok := jc.cl.Realizer.(SlotHolder)
+	if !ok || c.opts.DryRun {
+		return
+	}
+	_, wait := slotWait(jc)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(jc.ctx), c.opts.RealizeTimeout)
+	rel, err := h.Relax(rctx, jc.snap, wait)
+	cancel()
+	if err != nil {
+		c.recordError(jc.key, jc.job, jc.now, fmt.Errorf("lowering the bounds of a scale-up held for its slots: %w", err))
+		return
+	}
+	if rel.Early {
+		if err := c.recordEvent(jc.key, jc.job, jc.now, 0, autoscaler.Event{Type: autoscaler.EventNormal,
+			Reason: "ScalingHoldEnded", Message: "Scale-up held for its TaskManagers: " + rel.Why}); err != nil {
+			c.log.Warn("recording an event", "job", jc.job.ID, "err", err)
+		}
+	} else if rel.Why != "" {
+		c.log.Debug("scale-up hold ended", "cluster", jc.cl.Name, "job", jc.job.ID, "why", rel.Why)
+	}
 }
 
 // appliedRecord is the one transaction that records a rescale Flink accepted.

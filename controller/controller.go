@@ -22,6 +22,7 @@ import (
 	"github.com/flinktune/flinktune/autoscaler"
 	"github.com/flinktune/flinktune/collect"
 	"github.com/flinktune/flinktune/flinkconf"
+	"github.com/flinktune/flinktune/realize"
 	"github.com/flinktune/flinktune/store"
 )
 
@@ -45,6 +46,17 @@ type Realizer interface {
 	// Realize makes the job run with target parallelism. It returns whether it sent a change;
 	// it must be idempotent (target already in place: nothing sent).
 	Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (sent bool, err error)
+}
+
+// SlotHolder is a Realizer that can apply a scale-up in one restart: Flink keeps the job
+// running as it is until every slot of the target is there, for at most wait, instead of
+// restarting at a partial layout and again when the rest arrives (realize.Rescale). Relax,
+// called every cycle, ends a hold that is done or must end, and says why (an empty Why if it
+// did not); with wait > 0 it also ends one an earlier flinktune process left (killed
+// mid-hold).
+type SlotHolder interface {
+	RealizeWhole(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int, wait time.Duration) (sent bool, err error)
+	Relax(ctx context.Context, snap *autoscaler.Snapshot, wait time.Duration) (realize.Relaxed, error)
 }
 
 // ConfigRealizer applies configuration changes (memory tuning) to whatever deploys the job's
@@ -293,6 +305,7 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		return res, err
 	}
 	c.maybePrune(now)
+	c.relaxHeld(jc)
 	if res.realized, err = c.applyConfig(jc); err != nil {
 		return res, err
 	}
@@ -486,7 +499,15 @@ func (c *Controller) applyParallelism(jc *jobCycle) (bool, error) {
 		return false, nil
 	}
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(jc.ctx), c.opts.RealizeTimeout)
-	sent, err := cl.Realizer.Realize(rctx, jc.snap, lv.target)
+	var (
+		sent bool
+		err  error
+	)
+	if h, wait := slotWait(jc); h != nil {
+		sent, err = h.RealizeWhole(rctx, jc.snap, lv.target, wait)
+	} else {
+		sent, err = cl.Realizer.Realize(rctx, jc.snap, lv.target)
+	}
 	rcancel()
 	if err != nil {
 		c.recordError(key, jc.job, jc.now, fmt.Errorf("applying parallelism %v: %w", lv.target, err))

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"maps"
 	"net/http"
@@ -42,8 +43,12 @@ type flinkProxy struct {
 	url string
 
 	mu       sync.Mutex
-	accepted []string // bodies of PUTs Flink answered 200
+	accepted []string // bodies of PUTs Flink answered 200 that changed a vertex's parallelism
 	dropped  []string // bodies of PUTs that never reached Flink
+	// relaxed are accepted PUTs that changed lower bounds only: the end of a scale-up's
+	// hold for its slots (realize.Rescale.Relax), not a rescale.
+	relaxed []string
+	uppers  map[string]int // the upper bounds of the last accepted PUT
 	// beforePut and afterPut, when set, are called with the body; true means "the process
 	// was killed now" (the PUT is dropped, or its answer never delivered).
 	beforePut func(body string) bool
@@ -83,9 +88,7 @@ func newFlinkProxy(t *testing.T, flink string) *flinkProxy {
 		answer, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
-			p.mu.Lock()
-			p.accepted = append(p.accepted, string(body))
-			p.mu.Unlock()
+			p.accept(t, body)
 		}
 		if after != nil && after(string(body)) {
 			panic(http.ErrAbortHandler)
@@ -96,6 +99,34 @@ func newFlinkProxy(t *testing.T, flink string) *flinkProxy {
 	t.Cleanup(srv.Close)
 	p.url = srv.URL
 	return p
+}
+
+// accept records a PUT Flink took, as a rescale or, when only lower bounds changed, a relax.
+func (p *flinkProxy) accept(t *testing.T, body []byte) {
+	var req map[string]struct {
+		Parallelism struct{ UpperBound int } `json:"parallelism"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		t.Errorf("PUT body %s: %v", body, err)
+	}
+	uppers := map[string]int{}
+	for id, v := range req {
+		uppers[id] = v.Parallelism.UpperBound
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.uppers != nil && maps.Equal(uppers, p.uppers) {
+		p.relaxed = append(p.relaxed, string(body))
+		return
+	}
+	p.uppers = uppers
+	p.accepted = append(p.accepted, string(body))
+}
+
+func (p *flinkProxy) relaxedPUTs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.relaxed...)
 }
 
 func (p *flinkProxy) counts() (accepted, dropped []string) {
@@ -170,6 +201,20 @@ func checkEveryRescaleRecorded(t *testing.T, p *flinkProxy, listen, flink, job s
 	}
 	if st.Rescales != ev["Scaling"] {
 		t.Errorf("Flink rescaled %d times, flinktune recorded %d", st.Rescales, ev["Scaling"])
+	}
+	// A scale-up's hold for its slots (lower bounds at the target) ends with it: raised lower
+	// bounds left behind would keep a job that fails over from restarting with fewer slots.
+	if st.Rescales > 0 && len(p.relaxedPUTs()) == 0 {
+		t.Errorf("no PUT lowered the bounds back after the rescales (%d accepted)", len(accepted))
+	}
+	var req map[string]struct {
+		Parallelism struct{ LowerBound, UpperBound int } `json:"parallelism"`
+	}
+	getJSON(t, flink+"/jobs/"+job+"/resource-requirements", &req)
+	for id, v := range req {
+		if v.Parallelism.LowerBound > 1 {
+			t.Errorf("vertex %s left with lower bound %d (upper %d)", id, v.Parallelism.LowerBound, v.Parallelism.UpperBound)
+		}
 	}
 }
 

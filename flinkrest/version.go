@@ -58,6 +58,11 @@ func (v Version) HasResourceRequirements() bool { return v.AtLeast(1, 18) }
 // HasSlotSharingGroupID: vertices[].slotSharingGroupId in job details (1.19+).
 func (v Version) HasSlotSharingGroupID() bool { return v.AtLeast(1, 19) }
 
+// HoldsLowerBounds reports whether a slot sharing group needs the largest lower bound of its
+// vertices (FLINK-33960, 1.19); 1.18 took the smallest, so lower bounds cannot hold a layout
+// back until all of its slots are there.
+func (v Version) HoldsLowerBounds() bool { return v.AtLeast(1, 19) }
+
 // HasSkew: the skew aggregate and agg=skew (1.20+).
 func (v Version) HasSkew() bool { return v.AtLeast(1, 20) }
 

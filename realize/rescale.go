@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/flinktune/flinktune/autoscaler"
 	"github.com/flinktune/flinktune/flinkrest"
@@ -39,10 +41,17 @@ type Rescale struct {
 	API    RequirementsAPI
 	Lower  LowerBounds
 	Verify bool // re-read the requirements after the PUT and fail if Flink did not take them
+
+	mu   sync.Mutex
+	held map[string]*heldScaleUp // by job id: scale-ups RealizeWhole holds for their slots
 }
 
 // Realize implements controller.Realizer.
 func (r *Rescale) Realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int) (bool, error) {
+	return r.realize(ctx, snap, target, 0)
+}
+
+func (r *Rescale) realize(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int, wait time.Duration) (bool, error) {
 	if s := snap.Config["jobmanager.scheduler"]; !strings.EqualFold(s, "adaptive") {
 		return false, ErrNotAdaptive
 	}
@@ -69,14 +78,23 @@ func (r *Rescale) Realize(ctx context.Context, snap *autoscaler.Snapshot, target
 		current = got
 	}
 	next, changed := Requirements(snap, current, target, r.Lower)
+	if wait > 0 && r.Lower == LowerBoundOne && r.hold(snap, target, wait, newUpper(next, current)) {
+		changed = holdWhole(next, current)
+	}
 	if !changed {
 		return false, nil
 	}
-	if err := r.API.SetResourceRequirements(ctx, snap.JobID, next); err != nil {
+	return r.put(ctx, snap.JobID, next)
+}
+
+// put sends the requirements and, with Verify, checks that Flink took them. It reports
+// whether Flink accepted the PUT: a failed verification still means a change was sent.
+func (r *Rescale) put(ctx context.Context, jobID string, next flinkrest.JobResourceRequirements) (bool, error) {
+	if err := r.API.SetResourceRequirements(ctx, jobID, next); err != nil {
 		return false, fmt.Errorf("PUT resource requirements: %w", err)
 	}
 	if r.Verify {
-		got, err := r.API.ResourceRequirements(ctx, snap.JobID)
+		got, err := r.API.ResourceRequirements(ctx, jobID)
 		if err != nil {
 			return true, fmt.Errorf("verifying resource requirements: %w", err)
 		}

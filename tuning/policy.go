@@ -52,6 +52,14 @@ func (p *Policy) Native() bool { return p.native }
 // Tuner returns the wrapped tuner.
 func (p *Policy) Tuner() *Tuner { return p.tuner }
 
+// SlotWait implements autoscaler.SlotWaiter with the scaling policy's wait (0 if it has none).
+func (p *Policy) SlotWait() time.Duration {
+	if w, ok := p.inner.(autoscaler.SlotWaiter); ok {
+		return w.SlotWait()
+	}
+	return 0
+}
+
 // Name implements autoscaler.Policy: the scaling policy's name.
 func (p *Policy) Name() string { return p.inner.Name() }
 

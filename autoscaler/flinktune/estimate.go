@@ -31,6 +31,10 @@
 //     gives a source more subtasks than partitions.
 //   - A rescale is sized to drain, within job.autoscaler.catch-up.duration, the lag present
 //     and the input that accrues while the job restarts; the downtime is learned per job.
+//   - A scale-up restarts the job once: the realizer holds every vertex's lower bound at its
+//     target until all the new slots are there (flinktune.rescale.slot-wait, SlotWait), where
+//     lower bounds of 1 let Flink's adaptive scheduler restart at a partial layout and again
+//     when the TaskManagers it asked for have started, paying the downtime and the replay twice.
 //   - Recurring load: each source's demand is kept per five-minute slot for eight days. When
 //     the last two hours repeat the same hours a week or a day before (up to a common factor,
 //     in level and in direction), a rise that period showed is scaled for ahead of time, as

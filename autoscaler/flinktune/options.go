@@ -49,6 +49,8 @@ var (
 		"No change in the opposite direction of the previous one within this time (prevents oscillation).")
 	OptMaxLag = opt("flinktune.lag.max", flinkconf.TypeDuration, "1 min",
 		"Lag, in seconds of input, the policy keeps sources under: a scale-up is due when the lag would exceed it before a rescale could help.")
+	OptSlotWait = opt("flinktune.rescale.slot-wait", flinkconf.TypeDuration, "2 min",
+		"A scale-up waits up to this long for every slot of its new layout (lower bounds held at the target), so the job restarts once instead of at a partial layout and again when the rest arrives; 0 restarts at once with the slots there are.")
 	OptFitSpan = opt("flinktune.demand.fit-span", flinkconf.TypeDuration, "90 s",
 		"Span of the newest samples whose straight line gives a source's demand now: a step is waited out this long, and a trend seen only this long is extrapolated as far.")
 )
@@ -56,7 +58,7 @@ var (
 // AllOptions lists the policy's options (for help texts).
 var AllOptions = []flinkconf.Option{OptScalingEnabled, OptTargetUtilization, OptUtilizationMax, OptUtilizationMin,
 	OptWindow, OptStabilization, OptCatchUp, OptRestartTime, OptScaleDownInterval, OptMinParallelism,
-	OptMaxParallelism, OptExcludeIDs, OptForecastHorizon, OptSettle, OptMaxLag, OptFitSpan}
+	OptMaxParallelism, OptExcludeIDs, OptForecastHorizon, OptSettle, OptMaxLag, OptFitSpan, OptSlotWait}
 
 // Options are the parsed settings of one job.
 type Options struct {
@@ -79,6 +81,9 @@ type Options struct {
 	// it divided by F, so that a trend seen for its span is extrapolated over the same share
 	// of the scenario (at 90 s under F = 2 it covered 180 s of the scenario's time).
 	FitSpan time.Duration
+	// SlotWait is Flink's time, not the job's: the TaskManagers' start, which a compressed
+	// scenario does not shorten.
+	SlotWait time.Duration
 }
 
 // DefaultOptions returns the defaults.
@@ -126,6 +131,7 @@ func read(r *flinkconf.Reader) Options {
 	o.Settle = r.Duration(OptSettle)
 	o.MaxLag = r.Duration(OptMaxLag)
 	o.FitSpan = r.Duration(OptFitSpan)
+	o.SlotWait = r.Duration(OptSlotWait)
 	return o
 }
 
@@ -160,4 +166,5 @@ func (o Options) checkRanges(r *flinkconf.Reader) {
 	r.Check(o.CatchUp > 0, OptCatchUp, "must be positive")
 	r.Check(o.MaxLag > 0, OptMaxLag, "must be positive")
 	r.Check(o.FitSpan > 0, OptFitSpan, "must be positive")
+	r.Check(o.SlotWait >= 0, OptSlotWait, "must not be negative")
 }

@@ -13,8 +13,11 @@ import (
 )
 
 // wallClock reports whether a duration option bounds a call on the wall clock (a REST
-// timeout) rather than measuring job time: compression leaves it alone.
-func wallClock(key string) bool { return strings.Contains(key, "timeout") }
+// timeout) or Flink's own time (a scale-up's wait for TaskManagers to start) rather than
+// measuring job time: compression leaves it alone.
+func wallClock(key string) bool {
+	return strings.Contains(key, "timeout") || key == flinktune.OptSlotWait.Key
+}
 
 // IsTimelineDuration reports whether key (at any of its names) is a duration option of a
 // policy or the memory tuner that measures job time (a window, an interval, a delay):
