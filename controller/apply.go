@@ -158,6 +158,9 @@ func (c *Controller) planApply(cfg *flinkconf.Config, d autoscaler.Decision, sna
 // (autoscaler.SlotWaiter), 0 when it does not or the cluster's realizer cannot hold one.
 func slotWait(jc *jobCycle) (SlotHolder, time.Duration) {
 	h, ok := jc.cl.Realizer.(SlotHolder)
+	if jc.runner == nil {
+		return nil, 0 // the policy could not be built
+	}
 	w, wants := jc.runner.policy.(autoscaler.SlotWaiter)
 	if !ok || !wants || w.SlotWait() <= 0 {
 		return nil, 0

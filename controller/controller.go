@@ -293,7 +293,11 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 	if !c.configure(jc) {
 		return res, nil // not managed; the operator clears state of disabled jobs too
 	}
-	if err = c.decide(jc); err != nil {
+	err = c.decide(jc)
+	// Ending a scale-up's hold for its slots is no decision: it goes first, so that neither a
+	// failing policy nor a store that cannot commit keeps raised lower bounds in place.
+	c.relaxHeld(jc)
+	if err != nil {
 		return res, err
 	}
 	cycle, wasReconciled, err := c.record(jc)
@@ -305,7 +309,6 @@ func (c *Controller) cycleJob(ctx context.Context, cl Cluster, job JobRef, key s
 		return res, err
 	}
 	c.maybePrune(now)
-	c.relaxHeld(jc)
 	if res.realized, err = c.applyConfig(jc); err != nil {
 		return res, err
 	}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -190,9 +191,19 @@ func waitTimeout(t *testing.T, ch chan struct{}, what string, d time.Duration) {
 	}
 }
 
-// checkEveryRescaleRecorded: every change Flink took has exactly one Scaling event.
+// checkEveryRescaleRecorded: every change Flink took has exactly one Scaling event, and no
+// scale-up's hold for its slots outlives it. A held scale-up lands only when its TaskManagers
+// have started, and its bounds drop a cycle later: up to 4 minutes of the job's time (the
+// slot wait is 2) are given to that first.
 func checkEveryRescaleRecorded(t *testing.T, p *flinkProxy, listen, flink, job string) {
 	t.Helper()
+	landed := func() bool {
+		accepted, _ := p.counts()
+		return simStats(t, flink, job).Rescales >= len(accepted) && len(raisedLowerBounds(t, flink, job)) == 0
+	}
+	for i := 0; i < 24 && !landed(); i++ {
+		duringJobTime(t, flink, listen, job, 10*time.Second, nil)
+	}
 	accepted, _ := p.counts()
 	ev := eventsOf(t, listen, job)
 	st := simStats(t, flink, job)
@@ -202,20 +213,30 @@ func checkEveryRescaleRecorded(t *testing.T, p *flinkProxy, listen, flink, job s
 	if st.Rescales != ev["Scaling"] {
 		t.Errorf("Flink rescaled %d times, flinktune recorded %d", st.Rescales, ev["Scaling"])
 	}
-	// A scale-up's hold for its slots (lower bounds at the target) ends with it: raised lower
-	// bounds left behind would keep a job that fails over from restarting with fewer slots.
+	// Raised lower bounds left behind would keep a job that fails over from restarting with
+	// fewer slots.
 	if st.Rescales > 0 && len(p.relaxedPUTs()) == 0 {
 		t.Errorf("no PUT lowered the bounds back after the rescales (%d accepted)", len(accepted))
 	}
+	for _, b := range raisedLowerBounds(t, flink, job) {
+		t.Errorf("left with a raised lower bound: %s", b)
+	}
+}
+
+// raisedLowerBounds lists the job's vertices whose lower bound is above 1.
+func raisedLowerBounds(t *testing.T, flink, job string) []string {
+	t.Helper()
 	var req map[string]struct {
 		Parallelism struct{ LowerBound, UpperBound int } `json:"parallelism"`
 	}
 	getJSON(t, flink+"/jobs/"+job+"/resource-requirements", &req)
+	var out []string
 	for id, v := range req {
 		if v.Parallelism.LowerBound > 1 {
-			t.Errorf("vertex %s left with lower bound %d (upper %d)", id, v.Parallelism.LowerBound, v.Parallelism.UpperBound)
+			out = append(out, fmt.Sprintf("vertex %s [%d, %d]", id, v.Parallelism.LowerBound, v.Parallelism.UpperBound))
 		}
 	}
+	return out
 }
 
 // TestKillBeforePut: run is killed after it committed a decision, before the PUT reaches
