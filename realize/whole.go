@@ -27,19 +27,19 @@ import (
 // when it has waited the policy's slot wait (a standalone cluster short of slots then runs
 // what it can, as without the hold).
 
-// heldScaleUp is a scale-up whose lower bounds are raised to its target.
+// heldScaleUp is a scale-up whose lower bounds are raised to its target. It is forgotten once
+// they are lowered: the same target is not held again, Flink having it already (see hold).
 type heldScaleUp struct {
-	target  map[string]int
-	since   time.Time // the cluster's clock, as the snapshots
-	wait    time.Duration
-	relaxed bool
+	target map[string]int
+	since  time.Time // the cluster's clock, as the snapshots
+	wait   time.Duration
 }
 
 // RealizeWhole is Realize for a scale-up that must take one restart: the job waits up to wait
 // for every slot of the target before it rescales (see above). A target that raises no vertex
 // is realized as by Realize, and so is any target on Flink 1.18 (see
-// flinkrest.Version.HoldsLowerBounds). Only with LowerBoundOne: a lower bound the user raised
-// is never held or relaxed.
+// flinkrest.Version.HoldsLowerBounds). Only with LowerBoundOne: the operator-style
+// LowerBoundKeep, which keeps the lower bounds a user raised, neither holds nor relaxes.
 func (r *Rescale) RealizeWhole(ctx context.Context, snap *autoscaler.Snapshot, target map[string]int, wait time.Duration) (bool, error) {
 	return r.realize(ctx, snap, target, wait)
 }
@@ -53,7 +53,7 @@ func (r *Rescale) hold(snap *autoscaler.Snapshot, target map[string]int, wait ti
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if h := r.held[snap.JobID]; h != nil && maps.Equal(h.target, target) {
-		return !h.relaxed
+		return true
 	}
 	v, err := flinkrest.ParseVersion(snap.FlinkVersion)
 	if !fresh || !raises(snap, target) || snap.Status != "RUNNING" || err != nil || !v.HoldsLowerBounds() {
@@ -145,9 +145,7 @@ func (r *Rescale) Relax(ctx context.Context, snap *autoscaler.Snapshot, wait tim
 		}
 	}
 	r.mu.Lock()
-	if h := r.held[snap.JobID]; h != nil {
-		h.relaxed = true
-	}
+	delete(r.held, snap.JobID)
 	r.mu.Unlock()
 	return rel, nil
 }
@@ -185,7 +183,7 @@ func (r *Rescale) relaxReason(snap *autoscaler.Snapshot) Relaxed {
 	defer r.mu.Unlock()
 	h := r.held[snap.JobID]
 	switch {
-	case h == nil || h.relaxed:
+	case h == nil:
 		return Relaxed{}
 	case snap.Status != "RUNNING":
 		return Relaxed{Why: "the job is " + snap.Status}
