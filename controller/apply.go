@@ -155,17 +155,15 @@ func (c *Controller) planApply(cfg *flinkconf.Config, d autoscaler.Decision, sna
 }
 
 // slotWait is how long the job's policy lets a scale-up wait for every slot of its target
-// (autoscaler.SlotWaiter), 0 when it does not or the cluster's realizer cannot hold one.
-func slotWait(jc *jobCycle) (SlotHolder, time.Duration) {
-	h, ok := jc.cl.Realizer.(SlotHolder)
+// (autoscaler.SlotWaiter), 0 when it does not or could not be built.
+func slotWait(jc *jobCycle) time.Duration {
 	if jc.runner == nil {
-		return nil, 0 // the policy could not be built
+		return 0
 	}
-	w, wants := jc.runner.policy.(autoscaler.SlotWaiter)
-	if !ok || !wants || w.SlotWait() <= 0 {
-		return nil, 0
+	if w, ok := jc.runner.policy.(autoscaler.SlotWaiter); ok {
+		return max(w.SlotWait(), 0)
 	}
-	return h, w.SlotWait()
+	return 0
 }
 
 // relaxHeld ends a scale-up's hold on its slots when it is done or must end (SlotHolder). A
@@ -176,9 +174,8 @@ func (c *Controller) relaxHeld(jc *jobCycle) {
 	if !ok || c.opts.DryRun {
 		return
 	}
-	_, wait := slotWait(jc)
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(jc.ctx), c.opts.RealizeTimeout)
-	rel, err := h.Relax(rctx, jc.snap, wait)
+	rel, err := h.Relax(rctx, jc.snap, slotWait(jc))
 	cancel()
 	if err != nil {
 		c.recordError(jc.key, jc.job, jc.now, fmt.Errorf("lowering the bounds of a scale-up held for its slots: %w", err))

@@ -501,12 +501,13 @@ func (c *Controller) applyParallelism(jc *jobCycle) (bool, error) {
 	if !jc.plan.apply || cl.Realizer == nil {
 		return false, nil
 	}
+	wait := slotWait(jc)
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(jc.ctx), c.opts.RealizeTimeout)
 	var (
 		sent bool
 		err  error
 	)
-	if h, wait := slotWait(jc); h != nil {
+	if h, ok := cl.Realizer.(SlotHolder); ok && wait > 0 {
 		sent, err = h.RealizeWhole(rctx, jc.snap, lv.target, wait)
 	} else {
 		sent, err = cl.Realizer.Realize(rctx, jc.snap, lv.target)

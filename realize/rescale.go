@@ -65,17 +65,9 @@ func (r *Rescale) realize(ctx context.Context, snap *autoscaler.Snapshot, target
 	if terminal(snap.Status) {
 		return false, fmt.Errorf("job is %s; rescaling waits until it runs", snap.Status)
 	}
-	current := flinkrest.JobResourceRequirements{}
-	if len(snap.Requirements) > 0 {
-		for id, b := range snap.Requirements {
-			current[id] = flinkrest.JobVertexResourceRequirements{Parallelism: flinkrest.ParallelismBounds{LowerBound: b.Lower, UpperBound: b.Upper}}
-		}
-	} else {
-		got, err := r.API.ResourceRequirements(ctx, snap.JobID)
-		if err != nil {
-			return false, fmt.Errorf("reading resource requirements: %w", err)
-		}
-		current = got
+	current, err := r.current(ctx, snap)
+	if err != nil {
+		return false, err
 	}
 	next, changed := Requirements(snap, current, target, r.Lower)
 	if wait > 0 && r.Lower == LowerBoundOne && r.hold(snap, target, wait, newUpper(next, current)) {
@@ -85,6 +77,22 @@ func (r *Rescale) realize(ctx context.Context, snap *autoscaler.Snapshot, target
 		return false, nil
 	}
 	return r.put(ctx, snap.JobID, next)
+}
+
+// current is the job's requirements as the snapshot read them, or from Flink when it did not.
+func (r *Rescale) current(ctx context.Context, snap *autoscaler.Snapshot) (flinkrest.JobResourceRequirements, error) {
+	if len(snap.Requirements) == 0 {
+		got, err := r.API.ResourceRequirements(ctx, snap.JobID)
+		if err != nil {
+			return nil, fmt.Errorf("reading resource requirements: %w", err)
+		}
+		return got, nil
+	}
+	current := flinkrest.JobResourceRequirements{}
+	for id, b := range snap.Requirements {
+		current[id] = flinkrest.JobVertexResourceRequirements{Parallelism: flinkrest.ParallelismBounds{LowerBound: b.Lower, UpperBound: b.Upper}}
+	}
+	return current, nil
 }
 
 // put sends the requirements and, with Verify, checks that Flink took them. It reports

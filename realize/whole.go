@@ -46,7 +46,7 @@ func (r *Rescale) RealizeWhole(ctx context.Context, snap *autoscaler.Snapshot, t
 
 // hold records target as held for the job and reports whether its lower bounds are to be
 // raised: a new target (fresh: it changes an upper bound) that raises some vertex, or the one
-// held and not yet relaxed. A target Flink already has is not held: a job below it is
+// held now. A target Flink already has is not held: a job below it is
 // recovering from a failure, as Flink recovers without flinktune (holding it would turn that
 // recovery into a rescale of ours).
 func (r *Rescale) hold(snap *autoscaler.Snapshot, target map[string]int, wait time.Duration, fresh bool) bool {
@@ -121,16 +121,9 @@ func (r *Rescale) Relax(ctx context.Context, snap *autoscaler.Snapshot, wait tim
 	if rel.Why == "" {
 		return Relaxed{}, nil
 	}
-	current := flinkrest.JobResourceRequirements{}
-	for id, b := range snap.Requirements {
-		current[id] = flinkrest.JobVertexResourceRequirements{Parallelism: flinkrest.ParallelismBounds{LowerBound: b.Lower, UpperBound: b.Upper}}
-	}
-	if len(current) == 0 {
-		got, err := r.API.ResourceRequirements(ctx, snap.JobID)
-		if err != nil {
-			return Relaxed{}, fmt.Errorf("reading resource requirements: %w", err)
-		}
-		current = got
+	current, err := r.current(ctx, snap)
+	if err != nil {
+		return Relaxed{}, err
 	}
 	next, changed := flinkrest.JobResourceRequirements{}, false
 	for id, b := range current {
