@@ -119,20 +119,72 @@ func fitRates(p Platform, sc *SerialCost, runs []RatePoint) (cached, uncached, r
 // wholly in or out) leave a range of sweep times explaining them equally; the one closest to
 // the platform's is kept, so that runs consistent with the stored constant keep it.
 func FitSerialCache(p Platform, c Connector, all []RatePoint) (cached, uncached, cacheMs float64, err error) {
-	sc, runs, err := serialRuns(p, c, all)
+	sc, plateau, err := serialCachePlateau(p, c, all)
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	type cand struct{ ms, cached, uncached, residual float64 }
-	var cands []cand
+	pick := plateau[0]
+	for _, k := range plateau[1:] {
+		if math.Abs(math.Log(k.CacheMs/sc.CacheMs)) < math.Abs(math.Log(pick.CacheMs/sc.CacheMs)) {
+			pick = k
+		}
+	}
+	return pick.Cached, pick.Uncached, pick.CacheMs, nil
+}
+
+// SerialCacheFit is a cache sweep time (WithSerialCache) and the two rates (WithSerialRates)
+// fitted with it.
+type SerialCacheFit struct {
+	CacheMs  float64 `json:"cacheMs"`
+	Cached   float64 `json:"cached"`
+	Uncached float64 `json:"uncached"`
+}
+
+// SerialCacheSpan is the least and the greatest sweep time that explain the runs as well as
+// FitSerialCache's, each with its own rates. Where the runs leave the edge undetermined (a heap
+// wholly in the cache, the next wholly out), a profile between them may run in the cache or out
+// of it, and the model can claim no more than the range of its predictions at the two ends.
+// Towards the greater end the largest run may come onto the cache's ramp, the rate out of the
+// cache fitted lower to make up for it. lo == hi where the runs place the edge.
+func SerialCacheSpan(p Platform, c Connector, all []RatePoint) (lo, hi SerialCacheFit, err error) {
+	_, plateau, err := serialCachePlateau(p, c, all)
+	if err != nil {
+		return lo, hi, err
+	}
+	lo, hi = plateau[0].SerialCacheFit, plateau[0].SerialCacheFit
+	for _, k := range plateau[1:] {
+		if k.CacheMs < lo.CacheMs {
+			lo = k.SerialCacheFit
+		}
+		if k.CacheMs > hi.CacheMs {
+			hi = k.SerialCacheFit
+		}
+	}
+	return lo, hi, nil
+}
+
+// cacheCandidate is one sweep time tried, the rates fitted with it and their residual.
+type cacheCandidate struct {
+	SerialCacheFit
+	residual float64
+}
+
+// serialCachePlateau fits the rates at every sweep time tried (the stored one first) and
+// returns the fits as good as the best, within a part in a million (a plateau is flat to
+// rounding).
+func serialCachePlateau(p Platform, c Connector, all []RatePoint) (*SerialCost, []cacheCandidate, error) {
+	sc, runs, err := serialRuns(p, c, all)
+	if err != nil {
+		return nil, nil, err
+	}
+	var cands []cacheCandidate
 	best := math.Inf(1)
 	tries := []float64{sc.CacheMs} // first: where runs do not tell, the stored one stays exactly
 	for ms := minCacheMs; ms <= maxCacheMs; ms *= cacheMsStep {
 		tries = append(tries, ms)
 	}
 	for _, ms := range tries {
-		m := sc.withCacheMs(ms)
-		x, y, r, e := fitRates(p, m, runs)
+		x, y, r, e := fitRates(p, sc.withCacheMs(ms), runs)
 		if e == nil && x < y {
 			// Faster out of the cache than in it: the runs put the edge elsewhere.
 			e = fmt.Errorf("the runs give a rate in the cache (%.0f) below the one out of it (%.0f)", x, y)
@@ -143,23 +195,19 @@ func FitSerialCache(p Platform, c Connector, all []RatePoint) (cached, uncached,
 			}
 			continue
 		}
-		cands = append(cands, cand{ms, x, y, r})
+		cands = append(cands, cacheCandidate{SerialCacheFit{ms, x, y}, r})
 		best = min(best, r)
 	}
 	if len(cands) == 0 {
-		return 0, 0, 0, err
+		return nil, nil, err
 	}
-	// Equally good: within a part in a million of the best (a plateau is flat to rounding).
-	var pick *cand
-	for i, k := range cands {
-		if k.residual > best*(1+1e-6)+1e-12 {
-			continue
-		}
-		if pick == nil || math.Abs(math.Log(k.ms/sc.CacheMs)) < math.Abs(math.Log(pick.ms/sc.CacheMs)) {
-			pick = &cands[i]
+	var plateau []cacheCandidate
+	for _, k := range cands {
+		if k.residual <= best*(1+1e-6)+1e-12 {
+			plateau = append(plateau, k)
 		}
 	}
-	return pick.cached, pick.uncached, pick.ms, nil
+	return sc, plateau, nil
 }
 
 // The sweep times FitSerialCache tries: from a cache that holds nothing useful to one that

@@ -220,3 +220,58 @@ func withSerialFit(t *testing.T, plat Platform, cached, uncached, cacheMs float6
 	}
 	return q
 }
+
+// SerialCacheSpan bounds the sweep times the runs cannot tell apart. Runs wholly in the cache
+// (64m) and wholly out of it (400m) leave the edge anywhere between them: on a machine whose
+// cache holds the 240m profile's eden, FitSerialCache keeps the stored edge and predicts 240m
+// out of the cache (the real-Flink test's -43.9% on the AMD EPYC), while the predictions at the
+// span's two ends, each with its own rates, bracket the truth. A run on the edge pins it.
+func TestSerialCacheSpan(t *testing.T) {
+	plat, err := ParsePlatform("linux-x64-jdk17")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rate := func(p Platform, xmx int64) float64 {
+		c, _, _ := serialCapacity(p.jobCalibration(ConnectorDatagen).Serial, p.EffectiveHeap(GCSerial, xmx), JITC1, 1, 1)
+		return c
+	}
+	for _, tc := range []struct {
+		cached, uncached, cacheMs float64
+		wideOver                  int64 // a heap the span leaves undetermined (0: the span is narrow)
+	}{
+		{3000, 2000, 6, 0},     // a quiet AMD EPYC: 64m on the edge
+		{4400, 2400, 24, 240},  // a cache holding the 240m eden (CI, load 1.3)
+		{4400, 2400, 8.9, 240}, // the stored cache: 240m out, but the runs cannot say so
+	} {
+		truth := withSerialFit(t, plat, tc.cached, tc.uncached, tc.cacheMs)
+		var runs []RatePoint
+		for _, mb := range []int64{30, 64, 400} {
+			runs = append(runs, RatePoint{Xmx: mb * MiB, JIT: JITC1, MiBPerCPUSecond: rate(truth, mb*MiB), Slots: 1})
+		}
+		lo, hi, err := SerialCacheSpan(plat, ConnectorDatagen, runs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.wideOver == 0 {
+			if hi.CacheMs/lo.CacheMs > 1.1 || lo.CacheMs > tc.cacheMs*1.03 || hi.CacheMs < tc.cacheMs/1.03 {
+				t.Errorf("truth %.1f ms: span %.2f-%.2f, want narrow around it", tc.cacheMs, lo.CacheMs, hi.CacheMs)
+			}
+			continue
+		}
+		// Every end explains the runs: the calibration heaps predicted as measured.
+		var ends [2]float64
+		for i, f := range []SerialCacheFit{lo, hi} {
+			q := withSerialFit(t, plat, f.Cached, f.Uncached, f.CacheMs)
+			for _, r := range runs {
+				if got := rate(q, r.Xmx); math.Abs(got/r.MiBPerCPUSecond-1) > 0.02 {
+					t.Errorf("truth %.1f ms: the span's end %+v predicts -Xmx%s at %.0f, measured %.0f", tc.cacheMs, f, JVMSize(r.Xmx), got, r.MiBPerCPUSecond)
+				}
+			}
+			ends[i] = rate(q, tc.wideOver*MiB)
+		}
+		want := rate(truth, tc.wideOver*MiB)
+		if want < min(ends[0], ends[1])*0.98 || want > max(ends[0], ends[1])*1.02 || max(ends[0], ends[1])/min(ends[0], ends[1]) < 1.2 {
+			t.Errorf("truth %.1f ms: span %.2f-%.2f predicts -Xmx%dm at %.0f-%.0f, truth %.0f", tc.cacheMs, lo.CacheMs, hi.CacheMs, tc.wideOver, ends[0], ends[1], want)
+		}
+	}
+}

@@ -76,9 +76,11 @@ if [ "$status" != 0 ]; then
     echo "---- $f"; tail -n 40 "$f"
   done
   # Again last, so that a short tail of CI's output still shows what failed: each failed
-  # test's last lines (a test's errors come at its end) and any panic.
+  # test's last lines (a test's errors come at its end) and any panic. A multi-line log's
+  # continuation lines (indented 8 or more: a recorded JSON result) are left out, or they
+  # would be all the tail showed.
   echo "== real-Flink tier: what failed"
-  grep -a -B10 -E '^--- FAIL|^panic' "$logs/go-test.log" | cut -c1-300 | tail -n 20 || true
+  grep -a -v -E '^ {8}' "$logs/go-test.log" | grep -a -B10 -E '^--- FAIL|^panic' | cut -c1-400 | tail -n 24 || true
 fi
 # No JVM of ours may outlive the tier.
 if pgrep -f "flinktune-flink-harness|$cache/flink/" >/dev/null 2>&1; then
