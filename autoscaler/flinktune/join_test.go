@@ -153,3 +153,21 @@ func TestLagTrendAfterRestartFromPeak(t *testing.T) {
 		t.Errorf("trend without a restart in the window %.0f records/s, want the whole series' (slower)", got)
 	}
 }
+
+// A vertex whose own busy time shows it at a third of its capacity did not hold its source
+// back: it waited on the sink, saturated by a's catch-up, a keeping up only by the window's
+// end (so the sink is no longer a candidate). gen-1064: the session window at 34% of its
+// measured capacity was capped to it and sized 7 -> 32, the first of 7 rescales.
+func TestObservedRateSparesVertexIdleByBusyTime(t *testing.T) {
+	p := map[string]int{"a": 3, "b": 1, "w": 10, "s": 3}
+	window := samples(30, p, func(int) map[string]float64 {
+		return map[string]float64{"a": 84000, "b": 17000, "w": 17000, "s": 57000}
+	})
+	e := joinEval(window)
+	e.lagSecOf["a"] = 0.5
+	e.lagEv = map[string]lagEvidence{"a": {trend: 0}, "b": {persisted: true, readRate: 17000}}
+	capByObservedRate(e, window)
+	if got := e.models["w"].capacity(10); got < 49000 {
+		t.Errorf("window's capacity %.0f/s, cut to what it processed at 34%% busy", got)
+	}
+}

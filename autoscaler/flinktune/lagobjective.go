@@ -103,7 +103,7 @@ func capByObservedRate(e *evaluation, window []sample) {
 			seen = sustainedInputs(e, window)
 		}
 		b, util := bottleneck(e, src, seen)
-		if b == "" || util >= 1 {
+		if b == "" || util >= 1 || idleByBusyTime(e.models[b], util) {
 			continue
 		}
 		m := *e.models[b]
@@ -111,6 +111,21 @@ func capByObservedRate(e *evaluation, window []sample) {
 		e.models[b] = &m
 	}
 }
+
+// idleByBusyTime reports whether a vertex's own busy time shows it was not what held a source
+// back: its model is measured from busy time (not a bound) and it processed under
+// saturatedShare of that capacity. Flink counts time blocked on output as backpressure, not
+// busy, so such a vertex was waiting on a vertex further down, one the cap cannot see (gen-1064:
+// a join saturated by the other source's catch-up, that source keeping up only at the window's
+// end, left the session window before it at 34% of its capacity, and the cap sized it 7 -> 32).
+func idleByBusyTime(m *vertexModel, util float64) bool {
+	return m.known && !m.bound && !m.rateOnly && util < saturatedShare
+}
+
+// saturatedShare is the least share of its busy-time capacity a vertex that holds a source back
+// processes: a saturated vertex reads ~100% busy, and neither busy time's noise nor a skew the
+// model misjudges halves that.
+const saturatedShare = 0.5
 
 // persistentLagReason says why a lag that persisted above the objective calls for a scale-up,
 // or "": left alone (at its observed trend) it stays above the objective for longer than
