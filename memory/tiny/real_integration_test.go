@@ -778,8 +778,12 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 	// rates, another machine's: its predictions are logged, and what this machine measures is
 	// recorded either way.
 	var uncalibrated string
-	var span [2]tiny.SerialCacheFit // the sweep times the calibration cannot tell apart (SerialCacheSpan)
+	// The latest fit's span (the sweep times the calibration cannot tell apart, SerialCacheSpan)
+	// and pair factor (0: none), for predicting at the span's ends as fit's rates predict.
+	var span [2]tiny.SerialCacheFit
+	var pair float64
 	fit := func() []string {
+		span, pair = [2]tiny.SerialCacheFit{}, 0
 		cached, uncached, cacheMs, err := tiny.FitSerialCache(plat, tiny.ConnectorDatagen, points)
 		if err != nil {
 			uncalibrated = fmt.Sprintf("calibrating on %v (load %s): %v", points, loadAvg(), err)
@@ -797,11 +801,11 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		}
 		doc.SerialRates = []float64{math.Round(cached), math.Round(uncached)}
 		doc.SerialCacheMs = math.Round(cacheMs*100) / 100
-		args := []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f", cached, uncached), "--serial-cache", fmt.Sprintf("%.2f", cacheMs)}
+		picked := tiny.SerialCacheFit{CacheMs: cacheMs, Cached: cached, Uncached: uncached}
 		t.Logf("calibrated on %d runs (load %s): %.0f MiB per CPU-second of one slot's tiered code with the eden in the cache, %.0f out of it, the cache holding an eden the pipeline sweeps within %.2f ms (stored: 8.9)", len(points), loadAvg(), cached, uncached, cacheMs)
-		pair, err := tiny.FitSerialPair(here, tiny.ConnectorDatagen, cached, uncached, points)
+		fitted, err := tiny.FitSerialPair(here, tiny.ConnectorDatagen, cached, uncached, points)
 		if err == nil {
-			_, err = here.WithSerialPairFactor(pair)
+			_, err = here.WithSerialPairFactor(fitted)
 		}
 		if err != nil {
 			// Two-slot rows are logged, not checked; without a pair factor they are predicted
@@ -810,12 +814,12 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 			// fitted on two slots), and where that is off the pair factor takes it all (2.82
 			// and 3.00 on the AMD EPYC at load 30-50).
 			t.Logf("no pair factor (%v); two-slot profiles predicted without one (logged, not checked)", err)
-			return args
+			return serialArgs(picked, 0)
 		}
+		pair = fitted
 		doc.SerialRates = append(doc.SerialRates, math.Round(pair*1000)/1000)
 		t.Logf("a second slot beside the first runs at %.3f of its rate alone", pair)
-		args[1] += fmt.Sprintf(",%.3f", pair)
-		return args
+		return serialArgs(picked, pair)
 	}
 	// The calibration profiles run before and after the held-out ones in mirrored order
 	// (A B P, held out, P B A), so that the rates are fitted on the machine as it was on average
@@ -847,7 +851,7 @@ func TestTinyProfilesRealFlink(t *testing.T) {
 		if !strings.HasPrefix(row.Name, "raw-") {
 			repredict(t, &row.tinyResult, rates)
 			correctDrift(t, &row, rates)
-			spanPrediction(t, &row, rates, span)
+			spanPrediction(t, &row, span, pair)
 		}
 		row.Uncalibrated = uncalibrated
 		row.NoiseSE = launchNoiseSE(row, doc.Rows)
@@ -958,15 +962,16 @@ func correctDrift(t *testing.T, row *tinyRow, rates []string) {
 }
 
 // spanPrediction predicts a checked profile at both ends of the cache sweep times the
-// calibration cannot tell apart (span, from tiny.SerialCacheSpan, each end with its rates),
-// drift-corrected as its point prediction is. The calibration profiles are wholly in the cache
-// (64m) or wholly out of it (400m), so the edge may lie anywhere between them, and a profile
+// calibration cannot tell apart (span, from tiny.SerialCacheSpan, each end with its rates, and
+// the fit's pair factor), drift-corrected as its point prediction is. The calibration profiles
+// are wholly in the cache (64m) or wholly out of it (400m), so the edge may lie anywhere
+// between them, and a profile
 // between them runs in the cache on one machine state and out of it on another: 240m ran at
-// 1,365 MiB per CPU-second at 09:08 and at 2,524 at 10:11 on the same AMD EPYC, the model
+// 1,365 MiB per CPU-second at 09:08 and at 2,524 at 10:11 on the same machine, the model
 // keeping the stored edge and predicting 1,415 (-43.9%). What the model can claim of it is the
 // range; the check measures from the range's nearer end. A profile on the same side at both
 // ends keeps its point check.
-func spanPrediction(t *testing.T, row *tinyRow, rates []string, span [2]tiny.SerialCacheFit) {
+func spanPrediction(t *testing.T, row *tinyRow, span [2]tiny.SerialCacheFit, pair float64) {
 	t.Helper()
 	if span[0].CacheMs <= 0 || span[1].CacheMs <= span[0].CacheMs || row.CapacityMiBs <= 0 || row.PredictedMiBPerSec <= 0 {
 		return
@@ -974,7 +979,7 @@ func spanPrediction(t *testing.T, row *tinyRow, rates []string, span [2]tiny.Ser
 	var ends [2]float64
 	for i, f := range span {
 		r := row.tinyResult
-		repredict(t, &r, withSerialFit(rates, f))
+		repredict(t, &r, serialArgs(f, pair))
 		ends[i] = r.PredictedMiBPerSec
 		if row.DriftFactor > 0 {
 			ends[i] *= row.DriftFactor
@@ -997,16 +1002,14 @@ func spanPrediction(t *testing.T, row *tinyRow, rates []string, span [2]tiny.Ser
 		row.Name, span[0].CacheMs, span[1].CacheMs, lo, hi, c, s.Dev*100)
 }
 
-// withSerialFit is rates (fit's --serial-rates and --serial-cache arguments) with the two rates
-// and the sweep time of f, a second slot's factor kept.
-func withSerialFit(rates []string, f tiny.SerialCacheFit) []string {
-	pair := ""
-	for i := 0; i+1 < len(rates); i++ {
-		if v := strings.Split(rates[i+1], ","); rates[i] == "--serial-rates" && len(v) == 3 {
-			pair = "," + v[2]
-		}
+// serialArgs are memory tiny's --serial-rates and --serial-cache arguments for a fit's rates and
+// sweep time, with a second slot's factor when pair > 0.
+func serialArgs(f tiny.SerialCacheFit, pair float64) []string {
+	rates := fmt.Sprintf("%.0f,%.0f", f.Cached, f.Uncached)
+	if pair > 0 {
+		rates += fmt.Sprintf(",%.3f", pair)
 	}
-	return []string{"--serial-rates", fmt.Sprintf("%.0f,%.0f%s", f.Cached, f.Uncached, pair), "--serial-cache", fmt.Sprintf("%.2f", f.CacheMs)}
+	return []string{"--serial-rates", rates, "--serial-cache", fmt.Sprintf("%.2f", f.CacheMs)}
 }
 
 // repredict sets a measured profile's predicted throughput to the model's with rates: the

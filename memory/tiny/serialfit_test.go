@@ -224,7 +224,7 @@ func withSerialFit(t *testing.T, plat Platform, cached, uncached, cacheMs float6
 // SerialCacheSpan bounds the sweep times the runs cannot tell apart. Runs wholly in the cache
 // (64m) and wholly out of it (400m) leave the edge anywhere between them: on a machine whose
 // cache holds the 240m profile's eden, FitSerialCache keeps the stored edge and predicts 240m
-// out of the cache (the real-Flink test's -43.9% on the AMD EPYC), while the predictions at the
+// out of the cache (the real-Flink test's -43.9% in CI), while the predictions at the
 // span's two ends, each with its own rates, bracket the truth. A run on the edge pins it.
 func TestSerialCacheSpan(t *testing.T) {
 	plat, err := ParsePlatform("linux-x64-jdk17")
