@@ -24,6 +24,9 @@ import (
 // for longer than catch-up.duration and longer than a rescale would take to drain it (its own
 // restart counted; within settle of our own scale-up, in under worthMargin of the time waiting
 // takes: upMargin): never "within target utilization" while the lag objective is missed.
+// Sources feeding one bottleneck (a join, a union) are left alone for as long as their summed
+// lag takes to drain (sharedDrain): the vertex drains their backlogs in whatever order it reads
+// them, so one lag may grow while the sum shrinks.
 //
 // Measured, not merged (h30-g125): learning a scale-up's realized share of its predicted gain
 // (measured capacity at the new parallelism against the prediction, 0.25..1) and scaling the
@@ -50,6 +53,10 @@ type lagEvidence struct {
 	persisted bool    // above the objective in every sample of a long enough window
 	trend     float64 // fitted lag change, records/s (negative: draining)
 	readRate  float64 // records/s the source read, averaged over the window
+	// ts and lags are the lag series (seconds since the window's start, records), restarted
+	// whether the job (re)started within the window (sharedDrain fits sums of them).
+	ts, lags  []float64
+	restarted bool
 }
 
 // observeLag reads each source's lag evidence from the window.
@@ -84,6 +91,7 @@ func (p *Policy) observeLag(e *evaluation, window []sample) {
 		}
 		restarted := window[len(window)-1].T.Sub(p.st.RunningSince) <= p.o.Window
 		_, ev.trend = fitLine(fromRestartPeak(ts, lags, restarted)) // join.go
+		ev.ts, ev.lags, ev.restarted = ts, lags, restarted
 		ev.readRate = read / span
 		e.lagEv[vi.ID] = ev
 	}
@@ -144,6 +152,7 @@ func (p *Policy) persistentLagReason(e *evaluation, sz sizing) string {
 		if ev.trend < 0 {
 			alone = excess / -ev.trend
 		}
+		alone = math.Min(alone, sharedDrain(e, vi.ID, p.o.MaxLag.Seconds()*level))
 		if alone <= p.o.CatchUp.Seconds() {
 			continue
 		}
@@ -182,6 +191,73 @@ func (p *Policy) upMargin(now time.Time) float64 {
 		return worthMargin
 	}
 	return 1
+}
+
+// sharedDrain is how long the summed lag of the sources feeding src's bottleneck takes, at
+// the sum's own trend over the window, to fall to allowed (records of src): +Inf if no other
+// source with lag evidence feeds the bottleneck, or the sum is not shrinking. A saturated join
+// spends its capacity on whichever input's backlog it reads, so one source's lag can grow
+// while another's drains faster, and the whole backlog drains at the join's surplus (gen-1062:
+// a join at 8 subtasks, after a rescale's restart, drained its first input's lag at 7,700/s
+// while the second's grew at 1,400/s; read on its own, the second's "not draining" called for
+// 8 -> 13, then 14 and 16, each restart adding 6 minutes of lag to both, where the join's
+// surplus drained it all within 6.5 minutes). The bottleneck is the model's (branchBottleneck):
+// a source short of its own capacity, or a vertex only it feeds, is no other's to drain
+// (gen-1005: a source behind a union, at 85% of its own capacity, its lag waited out while the
+// other input drained, then scaled up later and larger).
+func sharedDrain(e *evaluation, src string, allowed float64) float64 {
+	own, ok := e.lagEv[src]
+	b := branchBottleneck(e, src)
+	if !ok || b == "" {
+		return math.Inf(1)
+	}
+	sum := append([]float64(nil), own.lags...)
+	shared := false
+	for _, vi := range e.order {
+		ev, ok := e.lagEv[vi.ID]
+		if vi.ID == src || !vi.Source || !ok || !e.feeds[b][vi.ID] {
+			continue
+		}
+		at := make(map[float64]float64, len(ev.ts))
+		for i, t := range ev.ts {
+			at[t] = ev.lags[i]
+		}
+		for i, t := range own.ts {
+			l, ok := at[t]
+			if !ok {
+				return math.Inf(1) // a gap in either series: no sum to read
+			}
+			sum[i] += l
+		}
+		shared = true
+	}
+	if !shared {
+		return math.Inf(1)
+	}
+	_, trend := fitLine(fromRestartPeak(own.ts, sum, own.restarted))
+	if trend >= 0 {
+		return math.Inf(1)
+	}
+	return math.Max(sum[len(sum)-1]-allowed, 0) / -trend
+}
+
+// branchBottleneck is the vertex of source src's branch (src included) with the least modelled
+// capacity for its demand at the current parallelism, or "" if none has both.
+func branchBottleneck(e *evaluation, src string) string {
+	best, least := "", math.Inf(1)
+	for _, vi := range e.order {
+		if !e.feeds[vi.ID][src] {
+			continue
+		}
+		d, c := e.demand[vi.ID], e.models[vi.ID].capacity(vi.P)
+		if d <= 0 || !(c > 0) {
+			continue
+		}
+		if r := c / d; r < least {
+			best, least = vi.ID, r
+		}
+	}
+	return best
 }
 
 func aloneText(alone float64) string {

@@ -1,6 +1,7 @@
 package flinktune
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -149,5 +150,68 @@ func TestEmergencyOnLagThatCannotDrain(t *testing.T) {
 		if got := one(tc.lagSec, tc.capacity); got != tc.want {
 			t.Errorf("%s: emergency %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// A join after a restart: one input drains its backlog at 7,700/s while the other's grows at
+// 1,400/s, the join spending its capacity on whichever backlog it reads. The growing lag is
+// no shortage of its own: the summed backlog drains at the join's surplus, so it is waited
+// out. With the sum growing too, with no vertex shared, or with the source its own bottleneck,
+// the growing lag calls for a scale-up as before.
+func TestSharedDrainWaitsOutTheJoinsOtherBacklog(t *testing.T) {
+	o := DefaultOptions() // lag.max 1 min, catch-up 10 min
+	series := func(start, slope float64) ([]float64, []float64) {
+		var ts, lags []float64
+		for s := 0.0; s <= 140; s += 10 {
+			ts, lags = append(ts, s), append(lags, start+slope*s)
+		}
+		return ts, lags
+	}
+	one := func(slopeA float64, shared bool, capB float64) (float64, string) {
+		a := vertexInfo{ID: "a", P: 1, Source: true}
+		b := vertexInfo{ID: "b", P: 1, Source: true}
+		join := vertexInfo{ID: "join", P: 8}
+		joinFeeds := map[string]bool{"a": true, "b": true}
+		if !shared {
+			joinFeeds = map[string]bool{"b": true}
+		}
+		tsA, lagA := series(1_680_000, slopeA)
+		tsB, lagB := series(1_650_000, 1400)
+		e := &evaluation{order: []vertexInfo{a, b, join}, ingest: 10600, now: t0.Add(time.Hour),
+			demand:   map[string]float64{"a": 5900, "b": 4700, "join": 10600},
+			lagSecOf: map[string]float64{"a": lagA[len(lagA)-1] / 5900, "b": lagB[len(lagB)-1] / 4700},
+			feeds:    map[string]map[string]bool{"a": {"a": true}, "b": {"b": true}, "join": joinFeeds},
+			models: map[string]*vertexModel{
+				"a":    {info: a, perSubtask: 60000, known: true, hot: 1},
+				"b":    {info: b, perSubtask: capB, known: true, hot: 1},
+				"join": {info: join, perSubtask: 2100, known: true, hot: 1},
+			},
+			lagEv: map[string]lagEvidence{
+				"a": {persisted: true, trend: slopeA, readRate: 13500, ts: tsA, lags: lagA},
+				"b": {persisted: true, trend: 1400, readRate: 3300, ts: tsB, lags: lagB},
+			},
+		}
+		sz := sizing{up: map[string]int{"join": 12}, down0: 215, restart: 158 * 10600}
+		p := &Policy{o: o}
+		return sharedDrain(e, "b", 60*4700), p.persistentLagReason(e, sz)
+	}
+	// 1,680,000 - 7,700 × 140 + 1,650,000 + 1,400 × 140 = 2,448,000 records at 6,300/s.
+	secs, why := one(-7700, true, 15000)
+	if want := (2_448_000 - 60*4700) / 6300.0; math.Abs(secs-want) > 1 {
+		t.Errorf("shared drain %.0fs, want %.0fs", secs, want)
+	}
+	if why != "" {
+		t.Errorf("a backlog the join drains within catch-up called for a scale-up: %q", why)
+	}
+	if secs, why := one(-1000, true, 15000); !math.IsInf(secs, 1) || why == "" {
+		t.Errorf("a summed backlog that grows: shared drain %.0fs, reason %q; want +Inf and a scale-up", secs, why)
+	}
+	if secs, why := one(-7700, false, 15000); !math.IsInf(secs, 1) || why == "" {
+		t.Errorf("sources sharing no vertex: shared drain %.0fs, reason %q; want +Inf and a scale-up", secs, why)
+	}
+	// The second source short of its own capacity (5,000/s for 4,700/s, less than the join's
+	// 16,800/s for 10,600/s): its bottleneck is its own, not the join's to drain.
+	if secs, why := one(-7700, true, 5000); !math.IsInf(secs, 1) || why == "" {
+		t.Errorf("a source that is its own bottleneck: shared drain %.0fs, reason %q; want +Inf and a scale-up", secs, why)
 	}
 }
