@@ -75,22 +75,52 @@ func (p *Policy) onLevel(e *evaluation, now time.Time, d time.Duration) bool {
 	return true
 }
 
-// cameFromAbove reports whether some source's demand was above its level now (by more than
-// fallingShare) within the levels kept (longTrend): the level is the bottom of a fall, such
-// as a daily curve's trough, which is flat for hours (kafka-diurnal's night stays within 10%
-// for 2.5 hours) and rises again. Vertices halfway down there were sized by the fall's own
-// scale-downs for the demand on the way down, and the rise needs them back: shedding them
-// added a scale-down and its reversal every night (kafka-diurnal 9 -> 11 rescales against
-// the operator's 19). Vertices left halfway down by a scale-up the demand did not grow into
-// sit on a level the demand rose to or held.
+// cameFromAbove reports whether some source's demand fell to its level now (fellToLevel): the
+// level is the bottom of a fall, such as a daily curve's trough, which is flat for hours
+// (kafka-diurnal's night stays within 10% for 2.5 hours) and rises again. Vertices halfway down
+// there were sized by the fall's own scale-downs for the demand on the way down, and the rise
+// needs them back: shedding them added a scale-down and its reversal every night
+// (kafka-diurnal 9 -> 11 rescales against the operator's 19). Vertices left halfway down by a
+// scale-up the demand did not grow into sit on a level the demand rose to or held.
 func (p *Policy) cameFromAbove(e *evaluation, now time.Time) bool {
 	for _, vi := range e.order {
-		if !vi.Source {
-			continue
-		}
-		if p.levelPeakOf(vi.ID, now, longTrend, minMinuteSamples) > (1+fallingShare)*e.demand[vi.ID] {
+		if vi.Source && p.fellToLevel(vi.ID, e.demand[vi.ID], now) {
 			return true
 		}
 	}
 	return false
+}
+
+// fellToLevel reports whether source id's demand was above cur (by more than fallingShare) in
+// some whole minute of the levels kept (longTrend), other than in an excursion from cur's
+// level: one that the demand, held at that level right before it for at least as long as the
+// excursion lasted, came back from (a spike, as lowPeak has it). A spike back to the level it
+// left is no fall: counting it as one kept a join left halfway down by a ramp's forecast (9
+// subtasks at 33% utilization, where 4 carry the demand) for the two hours after the other
+// source's 17-minute spike (gen-1025, +53% parallelism-seconds against the operator). A ramp
+// passing through the level on its way up held it for minutes only.
+func (p *Policy) fellToLevel(id string, cur float64, now time.Time) bool {
+	held, first, last := 0, time.Time{}, time.Time{}
+	for _, l := range p.st.Levels[id] {
+		if now.Sub(l.T) > longTrend || l.N < minMinuteSamples {
+			continue
+		}
+		m := l.mean()
+		switch {
+		case m > (1+fallingShare)*cur:
+			if first.IsZero() {
+				first = l.T
+			}
+			last = l.T
+		case !first.IsZero():
+		case math.Abs(m-cur) <= fallingShare*cur:
+			held++
+		default:
+			held = 0
+		}
+	}
+	if first.IsZero() {
+		return false
+	}
+	return float64(held) < last.Sub(first).Minutes()+1
 }

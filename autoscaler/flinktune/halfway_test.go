@@ -75,8 +75,8 @@ func TestHalfwayVerticesStartScaleDown(t *testing.T) {
 }
 
 // The level a halfway scale-down needs: every minute of settle within fallingShare of the
-// demand now (onLevel), and none of the last longTrend above it (cameFromAbove: the bottom of
-// a fall, a daily curve's night).
+// demand now (onLevel), and none of the last longTrend above it but in an excursion from the
+// level (cameFromAbove: the bottom of a fall, a daily curve's night).
 func TestHalfwayLevel(t *testing.T) {
 	o := DefaultOptions()
 	now := t0.Add(4 * time.Hour)
@@ -99,6 +99,12 @@ func TestHalfwayLevel(t *testing.T) {
 		}
 		return 1000
 	}
+	spikeBack := func(ago float64) float64 {
+		if ago > 100 && ago < 117 {
+			return 2350 // a 17-minute spike back to the level it left
+		}
+		return 1000
+	}
 	spikeLongAgo := func(ago float64) float64 {
 		if ago > 200 && ago < 210 {
 			return 3000 // beyond longTrend
@@ -117,6 +123,7 @@ func TestHalfwayLevel(t *testing.T) {
 		{"an hour at the bottom of a fall", minutes(240, night), true, true},
 		{"higher 170 minutes ago", minutes(240, long), true, true},
 		{"a spike beyond longTrend", minutes(240, spikeLongAgo), true, false},
+		{"a spike back to the level it left", minutes(240, spikeBack), true, false},
 	} {
 		p := New(o)
 		p.st.Levels = map[string][]level{"src": tc.lv}
