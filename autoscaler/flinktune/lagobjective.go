@@ -204,7 +204,9 @@ func (p *Policy) upMargin(now time.Time) float64 {
 // surplus drained it all within 6.5 minutes). The bottleneck is the model's (branchBottleneck):
 // a source short of its own capacity, or a vertex only it feeds, is no other's to drain
 // (gen-1005: a source behind a union, at 85% of its own capacity, its lag waited out while the
-// other input drained, then scaled up later and larger).
+// other input drained, then scaled up later and larger). Records of either source count alike:
+// what each costs the bottleneck apart is not measured, and the sum only says whether, and
+// about how fast, the backlog it holds shrinks.
 func sharedDrain(e *evaluation, src string, allowed float64) float64 {
 	own, ok := e.lagEv[src]
 	b := branchBottleneck(e, src)
