@@ -243,25 +243,6 @@ func sharedDrain(e *evaluation, src string, allowed float64) float64 {
 	return math.Max(sum[len(sum)-1]-allowed, 0) / -trend
 }
 
-// branchBottleneck is the vertex of source src's branch (src included) with the least modelled
-// capacity for its demand at the current parallelism, or "" if none has both.
-func branchBottleneck(e *evaluation, src string) string {
-	best, least := "", math.Inf(1)
-	for _, vi := range e.order {
-		if !e.feeds[vi.ID][src] {
-			continue
-		}
-		d, c := e.demand[vi.ID], e.models[vi.ID].capacity(vi.P)
-		if d <= 0 || !(c > 0) {
-			continue
-		}
-		if r := c / d; r < least {
-			best, least = vi.ID, r
-		}
-	}
-	return best
-}
-
 func aloneText(alone float64) string {
 	if math.IsInf(alone, 1) {
 		return "not draining"

@@ -770,15 +770,42 @@ func branchCapacity(e *evaluation, src string, target map[string]int) float64 {
 		if src != "" && !e.feeds[vi.ID][src] {
 			continue
 		}
-		p, ok := target[vi.ID]
-		if !ok {
-			p = vi.P
-		}
-		if d := e.demand[vi.ID]; d > 0 && e.ingest > 0 {
-			c = math.Min(c, e.models[vi.ID].planned(target).capacity(p)*e.ingest/d)
+		if r, ok := saturatingRate(e, vi, target); ok {
+			c = math.Min(c, r)
 		}
 	}
 	return c
+}
+
+// saturatingRate is the job's total source rate at which vertex vi, at its target parallelism
+// (current where target has no entry), is saturated, its demand growing with the sources'; ok
+// is false for a vertex without demand or a job without input.
+func saturatingRate(e *evaluation, vi vertexInfo, target map[string]int) (float64, bool) {
+	p, ok := target[vi.ID]
+	if !ok {
+		p = vi.P
+	}
+	d := e.demand[vi.ID]
+	if d <= 0 || e.ingest <= 0 {
+		return 0, false
+	}
+	return e.models[vi.ID].planned(target).capacity(p) * e.ingest / d, true
+}
+
+// branchBottleneck is the vertex of source src's branch (src included) that saturates first at
+// the current parallelism (the one branchCapacity is the capacity of), or "" if none has a
+// capacity and a demand.
+func branchBottleneck(e *evaluation, src string) string {
+	best, least := "", math.Inf(1)
+	for _, vi := range e.order {
+		if !e.feeds[vi.ID][src] {
+			continue
+		}
+		if r, ok := saturatingRate(e, vi, nil); ok && r > 0 && r < least {
+			best, least = vi.ID, r
+		}
+	}
+	return best
 }
 
 // reactionTime is how long a scale-up takes to help, beyond the restart itself: a control
