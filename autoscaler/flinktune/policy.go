@@ -87,7 +87,8 @@ type state struct {
 	// cluster still adding TaskManagers is on its way to a decided target (slotBound).
 	SlotsTotal  int       `json:"slotsTotal,omitempty"`
 	SlotsGrewAt time.Time `json:"slotsGrewAt,omitempty"`
-	// RescaledRun is set while the job runs from our own rescale's restart (not a failure's).
+	// RescaledRun is set while the job runs from the restart of our own current target (not a
+	// failure's, nor an earlier rescale's: a new target clears it).
 	RescaledRun bool `json:"rescaledRun,omitempty"`
 	// HalfSince is since when vertices halfway down could free enough for a scale-down (halfway.go).
 	HalfSince time.Time `json:"halfSince"`
@@ -234,6 +235,9 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 		p.st.Target[id] = n
 	}
 	p.st.LastChange, p.st.LastDir, p.st.LowSince = snap.Time, dir, time.Time{}
+	// The run so far is not this target's restart: until that comes, a vertex below the new
+	// target says nothing of the slots the cluster can give (noteSlotCeiling).
+	p.st.RescaledRun = false
 	p.st.DownHeldAt = time.Time{}
 	p.clearSurplusWait()
 	p.st.LastDecision = reason
@@ -1076,6 +1080,9 @@ func (p *Policy) scaleDown(snap *autoscaler.Snapshot, e *evaluation, sz sizing) 
 	if len(t) == 0 {
 		return nil, 0, "within target utilization"
 	}
+	if why := addsSlots(e, t); why != "" {
+		return nil, 0, "scale-down held: " + why
+	}
 	if why := p.restartUndrained(e, sz, t); why != "" {
 		return nil, 0, "scale-down held: " + why
 	}
@@ -1169,6 +1176,18 @@ func drainSized(t map[string]int, sz sizing) bool {
 		}
 	}
 	return false
+}
+
+// addsSlots says why scale-down t takes more slots than the job holds now, or "". A scale-down
+// pays for its restart with what it frees; one whose raises (withHotAlong) outgrow a slot
+// sharing group frees nothing the cluster is billed for and asks for another TaskManager:
+// gen-2008's lowered nine idle vertices 4 -> 1 and raised its keyed vertex 4 -> 7, waited for
+// a second TaskManager, and restarted a job whose 15.6 GB state took 4.5 minutes to restore.
+func addsSlots(e *evaluation, t map[string]int) string {
+	if now, after := slotsOf(e.order, nil), slotsOf(e.order, t); after > now {
+		return fmt.Sprintf("its raises need %d slots, the job holds %d", after, now)
+	}
+	return ""
 }
 
 // withHotAlong adds to a scale-down the vertices that stay at their parallelism but could not

@@ -49,3 +49,31 @@ func TestDownWait(t *testing.T) {
 		}
 	}
 }
+
+// A scale-down is held when what it raises takes more slots than the job holds: gen-2008's
+// keyed vertex raised 4 -> 7 beside idle vertices lowered 4 -> 1 on a 4-slot TaskManager.
+// Raises within a group's slots, or in one group while another frees as many, are not held.
+func TestAddsSlots(t *testing.T) {
+	one := []vertexInfo{{ID: "src", P: 4}, {ID: "keyed", P: 4}, {ID: "sink", P: 4}}
+	two := []vertexInfo{{ID: "src", P: 4, SlotSharing: "a"}, {ID: "keyed", P: 2, SlotSharing: "b"},
+		{ID: "sink", P: 4, SlotSharing: "b"}}
+	tests := []struct {
+		name  string
+		order []vertexInfo
+		t     map[string]int
+		held  bool
+	}{
+		{"gen-2008: a raise beyond the group's slots", one, map[string]int{"src": 1, "keyed": 7, "sink": 1}, true},
+		{"a raise up to the group's slots", one, map[string]int{"src": 1, "keyed": 4, "sink": 1}, false},
+		{"only lowered", one, map[string]int{"src": 1, "sink": 2}, false},
+		{"a raise within its group's largest", two, map[string]int{"src": 1, "keyed": 4}, false},
+		{"a raise beyond its group's largest", two, map[string]int{"keyed": 5, "src": 3}, false},
+		{"a raise beyond, the other group frees less", two, map[string]int{"keyed": 6, "src": 3}, true},
+	}
+	for _, tc := range tests {
+		e := &evaluation{order: tc.order}
+		if why := addsSlots(e, tc.t); (why != "") != tc.held {
+			t.Errorf("%s: %q, want held %v", tc.name, why, tc.held)
+		}
+	}
+}
