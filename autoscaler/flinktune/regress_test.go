@@ -168,7 +168,7 @@ var regressions = []struct {
 	// 158,120 parallelism-seconds while the other source's spike counted as a fall, which
 	// keeps a halfway scale-down off a level; 128,220 since (the operator: 103,110).
 	{"spike-is-no-fall.yaml", 1, 2, 300, 140000},
-	// 2,184 s (stuck) while a scale-down's raise took the job onto a second TaskManager; 1,284 s
+	// 2,181 s (stuck) while a scale-down's raise took the job onto a second TaskManager; 1,284 s
 	// holding a scale-down that needs more slots than the job holds (the operator: 1,878 s).
 	{"scale-down-adds-slots.yaml", 1, 1, 1400, 0},
 	// 3,192 s (stuck for hours over the whole run) while a run from an earlier rescale let a

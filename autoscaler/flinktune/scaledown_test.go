@@ -67,7 +67,7 @@ func TestAddsSlots(t *testing.T) {
 		{"a raise up to the group's slots", one, map[string]int{"src": 1, "keyed": 4, "sink": 1}, false},
 		{"only lowered", one, map[string]int{"src": 1, "sink": 2}, false},
 		{"a raise within its group's largest", two, map[string]int{"src": 1, "keyed": 4}, false},
-		{"a raise beyond its group's largest", two, map[string]int{"keyed": 5, "src": 3}, false},
+		{"a raise beyond its group's slots, the other group frees as many", two, map[string]int{"keyed": 5, "src": 3}, false},
 		{"a raise beyond, the other group frees less", two, map[string]int{"keyed": 6, "src": 3}, true},
 	}
 	for _, tc := range tests {
