@@ -228,6 +228,12 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	if dir == 0 {
 		return d, nil
 	}
+	p.commit(snap, target, dir, reason)
+	return p.decision(d, snap, target, reason, ev), nil
+}
+
+// commit makes target the job's new target: the state from here on waits for its restart.
+func (p *Policy) commit(snap *autoscaler.Snapshot, target map[string]int, dir int, reason string) {
 	if p.st.Target == nil {
 		p.st.Target = map[string]int{}
 	}
@@ -241,6 +247,10 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	p.st.DownHeldAt = time.Time{}
 	p.clearSurplusWait()
 	p.st.LastDecision = reason
+}
+
+// decision is the scaling decision for a committed target, with its ScalingReport event.
+func (p *Policy) decision(d autoscaler.Decision, snap *autoscaler.Snapshot, target map[string]int, reason string, ev *evaluation) autoscaler.Decision {
 	d.Parallelism = p.st.Target
 	d.Scaled = true
 	d.Events = []autoscaler.Event{{Time: snap.Time, JobID: snap.JobID, Type: autoscaler.EventNormal,
@@ -251,7 +261,7 @@ func (p *Policy) Cycle(snap *autoscaler.Snapshot) (autoscaler.Decision, error) {
 	for id, n := range target {
 		d.Evaluated[id]["RECOMMENDED_PARALLELISM"] = float64(n)
 	}
-	return d, nil
+	return d
 }
 
 // minWindowSpan is how much time the samples of a window must span before the policy decides:
