@@ -47,12 +47,9 @@ type Options struct {
 	// Logger receives the controller's log (each cycle's decision and reason at debug);
 	// discarded when nil.
 	Logger *slog.Logger
-	// SLOObjective hands each scenario's slo.maxLag to flinktune as flinktune.lag.max, as a
-	// user who states a lag objective would. Off by default: kafka-diurnal's 2-minute
-	// objective then fails its targets (10 rescales vs the operator's 19, 4,379,194
-	// parallelism-seconds vs 4,192,311, 3 steps), since the growing-lag trigger does not yet
-	// count the lag its own restart adds (lagobjective.go).
-	SLOObjective bool
+	// SLOObjective says when each scenario's slo.maxLag reaches flinktune as flinktune.lag.max
+	// (slo.go): where it is stricter than flinktune's default when empty.
+	SLOObjective SLOObjective
 }
 
 // Run simulates the scenario with one policy managing every job, the control loop talking
@@ -102,9 +99,7 @@ func Run(ctx context.Context, sc *scenario.Scenario, policy string, opts Options
 	if err := cfg.ApplyOverrides(opts.Set); err != nil {
 		return nil, err
 	}
-	if opts.SLOObjective {
-		applyLagObjective(cfg, sc)
-	}
+	applyLagObjective(cfg, sc, opts.SLOObjective)
 	if policy == operatorjava.Name {
 		cfg.Set(operatorjava.OptRESTAddress.Key, base)
 	}

@@ -48,7 +48,7 @@ var (
 	OptSettle = opt("flinktune.settle", flinkconf.TypeDuration, "35 min",
 		"No change in the opposite direction of the previous one within this time (prevents oscillation).")
 	OptMaxLag = opt("flinktune.lag.max", flinkconf.TypeDuration, "1 min",
-		"Lag, in seconds of input, the policy keeps sources under: a scale-up is due when the lag would exceed it before a rescale could help.")
+		"Lag, in seconds of input, the policy keeps sources under: a scale-up is due when the lag would exceed it before a rescale could help. Set it to a lag SLO stricter than the default; for a looser SLO keep the default, since the restart a scale-up causes adds its own lag on top.")
 	OptSlotWait = opt("flinktune.rescale.slot-wait", flinkconf.TypeDuration, "2 min",
 		"A scale-up waits up to this long for every slot of its new layout (lower bounds held at the target), so the job restarts once instead of at a partial layout and again when the rest arrives; 0 restarts at once with the slots there are.")
 	OptFitSpan = opt("flinktune.demand.fit-span", flinkconf.TypeDuration, "90 s",

@@ -894,6 +894,11 @@ func (p *Policy) size(e *evaluation, srcCap float64) sizing {
 	// what the bottleneck lets through): a scale-up then sheds nothing, or it takes back
 	// subtasks the next step needs again.
 	shed := e.lagKnown || sz.hotUtil <= p.o.UtilizationMax
+	// Within settle of our own scale-up a vertex's scale-down size comes from rates read while
+	// the job caught up on that restart's lag: shedding on it reversed the last step each
+	// time (gen-2038 on a 30 s objective: a source 2 -> 1 -> 2 -> 1 -> 2 and its window
+	// 4 -> 7 -> 5 -> 8 in five scale-ups within 15 minutes).
+	shed = shed && !p.settling(e.now, +1)
 	for _, vi := range e.order {
 		m := e.models[vi.ID]
 		if p.o.Exclude[strings.ToLower(vi.ID)] {

@@ -64,3 +64,35 @@ func TestShedInScaleUp(t *testing.T) {
 		}
 	}
 }
+
+// Within settle of our own scale-up a scale-up sheds nothing: a vertex's low utilization
+// then comes from rates read while the job caught up on that restart's lag, and shedding on
+// it took back what the last step had raised (gen-2038 on a 30 s objective: a source
+// 2 -> 1 -> 2 -> 1 -> 2 in five scale-ups within 15 minutes). Past settle it sheds again.
+func TestScaleUpShedsNothingWithinSettleOfScaleUp(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		since    time.Duration
+		dir      int
+		wantShed bool
+	}{
+		{"10 min after our scale-up", 10 * time.Minute, +1, false},
+		{"past settle after our scale-up", 40 * time.Minute, +1, true},
+		{"10 min after our scale-down", 10 * time.Minute, -1, true},
+	} {
+		e := drainJob(0)
+		e.catchUp = map[string]float64{"src": 0, "flt": 0, "win": 0}
+		e.lagSecOf = map[string]float64{"src": 0}
+		e.lagKnown = true
+		e.now = time.Date(2026, 1, 1, 2, 0, 0, 0, time.UTC)
+		p := New(DefaultOptions())
+		p.st.LastChange, p.st.LastDir = e.now.Add(-tc.since), tc.dir
+		sz := p.size(e, srcCapacity(e, nil))
+		if sz.up["flt"] <= 10 {
+			t.Fatalf("%s: the filter at 100%% is not raised: %v", tc.name, sz.up)
+		}
+		if shed := sz.up["src"] < 10; shed != tc.wantShed {
+			t.Errorf("%s: source 10 -> %d in the scale-up, want shed %v", tc.name, sz.up["src"], tc.wantShed)
+		}
+	}
+}

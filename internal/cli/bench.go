@@ -20,7 +20,7 @@ func newBenchCmd() *cobra.Command {
 		output, interval, dataDir      string
 		reportPath                     string
 		logLevel                       string
-		sloObjective                   bool
+		sloObjective                   string
 		corpus                         corpusFlags
 		real                           flinkBenchFlags
 	)
@@ -68,6 +68,10 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 			if real.on != "sim" {
 				return real.onFlink(cmd)
 			}
+			slo, err := bench.ParseSLOObjective(sloObjective)
+			if err != nil {
+				return usagef("%v", err)
+			}
 			if cmd.Flags().Changed("generate") || corpus.sweep != "" {
 				if reportPath != "" {
 					return usagef("--report draws --scenario runs; with --generate or --sweep use --output json")
@@ -80,9 +84,9 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 					return err
 				}
 				if corpus.sweep != "" {
-					return runSweep(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets, SLOObjective: sloObjective})
+					return runSweep(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets, SLOObjective: slo})
 				}
-				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets, SLOObjective: sloObjective})
+				return runCorpus(cmd, corpus, scenarioArgs, policyArgs, output, bench.Options{Interval: every, Set: sets, SLOObjective: slo})
 			}
 			if len(scenarioArgs) == 0 {
 				return usagef("--scenario is required (a file or one of %s)", strings.Join(scenarios.Names(), ", "))
@@ -130,7 +134,7 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 			var runs [][]dashboard.ReportRun
 			for _, sc := range scs {
 				fmt.Fprintf(cmd.ErrOrStderr(), "running %s with %s ...\n", sc.Name, strings.Join(policyArgs, " and "))
-				opts := bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger, SLOObjective: sloObjective}
+				opts := bench.Options{Interval: every, Set: sets, DataDir: dataDir, Logger: logger, SLOObjective: slo}
 				var results []*bench.Result
 				if reportPath != "" {
 					var rr []dashboard.ReportRun
@@ -180,7 +184,8 @@ Built-in scenarios: ` + strings.Join(scenarios.Names(), ", ") + `.` + benchFlink
 	f.StringVarP(&output, "output", "o", "table", "table, json or yaml (one list of results, one per scenario and policy)")
 	f.StringVar(&interval, "interval", "10s", "control-loop interval in simulated time")
 	f.StringArrayVar(&sets, "set", nil, "key=value under every job's configuration (repeatable)")
-	f.BoolVar(&sloObjective, "slo-objective", false, "give each scenario's slo.maxLag to flinktune as its lag objective (flinktune.lag.max), unless --set or the job's config sets it")
+	f.StringVar(&sloObjective, "slo-objective", string(bench.SLOStricter), "when each scenario's slo.maxLag becomes flinktune's lag objective (flinktune.lag.max): stricter (where it is stricter than the 1-minute default), always (bare --slo-objective) or off; --set and the job's config win")
+	f.Lookup("slo-objective").NoOptDefVal = string(bench.SLOAlways)
 	f.StringVar(&dataDir, "data-dir", "", "keep each run's controller store in DIR/<scenario>-<policy> (read it with flinktune events --data-dir)")
 	f.StringVar(&reportPath, "report", "", "also write a self-contained HTML report (charts of each policy's run, the table, the scoring) to this file")
 	f.StringVar(&logLevel, "log-level", "", "log the control loop on stderr: debug (every job cycle and its reason), info, warn or error")
