@@ -53,3 +53,22 @@ func TestBenchOneDocument(t *testing.T) {
 		}
 	}
 }
+
+// --slo-objective takes its value with or without '=' and names a bad one: a usage error
+// (exit 2) before any run.
+func TestBenchSLOObjectiveFlag(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "short.yaml")
+	if err := os.WriteFile(f, []byte(strings.Replace(cliScenario, "duration: 1h", "duration: 5m", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--slo-objective", "off"}, {"--slo-objective=always"}, {}} {
+		all := append([]string{"bench", "--scenario", f, "--policy", "flinktune", "-o", "json"}, args...)
+		if _, errOut, code := runCLI(t, all...); code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	_, errOut, code := runCLI(t, "bench", "--scenario", f, "--slo-objective", "yes")
+	if code != 2 || !strings.Contains(errOut, `--slo-objective "yes": want stricter, always or off`) {
+		t.Errorf("--slo-objective yes: exit %d, %q; want exit 2 naming the value", code, errOut)
+	}
+}
