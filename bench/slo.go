@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/flinktune/flinktune/autoscaler/flinktune"
 	"github.com/flinktune/flinktune/flinkconf"
@@ -48,10 +47,8 @@ func applyLagObjective(cfg *flinkconf.Config, sc *scenario.Scenario, mode SLOObj
 	if mode == SLOOff || sc.SLO.MaxLag <= 0 || cfg.IsConfigured(flinktune.OptMaxLag) {
 		return
 	}
-	if mode != SLOAlways && sc.SLO.MaxLag >= defaultMaxLag() {
+	if mode != SLOAlways && sc.SLO.MaxLag >= flinktune.DefaultOptions().MaxLag {
 		return
 	}
 	cfg.Set(flinktune.OptMaxLag.Key, fmt.Sprintf("%dms", max(1, sc.SLO.MaxLag.Milliseconds())))
 }
-
-func defaultMaxLag() time.Duration { return flinktune.DefaultOptions().MaxLag }
